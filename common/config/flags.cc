@@ -1,0 +1,64 @@
+// Defines the shared flags and their environment overrides.
+#include "common/config/flags.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+
+ABSL_FLAG(std::string, kafka_bootstrap_servers, "127.0.0.1:19092",
+          "Kafka bootstrap servers, host:port[,host:port]. Env: KAFKA_BOOTSTRAP_SERVERS too.");
+ABSL_FLAG(std::string, listen_host, "127.0.0.1",
+          "Address the gRPC and admin servers bind to (0.0.0.0 in containers).");
+ABSL_FLAG(int32_t, grpc_port, 0, "gRPC port (0 picks a free port, printed at start).");
+ABSL_FLAG(int32_t, admin_port, 0,
+          "Admin HTTP port serving /metrics (Prometheus); 0 picks a free port; -1 disables.");
+ABSL_FLAG(std::string, data_dir, "", "Directory of this service's RocksDB data (required).");
+ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warn or error.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "On SIGTERM, how long in-flight RPCs may take to finish (duration, e.g. 10s).");
+ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
+          "Deadline applied to incoming RPCs that carry none (duration, e.g. 30s).");
+ABSL_FLAG(int32_t, topic_partitions, 6, "Partitions for the topics this service creates.");
+ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size, in MiB.");
+ABSL_FLAG(bool, sync_writes, false,
+          "fsync the RocksDB WAL on every write (survives power loss, slower).");
+
+namespace triad::config {
+
+std::string EnvName(std::string_view flag) {
+  return "TRIAD_" + absl::AsciiStrToUpper(std::string(flag));
+}
+
+std::vector<std::string> ApplyEnvironment() {
+  std::vector<std::string> errors;
+  if (const char* v = std::getenv("KAFKA_BOOTSTRAP_SERVERS"); v != nullptr && *v != '\0') {
+    absl::SetFlag(&FLAGS_kafka_bootstrap_servers, std::string(v));
+  }
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    std::string env = EnvName(std::string(name.data(), name.size()));
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      errors.push_back(env + "=" + value + ": " + error);
+    }
+  }
+  return errors;
+}
+
+std::vector<char*> ParseFlags(int argc, char** argv, std::string_view usage) {
+  absl::SetProgramUsageMessage(std::string(usage));
+  std::vector<std::string> errors = ApplyEnvironment();
+  if (!errors.empty()) {
+    for (const std::string& e : errors) std::fprintf(stderr, "invalid environment: %s\n", e.c_str());
+    std::exit(2);
+  }
+  return absl::ParseCommandLine(argc, argv);
+}
+
+}  // namespace triad::config

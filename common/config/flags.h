@@ -1,0 +1,45 @@
+// Process configuration: absl flags shared by every Triad service, with environment overrides.
+//
+// Every flag can be set on the command line (--name=value) or through the environment as
+// TRIAD_<NAME in upper case> (e.g. TRIAD_GRPC_PORT=7001); the command line wins. The Kafka
+// bootstrap list also honours the conventional KAFKA_BOOTSTRAP_SERVERS. `--helpfull` lists
+// every flag with its default.
+#ifndef TRIAD_COMMON_CONFIG_FLAGS_H_
+#define TRIAD_COMMON_CONFIG_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/time/time.h"
+
+ABSL_DECLARE_FLAG(std::string, kafka_bootstrap_servers);
+ABSL_DECLARE_FLAG(std::string, listen_host);
+ABSL_DECLARE_FLAG(int32_t, grpc_port);
+ABSL_DECLARE_FLAG(int32_t, admin_port);
+ABSL_DECLARE_FLAG(std::string, data_dir);
+ABSL_DECLARE_FLAG(std::string, log_level);
+ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
+ABSL_DECLARE_FLAG(absl::Duration, default_deadline);
+ABSL_DECLARE_FLAG(int32_t, topic_partitions);
+ABSL_DECLARE_FLAG(int64_t, block_cache_mb);
+ABSL_DECLARE_FLAG(bool, sync_writes);
+
+namespace triad::config {
+
+// ApplyEnvironment sets every registered flag whose TRIAD_<NAME> environment variable is set
+// (and kafka_bootstrap_servers from KAFKA_BOOTSTRAP_SERVERS). Returns the errors, if any.
+std::vector<std::string> ApplyEnvironment();
+
+// ParseFlags applies the environment, then the command line, and returns the positional
+// arguments. Exits with a message naming the variable when an environment value is invalid.
+std::vector<char*> ParseFlags(int argc, char** argv, std::string_view usage);
+
+// EnvName returns the environment variable that overrides `flag` (TRIAD_<FLAG>).
+std::string EnvName(std::string_view flag);
+
+}  // namespace triad::config
+
+#endif  // TRIAD_COMMON_CONFIG_FLAGS_H_

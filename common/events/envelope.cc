@@ -1,0 +1,117 @@
+// Implements the CloudEvents binary-mode envelope and topic naming.
+#include "common/events/envelope.h"
+
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "librdkafka/rdkafkacpp.h"
+
+namespace triad::events {
+
+RdKafka::Headers* ToHeaders(const Event& event) {
+  RdKafka::Headers* h = RdKafka::Headers::create();
+  h->add(kHeaderSpecVersion, kSpecVersion);
+  h->add(kHeaderId, event.id);
+  h->add(kHeaderType, event.type);
+  h->add(kHeaderSource, event.source);
+  h->add(kHeaderTime, triad::events::FormatTime(event.time));
+  if (!event.subject.empty()) h->add(kHeaderSubject, event.subject);
+  h->add(kHeaderContentType, event.content_type);
+  return h;
+}
+
+absl::StatusOr<Event> FromMessage(const RdKafka::Message& message) {
+  auto& msg = const_cast<RdKafka::Message&>(message);  // headers() is not const in librdkafka
+  Event e;
+  e.topic = message.topic_name();
+  if (message.key() != nullptr) e.key = *message.key();
+  if (message.payload() != nullptr) {
+    e.payload.assign(static_cast<const char*>(message.payload()), message.len());
+  }
+  e.partition = message.partition();
+  e.offset = message.offset();
+  RdKafka::Headers* headers = msg.headers();
+  if (headers == nullptr) return absl::InvalidArgumentError("message has no CloudEvents headers");
+  std::string spec, time;
+  e.content_type.clear();
+  for (const RdKafka::Headers::Header& hdr : headers->get_all()) {
+    std::string value;
+    if (hdr.value() != nullptr) value.assign(static_cast<const char*>(hdr.value()), hdr.value_size());
+    const std::string& k = hdr.key();
+    if (k == kHeaderId) e.id = value;
+    else if (k == kHeaderType) e.type = value;
+    else if (k == kHeaderSource) e.source = value;
+    else if (k == kHeaderTime) time = value;
+    else if (k == kHeaderSpecVersion) spec = value;
+    else if (k == kHeaderSubject) e.subject = value;
+    else if (k == kHeaderContentType) e.content_type = value;
+  }
+  if (spec.empty()) return absl::InvalidArgumentError("missing header ce_specversion");
+  if (spec != kSpecVersion) return absl::InvalidArgumentError("unsupported ce_specversion " + spec);
+  if (e.id.empty()) return absl::InvalidArgumentError("missing header ce_id");
+  if (e.type.empty()) return absl::InvalidArgumentError("missing header ce_type");
+  if (e.source.empty()) return absl::InvalidArgumentError("missing header ce_source");
+  if (!time.empty()) {
+    absl::StatusOr<absl::Time> t = ParseTime(time);
+    if (!t.ok()) return absl::InvalidArgumentError("malformed header ce_time: " + time);
+    e.time = *t;
+  }
+  if (e.content_type.empty()) e.content_type = kContentTypeProtobuf;
+  return e;
+}
+
+std::string NewEventId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
+                         lo >> 48, lo & 0xFFFFFFFFFFFFull);
+}
+
+std::string TopicName(std::string_view service, std::string_view aggregate) {
+  return absl::StrCat("triad.", std::string(service), ".", std::string(aggregate));
+}
+
+std::string EventType(std::string_view service, std::string_view aggregate,
+                      std::string_view name, int version) {
+  return absl::StrCat("triad.", std::string(service), ".", std::string(aggregate), ".",
+                      std::string(name), ".v", version);
+}
+
+std::string DlqTopic(std::string_view topic) { return std::string(topic) + ".dlq"; }
+
+absl::Status ValidateTopicName(std::string_view topic_view) {
+  const std::string topic(topic_view);
+  std::vector<std::string> parts = absl::StrSplit(topic, '.');
+  if (parts.size() < 3 || parts[0] != "triad") {
+    return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": want triad.<service>.<aggregate>"));
+  }
+  for (const std::string& p : parts) {
+    if (p.empty()) return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": empty segment"));
+    for (char c : p) {
+      if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '-')) {
+        return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": invalid character"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string FormatTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+
+absl::StatusOr<absl::Time> ParseTime(std::string_view s) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, std::string(s), &t, &err)) {
+    return absl::InvalidArgumentError("time " + std::string(s) + ": " + err);
+  }
+  return t;
+}
+
+}  // namespace triad::events

@@ -1,0 +1,30 @@
+// Implements the request-id response store.
+#include "common/util/idempotency.h"
+
+#include "absl/status/status.h"
+#include "common/storage/key_codec.h"
+
+namespace triad::util {
+
+absl::StatusOr<std::optional<std::string>> LookupRequest(const storage::Store& store,
+                                                         std::string_view method,
+                                                         std::string_view request_id) {
+  if (request_id.empty()) return std::optional<std::string>();
+  std::string key = storage::KeyBuilder().Str(method).Str(request_id).Build();
+  absl::StatusOr<std::string> v = store.Get(kRequestsColumnFamily, key);
+  if (absl::IsNotFound(v.status())) return std::optional<std::string>();
+  if (!v.ok()) return v.status();
+  return std::optional<std::string>(std::move(*v));
+}
+
+absl::Status RecordRequest(const storage::Store& store, rocksdb::WriteBatch& batch,
+                           std::string_view method, std::string_view request_id,
+                           std::string_view response) {
+  if (request_id.empty()) return absl::OkStatus();
+  rocksdb::ColumnFamilyHandle* cf = store.Cf(kRequestsColumnFamily);
+  if (cf == nullptr) return absl::FailedPreconditionError("store has no requests column family");
+  std::string key = storage::KeyBuilder().Str(method).Str(request_id).Build();
+  return storage::ToStatus(batch.Put(cf, key, rocksdb::Slice(response.data(), response.size())));
+}
+
+}  // namespace triad::util

@@ -1,0 +1,57 @@
+// Implements the shared test helpers.
+#include "tests/testing/test_env.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace triad::testing {
+
+std::string KafkaBootstrap() {
+  const char* env = std::getenv("KAFKA_BOOTSTRAP_SERVERS");
+  return (env != nullptr && *env != '\0') ? std::string(env) : std::string("127.0.0.1:19092");
+}
+
+events::KafkaConfig TestKafkaConfig() {
+  events::KafkaConfig config;
+  config.bootstrap_servers = KafkaBootstrap();
+  return config;
+}
+
+std::string UniqueName(std::string_view prefix) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string suffix;
+  for (int i = 0; i < 10; ++i) suffix.push_back(kAlphabet[rng() % 36]);
+  return absl::StrCat(prefix, suffix);
+}
+
+TempDir::TempDir() {
+  std::filesystem::path base = std::filesystem::temp_directory_path();
+  path_ = (base / UniqueName("triad-test-")).string();
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Sub(std::string_view name) const {
+  return (std::filesystem::path(path_) / std::string(name)).string();
+}
+
+bool PollUntil(const std::function<bool()>& done, absl::Duration timeout,
+               absl::Duration interval) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (done()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(interval);
+  }
+}
+
+}  // namespace triad::testing
