@@ -17,7 +17,7 @@ RdKafka::Headers* ToHeaders(const Event& event) {
   h->add(kHeaderId, event.id);
   h->add(kHeaderType, event.type);
   h->add(kHeaderSource, event.source);
-  h->add(kHeaderTime, triad::events::FormatTime(event.time));
+  h->add(kHeaderTime, FormatEventTime(event.time));
   if (!event.subject.empty()) h->add(kHeaderSubject, event.subject);
   h->add(kHeaderContentType, event.content_type);
   return h;
@@ -55,7 +55,7 @@ absl::StatusOr<Event> FromMessage(const RdKafka::Message& message) {
   if (e.type.empty()) return absl::InvalidArgumentError("missing header ce_type");
   if (e.source.empty()) return absl::InvalidArgumentError("missing header ce_source");
   if (!time.empty()) {
-    absl::StatusOr<absl::Time> t = ParseTime(time);
+    absl::StatusOr<absl::Time> t = ParseEventTime(time);
     if (!t.ok()) return absl::InvalidArgumentError("malformed header ce_time: " + time);
     e.time = *t;
   }
@@ -101,11 +101,11 @@ absl::Status ValidateTopicName(std::string_view topic_view) {
   return absl::OkStatus();
 }
 
-std::string FormatTime(absl::Time t) {
+std::string FormatEventTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
 }
 
-absl::StatusOr<absl::Time> ParseTime(std::string_view s) {
+absl::StatusOr<absl::Time> ParseEventTime(std::string_view s) {
   absl::Time t;
   std::string err;
   if (!absl::ParseTime(absl::RFC3339_full, std::string(s), &t, &err)) {

@@ -77,9 +77,9 @@ std::string DlqTopic(std::string_view topic);
 // ValidateTopicName checks the triad.<service>.<aggregate> form (lowercase, digits, '_', dots).
 absl::Status ValidateTopicName(std::string_view topic);
 
-// FormatTime renders RFC 3339 with microseconds in UTC; ParseTime reads RFC 3339.
-std::string FormatTime(absl::Time t);
-absl::StatusOr<absl::Time> ParseTime(std::string_view s);
+// FormatEventTime renders RFC 3339 with microseconds in UTC; ParseEventTime reads RFC 3339.
+std::string FormatEventTime(absl::Time t);
+absl::StatusOr<absl::Time> ParseEventTime(std::string_view s);
 
 }  // namespace triad::events
 

@@ -8,18 +8,16 @@
 
 namespace triad::metrics {
 
-prometheus::Registry& Registry() {
+namespace {
+// The exposer keeps only a weak_ptr: the registry is owned here for the whole process.
+const std::shared_ptr<prometheus::Registry>& SharedRegistry() {
   static auto* registry = new std::shared_ptr<prometheus::Registry>(
       std::make_shared<prometheus::Registry>());
-  return **registry;
-}
-
-namespace {
-std::shared_ptr<prometheus::Registry> SharedRegistry() {
-  // The exposer wants a shared_ptr; the registry lives for the whole process.
-  return std::shared_ptr<prometheus::Registry>(&Registry(), [](prometheus::Registry*) {});
+  return *registry;
 }
 }  // namespace
+
+prometheus::Registry& Registry() { return *SharedRegistry(); }
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& host,
                                                                 int port) {

@@ -26,7 +26,7 @@ std::string UniqueName(std::string_view prefix) {
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string suffix;
   for (int i = 0; i < 10; ++i) suffix.push_back(kAlphabet[rng() % 36]);
-  return absl::StrCat(prefix, suffix);
+  return std::string(prefix) + suffix;
 }
 
 TempDir::TempDir() {

@@ -1,0 +1,36 @@
+# Triad — the two ways in: `make run` and `make test`. Everything else is a helper.
+.PHONY: all setup build test run stop status bench fmt clean
+
+BUILD ?= build
+
+all: build
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	ninja -C $(BUILD) -j2
+
+# Installs what is missing, builds, starts a real Kafka broker, runs every test, stops it.
+test:
+	scripts/test.sh
+
+# Builds and brings up Kafka and every service (with demo data once there is a demo).
+run:
+	scripts/run-local.sh start
+
+stop:
+	scripts/run-local.sh stop
+
+status:
+	scripts/run-local.sh status
+
+bench:
+	scripts/bench.sh
+
+fmt:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

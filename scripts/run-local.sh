@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# run-local.sh — `make run` / `make stop`: brings up Kafka and every Triad service that exists
+# (each built binary build/services/<svc>/triad-<svc>), with data under .triad/, and loads the
+# demo data when scripts/demo.sh exists; `stop` takes it all down.
+#
+#   scripts/run-local.sh start|stop|status
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD="${TRIAD_BUILD_DIR:-build}"
+STATE="$ROOT/.triad/run"
+SERVICES=(clients pipeline review production)
+declare -A GRPC_PORT=([clients]=7101 [pipeline]=7102 [review]=7103 [production]=7104)
+declare -A ADMIN_PORT=([clients]=9101 [pipeline]=9102 [review]=9103 [production]=9104)
+
+start() {
+  scripts/setup.sh
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C "$BUILD" -j"${TRIAD_JOBS:-2}"
+  scripts/kafka-local.sh start
+  local bootstrap
+  bootstrap="$(scripts/kafka-local.sh bootstrap)"
+  mkdir -p "$STATE"
+  echo "Kafka        $bootstrap"
+  for svc in "${SERVICES[@]}"; do
+    local bin="$BUILD/services/$svc/triad-$svc"
+    [[ -x "$bin" ]] || continue
+    local pidfile="$STATE/$svc.pid"
+    if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "$svc already running (pid $(cat "$pidfile"))"
+      continue
+    fi
+    mkdir -p "$STATE/data/$svc"
+    KAFKA_BOOTSTRAP_SERVERS="$bootstrap" "$bin" \
+      --data_dir="$STATE/data/$svc" \
+      --grpc_port="${GRPC_PORT[$svc]}" --admin_port="${ADMIN_PORT[$svc]}" \
+      >"$STATE/$svc.log" 2>&1 &
+    echo $! >"$pidfile"
+  done
+  for svc in "${SERVICES[@]}"; do
+    local pidfile="$STATE/$svc.pid"
+    [[ -f "$pidfile" ]] || continue
+    local deadline=$((SECONDS + 60))
+    until grep -q '"server listening"' "$STATE/$svc.log" 2>/dev/null; do
+      if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        echo "$svc failed to start; last lines of $STATE/$svc.log:" >&2
+        tail -n 20 "$STATE/$svc.log" >&2
+        exit 1
+      fi
+      if ((SECONDS >= deadline)); then
+        echo "$svc did not start within 60s; see $STATE/$svc.log" >&2
+        exit 1
+      fi
+      sleep 0.2
+    done
+    printf '%-12s gRPC 127.0.0.1:%s  metrics http://127.0.0.1:%s/metrics  log %s\n' \
+      "$svc" "${GRPC_PORT[$svc]}" "${ADMIN_PORT[$svc]}" "$STATE/$svc.log"
+  done
+  if [[ -x scripts/demo.sh ]]; then scripts/demo.sh; fi
+  echo "Stop everything with: make stop"
+}
+
+stop() {
+  for svc in "${SERVICES[@]}"; do
+    local pidfile="$STATE/$svc.pid"
+    [[ -f "$pidfile" ]] || continue
+    local pid
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+      echo "$svc stopped"
+    fi
+    rm -f "$pidfile"
+  done
+  scripts/kafka-local.sh stop
+}
+
+status() {
+  scripts/kafka-local.sh status || true
+  for svc in "${SERVICES[@]}"; do
+    local pidfile="$STATE/$svc.pid"
+    if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "$svc: running (pid $(cat "$pidfile")) gRPC 127.0.0.1:${GRPC_PORT[$svc]}"
+    fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

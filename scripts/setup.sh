@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# setup.sh — installs everything Triad needs on a Debian bookworm machine (as root), idempotently:
+# the C++ toolchain and libraries from Debian's packages, Java 17 and Maven for the Kafka broker,
+# kcat, and the Kafka jars (resolved by Maven into .cache/). Safe to run again: it installs only
+# what is missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librdkafka-dev librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev prometheus-cpp-dev libcli11-dev nlohmann-json3-dev
+  kcat clang-format python3 python3-grpcio python3-confluent-kafka python3-protobuf
+  curl procps
+)
+command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+"$ROOT/scripts/kafka-local.sh" jars
+echo "setup: ok" >&2

@@ -1,0 +1,67 @@
+// Tests of the order-preserving key encoding.
+#include "common/storage/key_codec.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace triad::storage {
+namespace {
+
+TEST(KeyCodecTest, RoundTripsComponents) {
+  std::string s("a\0b", 3);
+  std::string key = KeyBuilder().Str(s).U64(42).I64(-7).Str("").Build();
+  KeyReader r(key);
+  EXPECT_EQ(*r.Str(), s);
+  EXPECT_EQ(*r.U64(), 42u);
+  EXPECT_EQ(*r.I64(), -7);
+  EXPECT_EQ(*r.Str(), "");
+  EXPECT_TRUE(r.done());
+}
+
+TEST(KeyCodecTest, EncodedOrderMatchesTupleOrder) {
+  std::mt19937 rng(7);
+  std::vector<std::tuple<std::string, int64_t>> tuples;
+  const std::vector<std::string> words = {"", "a", "ab", "b", std::string("a\0", 2), "\xff", "aa"};
+  for (int i = 0; i < 300; ++i) {
+    tuples.emplace_back(words[rng() % words.size()], static_cast<int64_t>(rng() % 2001) - 1000);
+  }
+  std::vector<std::pair<std::string, std::tuple<std::string, int64_t>>> encoded;
+  for (const auto& t : tuples) {
+    encoded.emplace_back(KeyBuilder().Str(std::get<0>(t)).I64(std::get<1>(t)).Build(), t);
+  }
+  std::sort(encoded.begin(), encoded.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 1; i < encoded.size(); ++i) {
+    EXPECT_LE(encoded[i - 1].second, encoded[i].second) << "at " << i;
+  }
+}
+
+TEST(KeyCodecTest, ComponentPrefixDoesNotMatchLongerStrings) {
+  std::string owner_a = KeyBuilder().Str("owner").Str("ann").Build();
+  std::string owner_an_key = KeyBuilder().Str("owner").Str("anna").Str("c1").Build();
+  EXPECT_NE(owner_an_key.compare(0, owner_a.size(), owner_a), 0);
+  std::string partial = KeyBuilder().Str("owner").StrPrefix("ann").Build();
+  EXPECT_EQ(owner_an_key.compare(0, partial.size(), partial), 0);
+}
+
+TEST(KeyCodecTest, RejectsTruncatedKeys) {
+  std::string key = KeyBuilder().U64(1).Build();
+  KeyReader r(key.substr(0, 5));
+  EXPECT_FALSE(r.U64().ok());
+  KeyReader s("abc");
+  EXPECT_FALSE(s.Str().ok());
+}
+
+TEST(KeyCodecTest, PrefixSuccessor) {
+  EXPECT_EQ(PrefixSuccessor("ab"), "ac");
+  EXPECT_EQ(PrefixSuccessor(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(PrefixSuccessor("\xff\xff"), "");
+}
+
+}  // namespace
+}  // namespace triad::storage

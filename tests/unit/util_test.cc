@@ -1,0 +1,109 @@
+// Tests of status helpers and mapping, pagination tokens, ids, idempotency records, flags.
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "common/config/flags.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "common/util/idempotency.h"
+#include "common/util/ids.h"
+#include "common/util/pagination.h"
+#include "common/util/proto_time.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_env.h"
+
+namespace triad {
+namespace {
+
+absl::StatusOr<int> Half(int x) {
+  if (x % 2 != 0) return absl::InvalidArgumentError("x: must be even");
+  return x / 2;
+}
+
+absl::Status Quarter(int x, int* out) {
+  ASSIGN_OR_RETURN(int h, Half(x));
+  ASSIGN_OR_RETURN(*out, Half(h));
+  RETURN_IF_ERROR(absl::OkStatus());
+  return absl::OkStatus();
+}
+
+TEST(StatusTest, MacrosPropagateErrors) {
+  int out = 0;
+  EXPECT_TRUE(Quarter(8, &out).ok());
+  EXPECT_EQ(out, 2);
+  absl::Status s = Quarter(6, &out);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_EQ(s.message(), "x: must be even");
+}
+
+TEST(StatusTest, MapsEveryCanonicalCodeToGrpc) {
+  for (int c = 0; c <= 16; ++c) {
+    absl::Status s(static_cast<absl::StatusCode>(c), c == 0 ? "" : "why");
+    grpc::Status g = ToGrpcStatus(s);
+    EXPECT_EQ(static_cast<int>(g.error_code()), c);
+    if (c != 0) EXPECT_EQ(g.error_message(), "why");
+    EXPECT_EQ(FromGrpcStatus(g).code(), s.code());
+  }
+  EXPECT_EQ(ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(99), "x")).error_code(),
+            grpc::StatusCode::UNKNOWN);
+}
+
+TEST(PaginationTest, TokensResumeAndAreBoundToTheFilter) {
+  auto first = util::ParsePage(0, "", "owner=ann");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->page_size, util::kDefaultPageSize);
+  EXPECT_EQ(util::ParsePage(5000, "")->page_size, util::kMaxPageSize);
+  std::string token = util::MakePageToken(std::string("key\0x", 5), "owner=ann");
+  auto next = util::ParsePage(10, token, "owner=ann");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->after_key, std::string("key\0x", 5));
+  auto other = util::ParsePage(10, token, "owner=bob");
+  EXPECT_TRUE(absl::IsInvalidArgument(other.status()));
+  EXPECT_NE(other.status().message().find("page_token"), absl::string_view::npos);
+  EXPECT_TRUE(absl::IsInvalidArgument(util::ParsePage(-1, "").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(util::ParsePage(10, "!!!").status()));
+}
+
+TEST(IdsTest, IdsAreUniqueAndSortByCreation) {
+  std::string a = util::NewId("cli");
+  std::string b = util::NewId("cli");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.rfind("cli_", 0), 0u);
+  EXPECT_EQ(a.size(), 4u + 28u);
+  EXPECT_LE(a.substr(0, 16), b.substr(0, 16));
+}
+
+TEST(ProtoTimeTest, RoundTripsIncludingBeforeEpoch) {
+  for (absl::Time t : {absl::FromUnixNanos(1700000000123456789), absl::FromUnixNanos(-1500)}) {
+    EXPECT_EQ(util::FromProto(util::ToProto(t)), t);
+  }
+}
+
+TEST(IdempotencyTest, RecordsAndFindsResponsesByMethodAndRequestId) {
+  testing::TempDir dir;
+  storage::StoreOptions o;
+  o.path = dir.path();
+  o.column_families = {util::kRequestsColumnFamily};
+  auto store = std::move(*storage::Store::Open(o));
+  rocksdb::WriteBatch batch;
+  ASSERT_TRUE(util::RecordRequest(*store, batch, "Create", "r1", "resp").ok());
+  ASSERT_TRUE(store->Write(batch).ok());
+  EXPECT_EQ(**util::LookupRequest(*store, "Create", "r1"), "resp");
+  EXPECT_FALSE(util::LookupRequest(*store, "Update", "r1")->has_value());
+  EXPECT_FALSE(util::LookupRequest(*store, "Create", "")->has_value());
+}
+
+TEST(FlagsTest, EnvironmentOverridesFlagsAndReportsBadValues) {
+  setenv("TRIAD_GRPC_PORT", "7777", 1);
+  setenv("TRIAD_TOPIC_PARTITIONS", "not-a-number", 1);
+  std::vector<std::string> errors = config::ApplyEnvironment();
+  unsetenv("TRIAD_GRPC_PORT");
+  unsetenv("TRIAD_TOPIC_PARTITIONS");
+  EXPECT_EQ(absl::GetFlag(FLAGS_grpc_port), 7777);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("TRIAD_TOPIC_PARTITIONS"), std::string::npos);
+  EXPECT_EQ(config::EnvName("grpc_port"), "TRIAD_GRPC_PORT");
+}
+
+}  // namespace
+}  // namespace triad
