@@ -1,0 +1,163 @@
+// Integration tests of outbox -> Kafka -> idempotent consumer on the real broker: exactly-once
+// application in per-key order over several partitions, redelivery skipped, poison messages
+// dead-lettered while the consumer keeps going.
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "tests/integration/event_test_util.h"
+
+namespace triad::events {
+namespace {
+
+using testutil::kTickType;
+using triad::testing::PollUntil;
+using triad::testing::TempDir;
+using triad::testing::TestKafkaConfig;
+using triad::testing::UniqueName;
+using triad::testing::v1::Ticked;
+
+TEST(EventsIntegrationTest, TenThousandEventsAppliedExactlyOnceInPerKeyOrder) {
+  const std::string topic = "triad.test." + UniqueName("tick");
+  ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 4).ok());
+  TempDir dir;
+  auto producer_store = testutil::OpenEventStore(dir.Sub("producer"));
+  auto consumer_store = testutil::OpenEventStore(dir.Sub("consumer"));
+
+  auto outbox = Outbox::Create(producer_store.get(),
+                               {.source = "triad/test", .kafka = TestKafkaConfig()});
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_TRUE((*outbox)->Start().ok());
+
+  ConsumerOptions co{.group_id = UniqueName("g-"), .topics = {topic}};
+  IdempotentConsumer consumer(consumer_store.get(), nullptr, TestKafkaConfig(), co);
+  std::mutex mu;
+  std::map<std::string, int64_t> last_seq;
+  std::vector<Event> seen;
+  int order_violations = 0;
+  auto ledger = testutil::LedgerHandler(consumer_store.get());
+  consumer.OnMessage<Ticked>(kTickType, [&](const Event& e, const Ticked& t, Transaction& txn) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (t.seq() <= last_seq[t.key()]) ++order_violations;
+      last_seq[t.key()] = t.seq();
+      if (seen.size() < 50) seen.push_back(e);
+    }
+    return ledger(e, t, txn);
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+
+  constexpr int kEvents = 10000;
+  constexpr int kKeys = 50;
+  for (int i = 1; i <= kEvents; ++i) {
+    Transaction txn;
+    Ticked t;
+    t.set_key("key-" + std::to_string(i % kKeys));
+    t.set_seq(i);
+    txn.batch().Put(producer_store->Cf("state"), storage::KeyBuilder().U64(i).Build(), "c");
+    txn.Emit(topic, t.key(), kTickType, t);
+    ASSERT_TRUE((*outbox)->Commit(txn).ok());
+  }
+  ASSERT_TRUE((*outbox)->WaitUntilEmpty(absl::Seconds(120))) << "depth " << (*outbox)->Depth();
+  ASSERT_TRUE(PollUntil([&] { return consumer.Stats().applied >= kEvents; }, absl::Seconds(120)))
+      << "applied " << consumer.Stats().applied;
+
+  std::map<int64_t, int> counts = testutil::LedgerCounts(*consumer_store);
+  ASSERT_EQ(counts.size(), static_cast<size_t>(kEvents));
+  for (const auto& [seq, n] : counts) ASSERT_EQ(n, 1) << "event " << seq;
+  EXPECT_EQ(order_violations, 0);
+  EXPECT_EQ(testutil::CountKeys(*producer_store, Outbox::kColumnFamily), 0);
+
+  // Redeliver 50 events (same ce_id, as after a producer crash): recognised and skipped.
+  testutil::RawProducer raw;
+  std::vector<Event> again;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    again = seen;
+  }
+  for (const Event& e : again) ASSERT_TRUE(raw.Send(topic, e.key, e.payload, &e));
+  ASSERT_TRUE(PollUntil([&] { return consumer.Stats().duplicates >= 50; }, absl::Seconds(60)));
+  consumer.Stop();
+  counts = testutil::LedgerCounts(*consumer_store);
+  for (const auto& [seq, n] : counts) ASSERT_EQ(n, 1) << "event " << seq << " applied twice";
+  EXPECT_EQ(consumer.Stats().applied, kEvents);
+  (*outbox)->Stop();
+}
+
+TEST(EventsIntegrationTest, PoisonMessagesGoToTheDlqAndTheConsumerKeepsGoing) {
+  const std::string topic = "triad.test." + UniqueName("poison");
+  ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 1).ok());
+  TempDir dir;
+  auto store = testutil::OpenEventStore(dir.path());
+  ConsumerOptions co{.group_id = UniqueName("g-"), .topics = {topic}, .max_attempts = 2,
+                     .retry_backoff = absl::Milliseconds(10)};
+  IdempotentConsumer consumer(store.get(), nullptr, TestKafkaConfig(), co);
+  consumer.OnMessage<Ticked>(kTickType, testutil::LedgerHandler(store.get()));
+  std::atomic<int> failing_calls{0};
+  consumer.On("triad.test.tick.always_fails.v1", [&](const Event&, Transaction&) {
+    ++failing_calls;
+    return absl::UnavailableError("downstream is down");
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+
+  testutil::RawProducer raw;
+  Event e{.id = NewEventId(), .type = kTickType, .source = "triad/test", .time = absl::Now()};
+  ASSERT_TRUE(raw.Send(topic, "k", "\xff\xff\xff not protobuf", &e));  // undecodable payload
+  ASSERT_TRUE(raw.Send(topic, "k", "no headers at all", nullptr));      // not a CloudEvent
+  Event failing = e;
+  failing.id = NewEventId();
+  failing.type = "triad.test.tick.always_fails.v1";
+  ASSERT_TRUE(raw.Send(topic, "k", "", &failing));  // handler keeps failing
+  Ticked good;
+  good.set_key("k");
+  good.set_seq(7);
+  Event ok = e;
+  ok.id = NewEventId();
+  ASSERT_TRUE(raw.Send(topic, "k", good.SerializeAsString(), &ok));
+
+  ASSERT_TRUE(PollUntil([&] { return consumer.Stats().applied == 1; }, absl::Seconds(60)));
+  EXPECT_EQ(consumer.Stats().dead_lettered, 3);
+  EXPECT_EQ(failing_calls.load(), 2);
+  EXPECT_EQ(testutil::LedgerCounts(*store)[7], 1);
+
+  auto dead = testutil::ReadAll(DlqTopic(topic), 3, absl::Seconds(30));
+  ASSERT_EQ(dead.size(), 3u);
+  std::vector<std::string> reasons;
+  for (auto& m : dead) {
+    reasons.push_back(m.headers[kHeaderDlqReason]);
+    EXPECT_EQ(m.headers[kHeaderDlqTopic], topic);
+    EXPECT_EQ(m.headers[kHeaderDlqGroup], co.group_id);
+  }
+  EXPECT_NE(reasons[0].find("does not decode"), std::string::npos) << reasons[0];
+  EXPECT_NE(reasons[1].find("no CloudEvents headers"), std::string::npos) << reasons[1];
+  EXPECT_NE(reasons[2].find("downstream is down"), std::string::npos) << reasons[2];
+  consumer.Stop();
+}
+
+TEST(EventsIntegrationTest, EventsOfUnhandledTypesAreSkippedNotDeadLettered) {
+  const std::string topic = "triad.test." + UniqueName("mixed");
+  ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 1).ok());
+  TempDir dir;
+  auto store = testutil::OpenEventStore(dir.path());
+  IdempotentConsumer consumer(store.get(), nullptr, TestKafkaConfig(),
+                              {.group_id = UniqueName("g-"), .topics = {topic}});
+  consumer.OnMessage<Ticked>(kTickType, testutil::LedgerHandler(store.get()));
+  ASSERT_TRUE(consumer.Start().ok());
+  testutil::RawProducer raw;
+  Event other{.id = NewEventId(), .type = "triad.test.tick.other.v1", .source = "triad/test"};
+  ASSERT_TRUE(raw.Send(topic, "k", "x", &other));
+  Ticked t;
+  t.set_seq(1);
+  Event e{.id = NewEventId(), .type = kTickType, .source = "triad/test"};
+  ASSERT_TRUE(raw.Send(topic, "k", t.SerializeAsString(), &e));
+  ASSERT_TRUE(PollUntil([&] { return consumer.Stats().applied == 1; }, absl::Seconds(60)));
+  EXPECT_EQ(consumer.Stats().ignored, 1);
+  EXPECT_EQ(consumer.Stats().dead_lettered, 0);
+  consumer.Stop();
+}
+
+}  // namespace
+}  // namespace triad::events

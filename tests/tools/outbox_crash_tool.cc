@@ -1,0 +1,123 @@
+// outbox_crash_tool: a producing or consuming process for the crash-safety test, which SIGKILLs
+// it at random points and restarts it.
+//
+//   outbox_crash_tool produce <data_dir> <bootstrap> <topic> <count>
+//     Commits events 1..count (each with a "committed" state record in the same batch),
+//     resuming after the last committed one, then waits until the outbox is empty; exits 0.
+//   outbox_crash_tool consume <data_dir> <bootstrap> <topic> <group> <count>
+//     Applies events, counting applications per event in a ledger column family (effect and
+//     dedupe record in one batch); exits 0 once `count` distinct events are applied.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "common/config/logging.h"
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
+#include "common/storage/key_codec.h"
+#include "triad/testing/v1/test_events.pb.h"
+
+namespace {
+
+using triad::events::Event;
+using triad::events::Transaction;
+
+constexpr char kType[] = "triad.test.tick.ticked.v1";
+
+std::unique_ptr<triad::storage::Store> Open(const std::string& dir) {
+  triad::storage::StoreOptions o;
+  o.path = dir;
+  o.column_families = {"state", "ledger", triad::events::Outbox::kColumnFamily,
+                       triad::events::IdempotentConsumer::kInboxColumnFamily};
+  auto store = triad::storage::Store::Open(o);
+  if (!store.ok()) {
+    std::fprintf(stderr, "open: %s\n", store.status().ToString().c_str());
+    std::exit(3);
+  }
+  return std::move(*store);
+}
+
+int64_t CountKeys(triad::storage::Store& store, const char* cf) {
+  int64_t n = 0;
+  (void)store.ScanPrefix(cf, "", [&](std::string_view, std::string_view) {
+    ++n;
+    return true;
+  });
+  return n;
+}
+
+int Produce(const std::string& dir, const std::string& bootstrap, const std::string& topic,
+            int64_t count) {
+  auto store = Open(dir);
+  triad::events::OutboxOptions oo;
+  oo.source = "triad/crash-test";
+  oo.kafka.bootstrap_servers = bootstrap;
+  auto outbox = triad::events::Outbox::Create(store.get(), oo);
+  if (!outbox.ok()) return 3;
+  if (!(*outbox)->Start().ok()) return 3;
+  int64_t next = CountKeys(*store, "state") + 1;  // events are committed in order 1..count
+  for (int64_t i = next; i <= count; ++i) {
+    Transaction txn;
+    std::string key = triad::storage::KeyBuilder().U64(static_cast<uint64_t>(i)).Build();
+    txn.batch().Put(store->Cf("state"), key, "committed");
+    triad::testing::v1::Ticked tick;
+    tick.set_key("k" + std::to_string(i % 16));
+    tick.set_seq(i);
+    txn.Emit(topic, tick.key(), kType, tick);
+    absl::Status s = (*outbox)->Commit(txn);
+    if (!s.ok()) {
+      std::fprintf(stderr, "commit: %s\n", s.ToString().c_str());
+      return 4;
+    }
+    // Spread the commits over time so that kills land in the middle of the stream.
+    if (i % 20 == 0) absl::SleepFor(absl::Milliseconds(5));
+  }
+  if (!(*outbox)->WaitUntilEmpty(absl::Seconds(120))) return 5;
+  (*outbox)->Stop();
+  return 0;
+}
+
+int Consume(const std::string& dir, const std::string& bootstrap, const std::string& topic,
+            const std::string& group, int64_t count) {
+  auto store = Open(dir);
+  triad::events::ConsumerOptions co;
+  co.group_id = group;
+  co.topics = {topic};
+  co.commit_interval = absl::Milliseconds(200);
+  triad::events::KafkaConfig kafka;
+  kafka.bootstrap_servers = bootstrap;
+  triad::events::IdempotentConsumer consumer(store.get(), nullptr, kafka, co);
+  triad::storage::Store* st = store.get();
+  consumer.OnMessage<triad::testing::v1::Ticked>(
+      kType, [st](const Event&, const triad::testing::v1::Ticked& tick, Transaction& txn) {
+        std::string key = triad::storage::KeyBuilder().U64(static_cast<uint64_t>(tick.seq())).Build();
+        int64_t applied = 0;
+        absl::StatusOr<std::string> prev = st->Get("ledger", key);
+        if (prev.ok()) applied = std::stoll(*prev);
+        txn.batch().Put(st->Cf("ledger"), key, std::to_string(applied + 1));
+        return absl::OkStatus();
+      });
+  if (!consumer.Start().ok()) return 3;
+  absl::Time deadline = absl::Now() + absl::Seconds(240);
+  while (CountKeys(*store, "ledger") < count) {
+    if (absl::Now() > deadline) return 5;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  consumer.Stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  triad::logging::Init("crash-tool", "warn");
+  if (argc == 6 && std::string(argv[1]) == "produce") {
+    return Produce(argv[2], argv[3], argv[4], std::atoll(argv[5]));
+  }
+  if (argc == 7 && std::string(argv[1]) == "consume") {
+    return Consume(argv[2], argv[3], argv[4], argv[5], std::atoll(argv[6]));
+  }
+  std::fprintf(stderr, "usage: see the file comment of outbox_crash_tool.cc\n");
+  return 2;
+}
