@@ -1,0 +1,199 @@
+// ClientsDomain: the business logic of the clients service, independent of gRPC. Client records
+// (lifecycle, field-level history, duplicates, merge), ownership and portfolio handover,
+// contacts, touchpoints, service cases with SLA, follow-up plans, CSV import and the effects of
+// consumed pipeline/production events. Every state change and its events are written in one
+// events::Transaction committed by Outbox::Commit; read-modify-write runs under one mutex.
+#ifndef TRIAD_SERVICES_CLIENTS_DOMAIN_H_
+#define TRIAD_SERVICES_CLIENTS_DOMAIN_H_
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
+#include "services/clients/repository.h"
+#include "triad/clients/v1/clients_service.pb.h"
+#include "triad/pipeline/v1/events.pb.h"
+#include "triad/production/v1/events.pb.h"
+
+namespace triad::clients {
+
+// Topics written by the service.
+inline constexpr char kClientTopic[] = "triad.clients.client";
+inline constexpr char kCaseTopic[] = "triad.clients.case";
+inline constexpr char kFollowUpTopic[] = "triad.clients.followup";
+// Topics and event types consumed.
+inline constexpr char kOpportunityTopic[] = "triad.pipeline.opportunity";
+inline constexpr char kProjectTopic[] = "triad.production.project";
+inline constexpr char kOpportunityWonType[] = "triad.pipeline.opportunity.won.v1";
+inline constexpr char kOpportunityLostType[] = "triad.pipeline.opportunity.lost.v1";
+inline constexpr char kProjectCompletedType[] = "triad.production.project.completed.v1";
+
+struct DomainOptions {
+  // The clock; tests inject a fake one.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Clients moved per WriteBatch by a portfolio handover.
+  int handover_chunk_size = 500;
+  // Test hook simulating a crash: a handover stops (left RUNNING) after this many chunks.
+  int handover_stop_after_chunks = 0;
+  // Delay between a project's completion and its post-delivery follow-up.
+  absl::Duration post_delivery_delay = absl::Hours(24 * 7);
+  // Largest CSV accepted by ImportClientsCsv, in bytes.
+  size_t max_csv_bytes = 16 << 20;
+};
+
+// CadenceDays returns the follow-up cadence of a tier (strategic 30, key 30, standard 90,
+// small 180 days).
+int CadenceDays(v1::ClientTier tier);
+
+// SlaDuration returns the resolution SLA of a case from its severity and the client's tier.
+absl::Duration SlaDuration(v1::CaseSeverity severity, v1::ClientTier tier);
+
+// CompletenessScore returns 0..100 from the required fields that are filled in.
+int CompletenessScore(const v1::Client& client);
+
+class ClientsDomain {
+ public:
+  // The store must have ColumnFamilies() plus "requests"; none of the pointers is owned.
+  ClientsDomain(storage::Store* store, events::Outbox* outbox, ClientsRepository* repo,
+                DomainOptions options = {});
+
+  // --- Clients -------------------------------------------------------------------------------
+  // CreateClient registers a client (status COLLECTED) with a cadence follow-up.
+  absl::StatusOr<v1::Client> CreateClient(const v1::CreateClientRequest& req);
+  // GetClient returns a client; a merged id returns the survivor.
+  absl::StatusOr<v1::Client> GetClient(std::string_view client_id) const;
+  // ListClients filters through an index when a filter is given.
+  absl::StatusOr<v1::ListClientsResponse> ListClients(const v1::ListClientsRequest& req) const;
+  // UpdateClient applies the masked fields when the etag matches.
+  absl::StatusOr<v1::Client> UpdateClient(const v1::UpdateClientRequest& req);
+  // VerifyClient moves COLLECTED -> VERIFIED recording the completeness score.
+  absl::StatusOr<v1::Client> VerifyClient(const v1::LifecycleRequest& req);
+  // ArchiveClient moves COLLECTED/VERIFIED -> ARCHIVED.
+  absl::StatusOr<v1::Client> ArchiveClient(const v1::LifecycleRequest& req);
+  // RestoreClient moves ARCHIVED back to the status it had before.
+  absl::StatusOr<v1::Client> RestoreClient(const v1::LifecycleRequest& req);
+  // FindDuplicates lists the clients sharing a normalised key with `req.client`.
+  absl::StatusOr<v1::FindDuplicatesResponse> FindDuplicates(
+      const v1::FindDuplicatesRequest& req) const;
+  // MergeClients merges `merged_id` into `survivor_id`.
+  absl::StatusOr<v1::Client> MergeClients(const v1::MergeClientsRequest& req);
+  // ListClientHistory and ListActorHistory page through field-level history, oldest first.
+  absl::StatusOr<v1::ListHistoryResponse> ListClientHistory(
+      const v1::ListClientHistoryRequest& req) const;
+  absl::StatusOr<v1::ListHistoryResponse> ListActorHistory(
+      const v1::ListActorHistoryRequest& req) const;
+
+  // --- Ownership -----------------------------------------------------------------------------
+  // ReassignClient gives one client a new owner (a reason is required).
+  absl::StatusOr<v1::Client> ReassignClient(const v1::ReassignClientRequest& req);
+  // HandOverPortfolio moves every client of from_owner_id to to_owner_id in chunks, persisting
+  // progress with each chunk; a retry with the same request_id resumes.
+  absl::StatusOr<v1::Handover> HandOverPortfolio(const v1::HandOverPortfolioRequest& req);
+  // GetHandover returns a handover with its progress.
+  absl::StatusOr<v1::Handover> GetHandover(std::string_view handover_id) const;
+  // ResumeHandovers finishes every handover left RUNNING (call at start-up).
+  absl::Status ResumeHandovers();
+
+  // --- Contacts and touchpoints --------------------------------------------------------------
+  // CreateContact adds a person at the client.
+  absl::StatusOr<v1::Contact> CreateContact(const v1::CreateContactRequest& req);
+  // ListContacts pages through a client's contacts.
+  absl::StatusOr<v1::ListContactsResponse> ListContacts(const v1::ListContactsRequest& req) const;
+  // CreateTouchpoint records an interaction.
+  absl::StatusOr<v1::Touchpoint> CreateTouchpoint(const v1::CreateTouchpointRequest& req);
+  // ListTouchpoints pages through a client's touchpoints.
+  absl::StatusOr<v1::ListTouchpointsResponse> ListTouchpoints(
+      const v1::ListTouchpointsRequest& req) const;
+
+  // --- Service cases -------------------------------------------------------------------------
+  // OpenCase opens a case with its SLA due time.
+  absl::StatusOr<v1::ServiceCase> OpenCase(const v1::OpenCaseRequest& req);
+  // GetCase returns one case.
+  absl::StatusOr<v1::ServiceCase> GetCase(std::string_view case_id) const;
+  // ListCases lists a client's cases or the breached ones.
+  absl::StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& req) const;
+  // AssignCase assigns a case to a person.
+  absl::StatusOr<v1::ServiceCase> AssignCase(const v1::AssignCaseRequest& req);
+  // TransitionCase moves a case along open -> in_progress -> resolved -> closed / reopened.
+  absl::StatusOr<v1::ServiceCase> TransitionCase(const v1::TransitionCaseRequest& req);
+  // ScanSlaBreaches marks the cases past their SLA due time as breached (one event each).
+  absl::StatusOr<v1::ScanSlaBreachesResponse> ScanSlaBreaches();
+
+  // --- Follow-ups ----------------------------------------------------------------------------
+  // GetFollowUpPlan returns a client's cadence and pending follow-ups.
+  absl::StatusOr<v1::FollowUpPlan> GetFollowUpPlan(std::string_view client_id) const;
+  // ListOverdueFollowUps lists the pending follow-ups past due of one owner's clients.
+  absl::StatusOr<v1::ListOverdueFollowUpsResponse> ListOverdueFollowUps(
+      const v1::ListOverdueFollowUpsRequest& req) const;
+  // CompleteFollowUp records the touchpoint, completes the follow-up, schedules the next one.
+  absl::StatusOr<v1::CompleteFollowUpResponse> CompleteFollowUp(
+      const v1::CompleteFollowUpRequest& req);
+  // ScanDueFollowUps emits one follow-up.due event per follow-up that has fallen due.
+  absl::StatusOr<v1::ScanDueFollowUpsResponse> ScanDueFollowUps();
+
+  // --- Import --------------------------------------------------------------------------------
+  // ImportClientsCsv creates one client per valid row; each row is all-or-nothing.
+  absl::StatusOr<v1::ImportClientsCsvResponse> ImportClientsCsv(
+      const v1::ImportClientsCsvRequest& req);
+
+  // --- Consumed events -----------------------------------------------------------------------
+  // RegisterHandlers registers the consumed event types on `consumer`.
+  void RegisterHandlers(events::IdempotentConsumer& consumer);
+  // ApplyOpportunityWon / Lost / ProjectCompleted write an event's effect into `txn`.
+  absl::Status ApplyOpportunityWon(const pipeline::v1::OpportunityWon& msg,
+                                   events::Transaction& txn);
+  absl::Status ApplyOpportunityLost(const pipeline::v1::OpportunityLost& msg,
+                                    events::Transaction& txn);
+  absl::Status ApplyProjectCompleted(const production::v1::ProjectCompleted& msg,
+                                     events::Transaction& txn);
+
+ private:
+  struct CreateOutcome {
+    v1::Client client;
+    std::vector<v1::DuplicateCandidate> duplicates;
+  };
+  absl::Time Now() const { return options_.clock(); }
+  absl::StatusOr<v1::Client> LoadClient(std::string_view client_id, bool follow_merge) const;
+  absl::StatusOr<v1::Client> LoadLiveClient(std::string_view client_id) const;
+  absl::Status WithRepeatBusiness(v1::Client& client) const;
+  absl::StatusOr<std::vector<v1::DuplicateCandidate>> Duplicates(const v1::Client& probe,
+                                                                 std::string_view self_id) const;
+  absl::StatusOr<CreateOutcome> CreateLocked(const v1::Client& input, bool force,
+                                             const common::v1::Actor& actor,
+                                             std::string_view request_id);
+  absl::StatusOr<v1::Client> Transition(const v1::LifecycleRequest& req, std::string_view action);
+  absl::Status WriteClient(events::Transaction& txn, const v1::Client* before, v1::Client& after,
+                           std::string_view action, const common::v1::Actor& actor,
+                           std::vector<v1::FieldChange> changes, std::string_view handover_id);
+  absl::Status ChangeOwner(events::Transaction& txn, v1::Client client,
+                           const std::string& new_owner, const common::v1::Actor& actor,
+                           std::string_view handover_id);
+  absl::Status ScheduleFollowUp(events::Transaction& txn, const v1::Client& client,
+                                v1::FollowUpKind kind, absl::Time due, std::string_view project_id,
+                                std::string follow_up_id, v1::FollowUp* out);
+  absl::StatusOr<v1::Handover> RunHandover(v1::Handover handover);
+  absl::StatusOr<v1::ServiceCase> LoadCase(std::string_view case_id) const;
+  absl::Status WriteCase(events::Transaction& txn, const v1::ServiceCase* before,
+                         v1::ServiceCase& after);
+  v1::CaseSummary CaseSummaryOf(const v1::ServiceCase& c) const;
+  v1::FollowUpSummary FollowUpSummaryOf(const v1::FollowUp& f, std::string_view owner) const;
+
+  storage::Store* store_;
+  events::Outbox* outbox_;
+  ClientsRepository* repo_;
+  DomainOptions options_;
+  // Serialises every read-modify-write (etag checks, duplicate checks, idempotency).
+  mutable std::mutex mu_;
+};
+
+}  // namespace triad::clients
+
+#endif  // TRIAD_SERVICES_CLIENTS_DOMAIN_H_

@@ -1,0 +1,293 @@
+// Implements the RocksDB repository of the clients service and its key layout.
+#include "services/clients/repository.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "common/storage/key_codec.h"
+#include "common/util/proto_time.h"
+#include "services/clients/text_util.h"
+
+namespace triad::clients {
+namespace {
+
+using storage::KeyBuilder;
+
+const char* IndexTag(ClientIndex index) {
+  switch (index) {
+    case ClientIndex::kOwner:
+      return "owner";
+    case ClientIndex::kTeam:
+      return "team";
+    case ClientIndex::kStatus:
+      return "status";
+    case ClientIndex::kIndustry:
+      return "industry";
+    case ClientIndex::kRegion:
+      return "region";
+    case ClientIndex::kTier:
+      return "tier";
+    case ClientIndex::kTag:
+      return "tag";
+    case ClientIndex::kSearchName:
+      return "name";
+    case ClientIndex::kDupName:
+      return "dup_name";
+    case ClientIndex::kDupTaxId:
+      return "dup_tax";
+    case ClientIndex::kDupPhone:
+      return "dup_phone";
+    case ClientIndex::kDupEmailDomain:
+      return "dup_email";
+  }
+  return "unknown";
+}
+
+std::string IndexKey(ClientIndex index, std::string_view value, std::string_view client_id) {
+  return KeyBuilder().Str(IndexTag(index)).Str(value).Str(client_id).Build();
+}
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+}  // namespace
+
+std::vector<std::string> ColumnFamilies() {
+  return {kCfClients, kCfClientIndex, kCfHistory, kCfRecords};
+}
+
+std::vector<std::pair<ClientIndex, std::string>> IndexEntries(const v1::Client& c) {
+  std::vector<std::pair<ClientIndex, std::string>> out;
+  if (c.status() == v1::CLIENT_STATUS_MERGED) return out;
+  auto add = [&](ClientIndex index, std::string value) {
+    if (!value.empty()) out.emplace_back(index, std::move(value));
+  };
+  add(ClientIndex::kOwner, c.owner_id());
+  add(ClientIndex::kTeam, c.team_id());
+  add(ClientIndex::kStatus, absl::StrCat(static_cast<int>(c.status())));
+  add(ClientIndex::kIndustry, c.industry());
+  add(ClientIndex::kRegion, c.region());
+  add(ClientIndex::kTier, absl::StrCat(static_cast<int>(c.tier())));
+  std::set<std::string> tags(c.tags().begin(), c.tags().end());
+  for (const std::string& t : tags) add(ClientIndex::kTag, t);
+  add(ClientIndex::kSearchName, NormalizeSearch(c.name()));
+  add(ClientIndex::kDupName, NormalizeName(c.name()));
+  add(ClientIndex::kDupTaxId, NormalizeTaxId(c.tax_id()));
+  add(ClientIndex::kDupPhone, NormalizePhone(c.phone()));
+  add(ClientIndex::kDupEmailDomain, EmailDomain(c.email()));
+  return out;
+}
+
+std::string ContactKey(std::string_view client_id, std::string_view contact_id) {
+  return KeyBuilder().Str("contact").Str(client_id).Str(contact_id).Build();
+}
+std::string ContactPrefix(std::string_view client_id) {
+  return KeyBuilder().Str("contact").Str(client_id).Build();
+}
+std::string TouchpointKey(std::string_view client_id, std::string_view touchpoint_id) {
+  return KeyBuilder().Str("touch").Str(client_id).Str(touchpoint_id).Build();
+}
+std::string TouchpointPrefix(std::string_view client_id) {
+  return KeyBuilder().Str("touch").Str(client_id).Build();
+}
+std::string CaseKey(std::string_view case_id) {
+  return KeyBuilder().Str("case").Str(case_id).Build();
+}
+std::string CaseByClientKey(std::string_view client_id, std::string_view case_id) {
+  return KeyBuilder().Str("case_by_client").Str(client_id).Str(case_id).Build();
+}
+std::string CaseByClientPrefix(std::string_view client_id) {
+  return KeyBuilder().Str("case_by_client").Str(client_id).Build();
+}
+std::string CaseSlaWatchKey(absl::Time due, std::string_view case_id) {
+  return KeyBuilder().Str("case_sla").I64(Micros(due)).Str(case_id).Build();
+}
+std::string CaseSlaWatchPrefix() { return KeyBuilder().Str("case_sla").Build(); }
+std::string CaseBreachedKey(std::string_view case_id) {
+  return KeyBuilder().Str("case_breached").Str(case_id).Build();
+}
+std::string CaseBreachedPrefix() { return KeyBuilder().Str("case_breached").Build(); }
+std::string FollowUpKey(std::string_view client_id, std::string_view follow_up_id) {
+  return KeyBuilder().Str("fu").Str(client_id).Str(follow_up_id).Build();
+}
+std::string FollowUpPrefix(std::string_view client_id) {
+  return KeyBuilder().Str("fu").Str(client_id).Build();
+}
+std::string FollowUpDueKey(absl::Time due, std::string_view client_id,
+                           std::string_view follow_up_id) {
+  return KeyBuilder().Str("fu_due").I64(Micros(due)).Str(client_id).Str(follow_up_id).Build();
+}
+std::string FollowUpDuePrefix() { return KeyBuilder().Str("fu_due").Build(); }
+std::string HandoverKey(std::string_view handover_id) {
+  return KeyBuilder().Str("handover").Str(handover_id).Build();
+}
+std::string HandoverRunningKey(std::string_view handover_id) {
+  return KeyBuilder().Str("handover_running").Str(handover_id).Build();
+}
+std::string HandoverRunningPrefix() { return KeyBuilder().Str("handover_running").Build(); }
+std::string RepeatBusinessKey(std::string_view client_id) {
+  return KeyBuilder().Str("repeat").Str(client_id).Build();
+}
+
+std::string LastComponent(std::string_view key) {
+  storage::KeyReader reader(key);
+  std::string last;
+  while (!reader.done()) {
+    absl::StatusOr<std::string> s = reader.Str();
+    if (!s.ok()) return "";
+    last = *std::move(s);
+  }
+  return last;
+}
+
+RocksClientsRepository::RocksClientsRepository(storage::Store* store)
+    : store_(store), history_seq_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {}
+
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> RocksClientsRepository::Cf(const char* name) const {
+  rocksdb::ColumnFamilyHandle* cf = store_->Cf(name);
+  if (cf == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("store has no column family ", name));
+  }
+  return cf;
+}
+
+absl::StatusOr<v1::Client> RocksClientsRepository::GetClient(std::string_view client_id) const {
+  ASSIGN_OR_RETURN(std::string value, store_->Get(kCfClients, KeyBuilder().Str(client_id).Build()));
+  v1::Client client;
+  if (!client.ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat("client ", std::string(client_id), " does not decode"));
+  }
+  return client;
+}
+
+absl::Status RocksClientsRepository::PutClient(rocksdb::WriteBatch& batch, const v1::Client* before,
+                                               const v1::Client& after) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * clients, Cf(kCfClients));
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * index, Cf(kCfClientIndex));
+  std::set<std::string> old_keys;
+  if (before != nullptr) {
+    for (const auto& [kind, value] : IndexEntries(*before)) {
+      old_keys.insert(IndexKey(kind, value, before->client_id()));
+    }
+  }
+  std::set<std::string> new_keys;
+  for (const auto& [kind, value] : IndexEntries(after)) {
+    new_keys.insert(IndexKey(kind, value, after.client_id()));
+  }
+  for (const std::string& k : old_keys) {
+    if (!new_keys.count(k)) RETURN_IF_ERROR(storage::ToStatus(batch.Delete(index, k)));
+  }
+  for (const std::string& k : new_keys) {
+    if (!old_keys.count(k)) RETURN_IF_ERROR(storage::ToStatus(batch.Put(index, k, "")));
+  }
+  return storage::ToStatus(
+      batch.Put(clients, KeyBuilder().Str(after.client_id()).Build(), after.SerializeAsString()));
+}
+
+absl::Status RocksClientsRepository::ScanClients(std::string_view after_key,
+                                                 const ClientScanFn& fn) const {
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanPrefix(
+      kCfClients, "",
+      [&](std::string_view key, std::string_view value) {
+        v1::Client c;
+        if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          inner = absl::DataLossError("client record does not decode");
+          return false;
+        }
+        return fn(key, c);
+      },
+      after_key));
+  return inner;
+}
+
+absl::Status RocksClientsRepository::ScanIndex(ClientIndex index, std::string_view value,
+                                               bool prefix, std::string_view after_key,
+                                               const IndexScanFn& fn) const {
+  KeyBuilder kb;
+  kb.Str(IndexTag(index));
+  if (prefix) {
+    kb.StrPrefix(value);
+  } else {
+    kb.Str(value);
+  }
+  return store_->ScanPrefix(
+      kCfClientIndex, kb.Build(),
+      [&](std::string_view key, std::string_view) { return fn(key, LastComponent(key)); },
+      after_key);
+}
+
+absl::Status RocksClientsRepository::AddHistory(rocksdb::WriteBatch& batch,
+                                                const v1::HistoryEntry& entry) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfHistory));
+  int64_t micros = absl::ToUnixMicros(util::FromProto(entry.time()));
+  uint64_t seq = history_seq_.fetch_add(1);
+  std::string value = entry.SerializeAsString();
+  RETURN_IF_ERROR(storage::ToStatus(batch.Put(
+      cf, KeyBuilder().Str("c").Str(entry.client_id()).I64(micros).U64(seq).Build(), value)));
+  if (!entry.actor().id().empty()) {
+    RETURN_IF_ERROR(storage::ToStatus(batch.Put(
+        cf, KeyBuilder().Str("a").Str(entry.actor().id()).I64(micros).U64(seq).Build(), value)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksClientsRepository::ScanHistory(bool by_actor, std::string_view id,
+                                                 std::string_view after_key,
+                                                 const HistoryScanFn& fn) const {
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanPrefix(
+      kCfHistory, KeyBuilder().Str(by_actor ? "a" : "c").Str(id).Build(),
+      [&](std::string_view key, std::string_view value) {
+        v1::HistoryEntry e;
+        if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          inner = absl::DataLossError("history entry does not decode");
+          return false;
+        }
+        return fn(key, e);
+      },
+      after_key));
+  return inner;
+}
+
+absl::Status RocksClientsRepository::GetRecord(std::string_view key,
+                                               google::protobuf::Message* msg) const {
+  ASSIGN_OR_RETURN(std::string value, store_->Get(kCfRecords, key));
+  if (!msg->ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat(msg->GetTypeName(), " record does not decode"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksClientsRepository::PutRecord(rocksdb::WriteBatch& batch, std::string_view key,
+                                               const google::protobuf::Message& msg) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfRecords));
+  return storage::ToStatus(
+      batch.Put(cf, rocksdb::Slice(key.data(), key.size()), msg.SerializeAsString()));
+}
+
+absl::Status RocksClientsRepository::PutMarker(rocksdb::WriteBatch& batch, std::string_view key) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfRecords));
+  return storage::ToStatus(batch.Put(cf, rocksdb::Slice(key.data(), key.size()), ""));
+}
+
+absl::Status RocksClientsRepository::DeleteRecord(rocksdb::WriteBatch& batch,
+                                                  std::string_view key) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfRecords));
+  return storage::ToStatus(batch.Delete(cf, rocksdb::Slice(key.data(), key.size())));
+}
+
+absl::Status RocksClientsRepository::ScanRecords(
+    std::string_view prefix, std::string_view after_key,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+  return store_->ScanPrefix(kCfRecords, prefix, fn, after_key);
+}
+
+absl::Status RocksClientsRepository::ScanRecordRange(
+    std::string_view begin, std::string_view end,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+  return store_->ScanRange(kCfRecords, begin, end, fn);
+}
+
+}  // namespace triad::clients

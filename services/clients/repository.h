@@ -1,0 +1,178 @@
+// ClientsRepository: the one storage interface of the clients service, and its RocksDB
+// implementation on storage::Store.
+//
+// Column families:
+//   clients       client id -> Client
+//   client_index  (kind, value, client id) -> "" : owner, team, status, industry, region, tier,
+//                 tag, search name, and the duplicate keys (normalised name, tax id, phone,
+//                 e-mail domain). Merged records have no index entries.
+//   history       ("c", client, time, seq) and ("a", actor, time, seq) -> HistoryEntry
+//   records       typed records keyed by the helpers below: contacts, touchpoints, cases and
+//                 their indexes, follow-ups and their due index, handovers, repeat business.
+#ifndef TRIAD_SERVICES_CLIENTS_REPOSITORY_H_
+#define TRIAD_SERVICES_CLIENTS_REPOSITORY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/storage/store.h"
+#include "rocksdb/write_batch.h"
+#include "triad/clients/v1/resources.pb.h"
+
+namespace triad::clients {
+
+inline constexpr char kCfClients[] = "clients";
+inline constexpr char kCfClientIndex[] = "client_index";
+inline constexpr char kCfHistory[] = "history";
+inline constexpr char kCfRecords[] = "records";
+
+// ColumnFamilies lists the service's own column families (the runtime adds outbox/inbox/requests).
+std::vector<std::string> ColumnFamilies();
+
+// ClientIndex names one secondary index of clients.
+enum class ClientIndex {
+  kOwner,
+  kTeam,
+  kStatus,
+  kIndustry,
+  kRegion,
+  kTier,
+  kTag,
+  kSearchName,
+  kDupName,
+  kDupTaxId,
+  kDupPhone,
+  kDupEmailDomain,
+};
+
+// IndexScanFn receives an index key (in order) and the client id it points to; ClientScanFn
+// and HistoryScanFn receive a key and its decoded value. Returning false stops a scan.
+using IndexScanFn = std::function<bool(std::string_view key, std::string_view client_id)>;
+using ClientScanFn = std::function<bool(std::string_view key, const v1::Client& client)>;
+using HistoryScanFn = std::function<bool(std::string_view key, const v1::HistoryEntry& entry)>;
+
+class ClientsRepository {
+ public:
+  virtual ~ClientsRepository() = default;
+
+  // GetClient reads one client; NotFound when there is none.
+  virtual absl::StatusOr<v1::Client> GetClient(std::string_view client_id) const = 0;
+
+  // PutClient writes `after` into `batch` and moves its index entries from those of `before`
+  // (nullptr for a new record) to those of `after`.
+  virtual absl::Status PutClient(rocksdb::WriteBatch& batch, const v1::Client* before,
+                                 const v1::Client& after) = 0;
+
+  // ScanClients visits every client in id order, after `after_key` when it is non-empty.
+  virtual absl::Status ScanClients(std::string_view after_key, const ClientScanFn& fn) const = 0;
+
+  // ScanIndex visits the clients whose `index` value equals `value` (or, with `prefix`, starts
+  // with it), in key order after `after_key`.
+  virtual absl::Status ScanIndex(ClientIndex index, std::string_view value, bool prefix,
+                                 std::string_view after_key, const IndexScanFn& fn) const = 0;
+
+  // AddHistory writes a history entry, findable by client and by actor.
+  virtual absl::Status AddHistory(rocksdb::WriteBatch& batch, const v1::HistoryEntry& entry) = 0;
+
+  // ScanHistory visits the history of one client (or, with `by_actor`, of one actor) oldest
+  // first, after `after_key`.
+  virtual absl::Status ScanHistory(bool by_actor, std::string_view id, std::string_view after_key,
+                                   const HistoryScanFn& fn) const = 0;
+
+  // GetRecord parses the record at `key` into `msg`; NotFound when absent.
+  virtual absl::Status GetRecord(std::string_view key, google::protobuf::Message* msg) const = 0;
+
+  // PutRecord writes a record (an empty message serialises to an index marker).
+  virtual absl::Status PutRecord(rocksdb::WriteBatch& batch, std::string_view key,
+                                 const google::protobuf::Message& msg) = 0;
+
+  // PutMarker writes an index entry with an empty value.
+  virtual absl::Status PutMarker(rocksdb::WriteBatch& batch, std::string_view key) = 0;
+
+  // DeleteRecord deletes a record or marker.
+  virtual absl::Status DeleteRecord(rocksdb::WriteBatch& batch, std::string_view key) = 0;
+
+  // ScanRecords visits the records whose key starts with `prefix`, after `after_key`.
+  virtual absl::Status ScanRecords(
+      std::string_view prefix, std::string_view after_key,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+
+  // ScanRecordRange visits the records with keys in [begin, end).
+  virtual absl::Status ScanRecordRange(
+      std::string_view begin, std::string_view end,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+};
+
+// Record keys (in the "records" column family).
+std::string ContactKey(std::string_view client_id, std::string_view contact_id);
+std::string ContactPrefix(std::string_view client_id);
+std::string TouchpointKey(std::string_view client_id, std::string_view touchpoint_id);
+std::string TouchpointPrefix(std::string_view client_id);
+std::string CaseKey(std::string_view case_id);
+std::string CaseByClientKey(std::string_view client_id, std::string_view case_id);
+std::string CaseByClientPrefix(std::string_view client_id);
+std::string CaseSlaWatchKey(absl::Time due, std::string_view case_id);
+std::string CaseSlaWatchPrefix();
+std::string CaseBreachedKey(std::string_view case_id);
+std::string CaseBreachedPrefix();
+std::string FollowUpKey(std::string_view client_id, std::string_view follow_up_id);
+std::string FollowUpPrefix(std::string_view client_id);
+std::string FollowUpDueKey(absl::Time due, std::string_view client_id,
+                           std::string_view follow_up_id);
+std::string FollowUpDuePrefix();
+std::string HandoverKey(std::string_view handover_id);
+std::string HandoverRunningKey(std::string_view handover_id);
+std::string HandoverRunningPrefix();
+std::string RepeatBusinessKey(std::string_view client_id);
+
+// LastComponent reads the last component of a key made of string components only (the id it
+// ends with); "" when the key has other components.
+std::string LastComponent(std::string_view key);
+
+// RocksClientsRepository is the RocksDB implementation.
+class RocksClientsRepository : public ClientsRepository {
+ public:
+  // The store must have been opened with ColumnFamilies().
+  explicit RocksClientsRepository(storage::Store* store);
+
+  absl::StatusOr<v1::Client> GetClient(std::string_view client_id) const override;
+  absl::Status PutClient(rocksdb::WriteBatch& batch, const v1::Client* before,
+                         const v1::Client& after) override;
+  absl::Status ScanClients(std::string_view after_key, const ClientScanFn& fn) const override;
+  absl::Status ScanIndex(ClientIndex index, std::string_view value, bool prefix,
+                         std::string_view after_key, const IndexScanFn& fn) const override;
+  absl::Status AddHistory(rocksdb::WriteBatch& batch, const v1::HistoryEntry& entry) override;
+  absl::Status ScanHistory(bool by_actor, std::string_view id, std::string_view after_key,
+                           const HistoryScanFn& fn) const override;
+  absl::Status GetRecord(std::string_view key, google::protobuf::Message* msg) const override;
+  absl::Status PutRecord(rocksdb::WriteBatch& batch, std::string_view key,
+                         const google::protobuf::Message& msg) override;
+  absl::Status PutMarker(rocksdb::WriteBatch& batch, std::string_view key) override;
+  absl::Status DeleteRecord(rocksdb::WriteBatch& batch, std::string_view key) override;
+  absl::Status ScanRecords(
+      std::string_view prefix, std::string_view after_key,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const override;
+  absl::Status ScanRecordRange(
+      std::string_view begin, std::string_view end,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const override;
+
+ private:
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> Cf(const char* name) const;
+
+  storage::Store* store_;
+  std::atomic<uint64_t> history_seq_;
+};
+
+// IndexEntries lists the (index, value) pairs of a client (empty for a merged record).
+std::vector<std::pair<ClientIndex, std::string>> IndexEntries(const v1::Client& client);
+
+}  // namespace triad::clients
+
+#endif  // TRIAD_SERVICES_CLIENTS_REPOSITORY_H_

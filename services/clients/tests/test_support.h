@@ -1,0 +1,98 @@
+// Shared fixtures of the clients tests: a domain on a real RocksDB in a TempDir (outbox relay
+// not started), a controllable clock, and a reader of the events written to the outbox.
+#ifndef TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
+#define TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
+#include "common/util/idempotency.h"
+#include "gtest/gtest.h"
+#include "services/clients/domain.h"
+#include "services/clients/repository.h"
+#include "tests/testing/test_env.h"
+#include "triad/common/v1/outbox.pb.h"
+
+namespace triad::clients::testing {
+
+// FakeClock is a settable clock for DomainOptions::clock.
+struct FakeClock {
+  absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 3, 2, 9, 0, 0), absl::UTCTimeZone());
+  void Advance(absl::Duration d) { now += d; }
+};
+
+// DomainEnv opens a store with the service's column families and builds the domain on it.
+class DomainEnv {
+ public:
+  explicit DomainEnv(const std::string& path, DomainOptions options = {}) {
+    storage::StoreOptions so;
+    so.path = path;
+    so.column_families = ColumnFamilies();
+    so.column_families.push_back(events::Outbox::kColumnFamily);
+    so.column_families.push_back(events::IdempotentConsumer::kInboxColumnFamily);
+    so.column_families.push_back(util::kRequestsColumnFamily);
+    store = *storage::Store::Open(so);
+    events::OutboxOptions oo;
+    oo.source = "triad/clients";
+    outbox = *events::Outbox::Create(store.get(), oo);
+    repo = std::make_unique<RocksClientsRepository>(store.get());
+    options.clock = [this] { return clock.now; };
+    domain = std::make_unique<ClientsDomain>(store.get(), outbox.get(), repo.get(), options);
+  }
+
+  // Events lists the outbox records (events committed and not yet relayed), oldest first.
+  std::vector<common::v1::OutboxRecord> Events() const {
+    std::vector<common::v1::OutboxRecord> out;
+    EXPECT_TRUE(store
+                    ->ScanPrefix(events::Outbox::kColumnFamily, "",
+                                 [&](std::string_view, std::string_view v) {
+                                   common::v1::OutboxRecord r;
+                                   r.ParseFromArray(v.data(), static_cast<int>(v.size()));
+                                   out.push_back(std::move(r));
+                                   return true;
+                                 })
+                    .ok());
+    return out;
+  }
+
+  // EventsOfType lists the outbox records of one ce_type.
+  std::vector<common::v1::OutboxRecord> EventsOfType(const std::string& type) const {
+    std::vector<common::v1::OutboxRecord> out;
+    for (auto& r : Events()) {
+      if (r.ce_type() == type) out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  FakeClock clock;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<events::Outbox> outbox;
+  std::unique_ptr<RocksClientsRepository> repo;
+  std::unique_ptr<ClientsDomain> domain;
+};
+
+// MakeActor returns an actor with an id and a reason.
+inline common::v1::Actor MakeActor(const std::string& id, const std::string& reason = "") {
+  common::v1::Actor a;
+  a.set_id(id);
+  a.set_reason(reason);
+  return a;
+}
+
+// NewClientRequest returns a valid create request.
+inline v1::CreateClientRequest NewClientRequest(const std::string& name, const std::string& owner) {
+  v1::CreateClientRequest req;
+  req.mutable_client()->set_name(name);
+  req.mutable_client()->set_owner_id(owner);
+  *req.mutable_actor() = MakeActor("u:steward");
+  return req;
+}
+
+}  // namespace triad::clients::testing
+
+#endif  // TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_

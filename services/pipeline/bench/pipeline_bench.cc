@@ -1,0 +1,302 @@
+// Benchmarks of the pipeline service: the funnel report over the aggregates of 1,000,000
+// opportunities for several filter combinations, AdvanceStage with checkpoint evaluation, and
+// ranking 100,000 open deals by expected value per expert-hour.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
+#include "common/util/proto_time.h"
+#include "services/pipeline/funnel.h"
+#include "services/pipeline/pipeline.h"
+#include "tests/testing/test_env.h"
+
+namespace triad::pipeline {
+namespace {
+
+constexpr int kFunnelOpportunities = 1'000'000;
+constexpr int kRankDeals = 100'000;
+constexpr int kDays = 365;
+const absl::Time kDay0 = absl::FromUnixSeconds(int64_t{20000} * 86400);
+
+// Env is one pipeline on its own store in a temporary directory.
+struct Env {
+  testing::TempDir dir;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<events::Outbox> outbox;
+  std::unique_ptr<Pipeline> pipeline;
+  absl::Time now = kDay0;
+
+  void OpenStore() {
+    storage::StoreOptions so;
+    so.path = dir.Sub("db");
+    so.column_families = ColumnFamilies();
+    for (const char* cf : {"outbox", "inbox", "requests"}) so.column_families.push_back(cf);
+    store = std::move(*storage::Store::Open(so));
+    events::OutboxOptions oo;
+    oo.source = "triad/pipeline";
+    outbox = std::move(*events::Outbox::Create(store.get(), oo));
+  }
+  void OpenPipeline() {
+    PipelineOptions po;
+    po.clock = [this] { return now; };
+    auto p = Pipeline::Create(store.get(), outbox.get(), po);
+    if (!p.ok()) {
+      std::fprintf(stderr, "Pipeline::Create: %s\n", p.status().ToString().c_str());
+      std::abort();
+    }
+    pipeline = std::move(*p);
+  }
+  void RegisterClients(int n) {
+    for (int i = 0; i < n; ++i) {
+      clients::v1::ClientSummary c;
+      c.set_client_id(absl::StrCat("client-", i));
+      c.set_owner_id(absl::StrCat("u:", i % 200));
+      c.set_team_id(absl::StrCat("team-", i % 20));
+      c.set_region(absl::StrCat("region-", i % 8));
+      c.set_tier(static_cast<clients::v1::ClientTier>(1 + i % 4));
+      c.set_status(clients::v1::CLIENT_STATUS_VERIFIED);
+      c.set_repeat_client(i % 3 == 0);
+      c.set_version(1);
+      events::Event e;
+      e.id = events::NewEventId();
+      (void)pipeline->OnClient(e, c);
+    }
+  }
+};
+
+// Funnel: aggregates equivalent to 1,000,000 opportunities over a year (each with the signals
+// and leads of its 7:1 funnel, its stage entries and exits, and its close or open gauge),
+// written through FunnelIndex into the store, then loaded by Pipeline::Create.
+Env* FunnelEnv() {
+  static Env* env = [] {
+    auto* e = new Env();
+    e->OpenStore();
+    auto repo = NewRocksRepository(e->store.get());
+    FunnelIndex index(repo.get());
+    (void)index.Load();
+    std::mt19937_64 rng(42);
+    const std::vector<std::string> stages[2] = {
+        {"qualification", "needs_analysis", "concept", "proposal", "negotiation"},
+        {"qualification", "site_survey", "technical_assessment", "solution_design", "proposal",
+         "negotiation"}};
+    const char* lines[2] = {kArchitecturalDesign, kSpecialisedEquipment};
+    absl::Time t0 = absl::Now();
+    std::vector<Delta> deltas;
+    for (int i = 0; i < kFunnelOpportunities; ++i) {
+      int owner = static_cast<int>(rng() % 200);
+      int line = static_cast<int>(rng() % 2);
+      Dims dims{absl::StrCat("u:", owner),
+                absl::StrCat("team-", owner % 20),
+                lines[line],
+                absl::StrCat("region-", rng() % 8),
+                static_cast<int>(1 + rng() % 4),
+                static_cast<int>(1 + rng() % 2)};
+      int64_t day = 20000 + static_cast<int64_t>(rng() % kDays);
+      int64_t value = 100'000 + static_cast<int64_t>(rng() % 10'000'000);
+      Dims market = dims;
+      market.owner.clear();
+      market.team.clear();
+      market.tier = 0;
+      market.repeat = 0;
+      deltas.push_back({day - 20, market, "signal", {49, 49 * value, 0}});
+      deltas.push_back({day - 10, dims, "lead", {7, 7 * value, 0}});
+      deltas.push_back({day - 5, dims, "qualified_lead", {2, 2 * value, 0}});
+      deltas.push_back({day, dims, "opportunity", {1, value, 0}});
+      const std::vector<std::string>& st = stages[line];
+      int reached = static_cast<int>(rng() % st.size());
+      int64_t d = day;
+      for (int s = 0; s <= reached; ++s) {
+        deltas.push_back({d, dims, "stage:" + st[s], {1, value, 0}});
+        if (s < reached) {
+          int64_t stay = 1 + static_cast<int64_t>(rng() % 20);
+          d += stay;
+          deltas.push_back({d, dims, "exit:" + st[s], {1, 0, stay * 86400}});
+        }
+      }
+      int outcome = static_cast<int>(rng() % 3);  // 0 open, 1 won, 2 lost
+      if (outcome == 0) {
+        deltas.push_back({kOpenDay, dims, "open:" + st[reached], {1, value, value / 2}});
+      } else {
+        deltas.push_back({d + 3, dims, "exit:" + st[reached], {1, 0, 3 * 86400}});
+        deltas.push_back({d + 3, dims, outcome == 1 ? "won" : "lost", {1, value, 0}});
+      }
+      if (deltas.size() >= 20000 || i + 1 == kFunnelOpportunities) {
+        rocksdb::WriteBatch batch;
+        FunnelIndex::Staged staged = index.Stage(deltas, batch);
+        (void)e->store->Write(batch);
+        index.Apply(staged);
+        deltas.clear();
+      }
+    }
+    absl::Time t1 = absl::Now();
+    e->OpenPipeline();
+    absl::Time t2 = absl::Now();
+    std::fprintf(stderr,
+                 "funnel setup: %d opportunities -> %zu aggregate rows; written in %.1f s; "
+                 "loaded by Pipeline::Create in %.1f s\n",
+                 kFunnelOpportunities, e->pipeline->FunnelRows(), absl::ToDoubleSeconds(t1 - t0),
+                 absl::ToDoubleSeconds(t2 - t1));
+    return e;
+  }();
+  return env;
+}
+
+void BM_FunnelReport(benchmark::State& state) {
+  Env* env = FunnelEnv();
+  v1::GetFunnelReportRequest req;
+  const int combo = static_cast<int>(state.range(0));
+  const int days = static_cast<int>(state.range(1));
+  *req.mutable_start_time() = util::ToProto(kDay0);
+  *req.mutable_end_time() = util::ToProto(kDay0 + absl::Hours(24 * days));
+  v1::FunnelFilter* f = req.mutable_filter();
+  std::string label;
+  if (combo & 1) f->set_owner_id("u:17"), label += "owner,";
+  if (combo & 2) f->set_team_id("team-17"), label += "team,";
+  if (combo & 4) f->set_product_line(kArchitecturalDesign), label += "line,";
+  if (combo & 8) f->set_region("region-3"), label += "region,";
+  if (combo & 16) f->set_client_tier(clients::v1::CLIENT_TIER_KEY), label += "tier,";
+  if (combo & 32) f->set_client_kind(v1::CLIENT_KIND_REPEAT), label += "repeat,";
+  if (label.empty()) label = "none,";
+  int64_t opportunities = 0;
+  for (auto _ : state) {
+    auto report = env->pipeline->GetFunnelReport(req);
+    if (!report.ok()) state.SkipWithError("report failed");
+    for (const auto& s : report->steps()) {
+      if (s.step() == "opportunity") opportunities = s.count();
+    }
+    benchmark::DoNotOptimize(report);
+  }
+  state.SetLabel(absl::StrCat(label, days, "d"));
+  state.counters["opportunities_in_report"] = static_cast<double>(opportunities);
+}
+BENCHMARK(BM_FunnelReport)
+    ->ArgsProduct({{0, 1, 2, 4, 8, 16, 32, 63}, {365}})
+    ->Args({0, 90})
+    ->Args({63, 90})
+    ->Unit(benchmark::kMillisecond);
+
+// AdvanceStage: a pool of deals moved forward (qualification -> site_survey, checkpoints
+// evaluated and satisfied) and back (with a reason); one iteration = one forward + one back.
+Env* AdvanceEnv(std::vector<std::string>* ids) {
+  static std::vector<std::string> pool;
+  static Env* env = [] {
+    auto* e = new Env();
+    e->OpenStore();
+    e->OpenPipeline();
+    e->RegisterClients(100);
+    for (int i = 0; i < 1000; ++i) {
+      v1::CreateOpportunityRequest req;
+      req.set_request_id(absl::StrCat("adv-", i));
+      req.set_client_id(absl::StrCat("client-", i % 100));
+      req.set_owner_id("u:1");
+      req.set_title("Boiler retrofit");
+      req.mutable_value()->set_amount_minor(1'000'000);
+      req.mutable_value()->set_currency("CNY");
+      *req.mutable_expected_close() = util::ToProto(kDay0 + absl::Hours(24 * 90));
+      req.set_product_line(kSpecialisedEquipment);
+      auto opp = e->pipeline->CreateOpportunity(req);
+      v1::CompleteChecklistItemRequest tick;
+      tick.set_opportunity_id(opp->id());
+      tick.set_checkpoint_id("qualification.application");
+      (void)e->pipeline->CompleteChecklistItem(tick);
+      pool.push_back(opp->id());
+    }
+    return e;
+  }();
+  *ids = pool;
+  return env;
+}
+
+void BM_AdvanceStageForwardAndBack(benchmark::State& state) {
+  std::vector<std::string> ids;
+  Env* env = AdvanceEnv(&ids);
+  size_t i = 0;
+  for (auto _ : state) {
+    v1::AdvanceStageRequest fwd;
+    fwd.set_opportunity_id(ids[i % ids.size()]);
+    fwd.set_target_stage("site_survey");
+    auto r = env->pipeline->AdvanceStage(fwd);
+    if (!r.ok()) state.SkipWithError(std::string(r.status().message()).c_str());
+    v1::AdvanceStageRequest back = fwd;
+    back.set_target_stage("qualification");
+    back.set_reason("bench");
+    r = env->pipeline->AdvanceStage(back);
+    if (!r.ok()) state.SkipWithError(std::string(r.status().message()).c_str());
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations() * 2);
+}
+BENCHMARK(BM_AdvanceStageForwardAndBack)->Unit(benchmark::kMicrosecond);
+
+// A refused move: every checkpoint of the stage is evaluated and listed; nothing is written.
+void BM_AdvanceStageRefused(benchmark::State& state) {
+  std::vector<std::string> ids;
+  Env* env = AdvanceEnv(&ids);
+  v1::AdvanceStageRequest req;
+  req.set_opportunity_id(ids[0]);
+  req.set_target_stage("solution_design");
+  for (auto _ : state) {
+    auto r = env->pipeline->AdvanceStage(req);
+    if (r.ok()) state.SkipWithError("move unexpectedly allowed");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_AdvanceStageRefused)->Unit(benchmark::kMicrosecond);
+
+// Ranking: 100,000 open deals created through CreateOpportunity.
+Env* RankEnv() {
+  static Env* env = [] {
+    auto* e = new Env();
+    e->OpenStore();
+    e->OpenPipeline();
+    e->RegisterClients(1000);
+    std::mt19937_64 rng(7);
+    absl::Time t0 = absl::Now();
+    for (int i = 0; i < kRankDeals; ++i) {
+      v1::CreateOpportunityRequest req;
+      req.set_request_id(absl::StrCat("rank-", i));
+      req.set_client_id(absl::StrCat("client-", i % 1000));
+      req.set_owner_id(absl::StrCat("u:", i % 200));
+      req.set_title("Deal");
+      req.mutable_value()->set_amount_minor(100'000 + static_cast<int64_t>(rng() % 10'000'000));
+      req.mutable_value()->set_currency("CNY");
+      req.set_product_line(i % 2 ? kArchitecturalDesign : kSpecialisedEquipment);
+      auto opp = e->pipeline->CreateOpportunity(req);
+      if (!opp.ok()) std::abort();
+    }
+    std::fprintf(stderr, "rank setup: %d deals created in %.1f s\n", kRankDeals,
+                 absl::ToDoubleSeconds(absl::Now() - t0));
+    return e;
+  }();
+  return env;
+}
+
+void BM_RankOpenDeals(benchmark::State& state) {
+  Env* env = RankEnv();
+  v1::RankOpenDealsRequest req;
+  req.set_page_size(50);
+  if (state.range(0) == 1) req.mutable_filter()->set_product_line(kArchitecturalDesign);
+  int64_t considered = 0;
+  for (auto _ : state) {
+    auto r = env->pipeline->RankOpenDeals(req);
+    if (!r.ok()) state.SkipWithError("rank failed");
+    considered = r->open_deals_considered();
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["deals_considered"] = static_cast<double>(considered);
+  state.SetLabel(state.range(0) == 1 ? "filter=product_line" : "no filter");
+}
+BENCHMARK(BM_RankOpenDeals)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace triad::pipeline
+
+BENCHMARK_MAIN();

@@ -1,0 +1,201 @@
+// Pipeline: the domain of the pipeline service (no gRPC here). It owns playbooks, signals,
+// leads and opportunities, enforces stage checkpoints, opens gates from consumed events,
+// maintains the funnel aggregates and the open-deal index, and commits every state change
+// together with its events through the transactional outbox.
+#ifndef TRIAD_SERVICES_PIPELINE_PIPELINE_H_
+#define TRIAD_SERVICES_PIPELINE_PIPELINE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/events/consumer.h"
+#include "common/events/envelope.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
+#include "services/pipeline/funnel.h"
+#include "services/pipeline/playbook.h"
+#include "services/pipeline/repository.h"
+#include "triad/clients/v1/events.pb.h"
+#include "triad/pipeline/v1/events.pb.h"
+#include "triad/pipeline/v1/pipeline_service.pb.h"
+#include "triad/production/v1/events.pb.h"
+#include "triad/review/v1/events.pb.h"
+
+namespace triad::pipeline {
+
+inline constexpr char kSignalTopic[] = "triad.pipeline.signal";
+inline constexpr char kLeadTopic[] = "triad.pipeline.lead";
+inline constexpr char kOpportunityTopic[] = "triad.pipeline.opportunity";
+inline constexpr char kClientTopic[] = "triad.clients.client";
+inline constexpr char kReviewTopic[] = "triad.review.request";
+inline constexpr char kFeasibilityTopic[] = "triad.production.feasibility";
+
+struct PipelineOptions {
+  // Consumer group of the consumed events (namespaces the inbox records).
+  std::string consumer_group = "triad-pipeline";
+  // Clock used for every timestamp (tests inject their own).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+class Pipeline {
+ public:
+  // Topics lists the topics the service writes.
+  static std::vector<std::string> Topics();
+  // ConsumedTopics lists the topics the service consumes.
+  static std::vector<std::string> ConsumedTopics();
+
+  // Create binds the domain to a store opened with ColumnFamilies() plus "outbox", "inbox" and
+  // "requests", seeds the default playbooks when missing and loads the in-memory indexes.
+  static absl::StatusOr<std::unique_ptr<Pipeline>> Create(storage::Store* store,
+                                                          events::Outbox* outbox,
+                                                          PipelineOptions options = {});
+
+  // GetPlaybook returns a playbook version (0 = latest).
+  absl::StatusOr<v1::Playbook> GetPlaybook(const v1::GetPlaybookRequest& req) const;
+  // ListPlaybooks lists playbook versions, ordered by product line then version.
+  absl::StatusOr<v1::ListPlaybooksResponse> ListPlaybooks(
+      const v1::ListPlaybooksRequest& req) const;
+  // CreatePlaybookVersion validates and stores a new version (latest + 1) of a product line.
+  absl::StatusOr<v1::Playbook> CreatePlaybookVersion(const v1::CreatePlaybookVersionRequest& req);
+
+  // RecordSignal records a market-demand signal.
+  absl::StatusOr<v1::Signal> RecordSignal(const v1::RecordSignalRequest& req);
+  // GetSignal returns a signal.
+  absl::StatusOr<v1::Signal> GetSignal(const v1::GetSignalRequest& req) const;
+  // ListSignals lists signals in id (creation) order.
+  absl::StatusOr<v1::ListSignalsResponse> ListSignals(const v1::ListSignalsRequest& req) const;
+
+  // CreateLead enters a lead, from a signal or directly.
+  absl::StatusOr<v1::Lead> CreateLead(const v1::CreateLeadRequest& req);
+  // GetLead returns a lead.
+  absl::StatusOr<v1::Lead> GetLead(const v1::GetLeadRequest& req) const;
+  // ListLeads lists leads in id order.
+  absl::StatusOr<v1::ListLeadsResponse> ListLeads(const v1::ListLeadsRequest& req) const;
+  // QualifyLead marks a NEW lead qualified.
+  absl::StatusOr<v1::Lead> QualifyLead(const v1::QualifyLeadRequest& req);
+  // DisqualifyLead marks a NEW or QUALIFIED lead disqualified.
+  absl::StatusOr<v1::Lead> DisqualifyLead(const v1::DisqualifyLeadRequest& req);
+
+  // CreateOpportunity opens an opportunity on a known client (converting a qualified lead).
+  absl::StatusOr<v1::Opportunity> CreateOpportunity(const v1::CreateOpportunityRequest& req);
+  // GetOpportunity returns an opportunity.
+  absl::StatusOr<v1::Opportunity> GetOpportunity(const v1::GetOpportunityRequest& req) const;
+  // ListOpportunities lists opportunities in id order, filtered.
+  absl::StatusOr<v1::ListOpportunitiesResponse> ListOpportunities(
+      const v1::ListOpportunitiesRequest& req) const;
+  // UpdateOpportunity changes the fields named by the mask (etag required).
+  absl::StatusOr<v1::Opportunity> UpdateOpportunity(const v1::UpdateOpportunityRequest& req);
+  // CompleteChecklistItem ticks off a checklist item of the playbook.
+  absl::StatusOr<v1::Opportunity> CompleteChecklistItem(
+      const v1::CompleteChecklistItemRequest& req);
+  // AdvanceStage moves the deal to another stage, or refuses (nothing written) listing the open
+  // checkpoints.
+  absl::StatusOr<v1::Opportunity> AdvanceStage(const v1::AdvanceStageRequest& req);
+  // WinOpportunity closes the deal as won (from the last stage, its checkpoints complete).
+  absl::StatusOr<v1::Opportunity> WinOpportunity(const v1::WinOpportunityRequest& req);
+  // LoseOpportunity closes the deal as lost with a reason.
+  absl::StatusOr<v1::Opportunity> LoseOpportunity(const v1::LoseOpportunityRequest& req);
+  // ReassignOpportunity gives an open deal to another owner.
+  absl::StatusOr<v1::Opportunity> ReassignOpportunity(const v1::ReassignOpportunityRequest& req);
+
+  // GetFunnelReport answers the funnel for a period and filter from the aggregates.
+  absl::StatusOr<v1::FunnelReport> GetFunnelReport(const v1::GetFunnelReportRequest& req) const;
+  // RankOpenDeals ranks open deals by expected value per expert-hour.
+  absl::StatusOr<v1::RankOpenDealsResponse> RankOpenDeals(
+      const v1::RankOpenDealsRequest& req) const;
+  // ListStaleDeals lists open deals past their stage's maximum days.
+  absl::StatusOr<v1::ListStaleDealsResponse> ListStaleDeals(
+      const v1::ListStaleDealsRequest& req) const;
+  // ScanStaleDeals emits one OpportunityStale per (deal, stage entry) past the maximum days.
+  absl::StatusOr<v1::ScanStaleDealsResponse> ScanStaleDeals(const v1::ScanStaleDealsRequest& req);
+
+  // OnClient applies a consumed client event (registered/updated/verified/archived/restored:
+  // `client` only; owner_changed: with the owners; merged: with merged_client_id). Like every
+  // On* handler it commits the effect together with the inbox record of `event` under the
+  // domain lock, so that it is serialised with RPCs and applied once.
+  absl::Status OnClient(const events::Event& event, const clients::v1::ClientSummary& client,
+                        std::string_view previous_owner = {}, std::string_view new_owner = {},
+                        std::string_view merged_client_id = {});
+  // OnReviewVerdict opens (APPROVED) or holds a review gate and records the effort estimate.
+  absl::Status OnReviewVerdict(const events::Event& event,
+                               const review::v1::ReviewVerdictRecorded& verdict);
+  // OnFeasibilityAnswered records the answer and opens the gate when feasible.
+  absl::Status OnFeasibilityAnswered(const events::Event& event,
+                                     const production::v1::FeasibilityAnswered& answer);
+
+  // RegisterHandlers registers the consumed event types on a consumer of ConsumedTopics().
+  void RegisterHandlers(events::IdempotentConsumer& consumer);
+
+  // FunnelRows is the number of aggregate rows held (benchmarks).
+  size_t FunnelRows() const { return funnel_.RowCount(); }
+
+ private:
+  struct OpenDeal {
+    std::string owner;
+    std::string client;
+    std::string stage;
+    int64_t value = 0;
+    double probability = 0;
+    double hours = 0;
+    absl::Time entered;
+    int max_days = 0;
+    bool reported = false;
+    int64_t tuple = -1;
+  };
+  // Work is one unit of change: the transaction, the funnel deltas, and the opportunities
+  // whose open-deal index entries change.
+  struct Work {
+    events::Transaction txn;
+    std::vector<Delta> deltas;
+    std::vector<v1::Opportunity> touched;
+  };
+
+  Pipeline(storage::Store* store, events::Outbox* outbox, PipelineOptions options);
+  absl::Status Init();
+
+  absl::Status CommitLocked(Work& work);
+  absl::StatusOr<const v1::Playbook*> PlaybookLocked(std::string_view line, int version) const;
+  absl::StatusOr<v1::Opportunity> LoadOpportunity(std::string_view id) const;
+  absl::StatusOr<clients::v1::ClientSummary> ResolveClient(std::string_view client_id) const;
+  absl::Status InboxSeen(const events::Event& event, bool* seen) const;
+  void MarkInbox(Work& work, const events::Event& event);
+  void SaveOpportunity(Work& work, v1::Opportunity& opp, bool bump = true);
+  void GaugeDeltas(Work& work, const v1::Opportunity& opp, int sign);
+  void EnterStage(Work& work, v1::Opportunity& opp, const v1::Playbook& pb, int index,
+                  absl::Time now, std::string_view actor, std::string_view reason);
+  void RequestGates(Work& work, v1::Opportunity& opp, const v1::Playbook& pb, int index,
+                    absl::Time now);
+  void ExitStage(Work& work, v1::Opportunity& opp, absl::Time now);
+  void CloseDeal(Work& work, v1::Opportunity& opp, absl::Time now);
+  void ApplyOpenDeal(const v1::Opportunity& opp);
+  Dims OpportunityDims(const v1::Opportunity& opp) const;
+  Dims LeadDims(const v1::Lead& lead) const;
+  bool IsRepeatClient(const clients::v1::ClientSummary& client) const;
+  void EmitCheckpointCompleted(Work& work, const v1::Opportunity& opp, const v1::Checkpoint& c,
+                               std::string_view actor, absl::Time now);
+
+  storage::Store* store_;
+  events::Outbox* outbox_;
+  PipelineOptions options_;
+  std::unique_ptr<Repository> repo_;
+  FunnelIndex funnel_;
+  // Serialises every read-modify-write (RPCs and consumed events).
+  mutable std::mutex mu_;
+  // Guards playbooks_ and open_deals_ for readers that do not take mu_.
+  mutable std::shared_mutex read_mu_;
+  std::map<std::string, std::map<int, v1::Playbook>> playbooks_;
+  std::map<std::string, OpenDeal> open_deals_;
+};
+
+}  // namespace triad::pipeline
+
+#endif  // TRIAD_SERVICES_PIPELINE_PIPELINE_H_
