@@ -49,9 +49,10 @@ int Run() {
   KafkaConfig kafka = triad::testing::TestKafkaConfig();
   const int partitions = 6;
   const int payload = 200;
-  std::printf("setup: Kafka %s (single local broker, KRaft), %d partitions, %d-byte payloads, "
-              "RocksDB on local disk (sync=false), idempotent producer acks=all\n",
-              kafka.bootstrap_servers.c_str(), partitions, payload);
+  std::printf(
+      "setup: Kafka %s (single local broker, KRaft), %d partitions, %d-byte payloads, "
+      "RocksDB on local disk (sync=false), idempotent producer acks=all\n",
+      kafka.bootstrap_servers.c_str(), partitions, payload);
 
   // 1. Relay throughput.
   {
@@ -59,7 +60,8 @@ int Run() {
     const std::string topic = "triad.bench." + triad::testing::UniqueName("relay");
     (void)EnsureTopics(kafka, {topic}, partitions);
     auto store = OpenStore(dir.path());
-    auto outbox = std::move(*Outbox::Create(store.get(), {.source = "triad/bench", .kafka = kafka}));
+    auto outbox =
+        std::move(*Outbox::Create(store.get(), {.source = "triad/bench", .kafka = kafka}));
     const int n = 100000;
     CommitTicks(*outbox, topic, n, payload);  // committed first: measures the relay alone
     absl::Time start = absl::Now();
@@ -84,9 +86,9 @@ int Run() {
   outbox->WaitUntilEmpty(absl::Seconds(300));
   {
     auto consumer_store = OpenStore(dir.Sub("c"));
-    IdempotentConsumer consumer(consumer_store.get(), nullptr, kafka,
-                                {.group_id = triad::testing::UniqueName("bench-"),
-                                 .topics = {topic}});
+    IdempotentConsumer consumer(
+        consumer_store.get(), nullptr, kafka,
+        {.group_id = triad::testing::UniqueName("bench-"), .topics = {topic}});
     storage::Store* st = consumer_store.get();
     consumer.OnMessage<triad::testing::v1::Ticked>(
         kType, [st](const Event&, const triad::testing::v1::Ticked& t, Transaction& txn) {
@@ -96,10 +98,12 @@ int Run() {
         });
     (void)consumer.Start();
     // Time from the first applied event, so that group join is not counted.
-    triad::testing::PollUntil([&] { return consumer.Stats().applied > 0; }, absl::Seconds(60), absl::Milliseconds(1));
+    triad::testing::PollUntil([&] { return consumer.Stats().applied > 0; }, absl::Seconds(60),
+                              absl::Milliseconds(1));
     absl::Time start = absl::Now();
     int64_t first = consumer.Stats().applied;
-    triad::testing::PollUntil([&] { return consumer.Stats().applied >= n; }, absl::Seconds(300), absl::Milliseconds(1));
+    triad::testing::PollUntil([&] { return consumer.Stats().applied >= n; }, absl::Seconds(300),
+                              absl::Milliseconds(1));
     double secs = absl::ToDoubleSeconds(absl::Now() - start);
     std::printf("apply: %lld events applied with dedupe in %.2f s = %.0f events/s\n",
                 static_cast<long long>(consumer.Stats().applied - first), secs,
@@ -114,9 +118,9 @@ int Run() {
     std::vector<int64_t> latencies;
     const std::string lat_topic = "triad.bench." + triad::testing::UniqueName("latency");
     (void)EnsureTopics(kafka, {lat_topic, DlqTopic(lat_topic)}, partitions);
-    IdempotentConsumer consumer(consumer_store.get(), nullptr, kafka,
-                                {.group_id = triad::testing::UniqueName("lat-"),
-                                 .topics = {lat_topic}});
+    IdempotentConsumer consumer(
+        consumer_store.get(), nullptr, kafka,
+        {.group_id = triad::testing::UniqueName("lat-"), .topics = {lat_topic}});
     consumer.OnMessage<triad::testing::v1::Ticked>(
         kType, [&](const Event&, const triad::testing::v1::Ticked& t, Transaction&) {
           std::lock_guard<std::mutex> lock(mu);
@@ -133,7 +137,8 @@ int Run() {
       if (next > now) absl::SleepFor(next - now);  // pacing the producer, not synchronisation
       CommitTicks(*outbox, lat_topic, 1, payload);
     }
-    triad::testing::PollUntil([&] { return consumer.Stats().applied >= rate * seconds; }, absl::Seconds(60));
+    triad::testing::PollUntil([&] { return consumer.Stats().applied >= rate * seconds; },
+                              absl::Seconds(60));
     consumer.Stop();
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
@@ -142,9 +147,10 @@ int Run() {
                                                     static_cast<size_t>(p * latencies.size()))] /
                                      1e6;
     };
-    std::printf("end-to-end (commit -> applied) at %d events/s for %d s: n=%zu p50=%.2f ms "
-                "p99=%.2f ms max=%.2f ms\n",
-                rate, seconds, latencies.size(), pct(0.50), pct(0.99), pct(1.0));
+    std::printf(
+        "end-to-end (commit -> applied) at %d events/s for %d s: n=%zu p50=%.2f ms "
+        "p99=%.2f ms max=%.2f ms\n",
+        rate, seconds, latencies.size(), pct(0.50), pct(0.99), pct(1.0));
   }
   outbox->Stop();
   return 0;

@@ -12,6 +12,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev prometheus-cpp-dev libcli11-dev nlohmann-json3-dev
   kcat clang-format python3 python3-grpcio python3-confluent-kafka python3-protobuf
+  python3-grpc-tools
   curl procps
 )
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)
@@ -30,4 +31,6 @@ if ((${#missing[@]} > 0)); then
 fi
 
 "$ROOT/scripts/kafka-local.sh" jars
+# Tools of the offline Kubernetes manifest validation (kustomize, kubernetes-validate in a venv).
+"$ROOT/tests/deploy/install_tools.sh"
 echo "setup: ok" >&2

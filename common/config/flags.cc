@@ -25,6 +25,9 @@ ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
           "Deadline applied to incoming RPCs that carry none (duration, e.g. 30s).");
 ABSL_FLAG(int32_t, topic_partitions, 6, "Partitions for the topics this service creates.");
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size, in MiB.");
+ABSL_FLAG(std::string, consumer_group, "",
+          "Kafka consumer group of this service's consumers; also namespaces their dedupe "
+          "records (default: triad-<service>). Instances of one service share one group.");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync the RocksDB WAL on every write (survives power loss, slower).");
 
@@ -55,7 +58,8 @@ std::vector<char*> ParseFlags(int argc, char** argv, std::string_view usage) {
   absl::SetProgramUsageMessage(std::string(usage));
   std::vector<std::string> errors = ApplyEnvironment();
   if (!errors.empty()) {
-    for (const std::string& e : errors) std::fprintf(stderr, "invalid environment: %s\n", e.c_str());
+    for (const std::string& e : errors)
+      std::fprintf(stderr, "invalid environment: %s\n", e.c_str());
     std::exit(2);
   }
   return absl::ParseCommandLine(argc, argv);

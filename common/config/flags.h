@@ -26,6 +26,7 @@ ABSL_DECLARE_FLAG(absl::Duration, default_deadline);
 ABSL_DECLARE_FLAG(int32_t, topic_partitions);
 ABSL_DECLARE_FLAG(int64_t, block_cache_mb);
 ABSL_DECLARE_FLAG(bool, sync_writes);
+ABSL_DECLARE_FLAG(std::string, consumer_group);
 
 namespace triad::config {
 

@@ -27,8 +27,7 @@ class Field {
   Field(std::string_view key, long long v) : key_(key), value_(static_cast<int64_t>(v)) {}
   Field(std::string_view key, unsigned v) : key_(key), value_(static_cast<int64_t>(v)) {}
   Field(std::string_view key, unsigned long v) : key_(key), value_(static_cast<int64_t>(v)) {}
-  Field(std::string_view key, unsigned long long v)
-      : key_(key), value_(static_cast<int64_t>(v)) {}
+  Field(std::string_view key, unsigned long long v) : key_(key), value_(static_cast<int64_t>(v)) {}
   Field(std::string_view key, double v) : key_(key), value_(v) {}
   Field(std::string_view key, const absl::Status& s) : key_(key), value_(s.ToString()) {}
 

@@ -19,8 +19,9 @@ namespace {
 prometheus::Family<prometheus::Counter>& ConsumedFamily() {
   static auto& family = prometheus::BuildCounter()
                             .Name("triad_consumer_messages_total")
-                            .Help("Consumed messages by group and result "
-                                  "(applied, duplicate, dead_lettered, ignored).")
+                            .Help(
+                                "Consumed messages by group and result "
+                                "(applied, duplicate, dead_lettered, ignored).")
                             .Register(metrics::Registry());
   return family;
 }
@@ -61,16 +62,15 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     if (store_->Cf(IdempotentConsumer::kInboxColumnFamily) == nullptr) {
       return absl::FailedPreconditionError("consumer: the store has no \"inbox\" column family");
     }
-    std::map<std::string, std::string> defaults = {
-        {"group.id", options_.group_id},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"auto.offset.reset", "earliest"},
-        {"session.timeout.ms", "10000"},
-        {"heartbeat.interval.ms", "1000"},
-        {"fetch.wait.max.ms", "20"},
-        {"isolation.level", "read_committed"},
-        {"log_level", "3"}};
+    std::map<std::string, std::string> defaults = {{"group.id", options_.group_id},
+                                                   {"enable.auto.commit", "false"},
+                                                   {"enable.auto.offset.store", "false"},
+                                                   {"auto.offset.reset", "earliest"},
+                                                   {"session.timeout.ms", "10000"},
+                                                   {"heartbeat.interval.ms", "1000"},
+                                                   {"fetch.wait.max.ms", "20"},
+                                                   {"isolation.level", "read_committed"},
+                                                   {"log_level", "3"}};
     if (!options_.group_instance_id.empty()) {
       defaults["group.instance.id"] = options_.group_instance_id;
     }
@@ -104,8 +104,8 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     running_ = true;
     last_commit_ = absl::Now();
     thread_ = std::thread([this] { Loop(); });
-    logging::Info("consumer started", {{"group", options_.group_id},
-                                       {"topics", absl::StrJoin(options_.topics, ",")}});
+    logging::Info("consumer started",
+                  {{"group", options_.group_id}, {"topics", absl::StrJoin(options_.topics, ",")}});
     return absl::OkStatus();
   }
 
@@ -274,10 +274,10 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
       headers->add(kHeaderDlqOffset, std::to_string(m.offset()));
       headers->add(kHeaderDlqGroup, options_.group_id);
       dlq_reported_ = false;
-      RdKafka::ErrorCode err = dlq_producer_->produce(
-          dlq, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-          const_cast<void*>(m.payload()), m.len(), m.key_pointer(), m.key_len(), 0, headers,
-          nullptr);
+      RdKafka::ErrorCode err =
+          dlq_producer_->produce(dlq, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                 const_cast<void*>(m.payload()), m.len(), m.key_pointer(),
+                                 m.key_len(), 0, headers, nullptr);
       if (err != RdKafka::ERR_NO_ERROR) {
         delete headers;
       } else {
@@ -287,15 +287,19 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
           ++stats_dead_;
           dead_.Increment();
           logging::Warn("consumer: message dead-lettered",
-                        {{"group", options_.group_id}, {"topic", m.topic_name()},
-                         {"partition", m.partition()}, {"offset", static_cast<int64_t>(m.offset())},
-                         {"dlq", dlq}, {"reason", reason.ToString()}});
+                        {{"group", options_.group_id},
+                         {"topic", m.topic_name()},
+                         {"partition", m.partition()},
+                         {"offset", static_cast<int64_t>(m.offset())},
+                         {"dlq", dlq},
+                         {"reason", reason.ToString()}});
           return true;
         }
         err = dlq_reported_ ? dlq_result_ : RdKafka::ERR__TIMED_OUT;
       }
-      logging::Error("consumer: cannot dead-letter; retrying",
-                     {{"group", options_.group_id}, {"dlq", dlq}, {"error", RdKafka::err2str(err)}});
+      logging::Error(
+          "consumer: cannot dead-letter; retrying",
+          {{"group", options_.group_id}, {"dlq", dlq}, {"error", RdKafka::err2str(err)}});
       if (!running_) return false;
       absl::SleepFor(absl::Seconds(1));
     }

@@ -39,15 +39,23 @@ absl::StatusOr<Event> FromMessage(const RdKafka::Message& message) {
   e.content_type.clear();
   for (const RdKafka::Headers::Header& hdr : headers->get_all()) {
     std::string value;
-    if (hdr.value() != nullptr) value.assign(static_cast<const char*>(hdr.value()), hdr.value_size());
+    if (hdr.value() != nullptr)
+      value.assign(static_cast<const char*>(hdr.value()), hdr.value_size());
     const std::string& k = hdr.key();
-    if (k == kHeaderId) e.id = value;
-    else if (k == kHeaderType) e.type = value;
-    else if (k == kHeaderSource) e.source = value;
-    else if (k == kHeaderTime) time = value;
-    else if (k == kHeaderSpecVersion) spec = value;
-    else if (k == kHeaderSubject) e.subject = value;
-    else if (k == kHeaderContentType) e.content_type = value;
+    if (k == kHeaderId)
+      e.id = value;
+    else if (k == kHeaderType)
+      e.type = value;
+    else if (k == kHeaderSource)
+      e.source = value;
+    else if (k == kHeaderTime)
+      time = value;
+    else if (k == kHeaderSpecVersion)
+      spec = value;
+    else if (k == kHeaderSubject)
+      e.subject = value;
+    else if (k == kHeaderContentType)
+      e.content_type = value;
   }
   if (spec.empty()) return absl::InvalidArgumentError("missing header ce_specversion");
   if (spec != kSpecVersion) return absl::InvalidArgumentError("unsupported ce_specversion " + spec);
@@ -76,8 +84,8 @@ std::string TopicName(std::string_view service, std::string_view aggregate) {
   return absl::StrCat("triad.", std::string(service), ".", std::string(aggregate));
 }
 
-std::string EventType(std::string_view service, std::string_view aggregate,
-                      std::string_view name, int version) {
+std::string EventType(std::string_view service, std::string_view aggregate, std::string_view name,
+                      int version) {
   return absl::StrCat("triad.", std::string(service), ".", std::string(aggregate), ".",
                       std::string(name), ".v", version);
 }
@@ -88,10 +96,12 @@ absl::Status ValidateTopicName(std::string_view topic_view) {
   const std::string topic(topic_view);
   std::vector<std::string> parts = absl::StrSplit(topic, '.');
   if (parts.size() < 3 || parts[0] != "triad") {
-    return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": want triad.<service>.<aggregate>"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("topic ", topic, ": want triad.<service>.<aggregate>"));
   }
   for (const std::string& p : parts) {
-    if (p.empty()) return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": empty segment"));
+    if (p.empty())
+      return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": empty segment"));
     for (char c : p) {
       if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '-')) {
         return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": invalid character"));

@@ -68,8 +68,8 @@ std::string NewEventId();
 std::string TopicName(std::string_view service, std::string_view aggregate);
 
 // EventType returns triad.<service>.<aggregate>.<name>.v<version>.
-std::string EventType(std::string_view service, std::string_view aggregate,
-                      std::string_view name, int version = 1);
+std::string EventType(std::string_view service, std::string_view aggregate, std::string_view name,
+                      int version = 1);
 
 // DlqTopic returns <topic>.dlq.
 std::string DlqTopic(std::string_view topic);

@@ -118,16 +118,19 @@ absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::stri
     new_topics.push_back(nt);
   }
   rd_kafka_queue_t* queue = rd_kafka_queue_new(admin.rk);
-  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(admin.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(options, static_cast<int>(absl::ToInt64Milliseconds(timeout)),
-                                              err, sizeof(err));
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(admin.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(
+      options, static_cast<int>(absl::ToInt64Milliseconds(timeout)), err, sizeof(err));
   rd_kafka_CreateTopics(admin.rk, new_topics.data(), new_topics.size(), options, queue);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  rd_kafka_event_t* ev =
+      rd_kafka_queue_poll(queue, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   absl::Status result = absl::OkStatus();
   if (ev == nullptr) {
     result = absl::DeadlineExceededError("kafka: CreateTopics timed out");
   } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    result = absl::UnavailableError(absl::StrCat("kafka CreateTopics: ", rd_kafka_event_error_string(ev)));
+    result = absl::UnavailableError(
+        absl::StrCat("kafka CreateTopics: ", rd_kafka_event_error_string(ev)));
   } else {
     const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
     size_t n = 0;

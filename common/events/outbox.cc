@@ -68,14 +68,15 @@ void Transaction::EmitRaw(std::string_view topic, std::string_view key, std::str
 // one thread; delivery reports arrive on that thread through Producer::poll.
 class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
  public:
-  explicit Relay(Outbox* outbox)
-      : outbox_(outbox), metrics_(MakeMetrics(outbox->options_.source)) {
+  explicit Relay(Outbox* outbox) : outbox_(outbox), metrics_(MakeMetrics(outbox->options_.source)) {
     metrics_.depth.Set(static_cast<double>(outbox_->Depth()));
   }
 
   ~Relay() override { StopAndJoin(absl::ZeroDuration()); }
 
-  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Loop(); });
+  }
 
   void Wake() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -121,16 +122,16 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
 
  private:
   absl::Status CreateProducer() {
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
-        MakeConf(outbox_->options_.kafka, {{"enable.idempotence", "true"},
-                                           {"acks", "all"},
-                                           // Retry through broker outages: never give up on an event.
-                                           {"message.timeout.ms", "0"},
-                                           {"linger.ms", "2"},
-                                           {"batch.num.messages", "10000"},
-                                           {"queue.buffering.max.messages", "200000"},
-                                           {"reconnect.backoff.max.ms", "1000"},
-                                           {"log_level", "3"}});
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
+        outbox_->options_.kafka, {{"enable.idempotence", "true"},
+                                  {"acks", "all"},
+                                  // Retry through broker outages: never give up on an event.
+                                  {"message.timeout.ms", "0"},
+                                  {"linger.ms", "2"},
+                                  {"batch.num.messages", "10000"},
+                                  {"queue.buffering.max.messages", "200000"},
+                                  {"reconnect.backoff.max.ms", "1000"},
+                                  {"log_level", "3"}});
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
@@ -197,7 +198,8 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
           return true;
         });
     if (!s.ok()) {
-      logging::Error("outbox relay: scan failed", {{"source", outbox_->options_.source}, {"error", s}});
+      logging::Error("outbox relay: scan failed",
+                     {{"source", outbox_->options_.source}, {"error", s}});
     }
     if (blocked) backoff_ = true;
     return sent;
@@ -337,13 +339,14 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
   }
   int64_t depth = 0;
   uint64_t last = 0;
-  absl::Status s = store->ScanPrefix(kColumnFamily, "", [&](std::string_view key, std::string_view) {
-    storage::KeyReader reader(key);
-    absl::StatusOr<uint64_t> seq = reader.U64();
-    if (seq.ok()) last = std::max(last, *seq);
-    ++depth;
-    return true;
-  });
+  absl::Status s =
+      store->ScanPrefix(kColumnFamily, "", [&](std::string_view key, std::string_view) {
+        storage::KeyReader reader(key);
+        absl::StatusOr<uint64_t> seq = reader.U64();
+        if (seq.ok()) last = std::max(last, *seq);
+        ++depth;
+        return true;
+      });
   if (!s.ok()) return s;
   outbox->next_seq_ = last + 1;
   outbox->depth_ = depth;

@@ -11,16 +11,15 @@ namespace triad::metrics {
 namespace {
 // The exposer keeps only a weak_ptr: the registry is owned here for the whole process.
 const std::shared_ptr<prometheus::Registry>& SharedRegistry() {
-  static auto* registry = new std::shared_ptr<prometheus::Registry>(
-      std::make_shared<prometheus::Registry>());
+  static auto* registry =
+      new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
   return *registry;
 }
 }  // namespace
 
 prometheus::Registry& Registry() { return *SharedRegistry(); }
 
-absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& host,
-                                                                int port) {
+absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& host, int port) {
   std::unique_ptr<AdminServer> server(new AdminServer());
   try {
     // civetweb throws when it cannot bind; the exception stays inside this function.

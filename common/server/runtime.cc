@@ -22,6 +22,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::CreateFromFlags(
   options.topic_partitions = absl::GetFlag(FLAGS_topic_partitions);
   options.block_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
+  options.consumer_group = absl::GetFlag(FLAGS_consumer_group);
   return Create(std::move(options));
 }
 
@@ -32,13 +33,14 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
     if (!s.ok()) return s;
   }
   if (options.server.service_name.empty()) options.server.service_name = options.service;
+  if (options.consumer_group.empty()) options.consumer_group = absl::StrCat("triad-", options.service);
   std::unique_ptr<ServiceRuntime> rt(new ServiceRuntime(std::move(options)));
   storage::StoreOptions so;
   so.path = rt->options_.data_dir;
   so.column_families = rt->options_.column_families;
-  for (const char* cf : {events::Outbox::kColumnFamily,
-                         events::IdempotentConsumer::kInboxColumnFamily,
-                         util::kRequestsColumnFamily}) {
+  for (const char* cf :
+       {events::Outbox::kColumnFamily, events::IdempotentConsumer::kInboxColumnFamily,
+        util::kRequestsColumnFamily}) {
     if (std::find(so.column_families.begin(), so.column_families.end(), cf) ==
         so.column_families.end()) {
       so.column_families.push_back(cf);
@@ -58,6 +60,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   rt->outbox_ = std::move(*outbox);
   rt->host_ = std::make_unique<ServiceHost>(rt->options_.server);
   ServiceRuntime* self = rt.get();
+  rt->host_->OnStop("stop periodic tasks", [self] { self->StopPeriodicTasks(); });
   rt->host_->OnStop("stop consumers and commit offsets", [self] {
     for (auto& c : self->consumers_) c->Stop();
   });
@@ -71,10 +74,32 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
 
 ServiceRuntime::~ServiceRuntime() {
   if (host_) host_->Shutdown();
+  StopPeriodicTasks();
+}
+
+void ServiceRuntime::AddPeriodicTask(std::string name, absl::Duration interval,
+                                     std::function<void()> task) {
+  if (interval <= absl::ZeroDuration()) return;
+  auto t = std::make_unique<PeriodicTask>();
+  t->name = std::move(name);
+  t->interval = interval;
+  t->task = std::move(task);
+  periodic_tasks_.push_back(std::move(t));
+}
+
+void ServiceRuntime::StopPeriodicTasks() {
+  {
+    std::lock_guard<std::mutex> lock(tasks_mu_);
+    tasks_stopping_ = true;
+  }
+  tasks_cv_.notify_all();
+  for (auto& t : periodic_tasks_) {
+    if (t->thread.joinable()) t->thread.join();
+  }
 }
 
 events::IdempotentConsumer& ServiceRuntime::AddConsumer(events::ConsumerOptions options) {
-  if (options.group_id.empty()) options.group_id = absl::StrCat("triad-", options_.service);
+  if (options.group_id.empty()) options.group_id = options_.consumer_group;
   for (const std::string& t : options.topics) consumed_topics_.push_back(t);
   consumers_.push_back(std::make_unique<events::IdempotentConsumer>(
       store_.get(), outbox_.get(), options_.kafka, std::move(options)));
@@ -96,7 +121,24 @@ absl::Status ServiceRuntime::Start() {
   for (auto& c : consumers_) {
     if (s = c->Start(); !s.ok()) return s;
   }
-  return host_->Start();
+  if (s = host_->Start(); !s.ok()) return s;
+  for (auto& t : periodic_tasks_) {
+    PeriodicTask* task = t.get();
+    task->thread = std::thread([this, task] {
+      while (true) {
+        {
+          std::unique_lock<std::mutex> lock(tasks_mu_);
+          if (tasks_cv_.wait_for(lock, absl::ToChronoMilliseconds(task->interval),
+                                 [this] { return tasks_stopping_; })) {
+            return;
+          }
+        }
+        logging::Debug("periodic task", {{"task", task->name}});
+        task->task();
+      }
+    });
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace triad::server

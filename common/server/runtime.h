@@ -5,8 +5,12 @@
 #ifndef TRIAD_COMMON_SERVER_RUNTIME_H_
 #define TRIAD_COMMON_SERVER_RUNTIME_H_
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,6 +31,8 @@ struct RuntimeOptions {
   std::vector<std::string> column_families;
   // Topics this service writes (each is created with its .dlq).
   std::vector<std::string> topics;
+  // Consumer group of AddConsumer's consumers ("" means "triad-<service>").
+  std::string consumer_group;
 
   // Filled from flags by CreateFromFlags; set directly in tests.
   std::string data_dir;
@@ -51,9 +57,17 @@ class ServiceRuntime {
   ServiceHost& host() { return *host_; }
   const RuntimeOptions& options() const { return options_; }
 
-  // AddConsumer creates a consumer (group defaults to "triad-<service>") to register handlers
+  // consumer_group is the group AddConsumer uses when none is given (resolved at Create).
+  const std::string& consumer_group() const { return options_.consumer_group; }
+
+  // AddConsumer creates a consumer (group defaults to consumer_group()) to register handlers
   // on; it starts with Start and its source topics are created (with .dlq) if missing.
   events::IdempotentConsumer& AddConsumer(events::ConsumerOptions options);
+
+  // AddPeriodicTask runs `task` every `interval` on its own thread, from Start until shutdown
+  // (a zero or negative interval disables it). At shutdown the tasks stop first — a run in
+  // progress finishes — before the consumers, the relay and the store.
+  void AddPeriodicTask(std::string name, absl::Duration interval, std::function<void()> task);
 
   // Start creates the topics, starts the relay, the consumers and the gRPC server.
   absl::Status Start();
@@ -73,6 +87,18 @@ class ServiceRuntime {
   std::vector<std::unique_ptr<events::IdempotentConsumer>> consumers_;
   std::vector<std::string> consumed_topics_;
   std::unique_ptr<ServiceHost> host_;
+
+  struct PeriodicTask {
+    std::string name;
+    absl::Duration interval;
+    std::function<void()> task;
+    std::thread thread;
+  };
+  void StopPeriodicTasks();
+  std::vector<std::unique_ptr<PeriodicTask>> periodic_tasks_;
+  std::mutex tasks_mu_;
+  std::condition_variable tasks_cv_;
+  bool tasks_stopping_ = false;
 };
 
 }  // namespace triad::server

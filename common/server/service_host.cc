@@ -105,15 +105,14 @@ struct RpcMetrics {
 };
 
 RpcMetrics& Metrics() {
-  static RpcMetrics m{
-      prometheus::BuildCounter()
-          .Name("grpc_server_handled_total")
-          .Help("RPCs completed on the server, by service, method and status code.")
-          .Register(metrics::Registry()),
-      prometheus::BuildHistogram()
-          .Name("grpc_server_handling_seconds")
-          .Help("RPC latency on the server, by service and method.")
-          .Register(metrics::Registry())};
+  static RpcMetrics m{prometheus::BuildCounter()
+                          .Name("grpc_server_handled_total")
+                          .Help("RPCs completed on the server, by service, method and status code.")
+                          .Register(metrics::Registry()),
+                      prometheus::BuildHistogram()
+                          .Name("grpc_server_handling_seconds")
+                          .Help("RPC latency on the server, by service and method.")
+                          .Register(metrics::Registry())};
   return m;
 }
 
@@ -152,8 +151,8 @@ class CallInterceptor : public grpc::experimental::Interceptor {
       double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
       const char* code = CodeName(status.error_code());
       Metrics()
-          .handled.Add({{"grpc_service", grpc_service}, {"grpc_method", short_method},
-                        {"grpc_code", code}})
+          .handled
+          .Add({{"grpc_service", grpc_service}, {"grpc_method", short_method}, {"grpc_code", code}})
           .Increment();
       Metrics()
           .latency
@@ -168,10 +167,11 @@ class CallInterceptor : public grpc::experimental::Interceptor {
                                  ? logging::Level::kError
                                  : logging::Level::kInfo;
       if (logging::Enabled(level)) {
-        logging::Log(level, "rpc", {{"method", method},
-                                    {"code", code},
-                                    {"latency_ms", seconds * 1000.0},
-                                    {"error", status.error_message()}});
+        logging::Log(level, "rpc",
+                     {{"method", method},
+                      {"code", code},
+                      {"latency_ms", seconds * 1000.0},
+                      {"error", status.error_message()}});
       }
     }
     methods->Proceed();
@@ -268,8 +268,8 @@ absl::Status ServiceHost::Start() {
   server_ = builder.BuildAndStart();
   if (!server_ || grpc_port_ == 0) {
     server_.reset();
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host, ":",
-                                               options_.grpc_port));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.host, ":", options_.grpc_port));
   }
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health != nullptr) {
@@ -286,9 +286,9 @@ absl::Status ServiceHost::Start() {
     }
     admin_ = std::move(*admin);
   }
-  logging::Info("server listening", {{"service", options_.service_name},
-                                     {"grpc", grpc_address()},
-                                     {"admin_port", admin_port()}});
+  logging::Info(
+      "server listening",
+      {{"service", options_.service_name}, {"grpc", grpc_address()}, {"admin_port", admin_port()}});
   return absl::OkStatus();
 }
 
@@ -319,8 +319,9 @@ void ServiceHost::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     if (server_) {
       if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
-      logging::Info("draining", {{"service", options_.service_name},
-                                 {"deadline_ms", absl::ToInt64Milliseconds(options_.drain_timeout)}});
+      logging::Info("draining",
+                    {{"service", options_.service_name},
+                     {"deadline_ms", absl::ToInt64Milliseconds(options_.drain_timeout)}});
       server_->Shutdown(std::chrono::system_clock::now() +
                         absl::ToChronoMilliseconds(options_.drain_timeout));
     }

@@ -4,7 +4,10 @@
 
 #include <grpcpp/support/status.h>
 
+#include <utility>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace triad {
 
@@ -14,6 +17,15 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // FromGrpcStatus converts a gRPC status (e.g. from a client call) back to an absl::Status.
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Reply moves a domain result into the gRPC response, or maps its error with ToGrpcStatus:
+// the whole body of a typical gRPC adapter method.
+template <typename T>
+grpc::Status Reply(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = std::move(*result);
+  return grpc::Status::OK;
+}
 
 }  // namespace triad
 

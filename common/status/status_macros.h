@@ -6,10 +6,10 @@
 #include "absl/status/statusor.h"
 
 // RETURN_IF_ERROR returns the status of `expr` from the current function when it is not OK.
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    ::absl::Status triad_status_ = (expr);                      \
-    if (!triad_status_.ok()) return triad_status_;              \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::absl::Status triad_status_ = (expr);         \
+    if (!triad_status_.ok()) return triad_status_; \
   } while (0)
 
 #define TRIAD_STATUS_CONCAT_INNER_(a, b) a##b
@@ -20,8 +20,8 @@
 #define ASSIGN_OR_RETURN(lhs, expr) \
   TRIAD_ASSIGN_OR_RETURN_IMPL_(TRIAD_STATUS_CONCAT_(triad_statusor_, __LINE__), lhs, expr)
 
-#define TRIAD_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                 \
+#define TRIAD_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)  \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

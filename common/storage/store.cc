@@ -79,7 +79,8 @@ rocksdb::ColumnFamilyHandle* Store::Cf(std::string_view name) const {
 absl::StatusOr<rocksdb::ColumnFamilyHandle*> Store::Handle(std::string_view cf) const {
   if (!db_) return absl::FailedPreconditionError("store: closed");
   rocksdb::ColumnFamilyHandle* h = Cf(cf);
-  if (h == nullptr) return absl::InvalidArgumentError("store: unknown column family " + std::string(cf));
+  if (h == nullptr)
+    return absl::InvalidArgumentError("store: unknown column family " + std::string(cf));
   return h;
 }
 
@@ -100,7 +101,8 @@ absl::StatusOr<std::string> Store::Get(std::string_view cf, std::string_view key
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> h = Handle(cf);
   if (!h.ok()) return h.status();
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), *h, rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), *h, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return absl::NotFoundError("not found");
   if (!s.ok()) return ToStatus(s);
   return value;

@@ -4,17 +4,7 @@
 #include "common/status/grpc_status.h"
 
 namespace triad::clients {
-namespace {
-
-// Reply copies a domain result into the response or maps its error.
-template <typename T>
-grpc::Status Reply(absl::StatusOr<T> result, T* resp) {
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *resp = *std::move(result);
-  return grpc::Status::OK;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 grpc::Status ClientsGrpcService::CreateClient(grpc::ServerContext*,
                                               const v1::CreateClientRequest* req,

@@ -1,7 +1,6 @@
 // triad-clients: the clients service process (client records, ownership, cases, follow-ups).
 // Wires ServiceRuntime (store, outbox relay, consumers, gRPC host) to ClientsDomain, resumes
 // interrupted handovers, and runs the SLA-breach and due-follow-up scans periodically.
-#include <signal.h>
 
 #include <cstdlib>
 
@@ -72,6 +71,10 @@ int main(int argc, char** argv) {
   consumer.topics = {triad::clients::kOpportunityTopic, triad::clients::kProjectTopic};
   domain.RegisterHandlers(rt.AddConsumer(consumer));
 
+  // SLA breaches and due follow-ups are scanned periodically; the runtime stops the scans
+  // before it closes the store.
+  rt.AddPeriodicTask("sla and follow-up scans", absl::GetFlag(FLAGS_scan_interval),
+                     [&domain] { RunScans(domain); });
   if (absl::Status s = rt.Start(); !s.ok()) {
     triad::logging::Error("cannot start", {{"error", s}});
     rt.Shutdown();
@@ -83,27 +86,6 @@ int main(int argc, char** argv) {
     triad::logging::Error("resuming handovers failed", {{"error", s}});
   }
 
-  // The main thread waits for SIGTERM/SIGINT and runs the periodic scans in between, so a scan
-  // never overlaps the ordered shutdown (which closes the store).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  const absl::Duration interval = absl::GetFlag(FLAGS_scan_interval);
-  absl::Time next_scan = absl::Now() + interval;
-  while (true) {
-    timespec timeout{0, 200 * 1000 * 1000};
-    int sig = sigtimedwait(&signals, nullptr, &timeout);
-    if (sig == SIGTERM || sig == SIGINT) {
-      triad::logging::Info("signal received; shutting down",
-                           {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      break;
-    }
-    if (interval > absl::ZeroDuration() && absl::Now() >= next_scan) {
-      RunScans(domain);
-      next_scan = absl::Now() + interval;
-    }
-  }
-  rt.Shutdown();
+  rt.Run();
   return EXIT_SUCCESS;
 }

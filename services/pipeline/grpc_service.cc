@@ -8,10 +8,7 @@ namespace triad::pipeline {
 #define TRIAD_PIPELINE_RPC(Method, Request, Response)                                    \
   grpc::Status PipelineGrpcService::Method(grpc::ServerContext*, const v1::Request* req, \
                                            v1::Response* resp) {                         \
-    auto result = p_->Method(*req);                                                      \
-    if (!result.ok()) return ToGrpcStatus(result.status());                              \
-    *resp = std::move(*result);                                                          \
-    return grpc::Status::OK;                                                             \
+    return Reply(p_->Method(*req), resp);                                                \
   }
 TRIAD_PIPELINE_RPC(GetPlaybook, GetPlaybookRequest, Playbook)
 TRIAD_PIPELINE_RPC(ListPlaybooks, ListPlaybooksRequest, ListPlaybooksResponse)

@@ -58,8 +58,8 @@ TEST(BrokerRestartTest, NothingIsLostAndTheRelayResumesByItself) {
 
   auto producer_store = testutil::OpenEventStore(dir.Sub("producer"));
   auto consumer_store = testutil::OpenEventStore(dir.Sub("consumer"));
-  OutboxOptions oo{.source = "triad/test", .kafka = broker.Config(),
-                   .retry_backoff = absl::Milliseconds(200)};
+  OutboxOptions oo{
+      .source = "triad/test", .kafka = broker.Config(), .retry_backoff = absl::Milliseconds(200)};
   auto outbox = Outbox::Create(producer_store.get(), oo);
   ASSERT_TRUE((*outbox)->Start().ok());
   IdempotentConsumer consumer(consumer_store.get(), nullptr, broker.Config(),

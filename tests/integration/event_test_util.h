@@ -80,10 +80,10 @@ class RawProducer {
   bool Send(const std::string& topic, const std::string& key, const std::string& payload,
             const Event* event) {
     RdKafka::Headers* headers = event != nullptr ? ToHeaders(*event) : nullptr;
-    RdKafka::ErrorCode err = producer_->produce(
-        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-        const_cast<char*>(payload.data()), payload.size(), key.data(), key.size(), 0, headers,
-        nullptr);
+    RdKafka::ErrorCode err =
+        producer_->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                           const_cast<char*>(payload.data()), payload.size(), key.data(),
+                           key.size(), 0, headers, nullptr);
     if (err != RdKafka::ERR_NO_ERROR) {
       delete headers;
       return false;
@@ -124,10 +124,10 @@ inline std::vector<ReadMessage> ReadAll(const std::string& topic, size_t want,
     if (m->payload() != nullptr) r.payload.assign(static_cast<const char*>(m->payload()), m->len());
     if (RdKafka::Headers* h = m->headers(); h != nullptr) {
       for (const auto& hdr : h->get_all()) {
-        r.headers[hdr.key()] = hdr.value() == nullptr
-                                   ? std::string()
-                                   : std::string(static_cast<const char*>(hdr.value()),
-                                                 hdr.value_size());
+        r.headers[hdr.key()] =
+            hdr.value() == nullptr
+                ? std::string()
+                : std::string(static_cast<const char*>(hdr.value()), hdr.value_size());
       }
     }
     out.push_back(std::move(r));

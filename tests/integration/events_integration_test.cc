@@ -27,8 +27,8 @@ TEST(EventsIntegrationTest, TenThousandEventsAppliedExactlyOnceInPerKeyOrder) {
   auto producer_store = testutil::OpenEventStore(dir.Sub("producer"));
   auto consumer_store = testutil::OpenEventStore(dir.Sub("consumer"));
 
-  auto outbox = Outbox::Create(producer_store.get(),
-                               {.source = "triad/test", .kafka = TestKafkaConfig()});
+  auto outbox =
+      Outbox::Create(producer_store.get(), {.source = "triad/test", .kafka = TestKafkaConfig()});
   ASSERT_TRUE(outbox.ok());
   ASSERT_TRUE((*outbox)->Start().ok());
 
@@ -92,7 +92,9 @@ TEST(EventsIntegrationTest, PoisonMessagesGoToTheDlqAndTheConsumerKeepsGoing) {
   ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 1).ok());
   TempDir dir;
   auto store = testutil::OpenEventStore(dir.path());
-  ConsumerOptions co{.group_id = UniqueName("g-"), .topics = {topic}, .max_attempts = 2,
+  ConsumerOptions co{.group_id = UniqueName("g-"),
+                     .topics = {topic},
+                     .max_attempts = 2,
                      .retry_backoff = absl::Milliseconds(10)};
   IdempotentConsumer consumer(store.get(), nullptr, TestKafkaConfig(), co);
   consumer.OnMessage<Ticked>(kTickType, testutil::LedgerHandler(store.get()));
@@ -106,7 +108,7 @@ TEST(EventsIntegrationTest, PoisonMessagesGoToTheDlqAndTheConsumerKeepsGoing) {
   testutil::RawProducer raw;
   Event e{.id = NewEventId(), .type = kTickType, .source = "triad/test", .time = absl::Now()};
   ASSERT_TRUE(raw.Send(topic, "k", "\xff\xff\xff not protobuf", &e));  // undecodable payload
-  ASSERT_TRUE(raw.Send(topic, "k", "no headers at all", nullptr));      // not a CloudEvent
+  ASSERT_TRUE(raw.Send(topic, "k", "no headers at all", nullptr));     // not a CloudEvent
   Event failing = e;
   failing.id = NewEventId();
   failing.type = "triad.test.tick.always_fails.v1";
@@ -157,6 +159,75 @@ TEST(EventsIntegrationTest, EventsOfUnhandledTypesAreSkippedNotDeadLettered) {
   EXPECT_EQ(consumer.Stats().ignored, 1);
   EXPECT_EQ(consumer.Stats().dead_lettered, 0);
   consumer.Stop();
+}
+
+}  // namespace
+}  // namespace triad::events
+
+namespace triad::events {
+namespace {
+
+// Two members of one consumer group share the partitions; when one leaves mid-stream the other
+// takes its partitions over (the leaving member commits before revocation) and every event is
+// still applied exactly once.
+TEST(EventsIntegrationTest, GroupMembersSharePartitionsAndHandOverOnRebalance) {
+  using triad::testing::PollUntil;
+  using triad::testing::TestKafkaConfig;
+  using triad::testing::UniqueName;
+  const std::string topic = "triad.test." + UniqueName("group");
+  ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 4).ok());
+  triad::testing::TempDir dir;
+  auto producer_store = testutil::OpenEventStore(dir.Sub("producer"));
+  auto store = testutil::OpenEventStore(dir.Sub("consumers"));
+  auto outbox =
+      Outbox::Create(producer_store.get(), {.source = "triad/test", .kafka = TestKafkaConfig()});
+  ASSERT_TRUE((*outbox)->Start().ok());
+
+  const std::string group = UniqueName("g-");
+  ConsumerOptions co{.group_id = group, .topics = {topic}};
+  IdempotentConsumer a(store.get(), nullptr, TestKafkaConfig(), co);
+  IdempotentConsumer b(store.get(), nullptr, TestKafkaConfig(), co);
+  std::mutex ledger_mu;  // both members write the same ledger
+  auto ledger = testutil::LedgerHandler(store.get());
+  auto locked = [&](const Event& e, const triad::testing::v1::Ticked& t, Transaction& txn) {
+    std::lock_guard<std::mutex> lock(ledger_mu);
+    return ledger(e, t, txn);
+  };
+  a.OnMessage<triad::testing::v1::Ticked>(testutil::kTickType, locked);
+  b.OnMessage<triad::testing::v1::Ticked>(testutil::kTickType, locked);
+  ASSERT_TRUE(a.Start().ok());
+  ASSERT_TRUE(b.Start().ok());
+  ASSERT_TRUE(PollUntil(
+      [&] { return a.Assigned() + b.Assigned() == 4 && a.Assigned() > 0 && b.Assigned() > 0; },
+      absl::Seconds(60)))
+      << "a=" << a.Assigned() << " b=" << b.Assigned();
+
+  auto commit = [&](int from, int to) {
+    for (int i = from; i <= to; ++i) {
+      Transaction txn;
+      triad::testing::v1::Ticked t;
+      t.set_key("key-" + std::to_string(i % 40));
+      t.set_seq(i);
+      txn.Emit(topic, t.key(), testutil::kTickType, t);
+      ASSERT_TRUE((*outbox)->Commit(txn).ok());
+    }
+  };
+  commit(1, 2000);
+  ASSERT_TRUE(
+      PollUntil([&] { return a.Stats().applied + b.Stats().applied >= 2000; }, absl::Seconds(60)));
+  EXPECT_GT(a.Stats().applied, 0);
+  EXPECT_GT(b.Stats().applied, 0);
+
+  b.Stop();  // leaves the group: a gets all four partitions
+  ASSERT_TRUE(PollUntil([&] { return a.Assigned() == 4; }, absl::Seconds(60)));
+  commit(2001, 4000);
+  ASSERT_TRUE(
+      PollUntil([&] { return testutil::CountKeys(*store, "ledger") >= 4000; }, absl::Seconds(90)));
+  a.Stop();
+  std::map<int64_t, int> counts = testutil::LedgerCounts(*store);
+  ASSERT_EQ(counts.size(), 4000u);
+  for (const auto& [seq, n] : counts) ASSERT_EQ(n, 1) << "event " << seq;
+  (*outbox)->Stop();
 }
 
 }  // namespace

@@ -44,8 +44,7 @@ std::string TempDir::Sub(std::string_view name) const {
   return (std::filesystem::path(path_) / std::string(name)).string();
 }
 
-bool PollUntil(const std::function<bool()>& done, absl::Duration timeout,
-               absl::Duration interval) {
+bool PollUntil(const std::function<bool()>& done, absl::Duration timeout, absl::Duration interval) {
   absl::Time deadline = absl::Now() + timeout;
   while (true) {
     if (done()) return true;

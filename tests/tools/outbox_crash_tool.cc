@@ -91,7 +91,8 @@ int Consume(const std::string& dir, const std::string& bootstrap, const std::str
   triad::storage::Store* st = store.get();
   consumer.OnMessage<triad::testing::v1::Ticked>(
       kType, [st](const Event&, const triad::testing::v1::Ticked& tick, Transaction& txn) {
-        std::string key = triad::storage::KeyBuilder().U64(static_cast<uint64_t>(tick.seq())).Build();
+        std::string key =
+            triad::storage::KeyBuilder().U64(static_cast<uint64_t>(tick.seq())).Build();
         int64_t applied = 0;
         absl::StatusOr<std::string> prev = st->Get("ledger", key);
         if (prev.ok()) applied = std::stoll(*prev);

@@ -76,10 +76,13 @@ TEST(OutboxCommitTest, SequenceAndDepthContinueAfterReopen) {
   txn.EmitRaw("triad.test.tick", "a", "t.v1", "y");
   ASSERT_TRUE((*outbox)->Commit(txn).ok());
   std::string last;
-  store->ScanPrefixReverse(Outbox::kColumnFamily, "", [&](std::string_view k, std::string_view) {
-    last = std::string(k);
-    return false;
-  });
+  ASSERT_TRUE(store
+                  ->ScanPrefixReverse(Outbox::kColumnFamily, "",
+                                      [&](std::string_view k, std::string_view) {
+                                        last = std::string(k);
+                                        return false;
+                                      })
+                  .ok());
   storage::KeyReader r(last);
   EXPECT_EQ(*r.U64(), 2u);
 }

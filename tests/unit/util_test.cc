@@ -41,7 +41,9 @@ TEST(StatusTest, MapsEveryCanonicalCodeToGrpc) {
     absl::Status s(static_cast<absl::StatusCode>(c), c == 0 ? "" : "why");
     grpc::Status g = ToGrpcStatus(s);
     EXPECT_EQ(static_cast<int>(g.error_code()), c);
-    if (c != 0) EXPECT_EQ(g.error_message(), "why");
+    if (c != 0) {
+      EXPECT_EQ(g.error_message(), "why");
+    }
     EXPECT_EQ(FromGrpcStatus(g).code(), s.code());
   }
   EXPECT_EQ(ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(99), "x")).error_code(),

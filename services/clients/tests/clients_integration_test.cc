@@ -43,8 +43,16 @@ class TopicWatcher {
     std::vector<RdKafka::TopicPartition*> assignment;
     for (int p = 0; p < *partitions; ++p) {
       int64_t low = 0, high = 0;
-      EXPECT_EQ(consumer_->query_watermark_offsets(topic, p, &low, &high, 10000),
-                RdKafka::ERR_NO_ERROR);
+      // A topic created moments ago (by a service starting in parallel) may still be electing
+      // its leaders: ask again until the broker answers.
+      RdKafka::ErrorCode err = RdKafka::ERR_NO_ERROR;
+      EXPECT_TRUE(PollUntil(
+          [&] {
+            err = consumer_->query_watermark_offsets(topic, p, &low, &high, 5000);
+            return err == RdKafka::ERR_NO_ERROR;
+          },
+          absl::Seconds(30), absl::Milliseconds(100)))
+          << RdKafka::err2str(err);
       assignment.push_back(RdKafka::TopicPartition::create(topic, p, high));
     }
     EXPECT_EQ(consumer_->assign(assignment), RdKafka::ERR_NO_ERROR);

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# install_tools.sh — installs what tests/deploy/validate_manifests.sh needs, idempotently (a
+# second run only checks, in well under a second):
+#   * kustomize v5: `kubectl kustomize` when kubectl embeds kustomize v5 or later; otherwise a
+#     standalone kustomize built with `go install` from the Go module proxy into
+#     .cache/deploy-tools/bin (Debian's kubernetes-client 1.20 embeds kustomize v2, too old);
+#   * a Python venv (.cache/deploy-tools/venv) with the PyPI package kubernetes-validate, which
+#     ships the Kubernetes JSON schemas used offline. A venv, because Debian bookworm's pip
+#     refuses to install into the system Python.
+# It writes .cache/deploy-tools/env.sh, which validate_manifests.sh sources. Env overrides:
+# TRIAD_DEPLOY_TOOLS_DIR (where to install), TRIAD_KUSTOMIZE_STANDALONE=1 (ignore kubectl).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS="${TRIAD_DEPLOY_TOOLS_DIR:-$ROOT/.cache/deploy-tools}"
+KUBERNETES_VALIDATE_VERSION="1.37.0"
+KUSTOMIZE_VERSION="v5.5.0"
+VENV="$TOOLS/venv"
+mkdir -p "$TOOLS/bin"
+
+log() { echo "deploy-tools: $*" >&2; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# --- Python venv with kubernetes-validate -----------------------------------------------------
+venv_ok() {
+  [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" - "$KUBERNETES_VALIDATE_VERSION" <<'EOF' 2>/dev/null
+import sys
+import yaml  # noqa: F401  (a dependency of kubernetes-validate)
+from kubernetes_validate.version import __version__
+sys.exit(0 if __version__ == sys.argv[1] else 1)
+EOF
+}
+if ! venv_ok; then
+  PY=""
+  for candidate in /usr/bin/python3 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then PY="$(command -v "$candidate")"; break; fi
+  done
+  [[ -n "$PY" ]] || { log "python3 is missing (apt-get install python3)"; exit 1; }
+  if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      log "installing python3-venv"
+      as_root apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends python3-venv >&2
+    fi
+  fi
+  log "creating $VENV with kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
+  venv_ok || { log "kubernetes-validate did not install into $VENV"; exit 1; }
+fi
+
+# --- kustomize v5 -------------------------------------------------------------------------------
+# major_of "v5.5.0" -> 5 ("" when it is not a version).
+major_of() { [[ "$1" =~ ^v?([0-9]+)\. ]] && echo "${BASH_REMATCH[1]}" || true; }
+KUSTOMIZE_CMD=""
+if [[ "${TRIAD_KUSTOMIZE_STANDALONE:-0}" != "1" ]] && command -v kubectl >/dev/null 2>&1; then
+  embedded="$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p' | head -1)"
+  major="$(major_of "$embedded")"
+  if [[ -n "$major" && "$major" -ge 5 ]]; then
+    KUSTOMIZE_CMD="kubectl kustomize"
+  fi
+fi
+if [[ -z "$KUSTOMIZE_CMD" ]]; then
+  # `go install` builds report "(devel)" as their version, so a marker file records it.
+  if [[ -x "$TOOLS/bin/kustomize" && "$(cat "$TOOLS/bin/kustomize.version" 2>/dev/null)" == "$KUSTOMIZE_VERSION" ]]; then
+    KUSTOMIZE_CMD="$TOOLS/bin/kustomize build"
+  elif command -v go >/dev/null 2>&1; then
+    log "building kustomize $KUSTOMIZE_VERSION with go install (a few minutes, once)"
+    GOBIN="$TOOLS/bin" GOTOOLCHAIN=local GOFLAGS="-buildvcs=false" \
+      nice -n 10 go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2
+    echo "$KUSTOMIZE_VERSION" > "$TOOLS/bin/kustomize.version"
+    KUSTOMIZE_CMD="$TOOLS/bin/kustomize build"
+  else
+    log "no kustomize v5: install kubectl (>= 1.27) or Go (for go install sigs.k8s.io/kustomize/kustomize/v5)"
+    exit 1
+  fi
+fi
+
+cat > "$TOOLS/env.sh.tmp" <<EOF
+# Written by tests/deploy/install_tools.sh; sourced by tests/deploy/validate_manifests.sh.
+TRIAD_KUSTOMIZE="$KUSTOMIZE_CMD"
+TRIAD_DEPLOY_PYTHON="$VENV/bin/python"
+EOF
+mv "$TOOLS/env.sh.tmp" "$TOOLS/env.sh"
+log "ok (kustomize: $KUSTOMIZE_CMD; python: $VENV/bin/python)"

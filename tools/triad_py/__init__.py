@@ -1,0 +1,56 @@
+"""triad_py: small Python helpers for talking to Triad from outside, shared by the end-to-end
+test (tests/e2e/e2e_test.py) and the demo loader (tools/demo/demo.py).
+
+Modules:
+  stubs   generates the Python protobuf/gRPC classes from proto/ at run time (nothing generated
+          is committed) and imports them;
+  rpc     channels, gRPC health waiting, polling with a deadline, value helpers;
+  events  CloudEvents (Kafka binary mode) headers, a publisher and a topic reader;
+  call    a tiny command line gRPC caller with JSON in/out (for when grpcurl is not installed).
+
+Only Debian's packages are used: python3-grpcio, python3-protobuf, python3-confluent-kafka and
+python3-grpc-tools. Call ensure_python() before importing the other modules: when the running
+interpreter lacks them (e.g. a pyenv python3 ahead of /usr/bin/python3 on PATH) it re-executes
+the script with Debian's /usr/bin/python3.
+"""
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROTO_ROOT = os.path.join(REPO_ROOT, "proto")
+
+_REQUIRED = ("grpc", "google.protobuf", "confluent_kafka", "grpc_tools")
+_FALLBACK_PYTHON = "/usr/bin/python3"
+
+
+def missing_modules():
+    """Names of the required modules this interpreter cannot import."""
+    import importlib.util
+
+    missing = []
+    for name in _REQUIRED:
+        try:
+            if importlib.util.find_spec(name) is None:
+                missing.append(name)
+        except (ImportError, ValueError):
+            missing.append(name)
+    return missing
+
+
+def ensure_python():
+    """Re-executes the running script with /usr/bin/python3 when this interpreter lacks the
+    Debian Python packages Triad's tools need; exits with a clear message when none has them."""
+    missing = missing_modules()
+    if not missing:
+        return
+    here = os.path.realpath(sys.executable or "")
+    if (os.path.realpath(_FALLBACK_PYTHON) != here and os.access(_FALLBACK_PYTHON, os.X_OK)
+            and not os.environ.get("TRIAD_PY_REEXEC")):
+        os.environ["TRIAD_PY_REEXEC"] = "1"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(_FALLBACK_PYTHON, [_FALLBACK_PYTHON] + sys.argv)
+    sys.stderr.write(
+        "triad_py: python modules missing: %s (install python3-grpcio python3-protobuf "
+        "python3-confluent-kafka python3-grpc-tools, e.g. scripts/setup.sh)\n" % ", ".join(missing))
+    sys.exit(2)

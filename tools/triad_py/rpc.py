@@ -1,0 +1,121 @@
+"""gRPC helpers: channels, waiting for grpc.health.v1 SERVING, polling with a deadline, and small
+value constructors (Money, Timestamp, Actor)."""
+import datetime
+import time
+
+import grpc
+
+from triad_py import stubs as _stubs
+
+DEFAULT_RPC_TIMEOUT = 15.0
+
+
+def channel(address):
+    """An insecure channel to address (host:port). Triad listens on loopback only."""
+    return grpc.insecure_channel(address)
+
+
+def wait_serving(address, timeout=60.0, service="", alive=None):
+    """Polls grpc.health.v1.Health/Check on address until it answers SERVING.
+
+    alive: optional callable; when it returns False (e.g. the process exited) waiting stops.
+    Returns the seconds waited; raises TimeoutError with the last answer/error."""
+    s = _stubs.load()
+    start = time.monotonic()
+    deadline = start + timeout
+    last = "no answer"
+    with channel(address) as ch:
+        stub = s.HealthStub(ch)
+        while True:
+            if alive is not None and not alive():
+                raise RuntimeError("process serving %s exited while waiting for health" % address)
+            try:
+                resp = stub.Check(s.health.HealthCheckRequest(service=service), timeout=2.0)
+                if resp.status == s.health.HealthCheckResponse.SERVING:
+                    return time.monotonic() - start
+                last = s.health.HealthCheckResponse.ServingStatus.Name(resp.status)
+            except grpc.RpcError as e:
+                last = "%s: %s" % (e.code().name, e.details())
+            if time.monotonic() >= deadline:
+                raise TimeoutError("%s (service %r) not SERVING after %.0fs; last: %s"
+                                   % (address, service, timeout, last))
+            time.sleep(0.1)
+
+
+def health_status(address, service=""):
+    """One health check; returns the ServingStatus name or the gRPC error code name."""
+    s = _stubs.load()
+    with channel(address) as ch:
+        try:
+            resp = s.HealthStub(ch).Check(s.health.HealthCheckRequest(service=service),
+                                          timeout=2.0)
+            return s.health.HealthCheckResponse.ServingStatus.Name(resp.status)
+        except grpc.RpcError as e:
+            return e.code().name
+
+
+def poll_until(fn, timeout, what, interval=0.1):
+    """Calls fn() until it returns a truthy value (returned) or timeout seconds pass.
+
+    fn may raise grpc.RpcError / AssertionError / LookupError while the condition is not met
+    yet; the last exception or value is reported in the TimeoutError. This is how the tests wait
+    for eventual consistency across services: a deadline, never a bare sleep."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            v = fn()
+            if v:
+                return v
+            last = "returned %r" % (v,)
+        except (grpc.RpcError, AssertionError, LookupError) as e:
+            last = describe_error(e)
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.0fs waiting for %s; last: %s"
+                               % (timeout, what, last))
+        time.sleep(interval)
+
+
+def describe_error(e):
+    if isinstance(e, grpc.RpcError):
+        return "%s: %s" % (e.code().name, e.details())
+    return "%s: %s" % (type(e).__name__, e)
+
+
+def money(major, currency="CNY"):
+    """Money from an amount in major units (e.g. 1_200_000 yuan -> 120000000 fen)."""
+    s = _stubs.load()
+    return s.common.Money(amount_minor=int(round(major * 100)), currency=currency)
+
+
+def money_text(m):
+    return "%s %s" % ("{:,.2f}".format(m.amount_minor / 100.0), m.currency)
+
+
+def actor(actor_id, reason=""):
+    return _stubs.load().common.Actor(id=actor_id, reason=reason)
+
+
+def timestamp(dt):
+    """google.protobuf.Timestamp from an aware datetime (or days from now when given an int)."""
+    from google.protobuf import timestamp_pb2
+
+    if isinstance(dt, (int, float)):
+        dt = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=dt)
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(dt.astimezone(datetime.timezone.utc).replace(tzinfo=None))
+    return ts
+
+
+def field_mask(*paths):
+    from google.protobuf import field_mask_pb2
+
+    return field_mask_pb2.FieldMask(paths=list(paths))
+
+
+def checkpoint(opp, checkpoint_id):
+    """The CheckpointState of checkpoint_id in an Opportunity (LookupError when absent)."""
+    for c in opp.checkpoints:
+        if c.checkpoint_id == checkpoint_id:
+            return c
+    raise LookupError("opportunity %s has no state for checkpoint %s" % (opp.id, checkpoint_id))

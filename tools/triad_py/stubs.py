@@ -1,0 +1,126 @@
+"""Generates the Python classes of every proto under proto/triad/ with grpc_tools.protoc into a
+temporary directory (removed at exit) and imports them. Nothing generated is committed.
+
+    from triad_py import stubs
+    s = stubs.load()
+    s.clients.CreateClientRequest(...)          # triad.clients.v1 (service + resources)
+    s.ClientsStub(channel)                       # triad.clients.v1.ClientsService
+"""
+import atexit
+import glob
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+import types
+
+from triad_py import PROTO_ROOT
+
+_loaded = None
+
+
+def generate(out_dir, proto_root=PROTO_ROOT):
+    """Runs protoc (python + grpc_python) over proto_root/triad/**/*.proto into out_dir."""
+    import grpc_tools
+    from grpc_tools import protoc
+
+    files = sorted(glob.glob(os.path.join(proto_root, "triad", "**", "*.proto"), recursive=True))
+    if not files:
+        raise RuntimeError("no .proto files under %s" % proto_root)
+    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
+    args = ["grpc_tools.protoc", "-I" + proto_root]
+    if os.path.isdir(well_known):
+        args.append("-I" + well_known)
+    elif os.path.isdir("/usr/include/google/protobuf"):
+        args.append("-I/usr/include")
+    args += ["--python_out=" + out_dir, "--grpc_python_out=" + out_dir] + files
+    rc = protoc.main(args)
+    if rc != 0:
+        raise RuntimeError("grpc_tools.protoc failed (exit %d) on %s" % (rc, proto_root))
+    return out_dir
+
+
+def _merge(*modules):
+    ns = types.SimpleNamespace()
+    for m in modules:
+        for k, v in vars(m).items():
+            if not k.startswith("_"):
+                setattr(ns, k, v)
+    return ns
+
+
+def load(proto_root=PROTO_ROOT, out_dir=None):
+    """Generates (once per process) and imports the stubs; returns a namespace:
+
+    clients, clients_events      triad.clients.v1 messages (service requests + resources; events)
+    pipeline, pipeline_events    triad.pipeline.v1
+    review_events, production_events, common, health
+    ClientsStub, PipelineStub, HealthStub
+    module(name)                 any generated module by dotted name
+    """
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    if out_dir is None:
+        out_dir = tempfile.mkdtemp(prefix="triad-py-stubs-")
+        atexit.register(shutil.rmtree, out_dir, True)
+    os.makedirs(out_dir, exist_ok=True)
+    generate(out_dir, proto_root)
+    sys.path.insert(0, out_dir)
+    imp = importlib.import_module
+    s = types.SimpleNamespace()
+    s.out_dir = out_dir
+    s.module = imp
+    s.common = imp("triad.common.v1.types_pb2")
+    s.clients_events = imp("triad.clients.v1.events_pb2")
+    s.clients = _merge(imp("triad.clients.v1.events_pb2"), imp("triad.clients.v1.resources_pb2"),
+                       imp("triad.clients.v1.clients_service_pb2"))
+    s.pipeline_events = imp("triad.pipeline.v1.events_pb2")
+    s.pipeline = _merge(imp("triad.pipeline.v1.events_pb2"),
+                        imp("triad.pipeline.v1.pipeline_service_pb2"))
+    s.review_events = imp("triad.review.v1.events_pb2")
+    s.production_events = imp("triad.production.v1.events_pb2")
+    s.health = imp("triad.testing.v1.health_service_pb2")
+    s.ClientsStub = imp("triad.clients.v1.clients_service_pb2_grpc").ClientsServiceStub
+    s.PipelineStub = imp("triad.pipeline.v1.pipeline_service_pb2_grpc").PipelineServiceStub
+    s.HealthStub = imp("triad.testing.v1.health_service_pb2_grpc").HealthStub
+    _loaded = s
+    return s
+
+
+# ce_type -> (module attribute of the stubs namespace, message name), from the events.proto
+# comments: a consumer reads ce_type and parses the value as the message named beside it.
+EVENT_TYPES = {
+    "triad.clients.client.registered.v1": ("clients_events", "ClientRegistered"),
+    "triad.clients.client.updated.v1": ("clients_events", "ClientUpdated"),
+    "triad.clients.client.verified.v1": ("clients_events", "ClientVerified"),
+    "triad.clients.client.archived.v1": ("clients_events", "ClientArchived"),
+    "triad.clients.client.restored.v1": ("clients_events", "ClientRestored"),
+    "triad.clients.client.owner_changed.v1": ("clients_events", "ClientOwnerChanged"),
+    "triad.clients.client.merged.v1": ("clients_events", "ClientsMerged"),
+    "triad.clients.case.opened.v1": ("clients_events", "CaseOpened"),
+    "triad.clients.case.assigned.v1": ("clients_events", "CaseAssigned"),
+    "triad.clients.case.started.v1": ("clients_events", "CaseStatusChanged"),
+    "triad.clients.case.resolved.v1": ("clients_events", "CaseStatusChanged"),
+    "triad.clients.case.closed.v1": ("clients_events", "CaseStatusChanged"),
+    "triad.clients.case.reopened.v1": ("clients_events", "CaseStatusChanged"),
+    "triad.clients.case.breached.v1": ("clients_events", "CaseBreached"),
+    "triad.pipeline.opportunity.won.v1": ("pipeline_events", "OpportunityWon"),
+    "triad.pipeline.opportunity.lost.v1": ("pipeline_events", "OpportunityLost"),
+    "triad.pipeline.opportunity.review_requested.v1": ("pipeline_events", "ReviewRequested"),
+    "triad.pipeline.opportunity.feasibility_requested.v1":
+        ("pipeline_events", "FeasibilityRequested"),
+    "triad.pipeline.opportunity.created.v1": ("pipeline_events", "OpportunityCreated"),
+    "triad.pipeline.opportunity.owner_changed.v1": ("pipeline_events", "OpportunityOwnerChanged"),
+    "triad.review.request.verdict_recorded.v1": ("review_events", "ReviewVerdictRecorded"),
+    "triad.production.feasibility.answered.v1": ("production_events", "FeasibilityAnswered"),
+}
+
+
+def decode_event(s, ce_type, payload):
+    """Parses an event payload as the message its ce_type names (KeyError for unknown types)."""
+    module, name = EVENT_TYPES[ce_type]
+    msg = getattr(getattr(s, module), name)()
+    msg.ParseFromString(payload)
+    return msg
