@@ -52,8 +52,9 @@ def rid(name):
 
 
 def ce_id(name):
-    """A fixed CloudEvents id (UUID v5) for an event the demo publishes: a rerun republishes the
-    same id and the consumer skips it."""
+    """A fixed CloudEvents id (UUID v5) for an event the demo publishes: a rerun against the same
+    data republishes the same id and the consumer skips it. Callers include the aggregate id in
+    `name`, so a demo against fresh data (new ids) never collides with an earlier run's events."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, NS + name))
 
 
@@ -183,7 +184,7 @@ class Demo:
             estimated_effort_hours=hours, decided_at=rpc.timestamp(0))
         self.pub.publish("triad.review.request", verdict.review_id,
                          "triad.review.request.verdict_recorded.v1", verdict,
-                         ce_id=ce_id("verdict-" + name))
+                         ce_id=ce_id("verdict-" + name + "-" + opp_id))
         if feasibility_gate:
             answer = S.production_events.FeasibilityAnswered(
                 opportunity_id=opp_id, gate_id=feasibility_gate, feasible=True,
@@ -191,7 +192,7 @@ class Demo:
                 explanation="capacity available after the current projects")
             self.pub.publish("triad.production.feasibility", opp_id,
                              "triad.production.feasibility.answered.v1", answer,
-                             ce_id=ce_id("feasibility-" + name))
+                             ce_id=ce_id("feasibility-" + name + "-" + opp_id))
         wanted = [gate] + ([feasibility_gate] if feasibility_gate else [])
 
         def opened():
