@@ -5,21 +5,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BUILD="${TRIAD_BUILD_DIR:-build}"
-scripts/setup.sh
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$BUILD" -j"${TRIAD_JOBS:-2}"
-if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
-  export TRIAD_KAFKA_PORT="${TRIAD_BENCH_KAFKA_PORT:-19292}"
-  export TRIAD_KAFKA_DIR="$ROOT/.triad/kafka-bench"
-  rm -rf "$TRIAD_KAFKA_DIR"
-  trap 'scripts/kafka-local.sh stop' EXIT
-  scripts/kafka-local.sh start
-  BOOTSTRAP="$(scripts/kafka-local.sh bootstrap)"
-else
-  BOOTSTRAP="$KAFKA_BOOTSTRAP_SERVERS"
-fi
+source scripts/lib.sh
+
+triad_build
+triad_private_kafka "${TRIAD_BENCH_KAFKA_PORT:-19292}" kafka-bench
+
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; Kafka at $BOOTSTRAP"
-for bench in $(cat "$BUILD/benches.txt"); do
+while read -r bench; do
+  [[ -n "$bench" ]] || continue
   echo "=== $bench"
   KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" "$BUILD/$bench" ${TRIAD_BENCH_ARGS:-}
-done
+done <"$BUILD/benches.txt"

@@ -10,13 +10,12 @@ cd "$ROOT"
 BUILD="${TRIAD_BUILD_DIR:-build}"
 STATE="$ROOT/.triad/run"
 SERVICES=(clients pipeline review production)
+source scripts/lib.sh
 declare -A GRPC_PORT=([clients]=7101 [pipeline]=7102 [review]=7103 [production]=7104)
 declare -A ADMIN_PORT=([clients]=9101 [pipeline]=9102 [review]=9103 [production]=9104)
 
 start() {
-  scripts/setup.sh
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C "$BUILD" -j"${TRIAD_JOBS:-2}"
+  triad_build
   scripts/kafka-local.sh start
   local bootstrap
   bootstrap="$(scripts/kafka-local.sh bootstrap)"

@@ -1,0 +1,25 @@
+# lib.sh — shell functions shared by test.sh, bench.sh and run-local.sh (source it; it runs
+# nothing by itself). Expects ROOT (the repository) and runs from it.
+
+# triad_build installs what is missing and builds everything into ${TRIAD_BUILD_DIR:-build}.
+triad_build() {
+  "$ROOT/scripts/setup.sh"
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C "$BUILD" -j"${TRIAD_JOBS:-2}"
+}
+
+# triad_private_kafka PORT NAME starts a broker of its own on PORT with fresh state in
+# .triad/NAME (so a `make run` broker is untouched), stops it when the script exits, and sets
+# BOOTSTRAP. When KAFKA_BOOTSTRAP_SERVERS names a cluster, it starts nothing and uses that.
+triad_private_kafka() {
+  if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+    BOOTSTRAP="$KAFKA_BOOTSTRAP_SERVERS"
+    return 0
+  fi
+  export TRIAD_KAFKA_PORT="$1"
+  export TRIAD_KAFKA_DIR="$ROOT/.triad/$2"
+  rm -rf "$TRIAD_KAFKA_DIR"
+  trap '"$ROOT/scripts/kafka-local.sh" stop' EXIT
+  "$ROOT/scripts/kafka-local.sh" start
+  BOOTSTRAP="$("$ROOT/scripts/kafka-local.sh" bootstrap)"
+}
