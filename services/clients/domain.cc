@@ -3,6 +3,7 @@
 #include "services/clients/domain.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <utility>
@@ -21,6 +22,9 @@
 #include "common/util/ids.h"
 #include "common/util/pagination.h"
 #include "common/util/proto_time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/stubs/common.h"
 #include "services/clients/text_util.h"
 
 namespace triad::clients {
@@ -32,6 +36,11 @@ using v1::FieldChange;
 
 constexpr int kMaxTextLength = 2000;
 constexpr int kMaxScanPerCall = 1000;
+constexpr int kMaxIdLength = 200;
+constexpr int kMaxListItems = 50;
+// The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
 
 std::string ClientType(std::string_view name) {
   return events::EventType("clients", "client", name);
@@ -49,14 +58,80 @@ absl::Status Invalid(std::string_view field, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": ", std::string(why)));
 }
 
+bool ValidUtf8(std::string_view s) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
+}
+
+// ValidateStrings checks that every string field of a request is valid UTF-8, naming the first
+// that is not. Such a value could be written but never read back (proto3 parsing rejects it).
+absl::Status ValidateStrings(const google::protobuf::Message& m, const std::string& prefix = "") {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    const std::string path = prefix.empty() ? f->name() : prefix + "." + f->name();
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    if (f->type() == FieldDescriptor::TYPE_STRING) {
+      for (int i = 0; i < n; ++i) {
+        std::string scratch;
+        const std::string& v = f->is_repeated() ? r->GetRepeatedStringReference(m, f, i, &scratch)
+                                                : r->GetStringReference(m, f, &scratch);
+        if (!ValidUtf8(v)) return Invalid(path, "not valid UTF-8");
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      for (int i = 0; i < n; ++i) {
+        RETURN_IF_ERROR(ValidateStrings(
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), path));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateActor(const Actor& actor) {
   if (Blank(actor.id())) return Invalid("actor.id", "required (who makes the change)");
+  if (actor.id().size() > kMaxIdLength) return Invalid("actor.id", "too long");
+  if (!ValidUtf8(actor.id())) return Invalid("actor.id", "not valid UTF-8");
+  if (actor.reason().size() > kMaxTextLength) return Invalid("actor.reason", "too long");
+  if (!ValidUtf8(actor.reason())) return Invalid("actor.reason", "not valid UTF-8");
   return absl::OkStatus();
 }
 
 absl::Status RequireId(std::string_view field, std::string_view value) {
   if (Blank(value)) return Invalid(field, "required");
-  if (value.size() > 200) return Invalid(field, "too long");
+  if (value.size() > kMaxIdLength) return Invalid(field, "too long");
+  if (!ValidUtf8(value)) return Invalid(field, "not valid UTF-8");
+  return absl::OkStatus();
+}
+
+// OptionalId checks an id that may be empty.
+absl::Status OptionalId(std::string_view field, std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  return RequireId(field, value);
+}
+
+// ValidateTimestamp checks a Timestamp is inside the range the type allows.
+absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
+      ts.nanos() < 0 || ts.nanos() > 999999999) {
+    return Invalid(field, "out of range (0001-01-01 .. 9999-12-31, nanos 0..999999999)");
+  }
+  return absl::OkStatus();
+}
+
+// ValidateMoney checks an amount: not negative, with a 3-letter ISO 4217 currency.
+absl::Status ValidateMoney(std::string_view field, const common::v1::Money& m) {
+  if (m.amount_minor() < 0) {
+    return Invalid(absl::StrCat(std::string(field), ".amount_minor"), "must not be negative");
+  }
+  const std::string& c = m.currency();
+  if (c.size() != 3 || !absl::ascii_isupper(static_cast<unsigned char>(c[0])) ||
+      !absl::ascii_isupper(static_cast<unsigned char>(c[1])) ||
+      !absl::ascii_isupper(static_cast<unsigned char>(c[2]))) {
+    return Invalid(absl::StrCat(std::string(field), ".currency"),
+                   "must be a 3-letter ISO 4217 code");
+  }
   return absl::OkStatus();
 }
 
@@ -92,7 +167,9 @@ absl::Status ValidateClient(const Client& c, std::string_view prefix) {
                                                                {"region", &c.region()},
                                                                {"notes", &c.notes()}}) {
     if (value->size() > kMaxTextLength) return Invalid(field(name), "too long");
+    if (!ValidUtf8(*value)) return Invalid(field(name), "not valid UTF-8");
   }
+  if (!ValidUtf8(c.name())) return Invalid(field("name"), "not valid UTF-8");
   if (!c.email().empty() && c.email().find('@') == std::string::npos) {
     return Invalid(field("email"), "not an e-mail address");
   }
@@ -103,8 +180,12 @@ absl::Status ValidateClient(const Client& c, std::string_view prefix) {
     return Invalid(field("tax_id"), "needs letters or digits");
   }
   if (!v1::ClientTier_IsValid(c.tier())) return Invalid(field("tier"), "unknown value");
+  if (c.tags_size() > kMaxListItems) {
+    return Invalid(field("tags"), absl::StrCat("more than ", kMaxListItems, " tags"));
+  }
   for (const std::string& t : c.tags()) {
     if (Blank(t)) return Invalid(field("tags"), "empty tag");
+    if (!ValidUtf8(t)) return Invalid(field("tags"), "not valid UTF-8");
     if (t.size() > 100) return Invalid(field("tags"), "tag longer than 100 bytes");
   }
   return absl::OkStatus();
@@ -204,19 +285,38 @@ absl::StatusOr<v1::ClientTier> ParseTier(std::string_view text) {
   if (t == "key") return v1::CLIENT_TIER_KEY;
   if (t == "standard") return v1::CLIENT_TIER_STANDARD;
   if (t == "small") return v1::CLIENT_TIER_SMALL;
+  if (text.size() > 40 || !ValidUtf8(text)) {
+    return Invalid("tier", "unknown value (strategic, key, standard or small)");
+  }
   return Invalid("tier", absl::StrCat("unknown value '", std::string(text),
                                       "' (strategic, key, standard or small)"));
 }
 
-void AddMoney(google::protobuf::RepeatedPtrField<common::v1::Money>& sums,
+// AddMoney adds `m` to the sum of its currency; false (and no change) when it would overflow.
+bool AddMoney(google::protobuf::RepeatedPtrField<common::v1::Money>& sums,
               const common::v1::Money& m) {
   for (common::v1::Money& s : sums) {
     if (s.currency() == m.currency()) {
-      s.set_amount_minor(s.amount_minor() + m.amount_minor());
-      return;
+      int64_t total = 0;
+      if (__builtin_add_overflow(s.amount_minor(), m.amount_minor(), &total)) return false;
+      s.set_amount_minor(total);
+      return true;
     }
   }
   *sums.Add() = m;
+  return true;
+}
+
+// AddMoneySaturating adds for a read-side total: an overflow stays at the int64 limit.
+void AddMoneySaturating(google::protobuf::RepeatedPtrField<common::v1::Money>& sums,
+                        const common::v1::Money& m) {
+  if (AddMoney(sums, m)) return;
+  for (common::v1::Money& s : sums) {
+    if (s.currency() == m.currency()) {
+      s.set_amount_minor(m.amount_minor() < 0 ? std::numeric_limits<int64_t>::min()
+                                              : std::numeric_limits<int64_t>::max());
+    }
+  }
 }
 
 std::string MoneyText(const google::protobuf::RepeatedPtrField<common::v1::Money>& sums) {
@@ -326,7 +426,9 @@ absl::Status ClientsDomain::WithRepeatBusiness(Client& client) const {
     RETURN_IF_ERROR(s);
     total.set_deals_won(total.deals_won() + rb.deals_won());
     total.set_deals_lost(total.deals_lost() + rb.deals_lost());
-    for (const auto& m : rb.lifetime_value()) AddMoney(*total.mutable_lifetime_value(), m);
+    for (const auto& m : rb.lifetime_value()) {
+      AddMoneySaturating(*total.mutable_lifetime_value(), m);
+    }
     if (util::FromProto(rb.last_won_at()) > util::FromProto(total.last_won_at())) {
       *total.mutable_last_won_at() = rb.last_won_at();
     }
@@ -402,11 +504,61 @@ absl::Status ClientsDomain::WriteClient(events::Transaction& txn, const Client* 
   return repo_->AddHistory(txn.batch(), h);
 }
 
+absl::Status ClientsDomain::RescheduleCadence(events::Transaction& txn, const Client& before,
+                                              const Client& after,
+                                              std::vector<FieldChange>* history) {
+  const int old_days = CadenceDays(before.tier());
+  const int new_days = CadenceDays(after.tier());
+  if (old_days == new_days) return absl::OkStatus();
+  std::vector<v1::FollowUp> pending;
+  absl::Status inner;
+  RETURN_IF_ERROR(repo_->ScanRecords(
+      FollowUpPrefix(after.client_id()), "", [&](std::string_view, std::string_view v) {
+        v1::FollowUp f;
+        if (!f.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+          inner = absl::DataLossError("follow-up does not decode");
+          return false;
+        }
+        if (f.status() == v1::FOLLOW_UP_STATUS_PENDING && f.kind() == v1::FOLLOW_UP_KIND_CADENCE) {
+          pending.push_back(std::move(f));
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  const std::string reason = absl::StrCat("tier changed from ", v1::ClientTier_Name(before.tier()),
+                                          " to ", v1::ClientTier_Name(after.tier()), ": cadence ",
+                                          old_days, " -> ", new_days, " days");
+  for (const v1::FollowUp& f : pending) {
+    // The cadence counts from when the follow-up was scheduled (the last contact or creation).
+    const absl::Time old_due = util::FromProto(f.due_at());
+    const absl::Time new_due = util::FromProto(f.created_at()) + absl::Hours(24 * new_days);
+    if (new_due == old_due) continue;
+    v1::FollowUp moved = f;
+    *moved.mutable_due_at() = util::ToProto(new_due);
+    moved.set_due_notified(false);
+    RETURN_IF_ERROR(
+        repo_->DeleteRecord(txn.batch(), FollowUpDueKey(old_due, f.client_id(), f.follow_up_id())));
+    RETURN_IF_ERROR(
+        repo_->PutMarker(txn.batch(), FollowUpDueKey(new_due, f.client_id(), f.follow_up_id())));
+    RETURN_IF_ERROR(
+        repo_->PutRecord(txn.batch(), FollowUpKey(f.client_id(), f.follow_up_id()), moved));
+    v1::FollowUpScheduled ev;
+    *ev.mutable_follow_up() = FollowUpSummaryOf(moved, after.owner_id());
+    *ev.mutable_previous_due_at() = f.due_at();
+    ev.set_reschedule_reason(reason);
+    txn.Emit(kFollowUpTopic, f.client_id(), FollowUpType("scheduled"), ev);
+    history->push_back(Change(absl::StrCat("follow_up_due_at[", f.follow_up_id(), "]"),
+                              events::FormatEventTime(old_due), events::FormatEventTime(new_due)));
+  }
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Clients.
 
 absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
-    const Client& input, bool force, const Actor& actor, std::string_view request_id) {
+    const Client& input, bool force, const Actor& actor, std::string_view request_id,
+    const std::function<absl::Status(events::Transaction&, const Client&)>& extra) {
   CreateOutcome out;
   if (!force) {
     ASSIGN_OR_RETURN(out.duplicates, Duplicates(input, ""));
@@ -430,12 +582,14 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
   txn.Emit(kClientTopic, c.client_id(), ClientType("registered"), ev);
   RETURN_IF_ERROR(
       util::RecordRequest(*store_, txn.batch(), "CreateClient", request_id, c.SerializeAsString()));
+  if (extra) RETURN_IF_ERROR(extra(txn, c));
   RETURN_IF_ERROR(outbox_->Commit(txn));
   out.client = std::move(c);
   return out;
 }
 
 absl::StatusOr<Client> ClientsDomain::CreateClient(const v1::CreateClientRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   RETURN_IF_ERROR(ValidateClient(req.client(), "client."));
   if (req.request_id().size() > 200) return Invalid("request_id", "too long");
@@ -462,6 +616,7 @@ absl::StatusOr<Client> ClientsDomain::GetClient(std::string_view client_id) cons
 
 absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
     const v1::ListClientsRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   if (!v1::ClientStatus_IsValid(req.status())) return Invalid("status", "unknown value");
   if (!v1::ClientTier_IsValid(req.tier())) return Invalid("tier", "unknown value");
   std::string status = req.status() ? absl::StrCat(static_cast<int>(req.status())) : "";
@@ -545,6 +700,7 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
 }
 
 absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("client.client_id", req.client().client_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   if (req.update_mask().paths_size() == 0) return Invalid("update_mask", "required");
@@ -600,6 +756,7 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
   }
   events::Transaction txn;
   std::vector<FieldChange> ev_changes = changes;
+  RETURN_IF_ERROR(RescheduleCadence(txn, before, after, &changes));
   RETURN_IF_ERROR(WriteClient(txn, &before, after, "updated", req.actor(), std::move(changes), ""));
   Client with_rb = after;
   RETURN_IF_ERROR(WithRepeatBusiness(with_rb));
@@ -689,17 +846,21 @@ absl::StatusOr<Client> ClientsDomain::Transition(const v1::LifecycleRequest& req
 }
 
 absl::StatusOr<Client> ClientsDomain::VerifyClient(const v1::LifecycleRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   return Transition(req, "verified");
 }
 absl::StatusOr<Client> ClientsDomain::ArchiveClient(const v1::LifecycleRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   return Transition(req, "archived");
 }
 absl::StatusOr<Client> ClientsDomain::RestoreClient(const v1::LifecycleRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   return Transition(req, "restored");
 }
 
 absl::StatusOr<v1::FindDuplicatesResponse> ClientsDomain::FindDuplicates(
     const v1::FindDuplicatesRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   const Client& c = req.client();
   if (Blank(c.name()) && Blank(c.tax_id()) && Blank(c.phone()) && Blank(c.email())) {
     return Invalid("client", "give at least one of name, tax_id, phone, email");
@@ -711,6 +872,7 @@ absl::StatusOr<v1::FindDuplicatesResponse> ClientsDomain::FindDuplicates(
 }
 
 absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("survivor_id", req.survivor_id()));
   RETURN_IF_ERROR(RequireId("merged_id", req.merged_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
@@ -770,20 +932,67 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
       TouchpointPrefix(loser.client_id()),
       [](const v1::Touchpoint& m) { return TouchpointKey(m.client_id(), m.touchpoint_id()); },
       v1::Touchpoint()));
+  // Follow-ups: the loser's pending cadence follow-ups are dropped (the survivor has its own);
+  // its post-delivery and completed ones move to the survivor.
   std::vector<v1::FollowUp> loser_fus;
   RETURN_IF_ERROR(repo_->ScanRecords(FollowUpPrefix(loser.client_id()), "",
                                      [&](std::string_view k, std::string_view v) {
                                        v1::FollowUp f;
-                                       if (f.ParseFromArray(v.data(), v.size())) {
+                                       if (f.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
                                          loser_fus.push_back(f);
+                                       } else {
+                                         inner = absl::DataLossError("follow-up does not decode");
                                        }
+                                       return inner.ok();
+                                     }));
+  RETURN_IF_ERROR(inner);
+  for (const v1::FollowUp& f : loser_fus) {
+    const bool pending = f.status() == v1::FOLLOW_UP_STATUS_PENDING;
+    RETURN_IF_ERROR(repo_->DeleteRecord(txn.batch(), FollowUpKey(f.client_id(), f.follow_up_id())));
+    if (pending) {
+      RETURN_IF_ERROR(repo_->DeleteRecord(
+          txn.batch(),
+          FollowUpDueKey(util::FromProto(f.due_at()), f.client_id(), f.follow_up_id())));
+    }
+    if (pending && f.kind() == v1::FOLLOW_UP_KIND_CADENCE) continue;
+    v1::FollowUp existing;
+    absl::Status es =
+        repo_->GetRecord(FollowUpKey(survivor.client_id(), f.follow_up_id()), &existing);
+    if (es.ok()) continue;  // the survivor already has it (same project delivered to both)
+    if (!absl::IsNotFound(es)) return es;
+    v1::FollowUp moved = f;
+    moved.set_client_id(survivor.client_id());
+    RETURN_IF_ERROR(
+        repo_->PutRecord(txn.batch(), FollowUpKey(moved.client_id(), moved.follow_up_id()), moved));
+    if (pending && !moved.due_notified()) {
+      RETURN_IF_ERROR(
+          repo_->PutMarker(txn.batch(), FollowUpDueKey(util::FromProto(moved.due_at()),
+                                                       moved.client_id(), moved.follow_up_id())));
+    }
+  }
+  // Service cases move to the survivor (their SLA and history stay as they are).
+  std::vector<std::string> case_ids;
+  RETURN_IF_ERROR(repo_->ScanRecords(CaseByClientPrefix(loser.client_id()), "",
+                                     [&](std::string_view k, std::string_view) {
+                                       case_ids.push_back(LastComponent(k));
                                        return true;
                                      }));
-  for (const v1::FollowUp& f : loser_fus) {
-    RETURN_IF_ERROR(repo_->DeleteRecord(txn.batch(), FollowUpKey(f.client_id(), f.follow_up_id())));
-    RETURN_IF_ERROR(repo_->DeleteRecord(
-        txn.batch(), FollowUpDueKey(util::FromProto(f.due_at()), f.client_id(), f.follow_up_id())));
+  for (const std::string& id : case_ids) {
+    RETURN_IF_ERROR(repo_->DeleteRecord(txn.batch(), CaseByClientKey(loser.client_id(), id)));
+    absl::StatusOr<v1::ServiceCase> before_case = LoadCase(id);
+    if (absl::IsNotFound(before_case.status())) continue;
+    RETURN_IF_ERROR(before_case.status());
+    v1::ServiceCase after_case = *before_case;
+    after_case.set_client_id(survivor.client_id());
+    RETURN_IF_ERROR(WriteCase(txn, &*before_case, after_case));
+    RETURN_IF_ERROR(repo_->PutMarker(txn.batch(), CaseByClientKey(survivor.client_id(), id)));
   }
+  if (!case_ids.empty()) {
+    s_changes.push_back(
+        Change("cases", "", absl::StrCat(case_ids.size(), " moved from ", loser.client_id())));
+  }
+  // Taking the loser's tier may change the survivor's cadence.
+  RETURN_IF_ERROR(RescheduleCadence(txn, survivor, s_after, &s_changes));
   RETURN_IF_ERROR(
       WriteClient(txn, &loser, l_after, "merged", req.actor(), std::move(l_changes), ""));
   RETURN_IF_ERROR(
@@ -794,6 +1003,9 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
   *ev.mutable_survivor() = SummaryOf(s_after, out.repeat_business().repeat_client());
   ev.set_merged_client_id(loser.client_id());
   *ev.mutable_actor() = req.actor();
+  ev.add_redirected_client_ids(loser.client_id());
+  for (const std::string& id : loser.merged_client_ids()) ev.add_redirected_client_ids(id);
+  for (const std::string& id : case_ids) ev.add_remapped_case_ids(id);
   txn.Emit(kClientTopic, s_after.client_id(), ClientType("merged"), ev);
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return out;
@@ -801,6 +1013,7 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
 
 absl::StatusOr<v1::ListHistoryResponse> ClientsDomain::ListClientHistory(
     const v1::ListClientHistoryRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
   ASSIGN_OR_RETURN(util::PageRequest page,
                    util::ParsePage(req.page_size(), req.page_token(), "c:" + req.client_id()));
@@ -820,6 +1033,7 @@ absl::StatusOr<v1::ListHistoryResponse> ClientsDomain::ListClientHistory(
 
 absl::StatusOr<v1::ListHistoryResponse> ClientsDomain::ListActorHistory(
     const v1::ListActorHistoryRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("actor_id", req.actor_id()));
   ASSIGN_OR_RETURN(util::PageRequest page,
                    util::ParsePage(req.page_size(), req.page_token(), "a:" + req.actor_id()));
@@ -846,11 +1060,10 @@ absl::Status ClientsDomain::ChangeOwner(events::Transaction& txn, Client client,
   client.set_owner_id(new_owner);
   RETURN_IF_ERROR(WriteClient(txn, &before, client, "owner_changed", actor,
                               {Change("owner_id", before.owner_id(), new_owner)}, handover_id));
-  v1::RepeatBusiness rb;
-  absl::Status s = repo_->GetRecord(RepeatBusinessKey(client.client_id()), &rb);
-  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  Client with_rb = client;  // repeat-business figures summed over the ids merged into it
+  RETURN_IF_ERROR(WithRepeatBusiness(with_rb));
   v1::ClientOwnerChanged ev;
-  *ev.mutable_client() = SummaryOf(client, rb.repeat_client() || rb.deals_won() > 1);
+  *ev.mutable_client() = SummaryOf(client, with_rb.repeat_business().repeat_client());
   ev.set_previous_owner_id(before.owner_id());
   ev.set_new_owner_id(new_owner);
   *ev.mutable_actor() = actor;
@@ -860,6 +1073,7 @@ absl::Status ClientsDomain::ChangeOwner(events::Transaction& txn, Client client,
 }
 
 absl::StatusOr<Client> ClientsDomain::ReassignClient(const v1::ReassignClientRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
   RETURN_IF_ERROR(RequireId("new_owner_id", req.new_owner_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
@@ -879,6 +1093,7 @@ absl::StatusOr<Client> ClientsDomain::ReassignClient(const v1::ReassignClientReq
 
 absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
     const v1::HandOverPortfolioRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("from_owner_id", req.from_owner_id()));
   RETURN_IF_ERROR(RequireId("to_owner_id", req.to_owner_id()));
   if (req.from_owner_id() == req.to_owner_id()) {
@@ -886,6 +1101,7 @@ absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
   }
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   if (Blank(req.actor().reason())) return Invalid("actor.reason", "required for a handover");
+  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
   v1::Handover h;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -926,6 +1142,13 @@ absl::StatusOr<v1::Handover> ClientsDomain::RunHandover(v1::Handover h) {
   const int chunk_size = std::max(1, options_.handover_chunk_size);
   while (true) {
     std::lock_guard<std::mutex> lock(mu_);
+    // Another caller may run the same handover (a concurrent retry, or the start-up resume):
+    // continue from the progress persisted by the last chunk, whoever moved it.
+    v1::Handover stored;
+    absl::Status hs = repo_->GetRecord(HandoverKey(h.handover_id()), &stored);
+    if (!hs.ok() && !absl::IsNotFound(hs)) return hs;
+    if (hs.ok()) h = std::move(stored);
+    if (h.status() == v1::HANDOVER_STATUS_COMPLETED) return h;
     std::vector<std::string> ids;
     RETURN_IF_ERROR(repo_->ScanIndex(ClientIndex::kOwner, h.from_owner_id(), false, "",
                                      [&](std::string_view, std::string_view id) {
@@ -991,11 +1214,15 @@ absl::Status ClientsDomain::ResumeHandovers() {
 // Contacts and touchpoints.
 
 absl::StatusOr<v1::Contact> ClientsDomain::CreateContact(const v1::CreateContactRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   const v1::Contact& in = req.contact();
   RETURN_IF_ERROR(RequireId("contact.client_id", in.client_id()));
   if (Blank(in.name())) return Invalid("contact.name", "required");
   if (in.name().size() > 300) return Invalid("contact.name", "too long");
   if (in.role().size() > 300) return Invalid("contact.role", "too long");
+  if (in.phone().size() > 100) return Invalid("contact.phone", "too long");
+  if (in.email().size() > 300) return Invalid("contact.email", "too long");
+  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
   if (!in.email().empty() && in.email().find('@') == std::string::npos) {
     return Invalid("contact.email", "not an e-mail address");
   }
@@ -1056,6 +1283,7 @@ absl::Status ListPrefix(const ClientsRepository& repo, const std::string& prefix
 
 absl::StatusOr<v1::ListContactsResponse> ClientsDomain::ListContacts(
     const v1::ListContactsRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
   ASSIGN_OR_RETURN(Client client, LoadClient(req.client_id(), true));
   std::string fp = "contacts:" + client.client_id();
@@ -1067,20 +1295,43 @@ absl::StatusOr<v1::ListContactsResponse> ClientsDomain::ListContacts(
   return resp;
 }
 
-absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
-    const v1::CreateTouchpointRequest& req) {
-  const v1::Touchpoint& in = req.touchpoint();
-  RETURN_IF_ERROR(RequireId("touchpoint.client_id", in.client_id()));
+namespace {
+// ValidateTouchpoint checks the caller-given fields of a touchpoint; `prefix` names the field.
+absl::Status ValidateTouchpoint(const v1::Touchpoint& in, std::string_view prefix,
+                                bool require_participants) {
+  auto field = [&](std::string_view f) {
+    return absl::StrCat(std::string(prefix), std::string(f));
+  };
   if (in.kind() == v1::TOUCHPOINT_KIND_UNSPECIFIED || !v1::TouchpointKind_IsValid(in.kind())) {
-    return Invalid("touchpoint.kind", "required (visit, call, meeting, email or other)");
+    return Invalid(field("kind"), "required (visit, call, meeting, email or other)");
   }
-  if (in.participant_ids().empty()) {
-    return Invalid("touchpoint.participant_ids", "at least one person from our side");
+  if (require_participants && in.participant_ids().empty()) {
+    return Invalid(field("participant_ids"), "at least one person from our side");
+  }
+  if (in.participant_ids_size() > kMaxListItems) {
+    return Invalid(field("participant_ids"), absl::StrCat("more than ", kMaxListItems));
   }
   for (const std::string& p : in.participant_ids()) {
-    if (Blank(p)) return Invalid("touchpoint.participant_ids", "empty id");
+    RETURN_IF_ERROR(RequireId(field("participant_ids"), p));
   }
-  if (in.summary().size() > 10 * kMaxTextLength) return Invalid("touchpoint.summary", "too long");
+  if (in.contact_ids_size() > kMaxListItems) {
+    return Invalid(field("contact_ids"), absl::StrCat("more than ", kMaxListItems));
+  }
+  for (const std::string& c : in.contact_ids()) RETURN_IF_ERROR(RequireId(field("contact_ids"), c));
+  if (in.summary().size() > 10 * kMaxTextLength) return Invalid(field("summary"), "too long");
+  if (in.has_occurred_at())
+    RETURN_IF_ERROR(ValidateTimestamp(field("occurred_at"), in.occurred_at()));
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
+    const v1::CreateTouchpointRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
+  const v1::Touchpoint& in = req.touchpoint();
+  RETURN_IF_ERROR(RequireId("touchpoint.client_id", in.client_id()));
+  RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/true));
+  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<std::string> prior,
@@ -1117,6 +1368,7 @@ absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
 
 absl::StatusOr<v1::ListTouchpointsResponse> ClientsDomain::ListTouchpoints(
     const v1::ListTouchpointsRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
   ASSIGN_OR_RETURN(Client client, LoadClient(req.client_id(), true));
   std::string fp = "touchpoints:" + client.client_id();
@@ -1183,6 +1435,7 @@ absl::Status ClientsDomain::WriteCase(events::Transaction& txn, const v1::Servic
 }
 
 absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
   if (req.severity() == v1::CASE_SEVERITY_UNSPECIFIED ||
       !v1::CaseSeverity_IsValid(req.severity())) {
@@ -1190,6 +1443,8 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseReques
   }
   if (Blank(req.description())) return Invalid("description", "required");
   if (req.description().size() > 10 * kMaxTextLength) return Invalid("description", "too long");
+  RETURN_IF_ERROR(OptionalId("contact_id", req.contact_id()));
+  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<std::string> prior,
@@ -1244,6 +1499,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::GetCase(std::string_view case_id)
 
 absl::StatusOr<v1::ListCasesResponse> ClientsDomain::ListCases(
     const v1::ListCasesRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   if (req.client_id().empty() && !req.breached_only()) {
     return Invalid("client_id", "required unless breached_only is set");
   }
@@ -1281,6 +1537,7 @@ absl::StatusOr<v1::ListCasesResponse> ClientsDomain::ListCases(
 }
 
 absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("case_id", req.case_id()));
   RETURN_IF_ERROR(RequireId("assignee_id", req.assignee_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
@@ -1307,6 +1564,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRe
 
 absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
     const v1::TransitionCaseRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("case_id", req.case_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   const v1::CaseStatus to = req.target_status();
@@ -1488,6 +1746,7 @@ absl::StatusOr<v1::FollowUpPlan> ClientsDomain::GetFollowUpPlan(std::string_view
 
 absl::StatusOr<v1::ListOverdueFollowUpsResponse> ClientsDomain::ListOverdueFollowUps(
     const v1::ListOverdueFollowUpsRequest& req) const {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("owner_id", req.owner_id()));
   std::string fp = "overdue:" + req.owner_id();
   ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
@@ -1520,13 +1779,13 @@ absl::StatusOr<v1::ListOverdueFollowUpsResponse> ClientsDomain::ListOverdueFollo
 
 absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
     const v1::CompleteFollowUpRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
   RETURN_IF_ERROR(RequireId("follow_up_id", req.follow_up_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   const v1::Touchpoint& in = req.touchpoint();
-  if (in.kind() == v1::TOUCHPOINT_KIND_UNSPECIFIED || !v1::TouchpointKind_IsValid(in.kind())) {
-    return Invalid("touchpoint.kind", "required (visit, call, meeting, email or other)");
-  }
+  RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/false));
+  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<std::string> prior,
                    util::LookupRequest(*store_, "CompleteFollowUp", req.request_id()));
@@ -1537,6 +1796,15 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
     return resp;
   }
   ASSIGN_OR_RETURN(Client client, LoadLiveClient(req.client_id()));
+  for (const std::string& contact : in.contact_ids()) {
+    v1::Contact ct;
+    absl::Status cs = repo_->GetRecord(ContactKey(client.client_id(), contact), &ct);
+    if (absl::IsNotFound(cs)) {
+      return Invalid("touchpoint.contact_ids",
+                     absl::StrCat("no contact ", contact, " at client ", client.client_id()));
+    }
+    RETURN_IF_ERROR(cs);
+  }
   v1::FollowUp before;
   absl::Status s = repo_->GetRecord(FollowUpKey(client.client_id(), req.follow_up_id()), &before);
   if (absl::IsNotFound(s)) {
@@ -1633,23 +1901,73 @@ absl::StatusOr<v1::ScanDueFollowUpsResponse> ClientsDomain::ScanDueFollowUps() {
 // ---------------------------------------------------------------------------------------------
 // CSV import.
 
+namespace {
+// Fingerprint64 is FNV-1a over the CSV: binds an import's request_id to its content.
+uint64_t Fingerprint64(std::string_view data) {
+  uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void Count(v1::ImportClientsCsvResponse& resp, const v1::ImportRowResult& row) {
+  switch (row.outcome()) {
+    case v1::IMPORT_OUTCOME_CREATED:
+      resp.set_created(resp.created() + 1);
+      break;
+    case v1::IMPORT_OUTCOME_DUPLICATE:
+      resp.set_duplicates(resp.duplicates() + 1);
+      break;
+    default:
+      resp.set_invalid(resp.invalid() + 1);
+  }
+}
+}  // namespace
+
 absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     const v1::ImportClientsCsvRequest& req) {
+  RETURN_IF_ERROR(ValidateStrings(req));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   if (req.csv().empty()) return Invalid("csv", "required");
   if (req.csv().size() > options_.max_csv_bytes) {
     return Invalid("csv", absl::StrCat("larger than ", options_.max_csv_bytes, " bytes"));
   }
+  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
+  RETURN_IF_ERROR(OptionalId("default_owner_id", req.default_owner_id()));
+  const std::string& rid = req.request_id();
+  const uint64_t fingerprint = Fingerprint64(req.csv());
   {
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                     util::LookupRequest(*store_, "ImportClientsCsv", req.request_id()));
+                     util::LookupRequest(*store_, "ImportClientsCsv", rid));
     if (prior.has_value()) {
       v1::ImportClientsCsvResponse resp;
       if (!resp.ParseFromString(*prior)) {
         return absl::DataLossError("stored response does not decode");
       }
       return resp;
+    }
+    if (!rid.empty()) {
+      // The job marker binds the request id to this CSV; rows already processed under it (by an
+      // interrupted or a concurrent call) are recorded per row and are not processed again.
+      v1::ImportJob job;
+      absl::Status js = repo_->GetRecord(ImportJobKey(rid), &job);
+      if (js.ok() && job.csv_fingerprint() != fingerprint) {
+        return Invalid("request_id", "already used for an import of a different CSV");
+      }
+      if (absl::IsNotFound(js)) {
+        job.set_request_id(rid);
+        job.set_csv_fingerprint(fingerprint);
+        *job.mutable_started_at() = util::ToProto(Now());
+        job.set_actor_id(req.actor().id());
+        events::Transaction txn;
+        RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), ImportJobKey(rid), job));
+        RETURN_IF_ERROR(outbox_->Commit(txn));
+      } else {
+        RETURN_IF_ERROR(js);
+      }
     }
   }
   ASSIGN_OR_RETURN(auto rows, ParseCsv(req.csv()));
@@ -1663,6 +1981,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     return Invalid("default_owner_id", "required when the CSV has no owner_id column");
   }
   v1::ImportClientsCsvResponse resp;
+  int processed = 0;
   for (size_t r = 1; r < rows.size(); ++r) {
     const std::vector<std::string>& row = rows[r];
     auto cell = [&](const char* name) -> std::string {
@@ -1670,53 +1989,108 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
       if (it == col.end() || it->second >= row.size()) return "";
       return std::string(absl::StripAsciiWhitespace(row[it->second]));
     };
-    v1::ImportRowResult* result = resp.add_rows();
-    result->set_row(static_cast<int>(r));
+    v1::ImportRowResult result;
+    result.set_row(static_cast<int>(r));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!rid.empty()) {
+      absl::Status ps = repo_->GetRecord(ImportRowKey(rid, static_cast<int64_t>(r)), &result);
+      if (ps.ok()) {  // processed before this call: report what happened then
+        Count(resp, result);
+        *resp.add_rows() = std::move(result);
+        continue;
+      }
+      if (!absl::IsNotFound(ps)) return ps;
+    }
+    if (options_.import_stop_after_rows > 0 && processed == options_.import_stop_after_rows) {
+      return absl::UnavailableError("import interrupted (test hook)");
+    }
+    ++processed;
     Client c;
-    c.set_name(cell("name"));
-    c.set_tax_id(cell("tax_id"));
-    c.set_phone(cell("phone"));
-    c.set_email(cell("email"));
-    c.set_website(cell("website"));
-    c.set_address(cell("address"));
-    c.set_owner_id(cell("owner_id").empty() ? req.default_owner_id() : cell("owner_id"));
-    c.set_team_id(cell("team_id"));
-    c.set_industry(cell("industry"));
-    c.set_region(cell("region"));
-    c.set_notes(cell("notes"));
-    for (absl::string_view t : absl::StrSplit(cell("tags"), ';', absl::SkipWhitespace())) {
-      c.add_tags(std::string(absl::StripAsciiWhitespace(t)));
+    absl::Status valid = absl::OkStatus();
+    for (const auto& [name, index] : col) {
+      if (index < row.size() && !ValidUtf8(row[index])) {
+        valid = Invalid(name, "not valid UTF-8");
+        break;
+      }
     }
-    absl::StatusOr<v1::ClientTier> tier = ParseTier(cell("tier"));
-    absl::Status valid = tier.ok() ? absl::OkStatus() : tier.status();
     if (valid.ok()) {
-      c.set_tier(*tier);
-      valid = ValidateClient(c, "");
+      c.set_name(cell("name"));
+      c.set_tax_id(cell("tax_id"));
+      c.set_phone(cell("phone"));
+      c.set_email(cell("email"));
+      c.set_website(cell("website"));
+      c.set_address(cell("address"));
+      c.set_owner_id(cell("owner_id").empty() ? req.default_owner_id() : cell("owner_id"));
+      c.set_team_id(cell("team_id"));
+      c.set_industry(cell("industry"));
+      c.set_region(cell("region"));
+      c.set_notes(cell("notes"));
+      for (absl::string_view t : absl::StrSplit(cell("tags"), ';', absl::SkipWhitespace())) {
+        c.add_tags(std::string(absl::StripAsciiWhitespace(t)));
+      }
+      absl::StatusOr<v1::ClientTier> tier = ParseTier(cell("tier"));
+      valid = tier.ok() ? absl::OkStatus() : tier.status();
+      if (valid.ok()) {
+        c.set_tier(*tier);
+        valid = ValidateClient(c, "");
+      }
+      if (valid.ok() && c.owner_id().size() > kMaxIdLength) valid = Invalid("owner_id", "too long");
     }
-    if (!valid.ok()) {
-      result->set_outcome(v1::IMPORT_OUTCOME_INVALID);
-      result->set_error(std::string(valid.message()));
-      resp.set_invalid(resp.invalid() + 1);
-      continue;
+    // The row's result is recorded under the request id in the row's own batch (with the
+    // client it creates), so an interrupted import resumes exactly where it stopped.
+    auto record = [&](events::Transaction& txn) -> absl::Status {
+      if (rid.empty()) return absl::OkStatus();
+      return repo_->PutRecord(txn.batch(), ImportRowKey(rid, static_cast<int64_t>(r)), result);
+    };
+    if (valid.ok()) {
+      ASSIGN_OR_RETURN(CreateOutcome out,
+                       CreateLocked(c, req.force(), req.actor(), "",
+                                    [&](events::Transaction& txn, const Client& created) {
+                                      result.set_outcome(v1::IMPORT_OUTCOME_CREATED);
+                                      result.set_client_id(created.client_id());
+                                      return record(txn);
+                                    }));
+      if (!out.duplicates.empty()) {
+        result.set_outcome(v1::IMPORT_OUTCOME_DUPLICATE);
+        for (const auto& d : out.duplicates) result.add_duplicate_of(d.client_id());
+        result.set_error(std::string(DuplicateError(out.duplicates).message()));
+      }
+    } else {
+      result.set_outcome(v1::IMPORT_OUTCOME_INVALID);
+      result.set_error(std::string(valid.message()));
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(CreateOutcome out, CreateLocked(c, req.force(), req.actor(), ""));
-    if (!out.duplicates.empty()) {
-      result->set_outcome(v1::IMPORT_OUTCOME_DUPLICATE);
-      for (const auto& d : out.duplicates) result->add_duplicate_of(d.client_id());
-      result->set_error(std::string(DuplicateError(out.duplicates).message()));
-      resp.set_duplicates(resp.duplicates() + 1);
-      continue;
+    if (result.outcome() != v1::IMPORT_OUTCOME_CREATED && !rid.empty()) {
+      events::Transaction txn;
+      RETURN_IF_ERROR(record(txn));
+      RETURN_IF_ERROR(outbox_->Commit(txn));
     }
-    result->set_outcome(v1::IMPORT_OUTCOME_CREATED);
-    result->set_client_id(out.client.client_id());
-    resp.set_created(resp.created() + 1);
+    Count(resp, result);
+    *resp.add_rows() = std::move(result);
   }
-  if (!req.request_id().empty()) {
+  if (!rid.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
+    // A concurrent call with the same request id may have finished first: keep its report.
+    ASSIGN_OR_RETURN(std::optional<std::string> prior,
+                     util::LookupRequest(*store_, "ImportClientsCsv", rid));
+    if (prior.has_value()) {
+      v1::ImportClientsCsvResponse first;
+      if (!first.ParseFromString(*prior)) {
+        return absl::DataLossError("stored response does not decode");
+      }
+      return first;
+    }
+    // The whole report replaces the per-row progress, in one batch.
     events::Transaction txn;
-    RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "ImportClientsCsv", req.request_id(),
+    RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "ImportClientsCsv", rid,
                                         resp.SerializeAsString()));
+    std::vector<std::string> keys;
+    RETURN_IF_ERROR(
+        repo_->ScanRecords(ImportRowPrefix(rid), "", [&](std::string_view k, std::string_view) {
+          keys.emplace_back(k);
+          return true;
+        }));
+    for (const std::string& k : keys) RETURN_IF_ERROR(repo_->DeleteRecord(txn.batch(), k));
+    RETURN_IF_ERROR(repo_->DeleteRecord(txn.batch(), ImportJobKey(rid)));
     RETURN_IF_ERROR(outbox_->Commit(txn));
   }
   return resp;
@@ -1726,19 +2100,42 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
 // Consumed events. Repeat-business figures live in their own records, written only here (one
 // consumer thread), so these handlers never race the RPCs' read-modify-write of client records.
 
+namespace {
+// Decoded wraps a typed handler in the decoding step IdempotentConsumer::OnMessage performs.
+template <typename Msg>
+events::Handler Decoded(std::function<absl::Status(const Msg&, events::Transaction&)> fn) {
+  return [fn = std::move(fn)](const events::Event& e, events::Transaction& txn) -> absl::Status {
+    Msg msg;
+    if (!msg.ParseFromString(e.payload)) {
+      return absl::InvalidArgumentError("payload: does not decode as " + msg.GetTypeName());
+    }
+    return fn(msg, txn);
+  };
+}
+}  // namespace
+
+std::vector<std::pair<std::string, events::Handler>> ClientsDomain::EventHandlers() {
+  std::vector<std::pair<std::string, events::Handler>> out;
+  out.emplace_back(kOpportunityWonType,
+                   Decoded<pipeline::v1::OpportunityWon>(
+                       [this](const pipeline::v1::OpportunityWon& m, events::Transaction& txn) {
+                         return ApplyOpportunityWon(m, txn);
+                       }));
+  out.emplace_back(kOpportunityLostType,
+                   Decoded<pipeline::v1::OpportunityLost>(
+                       [this](const pipeline::v1::OpportunityLost& m, events::Transaction& txn) {
+                         return ApplyOpportunityLost(m, txn);
+                       }));
+  out.emplace_back(kProjectCompletedType,
+                   Decoded<production::v1::ProjectCompleted>(
+                       [this](const production::v1::ProjectCompleted& m, events::Transaction& txn) {
+                         return ApplyProjectCompleted(m, txn);
+                       }));
+  return out;
+}
+
 void ClientsDomain::RegisterHandlers(events::IdempotentConsumer& consumer) {
-  consumer.OnMessage<pipeline::v1::OpportunityWon>(
-      kOpportunityWonType,
-      [this](const events::Event&, const pipeline::v1::OpportunityWon& m,
-             events::Transaction& txn) { return ApplyOpportunityWon(m, txn); });
-  consumer.OnMessage<pipeline::v1::OpportunityLost>(
-      kOpportunityLostType,
-      [this](const events::Event&, const pipeline::v1::OpportunityLost& m,
-             events::Transaction& txn) { return ApplyOpportunityLost(m, txn); });
-  consumer.OnMessage<production::v1::ProjectCompleted>(
-      kProjectCompletedType,
-      [this](const events::Event&, const production::v1::ProjectCompleted& m,
-             events::Transaction& txn) { return ApplyProjectCompleted(m, txn); });
+  for (auto& [type, handler] : EventHandlers()) consumer.On(type, std::move(handler));
 }
 
 namespace {
@@ -1747,6 +2144,7 @@ absl::StatusOr<std::optional<Client>> ResolveEventClient(
     const std::function<absl::StatusOr<Client>(std::string_view)>& load, std::string_view id,
     std::string_view what) {
   if (id.empty()) return Invalid("client_id", absl::StrCat("missing in ", std::string(what)));
+  if (id.size() > kMaxIdLength) return Invalid("client_id", "too long");
   absl::StatusOr<Client> c = load(id);
   if (absl::IsNotFound(c.status())) {
     logging::Warn("event for an unknown client ignored", {{"client_id", id}, {"event", what}});
@@ -1759,6 +2157,17 @@ absl::StatusOr<std::optional<Client>> ResolveEventClient(
 
 absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityWon& msg,
                                                 events::Transaction& txn) {
+  if (msg.opportunity_id().size() > kMaxIdLength) return Invalid("opportunity_id", "too long");
+  // A value with neither amount nor currency is "unknown"; anything else must be a real amount.
+  const bool has_value =
+      msg.has_value() && (msg.value().amount_minor() != 0 || !msg.value().currency().empty());
+  if (has_value) RETURN_IF_ERROR(ValidateMoney("value", msg.value()));
+  if (msg.has_won_at()) {
+    RETURN_IF_ERROR(ValidateTimestamp("won_at", msg.won_at()));
+    if (util::FromProto(msg.won_at()) > Now() + absl::Hours(24 * 366)) {
+      return Invalid("won_at", "more than a year in the future");
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },
@@ -1771,8 +2180,8 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
   RETURN_IF_ERROR(WithRepeatBusiness(before_view));
   const v1::RepeatBusiness& before = before_view.repeat_business();
   rb.set_deals_won(rb.deals_won() + 1);
-  if (msg.has_value() && !msg.value().currency().empty()) {
-    AddMoney(*rb.mutable_lifetime_value(), msg.value());
+  if (has_value && !AddMoney(*rb.mutable_lifetime_value(), msg.value())) {
+    return Invalid("value.amount_minor", "the client's lifetime value would overflow");
   }
   if (util::FromProto(msg.won_at()) > util::FromProto(rb.last_won_at())) {
     *rb.mutable_last_won_at() = msg.won_at();
@@ -1782,9 +2191,7 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
   // The totals over the client and the records merged into it, after this deal.
   v1::RepeatBusiness after = before;
   after.set_deals_won(before.deals_won() + 1);
-  if (msg.has_value() && !msg.value().currency().empty()) {
-    AddMoney(*after.mutable_lifetime_value(), msg.value());
-  }
+  if (has_value) AddMoneySaturating(*after.mutable_lifetime_value(), msg.value());
   after.set_repeat_client(before.repeat_client() || rb.repeat_client() || after.deals_won() > 1);
   std::vector<FieldChange> changes = {
       Change("deals_won", absl::StrCat(before.deals_won()), absl::StrCat(after.deals_won())),
@@ -1815,6 +2222,7 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
 
 absl::Status ClientsDomain::ApplyOpportunityLost(const pipeline::v1::OpportunityLost& msg,
                                                  events::Transaction& txn) {
+  if (msg.opportunity_id().size() > kMaxIdLength) return Invalid("opportunity_id", "too long");
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },
@@ -1841,6 +2249,13 @@ absl::Status ClientsDomain::ApplyOpportunityLost(const pipeline::v1::Opportunity
 absl::Status ClientsDomain::ApplyProjectCompleted(const production::v1::ProjectCompleted& msg,
                                                   events::Transaction& txn) {
   if (msg.project_id().empty()) return Invalid("project_id", "missing in ProjectCompleted");
+  if (msg.project_id().size() > kMaxIdLength) return Invalid("project_id", "too long");
+  if (msg.has_completed_at()) {
+    RETURN_IF_ERROR(ValidateTimestamp("completed_at", msg.completed_at()));
+    if (util::FromProto(msg.completed_at()) > Now() + absl::Hours(24 * 366)) {
+      return Invalid("completed_at", "more than a year in the future");
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },

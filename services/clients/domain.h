@@ -43,6 +43,9 @@ struct DomainOptions {
   int handover_chunk_size = 500;
   // Test hook simulating a crash: a handover stops (left RUNNING) after this many chunks.
   int handover_stop_after_chunks = 0;
+  // Test hook simulating a crash: an import with a request_id stops (UNAVAILABLE) after
+  // processing this many rows, leaving its per-row progress behind.
+  int import_stop_after_rows = 0;
   // Delay between a project's completion and its post-delivery follow-up.
   absl::Duration post_delivery_delay = absl::Hours(24 * 7);
   // Largest CSV accepted by ImportClientsCsv, in bytes.
@@ -145,8 +148,11 @@ class ClientsDomain {
       const v1::ImportClientsCsvRequest& req);
 
   // --- Consumed events -----------------------------------------------------------------------
-  // RegisterHandlers registers the consumed event types on `consumer`.
+  // RegisterHandlers registers the consumed event types on `consumer` (EventHandlers()).
   void RegisterHandlers(events::IdempotentConsumer& consumer);
+  // EventHandlers lists each consumed ce_type with the handler the consumer runs for it
+  // (payload decoding included: a payload that does not decode is INVALID_ARGUMENT).
+  std::vector<std::pair<std::string, events::Handler>> EventHandlers();
   // ApplyOpportunityWon / Lost / ProjectCompleted write an event's effect into `txn`.
   absl::Status ApplyOpportunityWon(const pipeline::v1::OpportunityWon& msg,
                                    events::Transaction& txn);
@@ -166,9 +172,16 @@ class ClientsDomain {
   absl::Status WithRepeatBusiness(v1::Client& client) const;
   absl::StatusOr<std::vector<v1::DuplicateCandidate>> Duplicates(const v1::Client& probe,
                                                                  std::string_view self_id) const;
-  absl::StatusOr<CreateOutcome> CreateLocked(const v1::Client& input, bool force,
-                                             const common::v1::Actor& actor,
-                                             std::string_view request_id);
+  // CreateLocked creates a client unless it has duplicates (and !force); `extra` may add writes
+  // to the creating transaction (e.g. an import's per-row progress record).
+  absl::StatusOr<CreateOutcome> CreateLocked(
+      const v1::Client& input, bool force, const common::v1::Actor& actor,
+      std::string_view request_id,
+      const std::function<absl::Status(events::Transaction&, const v1::Client&)>& extra = nullptr);
+  // RescheduleCadence moves the pending cadence follow-ups of a client whose tier (and so its
+  // cadence) changed from `before` to `after`, adding one history change per moved follow-up.
+  absl::Status RescheduleCadence(events::Transaction& txn, const v1::Client& before,
+                                 const v1::Client& after, std::vector<v1::FieldChange>* history);
   absl::StatusOr<v1::Client> Transition(const v1::LifecycleRequest& req, std::string_view action);
   absl::Status WriteClient(events::Transaction& txn, const v1::Client* before, v1::Client& after,
                            std::string_view action, const common::v1::Actor& actor,

@@ -130,6 +130,16 @@ std::string RepeatBusinessKey(std::string_view client_id) {
   return KeyBuilder().Str("repeat").Str(client_id).Build();
 }
 
+std::string ImportJobKey(std::string_view request_id) {
+  return KeyBuilder().Str("import_job").Str(request_id).Build();
+}
+std::string ImportRowKey(std::string_view request_id, int64_t row) {
+  return KeyBuilder().Str("import_row").Str(request_id).I64(row).Build();
+}
+std::string ImportRowPrefix(std::string_view request_id) {
+  return KeyBuilder().Str("import_row").Str(request_id).Build();
+}
+
 std::string LastComponent(std::string_view key) {
   storage::KeyReader reader(key);
   std::string last;

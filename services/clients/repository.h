@@ -8,7 +8,8 @@
 //                 e-mail domain). Merged records have no index entries.
 //   history       ("c", client, time, seq) and ("a", actor, time, seq) -> HistoryEntry
 //   records       typed records keyed by the helpers below: contacts, touchpoints, cases and
-//                 their indexes, follow-ups and their due index, handovers, repeat business.
+//                 their indexes, follow-ups and their due index, handovers, repeat business,
+//                 progress of CSV imports running under a request id.
 #ifndef TRIAD_SERVICES_CLIENTS_REPOSITORY_H_
 #define TRIAD_SERVICES_CLIENTS_REPOSITORY_H_
 
@@ -131,6 +132,10 @@ std::string HandoverKey(std::string_view handover_id);
 std::string HandoverRunningKey(std::string_view handover_id);
 std::string HandoverRunningPrefix();
 std::string RepeatBusinessKey(std::string_view client_id);
+// CSV import progress under a request id: the job marker and one result per row.
+std::string ImportJobKey(std::string_view request_id);
+std::string ImportRowKey(std::string_view request_id, int64_t row);
+std::string ImportRowPrefix(std::string_view request_id);
 
 // LastComponent reads the last component of a key made of string components only (the id it
 // ends with); "" when the key has other components.

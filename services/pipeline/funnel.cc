@@ -42,7 +42,11 @@ absl::StatusOr<Dims> DecodeDims(std::string_view s) {
   auto region = r.Str();
   auto tier = r.U64();
   auto repeat = r.U64();
-  if (!owner.ok() || !team.ok() || !line.ok() || !region.ok() || !tier.ok() || !repeat.ok()) {
+  // Tuples written before currencies were tracked end here (currency "").
+  absl::StatusOr<std::string> currency = std::string();
+  if (!r.done()) currency = r.Str();
+  if (!currency.ok() || !owner.ok() || !team.ok() || !line.ok() || !region.ok() || !tier.ok() ||
+      !repeat.ok()) {
     return absl::DataLossError("corrupt funnel tuple");
   }
   d.owner = *owner;
@@ -51,6 +55,7 @@ absl::StatusOr<Dims> DecodeDims(std::string_view s) {
   d.region = *region;
   d.tier = static_cast<int>(*tier);
   d.repeat = static_cast<int>(*repeat);
+  d.currency = *currency;
   return d;
 }
 
@@ -69,6 +74,9 @@ std::string EncodeDims(const Dims& d) {
   storage::KeyBuilder k;
   k.Str(d.owner).Str(d.team).Str(d.product_line).Str(d.region);
   k.U64(static_cast<uint64_t>(d.tier)).U64(static_cast<uint64_t>(d.repeat));
+  // The currency component is omitted when empty, so tuples stored before it existed keep
+  // their encoding.
+  if (!d.currency.empty()) k.Str(d.currency);
   return k.Build();
 }
 
@@ -80,6 +88,7 @@ bool MatchesFilter(const Dims& d, const v1::FunnelFilter& f) {
   if (f.client_tier() != 0 && f.client_tier() != d.tier) return false;
   if (f.client_kind() == v1::CLIENT_KIND_NEW && d.repeat != 1) return false;
   if (f.client_kind() == v1::CLIENT_KIND_REPEAT && d.repeat != 2) return false;
+  if (!f.currency().empty() && f.currency() != d.currency) return false;
   return true;
 }
 
@@ -94,8 +103,7 @@ absl::Status FunnelIndex::Load() {
       inner = absl::DataLossError("corrupt funnel tuple entry");
       return false;
     }
-    if (tuples_.size() <= *id) tuples_.resize(*id + 1);
-    tuples_[*id] = *dims;
+    SetTupleLocked(static_cast<uint32_t>(*id), *dims);
     tuple_ids_[std::string(v)] = static_cast<uint32_t>(*id);
     return true;
   });
@@ -199,8 +207,7 @@ FunnelIndex::Staged FunnelIndex::Stage(const std::vector<Delta>& deltas,
 void FunnelIndex::Apply(const Staged& staged) {
   std::unique_lock lock(mu_);
   for (const auto& [id, dims] : staged.new_tuples) {
-    if (tuples_.size() <= id) tuples_.resize(id + 1);
-    tuples_[id] = dims;
+    SetTupleLocked(id, dims);
     tuple_ids_[EncodeDims(dims)] = id;
   }
   for (const auto& [id, name] : staged.new_steps) {
@@ -209,6 +216,18 @@ void FunnelIndex::Apply(const Staged& staged) {
     step_ids_[name] = id;
   }
   for (const Staged::Row& r : staged.rows) SetRow(r.day, r.tuple, r.step, r.value);
+}
+
+void FunnelIndex::SetTupleLocked(uint32_t id, const Dims& dims) {
+  if (tuples_.size() <= id) {
+    tuples_.resize(id + 1);
+    tuple_currency_.resize(id + 1, 0);
+  }
+  tuples_[id] = dims;
+  auto [it, inserted] =
+      currency_ids_.try_emplace(dims.currency, static_cast<uint32_t>(currencies_.size()));
+  if (inserted) currencies_.push_back(dims.currency);
+  tuple_currency_[id] = it->second;
 }
 
 std::vector<char> FunnelIndex::TupleMatchesLocked(const v1::FunnelFilter& filter) const {
@@ -238,7 +257,9 @@ size_t FunnelIndex::RowCount() const {
 Totals FunnelIndex::Query(int64_t from_day, int64_t to_day, const v1::FunnelFilter& filter) const {
   std::shared_lock lock(mu_);
   std::vector<char> match = TupleMatchesLocked(filter);
-  std::vector<Counter> period(steps_.size()), open(steps_.size());
+  // One counter per (step, currency): values of different currencies are kept apart.
+  const size_t nc = currencies_.size();
+  std::vector<Counter> period(steps_.size() * nc), open(steps_.size() * nc);
   auto add = [](Counter& into, const Counter& c) {
     into.count += c.count;
     into.value += c.value;
@@ -247,21 +268,28 @@ Totals FunnelIndex::Query(int64_t from_day, int64_t to_day, const v1::FunnelFilt
   if (to_day > kOpenDay - 1) to_day = kOpenDay - 1;
   for (auto it = days_.lower_bound(from_day); it != days_.end() && it->first < to_day; ++it) {
     for (const Row& r : it->second.rows) {
-      if (match[r.tuple]) add(period[r.step], r.value);
+      if (match[r.tuple]) add(period[r.step * nc + tuple_currency_[r.tuple]], r.value);
     }
   }
   if (auto it = days_.find(kOpenDay); it != days_.end()) {
     for (const Row& r : it->second.rows) {
-      if (match[r.tuple]) add(open[r.step], r.value);
+      if (match[r.tuple]) add(open[r.step * nc + tuple_currency_[r.tuple]], r.value);
     }
   }
   Totals totals;
+  auto nonzero = [](const Counter& c) { return c.count != 0 || c.value != 0 || c.extra != 0; };
   for (size_t i = 0; i < steps_.size(); ++i) {
-    if (period[i].count != 0 || period[i].value != 0 || period[i].extra != 0) {
-      totals.period[steps_[i]] = period[i];
-    }
-    if (open[i].count != 0 || open[i].value != 0 || open[i].extra != 0) {
-      totals.open[steps_[i]] = open[i];
+    for (size_t c = 0; c < nc; ++c) {
+      const Counter& p = period[i * nc + c];
+      if (nonzero(p)) {
+        add(totals.period[steps_[i]], p);
+        totals.period_by_currency[steps_[i]][currencies_[c]] = p;
+      }
+      const Counter& o = open[i * nc + c];
+      if (nonzero(o)) {
+        add(totals.open[steps_[i]], o);
+        totals.open_by_currency[steps_[i]][currencies_[c]] = o;
+      }
     }
   }
   return totals;

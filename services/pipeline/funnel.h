@@ -29,6 +29,9 @@ struct Dims {
   std::string region;
   int tier = 0;    // triad.clients.v1.ClientTier
   int repeat = 0;  // 0 unknown, 1 new client, 2 repeat client
+  // ISO 4217 code of the amounts of the row ("" when the record carries no amount). Values of
+  // different currencies are never summed together.
+  std::string currency;
 };
 
 // Counter is what a row accumulates. `extra` is the summed seconds in stage for "exit:" steps
@@ -57,9 +60,13 @@ int64_t DayOf(absl::Time t);
 bool MatchesFilter(const Dims& dims, const v1::FunnelFilter& filter);
 
 // Totals is a query result: counters per step name, within the period and for the open gauge.
+// `period`/`open` sum every currency (use their count and, for "exit:" steps, extra); the
+// `*_by_currency` maps split value and extra by currency (only currencies with rows present).
 struct Totals {
   std::map<std::string, Counter> period;
   std::map<std::string, Counter> open;
+  std::map<std::string, std::map<std::string, Counter>> period_by_currency;
+  std::map<std::string, std::map<std::string, Counter>> open_by_currency;
 };
 
 class FunnelIndex {
@@ -116,10 +123,15 @@ class FunnelIndex {
   Counter Current(int64_t day, uint32_t tuple, uint32_t step) const;
   void SetRow(int64_t day, uint32_t tuple, uint32_t step, const Counter& value);
   std::vector<char> TupleMatchesLocked(const v1::FunnelFilter& filter) const;
+  void SetTupleLocked(uint32_t id, const Dims& dims);
 
   Repository* repo_;
   mutable std::shared_mutex mu_;
   std::vector<Dims> tuples_;
+  // Currency id of each tuple (index into currencies_; 0 is "").
+  std::vector<uint32_t> tuple_currency_;
+  std::vector<std::string> currencies_{""};
+  absl::flat_hash_map<std::string, uint32_t> currency_ids_{{"", 0}};
   absl::flat_hash_map<std::string, uint32_t> tuple_ids_;
   std::vector<std::string> steps_;
   absl::flat_hash_map<std::string, uint32_t> step_ids_;

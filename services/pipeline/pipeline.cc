@@ -17,6 +17,10 @@
 #include "common/util/ids.h"
 #include "common/util/pagination.h"
 #include "common/util/proto_time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/reflection.h"
+#include "google/protobuf/stubs/common.h"
 
 namespace triad::pipeline {
 namespace {
@@ -45,6 +49,105 @@ std::string RedirectKey(std::string_view client) {
   return "m" + storage::KeyBuilder().Str(client).Build();
 }
 
+// List indexes (Kind::kList): the key ends with the record id, after `prefix`.
+std::string OwnerOppPrefix(std::string_view owner) {
+  return "O" + storage::KeyBuilder().Str(owner).Build();
+}
+std::string LineOppPrefix(std::string_view line) {
+  return "P" + storage::KeyBuilder().Str(line).Build();
+}
+std::string StageOppPrefix(std::string_view stage) {
+  return "S" + storage::KeyBuilder().Str(stage).Build();
+}
+std::string StateOppPrefix(int state) {
+  return "T" + storage::KeyBuilder().U64(static_cast<uint64_t>(state)).Build();
+}
+std::string OwnerLeadPrefix(std::string_view owner) {
+  return "L" + storage::KeyBuilder().Str(owner).Build();
+}
+std::string StateLeadPrefix(int state) {
+  return "M" + storage::KeyBuilder().U64(static_cast<uint64_t>(state)).Build();
+}
+std::string RegionSignalPrefix(std::string_view region) {
+  return "R" + storage::KeyBuilder().Str(region).Build();
+}
+std::string WithId(const std::string& prefix, std::string_view id) {
+  return prefix + storage::KeyBuilder().Str(id).Build();
+}
+// Marker written once the list indexes cover every record (see BackfillListIndexes).
+constexpr char kListIndexMarker[] = "~lists-v1";
+
+using IndexEntries = std::vector<std::pair<Kind, std::string>>;
+
+IndexEntries OppIndexEntries(const v1::Opportunity& opp) {
+  IndexEntries e = {
+      {Kind::kIndex, ClientOppKey(opp.client_id(), opp.id())},
+      {Kind::kList, WithId(OwnerOppPrefix(opp.owner_id()), opp.id())},
+      {Kind::kList, WithId(LineOppPrefix(opp.product_line()), opp.id())},
+      {Kind::kList, WithId(StageOppPrefix(opp.stage()), opp.id())},
+      {Kind::kList, WithId(StateOppPrefix(opp.state()), opp.id())},
+  };
+  if (opp.state() == v1::OPPORTUNITY_STATE_OPEN) e.push_back({Kind::kIndex, OpenKey(opp.id())});
+  std::sort(e.begin(), e.end());
+  return e;
+}
+
+IndexEntries LeadIndexEntries(const v1::Lead& lead) {
+  IndexEntries e = {{Kind::kList, WithId(OwnerLeadPrefix(lead.owner_id()), lead.id())},
+                    {Kind::kList, WithId(StateLeadPrefix(lead.state()), lead.id())}};
+  std::sort(e.begin(), e.end());
+  return e;
+}
+
+// IdAfter reads the record id that follows `prefix` in an index key ("" when malformed).
+std::string IdAfter(std::string_view key, size_t prefix_size) {
+  if (key.size() < prefix_size) return "";
+  storage::KeyReader r(key.substr(prefix_size));
+  absl::StatusOr<std::string> id = r.Str();
+  return id.ok() ? *id : "";
+}
+
+// ValidateUtf8 checks every string field of a request (recursively, map keys and values
+// included): proto3 strings must be valid UTF-8, or the stored record and the events carrying
+// it could never be parsed again. INVALID_ARGUMENT names the field path.
+absl::Status ValidateUtf8(const google::protobuf::Message& m, const std::string& prefix = "") {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    const std::string name = prefix.empty() ? f->name() : prefix + "." + f->name();
+    if (f->type() == FieldDescriptor::TYPE_STRING) {
+      auto bad = [&](const std::string& v) {
+        return !google::protobuf::internal::IsStructurallyValidUTF8(v.data(),
+                                                                    static_cast<int>(v.size()));
+      };
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) {
+          if (bad(r->GetRepeatedString(m, f, i))) {
+            return absl::InvalidArgumentError(name + " is not valid UTF-8");
+          }
+        }
+      } else if (bad(r->GetString(m, f))) {
+        return absl::InvalidArgumentError(name + " is not valid UTF-8");
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) {
+          RETURN_IF_ERROR(ValidateUtf8(r->GetRepeatedMessage(m, f, i), name));
+        }
+      } else {
+        RETURN_IF_ERROR(ValidateUtf8(r->GetMessage(m, f), name));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The largest accepted amount: 10^15 minor units keeps every sum of the funnel far from
+// int64 overflow.
+constexpr int64_t kMaxAmountMinor = 1'000'000'000'000'000;
+
 absl::Status ValidateMoney(const common::v1::Money& m, const std::string& field, bool required) {
   if (m.amount_minor() == 0 && m.currency().empty()) {
     if (required) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
@@ -52,6 +155,10 @@ absl::Status ValidateMoney(const common::v1::Money& m, const std::string& field,
   }
   if (m.amount_minor() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(field, ".amount_minor must be >= 0"));
+  }
+  if (m.amount_minor() > kMaxAmountMinor) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".amount_minor must be <= ", kMaxAmountMinor));
   }
   const std::string& c = m.currency();
   if (c.size() != 3 || !absl::ascii_isupper(c[0]) || !absl::ascii_isupper(c[1]) ||
@@ -112,6 +219,16 @@ v1::HistoryEntry* AddHistory(v1::Opportunity& opp, absl::Time now, std::string k
   h->set_detail(std::move(detail));
   h->set_actor_id(std::string(actor));
   return h;
+}
+
+// AwaitsAnswer is true when the gate of an open deal was requested and is not open yet
+// (REQUESTED or HELD): only then does a verdict or answer change it. A gate never requested
+// (e.g. of a later stage), an open gate, or a closed deal keeps its state.
+bool AwaitsAnswer(const v1::Opportunity& opp, std::string_view gate_id) {
+  if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) return false;
+  const v1::CheckpointState* s = FindCheckpointState(opp, gate_id);
+  return s != nullptr && (s->gate_status() == v1::GATE_STATUS_REQUESTED ||
+                          s->gate_status() == v1::GATE_STATUS_HELD);
 }
 
 int MaxReachedIndex(const v1::Playbook& pb, const v1::Opportunity& opp) {
@@ -180,6 +297,7 @@ absl::Status Pipeline::Init() {
     playbooks_[pb.product_line()][pb.version()] = pb;
   }
   if (seed.txn.batch().Count() > 0) RETURN_IF_ERROR(outbox_->Commit(seed.txn));
+  RETURN_IF_ERROR(BackfillListIndexes());
   RETURN_IF_ERROR(funnel_.Load());
   // Open deals: the "o" index names them; only those records are read.
   std::vector<std::string> open_ids;
@@ -197,6 +315,46 @@ absl::Status Pipeline::Init() {
 }
 
 // ------------------------------------------------------------------------------ helpers
+
+absl::Status Pipeline::BackfillListIndexes() {
+  // Databases written before the list indexes existed get them once, at start.
+  absl::StatusOr<std::string> marker = repo_->GetRaw(Kind::kList, kListIndexMarker);
+  if (marker.ok()) return absl::OkStatus();
+  if (!absl::IsNotFound(marker.status())) return marker.status();
+  rocksdb::WriteBatch batch;
+  auto flush = [&]() -> absl::Status {
+    if (batch.Count() == 0) return absl::OkStatus();
+    absl::Status st = store_->Write(batch);
+    batch.Clear();
+    return st;
+  };
+  absl::Status inner;
+  auto put = [&](const IndexEntries& entries) {
+    for (const auto& [kind, key] : entries) repo_->PutRaw(batch, kind, key, "");
+    if (batch.Count() >= 10000) inner = flush();
+    return inner.ok();
+  };
+  RETURN_IF_ERROR(repo_->Scan(Kind::kOpportunity, "", [&](std::string_view, std::string_view v) {
+    v1::Opportunity opp;
+    if (!opp.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
+    return put(OppIndexEntries(opp));
+  }));
+  RETURN_IF_ERROR(inner);
+  RETURN_IF_ERROR(repo_->Scan(Kind::kLead, "", [&](std::string_view, std::string_view v) {
+    v1::Lead lead;
+    if (!lead.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
+    return put(LeadIndexEntries(lead));
+  }));
+  RETURN_IF_ERROR(inner);
+  RETURN_IF_ERROR(repo_->Scan(Kind::kSignal, "", [&](std::string_view, std::string_view v) {
+    v1::Signal sig;
+    if (!sig.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
+    return put({{Kind::kList, WithId(RegionSignalPrefix(sig.region()), sig.id())}});
+  }));
+  RETURN_IF_ERROR(inner);
+  repo_->PutRaw(batch, Kind::kList, kListIndexMarker, "1");
+  return flush();
+}
 
 absl::Status Pipeline::CommitLocked(Work& work) {
   FunnelIndex::Staged staged = funnel_.Stage(work.deltas, work.txn.batch());
@@ -235,11 +393,18 @@ absl::StatusOr<clients::v1::ClientSummary> Pipeline::ResolveClient(
     std::string_view client_view) const {
   const std::string client_id(client_view);
   std::string id(client_id);
-  for (int hop = 0; hop < 8; ++hop) {
+  // Follow merge redirects to the survivor. OnClient keeps them acyclic (a survivor never has a
+  // redirect); the visited set still stops a cycle in data written before that rule.
+  std::set<std::string> visited = {id};
+  for (int hop = 0; hop < 64; ++hop) {
     absl::StatusOr<std::string> redirect = repo_->GetRaw(Kind::kIndex, RedirectKey(id));
     if (!redirect.ok()) {
       if (!absl::IsNotFound(redirect.status())) return redirect.status();
       break;
+    }
+    if (!visited.insert(*redirect).second) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("client ", client_id, " is in a cycle of merges"));
     }
     id = *redirect;
   }
@@ -279,17 +444,54 @@ void Pipeline::SaveOpportunity(Work& work, v1::Opportunity& opp, bool bump) {
     *opp.mutable_update_time() = ToProto(options_.clock());
   }
   repo_->PutProto(work.txn.batch(), Kind::kOpportunity, opp.id(), opp);
-  if (opp.state() == v1::OPPORTUNITY_STATE_OPEN) {
-    repo_->PutRaw(work.txn.batch(), Kind::kIndex, OpenKey(opp.id()), "");
-  } else {
-    repo_->Delete(work.txn.batch(), Kind::kIndex, OpenKey(opp.id()));
+  // Index entries: remove those of the previous version that no longer hold, add the new ones,
+  // in the same batch as the record.
+  auto prior = work.index_entries.find(opp.id());
+  if (prior == work.index_entries.end()) {
+    v1::Opportunity stored;
+    IndexEntries old;
+    if (repo_->GetProto(Kind::kOpportunity, opp.id(), &stored).ok()) {
+      old = OppIndexEntries(stored);
+    }
+    prior = work.index_entries.emplace(opp.id(), std::move(old)).first;
   }
+  IndexEntries now = OppIndexEntries(opp);
+  for (const auto& e : prior->second) {
+    if (!std::binary_search(now.begin(), now.end(), e)) {
+      repo_->Delete(work.txn.batch(), e.first, e.second);
+    }
+  }
+  for (const auto& e : now) {
+    if (!std::binary_search(prior->second.begin(), prior->second.end(), e)) {
+      repo_->PutRaw(work.txn.batch(), e.first, e.second, "");
+    }
+  }
+  prior->second = std::move(now);
   work.touched.push_back(opp);
 }
 
+void Pipeline::SaveLead(Work& work, const v1::Lead& lead) {
+  IndexEntries old;
+  v1::Lead stored;
+  if (repo_->GetProto(Kind::kLead, lead.id(), &stored).ok()) old = LeadIndexEntries(stored);
+  IndexEntries now = LeadIndexEntries(lead);
+  for (const auto& e : old) {
+    if (!std::binary_search(now.begin(), now.end(), e)) {
+      repo_->Delete(work.txn.batch(), e.first, e.second);
+    }
+  }
+  for (const auto& e : now) {
+    if (!std::binary_search(old.begin(), old.end(), e)) {
+      repo_->PutRaw(work.txn.batch(), e.first, e.second, "");
+    }
+  }
+  repo_->PutProto(work.txn.batch(), Kind::kLead, lead.id(), lead);
+}
+
 Dims Pipeline::OpportunityDims(const v1::Opportunity& opp) const {
-  return Dims{opp.owner_id(), opp.team_id(),     opp.product_line(),
-              opp.region(),   opp.client_tier(), RepeatDim(opp.repeat_client())};
+  return Dims{opp.owner_id(),        opp.team_id(),     opp.product_line(),
+              opp.region(),          opp.client_tier(), RepeatDim(opp.repeat_client()),
+              opp.value().currency()};
 }
 
 void Pipeline::GaugeDeltas(Work& work, const v1::Opportunity& opp, int sign) {
@@ -345,7 +547,7 @@ void Pipeline::RequestGates(Work& work, v1::Opportunity& opp, const v1::Playbook
       ev.set_requirements(c.requirements());
       *ev.mutable_value() = opp.value();
       int days = stage.max_days() > 0 ? std::max(1, stage.max_days() / 2) : 7;
-      *ev.mutable_due_time() = ToProto(now + absl::Hours(24 * days));
+      *ev.mutable_due_time() = ToProto(now + absl::Hours(int64_t{24} * days));
       ev.set_product_line(opp.product_line());
       ev.set_stage(stage.id());
       ev.set_gate_id(c.id());
@@ -358,9 +560,10 @@ void Pipeline::RequestGates(Work& work, v1::Opportunity& opp, const v1::Playbook
       ev.set_estimated_effort_hours(opp.expert_effort_hours() > 0 ? opp.expert_effort_hours()
                                                                   : pb.default_expert_hours());
       absl::Time start = opp.has_expected_close() ? FromProto(opp.expected_close()) : now;
-      absl::Time end = opp.has_desired_delivery()
-                           ? FromProto(opp.desired_delivery())
-                           : start + absl::Hours(24 * std::max(1, pb.default_delivery_days()));
+      absl::Time end =
+          opp.has_desired_delivery()
+              ? FromProto(opp.desired_delivery())
+              : start + absl::Hours(int64_t{24} * std::max(1, pb.default_delivery_days()));
       *ev.mutable_desired_start() = ToProto(start);
       *ev.mutable_desired_end() = ToProto(end);
       ev.set_gate_id(c.id());
@@ -414,6 +617,7 @@ void Pipeline::ApplyOpenDeal(const v1::Opportunity& opp) {
   d.client = opp.client_id();
   d.stage = opp.stage();
   d.value = opp.value().amount_minor();
+  d.currency = opp.value().currency();
   d.hours = opp.expert_effort_hours();
   d.tuple = funnel_.TupleId(OpportunityDims(opp));
   auto pb = PlaybookLocked(opp.product_line(), opp.playbook_version());
@@ -436,6 +640,7 @@ void Pipeline::ApplyOpenDeal(const v1::Opportunity& opp) {
 // ------------------------------------------------------------------------------ playbooks
 
 absl::StatusOr<v1::Playbook> Pipeline::GetPlaybook(const v1::GetPlaybookRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.product_line(), "product_line"));
   if (req.version() < 0) return absl::InvalidArgumentError("version must be >= 0");
   std::shared_lock lock(read_mu_);
@@ -445,6 +650,7 @@ absl::StatusOr<v1::Playbook> Pipeline::GetPlaybook(const v1::GetPlaybookRequest&
 
 absl::StatusOr<v1::ListPlaybooksResponse> Pipeline::ListPlaybooks(
     const v1::ListPlaybooksRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   const std::string fp = absl::StrCat(req.product_line(), "|", req.latest_only());
   ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
   v1::ListPlaybooksResponse resp;
@@ -472,6 +678,7 @@ absl::StatusOr<v1::ListPlaybooksResponse> Pipeline::ListPlaybooks(
 
 absl::StatusOr<v1::Playbook> Pipeline::CreatePlaybookVersion(
     const v1::CreatePlaybookVersionRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   constexpr char kMethod[] = "CreatePlaybookVersion";
   v1::Playbook pb = req.playbook();
   std::lock_guard lock(mu_);
@@ -500,6 +707,7 @@ absl::StatusOr<v1::Playbook> Pipeline::CreatePlaybookVersion(
 // ------------------------------------------------------------------------------ signals
 
 absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   constexpr char kMethod[] = "RecordSignal";
   const v1::Signal& in = req.signal();
   RETURN_IF_ERROR(ValidateId(in.source(), "signal.source"));
@@ -523,6 +731,7 @@ absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest&
   *s.mutable_create_time() = ToProto(now);
   Work work;
   repo_->PutProto(work.txn.batch(), Kind::kSignal, s.id(), s);
+  repo_->PutRaw(work.txn.batch(), Kind::kList, WithId(RegionSignalPrefix(s.region()), s.id()), "");
   RETURN_IF_ERROR(util::RecordRequest(*store_, work.txn.batch(), kMethod, req.request_id(),
                                       s.SerializeAsString()));
   v1::SignalRecorded ev;
@@ -536,15 +745,17 @@ absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest&
   *ev.mutable_recorded_at() = s.create_time();
   ev.set_description(s.description());
   work.txn.Emit(kSignalTopic, s.id(), Type("signal", "recorded"), ev);
-  work.deltas.push_back(Delta{DayOf(now),
-                              Dims{"", "", s.product_line(), s.region(), 0, 0},
-                              "signal",
-                              {1, s.estimated_size().amount_minor(), 0}});
+  work.deltas.push_back(
+      Delta{DayOf(now),
+            Dims{"", "", s.product_line(), s.region(), 0, 0, s.estimated_size().currency()},
+            "signal",
+            {1, s.estimated_size().amount_minor(), 0}});
   RETURN_IF_ERROR(CommitLocked(work));
   return s;
 }
 
 absl::StatusOr<v1::Signal> Pipeline::GetSignal(const v1::GetSignalRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.signal_id(), "signal_id"));
   v1::Signal s;
   absl::Status st = repo_->GetProto(Kind::kSignal, req.signal_id(), &s);
@@ -555,17 +766,30 @@ absl::StatusOr<v1::Signal> Pipeline::GetSignal(const v1::GetSignalRequest& req) 
 
 absl::StatusOr<v1::ListSignalsResponse> Pipeline::ListSignals(
     const v1::ListSignalsRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   ASSIGN_OR_RETURN(util::PageRequest page,
                    util::ParsePage(req.page_size(), req.page_token(), req.region()));
   v1::ListSignalsResponse resp;
   std::string last;
   bool more = false;
   absl::Status inner;
+  // By region the region index is walked; without a filter, the table.
+  const std::string prefix = req.region().empty() ? "" : RegionSignalPrefix(req.region());
   RETURN_IF_ERROR(repo_->Scan(
-      Kind::kSignal, "",
+      prefix.empty() ? Kind::kSignal : Kind::kList, prefix,
       [&](std::string_view key, std::string_view v) {
+        ++list_examined_;
         v1::Signal s;
-        if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+        if (!prefix.empty()) {
+          std::string id = IdAfter(key, prefix.size());
+          if (id.empty()) return true;
+          absl::Status st = repo_->GetProto(Kind::kSignal, id, &s);
+          if (absl::IsNotFound(st)) return true;
+          if (!st.ok()) {
+            inner = st;
+            return false;
+          }
+        } else if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
           inner = absl::DataLossError("corrupt signal");
           return false;
         }
@@ -587,6 +811,7 @@ absl::StatusOr<v1::ListSignalsResponse> Pipeline::ListSignals(
 // ------------------------------------------------------------------------------ leads
 
 absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   constexpr char kMethod[] = "CreateLead";
   const v1::Lead& in = req.lead();
   RETURN_IF_ERROR(ValidateId(in.owner_id(), "lead.owner_id"));
@@ -631,7 +856,7 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
   *lead.mutable_update_time() = ToProto(now);
   lead.set_etag("1");
   Work work;
-  repo_->PutProto(work.txn.batch(), Kind::kLead, lead.id(), lead);
+  SaveLead(work, lead);
   RETURN_IF_ERROR(util::RecordRequest(*store_, work.txn.batch(), kMethod, req.request_id(),
                                       lead.SerializeAsString()));
   v1::LeadCreated ev;
@@ -653,6 +878,7 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
 }
 
 absl::StatusOr<v1::Lead> Pipeline::GetLead(const v1::GetLeadRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.lead_id(), "lead_id"));
   v1::Lead l;
   absl::Status st = repo_->GetProto(Kind::kLead, req.lead_id(), &l);
@@ -662,17 +888,35 @@ absl::StatusOr<v1::Lead> Pipeline::GetLead(const v1::GetLeadRequest& req) const 
 }
 
 absl::StatusOr<v1::ListLeadsResponse> Pipeline::ListLeads(const v1::ListLeadsRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   const std::string fp = absl::StrCat(req.owner_id(), "|", req.state());
   ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
   v1::ListLeadsResponse resp;
   std::string last;
   bool more = false;
   absl::Status inner;
+  // By owner or state an index is walked; without a filter, the table.
+  std::string prefix;
+  if (!req.owner_id().empty()) {
+    prefix = OwnerLeadPrefix(req.owner_id());
+  } else if (req.state() != v1::LEAD_STATE_UNSPECIFIED) {
+    prefix = StateLeadPrefix(req.state());
+  }
   RETURN_IF_ERROR(repo_->Scan(
-      Kind::kLead, "",
+      prefix.empty() ? Kind::kLead : Kind::kList, prefix,
       [&](std::string_view key, std::string_view v) {
+        ++list_examined_;
         v1::Lead l;
-        if (!l.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+        if (!prefix.empty()) {
+          std::string id = IdAfter(key, prefix.size());
+          if (id.empty()) return true;
+          absl::Status st = repo_->GetProto(Kind::kLead, id, &l);
+          if (absl::IsNotFound(st)) return true;
+          if (!st.ok()) {
+            inner = st;
+            return false;
+          }
+        } else if (!l.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
           inner = absl::DataLossError("corrupt lead");
           return false;
         }
@@ -699,7 +943,13 @@ bool Pipeline::IsRepeatClient(const clients::v1::ClientSummary& c) const {
 }
 
 Dims Pipeline::LeadDims(const v1::Lead& lead) const {
-  Dims dims{lead.owner_id(), "", lead.product_line(), lead.region(), 0, 1};
+  Dims dims{lead.owner_id(),
+            "",
+            lead.product_line(),
+            lead.region(),
+            0,
+            1,
+            lead.estimated_value().currency()};
   if (!lead.client_id().empty()) {
     absl::StatusOr<clients::v1::ClientSummary> c = ResolveClient(lead.client_id());
     if (c.ok()) {
@@ -712,6 +962,7 @@ Dims Pipeline::LeadDims(const v1::Lead& lead) const {
 }
 
 absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.lead_id(), "lead_id"));
   std::lock_guard lock(mu_);
   v1::GetLeadRequest get;
@@ -728,7 +979,7 @@ absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req
   *lead.mutable_update_time() = ToProto(now);
   lead.set_etag(NextEtag(lead.etag()));
   Work work;
-  repo_->PutProto(work.txn.batch(), Kind::kLead, lead.id(), lead);
+  SaveLead(work, lead);
   v1::LeadQualified ev;
   ev.set_lead_id(lead.id());
   ev.set_owner_id(lead.owner_id());
@@ -744,6 +995,7 @@ absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req
 }
 
 absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.lead_id(), "lead_id"));
   RETURN_IF_ERROR(ValidateId(req.reason(), "reason"));
   std::lock_guard lock(mu_);
@@ -761,7 +1013,7 @@ absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadReques
   *lead.mutable_update_time() = ToProto(now);
   lead.set_etag(NextEtag(lead.etag()));
   Work work;
-  repo_->PutProto(work.txn.batch(), Kind::kLead, lead.id(), lead);
+  SaveLead(work, lead);
   v1::LeadDisqualified ev;
   ev.set_lead_id(lead.id());
   ev.set_owner_id(lead.owner_id());
@@ -780,6 +1032,7 @@ absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadReques
 
 absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
     const v1::CreateOpportunityRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   constexpr char kMethod[] = "CreateOpportunity";
   RETURN_IF_ERROR(ValidateId(req.request_id(), "request_id"));
   RETURN_IF_ERROR(ValidateId(req.client_id(), "client_id"));
@@ -835,7 +1088,9 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   if (req.has_desired_delivery()) *opp.mutable_desired_delivery() = req.desired_delivery();
   opp.set_lead_id(req.lead_id());
   opp.set_state(v1::OPPORTUNITY_STATE_OPEN);
-  *opp.mutable_fields() = req.fields();
+  for (const auto& [k, v] : req.fields()) {
+    if (!v.empty()) (*opp.mutable_fields())[k] = v;  // an empty value means "not set"
+  }
   *opp.mutable_create_time() = ToProto(now);
   opp.set_region(!lead.region().empty() ? lead.region() : client.region());
   opp.set_client_tier(client.tier());
@@ -870,13 +1125,12 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   }
   GaugeDeltas(work, opp, +1);
   SaveOpportunity(work, opp);
-  repo_->PutRaw(work.txn.batch(), Kind::kIndex, ClientOppKey(opp.client_id(), opp.id()), "");
   if (!req.lead_id().empty()) {
     lead.set_state(v1::LEAD_STATE_CONVERTED);
     lead.set_opportunity_id(opp.id());
     lead.set_etag(NextEtag(lead.etag()));
     *lead.mutable_update_time() = ToProto(now);
-    repo_->PutProto(work.txn.batch(), Kind::kLead, lead.id(), lead);
+    SaveLead(work, lead);
   }
   RETURN_IF_ERROR(util::RecordRequest(*store_, work.txn.batch(), kMethod, req.request_id(),
                                       opp.SerializeAsString()));
@@ -886,12 +1140,14 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
 
 absl::StatusOr<v1::Opportunity> Pipeline::GetOpportunity(
     const v1::GetOpportunityRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   return LoadOpportunity(req.opportunity_id());
 }
 
 absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
     const v1::ListOpportunitiesRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   const std::string fp = absl::StrCat(req.owner_id(), "|", req.client_id(), "|", req.product_line(),
                                       "|", req.stage(), "|", req.state());
   ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
@@ -913,17 +1169,31 @@ absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
     last = key;
     return true;
   };
+  // The most selective index available is walked (its keys are the page keys); the other
+  // filters are checked on the records it names. Only a list without any filter walks the table.
+  Kind kind = Kind::kList;
+  std::string prefix;
   if (!req.client_id().empty()) {
-    // The client index avoids a full scan; its keys are the page keys.
+    kind = Kind::kIndex;
+    prefix = ClientOppPrefix(req.client_id());
+  } else if (!req.owner_id().empty()) {
+    prefix = OwnerOppPrefix(req.owner_id());
+  } else if (!req.stage().empty()) {
+    prefix = StageOppPrefix(req.stage());
+  } else if (!req.product_line().empty()) {
+    prefix = LineOppPrefix(req.product_line());
+  } else if (req.state() != v1::OPPORTUNITY_STATE_UNSPECIFIED) {
+    prefix = StateOppPrefix(req.state());
+  }
+  if (!prefix.empty()) {
     RETURN_IF_ERROR(repo_->Scan(
-        Kind::kIndex, ClientOppPrefix(req.client_id()),
+        kind, prefix,
         [&](std::string_view key, std::string_view) {
-          storage::KeyReader r(key.substr(1));
-          auto client = r.Str();
-          auto id = r.Str();
-          if (!client.ok() || !id.ok()) return true;
-          absl::StatusOr<v1::Opportunity> opp = LoadOpportunity(*id);
-          if (!opp.ok()) return true;
+          std::string id = IdAfter(key, prefix.size());
+          if (id.empty()) return true;
+          ++list_examined_;
+          absl::StatusOr<v1::Opportunity> opp = LoadOpportunity(id);
+          if (!opp.ok()) return true;  // an entry whose record is gone: skipped
           return consider(std::string(key), std::move(*opp));
         },
         page.after_key));
@@ -931,6 +1201,7 @@ absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
     RETURN_IF_ERROR(repo_->Scan(
         Kind::kOpportunity, "",
         [&](std::string_view key, std::string_view v) {
+          ++list_examined_;
           v1::Opportunity opp;
           if (!opp.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
             inner = absl::DataLossError("corrupt opportunity");
@@ -947,6 +1218,7 @@ absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
 
 absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
     const v1::UpdateOpportunityRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   const v1::Opportunity& in = req.opportunity();
   RETURN_IF_ERROR(ValidateId(in.id(), "opportunity.id"));
   if (req.update_mask().paths_size() == 0) {
@@ -1027,6 +1299,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
 
 absl::StatusOr<v1::Opportunity> Pipeline::CompleteChecklistItem(
     const v1::CompleteChecklistItemRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR(ValidateId(req.checkpoint_id(), "checkpoint_id"));
   std::lock_guard lock(mu_);
@@ -1063,6 +1336,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::CompleteChecklistItem(
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::AdvanceStage(const v1::AdvanceStageRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR(ValidateId(req.target_stage(), "target_stage"));
   std::lock_guard lock(mu_);
@@ -1110,6 +1384,7 @@ void Pipeline::CloseDeal(Work& work, v1::Opportunity& opp, absl::Time now) {
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunityRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(req.opportunity_id()));
@@ -1161,6 +1436,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::LoseOpportunity(const v1::LoseOpportunityRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   if (req.reason() == v1::LOSS_REASON_UNSPECIFIED || !v1::LossReason_IsValid(req.reason())) {
     return absl::InvalidArgumentError("reason is required (one of LossReason)");
@@ -1200,6 +1476,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::LoseOpportunity(const v1::LoseOpportun
 
 absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
     const v1::ReassignOpportunityRequest& req) {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR(ValidateId(req.new_owner_id(), "new_owner_id"));
   RETURN_IF_ERROR(ValidateId(req.reason(), "reason"));
@@ -1238,6 +1515,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
 
 absl::StatusOr<v1::FunnelReport> Pipeline::GetFunnelReport(
     const v1::GetFunnelReportRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   if (!req.has_start_time()) return absl::InvalidArgumentError("start_time is required");
   if (!req.has_end_time()) return absl::InvalidArgumentError("end_time is required");
   RETURN_IF_ERROR(ValidateTime(req.start_time(), true, "start_time"));
@@ -1259,20 +1537,29 @@ absl::StatusOr<v1::FunnelReport> Pipeline::GetFunnelReport(
 
   // Step order and targets come from the filtered product line's latest playbook, or from
   // every playbook (targets only where all agree).
+  // Stages: those of the latest versions in order, then those only older versions have (deals
+  // keep the version they started on, so their stages must still be reported).
   std::vector<const v1::Playbook*> books;
+  std::vector<const v1::Playbook*> older;
   {
     std::shared_lock lock(read_mu_);
     for (const auto& [line, versions] : playbooks_) {
       if (!f.product_line().empty() && line != f.product_line()) continue;
-      if (!versions.empty()) books.push_back(&versions.rbegin()->second);
+      if (versions.empty()) continue;
+      books.push_back(&versions.rbegin()->second);
+      for (auto it = std::next(versions.rbegin()); it != versions.rend(); ++it) {
+        older.push_back(&it->second);
+      }
     }
   }
   // Playbook versions are never removed, so the pointers stay valid without the lock.
   std::vector<std::string> stage_ids;
-  for (const v1::Playbook* pb : books) {
-    for (const v1::Stage& s : pb->stages()) {
-      if (std::find(stage_ids.begin(), stage_ids.end(), s.id()) == stage_ids.end()) {
-        stage_ids.push_back(s.id());
+  for (const auto* list : {&books, &older}) {
+    for (const v1::Playbook* pb : *list) {
+      for (const v1::Stage& s : pb->stages()) {
+        if (std::find(stage_ids.begin(), stage_ids.end(), s.id()) == stage_ids.end()) {
+          stage_ids.push_back(s.id());
+        }
       }
     }
   }
@@ -1287,12 +1574,34 @@ absl::StatusOr<v1::FunnelReport> Pipeline::GetFunnelReport(
   for (const std::string& s : stage_ids) steps.push_back("stage:" + s);
   steps.push_back("won");
   steps.push_back("lost");
+  // Values are never summed across currencies: each is reported per currency, and the single
+  // value field is set only when one currency is involved.
+  bool mixed = false;
+  auto values = [&](const std::map<std::string, std::map<std::string, Counter>>& by_currency,
+                    const std::string& step, bool extra,
+                    google::protobuf::RepeatedPtrField<v1::CurrencyValue>* out) -> int64_t {
+    auto it = by_currency.find(step);
+    if (it == by_currency.end()) return 0;
+    int64_t single = 0;
+    int n = 0;
+    for (const auto& [currency, c] : it->second) {
+      int64_t v = extra ? c.extra : c.value;
+      if (v == 0 || currency.empty()) continue;
+      v1::CurrencyValue* cv = out->Add();
+      cv->set_currency(currency);
+      cv->set_value_minor(v);
+      single = v;
+      ++n;
+    }
+    if (n > 1) mixed = true;
+    return n == 1 ? single : 0;
+  };
   for (const std::string& step : steps) {
     Counter c = period(step);
     v1::FunnelStep* out = report.add_steps();
     out->set_step(step);
     out->set_count(c.count);
-    out->set_value_minor(c.value);
+    out->set_value_minor(values(totals.period_by_currency, step, false, out->mutable_values()));
   }
   std::vector<std::pair<std::string, std::string>> pairs = {
       {"signal", "lead"}, {"lead", "opportunity"}, {"opportunity", "won"}};
@@ -1335,23 +1644,35 @@ absl::StatusOr<v1::FunnelReport> Pipeline::GetFunnelReport(
     t->set_exits(c.count);
     t->set_average_days(c.count > 0 ? static_cast<double>(c.extra) / c.count / 86400.0 : 0);
   }
-  int64_t weighted = 0;
+  std::map<std::string, int64_t> weighted;
   for (const std::string& s : stage_ids) {
-    auto it = totals.open.find("open:" + s);
+    const std::string step = "open:" + s;
+    auto it = totals.open.find(step);
     Counter c = it == totals.open.end() ? Counter{} : it->second;
     v1::WeightedStage* w = report.add_weighted();
     w->set_stage(s);
     w->set_open_count(c.count);
-    w->set_open_value_minor(c.value);
-    w->set_weighted_value_minor(c.extra);
-    weighted += c.extra;
+    w->set_open_value_minor(values(totals.open_by_currency, step, false, w->mutable_open_values()));
+    w->set_weighted_value_minor(
+        values(totals.open_by_currency, step, true, w->mutable_weighted_values()));
+    for (const v1::CurrencyValue& cv : w->weighted_values()) {
+      weighted[cv.currency()] += cv.value_minor();
+    }
   }
-  report.set_weighted_pipeline_minor(weighted);
+  for (const auto& [currency, v] : weighted) {
+    v1::CurrencyValue* cv = report.add_weighted_pipeline();
+    cv->set_currency(currency);
+    cv->set_value_minor(v);
+  }
+  if (weighted.size() > 1) mixed = true;
+  report.set_weighted_pipeline_minor(weighted.size() == 1 ? weighted.begin()->second : 0);
+  report.set_mixed_currencies(mixed);
   return report;
 }
 
 absl::StatusOr<v1::RankOpenDealsResponse> Pipeline::RankOpenDeals(
     const v1::RankOpenDealsRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   if (req.page_size() < 0) return absl::InvalidArgumentError("page_size must be >= 0");
   size_t n = req.page_size() == 0 ? util::kDefaultPageSize
                                   : std::min<size_t>(req.page_size(), util::kMaxPageSize);
@@ -1384,6 +1705,7 @@ absl::StatusOr<v1::RankOpenDealsResponse> Pipeline::RankOpenDeals(
     r->set_client_id(d.client);
     r->set_stage(d.stage);
     r->set_value_minor(d.value);
+    r->set_currency(d.currency);
     r->set_win_probability(d.probability);
     r->set_expected_value_minor(static_cast<double>(d.value) * d.probability);
     r->set_expert_hours(d.hours);
@@ -1397,12 +1719,13 @@ int DaysIn(absl::Time entered, absl::Time now) {
   return static_cast<int>(absl::ToInt64Hours(now - entered) / 24);
 }
 bool IsStale(int max_days, absl::Time entered, absl::Time now) {
-  return max_days > 0 && now - entered > absl::Hours(24 * max_days);
+  return max_days > 0 && now - entered > absl::Hours(int64_t{24} * max_days);
 }
 }  // namespace
 
 absl::StatusOr<v1::ListStaleDealsResponse> Pipeline::ListStaleDeals(
     const v1::ListStaleDealsRequest& req) const {
+  RETURN_IF_ERROR(ValidateUtf8(req));
   ASSIGN_OR_RETURN(util::PageRequest page,
                    util::ParsePage(req.page_size(), req.page_token(), req.owner_id()));
   absl::Time now = options_.clock();
@@ -1493,9 +1816,18 @@ absl::Status Pipeline::OnClient(const events::Event& event,
                                 const clients::v1::ClientSummary& client,
                                 std::string_view previous_owner, std::string_view new_owner,
                                 std::string_view merged_client_id) {
+  if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   if (client.client_id().empty()) {
     return absl::InvalidArgumentError("client event without client.client_id");
   }
+  RETURN_IF_ERROR(ValidateUtf8(client, "client"));
+  for (std::string_view v : {previous_owner, new_owner, merged_client_id}) {
+    if (!google::protobuf::internal::IsStructurallyValidUTF8(v.data(),
+                                                             static_cast<int>(v.size()))) {
+      return absl::InvalidArgumentError("client event: an owner or client id is not valid UTF-8");
+    }
+  }
+  const bool merge = !merged_client_id.empty() && merged_client_id != client.client_id();
   std::lock_guard lock(mu_);
   bool seen = false;
   RETURN_IF_ERROR(InboxSeen(event, &seen));
@@ -1507,9 +1839,14 @@ absl::Status Pipeline::OnClient(const events::Event& event,
   clients::v1::ClientSummary stored;
   absl::Status st = repo_->GetProto(Kind::kClient, client.client_id(), &stored);
   if (!st.ok() && !absl::IsNotFound(st)) return st;
-  if (!st.ok() || client.version() >= stored.version()) {
+  // A merge survivor is live whatever an earlier merge said of it (e.g. A into B, then B back
+  // into A): its redirect goes, so redirects never form a cycle.
+  const bool revive = merge && st.ok() && stored.status() == clients::v1::CLIENT_STATUS_MERGED &&
+                      client.status() != clients::v1::CLIENT_STATUS_MERGED;
+  if (!st.ok() || client.version() >= stored.version() || revive) {
     repo_->PutProto(work.txn.batch(), Kind::kClient, client.client_id(), client);
   }
+  if (merge) repo_->Delete(work.txn.batch(), Kind::kIndex, RedirectKey(client.client_id()));
   absl::Time now = options_.clock();
   if (!previous_owner.empty() && !new_owner.empty() && previous_owner != new_owner) {
     std::vector<std::string> ids;
@@ -1546,7 +1883,7 @@ absl::Status Pipeline::OnClient(const events::Event& event,
       SaveOpportunity(work, opp);
     }
   }
-  if (!merged_client_id.empty() && merged_client_id != client.client_id()) {
+  if (merge) {
     const std::string merged(merged_client_id);
     repo_->PutRaw(work.txn.batch(), Kind::kIndex, RedirectKey(merged), client.client_id());
     clients::v1::ClientSummary old;
@@ -1575,7 +1912,6 @@ absl::Status Pipeline::OnClient(const events::Event& event,
       AddHistory(opp, now, "client_remapped",
                  absl::StrCat("client ", merged, " merged into ", client.client_id()),
                  "svc:clients");
-      repo_->PutRaw(work.txn.batch(), Kind::kIndex, ClientOppKey(client.client_id(), id), "");
       v1::OpportunityClientRemapped ev;
       ev.set_opportunity_id(id);
       ev.set_previous_client_id(merged);
@@ -1590,6 +1926,8 @@ absl::Status Pipeline::OnClient(const events::Event& event,
 
 absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
                                        const review::v1::ReviewVerdictRecorded& verdict) {
+  if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
+  RETURN_IF_ERROR(ValidateUtf8(verdict, "verdict"));
   std::lock_guard lock(mu_);
   bool seen = false;
   RETURN_IF_ERROR(InboxSeen(event, &seen));
@@ -1610,6 +1948,11 @@ absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
   const v1::Checkpoint* c = FindCheckpoint(*pb, verdict.gate_id());
   if (c == nullptr || c->kind() != v1::CHECKPOINT_KIND_REVIEW_GATE) {
     logging::Warn("verdict for an unknown review gate ignored",
+                  {{"opportunity", opp.id()}, {"gate", verdict.gate_id()}});
+    return CommitLocked(work);
+  }
+  if (!AwaitsAnswer(opp, c->id())) {
+    logging::Warn("verdict for a gate that awaits none ignored",
                   {{"opportunity", opp.id()}, {"gate", verdict.gate_id()}});
     return CommitLocked(work);
   }
@@ -1643,6 +1986,8 @@ absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
 
 absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
                                              const production::v1::FeasibilityAnswered& answer) {
+  if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
+  RETURN_IF_ERROR(ValidateUtf8(answer, "answer"));
   std::lock_guard lock(mu_);
   bool seen = false;
   RETURN_IF_ERROR(InboxSeen(event, &seen));
@@ -1662,6 +2007,11 @@ absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
   const v1::Checkpoint* c = FindCheckpoint(*pb, answer.gate_id());
   if (c == nullptr || c->kind() != v1::CHECKPOINT_KIND_FEASIBILITY_GATE) {
     logging::Warn("feasibility answer for an unknown gate ignored",
+                  {{"opportunity", opp.id()}, {"gate", answer.gate_id()}});
+    return CommitLocked(work);
+  }
+  if (!AwaitsAnswer(opp, c->id())) {
+    logging::Warn("feasibility answer for a gate that awaits none ignored",
                   {{"opportunity", opp.id()}, {"gate", answer.gate_id()}});
     return CommitLocked(work);
   }
@@ -1686,44 +2036,87 @@ absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
   return CommitLocked(work);
 }
 
-void Pipeline::RegisterHandlers(events::IdempotentConsumer& consumer) {
+namespace {
+constexpr char kClientRegistered[] = "triad.clients.client.registered.v1";
+constexpr char kClientUpdated[] = "triad.clients.client.updated.v1";
+constexpr char kClientVerified[] = "triad.clients.client.verified.v1";
+constexpr char kClientArchived[] = "triad.clients.client.archived.v1";
+constexpr char kClientRestored[] = "triad.clients.client.restored.v1";
+constexpr char kClientOwnerChanged[] = "triad.clients.client.owner_changed.v1";
+constexpr char kClientsMerged[] = "triad.clients.client.merged.v1";
+constexpr char kVerdictRecorded[] = "triad.review.request.verdict_recorded.v1";
+constexpr char kFeasibilityAnswered[] = "triad.production.feasibility.answered.v1";
+
+// Decode parses the payload as `Msg` (INVALID_ARGUMENT, i.e. dead-lettered, when it does not).
+template <typename Msg>
+absl::StatusOr<Msg> Decode(const events::Event& e) {
+  Msg msg;
+  if (!msg.ParseFromString(e.payload)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("payload of ", e.type, " does not decode as ", msg.GetTypeName()));
+  }
+  return msg;
+}
+}  // namespace
+
+std::vector<std::string> Pipeline::HandledTypes() {
+  return {kClientRegistered, kClientUpdated,   kClientVerified,
+          kClientArchived,   kClientRestored,  kClientOwnerChanged,
+          kClientsMerged,    kVerdictRecorded, kFeasibilityAnswered};
+}
+
+absl::Status Pipeline::HandleEvent(const events::Event& e) {
   namespace cv1 = clients::v1;
+  if (e.id.empty()) return absl::InvalidArgumentError("event without ce_id");
+  const std::string& t = e.type;
   // The lifecycle events carry the summary only; the replica keeps the newest version.
-  auto summary = [this](auto tag) {
-    using Msg = decltype(tag);
-    return std::function<absl::Status(const events::Event&, const Msg&, events::Transaction&)>(
-        [this](const events::Event& e, const Msg& m, events::Transaction&) {
-          return OnClient(e, m.client());
-        });
-  };
-  consumer.OnMessage<cv1::ClientRegistered>("triad.clients.client.registered.v1",
-                                            summary(cv1::ClientRegistered()));
-  consumer.OnMessage<cv1::ClientUpdated>("triad.clients.client.updated.v1",
-                                         summary(cv1::ClientUpdated()));
-  consumer.OnMessage<cv1::ClientVerified>("triad.clients.client.verified.v1",
-                                          summary(cv1::ClientVerified()));
-  consumer.OnMessage<cv1::ClientArchived>("triad.clients.client.archived.v1",
-                                          summary(cv1::ClientArchived()));
-  consumer.OnMessage<cv1::ClientRestored>("triad.clients.client.restored.v1",
-                                          summary(cv1::ClientRestored()));
-  consumer.OnMessage<cv1::ClientOwnerChanged>(
-      "triad.clients.client.owner_changed.v1",
-      [this](const events::Event& e, const cv1::ClientOwnerChanged& m, events::Transaction&) {
-        return OnClient(e, m.client(), m.previous_owner_id(), m.new_owner_id());
-      });
-  consumer.OnMessage<cv1::ClientsMerged>(
-      "triad.clients.client.merged.v1",
-      [this](const events::Event& e, const cv1::ClientsMerged& m, events::Transaction&) {
-        return OnClient(e, m.survivor(), {}, {}, m.merged_client_id());
-      });
-  consumer.OnMessage<review::v1::ReviewVerdictRecorded>(
-      "triad.review.request.verdict_recorded.v1",
-      [this](const events::Event& e, const review::v1::ReviewVerdictRecorded& m,
-             events::Transaction&) { return OnReviewVerdict(e, m); });
-  consumer.OnMessage<production::v1::FeasibilityAnswered>(
-      "triad.production.feasibility.answered.v1",
-      [this](const events::Event& e, const production::v1::FeasibilityAnswered& m,
-             events::Transaction&) { return OnFeasibilityAnswered(e, m); });
+  if (t == kClientRegistered) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRegistered>(e));
+    return OnClient(e, m.client());
+  }
+  if (t == kClientUpdated) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientUpdated>(e));
+    return OnClient(e, m.client());
+  }
+  if (t == kClientVerified) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientVerified>(e));
+    return OnClient(e, m.client());
+  }
+  if (t == kClientArchived) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientArchived>(e));
+    return OnClient(e, m.client());
+  }
+  if (t == kClientRestored) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRestored>(e));
+    return OnClient(e, m.client());
+  }
+  if (t == kClientOwnerChanged) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientOwnerChanged>(e));
+    return OnClient(e, m.client(), m.previous_owner_id(), m.new_owner_id());
+  }
+  if (t == kClientsMerged) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientsMerged>(e));
+    if (m.merged_client_id().empty()) {
+      return absl::InvalidArgumentError("merged event without merged_client_id");
+    }
+    return OnClient(e, m.survivor(), {}, {}, m.merged_client_id());
+  }
+  if (t == kVerdictRecorded) {
+    ASSIGN_OR_RETURN(auto m, Decode<review::v1::ReviewVerdictRecorded>(e));
+    return OnReviewVerdict(e, m);
+  }
+  if (t == kFeasibilityAnswered) {
+    ASSIGN_OR_RETURN(auto m, Decode<production::v1::FeasibilityAnswered>(e));
+    return OnFeasibilityAnswered(e, m);
+  }
+  return absl::OkStatus();  // not a type this service handles
+}
+
+void Pipeline::RegisterHandlers(events::IdempotentConsumer& consumer) {
+  for (const std::string& type : HandledTypes()) {
+    consumer.On(type,
+                [this](const events::Event& e, events::Transaction&) { return HandleEvent(e); });
+  }
 }
 
 }  // namespace triad::pipeline

@@ -5,6 +5,7 @@
 #ifndef TRIAD_SERVICES_PIPELINE_PIPELINE_H_
 #define TRIAD_SERVICES_PIPELINE_PIPELINE_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -132,11 +133,25 @@ class Pipeline {
   absl::Status OnFeasibilityAnswered(const events::Event& event,
                                      const production::v1::FeasibilityAnswered& answer);
 
-  // RegisterHandlers registers the consumed event types on a consumer of ConsumedTopics().
+  // HandledTypes lists the consumed ce_types.
+  static std::vector<std::string> HandledTypes();
+
+  // HandleEvent is the consumer's path for one consumed event: it decodes the payload by
+  // `event.type` and applies it with the matching On* handler. A payload that does not decode,
+  // or an event without id, is INVALID_ARGUMENT (dead-lettered at once); a type not handled here
+  // is ignored (OK).
+  absl::Status HandleEvent(const events::Event& event);
+
+  // RegisterHandlers registers HandleEvent for HandledTypes() on a consumer of
+  // ConsumedTopics().
   void RegisterHandlers(events::IdempotentConsumer& consumer);
 
   // FunnelRows is the number of aggregate rows held (benchmarks).
   size_t FunnelRows() const { return funnel_.RowCount(); }
+
+  // ListRecordsExamined counts the records list RPCs have read since start (tests prove with it
+  // that a filtered list reads through an index, not the whole table).
+  int64_t ListRecordsExamined() const { return list_examined_.load(); }
 
  private:
   struct OpenDeal {
@@ -150,6 +165,7 @@ class Pipeline {
     int max_days = 0;
     bool reported = false;
     int64_t tuple = -1;
+    std::string currency;
   };
   // Work is one unit of change: the transaction, the funnel deltas, and the opportunities
   // whose open-deal index entries change.
@@ -157,6 +173,9 @@ class Pipeline {
     events::Transaction txn;
     std::vector<Delta> deltas;
     std::vector<v1::Opportunity> touched;
+    // Index entries of each opportunity as written so far by this unit of work (the entries
+    // of the stored record before its first save here).
+    std::map<std::string, std::vector<std::pair<Kind, std::string>>> index_entries;
   };
 
   Pipeline(storage::Store* store, events::Outbox* outbox, PipelineOptions options);
@@ -169,6 +188,8 @@ class Pipeline {
   absl::Status InboxSeen(const events::Event& event, bool* seen) const;
   void MarkInbox(Work& work, const events::Event& event);
   void SaveOpportunity(Work& work, v1::Opportunity& opp, bool bump = true);
+  void SaveLead(Work& work, const v1::Lead& lead);
+  absl::Status BackfillListIndexes();
   void GaugeDeltas(Work& work, const v1::Opportunity& opp, int sign);
   void EnterStage(Work& work, v1::Opportunity& opp, const v1::Playbook& pb, int index,
                   absl::Time now, std::string_view actor, std::string_view reason);
@@ -194,6 +215,7 @@ class Pipeline {
   mutable std::shared_mutex read_mu_;
   std::map<std::string, std::map<int, v1::Playbook>> playbooks_;
   std::map<std::string, OpenDeal> open_deals_;
+  mutable std::atomic<int64_t> list_examined_{0};
 };
 
 }  // namespace triad::pipeline

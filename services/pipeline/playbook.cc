@@ -1,6 +1,7 @@
 // Implements the default playbooks, playbook validation, checkpoint evaluation and move rules.
 #include "services/pipeline/playbook.h"
 
+#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -151,8 +152,13 @@ absl::Status ValidatePlaybook(const v1::Playbook& p) {
     return absl::InvalidArgumentError("playbook.product_line is required");
   if (p.stages_size() == 0) return absl::InvalidArgumentError("playbook.stages must not be empty");
   if (p.max_skip() < 0) return absl::InvalidArgumentError("playbook.max_skip must be >= 0");
-  if (p.default_expert_hours() < 0) {
-    return absl::InvalidArgumentError("playbook.default_expert_hours must be >= 0");
+  // Negated comparisons so that NaN is refused too.
+  if (!(p.default_expert_hours() >= 0) || !std::isfinite(p.default_expert_hours())) {
+    return absl::InvalidArgumentError("playbook.default_expert_hours must be a finite number >= 0");
+  }
+  if (p.default_delivery_days() < 0 || p.default_delivery_days() > kMaxPlaybookDays) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("playbook.default_delivery_days must be within 0..", kMaxPlaybookDays));
   }
   std::set<std::string> stage_ids, checkpoint_ids;
   double last_probability = -1;
@@ -163,14 +169,17 @@ absl::Status ValidatePlaybook(const v1::Playbook& p) {
     if (!stage_ids.insert(s.id()).second) {
       return absl::InvalidArgumentError(where + ".id is duplicated: " + s.id());
     }
-    if (s.win_probability() < 0 || s.win_probability() > 1) {
+    if (!(s.win_probability() >= 0 && s.win_probability() <= 1)) {
       return absl::InvalidArgumentError(where + ".win_probability must be within 0..1");
     }
     if (s.win_probability() < last_probability) {
       return absl::InvalidArgumentError(where + ".win_probability must not decrease");
     }
     last_probability = s.win_probability();
-    if (s.max_days() < 0) return absl::InvalidArgumentError(where + ".max_days must be >= 0");
+    if (s.max_days() < 0 || s.max_days() > kMaxPlaybookDays) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".max_days must be within 0..", kMaxPlaybookDays));
+    }
     for (int j = 0; j < s.checkpoints_size(); ++j) {
       const v1::Checkpoint& c = s.checkpoints(j);
       const std::string cw = absl::StrCat(where, ".checkpoints[", j, "]");
@@ -205,8 +214,8 @@ absl::Status ValidatePlaybook(const v1::Playbook& p) {
                 (step->rfind("stage:", 0) == 0 && stage_ids.count(step->substr(6)) > 0);
       if (!ok) return absl::InvalidArgumentError(where + " names an unknown step: " + *step);
     }
-    if (t.target_ratio() <= 0) {
-      return absl::InvalidArgumentError(where + ".target_ratio must be > 0");
+    if (!(t.target_ratio() > 0) || !std::isfinite(t.target_ratio())) {
+      return absl::InvalidArgumentError(where + ".target_ratio must be a finite number > 0");
     }
   }
   return absl::OkStatus();

@@ -16,6 +16,9 @@ namespace triad::pipeline {
 inline constexpr char kArchitecturalDesign[] = "architectural-design";
 inline constexpr char kSpecialisedEquipment[] = "specialised-equipment";
 
+// The largest max_days / default_delivery_days a playbook may set (ten years).
+inline constexpr int kMaxPlaybookDays = 3660;
+
 // DefaultPlaybooks returns version 1 of the shipped playbooks (architectural design and
 // specialised equipment manufacturing).
 std::vector<v1::Playbook> DefaultPlaybooks();

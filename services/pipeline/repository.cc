@@ -22,6 +22,8 @@ const char* CfName(Kind kind) {
       return "index";
     case Kind::kFunnel:
       return "funnel";
+    case Kind::kList:
+      return "lists";
   }
   return "default";
 }
@@ -71,7 +73,8 @@ class RocksRepository : public Repository {
 }  // namespace
 
 std::vector<std::string> ColumnFamilies() {
-  return {"playbooks", "signals", "leads", "opportunities", "clients", "index", "funnel"};
+  // Append-only: existing databases list the earlier names in this order.
+  return {"playbooks", "signals", "leads", "opportunities", "clients", "index", "funnel", "lists"};
 }
 
 std::unique_ptr<Repository> NewRocksRepository(storage::Store* store) {

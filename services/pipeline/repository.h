@@ -25,6 +25,7 @@ enum class Kind {
   kClient,       // key: client id -> triad.clients.v1.ClientSummary
   kIndex,        // secondary indexes (raw keys, see pipeline.cc)
   kFunnel,       // funnel aggregates (see funnel.h)
+  kList,         // list indexes: owner/product line/stage/state -> opportunity, etc.
 };
 
 class Repository {

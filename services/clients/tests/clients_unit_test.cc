@@ -5,7 +5,9 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/events/envelope.h"
 #include "common/util/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -663,6 +665,328 @@ TEST_F(DomainTest, CsvImportReportsEachRow) {
   bad.set_csv("owner_id\nu:x\n");
   *bad.mutable_actor() = MakeActor("u:importer");
   EXPECT_THAT(d().ImportClientsCsv(bad).status().message(), HasSubstr("name"));
+}
+
+// --- Closed known limits ---------------------------------------------------------------------
+
+TEST_F(DomainTest, MergeRemapsCasesFollowUpsAndRepeatBusinessToTheSurvivor) {
+  v1::Client survivor = Create("Survivor Design", "u:li");
+  v1::Client loser = Create("Loser Engineering", "u:wang", [](v1::Client& c) {
+    c.set_tier(v1::CLIENT_TIER_KEY);  // the survivor has none: it takes the loser's tier
+  });
+  v1::Client older = Create("Older Record", "u:wang");
+  auto merge = [&](const std::string& s, const std::string& m) {
+    v1::MergeClientsRequest mr;
+    mr.set_survivor_id(s);
+    mr.set_merged_id(m);
+    *mr.mutable_actor() = MakeActor("u:steward", "same company");
+    return d().MergeClients(mr);
+  };
+  ASSERT_TRUE(merge(loser.client_id(), older.client_id()).ok());  // older -> loser
+  // The loser has a case, a won deal and a delivered project; the survivor one won deal.
+  v1::OpenCaseRequest oc;
+  oc.set_client_id(loser.client_id());
+  oc.set_severity(v1::CASE_SEVERITY_HIGH);
+  oc.set_description("pump noise");
+  *oc.mutable_actor() = MakeActor("u:wang");
+  auto opened = d().OpenCase(oc);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto apply = [&](auto fn) {
+    events::Transaction txn;
+    ASSERT_TRUE(fn(txn).ok());
+    ASSERT_TRUE(env_.outbox->Commit(txn).ok());
+  };
+  auto won = [&](const std::string& client, const std::string& opp) {
+    pipeline::v1::OpportunityWon m;
+    m.set_opportunity_id(opp);
+    m.set_client_id(client);
+    m.mutable_value()->set_amount_minor(1000);
+    m.mutable_value()->set_currency("CNY");
+    return m;
+  };
+  apply([&](events::Transaction& t) {
+    return d().ApplyOpportunityWon(won(loser.client_id(), "o1"), t);
+  });
+  apply([&](events::Transaction& t) {
+    return d().ApplyOpportunityWon(won(survivor.client_id(), "o2"), t);
+  });
+  production::v1::ProjectCompleted pc;
+  pc.set_project_id("prj-9");
+  pc.set_client_id(loser.client_id());
+  apply([&](events::Transaction& t) { return d().ApplyProjectCompleted(pc, t); });
+
+  auto merged = merge(survivor.client_id(), loser.client_id());
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->tier(), v1::CLIENT_TIER_KEY);
+  // Repeat business reads through the survivor: both deals, so a repeat client.
+  EXPECT_EQ(merged->repeat_business().deals_won(), 2);
+  EXPECT_TRUE(merged->repeat_business().repeat_client());
+  EXPECT_EQ(merged->repeat_business().lifetime_value(0).amount_minor(), 2000);
+  // The case moved to the survivor, under either id.
+  auto moved_case = d().GetCase(opened->case_id());
+  ASSERT_TRUE(moved_case.ok());
+  EXPECT_EQ(moved_case->client_id(), survivor.client_id());
+  for (const std::string& id : {survivor.client_id(), loser.client_id()}) {
+    v1::ListCasesRequest lc;
+    lc.set_client_id(id);
+    auto cases = d().ListCases(lc);
+    ASSERT_TRUE(cases.ok());
+    ASSERT_EQ(cases->cases_size(), 1) << id;
+    EXPECT_EQ(cases->cases(0).case_id(), opened->case_id());
+  }
+  // The post-delivery follow-up moved; the loser's cadence one was dropped; the survivor's
+  // cadence follow-up follows its new tier (key: 30 days).
+  auto plan = d().GetFollowUpPlan(survivor.client_id());
+  ASSERT_TRUE(plan.ok());
+  int cadence = 0, post_delivery = 0;
+  for (const auto& f : plan->pending()) {
+    EXPECT_EQ(f.client_id(), survivor.client_id());
+    if (f.kind() == v1::FOLLOW_UP_KIND_CADENCE) {
+      ++cadence;
+      EXPECT_EQ(util::FromProto(f.due_at()),
+                util::FromProto(survivor.created_at()) + absl::Hours(24 * 30));
+    }
+    if (f.kind() == v1::FOLLOW_UP_KIND_POST_DELIVERY) ++post_delivery;
+  }
+  EXPECT_EQ(cadence, 1);
+  EXPECT_EQ(post_delivery, 1);
+  // The pipeline-facing event: the survivor's current summary, every redirected id, the cases.
+  auto ev = env_.EventsOfType("triad.clients.client.merged.v1");
+  ASSERT_EQ(ev.size(), 2u);
+  v1::ClientsMerged m;
+  ASSERT_TRUE(m.ParseFromString(ev[1].payload()));
+  EXPECT_EQ(m.survivor().client_id(), survivor.client_id());
+  EXPECT_EQ(m.survivor().version(), merged->version());
+  EXPECT_EQ(m.survivor().status(), v1::CLIENT_STATUS_COLLECTED);
+  EXPECT_EQ(m.survivor().tier(), v1::CLIENT_TIER_KEY);
+  EXPECT_TRUE(m.survivor().repeat_client());
+  EXPECT_EQ(m.merged_client_id(), loser.client_id());
+  EXPECT_THAT(m.redirected_client_ids(),
+              ::testing::UnorderedElementsAre(loser.client_id(), older.client_id()));
+  EXPECT_THAT(m.remapped_case_ids(), ::testing::ElementsAre(opened->case_id()));
+  // Later events naming either merged id land on the survivor; the case keeps working.
+  apply([&](events::Transaction& t) {
+    return d().ApplyOpportunityWon(won(older.client_id(), "o3"), t);
+  });
+  EXPECT_EQ(d().GetClient(survivor.client_id())->repeat_business().deals_won(), 3);
+  env_.clock.Advance(absl::Hours(49));
+  auto breaches = d().ScanSlaBreaches();
+  ASSERT_EQ(breaches->breached_case_ids_size(), 1);
+  v1::CaseBreached cb;
+  ASSERT_TRUE(cb.ParseFromString(env_.EventsOfType("triad.clients.case.breached.v1")[0].payload()));
+  EXPECT_EQ(cb.case_summary().client_id(), survivor.client_id());
+  EXPECT_EQ(cb.case_summary().client_owner_id(), "u:li");
+  // A reassignment of the survivor reports the merged figures (repeat client).
+  v1::ReassignClientRequest rr;
+  rr.set_client_id(survivor.client_id());
+  rr.set_new_owner_id("u:zhang");
+  *rr.mutable_actor() = MakeActor("u:boss", "territory");
+  ASSERT_TRUE(d().ReassignClient(rr).ok());
+  auto oc_events = env_.EventsOfType("triad.clients.client.owner_changed.v1");
+  v1::ClientOwnerChanged changed;
+  ASSERT_TRUE(changed.ParseFromString(oc_events.back().payload()));
+  EXPECT_TRUE(changed.client().repeat_client());
+}
+
+TEST_F(DomainTest, TierChangeReschedulesThePendingCadenceFollowUp) {
+  const absl::Time t0 = env_.clock.now;
+  v1::Client c =
+      Create("Cadence Co", "u:li", [](v1::Client& c) { c.set_tier(v1::CLIENT_TIER_STANDARD); });
+  auto next_due = [&] {
+    auto plan = d().GetFollowUpPlan(c.client_id());
+    EXPECT_TRUE(plan.ok());
+    return util::FromProto(plan->next_due_at());
+  };
+  EXPECT_EQ(next_due(), t0 + absl::Hours(24 * 90));
+  auto set_tier = [&](v1::ClientTier tier) {
+    v1::UpdateClientRequest up;
+    up.mutable_client()->set_client_id(c.client_id());
+    up.mutable_client()->set_tier(tier);
+    up.mutable_update_mask()->add_paths("tier");
+    up.set_etag(c.etag());
+    *up.mutable_actor() = MakeActor("u:li");
+    auto r = d().UpdateClient(up);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) c = *r;
+  };
+  env_.clock.Advance(absl::Hours(24 * 10));
+  set_tier(v1::CLIENT_TIER_KEY);
+  EXPECT_EQ(next_due(), t0 + absl::Hours(24 * 30));
+  // History records the move; a follow-up.scheduled event carries the previous due time.
+  v1::ListClientHistoryRequest hr;
+  hr.set_client_id(c.client_id());
+  auto h = d().ListClientHistory(hr);
+  ASSERT_TRUE(h.ok());
+  bool recorded = false;
+  for (const auto& ch : h->entries(h->entries_size() - 1).changes()) {
+    if (absl::StartsWith(ch.field(), "follow_up_due_at")) {
+      recorded = true;
+      EXPECT_EQ(ch.old_value(), events::FormatEventTime(t0 + absl::Hours(24 * 90)));
+      EXPECT_EQ(ch.new_value(), events::FormatEventTime(t0 + absl::Hours(24 * 30)));
+    }
+  }
+  EXPECT_TRUE(recorded);
+  auto scheduled = env_.EventsOfType("triad.clients.followup.scheduled.v1");
+  ASSERT_EQ(scheduled.size(), 2u);
+  v1::FollowUpScheduled ev;
+  ASSERT_TRUE(ev.ParseFromString(scheduled[1].payload()));
+  EXPECT_EQ(util::FromProto(ev.previous_due_at()), t0 + absl::Hours(24 * 90));
+  EXPECT_EQ(util::FromProto(ev.follow_up().due_at()), t0 + absl::Hours(24 * 30));
+  EXPECT_THAT(ev.reschedule_reason(), HasSubstr("CLIENT_TIER_KEY"));
+  // The due scan follows the new date, and again after a move to a longer cadence.
+  env_.clock.now = t0 + absl::Hours(24 * 31);
+  EXPECT_EQ(d().ScanDueFollowUps()->due_follow_up_ids_size(), 1);
+  set_tier(v1::CLIENT_TIER_SMALL);
+  EXPECT_EQ(next_due(), t0 + absl::Hours(24 * 180));
+  EXPECT_EQ(d().ScanDueFollowUps()->due_follow_up_ids_size(), 0);
+  env_.clock.now = t0 + absl::Hours(24 * 181);
+  EXPECT_EQ(d().ScanDueFollowUps()->due_follow_up_ids_size(), 1);
+  // Strategic and key share a cadence: nothing moves.
+  set_tier(v1::CLIENT_TIER_KEY);
+  size_t events_before = env_.EventsOfType("triad.clients.followup.scheduled.v1").size();
+  set_tier(v1::CLIENT_TIER_STRATEGIC);
+  EXPECT_EQ(env_.EventsOfType("triad.clients.followup.scheduled.v1").size(), events_before);
+}
+
+TEST(ImportResumeTest, CrashInTheMiddleThenRetryReturnsTheSameReport) {
+  triad::testing::TempDir dir;
+  const std::string csv =
+      "name,owner_id\n"
+      "Alpha Works,u:a\n"             // created
+      "Existing Design,u:a\n"         // duplicate of a client from before
+      ",u:a\n"                        // invalid
+      "Beta Works,u:a\n"              // created (after the crash)
+      "Gamma Works,u:a\n"             // created
+      "ALPHA WORKS Co., Ltd.,u:a\n";  // a duplicate of row 1 within the same file
+  v1::ImportClientsCsvRequest req;
+  req.set_request_id("imp-1");
+  req.set_csv(csv);
+  *req.mutable_actor() = MakeActor("u:importer");
+  std::string existing_id, alpha_id;
+  {
+    DomainOptions o;
+    o.import_stop_after_rows = 3;  // the process dies after three rows
+    DomainEnv env(dir.Sub("db"), o);
+    existing_id =
+        env.domain->CreateClient(NewClientRequest("Existing Design Co., Ltd.", "u:x"))->client_id();
+    auto first = env.domain->ImportClientsCsv(req);
+    EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable);
+    v1::ListClientsRequest all;
+    auto listed = env.domain->ListClients(all);
+    ASSERT_EQ(listed->clients_size(), 2);  // Existing + Alpha
+    for (const auto& c : listed->clients()) {
+      if (c.client_id() != existing_id) alpha_id = c.client_id();
+    }
+    // The request id is bound to its CSV while the import is unfinished.
+    v1::ImportClientsCsvRequest other = req;
+    other.set_csv("name,owner_id\nOther,u:a\n");
+    EXPECT_THAT(std::string(env.domain->ImportClientsCsv(other).status().message()),
+                ::testing::StartsWith("request_id:"));
+    ASSERT_TRUE(env.store->Close().ok());
+  }
+  DomainEnv env(dir.Sub("db"));
+  auto report = env.domain->ImportClientsCsv(req);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->rows_size(), 6);
+  EXPECT_EQ(report->rows(0).outcome(), v1::IMPORT_OUTCOME_CREATED);
+  EXPECT_EQ(report->rows(0).client_id(), alpha_id);  // not re-created, not "duplicate of itself"
+  EXPECT_EQ(report->rows(1).outcome(), v1::IMPORT_OUTCOME_DUPLICATE);
+  EXPECT_THAT(report->rows(1).duplicate_of(), ::testing::ElementsAre(existing_id));
+  EXPECT_EQ(report->rows(2).outcome(), v1::IMPORT_OUTCOME_INVALID);
+  EXPECT_EQ(report->rows(3).outcome(), v1::IMPORT_OUTCOME_CREATED);
+  EXPECT_EQ(report->rows(4).outcome(), v1::IMPORT_OUTCOME_CREATED);
+  EXPECT_EQ(report->rows(5).outcome(), v1::IMPORT_OUTCOME_DUPLICATE);
+  EXPECT_THAT(report->rows(5).duplicate_of(), ::testing::ElementsAre(alpha_id));
+  EXPECT_EQ(report->created(), 3);
+  EXPECT_EQ(report->duplicates(), 2);
+  EXPECT_EQ(report->invalid(), 1);
+  v1::ListClientsRequest all;
+  EXPECT_EQ(env.domain->ListClients(all)->clients_size(), 4);
+  EXPECT_EQ(env.EventsOfType("triad.clients.client.registered.v1").size(), 4u);
+  // Another retry gets the stored report; the per-row progress is gone.
+  auto again = env.domain->ImportClientsCsv(req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->SerializeAsString(), report->SerializeAsString());
+  int progress = 0;
+  ASSERT_TRUE(env.repo
+                  ->ScanRecords(ImportRowPrefix("imp-1"), "",
+                                [&](std::string_view, std::string_view) {
+                                  ++progress;
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_EQ(progress, 0);
+  v1::ImportJob job;
+  EXPECT_TRUE(absl::IsNotFound(env.repo->GetRecord(ImportJobKey("imp-1"), &job)));
+}
+
+TEST(ImportResumeTest, ConcurrentRetriesCreateEachRowOnce) {
+  triad::testing::TempDir dir;
+  DomainEnv env(dir.Sub("db"));
+  std::string csv = "name,owner_id\n";
+  for (int i = 0; i < 60; ++i) absl::StrAppend(&csv, "Company ", i, " Works,u:a\n");
+  v1::ImportClientsCsvRequest req;
+  req.set_request_id("imp-2");
+  req.set_csv(csv);
+  *req.mutable_actor() = MakeActor("u:importer");
+  std::vector<v1::ImportClientsCsvResponse> reports(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = env.domain->ImportClientsCsv(req);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (r.ok()) reports[t] = *r;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : reports) {
+    EXPECT_EQ(r.created(), 60);
+    EXPECT_EQ(r.duplicates(), 0);
+  }
+  v1::ListClientsRequest all;
+  all.set_page_size(1000);
+  EXPECT_EQ(env.domain->ListClients(all)->clients_size(), 60);
+}
+
+TEST(HandoverTest, ConcurrentRetriesWithTheSameRequestIdReportCorrectProgress) {
+  triad::testing::TempDir dir;
+  DomainOptions o;
+  o.handover_chunk_size = 7;
+  DomainEnv env(dir.Sub("db"), o);
+  constexpr int kClients = 300;
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(
+        env.domain->CreateClient(NewClientRequest(absl::StrCat("Client ", i), "u:leaving")).ok());
+  }
+  v1::HandOverPortfolioRequest hr;
+  hr.set_request_id("ho-concurrent");
+  hr.set_from_owner_id("u:leaving");
+  hr.set_to_owner_id("u:staying");
+  *hr.mutable_actor() = MakeActor("u:boss", "Li leaves");
+  std::vector<v1::Handover> results(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto h = env.domain->HandOverPortfolio(hr);
+      EXPECT_TRUE(h.ok()) << h.status();
+      if (h.ok()) results[t] = *h;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& h : results) {
+    EXPECT_EQ(h.handover_id(), results[0].handover_id());
+    EXPECT_EQ(h.status(), v1::HANDOVER_STATUS_COMPLETED);
+    EXPECT_EQ(h.moved(), kClients);
+    EXPECT_EQ(h.total(), kClients);
+  }
+  auto stored = env.domain->GetHandover(results[0].handover_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->moved(), kClients);
+  auto events = env.EventsOfType("triad.clients.client.owner_changed.v1");
+  std::set<std::string> keys;
+  for (const auto& e : events) keys.insert(e.key());
+  EXPECT_EQ(events.size(), static_cast<size_t>(kClients));
+  EXPECT_EQ(keys.size(), static_cast<size_t>(kClients));
 }
 
 }  // namespace

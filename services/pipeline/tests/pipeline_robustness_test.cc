@@ -1,0 +1,1202 @@
+// Robustness of the pipeline domain ("no crash on any input"): deterministic randomized requests
+// for every RPC built with protobuf reflection, random and edge-case consumed events fed through
+// the consumer's handler path (Pipeline::HandleEvent), store consistency checks after each run,
+// and one focused regression test per defect the randomized runs found. Also the list indexes
+// and the per-currency funnel values.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
+#include "common/util/proto_time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/reflection.h"
+#include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "services/pipeline/pipeline.h"
+#include "tests/testing/test_env.h"
+#include "triad/common/v1/outbox.pb.h"
+
+namespace triad::pipeline {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAreArray;
+
+absl::Time Day(int d) { return absl::FromUnixSeconds(int64_t{20000 + d} * 86400 + 3600); }
+
+// ------------------------------------------------------------------------------ random inputs
+
+// Fuzzer fills messages with random values, biased towards ids and names the store knows so
+// that requests reach deep paths, and towards edge cases (empty, 100 KB, invalid UTF-8,
+// extreme numbers, NaN, out-of-range enums, absurd timestamps, unknown FieldMask paths).
+class Fuzzer {
+ public:
+  explicit Fuzzer(uint32_t seed) : rng_(seed) {}
+
+  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  bool Coin(int percent) { return Pick(100) < percent; }
+  template <typename T>
+  const T& OneOf(const std::vector<T>& v) {
+    return v[Pick(static_cast<int>(v.size()))];
+  }
+
+  // Pools of known values, by field name.
+  std::map<std::string, std::vector<std::string>> pools = {
+      {"opportunity_id", {"opp-unknown"}},
+      {"client_id", {"c1", "c2", "c3", "c-unknown"}},
+      {"lead_id", {"lead-unknown"}},
+      {"signal_id", {"sig-unknown"}},
+      {"owner_id", {"u:wang", "u:li", "u:chen"}},
+      {"stage",
+       {"qualification", "needs_analysis", "concept", "proposal", "negotiation", "site_survey",
+        "technical_assessment", "solution_design", "nowhere"}},
+      {"checkpoint_id",
+       {"qualification.decision_maker", "needs.site_visit", "needs.brief_confirmed",
+        "concept.expert_review", "concept.feasibility", "gate-unknown"}},
+      {"product_line", {kArchitecturalDesign, kSpecialisedEquipment, "no-such-line"}},
+      {"etag", {"", "0", "1", "2", "3", "4"}},
+      {"request_id", {"r1", "r2", "r3"}},
+      {"page_token", {"", "garbage", "Zm9v"}},
+      {"currency", {"", "CNY", "EUR", "cny", "EURO", "\xff\xfe\xfd"}},
+      {"reason", {"", "budget", "because"}},
+  };
+
+  std::string PoolFor(const std::string& field) {
+    static const std::map<std::string, std::string> kAlias = {
+        {"new_owner_id", "owner_id"},     {"actor_id", "owner_id"},
+        {"team_id", "owner_id"},          {"target_stage", "stage"},
+        {"gate_id", "checkpoint_id"},     {"merged_client_id", "client_id"},
+        {"previous_owner_id", "owner_id"}};
+    auto a = kAlias.find(field);
+    return a == kAlias.end() ? field : a->second;
+  }
+
+  // In tame mode values are plausible (known names, small numbers, valid times), so that a
+  // request gets past validation and reaches the deeper rules; otherwise edge cases dominate.
+  bool tame = false;
+
+  std::string Str(const std::string& field) {
+    auto pool = pools.find(PoolFor(field));
+    if (tame) {
+      if (PoolFor(field) == "currency") return Coin(50) ? "CNY" : "EUR";
+      if (pool != pools.end() && Coin(85)) return OneOf(pool->second);
+      return "w" + std::to_string(Pick(5));
+    }
+    int r = Pick(100);
+    if (pool != pools.end() && r < 55) return OneOf(pool->second);
+    if (r < 65) return "";
+    if (r < 75) return "w" + std::to_string(Pick(5));
+    if (r < 82) return std::string("bad\xc3\x28utf8\xff", 12);
+    if (r < 88) return "工程设计";
+    if (r < 93) return std::string("nul\0byte", 8);
+    return std::string(100 * 1024, 'x');
+  }
+
+  int64_t Int64() {
+    if (tame) return Pick(1000) + 1;
+    static const std::vector<int64_t> kEdge = {0,
+                                               1,
+                                               -1,
+                                               2,
+                                               7,
+                                               100,
+                                               1'000'000,
+                                               1'000'000'000'000'000,
+                                               1'000'000'000'000'001,
+                                               std::numeric_limits<int64_t>::max(),
+                                               std::numeric_limits<int64_t>::min()};
+    return OneOf(kEdge);
+  }
+  int32_t Int32() {
+    if (tame) return Pick(3);
+    static const std::vector<int32_t> kEdge = {0,
+                                               1,
+                                               -1,
+                                               2,
+                                               3,
+                                               50,
+                                               1000,
+                                               4000,
+                                               std::numeric_limits<int32_t>::max(),
+                                               std::numeric_limits<int32_t>::min()};
+    return OneOf(kEdge);
+  }
+  double Double() {
+    if (tame) return Coin(50) ? 0.5 : 120;
+    static const std::vector<double> kEdge = {0,
+                                              0.5,
+                                              1,
+                                              -1,
+                                              120,
+                                              1e308,
+                                              std::nan(""),
+                                              std::numeric_limits<double>::infinity(),
+                                              -std::numeric_limits<double>::infinity()};
+    return OneOf(kEdge);
+  }
+
+  void FillTimestamp(google::protobuf::Timestamp* t) {
+    static const std::vector<int64_t> kSeconds = {0,
+                                                  absl::ToUnixSeconds(Day(0)),
+                                                  absl::ToUnixSeconds(Day(200)),
+                                                  -62135596801,
+                                                  253402300800,
+                                                  std::numeric_limits<int64_t>::max(),
+                                                  std::numeric_limits<int64_t>::min()};
+    if (tame) {
+      t->set_seconds(absl::ToUnixSeconds(Day(Pick(400) - 100)));
+      return;
+    }
+    t->set_seconds(OneOf(kSeconds));
+    static const std::vector<int32_t> kNanos = {0, 500, -1, 1'000'000'000};
+    t->set_nanos(Coin(80) ? 0 : OneOf(kNanos));
+  }
+
+  void FillMask(google::protobuf::FieldMask* m) {
+    static const std::vector<std::string> kPaths = {"title",
+                                                    "value",
+                                                    "expected_close",
+                                                    "desired_delivery",
+                                                    "team_id",
+                                                    "fields",
+                                                    "stage",
+                                                    "owner_id",
+                                                    "",
+                                                    "unknown.path",
+                                                    "\xff"};
+    int n = Pick(4);
+    for (int i = 0; i < n; ++i) m->add_paths(tame ? kPaths[Pick(6)] : OneOf(kPaths));
+  }
+
+  void FillEnum(Message* m, const FieldDescriptor* f) {
+    const Reflection* r = m->GetReflection();
+    int v;
+    if (tame || Coin(75)) {
+      const auto* e = f->enum_type();
+      v = e->value(Pick(e->value_count()))->number();
+    } else {
+      v = Coin(50) ? Pick(200) + 10 : -1 - Pick(5);
+    }
+    if (f->is_repeated()) {
+      r->AddEnumValue(m, f, v);
+    } else {
+      r->SetEnumValue(m, f, v);
+    }
+  }
+
+  // Fill sets each field with probability `percent`, recursing into messages.
+  void Fill(Message* m, int depth = 0, int percent = 60) {
+    const Descriptor* d = m->GetDescriptor();
+    if (d->full_name() == "google.protobuf.Timestamp") {
+      FillTimestamp(static_cast<google::protobuf::Timestamp*>(m));
+      return;
+    }
+    if (d->full_name() == "google.protobuf.FieldMask") {
+      FillMask(static_cast<google::protobuf::FieldMask*>(m));
+      return;
+    }
+    const Reflection* r = m->GetReflection();
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* f = d->field(i);
+      if (!Coin(percent)) continue;
+      int n = 1;
+      if (f->is_repeated()) n = depth > 2 ? 0 : Pick(4);
+      for (int k = 0; k < n; ++k) {
+        switch (f->cpp_type()) {
+          case FieldDescriptor::CPPTYPE_STRING:
+            f->is_repeated() ? r->AddString(m, f, Str(f->name()))
+                             : r->SetString(m, f, Str(f->name()));
+            break;
+          case FieldDescriptor::CPPTYPE_INT64:
+            f->is_repeated() ? r->AddInt64(m, f, Int64()) : r->SetInt64(m, f, Int64());
+            break;
+          case FieldDescriptor::CPPTYPE_INT32:
+            f->is_repeated() ? r->AddInt32(m, f, Int32()) : r->SetInt32(m, f, Int32());
+            break;
+          case FieldDescriptor::CPPTYPE_UINT64:
+            f->is_repeated() ? r->AddUInt64(m, f, static_cast<uint64_t>(Int64()))
+                             : r->SetUInt64(m, f, static_cast<uint64_t>(Int64()));
+            break;
+          case FieldDescriptor::CPPTYPE_UINT32:
+            f->is_repeated() ? r->AddUInt32(m, f, static_cast<uint32_t>(Int32()))
+                             : r->SetUInt32(m, f, static_cast<uint32_t>(Int32()));
+            break;
+          case FieldDescriptor::CPPTYPE_DOUBLE:
+            f->is_repeated() ? r->AddDouble(m, f, Double()) : r->SetDouble(m, f, Double());
+            break;
+          case FieldDescriptor::CPPTYPE_FLOAT:
+            f->is_repeated() ? r->AddFloat(m, f, static_cast<float>(Double()))
+                             : r->SetFloat(m, f, static_cast<float>(Double()));
+            break;
+          case FieldDescriptor::CPPTYPE_BOOL:
+            f->is_repeated() ? r->AddBool(m, f, Coin(50)) : r->SetBool(m, f, Coin(50));
+            break;
+          case FieldDescriptor::CPPTYPE_ENUM:
+            FillEnum(m, f);
+            break;
+          case FieldDescriptor::CPPTYPE_MESSAGE:
+            if (depth > 3) break;
+            Fill(f->is_repeated() ? r->AddMessage(m, f) : r->MutableMessage(m, f), depth + 1,
+                 percent);
+            break;
+        }
+      }
+    }
+  }
+
+  // Learn adds the ids, etags and page tokens of a response to the pools.
+  void Learn(const Message& m, int depth = 0) {
+    const Descriptor* d = m.GetDescriptor();
+    const Reflection* r = m.GetReflection();
+    const std::string& type = d->name();
+    auto add = [&](const std::string& pool, const std::string& v) {
+      auto& p = pools[pool];
+      if (!v.empty() && std::find(p.begin(), p.end(), v) == p.end()) p.push_back(v);
+    };
+    if (const FieldDescriptor* id = d->FindFieldByName("id"); id != nullptr && depth < 3) {
+      if (type == "Opportunity") add("opportunity_id", r->GetString(m, id));
+      if (type == "Lead") add("lead_id", r->GetString(m, id));
+      if (type == "Signal") add("signal_id", r->GetString(m, id));
+    }
+    if (const FieldDescriptor* t = d->FindFieldByName("next_page_token"); t != nullptr) {
+      add("page_token", r->GetString(m, t));
+    }
+    if (depth > 1) return;
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* f = d->field(i);
+      if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+      if (f->is_repeated()) {
+        for (int k = 0; k < r->FieldSize(m, f); ++k)
+          Learn(r->GetRepeatedMessage(m, f, k), depth + 1);
+      } else if (r->HasField(m, f)) {
+        Learn(r->GetMessage(m, f), depth + 1);
+      }
+    }
+  }
+
+  std::mt19937 rng_;
+};
+
+// FieldNames lists the names of every field reachable from a descriptor (for checking that an
+// INVALID_ARGUMENT message names one).
+void FieldNames(const Descriptor* d, std::set<std::string>* out, int depth = 0) {
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    out->insert(f->name());
+    if (f->message_type() != nullptr && depth < 4) FieldNames(f->message_type(), out, depth + 1);
+  }
+}
+
+// ------------------------------------------------------------------------------ fixture
+
+class RobustnessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The random payloads make protobuf log every invalid UTF-8 string it meets: keep quiet.
+    google::protobuf::SetLogHandler(nullptr);
+    Open();
+  }
+
+  void Open() {
+    p_.reset();
+    outbox_.reset();
+    store_.reset();
+    storage::StoreOptions so;
+    so.path = dir_.Sub("db");
+    so.column_families = ColumnFamilies();
+    for (const char* cf : {"outbox", "inbox", "requests"}) so.column_families.push_back(cf);
+    auto store = storage::Store::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    events::OutboxOptions oo;
+    oo.source = "triad/pipeline";
+    auto outbox = events::Outbox::Create(store_.get(), oo);
+    ASSERT_TRUE(outbox.ok()) << outbox.status();
+    outbox_ = std::move(*outbox);
+    PipelineOptions po;
+    po.clock = [this] { return now_; };
+    auto p = Pipeline::Create(store_.get(), outbox_.get(), po);
+    ASSERT_TRUE(p.ok()) << p.status();
+    p_ = std::move(*p);
+  }
+
+  static events::Event Ev(const std::string& type, const Message& payload,
+                          std::string id = events::NewEventId()) {
+    events::Event e;
+    e.id = std::move(id);
+    e.type = type;
+    e.payload = payload.SerializeAsString();
+    return e;
+  }
+
+  clients::v1::ClientSummary Client(const std::string& id, const std::string& owner = "u:wang",
+                                    int64_t version = 1) {
+    clients::v1::ClientSummary c;
+    c.set_client_id(id);
+    c.set_name("Client " + id);
+    c.set_owner_id(owner);
+    c.set_team_id("team-east");
+    c.set_status(clients::v1::CLIENT_STATUS_VERIFIED);
+    c.set_region("east");
+    c.set_tier(clients::v1::CLIENT_TIER_KEY);
+    c.set_version(version);
+    return c;
+  }
+
+  void Register(const std::string& id, const std::string& owner = "u:wang") {
+    clients::v1::ClientRegistered m;
+    *m.mutable_client() = Client(id, owner);
+    ASSERT_TRUE(p_->HandleEvent(Ev("triad.clients.client.registered.v1", m)).ok());
+  }
+
+  absl::Status Merge(const std::string& merged, const std::string& survivor, int64_t version) {
+    clients::v1::ClientsMerged m;
+    *m.mutable_survivor() = Client(survivor, "u:wang", version);
+    m.set_merged_client_id(merged);
+    return p_->HandleEvent(Ev("triad.clients.client.merged.v1", m));
+  }
+
+  absl::StatusOr<v1::Opportunity> Create(const std::string& client, const std::string& owner,
+                                         const std::string& currency = "CNY",
+                                         int64_t value = 100'000,
+                                         const std::string& line = kArchitecturalDesign) {
+    v1::CreateOpportunityRequest req;
+    req.set_request_id(events::NewEventId());
+    req.set_client_id(client);
+    req.set_owner_id(owner);
+    req.set_title("Deal");
+    req.mutable_value()->set_amount_minor(value);
+    req.mutable_value()->set_currency(currency);
+    req.set_product_line(line);
+    *req.mutable_expected_close() = util::ToProto(now_ + absl::Hours(24 * 90));
+    *req.mutable_desired_delivery() = util::ToProto(now_ + absl::Hours(24 * 300));
+    return p_->CreateOpportunity(req);
+  }
+
+  v1::Opportunity MustCreate(const std::string& client, const std::string& owner,
+                             const std::string& currency = "CNY", int64_t value = 100'000,
+                             const std::string& line = kArchitecturalDesign) {
+    auto r = Create(client, owner, currency, value, line);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::Opportunity();
+  }
+
+  v1::Opportunity Get(const std::string& id) {
+    v1::GetOpportunityRequest g;
+    g.set_opportunity_id(id);
+    auto r = p_->GetOpportunity(g);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::Opportunity();
+  }
+
+  absl::StatusOr<v1::Opportunity> Advance(const std::string& id, const std::string& stage) {
+    v1::AdvanceStageRequest req;
+    req.set_opportunity_id(id);
+    req.set_target_stage(stage);
+    return p_->AdvanceStage(req);
+  }
+
+  void Tick(const std::string& id, const std::string& checkpoint) {
+    v1::CompleteChecklistItemRequest req;
+    req.set_opportunity_id(id);
+    req.set_checkpoint_id(checkpoint);
+    auto r = p_->CompleteChecklistItem(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  // Drives an architectural-design deal into the concept stage (gates requested).
+  v1::Opportunity ToConcept(const std::string& client, const std::string& owner = "u:wang") {
+    v1::Opportunity opp = MustCreate(client, owner);
+    Tick(opp.id(), "qualification.decision_maker");
+    EXPECT_TRUE(Advance(opp.id(), "needs_analysis").ok());
+    v1::UpdateOpportunityRequest u;
+    u.mutable_opportunity()->set_id(opp.id());
+    (*u.mutable_opportunity()->mutable_fields())["site_area_m2"] = "12000";
+    u.mutable_update_mask()->add_paths("fields");
+    u.set_etag(Get(opp.id()).etag());
+    EXPECT_TRUE(p_->UpdateOpportunity(u).ok());
+    Tick(opp.id(), "needs.site_visit");
+    Tick(opp.id(), "needs.brief_confirmed");
+    auto r = Advance(opp.id(), "concept");
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : opp;
+  }
+
+  absl::Status Verdict(const std::string& opp, const std::string& gate, review::v1::Verdict v,
+                       double hours = 40) {
+    review::v1::ReviewVerdictRecorded m;
+    m.set_review_id("rev");
+    m.set_opportunity_id(opp);
+    m.set_gate_id(gate);
+    m.set_expert_id("x:zhao");
+    m.set_verdict(v);
+    m.set_estimated_effort_hours(hours);
+    return p_->HandleEvent(Ev("triad.review.request.verdict_recorded.v1", m));
+  }
+
+  // Every page of the unfiltered (or filtered) list.
+  std::vector<v1::Opportunity> ListAll(v1::ListOpportunitiesRequest req = {}) {
+    std::vector<v1::Opportunity> all;
+    req.set_page_size(7);
+    for (int guard = 0; guard < 1000; ++guard) {
+      auto r = p_->ListOpportunities(req);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) break;
+      for (const auto& o : r->opportunities()) all.push_back(o);
+      if (r->next_page_token().empty()) break;
+      req.set_page_token(r->next_page_token());
+    }
+    return all;
+  }
+
+  static std::vector<std::string> Ids(const std::vector<v1::Opportunity>& opps) {
+    std::vector<std::string> ids;
+    for (const auto& o : opps) ids.push_back(o.id());
+    return ids;
+  }
+
+  // Tame completes a tame random request so that it is likely valid: the current etag, the
+  // required fields of CreateOpportunity (other fields stay random).
+  void Tame(Fuzzer& f, const std::string& rpc, Message* m) {
+    if (rpc == "CreateOpportunity") {
+      auto* req = static_cast<v1::CreateOpportunityRequest*>(m);
+      req->set_request_id(events::NewEventId());
+      req->set_client_id(f.OneOf(std::vector<std::string>{"c1", "c2", "c3"}));
+      req->set_owner_id(f.OneOf(f.pools["owner_id"]));
+      req->set_title("deal");
+      req->set_product_line(f.Coin(50) ? kArchitecturalDesign : kSpecialisedEquipment);
+      req->mutable_value()->set_amount_minor(f.Pick(100000) + 1);
+      req->mutable_value()->set_currency(f.Coin(50) ? "CNY" : "EUR");
+      if (f.Coin(70)) req->clear_lead_id();
+    }
+    if (rpc == "CreatePlaybookVersion") {
+      // A shipped playbook with one random field changed.
+      auto* req = static_cast<v1::CreatePlaybookVersionRequest*>(m);
+      v1::GetPlaybookRequest g;
+      g.set_product_line(f.Coin(50) ? kArchitecturalDesign : kSpecialisedEquipment);
+      v1::Playbook pb = *p_->GetPlaybook(g);
+      v1::Stage* st = pb.mutable_stages(f.Pick(pb.stages_size()));
+      switch (f.Pick(4)) {
+        case 0:
+          st->set_max_days(f.Int32());
+          break;
+        case 1:
+          st->set_skippable(true);
+          break;
+        case 2:
+          pb.set_default_expert_hours(f.Double());
+          break;
+        default:
+          break;
+      }
+      *req->mutable_playbook() = pb;
+      return;
+    }
+    const Descriptor* d = m->GetDescriptor();
+    const Reflection* r = m->GetReflection();
+    auto fill_if_empty = [&](const char* field, const std::string& pool) {
+      const FieldDescriptor* fd = d->FindFieldByName(field);
+      if (fd != nullptr && r->GetString(*m, fd).empty())
+        r->SetString(m, fd, f.OneOf(f.pools[pool]));
+    };
+    fill_if_empty("opportunity_id", "opportunity_id");
+    fill_if_empty("target_stage", "stage");
+    fill_if_empty("checkpoint_id", "checkpoint_id");
+    fill_if_empty("lead_id", "lead_id");
+    if (rpc == "UpdateOpportunity") {
+      auto* req = static_cast<v1::UpdateOpportunityRequest*>(m);
+      if (req->opportunity().id().empty()) {
+        req->mutable_opportunity()->set_id(f.OneOf(f.pools["opportunity_id"]));
+      }
+      if (req->update_mask().paths_size() == 0) req->mutable_update_mask()->add_paths("fields");
+    }
+    const FieldDescriptor* etag = d->FindFieldByName("etag");
+    if (etag == nullptr) return;
+    std::string id;
+    if (const auto* f_id = d->FindFieldByName("opportunity_id"); f_id != nullptr) {
+      id = r->GetString(*m, f_id);
+    } else if (const auto* f_opp = d->FindFieldByName("opportunity"); f_opp != nullptr) {
+      id = static_cast<const v1::Opportunity&>(r->GetMessage(*m, f_opp)).id();
+    }
+    v1::GetOpportunityRequest g;
+    g.set_opportunity_id(id);
+    auto cur = id.empty() ? absl::NotFoundError("") : p_->GetOpportunity(g);
+    r->SetString(m, etag, cur.ok() ? cur->etag() : "");
+  }
+
+  // CheckConsistency: every listed item can be fetched; each list index returns exactly the
+  // records its filter names; the open-deal gauges and the won/lost/opportunity counts equal a
+  // recount from the opportunities; the ranking considers every open deal.
+  void CheckConsistency() {
+    std::vector<v1::Opportunity> all = ListAll();
+    std::map<std::string, std::vector<std::string>> by_owner, by_stage, by_line, by_client;
+    std::map<int, std::vector<std::string>> by_state;
+    std::map<std::string, int64_t> open_count;
+    std::map<std::string, std::map<std::string, int64_t>> open_value;
+    int64_t won = 0, lost = 0, open = 0;
+    for (const v1::Opportunity& o : all) {
+      v1::Opportunity fetched = Get(o.id());
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(fetched, o)) << o.id();
+      by_owner[o.owner_id()].push_back(o.id());
+      by_stage[o.stage()].push_back(o.id());
+      by_line[o.product_line()].push_back(o.id());
+      by_client[o.client_id()].push_back(o.id());
+      by_state[o.state()].push_back(o.id());
+      if (o.state() == v1::OPPORTUNITY_STATE_OPEN) {
+        ++open;
+        ++open_count[o.stage()];
+        open_value[o.stage()][o.value().currency()] += o.value().amount_minor();
+      }
+      if (o.state() == v1::OPPORTUNITY_STATE_WON) ++won;
+      if (o.state() == v1::OPPORTUNITY_STATE_LOST) ++lost;
+    }
+    for (const auto& [owner, ids] : by_owner) {
+      v1::ListOpportunitiesRequest r;
+      r.set_owner_id(owner);
+      EXPECT_THAT(Ids(ListAll(r)), UnorderedElementsAreArray(ids)) << "owner " << owner;
+    }
+    for (const auto& [stage, ids] : by_stage) {
+      v1::ListOpportunitiesRequest r;
+      r.set_stage(stage);
+      EXPECT_THAT(Ids(ListAll(r)), UnorderedElementsAreArray(ids)) << "stage " << stage;
+    }
+    for (const auto& [line, ids] : by_line) {
+      v1::ListOpportunitiesRequest r;
+      r.set_product_line(line);
+      EXPECT_THAT(Ids(ListAll(r)), UnorderedElementsAreArray(ids)) << "line " << line;
+    }
+    for (const auto& [client, ids] : by_client) {
+      v1::ListOpportunitiesRequest r;
+      r.set_client_id(client);
+      EXPECT_THAT(Ids(ListAll(r)), UnorderedElementsAreArray(ids)) << "client " << client;
+    }
+    for (const auto& [state, ids] : by_state) {
+      v1::ListOpportunitiesRequest r;
+      r.set_state(static_cast<v1::OpportunityState>(state));
+      EXPECT_THAT(Ids(ListAll(r)), UnorderedElementsAreArray(ids)) << "state " << state;
+    }
+    // Leads and signals: every listed one can be fetched.
+    v1::ListLeadsRequest lr;
+    lr.set_page_size(1000);
+    auto leads = p_->ListLeads(lr);
+    ASSERT_TRUE(leads.ok()) << leads.status();
+    for (const v1::Lead& l : leads->leads()) {
+      v1::GetLeadRequest g;
+      g.set_lead_id(l.id());
+      EXPECT_TRUE(p_->GetLead(g).ok()) << l.id();
+      v1::ListLeadsRequest byowner;
+      byowner.set_owner_id(l.owner_id());
+      byowner.set_page_size(1000);
+      auto mine = p_->ListLeads(byowner);
+      ASSERT_TRUE(mine.ok());
+      EXPECT_TRUE(std::any_of(mine->leads().begin(), mine->leads().end(),
+                              [&](const v1::Lead& x) { return x.id() == l.id(); }));
+    }
+    v1::ListSignalsRequest sr;
+    sr.set_page_size(1000);
+    auto signals = p_->ListSignals(sr);
+    ASSERT_TRUE(signals.ok()) << signals.status();
+    for (const v1::Signal& s : signals->signals()) {
+      v1::GetSignalRequest g;
+      g.set_signal_id(s.id());
+      EXPECT_TRUE(p_->GetSignal(g).ok()) << s.id();
+    }
+    // Funnel: a period covering everything.
+    v1::GetFunnelReportRequest fr;
+    *fr.mutable_start_time() = util::ToProto(Day(-1000));
+    *fr.mutable_end_time() = util::ToProto(now_ + absl::Hours(48));
+    auto report = p_->GetFunnelReport(fr);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->won_count(), won);
+    EXPECT_EQ(report->lost_count(), lost);
+    for (const v1::FunnelStep& s : report->steps()) {
+      if (s.step() == "opportunity") {
+        EXPECT_EQ(s.count(), static_cast<int64_t>(all.size()));
+      }
+    }
+    int64_t gauge_total = 0;
+    for (const v1::WeightedStage& w : report->weighted()) {
+      EXPECT_EQ(w.open_count(), open_count[w.stage()]) << w.stage();
+      gauge_total += w.open_count();
+      std::map<std::string, int64_t> got;
+      for (const v1::CurrencyValue& cv : w.open_values()) got[cv.currency()] = cv.value_minor();
+      std::map<std::string, int64_t> want;
+      for (const auto& [c, v] : open_value[w.stage()]) {
+        if (v != 0) want[c] = v;
+      }
+      EXPECT_EQ(got, want) << w.stage();
+    }
+    EXPECT_EQ(gauge_total, open);
+    v1::RankOpenDealsRequest rank;
+    auto ranked = p_->RankOpenDeals(rank);
+    ASSERT_TRUE(ranked.ok());
+    EXPECT_EQ(ranked->open_deals_considered(), open);
+  }
+
+  testing::TempDir dir_;
+  absl::Time now_ = Day(0);
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<events::Outbox> outbox_;
+  std::unique_ptr<Pipeline> p_;
+};
+
+// ------------------------------------------------------------------------------ (a) every RPC
+
+TEST_F(RobustnessTest, EveryRpcSurvivesRandomRequestsAndTheStoreStaysConsistent) {
+  Register("c1", "u:wang");
+  Register("c2", "u:li");
+  Register("c3", "u:chen");
+  for (int i = 0; i < 3; ++i) ToConcept(i % 2 == 0 ? "c1" : "c2", i == 0 ? "u:wang" : "u:li");
+  MustCreate("c3", "u:chen", "EUR", 5000, kSpecialisedEquipment);
+
+  struct Rpc {
+    std::string name;
+    const Descriptor* request;
+    std::function<absl::Status(Fuzzer&, Message*)> call;
+  };
+  std::vector<Rpc> rpcs;
+#define TRIAD_RPC(Name)                                                                \
+  rpcs.push_back({#Name, v1::Name##Request::descriptor(), [&](Fuzzer& f, Message* m) { \
+                    auto r = p_->Name(*static_cast<v1::Name##Request*>(m));            \
+                    if (r.ok()) f.Learn(*r);                                           \
+                    return r.status();                                                 \
+                  }})
+  TRIAD_RPC(GetPlaybook);
+  TRIAD_RPC(ListPlaybooks);
+  TRIAD_RPC(CreatePlaybookVersion);
+  TRIAD_RPC(RecordSignal);
+  TRIAD_RPC(GetSignal);
+  TRIAD_RPC(ListSignals);
+  TRIAD_RPC(CreateLead);
+  TRIAD_RPC(GetLead);
+  TRIAD_RPC(ListLeads);
+  TRIAD_RPC(QualifyLead);
+  TRIAD_RPC(DisqualifyLead);
+  TRIAD_RPC(CreateOpportunity);
+  TRIAD_RPC(GetOpportunity);
+  TRIAD_RPC(ListOpportunities);
+  TRIAD_RPC(UpdateOpportunity);
+  TRIAD_RPC(CompleteChecklistItem);
+  TRIAD_RPC(AdvanceStage);
+  TRIAD_RPC(WinOpportunity);
+  TRIAD_RPC(LoseOpportunity);
+  TRIAD_RPC(ReassignOpportunity);
+  TRIAD_RPC(GetFunnelReport);
+  TRIAD_RPC(RankOpenDeals);
+  TRIAD_RPC(ListStaleDeals);
+  TRIAD_RPC(ScanStaleDeals);
+#undef TRIAD_RPC
+  // The table covers every method of the service.
+  const auto* service =
+      v1::GetPlaybookRequest::descriptor()->file()->FindServiceByName("PipelineService");
+  ASSERT_NE(service, nullptr);
+  ASSERT_EQ(static_cast<int>(rpcs.size()), service->method_count());
+  for (const Rpc& rpc : rpcs) {
+    ASSERT_NE(service->FindMethodByName(rpc.name), nullptr) << rpc.name;
+  }
+
+  std::map<std::string, std::map<absl::StatusCode, int>> outcomes;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    Fuzzer f(seed);
+    for (const v1::Opportunity& o : ListAll()) f.pools["opportunity_id"].push_back(o.id());
+    for (int i = 0; i < 400; ++i) {
+      const Rpc& rpc = rpcs[f.Pick(static_cast<int>(rpcs.size()))];
+      std::unique_ptr<Message> req(
+          google::protobuf::MessageFactory::generated_factory()->GetPrototype(rpc.request)->New());
+      // Mostly sparse requests (more likely to be valid), sometimes dense ones.
+      f.tame = f.Coin(60);
+      f.Fill(req.get(), 0, f.tame ? 70 : (f.Coin(70) ? 35 : 80));
+      if (f.tame && f.Coin(70)) Tame(f, rpc.name, req.get());
+      if (f.Coin(10)) now_ += absl::Hours(f.Pick(24 * 40));
+      absl::Status st = rpc.call(f, req.get());
+      ++outcomes[rpc.name][st.code()];
+      if (getenv("TRIAD_FUZZ_VERBOSE") != nullptr && !st.ok()) {
+        std::cerr << rpc.name << " -> " << st.ToString().substr(0, 160) << "\n";
+      }
+      EXPECT_NE(st.code(), absl::StatusCode::kInternal) << rpc.name << ": " << st;
+      EXPECT_NE(st.code(), absl::StatusCode::kUnknown) << rpc.name << ": " << st;
+      EXPECT_NE(st.code(), absl::StatusCode::kDataLoss) << rpc.name << ": " << st;
+      if (absl::IsInvalidArgument(st)) {
+        std::set<std::string> names;
+        FieldNames(rpc.request, &names);
+        bool named = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+          return st.message().find(n) != absl::string_view::npos;
+        });
+        EXPECT_TRUE(named) << rpc.name << ": INVALID_ARGUMENT names no field: " << st;
+      }
+    }
+    CheckConsistency();
+  }
+  // Some calls of most RPCs went through (the random requests reach the deep paths).
+  int ok_rpcs = 0;
+  for (const auto& [name, codes] : outcomes) {
+    if (codes.count(absl::StatusCode::kOk) > 0) ++ok_rpcs;
+  }
+  EXPECT_GE(ok_rpcs, 20);
+  if (HasFailure() || getenv("TRIAD_FUZZ_VERBOSE") != nullptr) {
+    for (const auto& [name, codes] : outcomes) {
+      std::string line = name + ":";
+      for (const auto& [code, count] : codes) {
+        line += " " + absl::StatusCodeToString(code) + "=" + std::to_string(count);
+      }
+      std::cerr << line << "\n";
+    }
+  }
+  // The state survives a restart unchanged and consistent.
+  Open();
+  CheckConsistency();
+}
+
+// ------------------------------------------------------------------------------ (b) events
+
+TEST_F(RobustnessTest, ConsumedEventsSurviveRandomPayloadsAndGarbage) {
+  Register("c1", "u:wang");
+  Register("c2", "u:li");
+  v1::Opportunity a = ToConcept("c1");
+  v1::Opportunity b = MustCreate("c2", "u:li");
+  Fuzzer f(7);
+  f.pools["opportunity_id"] = {a.id(), b.id(), "opp-unknown", ""};
+  f.pools["client_id"] = {"c1", "c2", "c3", ""};
+  std::vector<std::string> types = Pipeline::HandledTypes();
+  types.push_back("triad.review.request.unknown.v1");
+  auto prototype = [](const std::string& type) -> std::unique_ptr<Message> {
+    if (type == "triad.clients.client.registered.v1") {
+      return std::make_unique<clients::v1::ClientRegistered>();
+    }
+    if (type == "triad.clients.client.updated.v1")
+      return std::make_unique<clients::v1::ClientUpdated>();
+    if (type == "triad.clients.client.verified.v1") {
+      return std::make_unique<clients::v1::ClientVerified>();
+    }
+    if (type == "triad.clients.client.archived.v1") {
+      return std::make_unique<clients::v1::ClientArchived>();
+    }
+    if (type == "triad.clients.client.restored.v1") {
+      return std::make_unique<clients::v1::ClientRestored>();
+    }
+    if (type == "triad.clients.client.owner_changed.v1") {
+      return std::make_unique<clients::v1::ClientOwnerChanged>();
+    }
+    if (type == "triad.clients.client.merged.v1")
+      return std::make_unique<clients::v1::ClientsMerged>();
+    if (type == "triad.review.request.verdict_recorded.v1") {
+      return std::make_unique<review::v1::ReviewVerdictRecorded>();
+    }
+    return std::make_unique<production::v1::FeasibilityAnswered>();
+  };
+  std::vector<std::string> seen_ids;
+  std::map<absl::StatusCode, int> codes;
+  for (int i = 0; i < 1500; ++i) {
+    events::Event e;
+    e.type = f.OneOf(types);
+    int shape = f.Pick(10);
+    if (shape == 0) {
+      e.payload.resize(f.Pick(64));
+      for (char& c : e.payload) c = static_cast<char>(f.Pick(256));
+    } else if (shape == 1) {
+      e.payload = "";
+    } else {
+      std::unique_ptr<Message> m = prototype(e.type);
+      f.Fill(m.get(), 0, f.Coin(50) ? 50 : 90);
+      e.payload = m->SerializeAsString();
+    }
+    int id = f.Pick(10);
+    e.id = id == 0 ? "" : (id == 1 && !seen_ids.empty()) ? f.OneOf(seen_ids) : events::NewEventId();
+    seen_ids.push_back(e.id);
+    absl::Status st = p_->HandleEvent(e);
+    ++codes[st.code()];
+    // Applied / ignored (OK) or a permanent error the consumer dead-letters at once.
+    EXPECT_TRUE(st.ok() || absl::IsInvalidArgument(st)) << e.type << ": " << st;
+    if (e.id.empty()) {
+      EXPECT_TRUE(absl::IsInvalidArgument(st));
+    }
+  }
+  EXPECT_GT(codes[absl::StatusCode::kOk], 100);
+  EXPECT_GT(codes[absl::StatusCode::kInvalidArgument], 100);
+  CheckConsistency();
+  Open();
+  CheckConsistency();
+}
+
+TEST_F(RobustnessTest, EdgeCaseEvents) {
+  Register("c1", "u:wang");
+  v1::Opportunity opp = ToConcept("c1");
+  const std::string etag = Get(opp.id()).etag();
+  // Unknown opportunity, unknown gate, empty ids: recorded as seen and ignored.
+  EXPECT_TRUE(Verdict("opp-unknown", "concept.expert_review", review::v1::VERDICT_APPROVED).ok());
+  EXPECT_TRUE(Verdict(opp.id(), "gate-unknown", review::v1::VERDICT_APPROVED).ok());
+  EXPECT_TRUE(Verdict("", "", review::v1::VERDICT_APPROVED).ok());
+  // A feasibility gate named in a review verdict is not a review gate: ignored.
+  EXPECT_TRUE(Verdict(opp.id(), "concept.feasibility", review::v1::VERDICT_APPROVED).ok());
+  EXPECT_EQ(Get(opp.id()).etag(), etag);
+  // Garbage bytes and an empty event id are permanent errors (dead-lettered).
+  events::Event garbage;
+  garbage.id = events::NewEventId();
+  garbage.type = "triad.review.request.verdict_recorded.v1";
+  garbage.payload = std::string("\xff\xff\xff\xff\x0f", 5);
+  EXPECT_TRUE(absl::IsInvalidArgument(p_->HandleEvent(garbage)));
+  clients::v1::ClientRegistered reg;
+  *reg.mutable_client() = Client("c9");
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(p_->HandleEvent(Ev("triad.clients.client.registered.v1", reg, ""))));
+  // A merge naming no merged id is malformed; a merge into itself changes nothing.
+  clients::v1::ClientsMerged self;
+  *self.mutable_survivor() = Client("c1", "u:wang", 2);
+  EXPECT_TRUE(absl::IsInvalidArgument(p_->HandleEvent(Ev("triad.clients.client.merged.v1", self))));
+  self.set_merged_client_id("c1");
+  EXPECT_TRUE(p_->HandleEvent(Ev("triad.clients.client.merged.v1", self)).ok());
+  EXPECT_EQ(Get(opp.id()).client_id(), "c1");
+  EXPECT_TRUE(Create("c1", "u:wang").ok());
+  // An owner change to the same owner moves nothing.
+  clients::v1::ClientOwnerChanged same;
+  *same.mutable_client() = Client("c1", "u:wang", 3);
+  same.set_previous_owner_id("u:wang");
+  same.set_new_owner_id("u:wang");
+  EXPECT_TRUE(p_->HandleEvent(Ev("triad.clients.client.owner_changed.v1", same)).ok());
+  EXPECT_EQ(Get(opp.id()).owner_id(), "u:wang");
+  EXPECT_EQ(Get(opp.id()).etag(), etag);
+  // Unknown types are not ours: OK, nothing happens.
+  EXPECT_TRUE(p_->HandleEvent(Ev("triad.clients.client.deleted.v9", reg)).ok());
+}
+
+// Regression: a verdict for a gate of another stage (never requested) used to open it, so the
+// deal later skipped the review; a verdict on a closed deal used to rewrite it.
+TEST_F(RobustnessTest, VerdictForAGateNotAwaitingOneIsIgnored) {
+  Register("c1");
+  v1::Opportunity opp = MustCreate("c1", "u:wang");  // in qualification
+  const std::string etag = Get(opp.id()).etag();
+  ASSERT_TRUE(Verdict(opp.id(), "concept.expert_review", review::v1::VERDICT_APPROVED).ok());
+  v1::Opportunity after = Get(opp.id());
+  EXPECT_EQ(after.etag(), etag);
+  EXPECT_EQ(FindCheckpointState(after, "concept.expert_review"), nullptr);
+  // Entering concept later requests the review as usual.
+  v1::Opportunity c = ToConcept("c1");
+  const v1::CheckpointState* s = FindCheckpointState(c, "concept.expert_review");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->gate_status(), v1::GATE_STATUS_REQUESTED);
+  // A closed deal keeps its state.
+  v1::LoseOpportunityRequest lose;
+  lose.set_opportunity_id(c.id());
+  lose.set_reason(v1::LOSS_REASON_PRICE);
+  ASSERT_TRUE(p_->LoseOpportunity(lose).ok());
+  const std::string closed_etag = Get(c.id()).etag();
+  ASSERT_TRUE(Verdict(c.id(), "concept.expert_review", review::v1::VERDICT_APPROVED).ok());
+  EXPECT_EQ(Get(c.id()).etag(), closed_etag);
+}
+
+// Regression: merging A into B and then B back into A left redirects A->B->A; A resolved to a
+// MERGED record, so deals could no longer be opened on either id.
+TEST_F(RobustnessTest, MergeChainsAndCyclesResolveToTheLiveSurvivor) {
+  Register("a");
+  Register("b");
+  Register("c");
+  v1::Opportunity on_a = MustCreate("a", "u:wang");
+  ASSERT_TRUE(Merge("a", "b", 2).ok());
+  ASSERT_TRUE(Merge("b", "c", 3).ok());  // chain a -> b -> c
+  EXPECT_EQ(Get(on_a.id()).client_id(), "c");
+  auto via_a = Create("a", "u:wang");
+  ASSERT_TRUE(via_a.ok()) << via_a.status();
+  EXPECT_EQ(via_a->client_id(), "c");
+  // Cycle: c merged back into a (a survives again).
+  ASSERT_TRUE(Merge("c", "a", 4).ok());
+  EXPECT_EQ(Get(on_a.id()).client_id(), "a");
+  for (const char* id : {"a", "b", "c"}) {
+    auto r = Create(id, "u:wang");
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    EXPECT_EQ(r->client_id(), "a") << id;
+  }
+  // And a -> c -> a -> c again.
+  ASSERT_TRUE(Merge("a", "c", 5).ok());
+  auto r = Create("b", "u:wang");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->client_id(), "c");
+  CheckConsistency();
+}
+
+// Regression: strings that are not UTF-8 were stored; the record then failed to parse on every
+// read (DATA_LOSS) and its events could not be decoded by any consumer.
+TEST_F(RobustnessTest, InvalidUtf8IsRefusedNamingTheField) {
+  Register("c1");
+  v1::CreateOpportunityRequest req;
+  req.set_request_id("r-utf8");
+  req.set_client_id("c1");
+  req.set_owner_id("u:wang");
+  req.set_title(std::string("Hospital \xc3\x28", 11));
+  req.mutable_value()->set_amount_minor(100);
+  req.mutable_value()->set_currency("CNY");
+  req.set_product_line(kArchitecturalDesign);
+  auto r = p_->CreateOpportunity(req);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("title"));
+  (*req.mutable_fields())[std::string("k\xff", 2)] = "v";
+  req.set_title("ok");
+  r = p_->CreateOpportunity(req);
+  EXPECT_THAT(r.status().message(), HasSubstr("fields.key"));
+  EXPECT_TRUE(ListAll().empty());
+  review::v1::ReviewVerdictRecorded v;
+  v.set_opportunity_id("x");
+  v.set_expert_id(std::string("\xff", 1));
+  events::Event e;
+  e.id = "e1";
+  EXPECT_TRUE(absl::IsInvalidArgument(p_->OnReviewVerdict(e, v)));
+}
+
+// Regression: NaN passed the playbook's range checks (NaN < 0 is false), and max_days /
+// default_delivery_days near INT32_MAX overflowed `24 * days` (undefined behaviour).
+TEST_F(RobustnessTest, PlaybookNumbersAreRangeChecked) {
+  v1::GetPlaybookRequest g;
+  g.set_product_line(kArchitecturalDesign);
+  v1::Playbook base = *p_->GetPlaybook(g);
+  auto create = [&](const std::function<void(v1::Playbook&)>& edit) {
+    v1::CreatePlaybookVersionRequest req;
+    *req.mutable_playbook() = base;
+    edit(*req.mutable_playbook());
+    return p_->CreatePlaybookVersion(req).status();
+  };
+  absl::Status st = create([](v1::Playbook& p) { p.mutable_stages(1)->set_win_probability(NAN); });
+  EXPECT_THAT(st.message(), HasSubstr("stages[1].win_probability"));
+  st = create([](v1::Playbook& p) { p.set_default_expert_hours(NAN); });
+  EXPECT_THAT(st.message(), HasSubstr("default_expert_hours"));
+  st = create([](v1::Playbook& p) { p.mutable_targets(0)->set_target_ratio(NAN); });
+  EXPECT_THAT(st.message(), HasSubstr("target_ratio"));
+  st = create([](v1::Playbook& p) { p.mutable_stages(0)->set_max_days(2147483647); });
+  EXPECT_THAT(st.message(), HasSubstr("stages[0].max_days"));
+  st = create([](v1::Playbook& p) { p.set_default_delivery_days(2147483647); });
+  EXPECT_THAT(st.message(), HasSubstr("default_delivery_days"));
+  EXPECT_TRUE(create([](v1::Playbook&) {}).ok());
+}
+
+// Regression: amounts up to INT64_MAX were accepted; the funnel sums (and value x probability)
+// then overflowed int64.
+TEST_F(RobustnessTest, HugeAmountsAreRefused) {
+  Register("c1");
+  auto r = Create("c1", "u:wang", "CNY", std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_THAT(r.status().message(), HasSubstr("value.amount_minor"));
+  EXPECT_TRUE(Create("c1", "u:wang", "CNY", 1'000'000'000'000'000).ok());
+}
+
+// Regression (found by the randomized run): the report listed only the stages of the latest
+// playbook versions, so deals still on an older version whose stage a newer version renamed
+// vanished from the open pipeline (weighted value, counts).
+TEST_F(RobustnessTest, ReportKeepsStagesOfOlderPlaybookVersions) {
+  Register("c1");
+  v1::Opportunity old = MustCreate("c1", "u:wang", "CNY", 1000);  // v1, in "qualification"
+  v1::GetPlaybookRequest g;
+  g.set_product_line(kArchitecturalDesign);
+  v1::CreatePlaybookVersionRequest req;
+  *req.mutable_playbook() = *p_->GetPlaybook(g);
+  req.mutable_playbook()->mutable_stages(0)->set_id("intake");
+  ASSERT_TRUE(p_->CreatePlaybookVersion(req).ok());
+  v1::GetFunnelReportRequest fr;
+  *fr.mutable_start_time() = util::ToProto(Day(-1));
+  *fr.mutable_end_time() = util::ToProto(Day(1));
+  auto report = p_->GetFunnelReport(fr);
+  ASSERT_TRUE(report.ok());
+  int64_t open = 0;
+  for (const auto& w : report->weighted()) {
+    if (w.stage() == "qualification") open = w.open_count();
+  }
+  EXPECT_EQ(open, 1);
+  EXPECT_EQ(report->weighted_pipeline_minor(), 100);  // 1000 x 0.10
+}
+
+// ------------------------------------------------------------------------------ list indexes
+
+TEST_F(RobustnessTest, FilteredListsReadThroughIndexesThatFollowEveryChange) {
+  Register("c1", "u:wang");
+  Register("c2", "u:li");
+  std::vector<v1::Opportunity> wang;
+  for (int i = 0; i < 30; ++i) wang.push_back(MustCreate("c1", "u:wang"));
+  v1::Opportunity li1 = MustCreate("c2", "u:li", "CNY", 1, kSpecialisedEquipment);
+  v1::Opportunity li2 = MustCreate("c2", "u:li", "CNY", 1, kSpecialisedEquipment);
+  auto examined = [&](v1::ListOpportunitiesRequest req) {
+    int64_t before = p_->ListRecordsExamined();
+    std::vector<v1::Opportunity> got = ListAll(req);
+    return std::make_pair(Ids(got), p_->ListRecordsExamined() - before);
+  };
+  v1::ListOpportunitiesRequest by_li;
+  by_li.set_owner_id("u:li");
+  auto [ids, n] = examined(by_li);
+  EXPECT_THAT(ids, UnorderedElementsAreArray({li1.id(), li2.id()}));
+  EXPECT_EQ(n, 2);  // not 32: the owner index was walked
+  v1::ListOpportunitiesRequest by_line;
+  by_line.set_product_line(kSpecialisedEquipment);
+  std::tie(ids, n) = examined(by_line);
+  EXPECT_EQ(n, 2);
+
+  // Reassign: the deal moves between the owners' index entries.
+  v1::ReassignOpportunityRequest re;
+  re.set_opportunity_id(wang[0].id());
+  re.set_new_owner_id("u:li");
+  re.set_reason("holiday cover");
+  ASSERT_TRUE(p_->ReassignOpportunity(re).ok());
+  std::tie(ids, n) = examined(by_li);
+  EXPECT_THAT(ids, UnorderedElementsAreArray({li1.id(), li2.id(), wang[0].id()}));
+  EXPECT_EQ(n, 3);
+  // Advance: the stage index follows.
+  Tick(wang[1].id(), "qualification.decision_maker");
+  ASSERT_TRUE(Advance(wang[1].id(), "needs_analysis").ok());
+  v1::ListOpportunitiesRequest by_stage;
+  by_stage.set_stage("needs_analysis");
+  std::tie(ids, n) = examined(by_stage);
+  EXPECT_THAT(ids, UnorderedElementsAreArray({wang[1].id()}));
+  EXPECT_EQ(n, 1);
+  // Lose and win: the state index follows.
+  v1::LoseOpportunityRequest lose;
+  lose.set_opportunity_id(wang[2].id());
+  lose.set_reason(v1::LOSS_REASON_PRICE);
+  ASSERT_TRUE(p_->LoseOpportunity(lose).ok());
+  v1::ListOpportunitiesRequest lost;
+  lost.set_state(v1::OPPORTUNITY_STATE_LOST);
+  std::tie(ids, n) = examined(lost);
+  EXPECT_THAT(ids, UnorderedElementsAreArray({wang[2].id()}));
+  EXPECT_EQ(n, 1);
+  // Client owner change (u:wang -> u:chen) moves u:wang's open deals of c1.
+  clients::v1::ClientOwnerChanged oc;
+  *oc.mutable_client() = Client("c1", "u:chen", 2);
+  oc.set_previous_owner_id("u:wang");
+  oc.set_new_owner_id("u:chen");
+  ASSERT_TRUE(p_->HandleEvent(Ev("triad.clients.client.owner_changed.v1", oc)).ok());
+  v1::ListOpportunitiesRequest by_chen;
+  by_chen.set_owner_id("u:chen");
+  std::tie(ids, n) = examined(by_chen);
+  EXPECT_EQ(ids.size(), 28u);  // 30 - reassigned - lost
+  v1::ListOpportunitiesRequest by_wang;
+  by_wang.set_owner_id("u:wang");
+  std::tie(ids, n) = examined(by_wang);
+  EXPECT_THAT(ids, UnorderedElementsAreArray({wang[2].id()}));  // the lost one stays
+  // Merge c2 into c1: the client index follows.
+  ASSERT_TRUE(Merge("c2", "c1", 3).ok());
+  v1::ListOpportunitiesRequest by_c2;
+  by_c2.set_client_id("c2");
+  EXPECT_TRUE(ListAll(by_c2).empty());
+  v1::ListOpportunitiesRequest by_c1;
+  by_c1.set_client_id("c1");
+  EXPECT_EQ(ListAll(by_c1).size(), 32u);
+  CheckConsistency();
+
+  // A database written before the indexes existed is backfilled at start.
+  rocksdb::WriteOptions wo;
+  ASSERT_TRUE(store_->db()
+                  ->DeleteRange(wo, store_->Cf("lists"), rocksdb::Slice(""),
+                                rocksdb::Slice("\xff\xff\xff\xff"))
+                  .ok());
+  Open();
+  CheckConsistency();
+  std::tie(ids, n) = examined(by_li);
+  EXPECT_EQ(n, 3);
+}
+
+TEST_F(RobustnessTest, LeadAndSignalListsUseIndexes) {
+  Register("c1");
+  for (int i = 0; i < 20; ++i) {
+    v1::CreateLeadRequest l;
+    l.mutable_lead()->set_client_id("c1");
+    l.mutable_lead()->set_owner_id(i < 18 ? "u:wang" : "u:li");
+    ASSERT_TRUE(p_->CreateLead(l).ok());
+    v1::RecordSignalRequest s;
+    s.mutable_signal()->set_source("tender");
+    s.mutable_signal()->set_region(i < 19 ? "east" : "west");
+    s.mutable_signal()->set_sector("health");
+    ASSERT_TRUE(p_->RecordSignal(s).ok());
+  }
+  int64_t before = p_->ListRecordsExamined();
+  v1::ListLeadsRequest lr;
+  lr.set_owner_id("u:li");
+  auto leads = p_->ListLeads(lr);
+  ASSERT_TRUE(leads.ok());
+  EXPECT_EQ(leads->leads_size(), 2);
+  EXPECT_EQ(p_->ListRecordsExamined() - before, 2);
+  // Qualifying moves the lead in the state index.
+  v1::QualifyLeadRequest q;
+  q.set_lead_id(leads->leads(0).id());
+  ASSERT_TRUE(p_->QualifyLead(q).ok());
+  v1::ListLeadsRequest qualified;
+  qualified.set_state(v1::LEAD_STATE_QUALIFIED);
+  before = p_->ListRecordsExamined();
+  auto ql = p_->ListLeads(qualified);
+  ASSERT_EQ(ql->leads_size(), 1);
+  EXPECT_EQ(ql->leads(0).id(), leads->leads(0).id());
+  EXPECT_EQ(p_->ListRecordsExamined() - before, 1);
+  v1::ListLeadsRequest fresh;
+  fresh.set_state(v1::LEAD_STATE_NEW);
+  EXPECT_EQ(p_->ListLeads(fresh)->leads_size(), 19);
+  v1::ListSignalsRequest sr;
+  sr.set_region("west");
+  before = p_->ListRecordsExamined();
+  EXPECT_EQ(p_->ListSignals(sr)->signals_size(), 1);
+  EXPECT_EQ(p_->ListRecordsExamined() - before, 1);
+}
+
+// ------------------------------------------------------------------------------ currencies
+
+TEST_F(RobustnessTest, FunnelNeverSumsDifferentCurrencies) {
+  Register("c1");
+  MustCreate("c1", "u:wang", "CNY", 700);
+  MustCreate("c1", "u:wang", "EUR", 100);
+  MustCreate("c1", "u:wang", "EUR", 50);
+  v1::GetFunnelReportRequest req;
+  *req.mutable_start_time() = util::ToProto(Day(-1));
+  *req.mutable_end_time() = util::ToProto(Day(1));
+  auto report = p_->GetFunnelReport(req);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->mixed_currencies());
+  const v1::FunnelStep* opp = nullptr;
+  for (const auto& s : report->steps()) {
+    if (s.step() == "opportunity") opp = &s;
+  }
+  ASSERT_NE(opp, nullptr);
+  EXPECT_EQ(opp->count(), 3);
+  EXPECT_EQ(opp->value_minor(), 0);  // mixed: no single sum
+  ASSERT_EQ(opp->values_size(), 2);
+  EXPECT_EQ(opp->values(0).currency(), "CNY");
+  EXPECT_EQ(opp->values(0).value_minor(), 700);
+  EXPECT_EQ(opp->values(1).currency(), "EUR");
+  EXPECT_EQ(opp->values(1).value_minor(), 150);
+  EXPECT_EQ(report->weighted_pipeline_minor(), 0);
+  ASSERT_EQ(report->weighted_pipeline_size(), 2);
+  EXPECT_EQ(report->weighted_pipeline(0).value_minor(), 70);  // 700 x 0.10
+  EXPECT_EQ(report->weighted_pipeline(1).value_minor(), 15);
+  // Filtered to one currency, the single value is set again.
+  req.mutable_filter()->set_currency("EUR");
+  report = p_->GetFunnelReport(req);
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->mixed_currencies());
+  for (const auto& s : report->steps()) {
+    if (s.step() == "opportunity") {
+      EXPECT_EQ(s.count(), 2);
+      EXPECT_EQ(s.value_minor(), 150);
+    }
+  }
+  EXPECT_EQ(report->weighted_pipeline_minor(), 15);
+  v1::RankOpenDealsRequest rank;
+  rank.mutable_filter()->set_currency("EUR");
+  auto ranked = p_->RankOpenDeals(rank);
+  ASSERT_TRUE(ranked.ok());
+  EXPECT_EQ(ranked->open_deals_considered(), 2);
+  EXPECT_EQ(ranked->deals(0).currency(), "EUR");
+}
+
+}  // namespace
+}  // namespace triad::pipeline
