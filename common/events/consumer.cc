@@ -231,17 +231,22 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     absl::Status last = seen.status();
     for (int attempt = 1; attempt <= std::max(1, options_.max_attempts) && running_; ++attempt) {
       if (!seen.ok()) break;
-      Transaction txn;
-      last = it->second(*event, txn);
-      if (last.ok()) {
-        txn.batch().Put(store_->Cf(IdempotentConsumer::kInboxColumnFamily), inbox_key, "");
-        last = outbox_ != nullptr ? outbox_->Commit(txn) : CommitWithoutOutbox(txn);
+      {
+        std::unique_lock<std::mutex> lock;
+        if (options_.apply_mutex != nullptr)
+          lock = std::unique_lock<std::mutex>(*options_.apply_mutex);
+        Transaction txn;
+        last = it->second(*event, txn);
         if (last.ok()) {
-          ++stats_applied_;
-          applied_.Increment();
-          MarkDone(m);
-          return;
+          txn.batch().Put(store_->Cf(IdempotentConsumer::kInboxColumnFamily), inbox_key, "");
+          last = outbox_ != nullptr ? outbox_->Commit(txn) : CommitWithoutOutbox(txn);
         }
+      }
+      if (last.ok()) {
+        ++stats_applied_;
+        applied_.Increment();
+        MarkDone(m);
+        return;
       }
       if (IsPermanent(last)) break;
       if (attempt < options_.max_attempts) absl::SleepFor(options_.retry_backoff * attempt);

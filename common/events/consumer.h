@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +43,10 @@ struct ConsumerOptions {
   std::string group_instance_id;
   // Extra librdkafka properties.
   std::map<std::string, std::string> properties;
+  // When set, held across each handler call and the commit of its transaction, so a service
+  // serialises consumed events with its RPCs' read-modify-write (the handlers must not lock it
+  // themselves).
+  std::mutex* apply_mutex = nullptr;
 };
 
 struct ConsumerStats {

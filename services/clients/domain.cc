@@ -2168,7 +2168,6 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
       return Invalid("won_at", "more than a year in the future");
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },
                                       msg.client_id(), "OpportunityWon"));
@@ -2223,7 +2222,6 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
 absl::Status ClientsDomain::ApplyOpportunityLost(const pipeline::v1::OpportunityLost& msg,
                                                  events::Transaction& txn) {
   if (msg.opportunity_id().size() > kMaxIdLength) return Invalid("opportunity_id", "too long");
-  std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },
                                       msg.client_id(), "OpportunityLost"));
@@ -2256,7 +2254,6 @@ absl::Status ClientsDomain::ApplyProjectCompleted(const production::v1::ProjectC
       return Invalid("completed_at", "more than a year in the future");
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },
                                       msg.client_id(), "ProjectCompleted"));

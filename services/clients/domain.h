@@ -148,12 +148,17 @@ class ClientsDomain {
       const v1::ImportClientsCsvRequest& req);
 
   // --- Consumed events -----------------------------------------------------------------------
-  // RegisterHandlers registers the consumed event types on `consumer` (EventHandlers()).
+  // RegisterHandlers registers the consumed event types on `consumer` (EventHandlers()). The
+  // consumer must be created with ConsumerOptions::apply_mutex = &mutex(), so that each event's
+  // effect is read, written and committed under the lock the RPCs use.
   void RegisterHandlers(events::IdempotentConsumer& consumer);
+  // mutex is the lock that serialises every read-modify-write of this domain.
+  std::mutex& mutex() const { return mu_; }
   // EventHandlers lists each consumed ce_type with the handler the consumer runs for it
   // (payload decoding included: a payload that does not decode is INVALID_ARGUMENT).
   std::vector<std::pair<std::string, events::Handler>> EventHandlers();
-  // ApplyOpportunityWon / Lost / ProjectCompleted write an event's effect into `txn`.
+  // ApplyOpportunityWon / Lost / ProjectCompleted write an event's effect into `txn`. The caller
+  // holds mutex() until `txn` is committed (the consumer does, through apply_mutex).
   absl::Status ApplyOpportunityWon(const pipeline::v1::OpportunityWon& msg,
                                    events::Transaction& txn);
   absl::Status ApplyOpportunityLost(const pipeline::v1::OpportunityLost& msg,

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
 
   triad::events::ConsumerOptions consumer;
   consumer.topics = {triad::clients::kOpportunityTopic, triad::clients::kProjectTopic};
+  consumer.apply_mutex = &domain.mutex();
   domain.RegisterHandlers(rt.AddConsumer(consumer));
 
   // SLA breaches and due follow-ups are scanned periodically; the runtime stops the scans

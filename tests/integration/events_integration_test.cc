@@ -232,3 +232,57 @@ TEST(EventsIntegrationTest, GroupMembersSharePartitionsAndHandOverOnRebalance) {
 
 }  // namespace
 }  // namespace triad::events
+
+namespace triad::events {
+namespace {
+
+// ConsumerOptions::apply_mutex is held while the handler runs and while its transaction is
+// committed, so a service's RPCs and its consumed events never interleave a read-modify-write.
+TEST(EventsIntegrationTest, ApplyMutexIsHeldAcrossHandlerAndCommit) {
+  using triad::testing::PollUntil;
+  using triad::testing::TestKafkaConfig;
+  using triad::testing::UniqueName;
+  const std::string topic = "triad.test." + UniqueName("locked");
+  ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 1).ok());
+  triad::testing::TempDir dir;
+  auto store = testutil::OpenEventStore(dir.path());
+  std::mutex domain_mu;
+  std::atomic<int> handler_unlocked{0}, commit_unlocked{0}, commits{0};
+  // Runs right after each successful write, i.e. inside the consumer's commit.
+  store->AddWriteListener([&] {
+    ++commits;
+    if (domain_mu.try_lock()) {
+      domain_mu.unlock();
+      ++commit_unlocked;
+    }
+  });
+  ConsumerOptions co{.group_id = UniqueName("g-"), .topics = {topic}};
+  co.apply_mutex = &domain_mu;
+  IdempotentConsumer consumer(store.get(), nullptr, TestKafkaConfig(), co);
+  auto ledger = testutil::LedgerHandler(store.get());
+  consumer.OnMessage<triad::testing::v1::Ticked>(
+      testutil::kTickType,
+      [&](const Event& e, const triad::testing::v1::Ticked& t, Transaction& txn) {
+        if (domain_mu.try_lock()) {
+          domain_mu.unlock();
+          ++handler_unlocked;
+        }
+        return ledger(e, t, txn);
+      });
+  ASSERT_TRUE(consumer.Start().ok());
+  testutil::RawProducer raw;
+  for (int i = 1; i <= 20; ++i) {
+    triad::testing::v1::Ticked t;
+    t.set_seq(i);
+    Event e{.id = NewEventId(), .type = testutil::kTickType, .source = "triad/test"};
+    ASSERT_TRUE(raw.Send(topic, "k", t.SerializeAsString(), &e));
+  }
+  ASSERT_TRUE(PollUntil([&] { return consumer.Stats().applied == 20; }, absl::Seconds(60)));
+  consumer.Stop();
+  EXPECT_GE(commits.load(), 20);
+  EXPECT_EQ(handler_unlocked.load(), 0);
+  EXPECT_EQ(commit_unlocked.load(), 0);
+}
+
+}  // namespace
+}  // namespace triad::events

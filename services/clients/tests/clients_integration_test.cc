@@ -131,6 +131,7 @@ class ClientsIntegrationTest : public ::testing::Test {
     events::ConsumerOptions co;
     co.group_id = triad::testing::UniqueName("triad-clients-it-");
     co.topics = {kOpportunityTopic, kProjectTopic};
+    co.apply_mutex = &domain_->mutex();
     consumer_ = &runtime_->AddConsumer(co);
     domain_->RegisterHandlers(*consumer_);
     absl::Status s = runtime_->Start();
