@@ -106,7 +106,7 @@ class Fuzzer {
     if (pool != pools.end() && r < 55) return OneOf(pool->second);
     if (r < 65) return "";
     if (r < 75) return "w" + std::to_string(Pick(5));
-    if (r < 82) return std::string("bad\xc3\x28utf8\xff", 12);
+    if (r < 82) return std::string("bad\xc3\x28utf8\xff");  // invalid UTF-8, no NUL inside
     if (r < 88) return "工程设计";
     if (r < 93) return std::string("nul\0byte", 8);
     return std::string(100 * 1024, 'x');
