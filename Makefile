@@ -1,5 +1,5 @@
 # Triad — the two ways in: `make run` and `make test`. Everything else is a helper.
-.PHONY: all setup build test run stop status bench fmt clean
+.PHONY: all setup build test run stop status bench sanitize fmt clean
 
 BUILD ?= build
 
@@ -28,6 +28,10 @@ status:
 
 bench:
 	scripts/bench.sh
+
+# The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
+sanitize:
+	scripts/sanitize.sh
 
 fmt:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -31,6 +31,8 @@ int StageIndex(const v1::Playbook& playbook, std::string_view id);
 
 // FindCheckpointState returns the opportunity's state of checkpoint `id`, or nullptr.
 const v1::CheckpointState* FindCheckpointState(const v1::Opportunity& opp, std::string_view id);
+// The result points into `opp`: calling it on a temporary would dangle, so that does not compile.
+const v1::CheckpointState* FindCheckpointState(v1::Opportunity&& opp, std::string_view id) = delete;
 
 // MutableCheckpointState returns the state of checkpoint `id`, adding it when missing.
 v1::CheckpointState* MutableCheckpointState(v1::Opportunity& opp, std::string_view id);

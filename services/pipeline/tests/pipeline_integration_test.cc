@@ -232,7 +232,8 @@ TEST_F(PipelineIntegrationTest, VerdictOpensGateOnceAndReviewRequestArrivesAsClo
   Produce(ev);
   ASSERT_TRUE(testing::PollUntil(
       [&] {
-        const v1::CheckpointState* s = FindCheckpointState(Get(opp.id()), "concept.expert_review");
+        const v1::Opportunity current = Get(opp.id());
+        const v1::CheckpointState* s = FindCheckpointState(current, "concept.expert_review");
         return s != nullptr && s->gate_status() == v1::GATE_STATUS_OPEN;
       },
       absl::Seconds(60)));
