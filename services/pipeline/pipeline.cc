@@ -1924,6 +1924,29 @@ absl::Status Pipeline::OnClient(const events::Event& event,
   return CommitLocked(work);
 }
 
+absl::StatusOr<std::optional<Pipeline::GateTarget>> Pipeline::GateAwaitingAnswerLocked(
+    std::string_view opportunity_id, std::string_view gate_id, v1::CheckpointKind kind,
+    std::string_view what) {
+  if (opportunity_id.empty()) return std::optional<GateTarget>();
+  absl::StatusOr<v1::Opportunity> opp = LoadOpportunity(opportunity_id);
+  if (absl::IsNotFound(opp.status())) return std::optional<GateTarget>();  // not ours
+  if (!opp.ok()) return opp.status();
+  ASSIGN_OR_RETURN(const v1::Playbook* pb,
+                   PlaybookLocked(opp->product_line(), opp->playbook_version()));
+  const v1::Checkpoint* c = FindCheckpoint(*pb, gate_id);
+  if (c == nullptr || c->kind() != kind) {
+    logging::Warn(absl::StrCat(std::string(what), " for an unknown gate ignored"),
+                  {{"opportunity", opp->id()}, {"gate", std::string(gate_id)}});
+    return std::optional<GateTarget>();
+  }
+  if (!AwaitsAnswer(*opp, c->id())) {
+    logging::Warn(absl::StrCat(std::string(what), " for a gate that awaits none ignored"),
+                  {{"opportunity", opp->id()}, {"gate", std::string(gate_id)}});
+    return std::optional<GateTarget>();
+  }
+  return std::optional<GateTarget>(GateTarget{*std::move(opp), c});
+}
+
 absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
                                        const review::v1::ReviewVerdictRecorded& verdict) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
@@ -1934,28 +1957,13 @@ absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
   if (seen) return absl::OkStatus();
   Work work;
   MarkInbox(work, event);
-  absl::StatusOr<v1::Opportunity> opp_or = verdict.opportunity_id().empty()
-                                               ? absl::NotFoundError("")
-                                               : LoadOpportunity(verdict.opportunity_id());
-  if (!opp_or.ok()) {
-    if (!absl::IsNotFound(opp_or.status())) return opp_or.status();
-    // Milestone sign-offs and other services' reviews share the topic: not ours.
-    return CommitLocked(work);
-  }
-  v1::Opportunity& opp = *opp_or;
-  ASSIGN_OR_RETURN(const v1::Playbook* pb,
-                   PlaybookLocked(opp.product_line(), opp.playbook_version()));
-  const v1::Checkpoint* c = FindCheckpoint(*pb, verdict.gate_id());
-  if (c == nullptr || c->kind() != v1::CHECKPOINT_KIND_REVIEW_GATE) {
-    logging::Warn("verdict for an unknown review gate ignored",
-                  {{"opportunity", opp.id()}, {"gate", verdict.gate_id()}});
-    return CommitLocked(work);
-  }
-  if (!AwaitsAnswer(opp, c->id())) {
-    logging::Warn("verdict for a gate that awaits none ignored",
-                  {{"opportunity", opp.id()}, {"gate", verdict.gate_id()}});
-    return CommitLocked(work);
-  }
+  // Milestone sign-offs and other services' reviews share the topic: not all are ours.
+  ASSIGN_OR_RETURN(std::optional<GateTarget> target,
+                   GateAwaitingAnswerLocked(verdict.opportunity_id(), verdict.gate_id(),
+                                            v1::CHECKPOINT_KIND_REVIEW_GATE, "review verdict"));
+  if (!target.has_value()) return CommitLocked(work);
+  v1::Opportunity& opp = target->opp;
+  const v1::Checkpoint* c = target->checkpoint;
   if (verdict.estimated_effort_hours() < 0 || !std::isfinite(verdict.estimated_effort_hours())) {
     return absl::InvalidArgumentError("estimated_effort_hours must be a finite number >= 0");
   }
@@ -1994,27 +2002,13 @@ absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
   if (seen) return absl::OkStatus();
   Work work;
   MarkInbox(work, event);
-  absl::StatusOr<v1::Opportunity> opp_or = answer.opportunity_id().empty()
-                                               ? absl::NotFoundError("")
-                                               : LoadOpportunity(answer.opportunity_id());
-  if (!opp_or.ok()) {
-    if (!absl::IsNotFound(opp_or.status())) return opp_or.status();
-    return CommitLocked(work);
-  }
-  v1::Opportunity& opp = *opp_or;
-  ASSIGN_OR_RETURN(const v1::Playbook* pb,
-                   PlaybookLocked(opp.product_line(), opp.playbook_version()));
-  const v1::Checkpoint* c = FindCheckpoint(*pb, answer.gate_id());
-  if (c == nullptr || c->kind() != v1::CHECKPOINT_KIND_FEASIBILITY_GATE) {
-    logging::Warn("feasibility answer for an unknown gate ignored",
-                  {{"opportunity", opp.id()}, {"gate", answer.gate_id()}});
-    return CommitLocked(work);
-  }
-  if (!AwaitsAnswer(opp, c->id())) {
-    logging::Warn("feasibility answer for a gate that awaits none ignored",
-                  {{"opportunity", opp.id()}, {"gate", answer.gate_id()}});
-    return CommitLocked(work);
-  }
+  ASSIGN_OR_RETURN(
+      std::optional<GateTarget> target,
+      GateAwaitingAnswerLocked(answer.opportunity_id(), answer.gate_id(),
+                               v1::CHECKPOINT_KIND_FEASIBILITY_GATE, "feasibility answer"));
+  if (!target.has_value()) return CommitLocked(work);
+  v1::Opportunity& opp = target->opp;
+  const v1::Checkpoint* c = target->checkpoint;
   absl::Time now = options_.clock();
   v1::CheckpointState* s = MutableCheckpointState(opp, c->id());
   bool was_open = s->gate_status() == v1::GATE_STATUS_OPEN;

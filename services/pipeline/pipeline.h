@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -183,6 +184,16 @@ class Pipeline {
 
   absl::Status CommitLocked(Work& work);
   absl::StatusOr<const v1::Playbook*> PlaybookLocked(std::string_view line, int version) const;
+  // GateTarget is an opportunity and the gate (of its playbook) an answer event names.
+  struct GateTarget {
+    v1::Opportunity opp;
+    const v1::Checkpoint* checkpoint;
+  };
+  // GateAwaitingAnswerLocked loads the opportunity and its gate of `kind` that an answer (`what`,
+  // for the log) names; nullopt, logged, when the answer is not for a gate of ours awaiting one.
+  absl::StatusOr<std::optional<GateTarget>> GateAwaitingAnswerLocked(
+      std::string_view opportunity_id, std::string_view gate_id, v1::CheckpointKind kind,
+      std::string_view what);
   absl::StatusOr<v1::Opportunity> LoadOpportunity(std::string_view id) const;
   absl::StatusOr<clients::v1::ClientSummary> ResolveClient(std::string_view client_id) const;
   absl::Status InboxSeen(const events::Event& event, bool* seen) const;
