@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
     if (!s.ok()) return s;
   }
   if (options.server.service_name.empty()) options.server.service_name = options.service;
-  if (options.consumer_group.empty()) options.consumer_group = absl::StrCat("triad-", options.service);
+  if (options.consumer_group.empty())
+    options.consumer_group = absl::StrCat("triad-", options.service);
   std::unique_ptr<ServiceRuntime> rt(new ServiceRuntime(std::move(options)));
   storage::StoreOptions so;
   so.path = rt->options_.data_dir;

@@ -764,6 +764,26 @@ absl::StatusOr<v1::Signal> Pipeline::GetSignal(const v1::GetSignalRequest& req) 
   return s;
 }
 
+// ReadListed reads the record a list scan is at: through an index entry when `prefix` is set (the
+// key ends with the record id) or from the table value itself. False when an index entry's record
+// is gone and the scan should move on.
+absl::StatusOr<bool> Pipeline::ReadListed(Kind kind, std::string_view prefix, std::string_view key,
+                                          std::string_view value,
+                                          google::protobuf::Message* out) const {
+  if (prefix.empty()) {
+    if (!out->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return absl::DataLossError("corrupt " + out->GetTypeName());
+    }
+    return true;
+  }
+  std::string id = IdAfter(key, prefix.size());
+  if (id.empty()) return false;
+  absl::Status st = repo_->GetProto(kind, id, out);
+  if (absl::IsNotFound(st)) return false;
+  if (!st.ok()) return st;
+  return true;
+}
+
 absl::StatusOr<v1::ListSignalsResponse> Pipeline::ListSignals(
     const v1::ListSignalsRequest& req) const {
   RETURN_IF_ERROR(ValidateUtf8(req));
@@ -780,19 +800,12 @@ absl::StatusOr<v1::ListSignalsResponse> Pipeline::ListSignals(
       [&](std::string_view key, std::string_view v) {
         ++list_examined_;
         v1::Signal s;
-        if (!prefix.empty()) {
-          std::string id = IdAfter(key, prefix.size());
-          if (id.empty()) return true;
-          absl::Status st = repo_->GetProto(Kind::kSignal, id, &s);
-          if (absl::IsNotFound(st)) return true;
-          if (!st.ok()) {
-            inner = st;
-            return false;
-          }
-        } else if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-          inner = absl::DataLossError("corrupt signal");
+        absl::StatusOr<bool> found = ReadListed(Kind::kSignal, prefix, key, v, &s);
+        if (!found.ok()) {
+          inner = found.status();
           return false;
         }
+        if (!*found) return true;  // an index entry whose record is gone
         if (!req.region().empty() && s.region() != req.region()) return true;
         if (resp.signals_size() >= page.page_size) {
           more = true;
@@ -907,19 +920,12 @@ absl::StatusOr<v1::ListLeadsResponse> Pipeline::ListLeads(const v1::ListLeadsReq
       [&](std::string_view key, std::string_view v) {
         ++list_examined_;
         v1::Lead l;
-        if (!prefix.empty()) {
-          std::string id = IdAfter(key, prefix.size());
-          if (id.empty()) return true;
-          absl::Status st = repo_->GetProto(Kind::kLead, id, &l);
-          if (absl::IsNotFound(st)) return true;
-          if (!st.ok()) {
-            inner = st;
-            return false;
-          }
-        } else if (!l.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-          inner = absl::DataLossError("corrupt lead");
+        absl::StatusOr<bool> found = ReadListed(Kind::kLead, prefix, key, v, &l);
+        if (!found.ok()) {
+          inner = found.status();
           return false;
         }
+        if (!*found) return true;  // an index entry whose record is gone
         if (!req.owner_id().empty() && l.owner_id() != req.owner_id()) return true;
         if (req.state() != v1::LEAD_STATE_UNSPECIFIED && l.state() != req.state()) return true;
         if (resp.leads_size() >= page.page_size) {

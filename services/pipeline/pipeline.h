@@ -184,6 +184,10 @@ class Pipeline {
 
   absl::Status CommitLocked(Work& work);
   absl::StatusOr<const v1::Playbook*> PlaybookLocked(std::string_view line, int version) const;
+  // ReadListed reads the record a list scan is at (through an index entry when `prefix` is set);
+  // false when the entry's record is gone.
+  absl::StatusOr<bool> ReadListed(Kind kind, std::string_view prefix, std::string_view key,
+                                  std::string_view value, google::protobuf::Message* out) const;
   // GateTarget is an opportunity and the gate (of its playbook) an answer event names.
   struct GateTarget {
     v1::Opportunity opp;
