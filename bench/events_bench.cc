@@ -146,7 +146,7 @@ int Run() {
       if (next > now) absl::SleepFor(next - now);  // pacing the producer, not synchronisation
       CommitTicks(*outbox, lat_topic, 1, payload);
     }
-    triad::testing::PollUntil([&] { return consumer.Stats().applied >= rate * seconds; },
+    triad::testing::PollUntil([&] { return consumer.Stats().applied >= warmup + rate * seconds; },
                               absl::Seconds(60));
     consumer.Stop();
     std::sort(latencies.begin(), latencies.end());

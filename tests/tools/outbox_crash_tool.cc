@@ -70,8 +70,9 @@ int Produce(const std::string& dir, const std::string& bootstrap, const std::str
       std::fprintf(stderr, "commit: %s\n", s.ToString().c_str());
       return 4;
     }
-    // Spread the commits over time so that kills land in the middle of the stream.
-    if (i % 20 == 0) absl::SleepFor(absl::Milliseconds(5));
+    // Spread the commits over about 3 s, so that the test's kills (all within the first 3.2 s)
+    // land in the middle of the stream, for the producer and for the consumer following it.
+    if (i % 5 == 0) absl::SleepFor(absl::Milliseconds(5));
   }
   if (!(*outbox)->WaitUntilEmpty(absl::Seconds(120))) return 5;
   (*outbox)->Stop();
