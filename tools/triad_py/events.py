@@ -163,14 +163,3 @@ class TopicReader:
 def key_of(msg):
     k = msg.key()
     return k.decode("utf-8") if isinstance(k, (bytes, bytearray)) else (k or "")
-
-
-def group_members(bootstrap, group):
-    """[(client_id, host)] of the current members of a consumer group (diagnostics)."""
-    from confluent_kafka.admin import AdminClient
-
-    try:
-        groups = AdminClient({"bootstrap.servers": bootstrap}).list_groups(group, timeout=10)
-        return [(m.client_id, m.client_host) for g in groups for m in g.members]
-    except KafkaException as e:
-        return "unknown (%s)" % e
