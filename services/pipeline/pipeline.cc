@@ -1303,17 +1303,23 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
   return opp;
 }
 
+absl::StatusOr<v1::Opportunity> Pipeline::LoadOpenForChangeLocked(std::string_view id,
+                                                                  std::string_view etag) {
+  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(id));
+  RETURN_IF_ERROR(CheckEtag(opp.etag(), std::string(etag), false));
+  if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) {
+    return absl::FailedPreconditionError("opportunity " + opp.id() + " is closed");
+  }
+  return opp;
+}
+
 absl::StatusOr<v1::Opportunity> Pipeline::CompleteChecklistItem(
     const v1::CompleteChecklistItemRequest& req) {
   RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR(ValidateId(req.checkpoint_id(), "checkpoint_id"));
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(req.opportunity_id()));
-  RETURN_IF_ERROR(CheckEtag(opp.etag(), req.etag(), false));
-  if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) {
-    return absl::FailedPreconditionError("opportunity " + opp.id() + " is closed");
-  }
+  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   ASSIGN_OR_RETURN(const v1::Playbook* pb,
                    PlaybookLocked(opp.product_line(), opp.playbook_version()));
   const v1::Checkpoint* c = FindCheckpoint(*pb, req.checkpoint_id());
@@ -1393,11 +1399,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
   RETURN_IF_ERROR(ValidateUtf8(req));
   RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(req.opportunity_id()));
-  RETURN_IF_ERROR(CheckEtag(opp.etag(), req.etag(), false));
-  if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) {
-    return absl::FailedPreconditionError("opportunity " + opp.id() + " is closed");
-  }
+  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   ASSIGN_OR_RETURN(const v1::Playbook* pb,
                    PlaybookLocked(opp.product_line(), opp.playbook_version()));
   int index = StageIndex(*pb, opp.stage());
@@ -1451,11 +1453,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::LoseOpportunity(const v1::LoseOpportun
     return absl::InvalidArgumentError("reason_text is required when reason is LOSS_REASON_OTHER");
   }
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(req.opportunity_id()));
-  RETURN_IF_ERROR(CheckEtag(opp.etag(), req.etag(), false));
-  if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) {
-    return absl::FailedPreconditionError("opportunity " + opp.id() + " is closed");
-  }
+  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   absl::Time now = options_.clock();
   Work work;
   CloseDeal(work, opp, now);
@@ -1487,11 +1485,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
   RETURN_IF_ERROR(ValidateId(req.new_owner_id(), "new_owner_id"));
   RETURN_IF_ERROR(ValidateId(req.reason(), "reason"));
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(req.opportunity_id()));
-  RETURN_IF_ERROR(CheckEtag(opp.etag(), req.etag(), false));
-  if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) {
-    return absl::FailedPreconditionError("opportunity " + opp.id() + " is closed");
-  }
+  ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   if (opp.owner_id() == req.new_owner_id()) {
     return absl::FailedPreconditionError("opportunity is already owned by " + req.new_owner_id());
   }

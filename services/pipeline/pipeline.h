@@ -184,6 +184,10 @@ class Pipeline {
 
   absl::Status CommitLocked(Work& work);
   absl::StatusOr<const v1::Playbook*> PlaybookLocked(std::string_view line, int version) const;
+  // LoadOpenForChangeLocked loads an opportunity about to change: NOT_FOUND, ABORTED on a stale
+  // etag, FAILED_PRECONDITION when it is already won or lost.
+  absl::StatusOr<v1::Opportunity> LoadOpenForChangeLocked(std::string_view id,
+                                                          std::string_view etag);
   // ReadListed reads the record a list scan is at (through an index entry when `prefix` is set);
   // false when the entry's record is gone.
   absl::StatusOr<bool> ReadListed(Kind kind, std::string_view prefix, std::string_view key,

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/events/consumer.h"
+#include "common/util/idempotency.h"
 
 namespace triad::testing {
 
@@ -42,6 +44,30 @@ TempDir::~TempDir() {
 
 std::string TempDir::Sub(std::string_view name) const {
   return (std::filesystem::path(path_) / std::string(name)).string();
+}
+
+absl::StatusOr<ServiceStorage> OpenServiceStorage(const std::string& path,
+                                                  std::vector<std::string> column_families,
+                                                  const std::string& source) {
+  storage::StoreOptions so;
+  so.path = path;
+  so.column_families = std::move(column_families);
+  for (const char* cf :
+       {events::Outbox::kColumnFamily, events::IdempotentConsumer::kInboxColumnFamily,
+        util::kRequestsColumnFamily}) {
+    so.column_families.push_back(cf);
+  }
+  ServiceStorage out;
+  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(so);
+  if (!store.ok()) return store.status();
+  out.store = std::move(*store);
+  events::OutboxOptions oo;
+  oo.source = source;
+  absl::StatusOr<std::unique_ptr<events::Outbox>> outbox =
+      events::Outbox::Create(out.store.get(), oo);
+  if (!outbox.ok()) return outbox.status();
+  out.outbox = std::move(*outbox);
+  return out;
 }
 
 bool PollUntil(const std::function<bool()>& done, absl::Duration timeout, absl::Duration interval) {

@@ -4,11 +4,16 @@
 #define TRIAD_TESTS_TESTING_TEST_ENV_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/events/kafka.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
 
 namespace triad::testing {
 
@@ -35,6 +40,19 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// ServiceStorage is a service's RocksDB store (its own column families plus the runtime's
+// outbox, inbox and requests) and its outbox, whose relay is not started.
+struct ServiceStorage {
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<events::Outbox> outbox;
+};
+
+// OpenServiceStorage opens a ServiceStorage at `path`, with the column families
+// ServiceRuntime would open, for domain tests and benchmarks that run without Kafka.
+absl::StatusOr<ServiceStorage> OpenServiceStorage(const std::string& path,
+                                                  std::vector<std::string> column_families,
+                                                  const std::string& source);
 
 // PollUntil calls `done` every `interval` until it returns true (returns true) or `timeout`
 // passes (returns false).

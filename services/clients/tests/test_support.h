@@ -30,16 +30,9 @@ struct FakeClock {
 class DomainEnv {
  public:
   explicit DomainEnv(const std::string& path, DomainOptions options = {}) {
-    storage::StoreOptions so;
-    so.path = path;
-    so.column_families = ColumnFamilies();
-    so.column_families.push_back(events::Outbox::kColumnFamily);
-    so.column_families.push_back(events::IdempotentConsumer::kInboxColumnFamily);
-    so.column_families.push_back(util::kRequestsColumnFamily);
-    store = *storage::Store::Open(so);
-    events::OutboxOptions oo;
-    oo.source = "triad/clients";
-    outbox = *events::Outbox::Create(store.get(), oo);
+    auto storage = ::triad::testing::OpenServiceStorage(path, ColumnFamilies(), "triad/clients");
+    store = std::move(storage->store);
+    outbox = std::move(storage->outbox);
     repo = std::make_unique<RocksClientsRepository>(store.get());
     options.clock = [this] { return clock.now; };
     domain = std::make_unique<ClientsDomain>(store.get(), outbox.get(), repo.get(), options);

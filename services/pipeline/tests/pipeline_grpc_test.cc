@@ -24,18 +24,11 @@ using ::testing::HasSubstr;
 class PipelineGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions so;
-    so.path = dir_.Sub("db");
-    so.column_families = ColumnFamilies();
-    for (const char* cf : {"outbox", "inbox", "requests"}) so.column_families.push_back(cf);
-    auto store = storage::Store::Open(so);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    events::OutboxOptions oo;
-    oo.source = "triad/pipeline";
-    auto outbox = events::Outbox::Create(store_.get(), oo);
-    ASSERT_TRUE(outbox.ok());
-    outbox_ = std::move(*outbox);
+    auto storage =
+        ::triad::testing::OpenServiceStorage(dir_.Sub("db"), ColumnFamilies(), "triad/pipeline");
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    store_ = std::move(storage->store);
+    outbox_ = std::move(storage->outbox);
     auto p = Pipeline::Create(store_.get(), outbox_.get());
     ASSERT_TRUE(p.ok()) << p.status();
     p_ = std::move(*p);

@@ -321,18 +321,11 @@ class RobustnessTest : public ::testing::Test {
     p_.reset();
     outbox_.reset();
     store_.reset();
-    storage::StoreOptions so;
-    so.path = dir_.Sub("db");
-    so.column_families = ColumnFamilies();
-    for (const char* cf : {"outbox", "inbox", "requests"}) so.column_families.push_back(cf);
-    auto store = storage::Store::Open(so);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    events::OutboxOptions oo;
-    oo.source = "triad/pipeline";
-    auto outbox = events::Outbox::Create(store_.get(), oo);
-    ASSERT_TRUE(outbox.ok()) << outbox.status();
-    outbox_ = std::move(*outbox);
+    auto storage =
+        ::triad::testing::OpenServiceStorage(dir_.Sub("db"), ColumnFamilies(), "triad/pipeline");
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    store_ = std::move(storage->store);
+    outbox_ = std::move(storage->outbox);
     PipelineOptions po;
     po.clock = [this] { return now_; };
     auto p = Pipeline::Create(store_.get(), outbox_.get(), po);
