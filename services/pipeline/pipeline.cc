@@ -357,10 +357,18 @@ absl::Status Pipeline::BackfillListIndexes() {
 }
 
 absl::Status Pipeline::CommitLocked(Work& work) {
-  FunnelIndex::Staged staged = funnel_.Stage(work.deltas, work.txn.batch());
-  RETURN_IF_ERROR(outbox_->Commit(work.txn));
-  funnel_.Apply(staged);
-  for (const v1::Opportunity& opp : work.touched) ApplyOpenDeal(opp);
+  RETURN_IF_ERROR(StageLocked(work));
+  return outbox_->Commit(work.txn);
+}
+
+absl::Status Pipeline::StageLocked(Work& work) {
+  // The in-memory funnel and open-deal index change only once the batch is committed.
+  auto staged = std::make_shared<FunnelIndex::Staged>(funnel_.Stage(work.deltas, work.txn.batch()));
+  auto touched = std::make_shared<std::vector<v1::Opportunity>>(std::move(work.touched));
+  work.txn.AfterCommit([this, staged, touched] {
+    funnel_.Apply(*staged);
+    for (const v1::Opportunity& opp : *touched) ApplyOpenDeal(opp);
+  });
   return absl::OkStatus();
 }
 
@@ -423,19 +431,6 @@ absl::StatusOr<clients::v1::ClientSummary> Pipeline::ResolveClient(
         absl::StrCat("client ", id, " was merged and its survivor is not known yet"));
   }
   return c;
-}
-
-absl::Status Pipeline::InboxSeen(const events::Event& event, bool* seen) const {
-  absl::StatusOr<bool> s = store_->Exists(events::IdempotentConsumer::kInboxColumnFamily,
-                                          events::InboxKey(options_.consumer_group, event.id));
-  if (!s.ok()) return s.status();
-  *seen = *s;
-  return absl::OkStatus();
-}
-
-void Pipeline::MarkInbox(Work& work, const events::Event& event) {
-  work.txn.batch().Put(store_->Cf(events::IdempotentConsumer::kInboxColumnFamily),
-                       events::InboxKey(options_.consumer_group, event.id), "");
 }
 
 void Pipeline::SaveOpportunity(Work& work, v1::Opportunity& opp, bool bump) {
@@ -1812,10 +1807,27 @@ absl::StatusOr<v1::ScanStaleDealsResponse> Pipeline::ScanStaleDeals(
 
 // ------------------------------------------------------------------------------ consumed events
 
+absl::Status Pipeline::Standalone(const events::Event& event,
+                                  const std::function<absl::Status(events::Transaction&)>& fn) {
+  return events::ApplyOnce(
+             *store_, outbox_, options_.consumer_group, event,
+             [&](const events::Event&, events::Transaction& txn) { return fn(txn); }, &mu_)
+      .status();
+}
+
 absl::Status Pipeline::OnClient(const events::Event& event,
                                 const clients::v1::ClientSummary& client,
                                 std::string_view previous_owner, std::string_view new_owner,
                                 std::string_view merged_client_id) {
+  return Standalone(event, [&](events::Transaction& txn) {
+    return ApplyClient(event, client, previous_owner, new_owner, merged_client_id, txn);
+  });
+}
+
+absl::Status Pipeline::ApplyClient(const events::Event& event,
+                                   const clients::v1::ClientSummary& client,
+                                   std::string_view previous_owner, std::string_view new_owner,
+                                   std::string_view merged_client_id, events::Transaction& txn) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   if (client.client_id().empty()) {
     return absl::InvalidArgumentError("client event without client.client_id");
@@ -1828,12 +1840,7 @@ absl::Status Pipeline::OnClient(const events::Event& event,
     }
   }
   const bool merge = !merged_client_id.empty() && merged_client_id != client.client_id();
-  std::lock_guard lock(mu_);
-  bool seen = false;
-  RETURN_IF_ERROR(InboxSeen(event, &seen));
-  if (seen) return absl::OkStatus();
-  Work work;
-  MarkInbox(work, event);
+  Work work(txn);
   // Replica: keep the newest version (events of one client arrive in order; the check guards
   // against a replay of an older one).
   clients::v1::ClientSummary stored;
@@ -1921,7 +1928,7 @@ absl::Status Pipeline::OnClient(const events::Event& event,
       SaveOpportunity(work, opp);
     }
   }
-  return CommitLocked(work);
+  return StageLocked(work);
 }
 
 absl::StatusOr<std::optional<Pipeline::GateTarget>> Pipeline::GateAwaitingAnswerLocked(
@@ -1949,19 +1956,21 @@ absl::StatusOr<std::optional<Pipeline::GateTarget>> Pipeline::GateAwaitingAnswer
 
 absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
                                        const review::v1::ReviewVerdictRecorded& verdict) {
+  return Standalone(
+      event, [&](events::Transaction& txn) { return ApplyReviewVerdict(event, verdict, txn); });
+}
+
+absl::Status Pipeline::ApplyReviewVerdict(const events::Event& event,
+                                          const review::v1::ReviewVerdictRecorded& verdict,
+                                          events::Transaction& txn) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   RETURN_IF_ERROR(ValidateUtf8(verdict, "verdict"));
-  std::lock_guard lock(mu_);
-  bool seen = false;
-  RETURN_IF_ERROR(InboxSeen(event, &seen));
-  if (seen) return absl::OkStatus();
-  Work work;
-  MarkInbox(work, event);
+  Work work(txn);
   // Milestone sign-offs and other services' reviews share the topic: not all are ours.
   ASSIGN_OR_RETURN(std::optional<GateTarget> target,
                    GateAwaitingAnswerLocked(verdict.opportunity_id(), verdict.gate_id(),
                                             v1::CHECKPOINT_KIND_REVIEW_GATE, "review verdict"));
-  if (!target.has_value()) return CommitLocked(work);
+  if (!target.has_value()) return StageLocked(work);
   v1::Opportunity& opp = target->opp;
   const v1::Checkpoint* c = target->checkpoint;
   if (verdict.estimated_effort_hours() < 0 || !std::isfinite(verdict.estimated_effort_hours())) {
@@ -1989,24 +1998,27 @@ absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
              verdict.expert_id());
   if (approved && !was_open) EmitCheckpointCompleted(work, opp, *c, verdict.expert_id(), now);
   SaveOpportunity(work, opp);
-  return CommitLocked(work);
+  return StageLocked(work);
 }
 
 absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
                                              const production::v1::FeasibilityAnswered& answer) {
+  return Standalone(event, [&](events::Transaction& txn) {
+    return ApplyFeasibilityAnswered(event, answer, txn);
+  });
+}
+
+absl::Status Pipeline::ApplyFeasibilityAnswered(const events::Event& event,
+                                                const production::v1::FeasibilityAnswered& answer,
+                                                events::Transaction& txn) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   RETURN_IF_ERROR(ValidateUtf8(answer, "answer"));
-  std::lock_guard lock(mu_);
-  bool seen = false;
-  RETURN_IF_ERROR(InboxSeen(event, &seen));
-  if (seen) return absl::OkStatus();
-  Work work;
-  MarkInbox(work, event);
+  Work work(txn);
   ASSIGN_OR_RETURN(
       std::optional<GateTarget> target,
       GateAwaitingAnswerLocked(answer.opportunity_id(), answer.gate_id(),
                                v1::CHECKPOINT_KIND_FEASIBILITY_GATE, "feasibility answer"));
-  if (!target.has_value()) return CommitLocked(work);
+  if (!target.has_value()) return StageLocked(work);
   v1::Opportunity& opp = target->opp;
   const v1::Checkpoint* c = target->checkpoint;
   absl::Time now = options_.clock();
@@ -2027,7 +2039,7 @@ absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
     EmitCheckpointCompleted(work, opp, *c, "svc:production", now);
   }
   SaveOpportunity(work, opp);
-  return CommitLocked(work);
+  return StageLocked(work);
 }
 
 namespace {
@@ -2060,56 +2072,61 @@ std::vector<std::string> Pipeline::HandledTypes() {
 }
 
 absl::Status Pipeline::HandleEvent(const events::Event& e) {
+  return Standalone(e, [&](events::Transaction& txn) { return HandleEventIn(e, txn); });
+}
+
+absl::Status Pipeline::HandleEventIn(const events::Event& e, events::Transaction& txn) {
   namespace cv1 = clients::v1;
   if (e.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   const std::string& t = e.type;
   // The lifecycle events carry the summary only; the replica keeps the newest version.
   if (t == kClientRegistered) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRegistered>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientUpdated) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientUpdated>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientVerified) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientVerified>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientArchived) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientArchived>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientRestored) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRestored>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientOwnerChanged) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientOwnerChanged>(e));
-    return OnClient(e, m.client(), m.previous_owner_id(), m.new_owner_id());
+    return ApplyClient(e, m.client(), m.previous_owner_id(), m.new_owner_id(), {}, txn);
   }
   if (t == kClientsMerged) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientsMerged>(e));
     if (m.merged_client_id().empty()) {
       return absl::InvalidArgumentError("merged event without merged_client_id");
     }
-    return OnClient(e, m.survivor(), {}, {}, m.merged_client_id());
+    return ApplyClient(e, m.survivor(), {}, {}, m.merged_client_id(), txn);
   }
   if (t == kVerdictRecorded) {
     ASSIGN_OR_RETURN(auto m, Decode<review::v1::ReviewVerdictRecorded>(e));
-    return OnReviewVerdict(e, m);
+    return ApplyReviewVerdict(e, m, txn);
   }
   if (t == kFeasibilityAnswered) {
     ASSIGN_OR_RETURN(auto m, Decode<production::v1::FeasibilityAnswered>(e));
-    return OnFeasibilityAnswered(e, m);
+    return ApplyFeasibilityAnswered(e, m, txn);
   }
   return absl::OkStatus();  // not a type this service handles
 }
 
 void Pipeline::RegisterHandlers(events::IdempotentConsumer& consumer) {
   for (const std::string& type : HandledTypes()) {
-    consumer.On(type,
-                [this](const events::Event& e, events::Transaction&) { return HandleEvent(e); });
+    consumer.On(type, [this](const events::Event& e, events::Transaction& txn) {
+      return HandleEventIn(e, txn);
+    });
   }
 }
 
