@@ -161,6 +161,8 @@ TEST(CrashSafetyTest, KilledProducerAndConsumerStillApplyEveryCommittedEventOnce
   int64_t duplicates = 0, applied_after_restart = 0;
   for (size_t i = 1; i < consumer_progress.size(); ++i) {
     std::vector<int64_t> progress = ReadProgress(consumer_progress[i]);
+    const bool last = i + 1 == consumer_progress.size();
+    if (!last && progress.empty()) continue;  // killed before it reported anything
     ASSERT_EQ(progress.size(), 3u) << consumer_progress[i];
     applied_after_restart += progress[1];
     duplicates += progress[2];
