@@ -14,17 +14,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/api/etag.h"
+#include "common/api/field_mask.h"
+#include "common/api/pager.h"
+#include "common/api/replay.h"
+#include "common/api/validation.h"
 #include "common/config/logging.h"
 #include "common/events/envelope.h"
 #include "common/status/status_macros.h"
 #include "common/storage/key_codec.h"
-#include "common/util/idempotency.h"
 #include "common/util/ids.h"
-#include "common/util/pagination.h"
 #include "common/util/proto_time.h"
-#include "google/protobuf/descriptor.h"
-#include "google/protobuf/message.h"
-#include "google/protobuf/stubs/common.h"
 #include "services/clients/text_util.h"
 
 namespace triad::clients {
@@ -34,13 +34,13 @@ using common::v1::Actor;
 using v1::Client;
 using v1::FieldChange;
 
-constexpr int kMaxTextLength = 2000;
+using api::InvalidField;
+using api::IsBlank;
+using api::kMaxIdLength;
+using api::kMaxTextLength;
+
 constexpr int kMaxScanPerCall = 1000;
-constexpr int kMaxIdLength = 200;
 constexpr int kMaxListItems = 50;
-// The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
-constexpr int64_t kMinTimestampSeconds = -62135596800;
-constexpr int64_t kMaxTimestampSeconds = 253402300799;
 
 std::string ClientType(std::string_view name) {
   return events::EventType("clients", "client", name);
@@ -50,110 +50,23 @@ std::string FollowUpType(std::string_view name) {
   return events::EventType("clients", "followup", name);
 }
 
-bool Blank(std::string_view s) {
-  return absl::StripAsciiWhitespace(absl::string_view(s.data(), s.size())).empty();
-}
-
-absl::Status Invalid(std::string_view field, std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": ", std::string(why)));
-}
-
-bool ValidUtf8(std::string_view s) {
-  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
-}
-
-// ValidateStrings checks that every string field of a request is valid UTF-8, naming the first
-// that is not. Such a value could be written but never read back (proto3 parsing rejects it).
-absl::Status ValidateStrings(const google::protobuf::Message& m, const std::string& prefix = "") {
-  using google::protobuf::FieldDescriptor;
-  const google::protobuf::Reflection* r = m.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  r->ListFields(m, &fields);
-  for (const FieldDescriptor* f : fields) {
-    const std::string path = prefix.empty() ? f->name() : prefix + "." + f->name();
-    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
-    if (f->type() == FieldDescriptor::TYPE_STRING) {
-      for (int i = 0; i < n; ++i) {
-        std::string scratch;
-        const std::string& v = f->is_repeated() ? r->GetRepeatedStringReference(m, f, i, &scratch)
-                                                : r->GetStringReference(m, f, &scratch);
-        if (!ValidUtf8(v)) return Invalid(path, "not valid UTF-8");
-      }
-    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      for (int i = 0; i < n; ++i) {
-        RETURN_IF_ERROR(ValidateStrings(
-            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), path));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateActor(const Actor& actor) {
-  if (Blank(actor.id())) return Invalid("actor.id", "required (who makes the change)");
-  if (actor.id().size() > kMaxIdLength) return Invalid("actor.id", "too long");
-  if (!ValidUtf8(actor.id())) return Invalid("actor.id", "not valid UTF-8");
-  if (actor.reason().size() > kMaxTextLength) return Invalid("actor.reason", "too long");
-  if (!ValidUtf8(actor.reason())) return Invalid("actor.reason", "not valid UTF-8");
-  return absl::OkStatus();
-}
-
-absl::Status RequireId(std::string_view field, std::string_view value) {
-  if (Blank(value)) return Invalid(field, "required");
-  if (value.size() > kMaxIdLength) return Invalid(field, "too long");
-  if (!ValidUtf8(value)) return Invalid(field, "not valid UTF-8");
-  return absl::OkStatus();
-}
-
-// OptionalId checks an id that may be empty.
-absl::Status OptionalId(std::string_view field, std::string_view value) {
-  if (value.empty()) return absl::OkStatus();
-  return RequireId(field, value);
-}
-
-// ValidateTimestamp checks a Timestamp is inside the range the type allows.
-absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
-      ts.nanos() < 0 || ts.nanos() > 999999999) {
-    return Invalid(field, "out of range (0001-01-01 .. 9999-12-31, nanos 0..999999999)");
+  if (api::IsBlank(actor.id())) {
+    return api::InvalidField("actor.id", "required (who makes the change)");
   }
-  return absl::OkStatus();
-}
-
-// ValidateMoney checks an amount: not negative, with a 3-letter ISO 4217 currency.
-absl::Status ValidateMoney(std::string_view field, const common::v1::Money& m) {
-  if (m.amount_minor() < 0) {
-    return Invalid(absl::StrCat(std::string(field), ".amount_minor"), "must not be negative");
-  }
-  const std::string& c = m.currency();
-  if (c.size() != 3 || !absl::ascii_isupper(static_cast<unsigned char>(c[0])) ||
-      !absl::ascii_isupper(static_cast<unsigned char>(c[1])) ||
-      !absl::ascii_isupper(static_cast<unsigned char>(c[2]))) {
-    return Invalid(absl::StrCat(std::string(field), ".currency"),
-                   "must be a 3-letter ISO 4217 code");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckEtag(std::string_view given, std::string_view current, bool required) {
-  if (given.empty()) {
-    return required ? Invalid("etag", "required") : absl::OkStatus();
-  }
-  if (given != current) {
-    return absl::AbortedError(absl::StrCat("etag: stale (record is at etag ", std::string(current),
-                                           ", request had ", std::string(given), ")"));
-  }
-  return absl::OkStatus();
+  RETURN_IF_ERROR(api::CheckId("actor.id", actor.id()));
+  return api::CheckText("actor.reason", actor.reason());
 }
 
 // ValidateClient checks the writable fields; `prefix` is "client." for RPCs, "" for CSV rows.
 absl::Status ValidateClient(const Client& c, std::string_view prefix) {
   auto field = [&](std::string_view f) { return std::string(prefix) + std::string(f); };
-  if (Blank(c.name())) return Invalid(field("name"), "required");
-  if (Blank(c.owner_id())) return Invalid(field("owner_id"), "required (every client has one)");
-  if (c.name().size() > 300) return Invalid(field("name"), "longer than 300 bytes");
+  if (IsBlank(c.name())) return InvalidField(field("name"), "required");
+  if (IsBlank(c.owner_id()))
+    return InvalidField(field("owner_id"), "required (every client has one)");
+  RETURN_IF_ERROR(api::CheckLength(field("name"), c.name(), 300));
   if (NormalizeName(c.name()).empty()) {
-    return Invalid(field("name"), "must contain letters or digits");
+    return InvalidField(field("name"), "must contain letters or digits");
   }
   for (const auto& [name, value] :
        std::vector<std::pair<const char*, const std::string*>>{{"tax_id", &c.tax_id()},
@@ -166,30 +79,31 @@ absl::Status ValidateClient(const Client& c, std::string_view prefix) {
                                                                {"industry", &c.industry()},
                                                                {"region", &c.region()},
                                                                {"notes", &c.notes()}}) {
-    if (value->size() > kMaxTextLength) return Invalid(field(name), "too long");
-    if (!ValidUtf8(*value)) return Invalid(field(name), "not valid UTF-8");
+    RETURN_IF_ERROR(api::CheckText(field(name), *value));
   }
-  if (!ValidUtf8(c.name())) return Invalid(field("name"), "not valid UTF-8");
+  RETURN_IF_ERROR(api::CheckText(field("name"), c.name()));
   if (!c.email().empty() && c.email().find('@') == std::string::npos) {
-    return Invalid(field("email"), "not an e-mail address");
+    return InvalidField(field("email"), "not an e-mail address");
   }
   if (!c.phone().empty() && NormalizePhone(c.phone()).empty()) {
-    return Invalid(field("phone"), "needs at least 6 digits");
+    return InvalidField(field("phone"), "needs at least 6 digits");
   }
   if (!c.tax_id().empty() && NormalizeTaxId(c.tax_id()).empty()) {
-    return Invalid(field("tax_id"), "needs letters or digits");
+    return InvalidField(field("tax_id"), "needs letters or digits");
   }
-  if (!v1::ClientTier_IsValid(c.tier())) return Invalid(field("tier"), "unknown value");
-  if (c.tags_size() > kMaxListItems) {
-    return Invalid(field("tags"), absl::StrCat("more than ", kMaxListItems, " tags"));
-  }
+  if (!v1::ClientTier_IsValid(c.tier())) return InvalidField(field("tier"), "unknown value");
+  RETURN_IF_ERROR(api::CheckCount(field("tags"), c.tags_size(), kMaxListItems));
   for (const std::string& t : c.tags()) {
-    if (Blank(t)) return Invalid(field("tags"), "empty tag");
-    if (!ValidUtf8(t)) return Invalid(field("tags"), "not valid UTF-8");
-    if (t.size() > 100) return Invalid(field("tags"), "tag longer than 100 bytes");
+    if (IsBlank(t)) return InvalidField(field("tags"), "empty tag");
+    RETURN_IF_ERROR(api::CheckText(field("tags"), t, 100));
   }
   return absl::OkStatus();
 }
+
+// The paths an update mask may name (the fields of Fields()).
+constexpr std::string_view kUpdatablePaths[] = {
+    "name",    "tax_id",   "phone",  "email", "website", "address", "owner_id",
+    "team_id", "industry", "region", "tier",  "tags",    "notes"};
 
 // The fields an update mask may name, rendered as text for history.
 struct FieldDef {
@@ -269,13 +183,6 @@ v1::ClientSummary SummaryOf(const Client& c, bool repeat_client) {
   return s;
 }
 
-// Fingerprint renders the filter of a list request (page tokens are bound to it).
-std::string Fingerprint(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view p : parts) absl::StrAppend(&out, p.size(), ":", std::string(p), "|");
-  return out;
-}
-
 absl::StatusOr<v1::ClientTier> ParseTier(std::string_view text) {
   std::string t = absl::AsciiStrToLower(
       absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
@@ -285,11 +192,11 @@ absl::StatusOr<v1::ClientTier> ParseTier(std::string_view text) {
   if (t == "key") return v1::CLIENT_TIER_KEY;
   if (t == "standard") return v1::CLIENT_TIER_STANDARD;
   if (t == "small") return v1::CLIENT_TIER_SMALL;
-  if (text.size() > 40 || !ValidUtf8(text)) {
-    return Invalid("tier", "unknown value (strategic, key, standard or small)");
+  if (text.size() > 40 || !api::IsValidUtf8(text)) {
+    return InvalidField("tier", "unknown value (strategic, key, standard or small)");
   }
-  return Invalid("tier", absl::StrCat("unknown value '", std::string(text),
-                                      "' (strategic, key, standard or small)"));
+  return InvalidField("tier", absl::StrCat("unknown value '", std::string(text),
+                                           "' (strategic, key, standard or small)"));
 }
 
 // AddMoney adds `m` to the sum of its currency; false (and no change) when it would overflow.
@@ -372,11 +279,11 @@ absl::Duration SlaDuration(v1::CaseSeverity severity, v1::ClientTier tier) {
 }
 
 int CompletenessScore(const Client& c) {
-  const bool filled[] = {!Blank(c.name()),     !Blank(c.tax_id()),
-                         !Blank(c.phone()),    !Blank(c.email()),
-                         !Blank(c.address()),  !Blank(c.industry()),
-                         !Blank(c.region()),   c.tier() != v1::CLIENT_TIER_UNSPECIFIED,
-                         !Blank(c.owner_id()), !Blank(c.website())};
+  const bool filled[] = {!IsBlank(c.name()),     !IsBlank(c.tax_id()),
+                         !IsBlank(c.phone()),    !IsBlank(c.email()),
+                         !IsBlank(c.address()),  !IsBlank(c.industry()),
+                         !IsBlank(c.region()),   c.tier() != v1::CLIENT_TIER_UNSPECIFIED,
+                         !IsBlank(c.owner_id()), !IsBlank(c.website())};
   int n = 0;
   for (bool f : filled) n += f ? 1 : 0;
   return n * 100 / static_cast<int>(sizeof(filled) / sizeof(filled[0]));
@@ -557,7 +464,7 @@ absl::Status ClientsDomain::RescheduleCadence(events::Transaction& txn, const Cl
 // Clients.
 
 absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
-    const Client& input, bool force, const Actor& actor, std::string_view request_id,
+    const Client& input, bool force, const Actor& actor, const api::Replay<Client>* replay,
     const std::function<absl::Status(events::Transaction&, const Client&)>& extra) {
   CreateOutcome out;
   if (!force) {
@@ -580,8 +487,7 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
   *ev.mutable_client() = SummaryOf(c, false);
   *ev.mutable_actor() = actor;
   txn.Emit(kClientTopic, c.client_id(), ClientType("registered"), ev);
-  RETURN_IF_ERROR(
-      util::RecordRequest(*store_, txn.batch(), "CreateClient", request_id, c.SerializeAsString()));
+  if (replay != nullptr) RETURN_IF_ERROR(replay->Record(txn.batch(), c));
   if (extra) RETURN_IF_ERROR(extra(txn, c));
   RETURN_IF_ERROR(outbox_->Commit(txn));
   out.client = std::move(c);
@@ -589,26 +495,21 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
 }
 
 absl::StatusOr<Client> ClientsDomain::CreateClient(const v1::CreateClientRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   RETURN_IF_ERROR(ValidateClient(req.client(), "client."));
-  if (req.request_id().size() > 200) return Invalid("request_id", "too long");
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                   util::LookupRequest(*store_, "CreateClient", req.request_id()));
-  if (prior.has_value()) {
-    Client c;
-    if (!c.ParseFromString(*prior)) return absl::DataLossError("stored response does not decode");
-    return c;
-  }
+  const api::Replay<Client> replay(*store_, "CreateClient", req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<Client> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   ASSIGN_OR_RETURN(CreateOutcome out,
-                   CreateLocked(req.client(), req.force(), req.actor(), req.request_id()));
+                   CreateLocked(req.client(), req.force(), req.actor(), &replay));
   if (!out.duplicates.empty()) return DuplicateError(out.duplicates);
   return std::move(out.client);
 }
 
 absl::StatusOr<Client> ClientsDomain::GetClient(std::string_view client_id) const {
-  RETURN_IF_ERROR(RequireId("client_id", client_id));
+  RETURN_IF_ERROR(api::CheckId("client_id", client_id));
   ASSIGN_OR_RETURN(Client c, LoadClient(client_id, /*follow_merge=*/true));
   RETURN_IF_ERROR(WithRepeatBusiness(c));
   return c;
@@ -616,18 +517,18 @@ absl::StatusOr<Client> ClientsDomain::GetClient(std::string_view client_id) cons
 
 absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
     const v1::ListClientsRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  if (!v1::ClientStatus_IsValid(req.status())) return Invalid("status", "unknown value");
-  if (!v1::ClientTier_IsValid(req.tier())) return Invalid("tier", "unknown value");
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  if (!v1::ClientStatus_IsValid(req.status())) return InvalidField("status", "unknown value");
+  if (!v1::ClientTier_IsValid(req.tier())) return InvalidField("tier", "unknown value");
   std::string status = req.status() ? absl::StrCat(static_cast<int>(req.status())) : "";
   std::string tier = req.tier() ? absl::StrCat(static_cast<int>(req.tier())) : "";
   std::string search = NormalizeSearch(req.name_prefix());
   if (!req.name_prefix().empty() && search.empty()) {
-    return Invalid("name_prefix", "must contain letters or digits");
+    return InvalidField("name_prefix", "must contain letters or digits");
   }
-  std::string fp = Fingerprint({req.owner_id(), req.team_id(), status, req.industry(), req.region(),
-                                tier, req.tag(), search});
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  std::string fp = api::FilterFingerprint({req.owner_id(), req.team_id(), status, req.industry(),
+                                           req.region(), tier, req.tag(), search});
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
 
   auto matches = [&](const Client& c) {
     if (c.status() == v1::CLIENT_STATUS_MERGED) return false;
@@ -649,14 +550,11 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
   absl::Status inner;
   auto visit = [&](std::string_view key, const Client& c) {
     if (!matches(c)) return true;
+    if (!pager.Accept(key)) return false;
     Client out = c;
     inner = WithRepeatBusiness(out);
     if (!inner.ok()) return false;
     *resp.add_clients() = std::move(out);
-    if (resp.clients_size() >= page.page_size) {
-      resp.set_next_page_token(util::MakePageToken(key, fp));
-      return false;
-    }
     return true;
   };
   // Pick the most selective index given; the other filters are checked on the records.
@@ -681,11 +579,12 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
     index.emplace(ClientIndex::kTier, tier);
   }
   if (!index.has_value()) {
-    RETURN_IF_ERROR(repo_->ScanClients(page.after_key, visit));
+    RETURN_IF_ERROR(repo_->ScanClients(pager.after_key(), visit));
     RETURN_IF_ERROR(inner);
+    resp.set_next_page_token(pager.NextPageToken());
     return resp;
   }
-  RETURN_IF_ERROR(repo_->ScanIndex(index->first, index->second, prefix, page.after_key,
+  RETURN_IF_ERROR(repo_->ScanIndex(index->first, index->second, prefix, pager.after_key(),
                                    [&](std::string_view key, std::string_view id) {
                                      absl::StatusOr<Client> c = repo_->GetClient(id);
                                      if (absl::IsNotFound(c.status())) return true;
@@ -696,31 +595,27 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
                                      return visit(key, *c);
                                    }));
   RETURN_IF_ERROR(inner);
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
 absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("client.client_id", req.client().client_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client.client_id", req.client().client_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
-  if (req.update_mask().paths_size() == 0) return Invalid("update_mask", "required");
-  if (req.etag().empty()) return Invalid("etag", "required");
+  RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kUpdatablePaths));
+  if (req.etag().empty()) return InvalidField("etag", "required");
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Client before, LoadLiveClient(req.client().client_id()));
   if (before.status() == v1::CLIENT_STATUS_ARCHIVED) {
     return absl::FailedPreconditionError(
         absl::StrCat("client ", before.client_id(), " is archived; restore it before editing"));
   }
-  RETURN_IF_ERROR(CheckEtag(req.etag(), before.etag(), true));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
+                                 absl::StrCat("client ", before.client_id()),
+                                 api::EtagPolicy::kRequired));
   Client after = before;
-  for (const std::string& path : req.update_mask().paths()) {
-    auto it = std::find_if(Fields().begin(), Fields().end(),
-                           [&](const FieldDef& f) { return path == f.name; });
-    if (it == Fields().end()) {
-      return Invalid("update_mask", absl::StrCat("unknown or read-only field '", path, "'"));
-    }
-    it->copy(req.client(), after);
-  }
+  RETURN_IF_ERROR(api::ApplyUpdateMask(req.update_mask(), kUpdatablePaths, req.client(), after));
   RETURN_IF_ERROR(ValidateClient(after, "client."));
   std::vector<FieldChange> changes = Diff(before, after);
   if (changes.empty()) {
@@ -730,8 +625,8 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
   bool dup_relevant = false;
   for (const FieldChange& ch : changes) {
     if (ch.field() == "name" || ch.field() == "tax_id" || ch.field() == "owner_id") {
-      if (Blank(req.actor().reason())) {
-        return Invalid("actor.reason", absl::StrCat("required when changing ", ch.field()));
+      if (IsBlank(req.actor().reason())) {
+        return InvalidField("actor.reason", absl::StrCat("required when changing ", ch.field()));
       }
     }
     if (ch.field() == "name" || ch.field() == "tax_id" || ch.field() == "phone" ||
@@ -780,11 +675,12 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
 
 absl::StatusOr<Client> ClientsDomain::Transition(const v1::LifecycleRequest& req,
                                                  std::string_view action) {
-  RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Client before, LoadLiveClient(req.client_id()));
-  RETURN_IF_ERROR(CheckEtag(req.etag(), before.etag(), false));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
+                                 absl::StrCat("client ", before.client_id())));
   Client after = before;
   std::vector<FieldChange> changes;
   const std::string from = v1::ClientStatus_Name(before.status());
@@ -846,24 +742,24 @@ absl::StatusOr<Client> ClientsDomain::Transition(const v1::LifecycleRequest& req
 }
 
 absl::StatusOr<Client> ClientsDomain::VerifyClient(const v1::LifecycleRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   return Transition(req, "verified");
 }
 absl::StatusOr<Client> ClientsDomain::ArchiveClient(const v1::LifecycleRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   return Transition(req, "archived");
 }
 absl::StatusOr<Client> ClientsDomain::RestoreClient(const v1::LifecycleRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   return Transition(req, "restored");
 }
 
 absl::StatusOr<v1::FindDuplicatesResponse> ClientsDomain::FindDuplicates(
     const v1::FindDuplicatesRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   const Client& c = req.client();
-  if (Blank(c.name()) && Blank(c.tax_id()) && Blank(c.phone()) && Blank(c.email())) {
-    return Invalid("client", "give at least one of name, tax_id, phone, email");
+  if (IsBlank(c.name()) && IsBlank(c.tax_id()) && IsBlank(c.phone()) && IsBlank(c.email())) {
+    return InvalidField("client", "give at least one of name, tax_id, phone, email");
   }
   ASSIGN_OR_RETURN(std::vector<v1::DuplicateCandidate> dups, Duplicates(c, c.client_id()));
   v1::FindDuplicatesResponse resp;
@@ -872,14 +768,14 @@ absl::StatusOr<v1::FindDuplicatesResponse> ClientsDomain::FindDuplicates(
 }
 
 absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("survivor_id", req.survivor_id()));
-  RETURN_IF_ERROR(RequireId("merged_id", req.merged_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("survivor_id", req.survivor_id()));
+  RETURN_IF_ERROR(api::CheckId("merged_id", req.merged_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   if (req.survivor_id() == req.merged_id()) {
-    return Invalid("merged_id", "must differ from survivor_id");
+    return InvalidField("merged_id", "must differ from survivor_id");
   }
-  if (Blank(req.actor().reason())) return Invalid("actor.reason", "required for a merge");
+  if (IsBlank(req.actor().reason())) return InvalidField("actor.reason", "required for a merge");
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Client survivor, LoadLiveClient(req.survivor_id()));
   ASSIGN_OR_RETURN(Client loser, LoadLiveClient(req.merged_id()));
@@ -1013,40 +909,36 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
 
 absl::StatusOr<v1::ListHistoryResponse> ClientsDomain::ListClientHistory(
     const v1::ListClientHistoryRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
-  ASSIGN_OR_RETURN(util::PageRequest page,
-                   util::ParsePage(req.page_size(), req.page_token(), "c:" + req.client_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
+  ASSIGN_OR_RETURN(api::Pager pager,
+                   api::Pager::Start(req.page_size(), req.page_token(), "c:" + req.client_id()));
   RETURN_IF_ERROR(LoadClient(req.client_id(), false).status());
   v1::ListHistoryResponse resp;
-  RETURN_IF_ERROR(repo_->ScanHistory(
-      false, req.client_id(), page.after_key, [&](std::string_view key, const v1::HistoryEntry& e) {
-        *resp.add_entries() = e;
-        if (resp.entries_size() >= page.page_size) {
-          resp.set_next_page_token(util::MakePageToken(key, "c:" + req.client_id()));
-          return false;
-        }
-        return true;
-      }));
+  RETURN_IF_ERROR(repo_->ScanHistory(false, req.client_id(), pager.after_key(),
+                                     [&](std::string_view key, const v1::HistoryEntry& e) {
+                                       if (!pager.Accept(key)) return false;
+                                       *resp.add_entries() = e;
+                                       return true;
+                                     }));
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
 absl::StatusOr<v1::ListHistoryResponse> ClientsDomain::ListActorHistory(
     const v1::ListActorHistoryRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("actor_id", req.actor_id()));
-  ASSIGN_OR_RETURN(util::PageRequest page,
-                   util::ParsePage(req.page_size(), req.page_token(), "a:" + req.actor_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("actor_id", req.actor_id()));
+  ASSIGN_OR_RETURN(api::Pager pager,
+                   api::Pager::Start(req.page_size(), req.page_token(), "a:" + req.actor_id()));
   v1::ListHistoryResponse resp;
-  RETURN_IF_ERROR(repo_->ScanHistory(
-      true, req.actor_id(), page.after_key, [&](std::string_view key, const v1::HistoryEntry& e) {
-        *resp.add_entries() = e;
-        if (resp.entries_size() >= page.page_size) {
-          resp.set_next_page_token(util::MakePageToken(key, "a:" + req.actor_id()));
-          return false;
-        }
-        return true;
-      }));
+  RETURN_IF_ERROR(repo_->ScanHistory(true, req.actor_id(), pager.after_key(),
+                                     [&](std::string_view key, const v1::HistoryEntry& e) {
+                                       if (!pager.Accept(key)) return false;
+                                       *resp.add_entries() = e;
+                                       return true;
+                                     }));
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
@@ -1073,14 +965,16 @@ absl::Status ClientsDomain::ChangeOwner(events::Transaction& txn, Client client,
 }
 
 absl::StatusOr<Client> ClientsDomain::ReassignClient(const v1::ReassignClientRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
-  RETURN_IF_ERROR(RequireId("new_owner_id", req.new_owner_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
+  RETURN_IF_ERROR(api::CheckId("new_owner_id", req.new_owner_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
-  if (Blank(req.actor().reason())) return Invalid("actor.reason", "required when changing owner");
+  if (IsBlank(req.actor().reason()))
+    return InvalidField("actor.reason", "required when changing owner");
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Client c, LoadLiveClient(req.client_id()));
-  RETURN_IF_ERROR(CheckEtag(req.etag(), c.etag(), false));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(c.etag()), api::GivenEtag(req.etag()),
+                                 absl::StrCat("client ", c.client_id())));
   if (c.owner_id() != req.new_owner_id()) {
     events::Transaction txn;
     RETURN_IF_ERROR(ChangeOwner(txn, c, req.new_owner_id(), req.actor(), ""));
@@ -1093,22 +987,22 @@ absl::StatusOr<Client> ClientsDomain::ReassignClient(const v1::ReassignClientReq
 
 absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
     const v1::HandOverPortfolioRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("from_owner_id", req.from_owner_id()));
-  RETURN_IF_ERROR(RequireId("to_owner_id", req.to_owner_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("from_owner_id", req.from_owner_id()));
+  RETURN_IF_ERROR(api::CheckId("to_owner_id", req.to_owner_id()));
   if (req.from_owner_id() == req.to_owner_id()) {
-    return Invalid("to_owner_id", "must differ from from_owner_id");
+    return InvalidField("to_owner_id", "must differ from from_owner_id");
   }
   RETURN_IF_ERROR(ValidateActor(req.actor()));
-  if (Blank(req.actor().reason())) return Invalid("actor.reason", "required for a handover");
-  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
+  if (IsBlank(req.actor().reason())) return InvalidField("actor.reason", "required for a handover");
   v1::Handover h;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                     util::LookupRequest(*store_, "HandOverPortfolio", req.request_id()));
+    // The replay stores the handover as created; a retry continues it from its stored progress.
+    const api::Replay<v1::Handover> replay(*store_, "HandOverPortfolio", req.request_id(), req);
+    ASSIGN_OR_RETURN(std::optional<v1::Handover> prior, replay.Prior());
     if (prior.has_value()) {
-      RETURN_IF_ERROR(repo_->GetRecord(HandoverKey(*prior), &h));
+      RETURN_IF_ERROR(repo_->GetRecord(HandoverKey(prior->handover_id()), &h));
       if (h.status() == v1::HANDOVER_STATUS_COMPLETED) return h;
     } else {
       int64_t total = 0;
@@ -1129,8 +1023,7 @@ absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
       events::Transaction txn;
       RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), HandoverKey(h.handover_id()), h));
       RETURN_IF_ERROR(repo_->PutMarker(txn.batch(), HandoverRunningKey(h.handover_id())));
-      RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "HandOverPortfolio",
-                                          req.request_id(), h.handover_id()));
+      RETURN_IF_ERROR(replay.Record(txn.batch(), h));
       RETURN_IF_ERROR(outbox_->Commit(txn));
     }
   }
@@ -1184,7 +1077,7 @@ absl::StatusOr<v1::Handover> ClientsDomain::RunHandover(v1::Handover h) {
 }
 
 absl::StatusOr<v1::Handover> ClientsDomain::GetHandover(std::string_view handover_id) const {
-  RETURN_IF_ERROR(RequireId("handover_id", handover_id));
+  RETURN_IF_ERROR(api::CheckId("handover_id", handover_id));
   v1::Handover h;
   absl::Status s = repo_->GetRecord(HandoverKey(handover_id), &h);
   if (absl::IsNotFound(s)) {
@@ -1214,30 +1107,26 @@ absl::Status ClientsDomain::ResumeHandovers() {
 // Contacts and touchpoints.
 
 absl::StatusOr<v1::Contact> ClientsDomain::CreateContact(const v1::CreateContactRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   const v1::Contact& in = req.contact();
-  RETURN_IF_ERROR(RequireId("contact.client_id", in.client_id()));
-  if (Blank(in.name())) return Invalid("contact.name", "required");
-  if (in.name().size() > 300) return Invalid("contact.name", "too long");
-  if (in.role().size() > 300) return Invalid("contact.role", "too long");
-  if (in.phone().size() > 100) return Invalid("contact.phone", "too long");
-  if (in.email().size() > 300) return Invalid("contact.email", "too long");
-  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
+  RETURN_IF_ERROR(api::CheckId("contact.client_id", in.client_id()));
+  RETURN_IF_ERROR(api::CheckRequired("contact.name", in.name()));
+  RETURN_IF_ERROR(api::CheckLength("contact.name", in.name(), 300));
+  RETURN_IF_ERROR(api::CheckLength("contact.role", in.role(), 300));
+  RETURN_IF_ERROR(api::CheckLength("contact.phone", in.phone(), 100));
+  RETURN_IF_ERROR(api::CheckLength("contact.email", in.email(), 300));
   if (!in.email().empty() && in.email().find('@') == std::string::npos) {
-    return Invalid("contact.email", "not an e-mail address");
+    return InvalidField("contact.email", "not an e-mail address");
   }
   if (!in.phone().empty() && NormalizePhone(in.phone()).empty()) {
-    return Invalid("contact.phone", "needs at least 6 digits");
+    return InvalidField("contact.phone", "needs at least 6 digits");
   }
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                   util::LookupRequest(*store_, "CreateContact", req.request_id()));
+  const api::Replay<v1::Contact> replay(*store_, "CreateContact", req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::Contact> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   v1::Contact c;
-  if (prior.has_value()) {
-    if (!c.ParseFromString(*prior)) return absl::DataLossError("stored response does not decode");
-    return c;
-  }
   ASSIGN_OR_RETURN(Client client, LoadClient(in.client_id(), true));
   c.set_contact_id(util::NewId("ct"));
   c.set_client_id(client.client_id());
@@ -1249,49 +1138,42 @@ absl::StatusOr<v1::Contact> ClientsDomain::CreateContact(const v1::CreateContact
   c.set_created_by(req.actor().id());
   events::Transaction txn;
   RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), ContactKey(c.client_id(), c.contact_id()), c));
-  RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "CreateContact", req.request_id(),
-                                      c.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(txn.batch(), c));
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return c;
 }
 
 namespace {
 // ListPrefix pages through the records of type Msg under `prefix`.
-template <typename Msg, typename Add>
-absl::Status ListPrefix(const ClientsRepository& repo, const std::string& prefix,
-                        const util::PageRequest& page, const std::string& fp, Add add,
-                        std::string* next_token) {
-  int n = 0;
+// `items` is the response's repeated field; `next_token` its next_page_token.
+template <typename Msg>
+absl::Status ListPrefix(const ClientsRepository& repo, const std::string& prefix, api::Pager& pager,
+                        google::protobuf::RepeatedPtrField<Msg>* items, std::string* next_token) {
   absl::Status inner;
-  RETURN_IF_ERROR(
-      repo.ScanRecords(prefix, page.after_key, [&](std::string_view key, std::string_view value) {
-        Msg m;
-        if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+  RETURN_IF_ERROR(repo.ScanRecords(
+      prefix, pager.after_key(), [&](std::string_view key, std::string_view value) {
+        if (!pager.Accept(key)) return false;
+        if (!items->Add()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           inner = absl::DataLossError("record does not decode");
-          return false;
-        }
-        add(std::move(m));
-        if (++n >= page.page_size) {
-          *next_token = util::MakePageToken(key, fp);
           return false;
         }
         return true;
       }));
+  *next_token = pager.NextPageToken();
   return inner;
 }
 }  // namespace
 
 absl::StatusOr<v1::ListContactsResponse> ClientsDomain::ListContacts(
     const v1::ListContactsRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   ASSIGN_OR_RETURN(Client client, LoadClient(req.client_id(), true));
   std::string fp = "contacts:" + client.client_id();
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
   v1::ListContactsResponse resp;
-  RETURN_IF_ERROR(ListPrefix<v1::Contact>(
-      *repo_, ContactPrefix(client.client_id()), page, fp,
-      [&](v1::Contact m) { *resp.add_contacts() = std::move(m); }, resp.mutable_next_page_token()));
+  RETURN_IF_ERROR(ListPrefix(*repo_, ContactPrefix(client.client_id()), pager,
+                             resp.mutable_contacts(), resp.mutable_next_page_token()));
   return resp;
 }
 
@@ -1303,51 +1185,45 @@ absl::Status ValidateTouchpoint(const v1::Touchpoint& in, std::string_view prefi
     return absl::StrCat(std::string(prefix), std::string(f));
   };
   if (in.kind() == v1::TOUCHPOINT_KIND_UNSPECIFIED || !v1::TouchpointKind_IsValid(in.kind())) {
-    return Invalid(field("kind"), "required (visit, call, meeting, email or other)");
+    return InvalidField(field("kind"), "required (visit, call, meeting, email or other)");
   }
   if (require_participants && in.participant_ids().empty()) {
-    return Invalid(field("participant_ids"), "at least one person from our side");
+    return InvalidField(field("participant_ids"), "at least one person from our side");
   }
-  if (in.participant_ids_size() > kMaxListItems) {
-    return Invalid(field("participant_ids"), absl::StrCat("more than ", kMaxListItems));
-  }
+  RETURN_IF_ERROR(
+      api::CheckCount(field("participant_ids"), in.participant_ids_size(), kMaxListItems));
   for (const std::string& p : in.participant_ids()) {
-    RETURN_IF_ERROR(RequireId(field("participant_ids"), p));
+    RETURN_IF_ERROR(api::CheckId(field("participant_ids"), p));
   }
-  if (in.contact_ids_size() > kMaxListItems) {
-    return Invalid(field("contact_ids"), absl::StrCat("more than ", kMaxListItems));
-  }
-  for (const std::string& c : in.contact_ids()) RETURN_IF_ERROR(RequireId(field("contact_ids"), c));
-  if (in.summary().size() > 10 * kMaxTextLength) return Invalid(field("summary"), "too long");
+  RETURN_IF_ERROR(api::CheckCount(field("contact_ids"), in.contact_ids_size(), kMaxListItems));
+  for (const std::string& c : in.contact_ids())
+    RETURN_IF_ERROR(api::CheckId(field("contact_ids"), c));
+  RETURN_IF_ERROR(api::CheckLength(field("summary"), in.summary(), 10 * kMaxTextLength));
   if (in.has_occurred_at())
-    RETURN_IF_ERROR(ValidateTimestamp(field("occurred_at"), in.occurred_at()));
+    RETURN_IF_ERROR(api::CheckTimestamp(field("occurred_at"), in.occurred_at()));
   return absl::OkStatus();
 }
 }  // namespace
 
 absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
     const v1::CreateTouchpointRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   const v1::Touchpoint& in = req.touchpoint();
-  RETURN_IF_ERROR(RequireId("touchpoint.client_id", in.client_id()));
+  RETURN_IF_ERROR(api::CheckId("touchpoint.client_id", in.client_id()));
   RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/true));
-  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                   util::LookupRequest(*store_, "CreateTouchpoint", req.request_id()));
+  const api::Replay<v1::Touchpoint> replay(*store_, "CreateTouchpoint", req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::Touchpoint> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   v1::Touchpoint t;
-  if (prior.has_value()) {
-    if (!t.ParseFromString(*prior)) return absl::DataLossError("stored response does not decode");
-    return t;
-  }
   ASSIGN_OR_RETURN(Client client, LoadClient(in.client_id(), true));
   for (const std::string& contact : in.contact_ids()) {
     v1::Contact ct;
     absl::Status s = repo_->GetRecord(ContactKey(client.client_id(), contact), &ct);
     if (absl::IsNotFound(s)) {
-      return Invalid("touchpoint.contact_ids",
-                     absl::StrCat("no contact ", contact, " at client ", client.client_id()));
+      return InvalidField("touchpoint.contact_ids",
+                          absl::StrCat("no contact ", contact, " at client ", client.client_id()));
     }
     RETURN_IF_ERROR(s);
   }
@@ -1360,24 +1236,21 @@ absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
   events::Transaction txn;
   RETURN_IF_ERROR(
       repo_->PutRecord(txn.batch(), TouchpointKey(t.client_id(), t.touchpoint_id()), t));
-  RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "CreateTouchpoint", req.request_id(),
-                                      t.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(txn.batch(), t));
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return t;
 }
 
 absl::StatusOr<v1::ListTouchpointsResponse> ClientsDomain::ListTouchpoints(
     const v1::ListTouchpointsRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   ASSIGN_OR_RETURN(Client client, LoadClient(req.client_id(), true));
   std::string fp = "touchpoints:" + client.client_id();
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
   v1::ListTouchpointsResponse resp;
-  RETURN_IF_ERROR(ListPrefix<v1::Touchpoint>(
-      *repo_, TouchpointPrefix(client.client_id()), page, fp,
-      [&](v1::Touchpoint m) { *resp.add_touchpoints() = std::move(m); },
-      resp.mutable_next_page_token()));
+  RETURN_IF_ERROR(ListPrefix(*repo_, TouchpointPrefix(client.client_id()), pager,
+                             resp.mutable_touchpoints(), resp.mutable_next_page_token()));
   return resp;
 }
 
@@ -1435,25 +1308,21 @@ absl::Status ClientsDomain::WriteCase(events::Transaction& txn, const v1::Servic
 }
 
 absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   if (req.severity() == v1::CASE_SEVERITY_UNSPECIFIED ||
       !v1::CaseSeverity_IsValid(req.severity())) {
-    return Invalid("severity", "required (critical, high, medium or low)");
+    return InvalidField("severity", "required (critical, high, medium or low)");
   }
-  if (Blank(req.description())) return Invalid("description", "required");
-  if (req.description().size() > 10 * kMaxTextLength) return Invalid("description", "too long");
-  RETURN_IF_ERROR(OptionalId("contact_id", req.contact_id()));
-  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
+  if (IsBlank(req.description())) return InvalidField("description", "required");
+  RETURN_IF_ERROR(api::CheckLength("description", req.description(), 10 * kMaxTextLength));
+  RETURN_IF_ERROR(api::CheckOptionalId("contact_id", req.contact_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                   util::LookupRequest(*store_, "OpenCase", req.request_id()));
+  const api::Replay<v1::ServiceCase> replay(*store_, "OpenCase", req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::ServiceCase> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   v1::ServiceCase c;
-  if (prior.has_value()) {
-    if (!c.ParseFromString(*prior)) return absl::DataLossError("stored response does not decode");
-    return c;
-  }
   ASSIGN_OR_RETURN(Client client, LoadClient(req.client_id(), true));
   if (client.status() == v1::CLIENT_STATUS_ARCHIVED) {
     return absl::FailedPreconditionError(
@@ -1463,8 +1332,8 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseReques
     v1::Contact ct;
     absl::Status s = repo_->GetRecord(ContactKey(client.client_id(), req.contact_id()), &ct);
     if (absl::IsNotFound(s)) {
-      return Invalid("contact_id", absl::StrCat("no contact ", req.contact_id(), " at client ",
-                                                client.client_id()));
+      return InvalidField("contact_id", absl::StrCat("no contact ", req.contact_id(), " at client ",
+                                                     client.client_id()));
     }
     RETURN_IF_ERROR(s);
   }
@@ -1486,38 +1355,37 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseReques
   ev.set_description(c.description());
   *ev.mutable_actor() = req.actor();
   txn.Emit(kCaseTopic, c.case_id(), CaseType("opened"), ev);
-  RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "OpenCase", req.request_id(),
-                                      c.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(txn.batch(), c));
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return c;
 }
 
 absl::StatusOr<v1::ServiceCase> ClientsDomain::GetCase(std::string_view case_id) const {
-  RETURN_IF_ERROR(RequireId("case_id", case_id));
+  RETURN_IF_ERROR(api::CheckId("case_id", case_id));
   return LoadCase(case_id);
 }
 
 absl::StatusOr<v1::ListCasesResponse> ClientsDomain::ListCases(
     const v1::ListCasesRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   if (req.client_id().empty() && !req.breached_only()) {
-    return Invalid("client_id", "required unless breached_only is set");
+    return InvalidField("client_id", "required unless breached_only is set");
   }
-  if (!v1::CaseStatus_IsValid(req.status())) return Invalid("status", "unknown value");
+  if (!v1::CaseStatus_IsValid(req.status())) return InvalidField("status", "unknown value");
   std::string prefix;
-  std::string fp = Fingerprint({req.client_id(), req.breached_only() ? "b" : "",
-                                absl::StrCat(static_cast<int>(req.status()))});
+  std::string fp = api::FilterFingerprint({req.client_id(), req.breached_only() ? "b" : "",
+                                           absl::StrCat(static_cast<int>(req.status()))});
   if (!req.client_id().empty()) {
     ASSIGN_OR_RETURN(Client client, LoadClient(req.client_id(), true));
     prefix = CaseByClientPrefix(client.client_id());
   } else {
     prefix = CaseBreachedPrefix();
   }
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
   v1::ListCasesResponse resp;
   absl::Status inner;
   RETURN_IF_ERROR(
-      repo_->ScanRecords(prefix, page.after_key, [&](std::string_view key, std::string_view) {
+      repo_->ScanRecords(prefix, pager.after_key(), [&](std::string_view key, std::string_view) {
         absl::StatusOr<v1::ServiceCase> c = LoadCase(LastComponent(key));
         if (!c.ok()) {
           inner = c.status();
@@ -1525,25 +1393,24 @@ absl::StatusOr<v1::ListCasesResponse> ClientsDomain::ListCases(
         }
         if (req.status() && c->status() != req.status()) return true;
         if (req.breached_only() && c->breach_count() == 0) return true;
+        if (!pager.Accept(key)) return false;
         *resp.add_cases() = *std::move(c);
-        if (resp.cases_size() >= page.page_size) {
-          resp.set_next_page_token(util::MakePageToken(key, fp));
-          return false;
-        }
         return true;
       }));
   RETURN_IF_ERROR(inner);
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
 absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("case_id", req.case_id()));
-  RETURN_IF_ERROR(RequireId("assignee_id", req.assignee_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("case_id", req.case_id()));
+  RETURN_IF_ERROR(api::CheckId("assignee_id", req.assignee_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(v1::ServiceCase before, LoadCase(req.case_id()));
-  RETURN_IF_ERROR(CheckEtag(req.etag(), before.etag(), false));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
+                                 absl::StrCat("case ", before.case_id())));
   if (before.status() == v1::CASE_STATUS_CLOSED) {
     return absl::FailedPreconditionError(
         absl::StrCat("case ", before.case_id(), " is closed; reopen it before assigning"));
@@ -1564,24 +1431,25 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRe
 
 absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
     const v1::TransitionCaseRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("case_id", req.case_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("case_id", req.case_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   const v1::CaseStatus to = req.target_status();
   if (to != v1::CASE_STATUS_IN_PROGRESS && to != v1::CASE_STATUS_RESOLVED &&
       to != v1::CASE_STATUS_CLOSED && to != v1::CASE_STATUS_REOPENED) {
-    return Invalid("target_status", "must be IN_PROGRESS, RESOLVED, CLOSED or REOPENED");
+    return InvalidField("target_status", "must be IN_PROGRESS, RESOLVED, CLOSED or REOPENED");
   }
   if (to == v1::CASE_STATUS_CLOSED &&
       (req.satisfaction_score() < 1 || req.satisfaction_score() > 5)) {
-    return Invalid("satisfaction_score", "required (1..5) when closing");
+    return InvalidField("satisfaction_score", "required (1..5) when closing");
   }
   if (to != v1::CASE_STATUS_CLOSED && req.satisfaction_score() != 0) {
-    return Invalid("satisfaction_score", "only given when closing");
+    return InvalidField("satisfaction_score", "only given when closing");
   }
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(v1::ServiceCase before, LoadCase(req.case_id()));
-  RETURN_IF_ERROR(CheckEtag(req.etag(), before.etag(), false));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
+                                 absl::StrCat("case ", before.case_id())));
   const v1::CaseStatus from = before.status();
   static const std::map<v1::CaseStatus, std::set<v1::CaseStatus>> kAllowed = {
       {v1::CASE_STATUS_OPEN, {v1::CASE_STATUS_IN_PROGRESS, v1::CASE_STATUS_RESOLVED}},
@@ -1720,7 +1588,7 @@ absl::Status ClientsDomain::ScheduleFollowUp(events::Transaction& txn, const Cli
 }
 
 absl::StatusOr<v1::FollowUpPlan> ClientsDomain::GetFollowUpPlan(std::string_view client_id) const {
-  RETURN_IF_ERROR(RequireId("client_id", client_id));
+  RETURN_IF_ERROR(api::CheckId("client_id", client_id));
   ASSIGN_OR_RETURN(Client client, LoadClient(client_id, true));
   v1::FollowUpPlan plan;
   plan.set_client_id(client.client_id());
@@ -1746,15 +1614,17 @@ absl::StatusOr<v1::FollowUpPlan> ClientsDomain::GetFollowUpPlan(std::string_view
 
 absl::StatusOr<v1::ListOverdueFollowUpsResponse> ClientsDomain::ListOverdueFollowUps(
     const v1::ListOverdueFollowUpsRequest& req) const {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("owner_id", req.owner_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("owner_id", req.owner_id()));
   std::string fp = "overdue:" + req.owner_id();
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
   absl::Time now = Now();
   v1::ListOverdueFollowUpsResponse resp;
   absl::Status inner;
-  RETURN_IF_ERROR(repo_->ScanIndex(ClientIndex::kOwner, req.owner_id(), false, page.after_key,
+  // A page holds whole clients: each client's overdue follow-ups count as one group.
+  RETURN_IF_ERROR(repo_->ScanIndex(ClientIndex::kOwner, req.owner_id(), false, pager.after_key(),
                                    [&](std::string_view key, std::string_view client_id) {
+                                     std::vector<v1::FollowUp> overdue;
                                      inner = repo_->ScanRecords(
                                          FollowUpPrefix(client_id), "",
                                          [&](std::string_view, std::string_view v) {
@@ -1762,46 +1632,44 @@ absl::StatusOr<v1::ListOverdueFollowUpsResponse> ClientsDomain::ListOverdueFollo
                                            if (f.ParseFromArray(v.data(), v.size()) &&
                                                f.status() == v1::FOLLOW_UP_STATUS_PENDING &&
                                                util::FromProto(f.due_at()) <= now) {
-                                             *resp.add_follow_ups() = std::move(f);
+                                             overdue.push_back(std::move(f));
                                            }
                                            return true;
                                          });
                                      if (!inner.ok()) return false;
-                                     if (resp.follow_ups_size() >= page.page_size) {
-                                       resp.set_next_page_token(util::MakePageToken(key, fp));
+                                     if (overdue.empty()) return true;
+                                     if (!pager.Accept(key, static_cast<int>(overdue.size())))
                                        return false;
-                                     }
+                                     for (v1::FollowUp& f : overdue)
+                                       *resp.add_follow_ups() = std::move(f);
                                      return true;
                                    }));
   RETURN_IF_ERROR(inner);
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
 absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
     const v1::CompleteFollowUpRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
-  RETURN_IF_ERROR(RequireId("client_id", req.client_id()));
-  RETURN_IF_ERROR(RequireId("follow_up_id", req.follow_up_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
+  RETURN_IF_ERROR(api::CheckId("follow_up_id", req.follow_up_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   const v1::Touchpoint& in = req.touchpoint();
   RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/false));
-  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                   util::LookupRequest(*store_, "CompleteFollowUp", req.request_id()));
+  const api::Replay<v1::CompleteFollowUpResponse> replay(*store_, "CompleteFollowUp",
+                                                         req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::CompleteFollowUpResponse> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   v1::CompleteFollowUpResponse resp;
-  if (prior.has_value()) {
-    if (!resp.ParseFromString(*prior))
-      return absl::DataLossError("stored response does not decode");
-    return resp;
-  }
   ASSIGN_OR_RETURN(Client client, LoadLiveClient(req.client_id()));
   for (const std::string& contact : in.contact_ids()) {
     v1::Contact ct;
     absl::Status cs = repo_->GetRecord(ContactKey(client.client_id(), contact), &ct);
     if (absl::IsNotFound(cs)) {
-      return Invalid("touchpoint.contact_ids",
-                     absl::StrCat("no contact ", contact, " at client ", client.client_id()));
+      return InvalidField("touchpoint.contact_ids",
+                          absl::StrCat("no contact ", contact, " at client ", client.client_id()));
     }
     RETURN_IF_ERROR(cs);
   }
@@ -1852,8 +1720,7 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
   txn.Emit(kFollowUpTopic, client.client_id(), FollowUpType("completed"), ev);
   *resp.mutable_follow_up() = std::move(after);
   *resp.mutable_touchpoint() = std::move(t);
-  RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "CompleteFollowUp", req.request_id(),
-                                      resp.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(txn.batch(), resp));
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return resp;
 }
@@ -1928,34 +1795,27 @@ void Count(v1::ImportClientsCsvResponse& resp, const v1::ImportRowResult& row) {
 
 absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     const v1::ImportClientsCsvRequest& req) {
-  RETURN_IF_ERROR(ValidateStrings(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
-  if (req.csv().empty()) return Invalid("csv", "required");
+  if (req.csv().empty()) return InvalidField("csv", "required");
   if (req.csv().size() > options_.max_csv_bytes) {
-    return Invalid("csv", absl::StrCat("larger than ", options_.max_csv_bytes, " bytes"));
+    return InvalidField("csv", absl::StrCat("larger than ", options_.max_csv_bytes, " bytes"));
   }
-  if (req.request_id().size() > kMaxIdLength) return Invalid("request_id", "too long");
-  RETURN_IF_ERROR(OptionalId("default_owner_id", req.default_owner_id()));
+  RETURN_IF_ERROR(api::CheckOptionalId("default_owner_id", req.default_owner_id()));
   const std::string& rid = req.request_id();
   const uint64_t fingerprint = Fingerprint64(req.csv());
+  const api::Replay<v1::ImportClientsCsvResponse> replay(*store_, "ImportClientsCsv", rid, req);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                     util::LookupRequest(*store_, "ImportClientsCsv", rid));
-    if (prior.has_value()) {
-      v1::ImportClientsCsvResponse resp;
-      if (!resp.ParseFromString(*prior)) {
-        return absl::DataLossError("stored response does not decode");
-      }
-      return resp;
-    }
+    ASSIGN_OR_RETURN(std::optional<v1::ImportClientsCsvResponse> prior, replay.Prior());
+    if (prior.has_value()) return *std::move(prior);
     if (!rid.empty()) {
       // The job marker binds the request id to this CSV; rows already processed under it (by an
       // interrupted or a concurrent call) are recorded per row and are not processed again.
       v1::ImportJob job;
       absl::Status js = repo_->GetRecord(ImportJobKey(rid), &job);
       if (js.ok() && job.csv_fingerprint() != fingerprint) {
-        return Invalid("request_id", "already used for an import of a different CSV");
+        return InvalidField("request_id", "already used for an import of a different CSV");
       }
       if (absl::IsNotFound(js)) {
         job.set_request_id(rid);
@@ -1971,14 +1831,14 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     }
   }
   ASSIGN_OR_RETURN(auto rows, ParseCsv(req.csv()));
-  if (rows.empty()) return Invalid("csv", "no header row");
+  if (rows.empty()) return InvalidField("csv", "no header row");
   std::map<std::string, size_t> col;
   for (size_t i = 0; i < rows[0].size(); ++i) {
     col[absl::AsciiStrToLower(absl::StripAsciiWhitespace(rows[0][i]))] = i;
   }
-  if (!col.count("name")) return Invalid("csv", "the header has no 'name' column");
-  if (!col.count("owner_id") && Blank(req.default_owner_id())) {
-    return Invalid("default_owner_id", "required when the CSV has no owner_id column");
+  if (!col.count("name")) return InvalidField("csv", "the header has no 'name' column");
+  if (!col.count("owner_id") && IsBlank(req.default_owner_id())) {
+    return InvalidField("default_owner_id", "required when the CSV has no owner_id column");
   }
   v1::ImportClientsCsvResponse resp;
   int processed = 0;
@@ -2008,8 +1868,8 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     Client c;
     absl::Status valid = absl::OkStatus();
     for (const auto& [name, index] : col) {
-      if (index < row.size() && !ValidUtf8(row[index])) {
-        valid = Invalid(name, "not valid UTF-8");
+      if (index < row.size() && !api::IsValidUtf8(row[index])) {
+        valid = InvalidField(name, "not valid UTF-8");
         break;
       }
     }
@@ -2034,7 +1894,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
         c.set_tier(*tier);
         valid = ValidateClient(c, "");
       }
-      if (valid.ok() && c.owner_id().size() > kMaxIdLength) valid = Invalid("owner_id", "too long");
+      if (valid.ok()) valid = api::CheckLength("owner_id", c.owner_id(), kMaxIdLength);
     }
     // The row's result is recorded under the request id in the row's own batch (with the
     // client it creates), so an interrupted import resumes exactly where it stopped.
@@ -2044,7 +1904,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     };
     if (valid.ok()) {
       ASSIGN_OR_RETURN(CreateOutcome out,
-                       CreateLocked(c, req.force(), req.actor(), "",
+                       CreateLocked(c, req.force(), req.actor(), nullptr,
                                     [&](events::Transaction& txn, const Client& created) {
                                       result.set_outcome(v1::IMPORT_OUTCOME_CREATED);
                                       result.set_client_id(created.client_id());
@@ -2070,19 +1930,11 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
   if (!rid.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     // A concurrent call with the same request id may have finished first: keep its report.
-    ASSIGN_OR_RETURN(std::optional<std::string> prior,
-                     util::LookupRequest(*store_, "ImportClientsCsv", rid));
-    if (prior.has_value()) {
-      v1::ImportClientsCsvResponse first;
-      if (!first.ParseFromString(*prior)) {
-        return absl::DataLossError("stored response does not decode");
-      }
-      return first;
-    }
+    ASSIGN_OR_RETURN(std::optional<v1::ImportClientsCsvResponse> first, replay.Prior());
+    if (first.has_value()) return *std::move(first);
     // The whole report replaces the per-row progress, in one batch.
     events::Transaction txn;
-    RETURN_IF_ERROR(util::RecordRequest(*store_, txn.batch(), "ImportClientsCsv", rid,
-                                        resp.SerializeAsString()));
+    RETURN_IF_ERROR(replay.Record(txn.batch(), resp));
     std::vector<std::string> keys;
     RETURN_IF_ERROR(
         repo_->ScanRecords(ImportRowPrefix(rid), "", [&](std::string_view k, std::string_view) {
@@ -2143,8 +1995,8 @@ namespace {
 absl::StatusOr<std::optional<Client>> ResolveEventClient(
     const std::function<absl::StatusOr<Client>(std::string_view)>& load, std::string_view id,
     std::string_view what) {
-  if (id.empty()) return Invalid("client_id", absl::StrCat("missing in ", std::string(what)));
-  if (id.size() > kMaxIdLength) return Invalid("client_id", "too long");
+  if (id.empty()) return InvalidField("client_id", absl::StrCat("missing in ", std::string(what)));
+  RETURN_IF_ERROR(api::CheckLength("client_id", id, kMaxIdLength));
   absl::StatusOr<Client> c = load(id);
   if (absl::IsNotFound(c.status())) {
     logging::Warn("event for an unknown client ignored", {{"client_id", id}, {"event", what}});
@@ -2157,15 +2009,14 @@ absl::StatusOr<std::optional<Client>> ResolveEventClient(
 
 absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityWon& msg,
                                                 events::Transaction& txn) {
-  if (msg.opportunity_id().size() > kMaxIdLength) return Invalid("opportunity_id", "too long");
+  RETURN_IF_ERROR(api::CheckLength("opportunity_id", msg.opportunity_id(), kMaxIdLength));
   // A value with neither amount nor currency is "unknown"; anything else must be a real amount.
-  const bool has_value =
-      msg.has_value() && (msg.value().amount_minor() != 0 || !msg.value().currency().empty());
-  if (has_value) RETURN_IF_ERROR(ValidateMoney("value", msg.value()));
+  const bool has_value = api::IsMoneyGiven(msg.value());
+  RETURN_IF_ERROR(api::CheckMoney("value", msg.value(), api::MoneyPresence::kOptional));
   if (msg.has_won_at()) {
-    RETURN_IF_ERROR(ValidateTimestamp("won_at", msg.won_at()));
+    RETURN_IF_ERROR(api::CheckTimestamp("won_at", msg.won_at()));
     if (util::FromProto(msg.won_at()) > Now() + absl::Hours(24 * 366)) {
-      return Invalid("won_at", "more than a year in the future");
+      return InvalidField("won_at", "more than a year in the future");
     }
   }
   ASSIGN_OR_RETURN(std::optional<Client> client,
@@ -2180,7 +2031,7 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
   const v1::RepeatBusiness& before = before_view.repeat_business();
   rb.set_deals_won(rb.deals_won() + 1);
   if (has_value && !AddMoney(*rb.mutable_lifetime_value(), msg.value())) {
-    return Invalid("value.amount_minor", "the client's lifetime value would overflow");
+    return InvalidField("value.amount_minor", "the client's lifetime value would overflow");
   }
   if (util::FromProto(msg.won_at()) > util::FromProto(rb.last_won_at())) {
     *rb.mutable_last_won_at() = msg.won_at();
@@ -2221,7 +2072,7 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
 
 absl::Status ClientsDomain::ApplyOpportunityLost(const pipeline::v1::OpportunityLost& msg,
                                                  events::Transaction& txn) {
-  if (msg.opportunity_id().size() > kMaxIdLength) return Invalid("opportunity_id", "too long");
+  RETURN_IF_ERROR(api::CheckLength("opportunity_id", msg.opportunity_id(), kMaxIdLength));
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },
                                       msg.client_id(), "OpportunityLost"));
@@ -2246,12 +2097,12 @@ absl::Status ClientsDomain::ApplyOpportunityLost(const pipeline::v1::Opportunity
 
 absl::Status ClientsDomain::ApplyProjectCompleted(const production::v1::ProjectCompleted& msg,
                                                   events::Transaction& txn) {
-  if (msg.project_id().empty()) return Invalid("project_id", "missing in ProjectCompleted");
-  if (msg.project_id().size() > kMaxIdLength) return Invalid("project_id", "too long");
+  if (msg.project_id().empty()) return InvalidField("project_id", "missing in ProjectCompleted");
+  RETURN_IF_ERROR(api::CheckLength("project_id", msg.project_id(), kMaxIdLength));
   if (msg.has_completed_at()) {
-    RETURN_IF_ERROR(ValidateTimestamp("completed_at", msg.completed_at()));
+    RETURN_IF_ERROR(api::CheckTimestamp("completed_at", msg.completed_at()));
     if (util::FromProto(msg.completed_at()) > Now() + absl::Hours(24 * 366)) {
-      return Invalid("completed_at", "more than a year in the future");
+      return InvalidField("completed_at", "more than a year in the future");
     }
   }
   ASSIGN_OR_RETURN(std::optional<Client> client,

@@ -10,21 +10,21 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/api/etag.h"
+#include "common/api/field_mask.h"
+#include "common/api/pager.h"
+#include "common/api/replay.h"
+#include "common/api/validation.h"
 #include "common/config/logging.h"
 #include "common/status/status_macros.h"
 #include "common/storage/key_codec.h"
-#include "common/util/idempotency.h"
 #include "common/util/ids.h"
-#include "common/util/pagination.h"
 #include "common/util/proto_time.h"
-#include "google/protobuf/descriptor.h"
-#include "google/protobuf/message.h"
-#include "google/protobuf/reflection.h"
-#include "google/protobuf/stubs/common.h"
 
 namespace triad::pipeline {
 namespace {
 
+using api::InvalidField;
 using util::FromProto;
 using util::ToProto;
 
@@ -105,104 +105,6 @@ std::string IdAfter(std::string_view key, size_t prefix_size) {
   storage::KeyReader r(key.substr(prefix_size));
   absl::StatusOr<std::string> id = r.Str();
   return id.ok() ? *id : "";
-}
-
-// ValidateUtf8 checks every string field of a request (recursively, map keys and values
-// included): proto3 strings must be valid UTF-8, or the stored record and the events carrying
-// it could never be parsed again. INVALID_ARGUMENT names the field path.
-absl::Status ValidateUtf8(const google::protobuf::Message& m, const std::string& prefix = "") {
-  using google::protobuf::FieldDescriptor;
-  const google::protobuf::Reflection* r = m.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  r->ListFields(m, &fields);
-  for (const FieldDescriptor* f : fields) {
-    const std::string name = prefix.empty() ? f->name() : prefix + "." + f->name();
-    if (f->type() == FieldDescriptor::TYPE_STRING) {
-      auto bad = [&](const std::string& v) {
-        return !google::protobuf::internal::IsStructurallyValidUTF8(v.data(),
-                                                                    static_cast<int>(v.size()));
-      };
-      if (f->is_repeated()) {
-        for (int i = 0; i < r->FieldSize(m, f); ++i) {
-          if (bad(r->GetRepeatedString(m, f, i))) {
-            return absl::InvalidArgumentError(name + " is not valid UTF-8");
-          }
-        }
-      } else if (bad(r->GetString(m, f))) {
-        return absl::InvalidArgumentError(name + " is not valid UTF-8");
-      }
-    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      if (f->is_repeated()) {
-        for (int i = 0; i < r->FieldSize(m, f); ++i) {
-          RETURN_IF_ERROR(ValidateUtf8(r->GetRepeatedMessage(m, f, i), name));
-        }
-      } else {
-        RETURN_IF_ERROR(ValidateUtf8(r->GetMessage(m, f), name));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-// The largest accepted amount: 10^15 minor units keeps every sum of the funnel far from
-// int64 overflow.
-constexpr int64_t kMaxAmountMinor = 1'000'000'000'000'000;
-
-absl::Status ValidateMoney(const common::v1::Money& m, const std::string& field, bool required) {
-  if (m.amount_minor() == 0 && m.currency().empty()) {
-    if (required) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-    return absl::OkStatus();
-  }
-  if (m.amount_minor() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".amount_minor must be >= 0"));
-  }
-  if (m.amount_minor() > kMaxAmountMinor) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ".amount_minor must be <= ", kMaxAmountMinor));
-  }
-  const std::string& c = m.currency();
-  if (c.size() != 3 || !absl::ascii_isupper(c[0]) || !absl::ascii_isupper(c[1]) ||
-      !absl::ascii_isupper(c[2])) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ".currency must be a 3-letter ISO 4217 code"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateId(std::string_view value, const std::string& field) {
-  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-  if (value.size() > 200) return absl::InvalidArgumentError(absl::StrCat(field, " is too long"));
-  return absl::OkStatus();
-}
-
-// ValidateTime accepts an unset time or a valid Timestamp within years 1..9999.
-absl::Status ValidateTime(const google::protobuf::Timestamp& t, bool present,
-                          const std::string& field) {
-  if (!present) return absl::OkStatus();
-  constexpr int64_t kMin = -62135596800;  // 0001-01-01T00:00:00Z
-  constexpr int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
-  if (t.seconds() < kMin || t.seconds() > kMax || t.nanos() < 0 || t.nanos() > 999999999) {
-    return absl::InvalidArgumentError(field + " is not a valid timestamp");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckEtag(const std::string& stored, const std::string& given, bool required) {
-  if (given.empty()) {
-    if (required) return absl::InvalidArgumentError("etag is required");
-    return absl::OkStatus();
-  }
-  if (given != stored) {
-    return absl::AbortedError(
-        absl::StrCat("etag mismatch: the record changed (current etag ", stored, ")"));
-  }
-  return absl::OkStatus();
-}
-
-std::string NextEtag(const std::string& etag) {
-  int64_t v = 0;
-  if (!absl::SimpleAtoi(etag, &v)) v = 0;
-  return absl::StrCat(v + 1);
 }
 
 int RepeatDim(bool repeat) { return repeat ? 2 : 1; }
@@ -440,7 +342,7 @@ void Pipeline::MarkInbox(Work& work, const events::Event& event) {
 
 void Pipeline::SaveOpportunity(Work& work, v1::Opportunity& opp, bool bump) {
   if (bump) {
-    opp.set_etag(NextEtag(opp.etag()));
+    opp.set_etag(api::NextEtag(opp.etag()));
     *opp.mutable_update_time() = ToProto(options_.clock());
   }
   repo_->PutProto(work.txn.batch(), Kind::kOpportunity, opp.id(), opp);
@@ -640,9 +542,9 @@ void Pipeline::ApplyOpenDeal(const v1::Opportunity& opp) {
 // ------------------------------------------------------------------------------ playbooks
 
 absl::StatusOr<v1::Playbook> Pipeline::GetPlaybook(const v1::GetPlaybookRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.product_line(), "product_line"));
-  if (req.version() < 0) return absl::InvalidArgumentError("version must be >= 0");
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("product_line", req.product_line()));
+  if (req.version() < 0) return InvalidField("version", "must not be negative");
   std::shared_lock lock(read_mu_);
   ASSIGN_OR_RETURN(const v1::Playbook* pb, PlaybookLocked(req.product_line(), req.version()));
   return *pb;
@@ -650,44 +552,37 @@ absl::StatusOr<v1::Playbook> Pipeline::GetPlaybook(const v1::GetPlaybookRequest&
 
 absl::StatusOr<v1::ListPlaybooksResponse> Pipeline::ListPlaybooks(
     const v1::ListPlaybooksRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   const std::string fp = absl::StrCat(req.product_line(), "|", req.latest_only());
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
   v1::ListPlaybooksResponse resp;
   std::shared_lock lock(read_mu_);
-  std::string last;
-  bool more = false;
+  bool more = true;
   for (const auto& [line, versions] : playbooks_) {
     if (!req.product_line().empty() && line != req.product_line()) continue;
     for (auto it = versions.begin(); it != versions.end(); ++it) {
       if (req.latest_only() && std::next(it) != versions.end()) continue;
       std::string key = PlaybookKey(line, it->first);
-      if (!page.after_key.empty() && key <= page.after_key) continue;
-      if (resp.playbooks_size() >= page.page_size) {
-        more = true;
-        break;
-      }
+      if (!pager.after_key().empty() && key <= pager.after_key()) continue;
+      more = pager.Accept(key);
+      if (!more) break;
       *resp.add_playbooks() = it->second;
-      last = key;
     }
-    if (more) break;
+    if (!more) break;
   }
-  if (more) resp.set_next_page_token(util::MakePageToken(last, fp));
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
 absl::StatusOr<v1::Playbook> Pipeline::CreatePlaybookVersion(
     const v1::CreatePlaybookVersionRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   constexpr char kMethod[] = "CreatePlaybookVersion";
   v1::Playbook pb = req.playbook();
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(auto prior, util::LookupRequest(*store_, kMethod, req.request_id()));
-  if (prior.has_value()) {
-    v1::Playbook out;
-    if (!out.ParseFromString(*prior)) return absl::DataLossError("corrupt stored response");
-    return out;
-  }
+  const api::Replay<v1::Playbook> replay(*store_, kMethod, req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::Playbook> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   pb.set_version(1);
   RETURN_IF_ERROR(ValidatePlaybook(pb));
   auto it = playbooks_.find(pb.product_line());
@@ -696,8 +591,7 @@ absl::StatusOr<v1::Playbook> Pipeline::CreatePlaybookVersion(
   Work work;
   repo_->PutProto(work.txn.batch(), Kind::kPlaybook, PlaybookKey(pb.product_line(), pb.version()),
                   pb);
-  RETURN_IF_ERROR(util::RecordRequest(*store_, work.txn.batch(), kMethod, req.request_id(),
-                                      pb.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(work.txn.batch(), pb));
   RETURN_IF_ERROR(CommitLocked(work));
   std::unique_lock wlock(read_mu_);
   playbooks_[pb.product_line()][pb.version()] = pb;
@@ -707,24 +601,22 @@ absl::StatusOr<v1::Playbook> Pipeline::CreatePlaybookVersion(
 // ------------------------------------------------------------------------------ signals
 
 absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   constexpr char kMethod[] = "RecordSignal";
   const v1::Signal& in = req.signal();
-  RETURN_IF_ERROR(ValidateId(in.source(), "signal.source"));
-  RETURN_IF_ERROR(ValidateId(in.region(), "signal.region"));
-  RETURN_IF_ERROR(ValidateId(in.sector(), "signal.sector"));
-  RETURN_IF_ERROR(ValidateMoney(in.estimated_size(), "signal.estimated_size", false));
+  RETURN_IF_ERROR(api::CheckId("signal.source", in.source()));
+  RETURN_IF_ERROR(api::CheckId("signal.region", in.region()));
+  RETURN_IF_ERROR(api::CheckId("signal.sector", in.sector()));
+  RETURN_IF_ERROR(
+      api::CheckMoney("signal.estimated_size", in.estimated_size(), api::MoneyPresence::kOptional));
   std::lock_guard lock(mu_);
   if (!in.product_line().empty() && playbooks_.count(in.product_line()) == 0) {
-    return absl::InvalidArgumentError("signal.product_line '" + in.product_line() +
-                                      "' has no playbook");
+    return InvalidField("signal.product_line",
+                        absl::StrCat("'", in.product_line(), "' has no playbook"));
   }
-  ASSIGN_OR_RETURN(auto prior, util::LookupRequest(*store_, kMethod, req.request_id()));
-  if (prior.has_value()) {
-    v1::Signal out;
-    if (!out.ParseFromString(*prior)) return absl::DataLossError("corrupt stored response");
-    return out;
-  }
+  const api::Replay<v1::Signal> replay(*store_, kMethod, req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::Signal> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   absl::Time now = options_.clock();
   v1::Signal s = in;
   s.set_id(util::NewId("sig"));
@@ -732,8 +624,7 @@ absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest&
   Work work;
   repo_->PutProto(work.txn.batch(), Kind::kSignal, s.id(), s);
   repo_->PutRaw(work.txn.batch(), Kind::kList, WithId(RegionSignalPrefix(s.region()), s.id()), "");
-  RETURN_IF_ERROR(util::RecordRequest(*store_, work.txn.batch(), kMethod, req.request_id(),
-                                      s.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(work.txn.batch(), s));
   v1::SignalRecorded ev;
   ev.set_signal_id(s.id());
   ev.set_source(s.source());
@@ -755,8 +646,8 @@ absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest&
 }
 
 absl::StatusOr<v1::Signal> Pipeline::GetSignal(const v1::GetSignalRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.signal_id(), "signal_id"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("signal_id", req.signal_id()));
   v1::Signal s;
   absl::Status st = repo_->GetProto(Kind::kSignal, req.signal_id(), &s);
   if (absl::IsNotFound(st)) return absl::NotFoundError("signal " + req.signal_id() + " not found");
@@ -786,12 +677,10 @@ absl::StatusOr<bool> Pipeline::ReadListed(Kind kind, std::string_view prefix, st
 
 absl::StatusOr<v1::ListSignalsResponse> Pipeline::ListSignals(
     const v1::ListSignalsRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  ASSIGN_OR_RETURN(util::PageRequest page,
-                   util::ParsePage(req.page_size(), req.page_token(), req.region()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  ASSIGN_OR_RETURN(api::Pager pager,
+                   api::Pager::Start(req.page_size(), req.page_token(), req.region()));
   v1::ListSignalsResponse resp;
-  std::string last;
-  bool more = false;
   absl::Status inner;
   // By region the region index is walked; without a filter, the table.
   const std::string prefix = req.region().empty() ? "" : RegionSignalPrefix(req.region());
@@ -807,38 +696,32 @@ absl::StatusOr<v1::ListSignalsResponse> Pipeline::ListSignals(
         }
         if (!*found) return true;  // an index entry whose record is gone
         if (!req.region().empty() && s.region() != req.region()) return true;
-        if (resp.signals_size() >= page.page_size) {
-          more = true;
-          return false;
-        }
+        if (!pager.Accept(key)) return false;
         *resp.add_signals() = std::move(s);
-        last = std::string(key);
         return true;
       },
-      page.after_key));
+      pager.after_key()));
   RETURN_IF_ERROR(inner);
-  if (more) resp.set_next_page_token(util::MakePageToken(last, req.region()));
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
 // ------------------------------------------------------------------------------ leads
 
 absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   constexpr char kMethod[] = "CreateLead";
   const v1::Lead& in = req.lead();
-  RETURN_IF_ERROR(ValidateId(in.owner_id(), "lead.owner_id"));
+  RETURN_IF_ERROR(api::CheckId("lead.owner_id", in.owner_id()));
   if (in.client_id().empty() && in.prospect_name().empty()) {
-    return absl::InvalidArgumentError("lead.client_id or lead.prospect_name is required");
+    return InvalidField("lead.client_id", "required unless lead.prospect_name is given");
   }
-  RETURN_IF_ERROR(ValidateMoney(in.estimated_value(), "lead.estimated_value", false));
+  RETURN_IF_ERROR(
+      api::CheckMoney("lead.estimated_value", in.estimated_value(), api::MoneyPresence::kOptional));
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(auto prior, util::LookupRequest(*store_, kMethod, req.request_id()));
-  if (prior.has_value()) {
-    v1::Lead out;
-    if (!out.ParseFromString(*prior)) return absl::DataLossError("corrupt stored response");
-    return out;
-  }
+  const api::Replay<v1::Lead> replay(*store_, kMethod, req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::Lead> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   v1::Lead lead = in;
   if (!in.signal_id().empty()) {
     v1::Signal s;
@@ -852,8 +735,8 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
     if (lead.product_line().empty()) lead.set_product_line(s.product_line());
   }
   if (!lead.product_line().empty() && playbooks_.count(lead.product_line()) == 0) {
-    return absl::InvalidArgumentError("lead.product_line '" + lead.product_line() +
-                                      "' has no playbook");
+    return InvalidField("lead.product_line",
+                        absl::StrCat("'", lead.product_line(), "' has no playbook"));
   }
   if (!lead.client_id().empty()) {
     ASSIGN_OR_RETURN(clients::v1::ClientSummary c, ResolveClient(lead.client_id()));
@@ -870,8 +753,7 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
   lead.set_etag("1");
   Work work;
   SaveLead(work, lead);
-  RETURN_IF_ERROR(util::RecordRequest(*store_, work.txn.batch(), kMethod, req.request_id(),
-                                      lead.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(work.txn.batch(), lead));
   v1::LeadCreated ev;
   ev.set_lead_id(lead.id());
   ev.set_signal_id(lead.signal_id());
@@ -891,8 +773,8 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
 }
 
 absl::StatusOr<v1::Lead> Pipeline::GetLead(const v1::GetLeadRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.lead_id(), "lead_id"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("lead_id", req.lead_id()));
   v1::Lead l;
   absl::Status st = repo_->GetProto(Kind::kLead, req.lead_id(), &l);
   if (absl::IsNotFound(st)) return absl::NotFoundError("lead " + req.lead_id() + " not found");
@@ -901,12 +783,10 @@ absl::StatusOr<v1::Lead> Pipeline::GetLead(const v1::GetLeadRequest& req) const 
 }
 
 absl::StatusOr<v1::ListLeadsResponse> Pipeline::ListLeads(const v1::ListLeadsRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   const std::string fp = absl::StrCat(req.owner_id(), "|", req.state());
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
   v1::ListLeadsResponse resp;
-  std::string last;
-  bool more = false;
   absl::Status inner;
   // By owner or state an index is walked; without a filter, the table.
   std::string prefix;
@@ -928,17 +808,13 @@ absl::StatusOr<v1::ListLeadsResponse> Pipeline::ListLeads(const v1::ListLeadsReq
         if (!*found) return true;  // an index entry whose record is gone
         if (!req.owner_id().empty() && l.owner_id() != req.owner_id()) return true;
         if (req.state() != v1::LEAD_STATE_UNSPECIFIED && l.state() != req.state()) return true;
-        if (resp.leads_size() >= page.page_size) {
-          more = true;
-          return false;
-        }
+        if (!pager.Accept(key)) return false;
         *resp.add_leads() = std::move(l);
-        last = std::string(key);
         return true;
       },
-      page.after_key));
+      pager.after_key()));
   RETURN_IF_ERROR(inner);
-  if (more) resp.set_next_page_token(util::MakePageToken(last, fp));
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
@@ -968,13 +844,14 @@ Dims Pipeline::LeadDims(const v1::Lead& lead) const {
 }
 
 absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.lead_id(), "lead_id"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("lead_id", req.lead_id()));
   std::lock_guard lock(mu_);
   v1::GetLeadRequest get;
   get.set_lead_id(req.lead_id());
   ASSIGN_OR_RETURN(v1::Lead lead, GetLead(get));
-  RETURN_IF_ERROR(CheckEtag(lead.etag(), req.etag(), false));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(lead.etag()), api::GivenEtag(req.etag()),
+                                 "lead " + lead.id()));
   if (lead.state() != v1::LEAD_STATE_NEW) {
     return absl::FailedPreconditionError("lead " + lead.id() + " is not NEW (state " +
                                          v1::LeadState_Name(lead.state()) + ")");
@@ -983,7 +860,7 @@ absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req
   lead.set_state(v1::LEAD_STATE_QUALIFIED);
   lead.set_note(req.note());
   *lead.mutable_update_time() = ToProto(now);
-  lead.set_etag(NextEtag(lead.etag()));
+  lead.set_etag(api::NextEtag(lead.etag()));
   Work work;
   SaveLead(work, lead);
   v1::LeadQualified ev;
@@ -1001,14 +878,15 @@ absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req
 }
 
 absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.lead_id(), "lead_id"));
-  RETURN_IF_ERROR(ValidateId(req.reason(), "reason"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("lead_id", req.lead_id()));
+  RETURN_IF_ERROR(api::CheckId("reason", req.reason()));
   std::lock_guard lock(mu_);
   v1::GetLeadRequest get;
   get.set_lead_id(req.lead_id());
   ASSIGN_OR_RETURN(v1::Lead lead, GetLead(get));
-  RETURN_IF_ERROR(CheckEtag(lead.etag(), req.etag(), false));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(lead.etag()), api::GivenEtag(req.etag()),
+                                 "lead " + lead.id()));
   if (lead.state() != v1::LEAD_STATE_NEW && lead.state() != v1::LEAD_STATE_QUALIFIED) {
     return absl::FailedPreconditionError("lead " + lead.id() + " cannot be disqualified (state " +
                                          v1::LeadState_Name(lead.state()) + ")");
@@ -1017,7 +895,7 @@ absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadReques
   lead.set_state(v1::LEAD_STATE_DISQUALIFIED);
   lead.set_note(req.reason());
   *lead.mutable_update_time() = ToProto(now);
-  lead.set_etag(NextEtag(lead.etag()));
+  lead.set_etag(api::NextEtag(lead.etag()));
   Work work;
   SaveLead(work, lead);
   v1::LeadDisqualified ev;
@@ -1038,26 +916,26 @@ absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadReques
 
 absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
     const v1::CreateOpportunityRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   constexpr char kMethod[] = "CreateOpportunity";
-  RETURN_IF_ERROR(ValidateId(req.request_id(), "request_id"));
-  RETURN_IF_ERROR(ValidateId(req.client_id(), "client_id"));
-  RETURN_IF_ERROR(ValidateId(req.owner_id(), "owner_id"));
-  RETURN_IF_ERROR(ValidateId(req.title(), "title"));
-  RETURN_IF_ERROR(ValidateMoney(req.value(), "value", true));
-  RETURN_IF_ERROR(ValidateTime(req.expected_close(), req.has_expected_close(), "expected_close"));
-  RETURN_IF_ERROR(
-      ValidateTime(req.desired_delivery(), req.has_desired_delivery(), "desired_delivery"));
+  RETURN_IF_ERROR(api::CheckId("request_id", req.request_id()));
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
+  RETURN_IF_ERROR(api::CheckId("owner_id", req.owner_id()));
+  RETURN_IF_ERROR(api::CheckId("title", req.title()));
+  RETURN_IF_ERROR(api::CheckMoney("value", req.value(), api::MoneyPresence::kRequired));
+  if (req.has_expected_close()) {
+    RETURN_IF_ERROR(api::CheckTimestamp("expected_close", req.expected_close()));
+  }
+  if (req.has_desired_delivery()) {
+    RETURN_IF_ERROR(api::CheckTimestamp("desired_delivery", req.desired_delivery()));
+  }
   for (const auto& [k, v] : req.fields()) {
-    if (k.empty()) return absl::InvalidArgumentError("fields: keys must not be empty");
+    if (k.empty()) return InvalidField("fields", "keys must not be empty");
   }
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(auto prior, util::LookupRequest(*store_, kMethod, req.request_id()));
-  if (prior.has_value()) {
-    v1::Opportunity out;
-    if (!out.ParseFromString(*prior)) return absl::DataLossError("corrupt stored response");
-    return out;
-  }
+  const api::Replay<v1::Opportunity> replay(*store_, kMethod, req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<v1::Opportunity> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
   v1::Lead lead;
   std::string product_line = req.product_line();
   if (!req.lead_id().empty()) {
@@ -1072,10 +950,10 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
     }
     if (product_line.empty()) product_line = lead.product_line();
   }
-  if (product_line.empty()) return absl::InvalidArgumentError("product_line is required");
+  if (product_line.empty()) return InvalidField("product_line", "required");
   absl::StatusOr<const v1::Playbook*> pb_or = PlaybookLocked(product_line, 0);
   if (!pb_or.ok()) {
-    return absl::InvalidArgumentError("product_line '" + product_line + "' has no playbook");
+    return InvalidField("product_line", absl::StrCat("'", product_line, "' has no playbook"));
   }
   const v1::Playbook& pb = **pb_or;
   ASSIGN_OR_RETURN(clients::v1::ClientSummary client, ResolveClient(req.client_id()));
@@ -1134,32 +1012,29 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   if (!req.lead_id().empty()) {
     lead.set_state(v1::LEAD_STATE_CONVERTED);
     lead.set_opportunity_id(opp.id());
-    lead.set_etag(NextEtag(lead.etag()));
+    lead.set_etag(api::NextEtag(lead.etag()));
     *lead.mutable_update_time() = ToProto(now);
     SaveLead(work, lead);
   }
-  RETURN_IF_ERROR(util::RecordRequest(*store_, work.txn.batch(), kMethod, req.request_id(),
-                                      opp.SerializeAsString()));
+  RETURN_IF_ERROR(replay.Record(work.txn.batch(), opp));
   RETURN_IF_ERROR(CommitLocked(work));
   return opp;
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::GetOpportunity(
     const v1::GetOpportunityRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
   return LoadOpportunity(req.opportunity_id());
 }
 
 absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
     const v1::ListOpportunitiesRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   const std::string fp = absl::StrCat(req.owner_id(), "|", req.client_id(), "|", req.product_line(),
                                       "|", req.stage(), "|", req.state());
-  ASSIGN_OR_RETURN(util::PageRequest page, util::ParsePage(req.page_size(), req.page_token(), fp));
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
   v1::ListOpportunitiesResponse resp;
-  std::string last;
-  bool more = false;
   absl::Status inner;
   auto consider = [&](const std::string& key, v1::Opportunity opp) {
     if (!req.owner_id().empty() && opp.owner_id() != req.owner_id()) return true;
@@ -1167,12 +1042,8 @@ absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
     if (!req.product_line().empty() && opp.product_line() != req.product_line()) return true;
     if (!req.stage().empty() && opp.stage() != req.stage()) return true;
     if (req.state() != v1::OPPORTUNITY_STATE_UNSPECIFIED && opp.state() != req.state()) return true;
-    if (resp.opportunities_size() >= page.page_size) {
-      more = true;
-      return false;
-    }
+    if (!pager.Accept(key)) return false;
     *resp.add_opportunities() = std::move(opp);
-    last = key;
     return true;
   };
   // The most selective index available is walked (its keys are the page keys); the other
@@ -1202,7 +1073,7 @@ absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
           if (!opp.ok()) return true;  // an entry whose record is gone: skipped
           return consider(std::string(key), std::move(*opp));
         },
-        page.after_key));
+        pager.after_key()));
   } else {
     RETURN_IF_ERROR(repo_->Scan(
         Kind::kOpportunity, "",
@@ -1215,42 +1086,38 @@ absl::StatusOr<v1::ListOpportunitiesResponse> Pipeline::ListOpportunities(
           }
           return consider(std::string(key), std::move(opp));
         },
-        page.after_key));
+        pager.after_key()));
   }
   RETURN_IF_ERROR(inner);
-  if (more) resp.set_next_page_token(util::MakePageToken(last, fp));
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
     const v1::UpdateOpportunityRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
   const v1::Opportunity& in = req.opportunity();
-  RETURN_IF_ERROR(ValidateId(in.id(), "opportunity.id"));
-  if (req.update_mask().paths_size() == 0) {
-    return absl::InvalidArgumentError("update_mask must name at least one field");
-  }
-  static const std::set<std::string> kAllowed = {
+  RETURN_IF_ERROR(api::CheckId("opportunity.id", in.id()));
+  static constexpr std::string_view kAllowed[] = {
       "title", "value", "expected_close", "desired_delivery", "team_id", "fields"};
+  RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kAllowed));
   for (const std::string& path : req.update_mask().paths()) {
-    if (kAllowed.count(path) == 0) {
-      return absl::InvalidArgumentError("update_mask.paths: '" + path +
-                                        "' cannot be updated (allowed: title, value, "
-                                        "expected_close, desired_delivery, team_id, fields)");
-    }
-    if (path == "title") RETURN_IF_ERROR(ValidateId(in.title(), "opportunity.title"));
-    if (path == "value") RETURN_IF_ERROR(ValidateMoney(in.value(), "opportunity.value", true));
+    if (path == "title") RETURN_IF_ERROR(api::CheckId("opportunity.title", in.title()));
+    if (path == "value")
+      RETURN_IF_ERROR(
+          api::CheckMoney("opportunity.value", in.value(), api::MoneyPresence::kRequired));
     if (path == "expected_close") {
-      RETURN_IF_ERROR(ValidateTime(in.expected_close(), true, "opportunity.expected_close"));
+      RETURN_IF_ERROR(api::CheckTimestamp("opportunity.expected_close", in.expected_close()));
     }
     if (path == "desired_delivery") {
-      RETURN_IF_ERROR(ValidateTime(in.desired_delivery(), true, "opportunity.desired_delivery"));
+      RETURN_IF_ERROR(api::CheckTimestamp("opportunity.desired_delivery", in.desired_delivery()));
     }
   }
-  if (req.etag().empty()) return absl::InvalidArgumentError("etag is required");
+  if (req.etag().empty()) return InvalidField("etag", "required");
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(in.id()));
-  RETURN_IF_ERROR(CheckEtag(opp.etag(), req.etag(), true));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(opp.etag()), api::GivenEtag(req.etag()),
+                                 "opportunity " + opp.id(), api::EtagPolicy::kRequired));
   if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) {
     return absl::FailedPreconditionError("opportunity " + opp.id() + " is closed");
   }
@@ -1272,8 +1139,8 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
     if (path == "title") opp.set_title(in.title());
     if (path == "value") {
       if (in.value().currency() != opp.value().currency()) {
-        return absl::InvalidArgumentError("opportunity.value.currency cannot change (is " +
-                                          opp.value().currency() + ")");
+        return InvalidField("opportunity.value.currency",
+                            absl::StrCat("cannot change (is ", opp.value().currency(), ")"));
       }
       *opp.mutable_value() = in.value();
     }
@@ -1282,7 +1149,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
     if (path == "team_id") opp.set_team_id(in.team_id());
     if (path == "fields") {
       for (const auto& [k, v] : in.fields()) {
-        if (k.empty()) return absl::InvalidArgumentError("opportunity.fields: empty key");
+        if (k.empty()) return InvalidField("opportunity.fields", "empty key");
         if (v.empty()) {
           opp.mutable_fields()->erase(k);
         } else {
@@ -1306,7 +1173,8 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
 absl::StatusOr<v1::Opportunity> Pipeline::LoadOpenForChangeLocked(std::string_view id,
                                                                   std::string_view etag) {
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(id));
-  RETURN_IF_ERROR(CheckEtag(opp.etag(), std::string(etag), false));
+  RETURN_IF_ERROR(
+      api::CheckEtag(api::StoredEtag(opp.etag()), api::GivenEtag(etag), "opportunity " + opp.id()));
   if (opp.state() != v1::OPPORTUNITY_STATE_OPEN) {
     return absl::FailedPreconditionError("opportunity " + opp.id() + " is closed");
   }
@@ -1315,18 +1183,18 @@ absl::StatusOr<v1::Opportunity> Pipeline::LoadOpenForChangeLocked(std::string_vi
 
 absl::StatusOr<v1::Opportunity> Pipeline::CompleteChecklistItem(
     const v1::CompleteChecklistItemRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
-  RETURN_IF_ERROR(ValidateId(req.checkpoint_id(), "checkpoint_id"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
+  RETURN_IF_ERROR(api::CheckId("checkpoint_id", req.checkpoint_id()));
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   ASSIGN_OR_RETURN(const v1::Playbook* pb,
                    PlaybookLocked(opp.product_line(), opp.playbook_version()));
   const v1::Checkpoint* c = FindCheckpoint(*pb, req.checkpoint_id());
   if (c == nullptr) {
-    return absl::InvalidArgumentError("checkpoint_id '" + req.checkpoint_id() +
-                                      "' is not a checkpoint of playbook " + pb->product_line() +
-                                      " v" + std::to_string(pb->version()));
+    return InvalidField("checkpoint_id",
+                        absl::StrCat("'", req.checkpoint_id(), "' is not a checkpoint of playbook ",
+                                     pb->product_line(), " v", pb->version()));
   }
   if (c->kind() != v1::CHECKPOINT_KIND_CHECKLIST_ITEM) {
     return absl::FailedPreconditionError(
@@ -1348,12 +1216,13 @@ absl::StatusOr<v1::Opportunity> Pipeline::CompleteChecklistItem(
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::AdvanceStage(const v1::AdvanceStageRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
-  RETURN_IF_ERROR(ValidateId(req.target_stage(), "target_stage"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
+  RETURN_IF_ERROR(api::CheckId("target_stage", req.target_stage()));
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(req.opportunity_id()));
-  RETURN_IF_ERROR(CheckEtag(opp.etag(), req.etag(), false));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(opp.etag()), api::GivenEtag(req.etag()),
+                                 "opportunity " + opp.id()));
   ASSIGN_OR_RETURN(const v1::Playbook* pb,
                    PlaybookLocked(opp.product_line(), opp.playbook_version()));
   ASSIGN_OR_RETURN(MovePlan plan, PlanMove(*pb, opp, req.target_stage(), req.reason()));
@@ -1396,8 +1265,8 @@ void Pipeline::CloseDeal(Work& work, v1::Opportunity& opp, absl::Time now) {
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunityRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   ASSIGN_OR_RETURN(const v1::Playbook* pb,
@@ -1413,9 +1282,9 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot win: ", open.size(), " open checkpoint(s): ", absl::StrJoin(open, "; ")));
   }
-  RETURN_IF_ERROR(ValidateTime(req.due_date(), req.has_due_date(), "due_date"));
+  if (req.has_due_date()) RETURN_IF_ERROR(api::CheckTimestamp("due_date", req.due_date()));
   if (!req.has_due_date() && !opp.has_desired_delivery()) {
-    return absl::InvalidArgumentError("due_date is required (the deal has no desired_delivery)");
+    return InvalidField("due_date", "required (the deal has no desired_delivery)");
   }
   absl::Time now = options_.clock();
   Work work;
@@ -1444,13 +1313,13 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
 }
 
 absl::StatusOr<v1::Opportunity> Pipeline::LoseOpportunity(const v1::LoseOpportunityRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
   if (req.reason() == v1::LOSS_REASON_UNSPECIFIED || !v1::LossReason_IsValid(req.reason())) {
-    return absl::InvalidArgumentError("reason is required (one of LossReason)");
+    return InvalidField("reason", "required (one of LossReason)");
   }
   if (req.reason() == v1::LOSS_REASON_OTHER && req.reason_text().empty()) {
-    return absl::InvalidArgumentError("reason_text is required when reason is LOSS_REASON_OTHER");
+    return InvalidField("reason_text", "required when reason is LOSS_REASON_OTHER");
   }
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
@@ -1480,10 +1349,10 @@ absl::StatusOr<v1::Opportunity> Pipeline::LoseOpportunity(const v1::LoseOpportun
 
 absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
     const v1::ReassignOpportunityRequest& req) {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  RETURN_IF_ERROR(ValidateId(req.opportunity_id(), "opportunity_id"));
-  RETURN_IF_ERROR(ValidateId(req.new_owner_id(), "new_owner_id"));
-  RETURN_IF_ERROR(ValidateId(req.reason(), "reason"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
+  RETURN_IF_ERROR(api::CheckId("new_owner_id", req.new_owner_id()));
+  RETURN_IF_ERROR(api::CheckId("reason", req.reason()));
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   if (opp.owner_id() == req.new_owner_id()) {
@@ -1515,20 +1384,20 @@ absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
 
 absl::StatusOr<v1::FunnelReport> Pipeline::GetFunnelReport(
     const v1::GetFunnelReportRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  if (!req.has_start_time()) return absl::InvalidArgumentError("start_time is required");
-  if (!req.has_end_time()) return absl::InvalidArgumentError("end_time is required");
-  RETURN_IF_ERROR(ValidateTime(req.start_time(), true, "start_time"));
-  RETURN_IF_ERROR(ValidateTime(req.end_time(), true, "end_time"));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  if (!req.has_start_time()) return InvalidField("start_time", "required");
+  if (!req.has_end_time()) return InvalidField("end_time", "required");
+  RETURN_IF_ERROR(api::CheckTimestamp("start_time", req.start_time()));
+  RETURN_IF_ERROR(api::CheckTimestamp("end_time", req.end_time()));
   absl::Time start = FromProto(req.start_time());
   absl::Time end = FromProto(req.end_time());
-  if (end <= start) return absl::InvalidArgumentError("end_time must be after start_time");
+  if (end <= start) return InvalidField("end_time", "must be after start_time");
   const v1::FunnelFilter& f = req.filter();
   if (!clients::v1::ClientTier_IsValid(f.client_tier())) {
-    return absl::InvalidArgumentError("filter.client_tier is not a ClientTier");
+    return InvalidField("filter.client_tier", "not a ClientTier");
   }
   if (!v1::ClientKind_IsValid(f.client_kind())) {
-    return absl::InvalidArgumentError("filter.client_kind is not a ClientKind");
+    return InvalidField("filter.client_kind", "not a ClientKind");
   }
   int64_t from_day = DayOf(start);
   int64_t to_day = DayOf(end);
@@ -1672,10 +1541,9 @@ absl::StatusOr<v1::FunnelReport> Pipeline::GetFunnelReport(
 
 absl::StatusOr<v1::RankOpenDealsResponse> Pipeline::RankOpenDeals(
     const v1::RankOpenDealsRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  if (req.page_size() < 0) return absl::InvalidArgumentError("page_size must be >= 0");
-  size_t n = req.page_size() == 0 ? util::kDefaultPageSize
-                                  : std::min<size_t>(req.page_size(), util::kMaxPageSize);
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  ASSIGN_OR_RETURN(const int page_size, api::PageSize(req.page_size()));
+  size_t n = static_cast<size_t>(page_size);
   std::vector<char> match = funnel_.TupleMatches(req.filter());
   struct Scored {
     double score;
@@ -1725,22 +1593,19 @@ bool IsStale(int max_days, absl::Time entered, absl::Time now) {
 
 absl::StatusOr<v1::ListStaleDealsResponse> Pipeline::ListStaleDeals(
     const v1::ListStaleDealsRequest& req) const {
-  RETURN_IF_ERROR(ValidateUtf8(req));
-  ASSIGN_OR_RETURN(util::PageRequest page,
-                   util::ParsePage(req.page_size(), req.page_token(), req.owner_id()));
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  ASSIGN_OR_RETURN(api::Pager pager,
+                   api::Pager::Start(req.page_size(), req.page_token(), req.owner_id()));
   absl::Time now = options_.clock();
   v1::ListStaleDealsResponse resp;
   std::shared_lock lock(read_mu_);
-  auto it = page.after_key.empty() ? open_deals_.begin() : open_deals_.upper_bound(page.after_key);
-  std::string last;
+  auto it =
+      pager.after_key().empty() ? open_deals_.begin() : open_deals_.upper_bound(pager.after_key());
   for (; it != open_deals_.end(); ++it) {
     const OpenDeal& d = it->second;
     if (!req.owner_id().empty() && d.owner != req.owner_id()) continue;
     if (!IsStale(d.max_days, d.entered, now)) continue;
-    if (resp.deals_size() >= page.page_size) {
-      resp.set_next_page_token(util::MakePageToken(last, req.owner_id()));
-      break;
-    }
+    if (!pager.Accept(it->first)) break;
     v1::StaleDeal* s = resp.add_deals();
     s->set_opportunity_id(it->first);
     s->set_owner_id(d.owner);
@@ -1749,8 +1614,8 @@ absl::StatusOr<v1::ListStaleDealsResponse> Pipeline::ListStaleDeals(
     s->set_max_days(d.max_days);
     s->set_days_in_stage(DaysIn(d.entered, now));
     s->set_reported(d.reported);
-    last = it->first;
   }
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 
@@ -1820,10 +1685,9 @@ absl::Status Pipeline::OnClient(const events::Event& event,
   if (client.client_id().empty()) {
     return absl::InvalidArgumentError("client event without client.client_id");
   }
-  RETURN_IF_ERROR(ValidateUtf8(client, "client"));
+  RETURN_IF_ERROR(api::CheckUtf8(client, "client"));
   for (std::string_view v : {previous_owner, new_owner, merged_client_id}) {
-    if (!google::protobuf::internal::IsStructurallyValidUTF8(v.data(),
-                                                             static_cast<int>(v.size()))) {
+    if (!api::IsValidUtf8(v)) {
       return absl::InvalidArgumentError("client event: an owner or client id is not valid UTF-8");
     }
   }
@@ -1950,7 +1814,7 @@ absl::StatusOr<std::optional<Pipeline::GateTarget>> Pipeline::GateAwaitingAnswer
 absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
                                        const review::v1::ReviewVerdictRecorded& verdict) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
-  RETURN_IF_ERROR(ValidateUtf8(verdict, "verdict"));
+  RETURN_IF_ERROR(api::CheckUtf8(verdict, "verdict"));
   std::lock_guard lock(mu_);
   bool seen = false;
   RETURN_IF_ERROR(InboxSeen(event, &seen));
@@ -1995,7 +1859,7 @@ absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
 absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
                                              const production::v1::FeasibilityAnswered& answer) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
-  RETURN_IF_ERROR(ValidateUtf8(answer, "answer"));
+  RETURN_IF_ERROR(api::CheckUtf8(answer, "answer"));
   std::lock_guard lock(mu_);
   bool seen = false;
   RETURN_IF_ERROR(InboxSeen(event, &seen));
