@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libspdlog-dev prometheus-cpp-dev libcli11-dev nlohmann-json3-dev
+  libssl-dev libspdlog-dev prometheus-cpp-dev libcli11-dev nlohmann-json3-dev
   kcat clang-format python3 python3-grpcio python3-confluent-kafka python3-protobuf
   python3-grpc-tools
   curl procps

@@ -27,7 +27,36 @@ ABSL_FLAG(int32_t, topic_partitions, 6, "Partitions for the topics this service 
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size, in MiB.");
 ABSL_FLAG(std::string, consumer_group, "",
           "Kafka consumer group of this service's consumers; also namespaces their dedupe "
-          "records (default: triad-<service>). Instances of one service share one group.");
+          "records (default: triad-<service>). Each service runs exactly ONE replica: a service "
+          "owns its data, and a second instance with the same group is refused at start (it "
+          "cannot take the service's lease).");
+ABSL_FLAG(int32_t, topic_replication, 3,
+          "Replication factor of the topics this service creates. Local single-broker runs set "
+          "1 explicitly; a production cluster keeps 3.");
+ABSL_FLAG(int32_t, topic_min_insync_replicas, 2,
+          "min.insync.replicas of the topics this service creates (capped at "
+          "--topic_replication).");
+ABSL_FLAG(absl::Duration, dedupe_retention, absl::Hours(24 * 7),
+          "How long the records that deduplicate consumed events and request ids are kept. "
+          "Must exceed the longest time Kafka may redeliver an event (consumer group offset "
+          "retention, a restore from backup) and the longest client retry window.");
+ABSL_FLAG(absl::Duration, dedupe_compaction_interval, absl::Hours(1),
+          "How often expired dedupe records are compacted away (0 disables).");
+ABSL_FLAG(std::string, kafka_security_protocol, "",
+          "Kafka security.protocol: plaintext, ssl, sasl_plaintext or sasl_ssl (empty: the "
+          "client default, plaintext).");
+ABSL_FLAG(std::string, kafka_sasl_mechanism, "",
+          "Kafka sasl.mechanism, e.g. SCRAM-SHA-512 or PLAIN.");
+ABSL_FLAG(std::string, kafka_sasl_username, "", "Kafka sasl.username.");
+ABSL_FLAG(std::string, kafka_sasl_password_file, "",
+          "File holding the Kafka sasl.password (secrets are never taken from the command line).");
+ABSL_FLAG(std::string, kafka_ssl_ca_location, "", "Kafka ssl.ca.location (CA certificate file).");
+ABSL_FLAG(std::string, kafka_ssl_certificate_location, "",
+          "Kafka ssl.certificate.location (client certificate file, for mTLS).");
+ABSL_FLAG(std::string, kafka_ssl_key_location, "",
+          "Kafka ssl.key.location (client private key file, for mTLS).");
+ABSL_FLAG(std::string, kafka_ssl_key_password_file, "",
+          "File holding the password of the Kafka client private key, if it has one.");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync the RocksDB WAL on every write (survives power loss, slower).");
 

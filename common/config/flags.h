@@ -27,6 +27,18 @@ ABSL_DECLARE_FLAG(int32_t, topic_partitions);
 ABSL_DECLARE_FLAG(int64_t, block_cache_mb);
 ABSL_DECLARE_FLAG(bool, sync_writes);
 ABSL_DECLARE_FLAG(std::string, consumer_group);
+ABSL_DECLARE_FLAG(int32_t, topic_replication);
+ABSL_DECLARE_FLAG(int32_t, topic_min_insync_replicas);
+ABSL_DECLARE_FLAG(absl::Duration, dedupe_retention);
+ABSL_DECLARE_FLAG(absl::Duration, dedupe_compaction_interval);
+ABSL_DECLARE_FLAG(std::string, kafka_security_protocol);
+ABSL_DECLARE_FLAG(std::string, kafka_sasl_mechanism);
+ABSL_DECLARE_FLAG(std::string, kafka_sasl_username);
+ABSL_DECLARE_FLAG(std::string, kafka_sasl_password_file);
+ABSL_DECLARE_FLAG(std::string, kafka_ssl_ca_location);
+ABSL_DECLARE_FLAG(std::string, kafka_ssl_certificate_location);
+ABSL_DECLARE_FLAG(std::string, kafka_ssl_key_location);
+ABSL_DECLARE_FLAG(std::string, kafka_ssl_key_password_file);
 
 namespace triad::config {
 

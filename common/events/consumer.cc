@@ -1,9 +1,12 @@
-// Implements the idempotent consumer: dedupe by ce_id in the effect's WriteBatch, offsets
-// committed after a WAL sync, dead letters for poison messages, rebalance handling.
+// Implements the idempotent consumer: dedupe by ce_source + ce_id in the effect's WriteBatch,
+// offsets committed after a WAL sync, dead letters for poison only, paused partitions retried
+// with backoff for transient failures, rebalance handling.
 #include "common/events/consumer.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -12,28 +15,92 @@
 #include "common/storage/key_codec.h"
 #include "librdkafka/rdkafkacpp.h"
 #include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 
 namespace triad::events {
 namespace {
+
+constexpr char kPoisonPayload[] = "triad.dev/poison";
 
 prometheus::Family<prometheus::Counter>& ConsumedFamily() {
   static auto& family = prometheus::BuildCounter()
                             .Name("triad_consumer_messages_total")
                             .Help(
-                                "Consumed messages by group and result "
-                                "(applied, duplicate, dead_lettered, ignored).")
+                                "Consumed messages by group and result (applied, duplicate, "
+                                "dead_lettered, ignored, retried: a transient failure that "
+                                "paused the partition).")
                             .Register(metrics::Registry());
   return family;
 }
 
-bool IsPermanent(const absl::Status& s) {
-  return absl::IsInvalidArgument(s) || absl::IsDataLoss(s);
+prometheus::Family<prometheus::Gauge>& PausedFamily() {
+  static auto& family =
+      prometheus::BuildGauge()
+          .Name("triad_consumer_paused_partitions")
+          .Help("Partitions paused after a transient failure, waiting to retry a message.")
+          .Register(metrics::Registry());
+  return family;
 }
 
 }  // namespace
 
-std::string InboxKey(std::string_view group_id, std::string_view event_id) {
-  return storage::KeyBuilder().Str(group_id).Str(event_id).Build();
+absl::Status PermanentError(absl::Status status) {
+  if (status.ok()) return status;
+  status.SetPayload(kPoisonPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsPermanentError(const absl::Status& s) {
+  if (s.ok()) return false;
+  if (s.GetPayload(kPoisonPayload).has_value()) return true;
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kUnimplemented:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string InboxKey(std::string_view group_id, std::string_view source,
+                     std::string_view event_id) {
+  return storage::KeyBuilder().Str(group_id).Str(source).Str(event_id).Build();
+}
+
+std::string DerivedIdSeed(std::string_view group_id, const Event& event) {
+  return absl::StrCat(std::string(group_id), "\n", event.source, "\n", event.id);
+}
+
+absl::StatusOr<ApplyOutcome> ApplyOnce(storage::Store& store, Outbox* outbox,
+                                       std::string_view group_id, const Event& event,
+                                       const Handler& handler, std::mutex* apply_mutex) {
+  const std::string inbox_key = InboxKey(group_id, event.source, event.id);
+  std::unique_lock<std::mutex> lock;
+  if (apply_mutex != nullptr) lock = std::unique_lock<std::mutex>(*apply_mutex);
+  absl::StatusOr<bool> seen = store.Exists(IdempotentConsumer::kInboxColumnFamily, inbox_key);
+  if (!seen.ok()) return seen.status();
+  if (*seen) return ApplyOutcome::kDuplicate;
+  Transaction txn;
+  txn.DeriveIdsFrom(DerivedIdSeed(group_id, event));
+  absl::Status s = handler(event, txn);
+  if (!s.ok()) return s;
+  s = store.PutExpiring(txn.batch(), IdempotentConsumer::kInboxColumnFamily, inbox_key, "");
+  if (!s.ok()) return s;
+  if (outbox != nullptr) {
+    s = outbox->Commit(txn);
+  } else if (!txn.events().empty()) {
+    s = absl::FailedPreconditionError("consumer has no outbox but the handler emitted events");
+  } else {
+    s = store.Write(txn.batch());
+  }
+  if (!s.ok()) return s;
+  return ApplyOutcome::kApplied;
 }
 
 class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
@@ -50,7 +117,9 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
         applied_(ConsumedFamily().Add({{"group", options_.group_id}, {"result", "applied"}})),
         duplicate_(ConsumedFamily().Add({{"group", options_.group_id}, {"result", "duplicate"}})),
         dead_(ConsumedFamily().Add({{"group", options_.group_id}, {"result", "dead_lettered"}})),
-        ignored_(ConsumedFamily().Add({{"group", options_.group_id}, {"result", "ignored"}})) {}
+        ignored_(ConsumedFamily().Add({{"group", options_.group_id}, {"result", "ignored"}})),
+        retried_(ConsumedFamily().Add({{"group", options_.group_id}, {"result", "retried"}})),
+        paused_(PausedFamily().Add({{"group", options_.group_id}})) {}
 
   ~Impl() override { Stop(); }
 
@@ -62,20 +131,23 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     if (store_->Cf(IdempotentConsumer::kInboxColumnFamily) == nullptr) {
       return absl::FailedPreconditionError("consumer: the store has no \"inbox\" column family");
     }
-    std::map<std::string, std::string> defaults = {{"group.id", options_.group_id},
-                                                   {"enable.auto.commit", "false"},
-                                                   {"enable.auto.offset.store", "false"},
-                                                   {"auto.offset.reset", "earliest"},
+    std::map<std::string, std::string> defaults = {{"auto.offset.reset", "earliest"},
                                                    {"session.timeout.ms", "10000"},
                                                    {"heartbeat.interval.ms", "1000"},
                                                    {"fetch.wait.max.ms", "20"},
-                                                   {"isolation.level", "read_committed"},
                                                    {"log_level", "3"}};
     if (!options_.group_instance_id.empty()) {
       defaults["group.instance.id"] = options_.group_instance_id;
     }
     for (const auto& [k, v] : options_.properties) defaults[k] = v;
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(kafka_, defaults);
+    // Offsets are committed by hand after the effects are durable; only committed
+    // transactions are read.
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
+        MakeConf(kafka_, defaults,
+                 {{"group.id", options_.group_id},
+                  {"enable.auto.commit", "false"},
+                  {"enable.auto.offset.store", "false"},
+                  {"isolation.level", "read_committed"}});
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
@@ -88,7 +160,10 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     if (!consumer_) return absl::InternalError("consumer: cannot create: " + err);
 
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> pconf =
-        MakeConf(kafka_, {{"enable.idempotence", "true"}, {"acks", "all"}, {"log_level", "3"}});
+        MakeConf(kafka_, {{"log_level", "3"}, {"message.timeout.ms", "10000"}},
+                 {{"enable.idempotence", "true"},
+                  {"acks", "all"},
+                  {"partitioner", "murmur2_random"}});
     if (!pconf.ok()) return pconf.status();
     if ((*pconf)->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
         RdKafka::Conf::CONF_OK) {
@@ -119,7 +194,7 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
 
   ConsumerStats Stats() const {
     return ConsumerStats{stats_applied_.load(), stats_duplicates_.load(), stats_dead_.load(),
-                         stats_ignored_.load()};
+                         stats_ignored_.load(), stats_retried_.load()};
   }
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
@@ -133,6 +208,8 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
       CommitPending();
       consumer->unassign();
       pending_.clear();
+      retrying_.clear();  // the next owner starts from the committed offset
+      paused_.Set(0);
       assigned_->store(0);
       logging::Info("consumer: partitions revoked", {{"group", options_.group_id}});
     }
@@ -154,8 +231,18 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
   }
 
  private:
+  using Tp = std::pair<std::string, int32_t>;
+  // Retry is the state of a partition paused after a transient failure at `offset`.
+  struct Retry {
+    int64_t offset = 0;
+    int attempts = 0;
+    absl::Time retry_at;
+    bool paused = true;
+  };
+
   void Loop() {
     while (running_) {
+      ResumeDue();
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
       if (m->err() == RdKafka::ERR_NO_ERROR) {
         Handle(*m);
@@ -178,8 +265,67 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     }
   }
 
+  // ResumeDue rewinds and resumes the paused partitions whose backoff has passed.
+  void ResumeDue() {
+    const absl::Time now = absl::Now();
+    for (auto& [tp, r] : retrying_) {
+      if (!r.paused || now < r.retry_at) continue;
+      std::unique_ptr<RdKafka::TopicPartition> p(
+          RdKafka::TopicPartition::create(tp.first, tp.second, r.offset));
+      std::vector<RdKafka::TopicPartition*> list = {p.get()};
+      consumer_->resume(list);
+      RdKafka::ErrorCode err = consumer_->seek(*p, 2000);
+      if (err != RdKafka::ERR_NO_ERROR) {
+        // Paused again and retried later: a seek that did not happen must not skip anything.
+        consumer_->pause(list);
+        r.retry_at = now + options_.retry_backoff;
+        continue;
+      }
+      r.paused = false;
+    }
+    UpdatePausedGauge();
+  }
+
+  void UpdatePausedGauge() {
+    int paused = 0;
+    for (const auto& [tp, r] : retrying_) paused += r.paused ? 1 : 0;
+    paused_.Set(paused);
+  }
+
+  // RetryLater pauses the message's partition and schedules it to be read again from `m`.
+  void RetryLater(const RdKafka::Message& m, const absl::Status& why) {
+    ++stats_retried_;
+    retried_.Increment();
+    Retry& r = retrying_[{m.topic_name(), m.partition()}];
+    r.offset = m.offset();
+    ++r.attempts;
+    absl::Duration backoff = options_.retry_backoff;
+    for (int i = 1; i < r.attempts && backoff < options_.max_retry_backoff; ++i) backoff *= 2;
+    backoff = std::min(backoff, options_.max_retry_backoff);
+    r.retry_at = absl::Now() + backoff;
+    r.paused = true;
+    std::unique_ptr<RdKafka::TopicPartition> p(
+        RdKafka::TopicPartition::create(m.topic_name(), m.partition()));
+    std::vector<RdKafka::TopicPartition*> list = {p.get()};
+    consumer_->pause(list);
+    UpdatePausedGauge();
+    logging::Warn("consumer: transient failure; partition paused for a retry",
+                  {{"group", options_.group_id},
+                   {"topic", m.topic_name()},
+                   {"partition", m.partition()},
+                   {"offset", static_cast<int64_t>(m.offset())},
+                   {"attempt", r.attempts},
+                   {"backoff_ms", absl::ToInt64Milliseconds(backoff)},
+                   {"error", why.ToString()}});
+  }
+
   void MarkDone(const RdKafka::Message& m) {
     pending_[{m.topic_name(), m.partition()}] = m.offset() + 1;
+    auto it = retrying_.find({m.topic_name(), m.partition()});
+    if (it != retrying_.end() && !it->second.paused && m.offset() >= it->second.offset) {
+      retrying_.erase(it);
+      UpdatePausedGauge();
+    }
   }
 
   void CommitPending() {
@@ -208,9 +354,22 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
   }
 
   void Handle(const RdKafka::Message& m) {
+    auto retry = retrying_.find({m.topic_name(), m.partition()});
+    if (retry != retrying_.end()) {
+      // Messages fetched before the pause, or past the one being retried, are read again
+      // after the rewind; never skip ahead of it.
+      if (retry->second.paused) return;
+      if (m.offset() != retry->second.offset) {
+        if (m.offset() > retry->second.offset) {
+          retry->second.paused = true;
+          retry->second.retry_at = absl::Now();
+        }
+        return;
+      }
+    }
     absl::StatusOr<Event> event = FromMessage(m);
     if (!event.ok()) {
-      if (DeadLetter(m, event.status())) MarkDone(m);
+      DeadLetterOrRetry(m, event.status());
       return;
     }
     auto it = handlers.find(event->type);
@@ -220,94 +379,77 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
       MarkDone(m);
       return;
     }
-    const std::string inbox_key = InboxKey(options_.group_id, event->id);
-    absl::StatusOr<bool> seen = store_->Exists(IdempotentConsumer::kInboxColumnFamily, inbox_key);
-    if (seen.ok() && *seen) {
-      ++stats_duplicates_;
-      duplicate_.Increment();
-      MarkDone(m);
+    absl::StatusOr<ApplyOutcome> outcome =
+        ApplyOnce(*store_, outbox_, options_.group_id, *event, it->second, options_.apply_mutex);
+    if (!outcome.ok()) {
+      DeadLetterOrRetry(m, outcome.status());
       return;
     }
-    absl::Status last = seen.status();
-    for (int attempt = 1; attempt <= std::max(1, options_.max_attempts) && running_; ++attempt) {
-      if (!seen.ok()) break;
-      {
-        std::unique_lock<std::mutex> lock;
-        if (options_.apply_mutex != nullptr)
-          lock = std::unique_lock<std::mutex>(*options_.apply_mutex);
-        Transaction txn;
-        last = it->second(*event, txn);
-        if (last.ok()) {
-          txn.batch().Put(store_->Cf(IdempotentConsumer::kInboxColumnFamily), inbox_key, "");
-          last = outbox_ != nullptr ? outbox_->Commit(txn) : CommitWithoutOutbox(txn);
-        }
-      }
-      if (last.ok()) {
-        ++stats_applied_;
-        applied_.Increment();
-        MarkDone(m);
-        return;
-      }
-      if (IsPermanent(last)) break;
-      if (attempt < options_.max_attempts) absl::SleepFor(options_.retry_backoff * attempt);
+    if (*outcome == ApplyOutcome::kDuplicate) {
+      ++stats_duplicates_;
+      duplicate_.Increment();
+    } else {
+      ++stats_applied_;
+      applied_.Increment();
     }
-    if (!running_ && !IsPermanent(last)) return;  // stopping: redelivered after restart
-    if (DeadLetter(m, last)) MarkDone(m);
+    MarkDone(m);
   }
 
-  absl::Status CommitWithoutOutbox(Transaction& txn) {
-    if (!txn.events().empty()) {
-      return absl::FailedPreconditionError("consumer has no outbox but the handler emitted events");
+  void DeadLetterOrRetry(const RdKafka::Message& m, const absl::Status& why) {
+    if (!IsPermanentError(why)) {
+      RetryLater(m, why);
+      return;
     }
-    return store_->Write(txn.batch());
+    absl::Status dlq = DeadLetter(m, why);
+    if (dlq.ok()) {
+      MarkDone(m);
+    } else {
+      RetryLater(m, dlq);  // the DLQ is unavailable: keep the message, retry later
+    }
   }
 
-  // DeadLetter publishes the message to <topic>.dlq with the reason; true once confirmed.
-  bool DeadLetter(const RdKafka::Message& m, const absl::Status& reason) {
+  // DeadLetter publishes the message to <topic>.dlq with the reason and waits (a bounded
+  // time, far below max.poll.interval.ms) for the confirmation.
+  absl::Status DeadLetter(const RdKafka::Message& m, const absl::Status& reason) {
     const std::string dlq = DlqTopic(m.topic_name());
-    while (true) {
-      RdKafka::Headers* headers = RdKafka::Headers::create();
-      RdKafka::Headers* original = const_cast<RdKafka::Message&>(m).headers();
-      if (original != nullptr) {
-        for (const RdKafka::Headers::Header& h : original->get_all()) {
-          headers->add(h.key(), h.value(), h.value_size());
-        }
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    RdKafka::Headers* original = const_cast<RdKafka::Message&>(m).headers();
+    if (original != nullptr) {
+      for (const RdKafka::Headers::Header& h : original->get_all()) {
+        headers->add(h.key(), h.value(), h.value_size());
       }
-      headers->add(kHeaderDlqReason, reason.ToString());
-      headers->add(kHeaderDlqTopic, m.topic_name());
-      headers->add(kHeaderDlqPartition, std::to_string(m.partition()));
-      headers->add(kHeaderDlqOffset, std::to_string(m.offset()));
-      headers->add(kHeaderDlqGroup, options_.group_id);
-      dlq_reported_ = false;
-      RdKafka::ErrorCode err =
-          dlq_producer_->produce(dlq, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                 const_cast<void*>(m.payload()), m.len(), m.key_pointer(),
-                                 m.key_len(), 0, headers, nullptr);
-      if (err != RdKafka::ERR_NO_ERROR) {
-        delete headers;
-      } else {
-        absl::Time deadline = absl::Now() + absl::Seconds(30);
-        while (!dlq_reported_ && absl::Now() < deadline) dlq_producer_->poll(50);
-        if (dlq_reported_ && dlq_result_ == RdKafka::ERR_NO_ERROR) {
-          ++stats_dead_;
-          dead_.Increment();
-          logging::Warn("consumer: message dead-lettered",
-                        {{"group", options_.group_id},
-                         {"topic", m.topic_name()},
-                         {"partition", m.partition()},
-                         {"offset", static_cast<int64_t>(m.offset())},
-                         {"dlq", dlq},
-                         {"reason", reason.ToString()}});
-          return true;
-        }
-        err = dlq_reported_ ? dlq_result_ : RdKafka::ERR__TIMED_OUT;
-      }
-      logging::Error(
-          "consumer: cannot dead-letter; retrying",
-          {{"group", options_.group_id}, {"dlq", dlq}, {"error", RdKafka::err2str(err)}});
-      if (!running_) return false;
-      absl::SleepFor(absl::Seconds(1));
     }
+    headers->add(kHeaderDlqReason, reason.ToString(absl::StatusToStringMode::kWithNoExtraData));
+    headers->add(kHeaderDlqTopic, m.topic_name());
+    headers->add(kHeaderDlqPartition, std::to_string(m.partition()));
+    headers->add(kHeaderDlqOffset, std::to_string(m.offset()));
+    headers->add(kHeaderDlqGroup, options_.group_id);
+    dlq_reported_ = false;
+    RdKafka::ErrorCode err =
+        dlq_producer_->produce(dlq, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                               const_cast<void*>(m.payload()), m.len(), m.key_pointer(),
+                               m.key_len(), 0, headers, nullptr);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      delete headers;
+    } else {
+      absl::Time deadline = absl::Now() + absl::Seconds(12);
+      while (!dlq_reported_ && absl::Now() < deadline) dlq_producer_->poll(50);
+      if (dlq_reported_ && dlq_result_ == RdKafka::ERR_NO_ERROR) {
+        ++stats_dead_;
+        dead_.Increment();
+        logging::Warn("consumer: message dead-lettered",
+                      {{"group", options_.group_id},
+                       {"topic", m.topic_name()},
+                       {"partition", m.partition()},
+                       {"offset", static_cast<int64_t>(m.offset())},
+                       {"dlq", dlq},
+                       {"reason", reason.ToString(absl::StatusToStringMode::kWithNoExtraData)}});
+        return absl::OkStatus();
+      }
+      err = dlq_reported_ ? dlq_result_ : RdKafka::ERR__TIMED_OUT;
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot dead-letter to ", dlq, ": ", RdKafka::err2str(err)));
   }
 
   storage::Store* store_;
@@ -319,16 +461,20 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
   prometheus::Counter& duplicate_;
   prometheus::Counter& dead_;
   prometheus::Counter& ignored_;
+  prometheus::Counter& retried_;
+  prometheus::Gauge& paused_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<RdKafka::Producer> dlq_producer_;
   std::thread thread_;
   std::atomic<bool> running_{false};
-  std::map<std::pair<std::string, int32_t>, int64_t> pending_;
+  std::map<Tp, int64_t> pending_;
+  std::map<Tp, Retry> retrying_;
   absl::Time last_commit_;
   absl::Time last_error_log_ = absl::InfinitePast();
   bool dlq_reported_ = false;
   RdKafka::ErrorCode dlq_result_ = RdKafka::ERR_NO_ERROR;
-  std::atomic<int64_t> stats_applied_{0}, stats_duplicates_{0}, stats_dead_{0}, stats_ignored_{0};
+  std::atomic<int64_t> stats_applied_{0}, stats_duplicates_{0}, stats_dead_{0}, stats_ignored_{0},
+      stats_retried_{0};
 };
 
 IdempotentConsumer::IdempotentConsumer(storage::Store* store, Outbox* outbox, KafkaConfig kafka,

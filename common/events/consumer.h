@@ -1,9 +1,14 @@
 // The idempotent consumer: a Kafka consumer group member that dispatches events by ce_type and
-// writes each event's effect together with its ce_id (in the "inbox" column family) in one
-// RocksDB WriteBatch. Offsets are committed only after the WAL holding those batches is synced.
-// A redelivered event is recognised by its ce_id and skipped. Messages that cannot be decoded,
-// or whose handler keeps failing, go to <topic>.dlq with the reason in a header; the consumer
-// never crash-loops on them. Events of types with no handler are skipped.
+// writes each event's effect together with its dedupe record (ce_source + ce_id, in the
+// "inbox" column family) in one RocksDB WriteBatch. Offsets are committed only after the WAL
+// holding those batches is synced. A redelivered event is recognised and skipped.
+//
+// Errors are classified. Poison — a message that is not a CloudEvent, a payload that does not
+// decode, a handler's permanent error (see IsPermanentError) — goes to <topic>.dlq with the
+// reason in a header, and the partition moves on. Anything else (a storage error, a full disk,
+// an unavailable dependency, a DLQ that cannot be written) is transient: the partition is
+// paused and the same message retried with capped exponential backoff, for ever, while the
+// other partitions go on. Events of types with no handler are skipped.
 #ifndef TRIAD_COMMON_EVENTS_CONSUMER_H_
 #define TRIAD_COMMON_EVENTS_CONSUMER_H_
 
@@ -25,18 +30,29 @@
 
 namespace triad::events {
 
-// Handler applies one event: it writes its effect into `txn` (and may emit events). Return
-// InvalidArgument or DataLoss for a message that can never be applied (it goes to the DLQ at
-// once); any other error is retried, then dead-lettered after ConsumerOptions::max_attempts.
+// Handler applies one event: it writes its effect into `txn` (and may emit events, whose ids
+// are derived from the consumed event's). A permanent error (IsPermanentError) dead-letters
+// the message; any other error is retried for ever, holding back only its partition.
 using Handler = std::function<absl::Status(const Event& event, Transaction& txn)>;
+
+// PermanentError marks `status` as poison explicitly: the consumer dead-letters the message
+// whatever the status code.
+absl::Status PermanentError(absl::Status status);
+
+// IsPermanentError is true for the errors that retrying cannot cure: those marked by
+// PermanentError and the codes that describe the message rather than the system
+// (INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS, OUT_OF_RANGE,
+// PERMISSION_DENIED, UNAUTHENTICATED, UNIMPLEMENTED). UNAVAILABLE (storage I/O), INTERNAL,
+// DATA_LOSS, ABORTED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED and the rest are transient.
+bool IsPermanentError(const absl::Status& status);
 
 struct ConsumerOptions {
   // Consumer group; also namespaces the dedupe records.
   std::string group_id;
   std::vector<std::string> topics;
-  // Attempts for a handler that returns a retryable error, before the DLQ.
-  int max_attempts = 3;
+  // First delay before a transient failure is retried; it doubles up to max_retry_backoff.
   absl::Duration retry_backoff = absl::Milliseconds(100);
+  absl::Duration max_retry_backoff = absl::Seconds(30);
   // How often applied offsets are committed (after a WAL sync).
   absl::Duration commit_interval = absl::Milliseconds(500);
   // Static group membership (group.instance.id), optional.
@@ -54,6 +70,8 @@ struct ConsumerStats {
   int64_t duplicates = 0;
   int64_t dead_lettered = 0;
   int64_t ignored = 0;
+  // Transient failures (each paused its partition for a retry).
+  int64_t retried = 0;
 };
 
 class IdempotentConsumer {
@@ -76,7 +94,8 @@ class IdempotentConsumer {
     On(std::move(type), [fn = std::move(fn)](const Event& e, Transaction& txn) -> absl::Status {
       Msg msg;
       if (!msg.ParseFromString(e.payload)) {
-        return absl::InvalidArgumentError("payload does not decode as " + msg.GetTypeName());
+        return PermanentError(
+            absl::InvalidArgumentError("payload does not decode as " + msg.GetTypeName()));
       }
       return fn(e, msg, txn);
     });
@@ -100,8 +119,26 @@ class IdempotentConsumer {
   std::atomic<int> assigned_{0};
 };
 
-// InboxKey is the dedupe key of an event id within a consumer group.
-std::string InboxKey(std::string_view group_id, std::string_view event_id);
+// InboxKey is the dedupe key of an event (its ce_source and ce_id: ids are unique per
+// source) within a consumer group.
+std::string InboxKey(std::string_view group_id, std::string_view source,
+                     std::string_view event_id);
+
+// ApplyOutcome says what ApplyOnce did.
+enum class ApplyOutcome { kApplied, kDuplicate };
+
+// ApplyOnce is the consumer's apply step, exposed for callers that apply an event outside a
+// Kafka consumer (tests, tools): under `apply_mutex` (when set) it skips an event already
+// recorded for `group_id`, runs `handler` on a transaction whose emitted events get derived
+// ids, adds the dedupe record and commits everything in one batch (through `outbox`, or
+// directly when it is null and nothing was emitted).
+absl::StatusOr<ApplyOutcome> ApplyOnce(storage::Store& store, Outbox* outbox,
+                                       std::string_view group_id, const Event& event,
+                                       const Handler& handler, std::mutex* apply_mutex);
+
+// DerivedIdSeed is the seed of the ids of events emitted while `group_id` applies `event`
+// (see Transaction::DeriveIdsFrom).
+std::string DerivedIdSeed(std::string_view group_id, const Event& event);
 
 }  // namespace triad::events
 

@@ -1,13 +1,18 @@
 // Implements the CloudEvents binary-mode envelope and topic naming.
 #include "common/events/envelope.h"
 
-#include <random>
+#include <sys/random.h>
+
+#include <atomic>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "librdkafka/rdkafkacpp.h"
+#include "openssl/evp.h"
 
 namespace triad::events {
 
@@ -19,6 +24,7 @@ RdKafka::Headers* ToHeaders(const Event& event) {
   h->add(kHeaderSource, event.source);
   h->add(kHeaderTime, FormatEventTime(event.time));
   if (!event.subject.empty()) h->add(kHeaderSubject, event.subject);
+  if (!event.dataschema.empty()) h->add(kHeaderDataSchema, event.dataschema);
   h->add(kHeaderContentType, event.content_type);
   return h;
 }
@@ -54,6 +60,8 @@ absl::StatusOr<Event> FromMessage(const RdKafka::Message& message) {
       spec = value;
     else if (k == kHeaderSubject)
       e.subject = value;
+    else if (k == kHeaderDataSchema)
+      e.dataschema = value;
     else if (k == kHeaderContentType)
       e.content_type = value;
   }
@@ -71,13 +79,58 @@ absl::StatusOr<Event> FromMessage(const RdKafka::Message& message) {
   return e;
 }
 
-std::string NewEventId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
+namespace {
+
+// FormatUuid renders 16 bytes in the 8-4-4-4-12 hex form.
+std::string FormatUuid(const unsigned char b[16]) {
+  uint64_t hi = 0, lo = 0;
+  for (int i = 0; i < 8; ++i) hi = (hi << 8) | b[i];
+  for (int i = 8; i < 16; ++i) lo = (lo << 8) | b[i];
   return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
                          lo >> 48, lo & 0xFFFFFFFFFFFFull);
+}
+
+// FillRandom fills `n` bytes from the kernel CSPRNG; it never falls back to a weak source.
+void FillRandom(unsigned char* out, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = getrandom(out + done, n - done, 0);
+    if (r > 0) done += static_cast<size_t>(r);
+    // EINTR: try again. getrandom on Linux >= 3.17 does not fail otherwise once seeded.
+  }
+}
+
+}  // namespace
+
+std::string NewEventId() {
+  unsigned char b[16];
+  FillRandom(b + 6, 10);
+  const uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x70);  // version 7
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // variant 10
+  return FormatUuid(b);
+}
+
+std::string DerivedEventId(std::string_view seed, uint64_t index) {
+  // Length-prefixed seed, then the index: no two (seed, index) pairs share an input.
+  std::string input;
+  const uint64_t len = seed.size();
+  input.append(reinterpret_cast<const char*>(&len), sizeof(len));
+  input.append(seed);
+  input.append(reinterpret_cast<const char*>(&index), sizeof(index));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha256(), nullptr);
+  unsigned char b[16];
+  std::memcpy(b, digest, 16);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x80);  // version 8 (custom)
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // variant 10
+  return FormatUuid(b);
+}
+
+std::string DataSchemaOf(std::string_view full_message_name) {
+  return absl::StrCat("proto:", std::string(full_message_name));
 }
 
 std::string TopicName(std::string_view service, std::string_view aggregate) {

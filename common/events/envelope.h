@@ -1,7 +1,8 @@
 // The CloudEvents (Kafka binding, binary mode) envelope of every Triad event, and topic naming.
 //
 // Headers: ce_specversion=1.0, ce_id, ce_type, ce_source, ce_time (RFC 3339), optional
-// ce_subject, and content-type=application/x-protobuf. The message key is the aggregate id; the
+// ce_subject, ce_dataschema ("proto:<full protobuf message name>") and
+// content-type=application/x-protobuf. The message key is the aggregate id; the
 // value is the serialized protobuf event. Topics are triad.<service>.<aggregate>; dead letters
 // go to <topic>.dlq.
 #ifndef TRIAD_COMMON_EVENTS_ENVELOPE_H_
@@ -30,6 +31,7 @@ inline constexpr char kHeaderSource[] = "ce_source";
 inline constexpr char kHeaderTime[] = "ce_time";
 inline constexpr char kHeaderSpecVersion[] = "ce_specversion";
 inline constexpr char kHeaderSubject[] = "ce_subject";
+inline constexpr char kHeaderDataSchema[] = "ce_dataschema";
 inline constexpr char kHeaderContentType[] = "content-type";
 // Headers added to dead letters.
 inline constexpr char kHeaderDlqReason[] = "triad_dlq_reason";
@@ -44,6 +46,8 @@ struct Event {
   std::string type;
   std::string source;
   std::string subject;
+  // "proto:<full message name>" of the payload; empty when unknown.
+  std::string dataschema;
   absl::Time time = absl::UnixEpoch();
   std::string content_type = kContentTypeProtobuf;
   std::string topic;
@@ -61,8 +65,19 @@ RdKafka::Headers* ToHeaders(const Event& event);
 // malformed header.
 absl::StatusOr<Event> FromMessage(const RdKafka::Message& message);
 
-// NewEventId returns a fresh random (version 4) UUID.
+// NewEventId returns a fresh time-ordered UUID (version 7, RFC 9562): 48 bits of Unix
+// milliseconds, then 74 bits from the kernel's CSPRNG (getrandom), so ids never depend on a
+// per-thread seed and sort by creation time.
 std::string NewEventId();
+
+// DerivedEventId returns a deterministic UUID (version 8, RFC 9562) from `seed` and `index`:
+// SHA-256 of both, truncated. Events emitted while applying a consumed event take ids derived
+// from that event's identity, so a replay of the same consumed event emits the same ids and
+// downstream consumers recognise them as duplicates.
+std::string DerivedEventId(std::string_view seed, uint64_t index);
+
+// DataSchemaOf returns the ce_dataschema value of a protobuf message type name.
+std::string DataSchemaOf(std::string_view full_message_name);
 
 // TopicName returns triad.<service>.<aggregate>.
 std::string TopicName(std::string_view service, std::string_view aggregate);

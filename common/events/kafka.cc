@@ -2,6 +2,9 @@
 #include "common/events/kafka.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -11,19 +14,60 @@
 
 namespace triad::events {
 
-KafkaConfig KafkaConfigFromFlags() {
+namespace {
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string v = ss.str();
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+}  // namespace
+
+absl::StatusOr<KafkaConfig> KafkaConfigFromFlags() {
   KafkaConfig config;
   config.bootstrap_servers = absl::GetFlag(FLAGS_kafka_bootstrap_servers);
+  const std::pair<const char*, std::string> plain[] = {
+      {"security.protocol", absl::GetFlag(FLAGS_kafka_security_protocol)},
+      {"sasl.mechanism", absl::GetFlag(FLAGS_kafka_sasl_mechanism)},
+      {"sasl.username", absl::GetFlag(FLAGS_kafka_sasl_username)},
+      {"ssl.ca.location", absl::GetFlag(FLAGS_kafka_ssl_ca_location)},
+      {"ssl.certificate.location", absl::GetFlag(FLAGS_kafka_ssl_certificate_location)},
+      {"ssl.key.location", absl::GetFlag(FLAGS_kafka_ssl_key_location)},
+  };
+  for (const auto& [key, value] : plain) {
+    if (!value.empty()) config.properties[key] = value;
+  }
+  const std::tuple<const char*, const char*, std::string> secrets[] = {
+      {"kafka_sasl_password_file", "sasl.password",
+       absl::GetFlag(FLAGS_kafka_sasl_password_file)},
+      {"kafka_ssl_key_password_file", "ssl.key.password",
+       absl::GetFlag(FLAGS_kafka_ssl_key_password_file)},
+  };
+  for (const auto& [flag, key, path] : secrets) {
+    if (path.empty()) continue;
+    absl::StatusOr<std::string> v = ReadSecretFile(flag, path);
+    if (!v.ok()) return v.status();
+    config.properties[key] = *v;
+  }
   return config;
 }
 
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
-    const KafkaConfig& config, const std::map<std::string, std::string>& defaults) {
+    const KafkaConfig& config, const std::map<std::string, std::string>& defaults,
+    const std::map<std::string, std::string>& locked) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
   auto set = [&](const std::string& k, const std::string& v) -> absl::Status {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
-      return absl::InvalidArgumentError(absl::StrCat("kafka property ", k, "=", v, ": ", err));
+      // Never echo a secret's value.
+      const bool secret = k.find("password") != std::string::npos;
+      return absl::InvalidArgumentError(
+          absl::StrCat("kafka property ", k, "=", secret ? "<redacted>" : v, ": ", err));
     }
     return absl::OkStatus();
   };
@@ -33,9 +77,59 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     if (s = set(k, v); !s.ok()) return s;
   }
   for (const auto& [k, v] : config.properties) {
+    auto it = locked.find(k);
+    if (it != locked.end() && it->second != v) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kafka property ", k, "=", v, " is not allowed: this component needs ", k,
+                       "=", it->second, " for its delivery guarantees"));
+    }
+    if (s = set(k, v); !s.ok()) return s;
+  }
+  for (const auto& [k, v] : locked) {
     if (s = set(k, v); !s.ok()) return s;
   }
   return conf;
+}
+
+int32_t Murmur2(std::string_view data) {
+  const uint32_t m = 0x5bd1e995;
+  const int r = 24;
+  const uint32_t length = static_cast<uint32_t>(data.size());
+  uint32_t h = 0x9747b28cu ^ length;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
+  const uint32_t length4 = length / 4;
+  for (uint32_t i = 0; i < length4; ++i) {
+    const uint32_t i4 = i * 4;
+    uint32_t k = bytes[i4] | (bytes[i4 + 1] << 8) | (bytes[i4 + 2] << 16) |
+                 (static_cast<uint32_t>(bytes[i4 + 3]) << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const uint32_t tail = length & ~3u;
+  switch (length % 4) {
+    case 3:
+      h ^= static_cast<uint32_t>(bytes[tail + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(bytes[tail + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= bytes[tail];
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>(h);
+}
+
+int32_t KafkaDefaultPartition(std::string_view key, int32_t partitions) {
+  if (partitions <= 0) return 0;
+  const int32_t positive = Murmur2(key) & 0x7fffffff;
+  return positive % partitions;
 }
 
 namespace {
@@ -99,9 +193,21 @@ absl::StatusOr<bool> LeadersReady(rd_kafka_t* rk, const std::vector<std::string>
 }  // namespace
 
 absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::string>& topics,
-                          int partitions, int replication, absl::Duration timeout) {
+                          int partitions, int replication, int min_insync_replicas,
+                          absl::Duration timeout,
+                          const std::map<std::string, std::string>& configs) {
   if (topics.empty()) return absl::OkStatus();
   if (partitions < 1) return absl::InvalidArgumentError("partitions must be at least 1");
+  if (replication < 1) return absl::InvalidArgumentError("replication must be at least 1");
+  if (min_insync_replicas > replication) {
+    return absl::InvalidArgumentError(absl::StrCat("min.insync.replicas ", min_insync_replicas,
+                                                   " exceeds the replication factor ",
+                                                   replication));
+  }
+  std::map<std::string, std::string> topic_configs = configs;
+  if (min_insync_replicas > 0) {
+    topic_configs["min.insync.replicas"] = std::to_string(min_insync_replicas);
+  }
   AdminHandle admin;
   absl::Status s = NewAdmin(config, admin);
   if (!s.ok()) return s;
@@ -115,6 +221,7 @@ absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::stri
       for (auto* n : new_topics) rd_kafka_NewTopic_destroy(n);
       return absl::InvalidArgumentError(absl::StrCat("topic ", t, ": ", err));
     }
+    for (const auto& [k, v] : topic_configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
     new_topics.push_back(nt);
   }
   rd_kafka_queue_t* queue = rd_kafka_queue_new(admin.rk);
@@ -161,6 +268,43 @@ absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::stri
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
+}
+
+absl::Status AlterTopicConfig(const KafkaConfig& config, const std::string& topic,
+                              const std::map<std::string, std::string>& configs,
+                              absl::Duration timeout) {
+  AdminHandle admin;
+  absl::Status s = NewAdmin(config, admin);
+  if (!s.ok()) return s;
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  for (const auto& [k, v] : configs) rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str());
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin.rk);
+  rd_kafka_AlterConfigs(admin.rk, &res, 1, nullptr, queue);
+  rd_kafka_event_t* ev =
+      rd_kafka_queue_poll(queue, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  absl::Status result = absl::OkStatus();
+  if (ev == nullptr) {
+    result = absl::DeadlineExceededError("kafka: AlterConfigs timed out");
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    result = absl::UnavailableError(
+        absl::StrCat("kafka AlterConfigs: ", rd_kafka_event_error_string(ev)));
+  } else {
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t** out =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_ConfigResource_error(out[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* msg = rd_kafka_ConfigResource_error_string(out[i]);
+        result = absl::UnavailableError(
+            absl::StrCat("kafka AlterConfigs ", topic, ": ", msg ? msg : "error"));
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_ConfigResource_destroy(res);
+  return result;
 }
 
 absl::StatusOr<int> PartitionCount(const KafkaConfig& config, const std::string& topic,

@@ -2,7 +2,9 @@
 #include "common/events/outbox.h"
 
 #include <algorithm>
-#include <unordered_set>
+#include <limits>
+#include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +28,8 @@ struct OutboxMetrics {
   prometheus::Gauge& depth;
   prometheus::Counter& published;
   prometheus::Counter& failures;
+  prometheus::Gauge& quarantined;
+  prometheus::Gauge& blocked_partitions;
 };
 
 OutboxMetrics MakeMetrics(const std::string& source) {
@@ -42,20 +46,54 @@ OutboxMetrics MakeMetrics(const std::string& source) {
                               .Name("triad_outbox_delivery_failures_total")
                               .Help("Failed delivery reports (the events are sent again).")
                               .Register(reg);
+  static auto& quarantined =
+      prometheus::BuildGauge()
+          .Name("triad_outbox_quarantined")
+          .Help("Events Kafka refused permanently, held in the outbox quarantine.")
+          .Register(reg);
+  static auto& blocked = prometheus::BuildGauge()
+                             .Name("triad_outbox_blocked_partitions")
+                             .Help("Partitions whose delivery failed and waits for a retry.")
+                             .Register(reg);
   return OutboxMetrics{depth.Add({{"source", source}}), published.Add({{"source", source}}),
-                       failures.Add({{"source", source}})};
+                       failures.Add({{"source", source}}), quarantined.Add({{"source", source}}),
+                       blocked.Add({{"source", source}})};
+}
+
+
+// IsPermanent is true for produce errors that retrying the same event can never cure: the
+// event is quarantined. Everything else (no leader, too few replicas, timeouts, a broker down)
+// is retried, holding back only the partition concerned.
+bool IsPermanent(RdKafka::ErrorCode err) {
+  switch (err) {
+    case RdKafka::ERR_MSG_SIZE_TOO_LARGE:
+    case RdKafka::ERR_RECORD_LIST_TOO_LARGE:
+    case RdKafka::ERR_INVALID_RECORD:
+    case RdKafka::ERR_INVALID_MSG:
+    case RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RdKafka::ERR_TOPIC_EXCEPTION:
+    case RdKafka::ERR__UNKNOWN_TOPIC:
+    case RdKafka::ERR_UNKNOWN_TOPIC_OR_PART:
+    case RdKafka::ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
 
 void Transaction::Emit(std::string_view topic, std::string_view key, std::string_view type,
                        const google::protobuf::MessageLite& payload, std::string_view subject) {
-  EmitRaw(topic, key, type, payload.SerializeAsString(), subject);
+  EmitRaw(topic, key, type, payload.SerializeAsString(), subject,
+          DataSchemaOf(payload.GetTypeName()));
 }
 
 void Transaction::EmitRaw(std::string_view topic, std::string_view key, std::string_view type,
-                          std::string payload, std::string_view subject) {
+                          std::string payload, std::string_view subject,
+                          std::string_view dataschema) {
   Event e;
+  e.dataschema = std::string(dataschema);
   e.topic = std::string(topic);
   e.key = std::string(key);
   e.type = std::string(type);
@@ -64,12 +102,19 @@ void Transaction::EmitRaw(std::string_view topic, std::string_view key, std::str
   events_.push_back(std::move(e));
 }
 
-// Relay publishes outbox entries in sequence order and deletes them once confirmed. It runs on
-// one thread; delivery reports arrive on that thread through Producer::poll.
+
+// Relay publishes outbox rows and deletes them once Kafka has confirmed them. Each row goes to
+// the partition Kafka's Java clients would choose for its key, and rows are handed to the
+// producer in sequence order per partition ("lane"). A lane whose delivery fails sends nothing
+// more until its in-flight rows have reported and its backoff has passed, then resends from
+// its oldest unconfirmed row, so per-key order holds and the other lanes never wait. A row
+// Kafka refuses permanently is quarantined (after one retry on its own, since a broker refuses
+// a whole batch for one bad record). It runs on one thread; delivery reports arrive on that
+// thread through Producer::poll.
 class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
  public:
   explicit Relay(Outbox* outbox) : outbox_(outbox), metrics_(MakeMetrics(outbox->options_.source)) {
-    metrics_.depth.Set(static_cast<double>(outbox_->Depth()));
+    UpdateGauges();
   }
 
   ~Relay() override { StopAndJoin(absl::ZeroDuration()); }
@@ -95,16 +140,14 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     if (thread_.joinable()) thread_.join();
   }
 
-  void UpdateDepthGauge() { metrics_.depth.Set(static_cast<double>(outbox_->Depth())); }
+  void UpdateGauges() {
+    metrics_.depth.Set(static_cast<double>(outbox_->Depth()));
+    metrics_.quarantined.Set(static_cast<double>(outbox_->Quarantined()));
+  }
 
   void dr_cb(RdKafka::Message& message) override {
     uint64_t seq = reinterpret_cast<uintptr_t>(message.msg_opaque());
-    if (message.err() == RdKafka::ERR_NO_ERROR) {
-      delivered_.push_back(seq);
-    } else {
-      failed_.push_back(seq);
-      last_error_ = message.errstr();
-    }
+    reports_.push_back(Report{seq, message.err(), message.errstr()});
   }
 
   void event_cb(RdKafka::Event& event) override {
@@ -120,18 +163,55 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     }
   }
 
+  bool WaitUntilEmpty(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return empty_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                              [this] { return outbox_->Depth() == 0; });
+  }
+
  private:
+  static constexpr uint64_t kNone = std::numeric_limits<uint64_t>::max();
+  // A lane is one partition of one topic; partition -1 stands for a topic whose metadata is
+  // not known yet, and the lane {"", -1} for rows whose quarantine write failed.
+  using LaneId = std::pair<std::string, int32_t>;
+  struct Lane {
+    size_t in_flight = 0;
+    // A delivery failed: nothing more is sent until in_flight is 0 and retry_at has passed.
+    bool failed = false;
+    // A suspect row is in flight alone: nothing else is sent until it reports.
+    bool solo = false;
+    absl::Time retry_at = absl::InfinitePast();
+    // The lowest sequence passed over while the lane was held; the scan resumes there.
+    uint64_t first_skipped = kNone;
+  };
+  struct Report {
+    uint64_t seq;
+    RdKafka::ErrorCode err;
+    std::string errstr;
+  };
+  struct TopicInfo {
+    int32_t partitions = 0;
+    absl::Time fetched = absl::InfinitePast();
+    absl::Status status;
+    absl::Time missing_since = absl::InfiniteFuture();
+  };
+
+  const OutboxOptions& options() const { return outbox_->options_; }
+
   absl::Status CreateProducer() {
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
-        outbox_->options_.kafka, {{"enable.idempotence", "true"},
-                                  {"acks", "all"},
-                                  // Retry through broker outages: never give up on an event.
-                                  {"message.timeout.ms", "0"},
-                                  {"linger.ms", "2"},
-                                  {"batch.num.messages", "10000"},
-                                  {"queue.buffering.max.messages", "200000"},
-                                  {"reconnect.backoff.max.ms", "1000"},
-                                  {"log_level", "3"}});
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
+        MakeConf(options().kafka,
+                 {// Retry through broker outages inside librdkafka: it keeps each partition's
+                  // order; a partition that cannot take events holds back only itself.
+                  {"message.timeout.ms", "0"},
+                  {"linger.ms", "2"},
+                  {"batch.num.messages", "10000"},
+                  {"queue.buffering.max.messages", "200000"},
+                  {"reconnect.backoff.max.ms", "1000"},
+                  {"log_level", "3"}},
+                 {{"enable.idempotence", "true"},
+                  {"acks", "all"},
+                  {"partitioner", "murmur2_random"}});
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
@@ -146,10 +226,100 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     return absl::OkStatus();
   }
 
-  // SendSome hands up to `budget` entries from the cursor on to the producer. Returns how many.
+  // Partitions returns the partition count of `topic` (cached for a minute; a stale count is
+  // used while the cluster cannot be asked). NotFound when the topic does not exist.
+  absl::StatusOr<int32_t> Partitions(const std::string& topic) {
+    TopicInfo& info = topics_[topic];
+    const absl::Time now = absl::Now();
+    if (info.partitions > 0 && now - info.fetched < absl::Minutes(1)) return info.partitions;
+    if (!info.status.ok() && now - info.fetched < options().retry_backoff) return info.status;
+    info.fetched = now;
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> handle(
+        RdKafka::Topic::create(producer_.get(), topic, nullptr, err));
+    RdKafka::Metadata* raw = nullptr;
+    RdKafka::ErrorCode code =
+        handle ? producer_->metadata(false, handle.get(), &raw, 5000) : RdKafka::ERR__INVALID_ARG;
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("metadata of ", topic, ": ", RdKafka::err2str(code)));
+    int32_t count = 0;
+    if (code == RdKafka::ERR_NO_ERROR && md) {
+      for (const RdKafka::TopicMetadata* t : *md->topics()) {
+        if (t->topic() != topic) continue;
+        if (t->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART) {
+          status = absl::NotFoundError(absl::StrCat("topic ", topic, " does not exist"));
+        } else if (t->err() == RdKafka::ERR_NO_ERROR && !t->partitions()->empty()) {
+          count = static_cast<int32_t>(t->partitions()->size());
+        } else {
+          status = absl::UnavailableError(
+              absl::StrCat("metadata of ", topic, ": ", RdKafka::err2str(t->err())));
+        }
+      }
+    }
+    if (count > 0) {
+      info.partitions = count;
+      info.status = absl::OkStatus();
+      info.missing_since = absl::InfiniteFuture();
+      return count;
+    }
+    info.status = status;
+    if (absl::IsNotFound(status)) {
+      info.missing_since = std::min(info.missing_since, now);
+      // A topic just created may briefly look missing; only a lasting absence is permanent.
+      if (now - info.missing_since < absl::Seconds(30)) {
+        info.status = absl::UnavailableError(status.message());
+      }
+    }
+    if (info.partitions > 0 && !absl::IsNotFound(info.status)) return info.partitions;
+    return info.status;
+  }
+
+  void Hold(Lane& lane, uint64_t seq, bool fail) {
+    lane.first_skipped = std::min(lane.first_skipped, seq);
+    if (fail) {
+      lane.failed = true;
+      lane.retry_at = absl::Now() + options().retry_backoff;
+    }
+  }
+
+  // Quarantine moves row `seq` out of the outbox with the reason; the relay goes on.
+  void Quarantine(uint64_t seq, const common::v1::OutboxRecord* record, std::string_view raw,
+                  const std::string& error) {
+    common::v1::QuarantinedRecord q;
+    if (record != nullptr) {
+      *q.mutable_record() = *record;
+    } else {
+      q.set_raw(std::string(raw));
+    }
+    q.set_error(error);
+    *q.mutable_quarantine_time() = util::ToProto(absl::Now());
+    rocksdb::WriteBatch batch;
+    batch.Put(outbox_->quarantine_cf_, SeqKey(seq), q.SerializeAsString());
+    batch.Delete(outbox_->cf_, SeqKey(seq));
+    absl::Status s = outbox_->store_->Write(batch);
+    if (!s.ok()) {
+      logging::Error("outbox relay: cannot quarantine an event; will try again",
+                     {{"source", options().source}, {"seq", seq}, {"error", s}});
+      Hold(lanes_[{"", -1}], seq, true);
+      return;
+    }
+    outbox_->depth_.fetch_sub(1);
+    outbox_->quarantined_.fetch_add(1);
+    UpdateGauges();
+    logging::Error("outbox relay: event quarantined (Kafka refused it permanently)",
+                   {{"source", options().source},
+                    {"seq", seq},
+                    {"topic", record ? record->topic() : std::string()},
+                    {"ce_type", record ? record->ce_type() : std::string()},
+                    {"ce_id", record ? record->ce_id() : std::string()},
+                    {"error", error}});
+  }
+
+  // SendSome hands up to `budget` rows from the cursor on to the producer. Returns how many.
   int SendSome(int budget) {
     int sent = 0;
-    bool blocked = false;
+    bool synced = !options().sync_before_publish;
     storage::Store* store = outbox_->store_;
     absl::Status s = store->ScanRange(
         Outbox::kColumnFamily, SeqKey(cursor_), "",
@@ -157,92 +327,183 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
           storage::KeyReader reader(key);
           absl::StatusOr<uint64_t> seq = reader.U64();
           if (!seq.ok()) return true;  // not an outbox key; skip
-          if (in_flight_.count(*seq) != 0) {
+          if (in_flight_.count(*seq) != 0 || confirmed_.count(*seq) != 0) {
             cursor_ = *seq + 1;
             return true;
           }
-          if (in_flight_.size() >= outbox_->options_.max_in_flight || sent >= budget) return false;
+          if (in_flight_.size() >= options().max_in_flight || sent >= budget) return false;
           common::v1::OutboxRecord record;
           if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-            logging::Error("outbox relay: undecodable entry dropped",
-                           {{"source", outbox_->options_.source}, {"seq", *seq}});
-            drop_.push_back(*seq);
+            Quarantine(*seq, nullptr, value, "undecodable outbox row");
             cursor_ = *seq + 1;
             return true;
+          }
+          absl::StatusOr<int32_t> partitions = Partitions(record.topic());
+          if (!partitions.ok()) {
+            if (absl::IsNotFound(partitions.status())) {
+              Quarantine(*seq, &record, {}, std::string(partitions.status().message()));
+            } else {
+              Hold(lanes_[{record.topic(), -1}], *seq, true);
+            }
+            cursor_ = *seq + 1;
+            return true;
+          }
+          const int32_t partition = KafkaDefaultPartition(record.key(), *partitions);
+          Lane& lane = lanes_[{record.topic(), partition}];
+          const bool suspect = suspects_.count(*seq) != 0;
+          if (lane.failed || lane.solo ||
+              lane.in_flight >= options().max_in_flight_per_partition ||
+              (suspect && lane.in_flight > 0)) {
+            Hold(lane, *seq, false);
+            cursor_ = *seq + 1;
+            return true;
+          }
+          if (!synced) {
+            // The rows read so far are in the WAL; make them durable before Kafka sees them.
+            absl::Status sync = store->SyncWal();
+            if (!sync.ok()) {
+              logging::Error("outbox relay: WAL sync failed; not publishing",
+                             {{"source", options().source}, {"error", sync}});
+              backoff_ = true;
+              return false;
+            }
+            synced = true;
           }
           Event e;
           e.id = record.ce_id();
           e.type = record.ce_type();
           e.source = record.ce_source();
           e.subject = record.ce_subject();
+          e.dataschema = record.ce_dataschema();
           e.time = util::FromProto(record.ce_time());
           RdKafka::Headers* headers = ToHeaders(e);
           RdKafka::ErrorCode err = producer_->produce(
-              record.topic(), RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+              record.topic(), partition, RdKafka::Producer::RK_MSG_COPY,
               const_cast<char*>(record.payload().data()), record.payload().size(),
               record.key().data(), record.key().size(), 0, headers,
               reinterpret_cast<void*>(static_cast<uintptr_t>(*seq)));
           if (err != RdKafka::ERR_NO_ERROR) {
             delete headers;  // not taken over on failure
-            if (err != RdKafka::ERR__QUEUE_FULL) {
-              logging::Warn("outbox relay: produce refused", {{"source", outbox_->options_.source},
-                                                              {"topic", record.topic()},
-                                                              {"error", RdKafka::err2str(err)}});
+            if (err == RdKafka::ERR__QUEUE_FULL) return false;
+            if (IsPermanent(err)) {
+              Quarantine(*seq, &record, {}, RdKafka::err2str(err));
+            } else {
+              if (err == RdKafka::ERR__UNKNOWN_PARTITION) topics_.erase(record.topic());
+              logging::Warn("outbox relay: produce refused; partition held for a retry",
+                            {{"source", options().source},
+                             {"topic", record.topic()},
+                             {"partition", partition},
+                             {"error", RdKafka::err2str(err)}});
+              Hold(lane, *seq, true);
             }
-            blocked = true;
-            return false;
+            cursor_ = *seq + 1;
+            return true;
           }
-          in_flight_.insert(*seq);
+          in_flight_[*seq] = {record.topic(), partition};
+          ++lane.in_flight;
+          if (suspect) lane.solo = true;
           cursor_ = *seq + 1;
           ++sent;
           return true;
         });
     if (!s.ok()) {
-      logging::Error("outbox relay: scan failed",
-                     {{"source", outbox_->options_.source}, {"error", s}});
+      logging::Error("outbox relay: scan failed", {{"source", options().source}, {"error", s}});
+      backoff_ = true;
     }
-    if (blocked) backoff_ = true;
     return sent;
   }
 
-  // ApplyReports deletes confirmed entries and rewinds the cursor to failed ones.
+  // ApplyReports deletes confirmed rows, holds the lanes of failed ones and reopens the lanes
+  // whose hold is over.
   void ApplyReports() {
-    if (delivered_.empty() && failed_.empty() && drop_.empty()) return;
-    if (!delivered_.empty() || !drop_.empty()) {
-      rocksdb::WriteBatch batch;
-      for (uint64_t seq : delivered_) batch.Delete(outbox_->cf_, SeqKey(seq));
-      for (uint64_t seq : drop_) batch.Delete(outbox_->cf_, SeqKey(seq));
-      absl::Status s = outbox_->store_->Write(batch);
-      if (!s.ok()) {
-        // The entries stay and are sent again later: at-least-once, never lost.
-        logging::Error("outbox relay: cannot delete confirmed entries", {{"error", s}});
-      } else {
-        int64_t n = static_cast<int64_t>(delivered_.size() + drop_.size());
-        outbox_->depth_.fetch_sub(n);
-        outbox_->published_.fetch_add(static_cast<int64_t>(delivered_.size()));
-        metrics_.published.Increment(static_cast<double>(delivered_.size()));
+    std::vector<Report> reports;
+    reports.swap(reports_);
+    for (const Report& r : reports) {
+      auto it = in_flight_.find(r.seq);
+      if (it == in_flight_.end()) continue;
+      const LaneId lane_id = it->second;
+      Lane& lane = lanes_[lane_id];
+      in_flight_.erase(it);
+      --lane.in_flight;
+      const bool was_suspect = suspects_.erase(r.seq) > 0;
+      if (was_suspect) lane.solo = false;
+      if (r.err == RdKafka::ERR_NO_ERROR) {
+        confirmed_.insert(r.seq);
+        continue;
       }
-      for (uint64_t seq : delivered_) in_flight_.erase(seq);
-      delivered_.clear();
-      drop_.clear();
+      metrics_.failures.Increment();
+      if (IsPermanent(r.err) && was_suspect) {
+        absl::StatusOr<std::string> raw =
+            outbox_->store_->Get(Outbox::kColumnFamily, SeqKey(r.seq));
+        common::v1::OutboxRecord record;
+        if (raw.ok() && record.ParseFromString(*raw)) {
+          Quarantine(r.seq, &record, {}, r.errstr);
+          continue;
+        }
+      }
+      if (IsPermanent(r.err)) suspects_.insert(r.seq);  // retried alone before quarantine
+      logging::Warn("outbox relay: delivery failed; partition held for a retry",
+                    {{"source", options().source},
+                     {"topic", lane_id.first},
+                     {"partition", lane_id.second},
+                     {"seq", r.seq},
+                     {"error", r.errstr}});
+      Hold(lane, r.seq, true);
     }
-    if (!failed_.empty()) {
-      uint64_t first = *std::min_element(failed_.begin(), failed_.end());
-      for (uint64_t seq : failed_) in_flight_.erase(seq);
-      metrics_.failures.Increment(static_cast<double>(failed_.size()));
-      logging::Warn("outbox relay: delivery failed; will resend",
-                    {{"source", outbox_->options_.source},
-                     {"count", failed_.size()},
-                     {"error", last_error_}});
-      cursor_ = std::min(cursor_, first);
-      failed_.clear();
-      backoff_ = true;
+    DeleteConfirmed();
+    const absl::Time now = absl::Now();
+    int blocked = 0;
+    for (auto& [id, lane] : lanes_) {
+      if (lane.failed) {
+        if (lane.in_flight > 0 || now < lane.retry_at) {
+          ++blocked;
+          continue;
+        }
+        lane.failed = false;
+      }
+      if (lane.first_skipped != kNone && !lane.solo &&
+          lane.in_flight < options().max_in_flight_per_partition) {
+        cursor_ = std::min(cursor_, lane.first_skipped);
+        lane.first_skipped = kNone;
+      }
     }
-    UpdateDepthGauge();
+    metrics_.blocked_partitions.Set(blocked);
+    UpdateGauges();
     if (outbox_->Depth() == 0) {
       std::lock_guard<std::mutex> lock(mu_);
       empty_cv_.notify_all();
     }
+  }
+
+  // DeleteConfirmed removes the confirmed rows; when the delete fails they stay marked as
+  // confirmed (never resent) and the delete is tried again on the next round.
+  void DeleteConfirmed() {
+    if (confirmed_.empty()) return;
+    rocksdb::WriteBatch batch;
+    for (uint64_t seq : confirmed_) batch.Delete(outbox_->cf_, SeqKey(seq));
+    absl::Status s = outbox_->store_->Write(batch);
+    if (!s.ok()) {
+      logging::Error("outbox relay: cannot delete confirmed entries; will retry",
+                     {{"source", options().source}, {"error", s}});
+      return;
+    }
+    const int64_t n = static_cast<int64_t>(confirmed_.size());
+    outbox_->depth_.fetch_sub(n);
+    outbox_->published_.fetch_add(n);
+    metrics_.published.Increment(static_cast<double>(n));
+    confirmed_.clear();
+  }
+
+  absl::Duration NextWait() const {
+    absl::Duration wait = options().idle_poll;
+    const absl::Time now = absl::Now();
+    for (const auto& [id, lane] : lanes_) {
+      if (lane.failed && lane.in_flight == 0) {
+        wait = std::min(wait, std::max(absl::Milliseconds(1), lane.retry_at - now));
+      }
+    }
+    if (!confirmed_.empty()) wait = std::min(wait, options().retry_backoff);
+    return wait;
   }
 
   void Loop() {
@@ -254,15 +515,18 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
       if (!producer_ || fatal_) {
         if (producer_) {
           logging::Error("outbox relay: fatal producer error; recreating the producer",
-                         {{"source", outbox_->options_.source}});
+                         {{"source", options().source}});
           producer_.reset();
         }
+        // Everything unconfirmed is sent again, in order, by the new producer.
         in_flight_.clear();
+        lanes_.clear();
+        reports_.clear();
         cursor_ = 0;
         absl::Status s = CreateProducer();
         if (!s.ok()) {
           logging::Error("outbox relay: producer", {{"error", s}});
-          WaitFor(outbox_->options_.retry_backoff);
+          WaitFor(options().retry_backoff);
           continue;
         }
       }
@@ -271,8 +535,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
       ApplyReports();
       if (backoff_) {
         backoff_ = false;
-        producer_->poll(0);
-        WaitFor(outbox_->options_.retry_backoff);
+        WaitFor(options().retry_backoff);
         continue;
       }
       if (sent > 0) continue;
@@ -281,7 +544,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
         ApplyReports();
         continue;
       }
-      WaitFor(outbox_->options_.idle_poll);
+      WaitFor(NextWait());
     }
     if (producer_) {
       producer_->flush(static_cast<int>(absl::ToInt64Milliseconds(flush_timeout_)));
@@ -298,14 +561,6 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     wake_ = false;
   }
 
- public:
-  bool WaitUntilEmpty(absl::Duration timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return empty_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                              [this] { return outbox_->Depth() == 0; });
-  }
-
- private:
   Outbox* outbox_;
   OutboxMetrics metrics_;
   std::unique_ptr<RdKafka::Producer> producer_;
@@ -317,10 +572,13 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   bool stopping_ = false;
   absl::Duration flush_timeout_ = absl::ZeroDuration();
   uint64_t cursor_ = 0;
-  std::unordered_set<uint64_t> in_flight_;
-  std::vector<uint64_t> delivered_, failed_, drop_;
-  std::string last_error_;
-  bool fatal_ = false;
+  std::map<LaneId, Lane> lanes_;
+  std::unordered_map<uint64_t, LaneId> in_flight_;
+  std::set<uint64_t> confirmed_;
+  std::set<uint64_t> suspects_;
+  std::map<std::string, TopicInfo> topics_;
+  std::vector<Report> reports_;
+  std::atomic<bool> fatal_{false};
   bool backoff_ = false;
   absl::Time last_error_log_ = absl::InfinitePast();
 };
@@ -332,11 +590,26 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
                                                        OutboxOptions options) {
   if (store == nullptr) return absl::InvalidArgumentError("outbox: store is null");
   if (options.source.empty()) return absl::InvalidArgumentError("outbox: source is empty");
+  if (options.max_event_bytes == 0 || options.max_in_flight == 0 ||
+      options.max_in_flight_per_partition == 0) {
+    return absl::InvalidArgumentError("outbox: limits must be positive");
+  }
   std::unique_ptr<Outbox> outbox(new Outbox(store, std::move(options)));
   outbox->cf_ = store->Cf(kColumnFamily);
   if (outbox->cf_ == nullptr) {
     return absl::FailedPreconditionError("outbox: the store has no \"outbox\" column family");
   }
+  absl::Status ensured = store->EnsureColumnFamily(kQuarantineColumnFamily);
+  if (!ensured.ok()) return ensured;
+  outbox->quarantine_cf_ = store->Cf(kQuarantineColumnFamily);
+  int64_t quarantined = 0;
+  absl::Status counted = store->ScanPrefix(
+      kQuarantineColumnFamily, "", [&](std::string_view, std::string_view) {
+        ++quarantined;
+        return true;
+      });
+  if (!counted.ok()) return counted;
+  outbox->quarantined_ = quarantined;
   int64_t depth = 0;
   uint64_t last = 0;
   absl::Status s =
@@ -356,34 +629,105 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
 Outbox::~Outbox() { Stop(absl::ZeroDuration()); }
 
 absl::Status Outbox::Commit(Transaction& txn) {
-  std::lock_guard<std::mutex> lock(commit_mu_);
-  const absl::Time now = absl::Now();
-  uint64_t seq = next_seq_;
-  for (Event& e : txn.events_) {
-    e.id = NewEventId();
-    e.source = options_.source;
-    e.time = now;
-    common::v1::OutboxRecord record;
-    record.set_topic(e.topic);
-    record.set_key(e.key);
-    record.set_ce_id(e.id);
-    record.set_ce_type(e.type);
-    record.set_ce_source(e.source);
-    record.set_ce_subject(e.subject);
-    *record.mutable_ce_time() = util::ToProto(now);
-    record.set_payload(e.payload);
-    rocksdb::Status put = txn.batch_.Put(cf_, SeqKey(seq++), record.SerializeAsString());
-    if (!put.ok()) return storage::ToStatus(put);
-  }
-  absl::Status s = store_->Write(txn.batch_);
-  if (!s.ok()) return s;
-  if (!txn.events_.empty()) {
-    next_seq_ = seq;
-    depth_.fetch_add(static_cast<int64_t>(txn.events_.size()));
-    if (relay_) {
-      relay_->UpdateDepthGauge();
-      relay_->Wake();
+  {
+    std::lock_guard<std::mutex> lock(commit_mu_);
+    const absl::Time now = absl::Now();
+    uint64_t seq = next_seq_;
+    uint64_t index = 0;
+    for (Event& e : txn.events_) {
+      e.id = txn.id_seed_.empty() ? NewEventId() : DerivedEventId(txn.id_seed_, index);
+      ++index;
+      e.source = options_.source;
+      e.time = now;
+      common::v1::OutboxRecord record;
+      record.set_topic(e.topic);
+      record.set_key(e.key);
+      record.set_ce_id(e.id);
+      record.set_ce_type(e.type);
+      record.set_ce_source(e.source);
+      record.set_ce_subject(e.subject);
+      record.set_ce_dataschema(e.dataschema);
+      *record.mutable_ce_time() = util::ToProto(now);
+      record.set_payload(e.payload);
+      const size_t bytes = record.ByteSizeLong();
+      if (bytes > options_.max_event_bytes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "event ", e.type, " for ", e.key, " would be ", bytes, " bytes, over the ",
+            options_.max_event_bytes, "-byte event limit: a text field of the request is too long"));
+      }
+      rocksdb::Status put = txn.batch_.Put(cf_, SeqKey(seq++), record.SerializeAsString());
+      if (!put.ok()) return storage::ToStatus(put);
     }
+    absl::Status s = store_->Write(txn.batch_);
+    if (!s.ok()) return s;
+    if (!txn.events_.empty()) {
+      next_seq_ = seq;
+      depth_.fetch_add(static_cast<int64_t>(txn.events_.size()));
+      if (relay_) {
+        relay_->UpdateGauges();
+        relay_->Wake();
+      }
+    }
+  }
+  for (auto& fn : txn.after_commit_) fn();
+  txn.after_commit_.clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<QuarantinedEvent>> Outbox::ListQuarantined(size_t limit) const {
+  std::vector<QuarantinedEvent> out;
+  absl::Status s = store_->ScanPrefix(
+      kQuarantineColumnFamily, "", [&](std::string_view key, std::string_view value) {
+        if (out.size() >= limit) return false;
+        storage::KeyReader reader(key);
+        absl::StatusOr<uint64_t> seq = reader.U64();
+        common::v1::QuarantinedRecord q;
+        if (!seq.ok() || !q.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          return true;
+        }
+        QuarantinedEvent e;
+        e.seq = *seq;
+        e.error = q.error();
+        e.quarantine_time = util::FromProto(q.quarantine_time());
+        e.event.topic = q.record().topic();
+        e.event.key = q.record().key();
+        e.event.id = q.record().ce_id();
+        e.event.type = q.record().ce_type();
+        e.event.source = q.record().ce_source();
+        e.event.subject = q.record().ce_subject();
+        e.event.dataschema = q.record().ce_dataschema();
+        e.event.time = util::FromProto(q.record().ce_time());
+        e.event.payload = q.record().payload();
+        out.push_back(std::move(e));
+        return true;
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status Outbox::Requeue(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(commit_mu_);
+  absl::StatusOr<std::string> raw = store_->Get(kQuarantineColumnFamily, SeqKey(seq));
+  if (absl::IsNotFound(raw.status())) {
+    return absl::NotFoundError(absl::StrCat("no quarantined event with sequence ", seq));
+  }
+  if (!raw.ok()) return raw.status();
+  common::v1::QuarantinedRecord q;
+  if (!q.ParseFromString(*raw) || !q.has_record()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("quarantined row ", seq, " holds no decodable event; it cannot be sent"));
+  }
+  rocksdb::WriteBatch batch;
+  batch.Delete(quarantine_cf_, SeqKey(seq));
+  batch.Put(cf_, SeqKey(next_seq_), q.record().SerializeAsString());
+  absl::Status s = store_->Write(batch);
+  if (!s.ok()) return s;
+  ++next_seq_;
+  depth_.fetch_add(1);
+  quarantined_.fetch_sub(1);
+  if (relay_) {
+    relay_->UpdateGauges();
+    relay_->Wake();
   }
   return absl::OkStatus();
 }

@@ -2,13 +2,17 @@
 // WriteBatch (the service's column families plus the "outbox" column family). The relay
 // publishes the outbox to Kafka with the idempotent producer (acks=all) and deletes an entry
 // only after its successful delivery report. A crash at any point loses nothing; at worst an
-// event is published twice (consumers dedupe by ce_id).
+// event is published twice (consumers dedupe by ce_id). Events go to the partition Kafka's
+// Java clients would choose for their key (murmur2), in commit order per partition; a
+// partition Kafka cannot take holds back only its own events, and an event Kafka refuses
+// permanently moves to a quarantine column family instead of blocking the ones after it.
 #ifndef TRIAD_COMMON_EVENTS_OUTBOX_H_
 #define TRIAD_COMMON_EVENTS_OUTBOX_H_
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,14 +43,25 @@ class Transaction {
   // batch is where the state change is written.
   rocksdb::WriteBatch& batch() { return batch_; }
 
-  // Emit queues an event: its payload is the serialized protobuf message, its key the aggregate
-  // id (keeps one aggregate's events in order). Subject is optional (ce_subject).
+  // Emit queues an event: its payload is the serialized protobuf message (its type name
+  // becomes ce_dataschema), its key the aggregate id (keeps one aggregate's events in order).
+  // Subject is optional (ce_subject).
   void Emit(std::string_view topic, std::string_view key, std::string_view type,
             const google::protobuf::MessageLite& payload, std::string_view subject = {});
 
   // EmitRaw queues an event whose payload is already serialized.
   void EmitRaw(std::string_view topic, std::string_view key, std::string_view type,
-               std::string payload, std::string_view subject = {});
+               std::string payload, std::string_view subject = {},
+               std::string_view dataschema = {});
+
+  // DeriveIdsFrom makes Commit give the queued events ids derived from `seed` and their
+  // position (DerivedEventId) instead of fresh ones. The consumer sets it to the identity of
+  // the event being applied, so applying it again emits the same ids.
+  void DeriveIdsFrom(std::string seed) { id_seed_ = std::move(seed); }
+
+  // AfterCommit registers `fn` to run once Commit has written the transaction (e.g. to update
+  // an in-memory index); it does not run when the commit fails.
+  void AfterCommit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
 
   // events lists the queued events; after Commit they carry their ce_id, source and time.
   const std::vector<Event>& events() const { return events_; }
@@ -55,6 +70,8 @@ class Transaction {
   friend class Outbox;
   rocksdb::WriteBatch batch_;
   std::vector<Event> events_;
+  std::string id_seed_;
+  std::vector<std::function<void()>> after_commit_;
 };
 
 struct OutboxOptions {
@@ -63,24 +80,44 @@ struct OutboxOptions {
   KafkaConfig kafka;
   // How often the relay looks at the outbox when nothing wakes it.
   absl::Duration idle_poll = absl::Milliseconds(200);
-  // Delay before re-sending after a failed delivery.
+  // Delay before a partition whose delivery failed is tried again.
   absl::Duration retry_backoff = absl::Milliseconds(500);
   // Most events handed to the producer and not yet confirmed.
   size_t max_in_flight = 50000;
+  // Most unconfirmed events per partition: a partition Kafka cannot take (no leader, too few
+  // in-sync replicas) holds back its own events only, never the other partitions'.
+  size_t max_in_flight_per_partition = 5000;
+  // Largest event (key, payload and headers) Commit accepts; Kafka's default record limit is
+  // 1 MB. A larger event is refused with INVALID_ARGUMENT before anything is written.
+  size_t max_event_bytes = 900 * 1024;
+  // Sync the write-ahead log before publishing rows read from the outbox (one fsync per batch
+  // of rows), so no event is ever published whose state change a power loss could undo.
+  // Unneeded (and skipped) when the store syncs every write.
+  bool sync_before_publish = true;
+};
+
+// QuarantinedEvent is an event Kafka refused permanently, with the reason.
+struct QuarantinedEvent {
+  uint64_t seq = 0;
+  Event event;
+  std::string error;
+  absl::Time quarantine_time;
 };
 
 // Outbox is the writer side (Commit) and the relay (Start/Stop) of one service's outbox.
 class Outbox {
  public:
   static constexpr char kColumnFamily[] = "outbox";
+  static constexpr char kQuarantineColumnFamily[] = "outbox_quarantine";
 
-  // Create binds an outbox to a store opened with the "outbox" column family.
+  // Create binds an outbox to a store opened with the "outbox" column family (the quarantine
+  // column family is created when missing).
   static absl::StatusOr<std::unique_ptr<Outbox>> Create(storage::Store* store,
                                                         OutboxOptions options);
   ~Outbox();
 
-  // Commit stamps the queued events (ce_id, ce_source, ce_time) and writes them and the batch in
-  // one atomic write, then wakes the relay.
+  // Commit stamps the queued events (ce_id, ce_source, ce_time), checks their size, writes
+  // them and the batch in one atomic write, runs the AfterCommit hooks and wakes the relay.
   absl::Status Commit(Transaction& txn);
 
   // Start launches the relay thread (producer connects lazily; broker outages are retried).
@@ -96,8 +133,18 @@ class Outbox {
   // Published is the number of events confirmed by Kafka since Start.
   int64_t Published() const { return published_.load(); }
 
+  // Quarantined is the number of events in quarantine.
+  int64_t Quarantined() const { return quarantined_.load(); }
+
   // WaitUntilEmpty blocks until the outbox is empty or `timeout` passes; true when empty.
   bool WaitUntilEmpty(absl::Duration timeout);
+
+  // ListQuarantined returns up to `limit` quarantined events, oldest first.
+  absl::StatusOr<std::vector<QuarantinedEvent>> ListQuarantined(size_t limit) const;
+
+  // Requeue moves a quarantined event back into the outbox (once its cause is fixed, e.g. the
+  // topic's size limit raised); the relay publishes it again.
+  absl::Status Requeue(uint64_t seq);
 
  private:
   class Relay;
@@ -106,10 +153,12 @@ class Outbox {
   storage::Store* store_;
   OutboxOptions options_;
   rocksdb::ColumnFamilyHandle* cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* quarantine_cf_ = nullptr;
   std::mutex commit_mu_;
   uint64_t next_seq_ = 1;
   std::atomic<int64_t> depth_{0};
   std::atomic<int64_t> published_{0};
+  std::atomic<int64_t> quarantined_{0};
   std::unique_ptr<Relay> relay_;
 };
 

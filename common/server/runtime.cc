@@ -17,9 +17,16 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::CreateFromFlags(
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("--data_dir (or TRIAD_DATA_DIR) is required");
   }
-  options.kafka = events::KafkaConfigFromFlags();
+  absl::StatusOr<events::KafkaConfig> kafka = events::KafkaConfigFromFlags();
+  if (!kafka.ok()) return kafka.status();
+  options.kafka = std::move(*kafka);
   options.server = ServerOptionsFromFlags(options.service);
   options.topic_partitions = absl::GetFlag(FLAGS_topic_partitions);
+  options.topic_replication = absl::GetFlag(FLAGS_topic_replication);
+  options.topic_min_insync_replicas =
+      std::min(absl::GetFlag(FLAGS_topic_min_insync_replicas), options.topic_replication);
+  options.dedupe_retention = absl::GetFlag(FLAGS_dedupe_retention);
+  options.dedupe_compaction_interval = absl::GetFlag(FLAGS_dedupe_compaction_interval);
   options.block_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   options.consumer_group = absl::GetFlag(FLAGS_consumer_group);
@@ -28,6 +35,16 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::CreateFromFlags(
 
 absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOptions options) {
   if (options.service.empty()) return absl::InvalidArgumentError("runtime: service is empty");
+  if (options.topic_replication < 1) {
+    return absl::InvalidArgumentError("--topic_replication must be at least 1");
+  }
+  if (options.topic_min_insync_replicas > options.topic_replication) {
+    return absl::InvalidArgumentError(
+        "--topic_min_insync_replicas must not exceed --topic_replication");
+  }
+  if (options.dedupe_retention <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--dedupe_retention must be positive");
+  }
   for (const std::string& t : options.topics) {
     absl::Status s = events::ValidateTopicName(t);
     if (!s.ok()) return s;
@@ -49,23 +66,31 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   }
   so.block_cache_bytes = rt->options_.block_cache_bytes;
   so.sync_writes = rt->options_.sync_writes;
+  so.retention[events::IdempotentConsumer::kInboxColumnFamily] = rt->options_.dedupe_retention;
+  so.retention[util::kRequestsColumnFamily] = rt->options_.dedupe_retention;
+  so.clock = rt->options_.clock;
   absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(so);
   if (!store.ok()) return store.status();
   rt->store_ = std::move(*store);
   events::OutboxOptions oo;
   oo.source = absl::StrCat("triad/", rt->options_.service);
   oo.kafka = rt->options_.kafka;
+  oo.sync_before_publish = !rt->options_.sync_writes;
   absl::StatusOr<std::unique_ptr<events::Outbox>> outbox =
       events::Outbox::Create(rt->store_.get(), std::move(oo));
   if (!outbox.ok()) return outbox.status();
   rt->outbox_ = std::move(*outbox);
   rt->host_ = std::make_unique<ServiceHost>(rt->options_.server);
   ServiceRuntime* self = rt.get();
+  rt->host_->OnStop("stop connecting to Kafka", [self] { self->StopConnector(); });
   rt->host_->OnStop("stop periodic tasks", [self] { self->StopPeriodicTasks(); });
   rt->host_->OnStop("stop consumers and commit offsets", [self] {
     for (auto& c : self->consumers_) c->Stop();
   });
   rt->host_->OnStop("flush the outbox relay", [self] { self->outbox_->Stop(absl::Seconds(5)); });
+  rt->host_->OnStop("release the lease", [self] {
+    if (self->lease_) self->lease_->Release();
+  });
   rt->host_->OnStop("close the store", [self] {
     absl::Status s = self->store_->Close();
     if (!s.ok()) logging::Error("closing the store", {{"error", s}});
@@ -75,7 +100,100 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
 
 ServiceRuntime::~ServiceRuntime() {
   if (host_) host_->Shutdown();
+  StopConnector();
   StopPeriodicTasks();
+}
+
+absl::Status ServiceRuntime::Failed() const {
+  std::lock_guard<std::mutex> lock(fail_mu_);
+  return failed_;
+}
+
+void ServiceRuntime::Fail(absl::Status status) {
+  {
+    std::lock_guard<std::mutex> lock(fail_mu_);
+    if (!failed_.ok()) return;
+    failed_ = status;
+  }
+  logging::Error("runtime: fatal; shutting down", {{"error", status}});
+  // Shutdown joins the connector and the lease thread: run it from a thread of its own.
+  std::thread([this] { host_->Shutdown(); }).detach();
+}
+
+int ServiceRuntime::Run() {
+  host_->Run();
+  return Failed().ok() ? 0 : 1;
+}
+
+void ServiceRuntime::StopConnector() {
+  connector_stop_ = true;
+  if (connector_.joinable() && connector_.get_id() != std::this_thread::get_id()) {
+    connector_.join();
+  }
+}
+
+std::vector<std::string> ServiceRuntime::AllTopics() const {
+  std::vector<std::string> topics;
+  for (const auto& list : {options_.topics, consumed_topics_}) {
+    for (const std::string& t : list) {
+      for (const std::string& name : {t, events::DlqTopic(t)}) {
+        if (std::find(topics.begin(), topics.end(), name) == topics.end()) topics.push_back(name);
+      }
+    }
+  }
+  return topics;
+}
+
+void ServiceRuntime::Connect() {
+  // 1. Topics (and the lease topic), retried with backoff while Kafka is unreachable.
+  absl::Duration backoff = absl::Milliseconds(500);
+  const std::string lease_topic = events::Lease::LeaseTopic(options_.service);
+  while (!connector_stop_) {
+    absl::Status s = events::EnsureTopics(options_.kafka, AllTopics(), options_.topic_partitions,
+                                          options_.topic_replication,
+                                          options_.topic_min_insync_replicas, absl::Seconds(15));
+    if (s.ok()) {
+      s = events::EnsureTopics(options_.kafka, {lease_topic}, 1, options_.topic_replication,
+                               options_.topic_min_insync_replicas, absl::Seconds(15));
+    }
+    if (s.ok()) break;
+    if (absl::IsInvalidArgument(s)) {
+      Fail(s);
+      return;
+    }
+    logging::Warn("runtime: Kafka not ready; serving RPCs, events wait in the outbox",
+                  {{"error", s}, {"retry_in_ms", absl::ToInt64Milliseconds(backoff)}});
+    for (absl::Time until = absl::Now() + backoff; !connector_stop_ && absl::Now() < until;) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, absl::Seconds(10));
+  }
+  if (connector_stop_) return;
+  // 2. The single-instance lease.
+  lease_ = std::make_unique<events::Lease>(
+      options_.kafka, absl::StrCat(options_.consumer_group, ".lease"), lease_topic);
+  absl::Status s = lease_->Acquire(
+      options_.lease_wait, [this] { return connector_stop_.load(); },
+      [this] { Fail(absl::FailedPreconditionError("the single-instance lease was lost")); });
+  if (absl::IsCancelled(s)) return;
+  if (!s.ok()) {
+    Fail(s);
+    return;
+  }
+  // 3. The relay and the consumers.
+  if (s = outbox_->Start(); !s.ok()) {
+    Fail(s);
+    return;
+  }
+  for (auto& c : consumers_) {
+    if (connector_stop_) return;
+    if (s = c->Start(); !s.ok()) {
+      Fail(s);
+      return;
+    }
+  }
+  connected_ = true;
+  logging::Info("runtime: connected to Kafka", {{"service", options_.service}});
 }
 
 void ServiceRuntime::AddPeriodicTask(std::string name, absl::Duration interval,
@@ -108,21 +226,21 @@ events::IdempotentConsumer& ServiceRuntime::AddConsumer(events::ConsumerOptions 
 }
 
 absl::Status ServiceRuntime::Start() {
-  std::vector<std::string> topics;
-  for (const auto& list : {options_.topics, consumed_topics_}) {
-    for (const std::string& t : list) {
-      for (const std::string& name : {t, events::DlqTopic(t)}) {
-        if (std::find(topics.begin(), topics.end(), name) == topics.end()) topics.push_back(name);
-      }
-    }
-  }
-  absl::Status s = events::EnsureTopics(options_.kafka, topics, options_.topic_partitions);
+  absl::Status s = host_->Start();
   if (!s.ok()) return s;
-  if (s = outbox_->Start(); !s.ok()) return s;
-  for (auto& c : consumers_) {
-    if (s = c->Start(); !s.ok()) return s;
+  StartPeriodicTasks();
+  connector_ = std::thread([this] { Connect(); });
+  return absl::OkStatus();
+}
+
+void ServiceRuntime::StartPeriodicTasks() {
+  if (options_.dedupe_compaction_interval > absl::ZeroDuration()) {
+    storage::Store* store = store_.get();
+    AddPeriodicTask("expire dedupe records", options_.dedupe_compaction_interval, [store] {
+      absl::Status s = store->CompactExpired();
+      if (!s.ok()) logging::Warn("expiring dedupe records failed", {{"error", s}});
+    });
   }
-  if (s = host_->Start(); !s.ok()) return s;
   for (auto& t : periodic_tasks_) {
     PeriodicTask* task = t.get();
     task->thread = std::thread([this, task] {
@@ -139,7 +257,6 @@ absl::Status ServiceRuntime::Start() {
       }
     });
   }
-  return absl::OkStatus();
 }
 
 }  // namespace triad::server

@@ -1,10 +1,17 @@
 // ServiceRuntime bundles what every Triad service process runs: its RocksDB store (with the
-// outbox and inbox column families), the outbox relay, its idempotent consumers, the topics it
-// owns (created with their .dlq at start) and the gRPC ServiceHost, wired for ordered shutdown.
-// A service's main.cc builds one, registers its gRPC service and handlers, and calls Run().
+// outbox, inbox and request column families), the outbox relay, its idempotent consumers, the
+// topics it owns (created with their .dlq) and the gRPC ServiceHost, wired for ordered
+// shutdown. A service's main.cc builds one, registers its gRPC service and handlers, and calls
+// Run().
+//
+// Kafka is not needed to start: the gRPC server serves at once (writes wait in the outbox),
+// and a background connector creates the topics, takes the service's single-instance lease
+// (see events::Lease) and starts the relay and the consumers once the cluster answers. An
+// instance that cannot take the lease stops with an error: each service runs one replica.
 #ifndef TRIAD_COMMON_SERVER_RUNTIME_H_
 #define TRIAD_COMMON_SERVER_RUNTIME_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -17,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "common/events/consumer.h"
 #include "common/events/kafka.h"
+#include "common/events/lease.h"
 #include "common/events/outbox.h"
 #include "common/server/service_host.h"
 #include "common/storage/store.h"
@@ -39,8 +47,20 @@ struct RuntimeOptions {
   events::KafkaConfig kafka;
   ServerOptions server;
   int topic_partitions = 6;
+  int topic_replication = 1;
+  // min.insync.replicas of created topics (0: the broker's default); capped at replication.
+  int topic_min_insync_replicas = 0;
   size_t block_cache_bytes = 64 << 20;
   bool sync_writes = false;
+  // Retention of the dedupe records (consumed events, request ids) and how often they are
+  // compacted away (0 disables the periodic compaction).
+  absl::Duration dedupe_retention = absl::Hours(24 * 7);
+  absl::Duration dedupe_compaction_interval = absl::Hours(1);
+  // How long the connector waits for the single-instance lease (longer than the session
+  // timeout of an instance killed without leaving).
+  absl::Duration lease_wait = absl::Seconds(25);
+  // Clock of the dedupe records (tests move it).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
 class ServiceRuntime {
@@ -69,11 +89,20 @@ class ServiceRuntime {
   // progress finishes — before the consumers, the relay and the store.
   void AddPeriodicTask(std::string name, absl::Duration interval, std::function<void()> task);
 
-  // Start creates the topics, starts the relay, the consumers and the gRPC server.
+  // Start starts the gRPC server and the periodic tasks, and the connector that (as soon as
+  // Kafka answers) creates the topics, takes the lease and starts the relay and consumers.
   absl::Status Start();
 
-  // Run blocks until SIGTERM/SIGINT, then shuts down in order.
-  void Run() { host_->Run(); }
+  // Connected is true once the connector has started the relay and the consumers.
+  bool Connected() const { return connected_.load(); }
+
+  // Failed is the fatal error that stopped the runtime (e.g. the lease is held by another
+  // instance), or OK.
+  absl::Status Failed() const;
+
+  // Run blocks until SIGTERM/SIGINT or a fatal error, then shuts down in order. Returns the
+  // process exit code: 0, or 1 after a fatal error.
+  int Run();
 
   // Shutdown runs the ordered shutdown (for tests and embedding).
   void Shutdown() { host_->Shutdown(); }
@@ -95,10 +124,22 @@ class ServiceRuntime {
     std::thread thread;
   };
   void StopPeriodicTasks();
+  void StartPeriodicTasks();
+  void Connect();
+  void StopConnector();
+  void Fail(absl::Status status);
+  std::vector<std::string> AllTopics() const;
   std::vector<std::unique_ptr<PeriodicTask>> periodic_tasks_;
   std::mutex tasks_mu_;
   std::condition_variable tasks_cv_;
   bool tasks_stopping_ = false;
+
+  std::thread connector_;
+  std::atomic<bool> connector_stop_{false};
+  std::atomic<bool> connected_{false};
+  std::unique_ptr<events::Lease> lease_;
+  mutable std::mutex fail_mu_;
+  absl::Status failed_;
 };
 
 }  // namespace triad::server

@@ -6,11 +6,67 @@
 
 #include "common/storage/key_codec.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/convenience.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 
 namespace triad::storage {
+namespace {
+
+// Expiring records: a marker byte (never the first byte of a protobuf message, whose field
+// number 0 is invalid), the write time in Unix microseconds (fixed 8 bytes, big-endian), the
+// value.
+constexpr char kExpiringMarker = 0x01;
+constexpr size_t kExpiringHeader = 9;
+
+std::string EncodeExpiring(absl::Time written, std::string_view value) {
+  std::string out;
+  out.reserve(kExpiringHeader + value.size());
+  out.push_back(kExpiringMarker);
+  const uint64_t us = static_cast<uint64_t>(absl::ToUnixMicros(written));
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((us >> (8 * i)) & 0xFF));
+  out.append(value);
+  return out;
+}
+
+// DecodeExpiring returns false for a value not written by PutExpiring.
+bool DecodeExpiring(std::string_view raw, absl::Time* written, std::string_view* value) {
+  if (raw.size() < kExpiringHeader || raw[0] != kExpiringMarker) return false;
+  uint64_t us = 0;
+  for (size_t i = 1; i < kExpiringHeader; ++i) us = (us << 8) | static_cast<uint8_t>(raw[i]);
+  *written = absl::FromUnixMicros(static_cast<int64_t>(us));
+  *value = raw.substr(kExpiringHeader);
+  return true;
+}
+
+// ExpiryFilter drops expiring records older than the retention (and values that are not in
+// the expiring format: records of an older release that never expire otherwise).
+class ExpiryFilter : public rocksdb::CompactionFilter {
+ public:
+  ExpiryFilter(std::string name, absl::Duration retention, std::function<absl::Time()> clock)
+      : name_("triad.expiry." + std::move(name)), retention_(retention), clock_(std::move(clock)) {}
+
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& existing, std::string*,
+              bool*) const override {
+    absl::Time written;
+    std::string_view value;
+    if (!DecodeExpiring(std::string_view(existing.data(), existing.size()), &written, &value)) {
+      return true;
+    }
+    return clock_() - written > retention_;
+  }
+
+  const char* Name() const override { return name_.c_str(); }
+
+ private:
+  std::string name_;
+  absl::Duration retention_;
+  std::function<absl::Time()> clock_;
+};
+
+}  // namespace
 
 absl::Status ToStatus(const rocksdb::Status& s) {
   if (s.ok()) return absl::OkStatus();
@@ -20,6 +76,9 @@ absl::Status ToStatus(const rocksdb::Status& s) {
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return absl::UnavailableError(msg);
   if (s.IsShutdownInProgress()) return absl::UnavailableError(msg);
+  // I/O errors (a full disk, a failing device) are transient: the caller may retry once the
+  // fault is gone, and the consumer never dead-letters an event because of one.
+  if (s.IsIOError() || s.IsIncomplete() || s.IsAborted()) return absl::UnavailableError(msg);
   return absl::InternalError(msg);
 }
 
@@ -32,21 +91,36 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.cache_index_and_filter_blocks = true;
+  // Bloom filters: a point lookup of an absent key (every dedupe check of a new event or
+  // request) reads no data block.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = 16 << 20;
+  std::unique_ptr<Store> store(new Store(options));
+  auto options_for = [&](const std::string& name) {
+    rocksdb::ColumnFamilyOptions o = cf_options;
+    auto it = options.retention.find(name);
+    if (it != options.retention.end()) {
+      auto filter = std::make_unique<ExpiryFilter>(name, it->second, options.clock);
+      o.compaction_filter = filter.get();
+      store->filters_.push_back(std::move(filter));
+    }
+    return o;
+  };
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
+  if (options.env != nullptr) db_options.env = options.env;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const std::string& name : options.column_families) {
     if (name == rocksdb::kDefaultColumnFamilyName) continue;
-    descriptors.emplace_back(name, cf_options);
+    descriptors.emplace_back(name, options_for(name));
   }
   // Column families created by a newer release stay openable: add any that exist on disk.
   std::vector<std::string> existing;
@@ -54,11 +128,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     for (const std::string& name : existing) {
       bool known = false;
       for (const auto& d : descriptors) known = known || d.name == name;
-      if (!known) descriptors.emplace_back(name, cf_options);
+      if (!known) descriptors.emplace_back(name, options_for(name));
     }
   }
 
-  std::unique_ptr<Store> store(new Store(options));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
@@ -66,6 +139,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->db_.reset(raw);
   for (size_t i = 0; i < handles.size(); ++i) store->handles_[descriptors[i].name] = handles[i];
   store->write_options_.sync = options.sync_writes;
+  store->cf_options_ = cf_options;
   return store;
 }
 
@@ -86,8 +160,16 @@ absl::StatusOr<rocksdb::ColumnFamilyHandle*> Store::Handle(std::string_view cf) 
 
 absl::Status Store::Write(rocksdb::WriteBatch& batch) {
   if (!db_) return absl::FailedPreconditionError("store: closed");
+  if (needs_resume_.load()) {
+    // A background error (e.g. no space) makes RocksDB read-only until resumed.
+    rocksdb::Status r = db_->Resume();
+    if (r.ok()) needs_resume_ = false;
+  }
   absl::Status s = ToStatus(db_->Write(write_options_, &batch));
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    needs_resume_ = true;
+    return s;
+  }
   std::vector<std::function<void()>> listeners;
   {
     std::lock_guard<std::mutex> lock(listeners_mu_);
@@ -95,6 +177,59 @@ absl::Status Store::Write(rocksdb::WriteBatch& batch) {
   }
   for (auto& l : listeners) l();
   return absl::OkStatus();
+}
+
+absl::Status Store::EnsureColumnFamily(std::string_view name) {
+  if (!db_) return absl::FailedPreconditionError("store: closed");
+  if (Cf(name) != nullptr) return absl::OkStatus();
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(cf_options_, std::string(name), &handle);
+  if (!s.ok()) return ToStatus(s);
+  handles_[std::string(name)] = handle;
+  return absl::OkStatus();
+}
+
+absl::Status Store::PutExpiring(rocksdb::WriteBatch& batch, std::string_view cf,
+                                std::string_view key, std::string_view value) const {
+  rocksdb::ColumnFamilyHandle* h = Cf(cf);
+  if (h == nullptr) {
+    return absl::FailedPreconditionError("store: no column family " + std::string(cf));
+  }
+  return ToStatus(batch.Put(h, rocksdb::Slice(key.data(), key.size()),
+                            EncodeExpiring(options_.clock(), value)));
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetExpiring(std::string_view cf,
+                                                              std::string_view key) const {
+  absl::StatusOr<std::string> raw = Get(cf, key);
+  if (absl::IsNotFound(raw.status())) return std::optional<std::string>();
+  if (!raw.ok()) return raw.status();
+  absl::Time written;
+  std::string_view value;
+  if (!DecodeExpiring(*raw, &written, &value)) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(value));
+}
+
+absl::Status Store::CompactExpired() {
+  if (!db_) return absl::FailedPreconditionError("store: closed");
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (const auto& [name, retention] : options_.retention) {
+    rocksdb::ColumnFamilyHandle* h = Cf(name);
+    if (h == nullptr) continue;
+    rocksdb::FlushOptions fo;
+    rocksdb::Status s = db_->Flush(fo, h);
+    if (s.ok()) s = db_->CompactRange(o, h, nullptr, nullptr);
+    if (!s.ok()) return ToStatus(s);
+  }
+  return absl::OkStatus();
+}
+
+uint64_t Store::LiveSstBytes(std::string_view cf) const {
+  rocksdb::ColumnFamilyHandle* h = Cf(cf);
+  uint64_t bytes = 0;
+  if (db_ && h != nullptr) db_->GetIntProperty(h, "rocksdb.live-sst-files-size", &bytes);
+  return bytes;
 }
 
 absl::StatusOr<std::string> Store::Get(std::string_view cf, std::string_view key) const {

@@ -3,6 +3,7 @@
 #ifndef TRIAD_COMMON_STORAGE_STORE_H_
 #define TRIAD_COMMON_STORAGE_STORE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -15,6 +16,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -29,6 +33,13 @@ struct StoreOptions {
   size_t block_cache_bytes = 64 << 20;
   // fsync the WAL on every write (survives power loss, not only process death).
   bool sync_writes = false;
+  // Column families whose records expire: written with PutExpiring, removed by compaction
+  // once older than the retention (the dedupe records of consumed events and requests).
+  std::map<std::string, absl::Duration> retention;
+  // The clock that dates expiring records (tests move it forward).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // The RocksDB environment (tests inject file-system faults); nullptr means the default.
+  rocksdb::Env* env = nullptr;
 };
 
 // ScanFn receives each key/value in order; returning false stops the scan.
@@ -47,7 +58,30 @@ class Store {
   rocksdb::ColumnFamilyHandle* Cf(std::string_view name) const;
 
   // Write applies the batch atomically across column families, then tells the listeners.
+  // After a failed write (e.g. a full disk put RocksDB into read-only mode) the next Write
+  // first tries to resume the database, so a store recovers once the fault is gone.
   absl::Status Write(rocksdb::WriteBatch& batch);
+
+  // EnsureColumnFamily creates the column family `name` when the database does not have it.
+  // Call it during start-up, before the store is used concurrently.
+  absl::Status EnsureColumnFamily(std::string_view name);
+
+  // PutExpiring adds to `batch` a record of an expiring column family (see
+  // StoreOptions::retention), stamped with the current time.
+  absl::Status PutExpiring(rocksdb::WriteBatch& batch, std::string_view cf, std::string_view key,
+                           std::string_view value) const;
+
+  // GetExpiring reads a record written by PutExpiring (nullopt when absent). A record past
+  // its retention may still be returned until compaction has removed it.
+  absl::StatusOr<std::optional<std::string>> GetExpiring(std::string_view cf,
+                                                         std::string_view key) const;
+
+  // CompactExpired compacts every expiring column family, dropping the records past their
+  // retention. Runs in the background of a service (see ServiceRuntime) and in tests.
+  absl::Status CompactExpired();
+
+  // LiveSstBytes is the size of the SST files of column family `cf` on disk.
+  uint64_t LiveSstBytes(std::string_view cf) const;
 
   // Get reads one value; NotFound when the key is absent.
   absl::StatusOr<std::string> Get(std::string_view cf, std::string_view key) const;
@@ -91,6 +125,10 @@ class Store {
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> handles_;
   rocksdb::WriteOptions write_options_;
   std::mutex listeners_mu_;
+  std::atomic<bool> needs_resume_{false};
+  rocksdb::ColumnFamilyOptions cf_options_;
+  // Compaction filters of the expiring column families (RocksDB does not own them).
+  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;
   std::vector<std::function<void()>> listeners_;
 };
 

@@ -87,6 +87,5 @@ int main(int argc, char** argv) {
     triad::logging::Error("resuming handovers failed", {{"error", s}});
   }
 
-  rt.Run();
-  return EXIT_SUCCESS;
+  return rt.Run();
 }

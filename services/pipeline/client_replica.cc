@@ -76,6 +76,15 @@ absl::Status Pipeline::OnClient(const events::Event& event,
                                 const clients::v1::ClientSummary& client,
                                 std::string_view previous_owner, std::string_view new_owner,
                                 std::string_view merged_client_id) {
+  return Standalone(event, [&](events::Transaction& txn) {
+    return ApplyClient(event, client, previous_owner, new_owner, merged_client_id, txn);
+  });
+}
+
+absl::Status Pipeline::ApplyClient(const events::Event& event,
+                                   const clients::v1::ClientSummary& client,
+                                   std::string_view previous_owner, std::string_view new_owner,
+                                   std::string_view merged_client_id, events::Transaction& txn) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   if (client.client_id().empty()) {
     return absl::InvalidArgumentError("client event without client.client_id");
@@ -87,12 +96,7 @@ absl::Status Pipeline::OnClient(const events::Event& event,
     }
   }
   const bool merge = !merged_client_id.empty() && merged_client_id != client.client_id();
-  std::lock_guard lock(mu_);
-  bool seen = false;
-  RETURN_IF_ERROR(InboxSeen(event, &seen));
-  if (seen) return absl::OkStatus();
-  Work work;
-  MarkInbox(work, event);
+  Work work(txn);
   // Replica: keep the newest version (events of one client arrive in order; the check guards
   // against a replay of an older one).
   clients::v1::ClientSummary stored;
@@ -180,7 +184,7 @@ absl::Status Pipeline::OnClient(const events::Event& event,
       SaveOpportunity(work, opp);
     }
   }
-  return CommitLocked(work);
+  return StageLocked(work);
 }
 
 }  // namespace triad::pipeline

@@ -30,17 +30,12 @@ using util::ToProto;
 
 }  // namespace
 
-absl::Status Pipeline::InboxSeen(const events::Event& event, bool* seen) const {
-  absl::StatusOr<bool> s = store_->Exists(events::IdempotentConsumer::kInboxColumnFamily,
-                                          events::InboxKey(options_.consumer_group, event.id));
-  if (!s.ok()) return s.status();
-  *seen = *s;
-  return absl::OkStatus();
-}
-
-void Pipeline::MarkInbox(Work& work, const events::Event& event) {
-  work.txn.batch().Put(store_->Cf(events::IdempotentConsumer::kInboxColumnFamily),
-                       events::InboxKey(options_.consumer_group, event.id), "");
+absl::Status Pipeline::Standalone(const events::Event& event,
+                                  const std::function<absl::Status(events::Transaction&)>& fn) {
+  return events::ApplyOnce(
+             *store_, outbox_, options_.consumer_group, event,
+             [&](const events::Event&, events::Transaction& txn) { return fn(txn); }, &mu_)
+      .status();
 }
 
 namespace {
@@ -73,56 +68,61 @@ std::vector<std::string> Pipeline::HandledTypes() {
 }
 
 absl::Status Pipeline::HandleEvent(const events::Event& e) {
+  return Standalone(e, [&](events::Transaction& txn) { return HandleEventIn(e, txn); });
+}
+
+absl::Status Pipeline::HandleEventIn(const events::Event& e, events::Transaction& txn) {
   namespace cv1 = clients::v1;
   if (e.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   const std::string& t = e.type;
   // The lifecycle events carry the summary only; the replica keeps the newest version.
   if (t == kClientRegistered) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRegistered>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientUpdated) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientUpdated>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientVerified) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientVerified>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientArchived) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientArchived>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientRestored) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRestored>(e));
-    return OnClient(e, m.client());
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
   }
   if (t == kClientOwnerChanged) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientOwnerChanged>(e));
-    return OnClient(e, m.client(), m.previous_owner_id(), m.new_owner_id());
+    return ApplyClient(e, m.client(), m.previous_owner_id(), m.new_owner_id(), {}, txn);
   }
   if (t == kClientsMerged) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientsMerged>(e));
     if (m.merged_client_id().empty()) {
       return absl::InvalidArgumentError("merged event without merged_client_id");
     }
-    return OnClient(e, m.survivor(), {}, {}, m.merged_client_id());
+    return ApplyClient(e, m.survivor(), {}, {}, m.merged_client_id(), txn);
   }
   if (t == kVerdictRecorded) {
     ASSIGN_OR_RETURN(auto m, Decode<review::v1::ReviewVerdictRecorded>(e));
-    return OnReviewVerdict(e, m);
+    return ApplyReviewVerdict(e, m, txn);
   }
   if (t == kFeasibilityAnswered) {
     ASSIGN_OR_RETURN(auto m, Decode<production::v1::FeasibilityAnswered>(e));
-    return OnFeasibilityAnswered(e, m);
+    return ApplyFeasibilityAnswered(e, m, txn);
   }
   return absl::OkStatus();  // not a type this service handles
 }
 
 void Pipeline::RegisterHandlers(events::IdempotentConsumer& consumer) {
   for (const std::string& type : HandledTypes()) {
-    consumer.On(type,
-                [this](const events::Event& e, events::Transaction&) { return HandleEvent(e); });
+    consumer.On(type, [this](const events::Event& e, events::Transaction& txn) {
+      return HandleEventIn(e, txn);
+    });
   }
 }
 

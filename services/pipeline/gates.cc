@@ -149,19 +149,21 @@ absl::StatusOr<std::optional<Pipeline::GateTarget>> Pipeline::GateAwaitingAnswer
 
 absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
                                        const review::v1::ReviewVerdictRecorded& verdict) {
+  return Standalone(
+      event, [&](events::Transaction& txn) { return ApplyReviewVerdict(event, verdict, txn); });
+}
+
+absl::Status Pipeline::ApplyReviewVerdict(const events::Event& event,
+                                          const review::v1::ReviewVerdictRecorded& verdict,
+                                          events::Transaction& txn) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   RETURN_IF_ERROR(api::CheckUtf8(verdict, "verdict"));
-  std::lock_guard lock(mu_);
-  bool seen = false;
-  RETURN_IF_ERROR(InboxSeen(event, &seen));
-  if (seen) return absl::OkStatus();
-  Work work;
-  MarkInbox(work, event);
+  Work work(txn);
   // Milestone sign-offs and other services' reviews share the topic: not all are ours.
   ASSIGN_OR_RETURN(std::optional<GateTarget> target,
                    GateAwaitingAnswerLocked(verdict.opportunity_id(), verdict.gate_id(),
                                             v1::CHECKPOINT_KIND_REVIEW_GATE, "review verdict"));
-  if (!target.has_value()) return CommitLocked(work);
+  if (!target.has_value()) return StageLocked(work);
   v1::Opportunity& opp = target->opp;
   const v1::Checkpoint* c = target->checkpoint;
   if (verdict.estimated_effort_hours() < 0 || !std::isfinite(verdict.estimated_effort_hours())) {
@@ -189,24 +191,27 @@ absl::Status Pipeline::OnReviewVerdict(const events::Event& event,
              verdict.expert_id());
   if (approved && !was_open) EmitCheckpointCompleted(work, opp, *c, verdict.expert_id(), now);
   SaveOpportunity(work, opp);
-  return CommitLocked(work);
+  return StageLocked(work);
 }
 
 absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
                                              const production::v1::FeasibilityAnswered& answer) {
+  return Standalone(event, [&](events::Transaction& txn) {
+    return ApplyFeasibilityAnswered(event, answer, txn);
+  });
+}
+
+absl::Status Pipeline::ApplyFeasibilityAnswered(const events::Event& event,
+                                                const production::v1::FeasibilityAnswered& answer,
+                                                events::Transaction& txn) {
   if (event.id.empty()) return absl::InvalidArgumentError("event without ce_id");
   RETURN_IF_ERROR(api::CheckUtf8(answer, "answer"));
-  std::lock_guard lock(mu_);
-  bool seen = false;
-  RETURN_IF_ERROR(InboxSeen(event, &seen));
-  if (seen) return absl::OkStatus();
-  Work work;
-  MarkInbox(work, event);
+  Work work(txn);
   ASSIGN_OR_RETURN(
       std::optional<GateTarget> target,
       GateAwaitingAnswerLocked(answer.opportunity_id(), answer.gate_id(),
                                v1::CHECKPOINT_KIND_FEASIBILITY_GATE, "feasibility answer"));
-  if (!target.has_value()) return CommitLocked(work);
+  if (!target.has_value()) return StageLocked(work);
   v1::Opportunity& opp = target->opp;
   const v1::Checkpoint* c = target->checkpoint;
   absl::Time now = options_.clock();
@@ -227,7 +232,7 @@ absl::Status Pipeline::OnFeasibilityAnswered(const events::Event& event,
     EmitCheckpointCompleted(work, opp, *c, "svc:production", now);
   }
   SaveOpportunity(work, opp);
-  return CommitLocked(work);
+  return StageLocked(work);
 }
 
 }  // namespace triad::pipeline

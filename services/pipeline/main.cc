@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   triad::events::ConsumerOptions consumer_options;
   consumer_options.group_id = pipeline_options.consumer_group;
   consumer_options.topics = triad::pipeline::Pipeline::ConsumedTopics();
+  consumer_options.apply_mutex = &(*pipeline)->mutex();
   (*pipeline)->RegisterHandlers(rt.AddConsumer(std::move(consumer_options)));
 
   triad::pipeline::PipelineGrpcService service(pipeline->get());
@@ -62,10 +63,10 @@ int main(int argc, char** argv) {
   });
   if (absl::Status s = rt.Start(); !s.ok()) {
     triad::logging::Error("cannot start", {{"error", s}});
+    rt.Shutdown();
     return EXIT_FAILURE;
   }
   triad::logging::Info("pipeline serving", {{"grpc_port", rt.host().grpc_port()},
                                             {"admin_port", rt.host().admin_port()}});
-  rt.Run();
-  return EXIT_SUCCESS;
+  return rt.Run();
 }

@@ -147,10 +147,18 @@ absl::Status Pipeline::BackfillListIndexes() {
 }
 
 absl::Status Pipeline::CommitLocked(Work& work) {
-  FunnelIndex::Staged staged = funnel_.Stage(work.deltas, work.txn.batch());
-  RETURN_IF_ERROR(outbox_->Commit(work.txn));
-  funnel_.Apply(staged);
-  for (const v1::Opportunity& opp : work.touched) ApplyOpenDeal(opp);
+  RETURN_IF_ERROR(StageLocked(work));
+  return outbox_->Commit(work.txn);
+}
+
+absl::Status Pipeline::StageLocked(Work& work) {
+  // The in-memory funnel and open-deal index change only once the batch is committed.
+  auto staged = std::make_shared<FunnelIndex::Staged>(funnel_.Stage(work.deltas, work.txn.batch()));
+  auto touched = std::make_shared<std::vector<v1::Opportunity>>(std::move(work.touched));
+  work.txn.AfterCommit([this, staged, touched] {
+    funnel_.Apply(*staged);
+    for (const v1::Opportunity& opp : *touched) ApplyOpenDeal(opp);
+  });
   return absl::OkStatus();
 }
 

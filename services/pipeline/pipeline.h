@@ -122,8 +122,8 @@ class Pipeline {
 
   // OnClient applies a consumed client event (registered/updated/verified/archived/restored:
   // `client` only; owner_changed: with the owners; merged: with merged_client_id). Like every
-  // On* handler it commits the effect together with the inbox record of `event` under the
-  // domain lock, so that it is serialised with RPCs and applied once.
+  // On* function it is the standalone form of the consumer's path (events::ApplyOnce): under
+  // the domain lock, once per event, effect and dedupe record in one commit.
   absl::Status OnClient(const events::Event& event, const clients::v1::ClientSummary& client,
                         std::string_view previous_owner = {}, std::string_view new_owner = {},
                         std::string_view merged_client_id = {});
@@ -137,15 +137,22 @@ class Pipeline {
   // HandledTypes lists the consumed ce_types.
   static std::vector<std::string> HandledTypes();
 
-  // HandleEvent is the consumer's path for one consumed event: it decodes the payload by
-  // `event.type` and applies it with the matching On* handler. A payload that does not decode,
-  // or an event without id, is INVALID_ARGUMENT (dead-lettered at once); a type not handled here
-  // is ignored (OK).
+  // HandleEvent applies one consumed event standalone, exactly as the consumer would
+  // (events::ApplyOnce around HandleEventIn).
   absl::Status HandleEvent(const events::Event& event);
 
-  // RegisterHandlers registers HandleEvent for HandledTypes() on a consumer of
-  // ConsumedTopics().
+  // HandleEventIn is the consumer's handler: it decodes the payload by `event.type` and writes
+  // the effect into the consumer's `txn` (the in-memory indexes follow after the commit). The
+  // caller holds mutex(). A payload that does not decode, or an event without id, is
+  // INVALID_ARGUMENT (dead-lettered); a type not handled here is ignored (OK).
+  absl::Status HandleEventIn(const events::Event& event, events::Transaction& txn);
+
+  // RegisterHandlers registers HandleEventIn for HandledTypes() on a consumer of
+  // ConsumedTopics(), which must be created with ConsumerOptions::apply_mutex = &mutex().
   void RegisterHandlers(events::IdempotentConsumer& consumer);
+
+  // mutex is the domain lock that serialises RPCs and consumed events.
+  std::mutex& mutex() const { return mu_; }
 
   // FunnelRows is the number of aggregate rows held (benchmarks).
   size_t FunnelRows() const { return funnel_.RowCount(); }
@@ -170,8 +177,15 @@ class Pipeline {
   };
   // Work is one unit of change: the transaction, the funnel deltas, and the opportunities
   // whose open-deal index entries change.
+  // Work is one unit of change: by default it owns its transaction; a consumed event's
+  // Work writes into the consumer's transaction instead.
   struct Work {
-    events::Transaction txn;
+    Work() : txn(own) {}
+    explicit Work(events::Transaction& external) : txn(external) {}
+    Work(const Work&) = delete;
+    Work& operator=(const Work&) = delete;
+    events::Transaction own;
+    events::Transaction& txn;
     std::vector<Delta> deltas;
     std::vector<v1::Opportunity> touched;
     // Index entries of each opportunity as written so far by this unit of work (the entries
@@ -183,6 +197,21 @@ class Pipeline {
   absl::Status Init();
 
   absl::Status CommitLocked(Work& work);
+  // StageLocked adds the funnel changes to the batch and, as after-commit hooks, the in-memory
+  // index updates; the caller commits the transaction.
+  absl::Status StageLocked(Work& work);
+  // Standalone applies `fn` as the consumer would apply `event` (events::ApplyOnce).
+  absl::Status Standalone(const events::Event& event,
+                          const std::function<absl::Status(events::Transaction&)>& fn);
+  absl::Status ApplyClient(const events::Event& event, const clients::v1::ClientSummary& client,
+                           std::string_view previous_owner, std::string_view new_owner,
+                           std::string_view merged_client_id, events::Transaction& txn);
+  absl::Status ApplyReviewVerdict(const events::Event& event,
+                                  const review::v1::ReviewVerdictRecorded& verdict,
+                                  events::Transaction& txn);
+  absl::Status ApplyFeasibilityAnswered(const events::Event& event,
+                                        const production::v1::FeasibilityAnswered& answer,
+                                        events::Transaction& txn);
   absl::StatusOr<const v1::Playbook*> PlaybookLocked(std::string_view line, int version) const;
   // LoadOpenForChangeLocked loads an opportunity about to change: NOT_FOUND, ABORTED on a stale
   // etag, FAILED_PRECONDITION when it is already won or lost.
@@ -204,8 +233,6 @@ class Pipeline {
       std::string_view what);
   absl::StatusOr<v1::Opportunity> LoadOpportunity(std::string_view id) const;
   absl::StatusOr<clients::v1::ClientSummary> ResolveClient(std::string_view client_id) const;
-  absl::Status InboxSeen(const events::Event& event, bool* seen) const;
-  void MarkInbox(Work& work, const events::Event& event);
   void SaveOpportunity(Work& work, v1::Opportunity& opp, bool bump = true);
   void SaveLead(Work& work, const v1::Lead& lead);
   absl::Status BackfillListIndexes();

@@ -54,6 +54,7 @@ TEST(ServiceRuntimeTest, RunsTopicsRelayConsumersTasksAndShutsDownInOrder) {
     if (!rt.store().Write(batch).ok()) ++task_write_failures;
   });
   ASSERT_TRUE(rt.Start().ok());
+  ASSERT_TRUE(PollUntil([&] { return rt.Connected(); }, absl::Seconds(60))) << rt.Failed();
   EXPECT_TRUE(events::PartitionCount(TestKafkaConfig(), events::DlqTopic(topic)).ok());
 
   for (int i = 1; i <= 50; ++i) {

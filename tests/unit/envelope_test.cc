@@ -55,12 +55,14 @@ TEST(EnvelopeTest, TopicNamingAndValidation) {
   EXPECT_FALSE(ValidateTopicName("triad..client").ok());
 }
 
-TEST(EnvelopeTest, EventIdsAreUuidV4AndUnique) {
-  std::string a = NewEventId(), b = NewEventId();
-  EXPECT_NE(a, b);
-  ASSERT_EQ(a.size(), 36u);
-  EXPECT_EQ(a[14], '4');
-  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+TEST(EnvelopeTest, DataSchemaHeaderRoundTripsTheMessageName) {
+  Event e;
+  e.id = "id-2";
+  e.type = "triad.clients.client.registered.v1";
+  e.source = "triad/clients";
+  e.dataschema = DataSchemaOf("triad.clients.v1.ClientRegistered");
+  std::unique_ptr<RdKafka::Headers> h(ToHeaders(e));
+  EXPECT_EQ(AsMap(h.get())["ce_dataschema"], "proto:triad.clients.v1.ClientRegistered");
 }
 
 }  // namespace

@@ -1,0 +1,132 @@
+// Implements the single-instance lease on a one-partition topic's consumer group.
+#include "common/events/lease.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/config/logging.h"
+#include "librdkafka/rdkafkacpp.h"
+
+namespace triad::events {
+
+class Lease::Impl : public RdKafka::RebalanceCb {
+ public:
+  Impl(KafkaConfig kafka, std::string group, std::string topic, std::atomic<bool>* held)
+      : kafka_(std::move(kafka)), group_(std::move(group)), topic_(std::move(topic)), held_(held) {}
+
+  ~Impl() override { Release(); }
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      delete consumer->incremental_assign(partitions);
+      if (!partitions.empty()) {
+        held_->store(true);
+        lost_at_ = absl::InfiniteFuture();
+      }
+    } else {
+      delete consumer->incremental_unassign(partitions);
+      if (!partitions.empty()) {
+        held_->store(false);
+        lost_at_ = absl::Now();
+        logging::Warn("lease: lost; waiting to get it back", {{"group", group_}});
+      }
+    }
+  }
+
+  absl::Status Acquire(absl::Duration wait, const std::function<bool()>& cancelled,
+                       std::function<void()> on_lost) {
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
+        MakeConf(kafka_,
+                 {{"session.timeout.ms", "10000"},
+                  {"heartbeat.interval.ms", "1000"},
+                  {"log_level", "3"}},
+                 {{"group.id", group_},
+                  {"partition.assignment.strategy", "cooperative-sticky"},
+                  {"enable.auto.commit", "false"}});
+    if (!conf.ok()) return conf.status();
+    std::string err;
+    if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
+        RdKafka::Conf::CONF_OK) {
+      return absl::InternalError("lease: " + err);
+    }
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+    if (!consumer_) return absl::InternalError("lease: cannot create consumer: " + err);
+    RdKafka::ErrorCode code = consumer_->subscribe({topic_});
+    if (code != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(absl::StrCat("lease: subscribe: ", RdKafka::err2str(code)));
+    }
+    const absl::Time deadline = absl::Now() + wait;
+    while (!held_->load()) {
+      if (cancelled()) return absl::CancelledError("lease: stopping");
+      if (absl::Now() >= deadline) {
+        consumer_->close();
+        consumer_.reset();
+        return absl::FailedPreconditionError(absl::StrCat(
+            "another instance holds the lease of consumer group ", group_,
+            ": each service runs exactly one replica (a second one would split its data)"));
+      }
+      delete consumer_->consume(200);
+    }
+    wait_ = wait;
+    on_lost_ = std::move(on_lost);
+    running_ = true;
+    thread_ = std::thread([this] { Keep(); });
+    return absl::OkStatus();
+  }
+
+  void Release() {
+    if (running_.exchange(false) && thread_.joinable()) thread_.join();
+    if (consumer_) {
+      consumer_->close();
+      consumer_.reset();
+    }
+    held_->store(false);
+  }
+
+ private:
+  // Keep polls the group (heartbeats and rebalances happen in consume) and reports a lease
+  // that stayed lost.
+  void Keep() {
+    bool reported = false;
+    while (running_) {
+      delete consumer_->consume(200);
+      if (!held_->load() && !reported && absl::Now() - lost_at_ > wait_) {
+        reported = true;
+        logging::Error("lease: lost for good (another instance may run)", {{"group", group_}});
+        if (on_lost_) on_lost_();
+      }
+    }
+  }
+
+  KafkaConfig kafka_;
+  std::string group_;
+  std::string topic_;
+  std::atomic<bool>* held_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  absl::Duration wait_;
+  absl::Time lost_at_ = absl::InfiniteFuture();
+  std::function<void()> on_lost_;
+};
+
+std::string Lease::LeaseTopic(std::string_view service) {
+  return absl::StrCat("triad.", std::string(service), ".lease");
+}
+
+Lease::Lease(KafkaConfig kafka, std::string group, std::string topic)
+    : impl_(std::make_unique<Impl>(std::move(kafka), std::move(group), std::move(topic),
+                                   &held_)) {}
+
+Lease::~Lease() { impl_->Release(); }
+
+absl::Status Lease::Acquire(absl::Duration wait, const std::function<bool()>& cancelled,
+                            std::function<void()> on_lost) {
+  return impl_->Acquire(wait, cancelled, std::move(on_lost));
+}
+
+void Lease::Release() { impl_->Release(); }
+
+}  // namespace triad::events
