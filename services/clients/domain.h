@@ -23,6 +23,11 @@
 #include "triad/pipeline/v1/events.pb.h"
 #include "triad/production/v1/events.pb.h"
 
+namespace triad::api {
+template <typename Msg>
+class Replay;
+}  // namespace triad::api
+
 namespace triad::clients {
 
 // Topics written by the service.
@@ -177,11 +182,12 @@ class ClientsDomain {
   absl::Status WithRepeatBusiness(v1::Client& client) const;
   absl::StatusOr<std::vector<v1::DuplicateCandidate>> Duplicates(const v1::Client& probe,
                                                                  std::string_view self_id) const;
-  // CreateLocked creates a client unless it has duplicates (and !force); `extra` may add writes
-  // to the creating transaction (e.g. an import's per-row progress record).
+  // CreateLocked creates a client unless it has duplicates (and !force), recording the response
+  // with `replay` when given; `extra` may add writes to the creating transaction (e.g. an
+  // import's per-row progress record).
   absl::StatusOr<CreateOutcome> CreateLocked(
       const v1::Client& input, bool force, const common::v1::Actor& actor,
-      std::string_view request_id,
+      const api::Replay<v1::Client>* replay,
       const std::function<absl::Status(events::Transaction&, const v1::Client&)>& extra = nullptr);
   // RescheduleCadence moves the pending cadence follow-ups of a client whose tier (and so its
   // cadence) changed from `before` to `after`, adding one history change per moved follow-up.

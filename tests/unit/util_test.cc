@@ -1,4 +1,4 @@
-// Tests of status helpers and mapping, pagination tokens, ids, idempotency records, flags.
+// Tests of status helpers and mapping, ids, idempotency records, flags.
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
@@ -7,7 +7,6 @@
 #include "common/status/status_macros.h"
 #include "common/util/idempotency.h"
 #include "common/util/ids.h"
-#include "common/util/pagination.h"
 #include "common/util/proto_time.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_env.h"
@@ -48,22 +47,6 @@ TEST(StatusTest, MapsEveryCanonicalCodeToGrpc) {
   }
   EXPECT_EQ(ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(99), "x")).error_code(),
             grpc::StatusCode::UNKNOWN);
-}
-
-TEST(PaginationTest, TokensResumeAndAreBoundToTheFilter) {
-  auto first = util::ParsePage(0, "", "owner=ann");
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(first->page_size, util::kDefaultPageSize);
-  EXPECT_EQ(util::ParsePage(5000, "")->page_size, util::kMaxPageSize);
-  std::string token = util::MakePageToken(std::string("key\0x", 5), "owner=ann");
-  auto next = util::ParsePage(10, token, "owner=ann");
-  ASSERT_TRUE(next.ok());
-  EXPECT_EQ(next->after_key, std::string("key\0x", 5));
-  auto other = util::ParsePage(10, token, "owner=bob");
-  EXPECT_TRUE(absl::IsInvalidArgument(other.status()));
-  EXPECT_NE(other.status().message().find("page_token"), absl::string_view::npos);
-  EXPECT_TRUE(absl::IsInvalidArgument(util::ParsePage(-1, "").status()));
-  EXPECT_TRUE(absl::IsInvalidArgument(util::ParsePage(10, "!!!").status()));
 }
 
 TEST(IdsTest, IdsAreUniqueAndSortByCreation) {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/api/validation.h"
 #include "common/storage/key_codec.h"
 #include "common/util/proto_time.h"
 #include "gmock/gmock.h"
@@ -912,8 +913,8 @@ TEST_F(RegressionTest, CsvCellsThatAreNotUtf8AreInvalidRows) {
   EXPECT_EQ(again->SerializeAsString(), r->SerializeAsString());
 }
 
-// Negative amounts, bad currencies and overflowing sums used to be added to the lifetime value
-// (a signed overflow); they are permanent errors (dead-lettered) now.
+// Negative amounts, bad currencies and amounts above the shared bound are permanent errors
+// (dead-lettered), so the lifetime value never overflows.
 TEST_F(RegressionTest, MalformedMoneyInOpportunityWonIsAPermanentError) {
   v1::Client c = Create("Money Co");
   auto won = [&](int64_t amount, const std::string& currency) {
@@ -932,15 +933,16 @@ TEST_F(RegressionTest, MalformedMoneyInOpportunityWonIsAPermanentError) {
   EXPECT_THAT(std::string(won(-1, "CNY").message()), ::testing::StartsWith("value.amount_minor:"));
   EXPECT_THAT(std::string(won(5, "usd").message()), ::testing::StartsWith("value.currency:"));
   EXPECT_THAT(std::string(won(5, "").message()), ::testing::StartsWith("value.currency:"));
-  ASSERT_TRUE(won(std::numeric_limits<int64_t>::max(), "CNY").ok());
-  absl::Status overflow = won(1, "CNY");
-  EXPECT_EQ(overflow.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(overflow.message()), ::testing::HasSubstr("overflow"));
+  // One bound for every amount (the API kit's): above it is refused, at it is accepted.
+  absl::Status huge = won(std::numeric_limits<int64_t>::max(), "CNY");
+  EXPECT_EQ(huge.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(huge.message()), ::testing::StartsWith("value.amount_minor:"));
+  EXPECT_FALSE(won(api::kMaxAmountMinor + 1, "CNY").ok());
+  ASSERT_TRUE(won(api::kMaxAmountMinor, "CNY").ok());
   auto got = d().GetClient(c.client_id());
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->repeat_business().deals_won(), 1);
-  EXPECT_EQ(got->repeat_business().lifetime_value(0).amount_minor(),
-            std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(got->repeat_business().lifetime_value(0).amount_minor(), api::kMaxAmountMinor);
 }
 
 // Timestamps outside the Timestamp range, or years ahead, and oversized ids are permanent

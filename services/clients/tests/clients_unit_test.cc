@@ -463,16 +463,21 @@ TEST(HandoverTest, ChunkedResumableAndOneEventPerClient) {
   }
   EXPECT_EQ(events.size(), static_cast<size_t>(kClients));
   EXPECT_EQ(keys.size(), static_cast<size_t>(kClients));
-  // A retry with the same request id returns the finished handover.
+  // A retry of the same request returns the finished handover.
   v1::HandOverPortfolioRequest hr;
   hr.set_request_id("ho-1");
   hr.set_from_owner_id("u:leaving");
   hr.set_to_owner_id("u:staying");
-  *hr.mutable_actor() = MakeActor("u:boss", "again");
+  *hr.mutable_actor() = MakeActor("u:boss", "Li leaves the company");
   auto again = env.domain->HandOverPortfolio(hr);
-  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->handover_id(), handover_id);
   EXPECT_EQ(again->status(), v1::HANDOVER_STATUS_COMPLETED);
+  // The same request id on a different request is refused, naming the request id.
+  hr.set_to_owner_id("u:someone-else");
+  auto reused = env.domain->HandOverPortfolio(hr);
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(reused.status().message()), HasSubstr("request_id"));
 }
 
 TEST_F(DomainTest, CasesFollowStatusFlowAndBreachOnce) {

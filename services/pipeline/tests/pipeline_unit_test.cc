@@ -454,7 +454,8 @@ TEST_F(PipelineTest, UpdateNeedsCurrentEtagAndKnownPaths) {
   req.mutable_update_mask()->add_paths("stage");
   auto bad = p_->UpdateOpportunity(req);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad.status().message(), HasSubstr("update_mask.paths: 'stage'"));
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("update_mask.paths: unknown or read-only field 'stage'"));
   req.mutable_update_mask()->clear_paths();
   req.mutable_update_mask()->add_paths("title");
   auto ok = p_->UpdateOpportunity(req);

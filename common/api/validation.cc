@@ -1,0 +1,127 @@
+// Implements the shared request validation.
+#include "common/api/validation.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/stubs/common.h"
+
+namespace triad::api {
+namespace {
+
+// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil).
+absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+
+}  // namespace
+
+absl::Status InvalidField(std::string_view path, std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(Sv(path), ": ", Sv(why)));
+}
+
+bool IsValidUtf8(std::string_view s) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
+}
+
+bool IsBlank(std::string_view s) {
+  return absl::StripAsciiWhitespace(absl::string_view(s.data(), s.size())).empty();
+}
+
+absl::Status CheckUtf8(const google::protobuf::Message& m, std::string_view prefix) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    const std::string path =
+        prefix.empty() ? std::string(f->name()) : absl::StrCat(Sv(prefix), ".", f->name());
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    if (f->type() == FieldDescriptor::TYPE_STRING) {
+      for (int i = 0; i < n; ++i) {
+        std::string scratch;
+        const std::string& v = f->is_repeated() ? r->GetRepeatedStringReference(m, f, i, &scratch)
+                                                : r->GetStringReference(m, f, &scratch);
+        if (!IsValidUtf8(v)) return InvalidField(path, "not valid UTF-8");
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      for (int i = 0; i < n; ++i) {
+        absl::Status s = CheckUtf8(
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), path);
+        if (!s.ok()) return s;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLength(std::string_view path, std::string_view value, size_t max) {
+  if (value.size() > max) return InvalidField(path, absl::StrCat("longer than ", max, " bytes"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckText(std::string_view path, std::string_view value, size_t max) {
+  if (absl::Status s = CheckLength(path, value, max); !s.ok()) return s;
+  if (!IsValidUtf8(value)) return InvalidField(path, "not valid UTF-8");
+  return absl::OkStatus();
+}
+
+absl::Status CheckRequired(std::string_view path, std::string_view value) {
+  if (IsBlank(value)) return InvalidField(path, "required");
+  return absl::OkStatus();
+}
+
+absl::Status CheckCount(std::string_view path, int count, int max) {
+  if (count > max) return InvalidField(path, absl::StrCat("more than ", max, " items"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckId(std::string_view path, std::string_view value) {
+  if (absl::Status s = CheckRequired(path, value); !s.ok()) return s;
+  return CheckText(path, value, kMaxIdLength);
+}
+
+absl::Status CheckOptionalId(std::string_view path, std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  return CheckId(path, value);
+}
+
+absl::Status CheckTimestamp(std::string_view path, const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
+      ts.nanos() < 0 || ts.nanos() > 999999999) {
+    return InvalidField(path, "out of range (0001-01-01 .. 9999-12-31, nanos 0..999999999)");
+  }
+  return absl::OkStatus();
+}
+
+bool IsMoneyGiven(const common::v1::Money& money) {
+  return money.amount_minor() != 0 || !money.currency().empty();
+}
+
+absl::Status CheckMoney(std::string_view path, const common::v1::Money& m, MoneyPresence presence) {
+  if (!IsMoneyGiven(m)) {
+    if (presence == MoneyPresence::kRequired) return InvalidField(path, "required");
+    return absl::OkStatus();
+  }
+  if (m.amount_minor() < 0) {
+    return InvalidField(absl::StrCat(Sv(path), ".amount_minor"), "must not be negative");
+  }
+  if (m.amount_minor() > kMaxAmountMinor) {
+    return InvalidField(absl::StrCat(Sv(path), ".amount_minor"),
+                        absl::StrCat("must be at most ", kMaxAmountMinor));
+  }
+  const std::string& c = m.currency();
+  if (c.size() != 3 || !absl::ascii_isupper(static_cast<unsigned char>(c[0])) ||
+      !absl::ascii_isupper(static_cast<unsigned char>(c[1])) ||
+      !absl::ascii_isupper(static_cast<unsigned char>(c[2]))) {
+    return InvalidField(absl::StrCat(Sv(path), ".currency"), "must be a 3-letter ISO 4217 code");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace triad::api

@@ -1,0 +1,375 @@
+// Implements ClientsDomain's client records: create (with duplicate detection), get, list
+// through the indexes, masked update, lifecycle transitions and duplicate search.
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/api/etag.h"
+#include "common/api/field_mask.h"
+#include "common/api/pager.h"
+#include "common/api/replay.h"
+#include "common/api/validation.h"
+#include "common/config/logging.h"
+#include "common/events/envelope.h"
+#include "common/status/status_macros.h"
+#include "common/storage/key_codec.h"
+#include "common/util/ids.h"
+#include "common/util/proto_time.h"
+#include "services/clients/domain.h"
+#include "services/clients/domain_internal.h"
+#include "services/clients/text_util.h"
+
+namespace triad::clients {
+namespace {
+
+using api::InvalidField;
+using api::IsBlank;
+using api::kMaxIdLength;
+using api::kMaxTextLength;
+using common::v1::Actor;
+using v1::Client;
+using v1::FieldChange;
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::DuplicateCandidate>> ClientsDomain::Duplicates(
+    const Client& probe, std::string_view self_id) const {
+  std::map<std::string, std::vector<std::string>> found;
+  auto scan = [&](ClientIndex index, const std::string& value, const char* label) {
+    if (value.empty()) return absl::OkStatus();
+    return repo_->ScanIndex(index, value, /*prefix=*/false, "",
+                            [&](std::string_view, std::string_view id) {
+                              if (id != self_id) found[std::string(id)].push_back(label);
+                              return found.size() < 100;
+                            });
+  };
+  RETURN_IF_ERROR(scan(ClientIndex::kDupName, NormalizeName(probe.name()), "name"));
+  RETURN_IF_ERROR(scan(ClientIndex::kDupTaxId, NormalizeTaxId(probe.tax_id()), "tax_id"));
+  RETURN_IF_ERROR(scan(ClientIndex::kDupPhone, NormalizePhone(probe.phone()), "phone"));
+  RETURN_IF_ERROR(scan(ClientIndex::kDupEmailDomain, EmailDomain(probe.email()), "email_domain"));
+  std::vector<v1::DuplicateCandidate> out;
+  for (auto& [id, labels] : found) {
+    v1::DuplicateCandidate c;
+    c.set_client_id(id);
+    for (const std::string& l : labels) c.add_matched_on(l);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients.
+
+absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
+    const Client& input, bool force, const Actor& actor, const api::Replay<Client>* replay,
+    const std::function<absl::Status(events::Transaction&, const Client&)>& extra) {
+  CreateOutcome out;
+  if (!force) {
+    ASSIGN_OR_RETURN(out.duplicates, Duplicates(input, ""));
+    if (!out.duplicates.empty()) return out;
+  }
+  Client c;
+  for (const FieldDef& f : Fields()) f.copy(input, c);
+  c.set_client_id(util::NewId("cl"));
+  c.set_status(v1::CLIENT_STATUS_COLLECTED);
+  *c.mutable_created_at() = util::ToProto(Now());
+  c.set_created_by(actor.id());
+  std::vector<FieldChange> changes = Diff(Client(), c);
+  events::Transaction txn;
+  RETURN_IF_ERROR(WriteClient(txn, nullptr, c, "registered", actor, std::move(changes), ""));
+  RETURN_IF_ERROR(ScheduleFollowUp(txn, c, v1::FOLLOW_UP_KIND_CADENCE,
+                                   Now() + absl::Hours(24 * CadenceDays(c.tier())), "",
+                                   util::NewId("fu"), nullptr));
+  v1::ClientRegistered ev;
+  *ev.mutable_client() = SummaryOf(c, false);
+  *ev.mutable_actor() = actor;
+  txn.Emit(kClientTopic, c.client_id(), ClientType("registered"), ev);
+  if (replay != nullptr) RETURN_IF_ERROR(replay->Record(txn.batch(), c));
+  if (extra) RETURN_IF_ERROR(extra(txn, c));
+  RETURN_IF_ERROR(outbox_->Commit(txn));
+  out.client = std::move(c);
+  return out;
+}
+
+absl::StatusOr<Client> ClientsDomain::CreateClient(const v1::CreateClientRequest& req) {
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(ValidateClient(req.client(), "client."));
+  std::lock_guard<std::mutex> lock(mu_);
+  const api::Replay<Client> replay(*store_, "CreateClient", req.request_id(), req);
+  ASSIGN_OR_RETURN(std::optional<Client> prior, replay.Prior());
+  if (prior.has_value()) return *std::move(prior);
+  ASSIGN_OR_RETURN(CreateOutcome out,
+                   CreateLocked(req.client(), req.force(), req.actor(), &replay));
+  if (!out.duplicates.empty()) return DuplicateError(out.duplicates);
+  return std::move(out.client);
+}
+
+absl::StatusOr<Client> ClientsDomain::GetClient(std::string_view client_id) const {
+  RETURN_IF_ERROR(api::CheckId("client_id", client_id));
+  ASSIGN_OR_RETURN(Client c, LoadClient(client_id, /*follow_merge=*/true));
+  RETURN_IF_ERROR(WithRepeatBusiness(c));
+  return c;
+}
+
+absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
+    const v1::ListClientsRequest& req) const {
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  if (!v1::ClientStatus_IsValid(req.status())) return InvalidField("status", "unknown value");
+  if (!v1::ClientTier_IsValid(req.tier())) return InvalidField("tier", "unknown value");
+  std::string status = req.status() ? absl::StrCat(static_cast<int>(req.status())) : "";
+  std::string tier = req.tier() ? absl::StrCat(static_cast<int>(req.tier())) : "";
+  std::string search = NormalizeSearch(req.name_prefix());
+  if (!req.name_prefix().empty() && search.empty()) {
+    return InvalidField("name_prefix", "must contain letters or digits");
+  }
+  std::string fp = api::FilterFingerprint({req.owner_id(), req.team_id(), status, req.industry(),
+                                           req.region(), tier, req.tag(), search});
+  ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
+
+  auto matches = [&](const Client& c) {
+    if (c.status() == v1::CLIENT_STATUS_MERGED) return false;
+    if (!req.owner_id().empty() && c.owner_id() != req.owner_id()) return false;
+    if (!req.team_id().empty() && c.team_id() != req.team_id()) return false;
+    if (req.status() && c.status() != req.status()) return false;
+    if (!req.industry().empty() && c.industry() != req.industry()) return false;
+    if (!req.region().empty() && c.region() != req.region()) return false;
+    if (req.tier() && c.tier() != req.tier()) return false;
+    if (!req.tag().empty() &&
+        std::find(c.tags().begin(), c.tags().end(), req.tag()) == c.tags().end()) {
+      return false;
+    }
+    if (!search.empty() && !absl::StartsWith(NormalizeSearch(c.name()), search)) return false;
+    return true;
+  };
+
+  v1::ListClientsResponse resp;
+  absl::Status inner;
+  auto visit = [&](std::string_view key, const Client& c) {
+    if (!matches(c)) return true;
+    if (!pager.Accept(key)) return false;
+    Client out = c;
+    inner = WithRepeatBusiness(out);
+    if (!inner.ok()) return false;
+    *resp.add_clients() = std::move(out);
+    return true;
+  };
+  // Pick the most selective index given; the other filters are checked on the records.
+  std::optional<std::pair<ClientIndex, std::string>> index;
+  bool prefix = false;
+  if (!req.owner_id().empty()) {
+    index.emplace(ClientIndex::kOwner, req.owner_id());
+  } else if (!req.team_id().empty()) {
+    index.emplace(ClientIndex::kTeam, req.team_id());
+  } else if (!req.tag().empty()) {
+    index.emplace(ClientIndex::kTag, req.tag());
+  } else if (!search.empty()) {
+    index.emplace(ClientIndex::kSearchName, search);
+    prefix = true;
+  } else if (!req.industry().empty()) {
+    index.emplace(ClientIndex::kIndustry, req.industry());
+  } else if (!req.region().empty()) {
+    index.emplace(ClientIndex::kRegion, req.region());
+  } else if (!status.empty()) {
+    index.emplace(ClientIndex::kStatus, status);
+  } else if (!tier.empty()) {
+    index.emplace(ClientIndex::kTier, tier);
+  }
+  if (!index.has_value()) {
+    RETURN_IF_ERROR(repo_->ScanClients(pager.after_key(), visit));
+    RETURN_IF_ERROR(inner);
+    resp.set_next_page_token(pager.NextPageToken());
+    return resp;
+  }
+  RETURN_IF_ERROR(repo_->ScanIndex(index->first, index->second, prefix, pager.after_key(),
+                                   [&](std::string_view key, std::string_view id) {
+                                     absl::StatusOr<Client> c = repo_->GetClient(id);
+                                     if (absl::IsNotFound(c.status())) return true;
+                                     if (!c.ok()) {
+                                       inner = c.status();
+                                       return false;
+                                     }
+                                     return visit(key, *c);
+                                   }));
+  RETURN_IF_ERROR(inner);
+  resp.set_next_page_token(pager.NextPageToken());
+  return resp;
+}
+
+absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest& req) {
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  RETURN_IF_ERROR(api::CheckId("client.client_id", req.client().client_id()));
+  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kUpdatablePaths));
+  if (req.etag().empty()) return InvalidField("etag", "required");
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Client before, LoadLiveClient(req.client().client_id()));
+  if (before.status() == v1::CLIENT_STATUS_ARCHIVED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("client ", before.client_id(), " is archived; restore it before editing"));
+  }
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
+                                 absl::StrCat("client ", before.client_id()),
+                                 api::EtagPolicy::kRequired));
+  Client after = before;
+  RETURN_IF_ERROR(api::ApplyUpdateMask(req.update_mask(), kUpdatablePaths, req.client(), after));
+  RETURN_IF_ERROR(ValidateClient(after, "client."));
+  std::vector<FieldChange> changes = Diff(before, after);
+  if (changes.empty()) {
+    RETURN_IF_ERROR(WithRepeatBusiness(before));
+    return before;
+  }
+  bool dup_relevant = false;
+  for (const FieldChange& ch : changes) {
+    if (ch.field() == "name" || ch.field() == "tax_id" || ch.field() == "owner_id") {
+      if (IsBlank(req.actor().reason())) {
+        return InvalidField("actor.reason", absl::StrCat("required when changing ", ch.field()));
+      }
+    }
+    if (ch.field() == "name" || ch.field() == "tax_id" || ch.field() == "phone" ||
+        ch.field() == "email") {
+      dup_relevant = true;
+    }
+  }
+  if (dup_relevant && !req.force()) {
+    ASSIGN_OR_RETURN(std::vector<v1::DuplicateCandidate> dups,
+                     Duplicates(after, after.client_id()));
+    // Only keys that changed count: an old shared key is a known, accepted match.
+    Client old_probe = before;
+    ASSIGN_OR_RETURN(std::vector<v1::DuplicateCandidate> old_dups,
+                     Duplicates(old_probe, after.client_id()));
+    std::set<std::string> known;
+    for (const auto& d : old_dups) known.insert(d.client_id());
+    std::vector<v1::DuplicateCandidate> fresh;
+    for (auto& d : dups) {
+      if (!known.count(d.client_id())) fresh.push_back(std::move(d));
+    }
+    if (!fresh.empty()) return DuplicateError(fresh);
+  }
+  events::Transaction txn;
+  std::vector<FieldChange> ev_changes = changes;
+  RETURN_IF_ERROR(RescheduleCadence(txn, before, after, &changes));
+  RETURN_IF_ERROR(WriteClient(txn, &before, after, "updated", req.actor(), std::move(changes), ""));
+  Client with_rb = after;
+  RETURN_IF_ERROR(WithRepeatBusiness(with_rb));
+  bool repeat = with_rb.repeat_business().repeat_client();
+  v1::ClientUpdated ev;
+  *ev.mutable_client() = SummaryOf(after, repeat);
+  for (const FieldChange& ch : ev_changes) *ev.add_changes() = ch;
+  *ev.mutable_actor() = req.actor();
+  txn.Emit(kClientTopic, after.client_id(), ClientType("updated"), ev);
+  if (before.owner_id() != after.owner_id()) {
+    v1::ClientOwnerChanged oc;
+    *oc.mutable_client() = SummaryOf(after, repeat);
+    oc.set_previous_owner_id(before.owner_id());
+    oc.set_new_owner_id(after.owner_id());
+    *oc.mutable_actor() = req.actor();
+    txn.Emit(kClientTopic, after.client_id(), ClientType("owner_changed"), oc);
+  }
+  RETURN_IF_ERROR(outbox_->Commit(txn));
+  return with_rb;
+}
+
+absl::StatusOr<Client> ClientsDomain::Transition(const v1::LifecycleRequest& req,
+                                                 std::string_view action) {
+  RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
+  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Client before, LoadLiveClient(req.client_id()));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
+                                 absl::StrCat("client ", before.client_id())));
+  Client after = before;
+  std::vector<FieldChange> changes;
+  const std::string from = v1::ClientStatus_Name(before.status());
+  if (action == "verified") {
+    if (before.status() != v1::CLIENT_STATUS_COLLECTED) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot verify client ", before.client_id(), " in status ", from,
+                       ": only COLLECTED clients can be verified"));
+    }
+    after.set_status(v1::CLIENT_STATUS_VERIFIED);
+    after.set_completeness_score(CompletenessScore(before));
+    changes.push_back(Change("completeness_score", absl::StrCat(before.completeness_score()),
+                             absl::StrCat(after.completeness_score())));
+  } else if (action == "archived") {
+    if (before.status() != v1::CLIENT_STATUS_COLLECTED &&
+        before.status() != v1::CLIENT_STATUS_VERIFIED) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot archive client ", before.client_id(), " in status ", from,
+                       ": only COLLECTED or VERIFIED clients can be archived"));
+    }
+    after.set_status(v1::CLIENT_STATUS_ARCHIVED);
+    after.set_status_before_archive(before.status());
+  } else {
+    if (before.status() != v1::CLIENT_STATUS_ARCHIVED) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot restore client ",
+                                                        before.client_id(), " in status ", from,
+                                                        ": only ARCHIVED clients can be restored"));
+    }
+    after.set_status(before.status_before_archive() == v1::CLIENT_STATUS_VERIFIED
+                         ? v1::CLIENT_STATUS_VERIFIED
+                         : v1::CLIENT_STATUS_COLLECTED);
+    after.clear_status_before_archive();
+  }
+  changes.insert(changes.begin(), Change("status", from, v1::ClientStatus_Name(after.status())));
+  events::Transaction txn;
+  RETURN_IF_ERROR(WriteClient(txn, &before, after, action, req.actor(), std::move(changes), ""));
+  Client out = after;
+  RETURN_IF_ERROR(WithRepeatBusiness(out));
+  v1::ClientSummary summary = SummaryOf(after, out.repeat_business().repeat_client());
+  if (action == "verified") {
+    v1::ClientVerified ev;
+    *ev.mutable_client() = summary;
+    ev.set_completeness_score(after.completeness_score());
+    *ev.mutable_actor() = req.actor();
+    txn.Emit(kClientTopic, after.client_id(), ClientType("verified"), ev);
+  } else if (action == "archived") {
+    v1::ClientArchived ev;
+    *ev.mutable_client() = summary;
+    *ev.mutable_actor() = req.actor();
+    txn.Emit(kClientTopic, after.client_id(), ClientType("archived"), ev);
+  } else {
+    v1::ClientRestored ev;
+    *ev.mutable_client() = summary;
+    *ev.mutable_actor() = req.actor();
+    txn.Emit(kClientTopic, after.client_id(), ClientType("restored"), ev);
+  }
+  RETURN_IF_ERROR(outbox_->Commit(txn));
+  return out;
+}
+
+absl::StatusOr<Client> ClientsDomain::VerifyClient(const v1::LifecycleRequest& req) {
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  return Transition(req, "verified");
+}
+absl::StatusOr<Client> ClientsDomain::ArchiveClient(const v1::LifecycleRequest& req) {
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  return Transition(req, "archived");
+}
+absl::StatusOr<Client> ClientsDomain::RestoreClient(const v1::LifecycleRequest& req) {
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  return Transition(req, "restored");
+}
+
+absl::StatusOr<v1::FindDuplicatesResponse> ClientsDomain::FindDuplicates(
+    const v1::FindDuplicatesRequest& req) const {
+  RETURN_IF_ERROR(api::CheckUtf8(req));
+  const Client& c = req.client();
+  if (IsBlank(c.name()) && IsBlank(c.tax_id()) && IsBlank(c.phone()) && IsBlank(c.email())) {
+    return InvalidField("client", "give at least one of name, tax_id, phone, email");
+  }
+  ASSIGN_OR_RETURN(std::vector<v1::DuplicateCandidate> dups, Duplicates(c, c.client_id()));
+  v1::FindDuplicatesResponse resp;
+  for (auto& d : dups) *resp.add_candidates() = std::move(d);
+  return resp;
+}
+
+}  // namespace triad::clients

@@ -1,0 +1,129 @@
+// Implements Pipeline's consumed-event entry points: the inbox check, decoding each handled
+// ce_type and registering the handlers on the consumer.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/api/etag.h"
+#include "common/api/field_mask.h"
+#include "common/api/pager.h"
+#include "common/api/replay.h"
+#include "common/api/validation.h"
+#include "common/config/logging.h"
+#include "common/status/status_macros.h"
+#include "common/storage/key_codec.h"
+#include "common/util/ids.h"
+#include "common/util/proto_time.h"
+#include "services/pipeline/pipeline.h"
+#include "services/pipeline/pipeline_internal.h"
+
+namespace triad::pipeline {
+namespace {
+
+using api::InvalidField;
+using util::FromProto;
+using util::ToProto;
+
+}  // namespace
+
+absl::Status Pipeline::Standalone(const events::Event& event,
+                                  const std::function<absl::Status(events::Transaction&)>& fn) {
+  return events::ApplyOnce(
+             *store_, outbox_, options_.consumer_group, event,
+             [&](const events::Event&, events::Transaction& txn) { return fn(txn); }, &mu_)
+      .status();
+}
+
+namespace {
+constexpr char kClientRegistered[] = "triad.clients.client.registered.v1";
+constexpr char kClientUpdated[] = "triad.clients.client.updated.v1";
+constexpr char kClientVerified[] = "triad.clients.client.verified.v1";
+constexpr char kClientArchived[] = "triad.clients.client.archived.v1";
+constexpr char kClientRestored[] = "triad.clients.client.restored.v1";
+constexpr char kClientOwnerChanged[] = "triad.clients.client.owner_changed.v1";
+constexpr char kClientsMerged[] = "triad.clients.client.merged.v1";
+constexpr char kVerdictRecorded[] = "triad.review.request.verdict_recorded.v1";
+constexpr char kFeasibilityAnswered[] = "triad.production.feasibility.answered.v1";
+
+// Decode parses the payload as `Msg` (INVALID_ARGUMENT, i.e. dead-lettered, when it does not).
+template <typename Msg>
+absl::StatusOr<Msg> Decode(const events::Event& e) {
+  Msg msg;
+  if (!msg.ParseFromString(e.payload)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("payload of ", e.type, " does not decode as ", msg.GetTypeName()));
+  }
+  return msg;
+}
+}  // namespace
+
+std::vector<std::string> Pipeline::HandledTypes() {
+  return {kClientRegistered, kClientUpdated,   kClientVerified,
+          kClientArchived,   kClientRestored,  kClientOwnerChanged,
+          kClientsMerged,    kVerdictRecorded, kFeasibilityAnswered};
+}
+
+absl::Status Pipeline::HandleEvent(const events::Event& e) {
+  return Standalone(e, [&](events::Transaction& txn) { return HandleEventIn(e, txn); });
+}
+
+absl::Status Pipeline::HandleEventIn(const events::Event& e, events::Transaction& txn) {
+  namespace cv1 = clients::v1;
+  if (e.id.empty()) return absl::InvalidArgumentError("event without ce_id");
+  const std::string& t = e.type;
+  // The lifecycle events carry the summary only; the replica keeps the newest version.
+  if (t == kClientRegistered) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRegistered>(e));
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
+  }
+  if (t == kClientUpdated) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientUpdated>(e));
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
+  }
+  if (t == kClientVerified) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientVerified>(e));
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
+  }
+  if (t == kClientArchived) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientArchived>(e));
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
+  }
+  if (t == kClientRestored) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientRestored>(e));
+    return ApplyClient(e, m.client(), {}, {}, {}, txn);
+  }
+  if (t == kClientOwnerChanged) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientOwnerChanged>(e));
+    return ApplyClient(e, m.client(), m.previous_owner_id(), m.new_owner_id(), {}, txn);
+  }
+  if (t == kClientsMerged) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientsMerged>(e));
+    if (m.merged_client_id().empty()) {
+      return absl::InvalidArgumentError("merged event without merged_client_id");
+    }
+    return ApplyClient(e, m.survivor(), {}, {}, m.merged_client_id(), txn);
+  }
+  if (t == kVerdictRecorded) {
+    ASSIGN_OR_RETURN(auto m, Decode<review::v1::ReviewVerdictRecorded>(e));
+    return ApplyReviewVerdict(e, m, txn);
+  }
+  if (t == kFeasibilityAnswered) {
+    ASSIGN_OR_RETURN(auto m, Decode<production::v1::FeasibilityAnswered>(e));
+    return ApplyFeasibilityAnswered(e, m, txn);
+  }
+  return absl::OkStatus();  // not a type this service handles
+}
+
+void Pipeline::RegisterHandlers(events::IdempotentConsumer& consumer) {
+  for (const std::string& type : HandledTypes()) {
+    consumer.On(type, [this](const events::Event& e, events::Transaction& txn) {
+      return HandleEventIn(e, txn);
+    });
+  }
+}
+
+}  // namespace triad::pipeline
