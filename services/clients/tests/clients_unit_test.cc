@@ -276,7 +276,7 @@ TEST_F(DomainTest, UpdateRecordsFieldHistoryAndNeedsReasonForKeyFields) {
   EXPECT_EQ(e.action(), "updated");
   EXPECT_EQ(e.actor().id(), "u:zhang");
   EXPECT_EQ(e.actor().reason(), "Li left the Beijing office");
-  EXPECT_EQ(absl::FromUnixSeconds(e.time().seconds()), env_.clock.now);
+  EXPECT_EQ(absl::FromUnixSeconds(e.time().seconds()), env_.clock.Now());
   std::map<std::string, std::pair<std::string, std::string>> changes;
   for (const auto& ch : e.changes()) changes[ch.field()] = {ch.old_value(), ch.new_value()};
   EXPECT_EQ(changes["owner_id"], std::make_pair(std::string("u:li"), std::string("u:wang")));
@@ -491,7 +491,7 @@ TEST_F(DomainTest, CasesFollowStatusFlowAndBreachOnce) {
   oc.set_description("chiller design question");
   auto opened = d().OpenCase(oc);
   ASSERT_TRUE(opened.ok()) << opened.status();
-  EXPECT_EQ(util::FromProto(opened->sla_due_at()), env_.clock.now + absl::Hours(4));
+  EXPECT_EQ(util::FromProto(opened->sla_due_at()), env_.clock.Now() + absl::Hours(4));
   v1::TransitionCaseRequest tr;
   tr.set_case_id(opened->case_id());
   tr.set_target_status(v1::CASE_STATUS_IN_PROGRESS);
@@ -542,7 +542,7 @@ TEST_F(DomainTest, FollowUpsCadenceOverdueAndCompletion) {
   auto plan = d().GetFollowUpPlan(c.client_id());
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->cadence_days(), 90);
-  EXPECT_EQ(util::FromProto(plan->next_due_at()), env_.clock.now + absl::Hours(24 * 90));
+  EXPECT_EQ(util::FromProto(plan->next_due_at()), env_.clock.Now() + absl::Hours(24 * 90));
   v1::ListOverdueFollowUpsRequest orq;
   orq.set_owner_id("u:li");
   EXPECT_EQ(d().ListOverdueFollowUps(orq)->follow_ups_size(), 0);
@@ -561,7 +561,7 @@ TEST_F(DomainTest, FollowUpsCadenceOverdueAndCompletion) {
   auto done = d().CompleteFollowUp(cr);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->follow_up().status(), v1::FOLLOW_UP_STATUS_COMPLETED);
-  EXPECT_EQ(util::FromProto(done->next().due_at()), env_.clock.now + absl::Hours(24 * 90));
+  EXPECT_EQ(util::FromProto(done->next().due_at()), env_.clock.Now() + absl::Hours(24 * 90));
   EXPECT_EQ(d().CompleteFollowUp(cr).status().code(), absl::StatusCode::kFailedPrecondition);
   v1::ListTouchpointsRequest tl;
   tl.set_client_id(c.client_id());
@@ -610,18 +610,18 @@ TEST_F(DomainTest, ConsumedEventsBuildRepeatBusiness) {
   production::v1::ProjectCompleted pc;
   pc.set_project_id("prj-1");
   pc.set_client_id(c.client_id());
-  *pc.mutable_completed_at() = util::ToProto(env_.clock.now);
+  *pc.mutable_completed_at() = util::ToProto(env_.clock.Now());
   events::Transaction txn;
   ASSERT_TRUE(d().ApplyProjectCompleted(pc, txn).ok());
   ASSERT_TRUE(env_.outbox->Commit(txn).ok());
   got = d().GetClient(c.client_id());
-  EXPECT_EQ(util::FromProto(got->repeat_business().last_delivery_at()), env_.clock.now);
+  EXPECT_EQ(util::FromProto(got->repeat_business().last_delivery_at()), env_.clock.Now());
   auto plan = d().GetFollowUpPlan(c.client_id());
   bool post_delivery = false;
   for (const auto& f : plan->pending()) {
     if (f.kind() == v1::FOLLOW_UP_KIND_POST_DELIVERY) {
       post_delivery = true;
-      EXPECT_EQ(util::FromProto(f.due_at()), env_.clock.now + absl::Hours(24 * 7));
+      EXPECT_EQ(util::FromProto(f.due_at()), env_.clock.Now() + absl::Hours(24 * 7));
     }
   }
   EXPECT_TRUE(post_delivery);
@@ -794,7 +794,7 @@ TEST_F(DomainTest, MergeRemapsCasesFollowUpsAndRepeatBusinessToTheSurvivor) {
 }
 
 TEST_F(DomainTest, TierChangeReschedulesThePendingCadenceFollowUp) {
-  const absl::Time t0 = env_.clock.now;
+  const absl::Time t0 = env_.clock.Now();
   v1::Client c =
       Create("Cadence Co", "u:li", [](v1::Client& c) { c.set_tier(v1::CLIENT_TIER_STANDARD); });
   auto next_due = [&] {
@@ -839,12 +839,12 @@ TEST_F(DomainTest, TierChangeReschedulesThePendingCadenceFollowUp) {
   EXPECT_EQ(util::FromProto(ev.follow_up().due_at()), t0 + absl::Hours(24 * 30));
   EXPECT_THAT(ev.reschedule_reason(), HasSubstr("CLIENT_TIER_KEY"));
   // The due scan follows the new date, and again after a move to a longer cadence.
-  env_.clock.now = t0 + absl::Hours(24 * 31);
+  env_.clock.Set(t0 + absl::Hours(24 * 31));
   EXPECT_EQ(d().ScanDueFollowUps()->due_follow_up_ids_size(), 1);
   set_tier(v1::CLIENT_TIER_SMALL);
   EXPECT_EQ(next_due(), t0 + absl::Hours(24 * 180));
   EXPECT_EQ(d().ScanDueFollowUps()->due_follow_up_ids_size(), 0);
-  env_.clock.now = t0 + absl::Hours(24 * 181);
+  env_.clock.Set(t0 + absl::Hours(24 * 181));
   EXPECT_EQ(d().ScanDueFollowUps()->due_follow_up_ids_size(), 1);
   // Strategic and key share a cadence: nothing moves.
   set_tier(v1::CLIENT_TIER_KEY);

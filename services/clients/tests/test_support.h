@@ -1,5 +1,5 @@
 // Shared fixtures of the clients tests: a domain on a real RocksDB in a TempDir (outbox relay
-// not started), a controllable clock, and a reader of the events written to the outbox.
+// not started) with the test kit's fake clock and outbox reader, and request builders.
 #ifndef TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
 #define TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
 
@@ -11,20 +11,15 @@
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
-#include "common/util/idempotency.h"
 #include "gtest/gtest.h"
 #include "services/clients/domain.h"
 #include "services/clients/repository.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
 #include "triad/common/v1/outbox.pb.h"
 
 namespace triad::clients::testing {
-
-// FakeClock is a settable clock for DomainOptions::clock.
-struct FakeClock {
-  absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 3, 2, 9, 0, 0), absl::UTCTimeZone());
-  void Advance(absl::Duration d) { now += d; }
-};
 
 // DomainEnv opens a store with the service's column families and builds the domain on it.
 class DomainEnv {
@@ -34,35 +29,21 @@ class DomainEnv {
     store = std::move(storage->store);
     outbox = std::move(storage->outbox);
     repo = std::make_unique<RocksClientsRepository>(store.get());
-    options.clock = [this] { return clock.now; };
+    options.clock = clock.AsFunction();
     domain = std::make_unique<ClientsDomain>(store.get(), outbox.get(), repo.get(), options);
   }
 
   // Events lists the outbox records (events committed and not yet relayed), oldest first.
   std::vector<common::v1::OutboxRecord> Events() const {
-    std::vector<common::v1::OutboxRecord> out;
-    EXPECT_TRUE(store
-                    ->ScanPrefix(events::Outbox::kColumnFamily, "",
-                                 [&](std::string_view, std::string_view v) {
-                                   common::v1::OutboxRecord r;
-                                   r.ParseFromArray(v.data(), static_cast<int>(v.size()));
-                                   out.push_back(std::move(r));
-                                   return true;
-                                 })
-                    .ok());
-    return out;
+    return ::triad::testing::ReadOutbox(*store);
   }
 
   // EventsOfType lists the outbox records of one ce_type.
   std::vector<common::v1::OutboxRecord> EventsOfType(const std::string& type) const {
-    std::vector<common::v1::OutboxRecord> out;
-    for (auto& r : Events()) {
-      if (r.ce_type() == type) out.push_back(std::move(r));
-    }
-    return out;
+    return ::triad::testing::ReadOutboxOfType(*store, type);
   }
 
-  FakeClock clock;
+  ::triad::testing::FakeClock clock;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<events::Outbox> outbox;
   std::unique_ptr<RocksClientsRepository> repo;

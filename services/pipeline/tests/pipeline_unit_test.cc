@@ -14,6 +14,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/pipeline/pipeline.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
 #include "triad/common/v1/outbox.pb.h"
 
@@ -39,7 +41,7 @@ class PipelineTest : public ::testing::Test {
     store_ = std::move(storage->store);
     outbox_ = std::move(storage->outbox);
     PipelineOptions po;
-    po.clock = [this] { return now_; };
+    po.clock = clock_.AsFunction();
     auto p = Pipeline::Create(store_.get(), outbox_.get(), po);
     ASSERT_TRUE(p.ok()) << p.status();
     p_ = std::move(*p);
@@ -71,30 +73,10 @@ class PipelineTest : public ::testing::Test {
 
   // Events of `type` in the outbox (the relay is not started in unit tests).
   std::vector<common::v1::OutboxRecord> Emitted(const std::string& type) {
-    std::vector<common::v1::OutboxRecord> out;
-    EXPECT_TRUE(store_
-                    ->ScanPrefix("outbox", "",
-                                 [&](std::string_view, std::string_view v) {
-                                   common::v1::OutboxRecord r;
-                                   r.ParseFromArray(v.data(), static_cast<int>(v.size()));
-                                   if (r.ce_type() == type) out.push_back(r);
-                                   return true;
-                                 })
-                    .ok());
-    return out;
+    return ::triad::testing::ReadOutboxOfType(*store_, type);
   }
 
-  int OutboxSize() {
-    int n = 0;
-    EXPECT_TRUE(store_
-                    ->ScanPrefix("outbox", "",
-                                 [&](std::string_view, std::string_view) {
-                                   ++n;
-                                   return true;
-                                 })
-                    .ok());
-    return n;
-  }
+  int OutboxSize() { return static_cast<int>(::triad::testing::ReadOutbox(*store_).size()); }
 
   v1::Opportunity CreateOpp(const std::string& client, const std::string& line,
                             int64_t value = 1'000'000'00, const std::string& owner = "u:wang") {
@@ -105,7 +87,7 @@ class PipelineTest : public ::testing::Test {
     req.set_title("Hospital extension");
     req.mutable_value()->set_amount_minor(value);
     req.mutable_value()->set_currency("CNY");
-    *req.mutable_expected_close() = util::ToProto(now_ + absl::Hours(24 * 90));
+    *req.mutable_expected_close() = util::ToProto(clock_.Now() + absl::Hours(24 * 90));
     req.set_product_line(line);
     auto opp = p_->CreateOpportunity(req);
     EXPECT_TRUE(opp.ok()) << opp.status();
@@ -179,13 +161,13 @@ class PipelineTest : public ::testing::Test {
     a.set_opportunity_id(opp);
     a.set_gate_id("concept.feasibility");
     a.set_feasible(feasible);
-    *a.mutable_earliest_completion() = util::ToProto(now_ + absl::Hours(24 * 200));
+    *a.mutable_earliest_completion() = util::ToProto(clock_.Now() + absl::Hours(24 * 200));
     a.set_bottleneck_resource("team:structural");
     return p_->OnFeasibilityAnswered(NewEvent(), a);
   }
 
   testing::TempDir dir_;
-  absl::Time now_ = Day(0);
+  ::triad::testing::FakeClock clock_{Day(0)};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<events::Outbox> outbox_;
   std::unique_ptr<Pipeline> p_;
@@ -510,7 +492,7 @@ TEST_F(PipelineTest, ClientOwnerChangeMovesOnlyTheOldOwnersOpenDeals) {
 TEST_F(PipelineTest, FunnelArithmeticAgainstTargets) {
   RegisterClient("c1");
   // 14 signals, 2 leads (1 qualified and converted), on day 1.
-  now_ = Day(1);
+  clock_.Set(Day(1));
   for (int i = 0; i < 14; ++i) {
     v1::RecordSignalRequest s;
     s.mutable_signal()->set_source("tender-portal");
@@ -546,11 +528,11 @@ TEST_F(PipelineTest, FunnelArithmeticAgainstTargets) {
   auto opp = p_->CreateOpportunity(c);
   ASSERT_TRUE(opp.ok()) << opp.status();
   // Three days later it moves on: 3 days in qualification.
-  now_ = Day(4);
+  clock_.Set(Day(4));
   Tick(opp->id(), "qualification.decision_maker");
   ASSERT_TRUE(Advance(opp->id(), "needs_analysis").ok());
   // A deal on day 10 is outside a [day 0, day 5) period.
-  now_ = Day(10);
+  clock_.Set(Day(10));
   CreateOpp("c1", kArchitecturalDesign, 999);
 
   v1::GetFunnelReportRequest req;
@@ -696,11 +678,11 @@ TEST_F(PipelineTest, RankByExpectedValuePerExpertHour) {
 TEST_F(PipelineTest, StaleDealsAreReportedOncePerStageEntry) {
   RegisterClient("c1");
   v1::Opportunity opp = CreateOpp("c1", kArchitecturalDesign);  // qualification: max 14 days
-  now_ += absl::Hours(24 * 10);
+  clock_.Advance(absl::Hours(24 * 10));
   auto scan = p_->ScanStaleDeals({});
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->newly_reported_size(), 0);
-  now_ += absl::Hours(24 * 5);
+  clock_.Advance(absl::Hours(24 * 5));
   auto list = p_->ListStaleDeals({});
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->deals_size(), 1);
@@ -714,7 +696,7 @@ TEST_F(PipelineTest, StaleDealsAreReportedOncePerStageEntry) {
   // A new stage entry can breach again.
   Tick(opp.id(), "qualification.decision_maker");
   ASSERT_TRUE(Advance(opp.id(), "needs_analysis").ok());
-  now_ += absl::Hours(24 * 22);
+  clock_.Advance(absl::Hours(24 * 22));
   scan = p_->ScanStaleDeals({});
   EXPECT_EQ(scan->newly_reported_size(), 1);
   EXPECT_EQ(Emitted("triad.pipeline.opportunity.stale.v1").size(), 2u);
