@@ -1,8 +1,10 @@
 // Shared fixtures of the clients tests: a domain on a real RocksDB in a TempDir (outbox relay
-// not started) with the test kit's fake clock and outbox reader, and request builders.
+// not started) with the test kit's fake clock and outbox reader, request builders, and the
+// DomainTest fixture.
 #ifndef TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
 #define TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +68,27 @@ inline v1::CreateClientRequest NewClientRequest(const std::string& name, const s
   *req.mutable_actor() = MakeActor("u:steward");
   return req;
 }
+
+// DomainTest is the fixture of the domain tests: a DomainEnv in a TempDir and a client builder.
+class DomainTest : public ::testing::Test {
+ protected:
+  DomainTest() : env_(dir_.Sub("db")) {}
+
+  // Create registers a client named `name` (edited by `edit`), failing the test if it cannot.
+  v1::Client Create(const std::string& name, const std::string& owner = "u:li",
+                    std::function<void(v1::Client&)> edit = nullptr) {
+    v1::CreateClientRequest req = NewClientRequest(name, owner);
+    if (edit) edit(*req.mutable_client());
+    absl::StatusOr<v1::Client> c = env_.domain->CreateClient(req);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : v1::Client();
+  }
+
+  ClientsDomain& d() { return *env_.domain; }
+
+  ::triad::testing::TempDir dir_;
+  DomainEnv env_;
+};
 
 }  // namespace triad::clients::testing
 
