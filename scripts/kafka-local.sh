@@ -2,7 +2,10 @@
 # kafka-local.sh — runs a single-node Apache Kafka 4.x (KRaft, combined broker+controller) on
 # 127.0.0.1 from the official jars, resolved by Maven into a cache folder.
 #
-#   scripts/kafka-local.sh start|stop|status|bootstrap|jars
+#   scripts/kafka-local.sh start|stop|kill|status|bootstrap|jars
+#
+# stop shuts the broker down gracefully (SIGTERM); kill SIGKILLs it, as a crash would (its data
+# stays in TRIAD_KAFKA_DIR, so start brings the same broker back, recovering its logs).
 #
 # Environment (all optional):
 #   KAFKA_BOOTSTRAP_SERVERS  use that cluster instead: start/stop do nothing, status checks it
@@ -168,6 +171,30 @@ stop() {
   log "stopped (pid $pid)"
 }
 
+# kill_broker: SIGKILLs the broker named by the pid file (no shutdown: a crash), waits until it is
+# gone.
+kill_broker() {
+  if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then return 0; fi
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  # running_pid, not kill -0: a killed broker nobody has reaped yet is a zombie, already gone.
+  for _ in $(seq 1 100); do
+    running_pid >/dev/null || break
+    sleep 0.1
+  done
+  if running_pid >/dev/null; then
+    log "pid $pid still exists 10s after SIGKILL"
+    return 1
+  fi
+  rm -f "$PIDFILE"
+  log "killed (pid $pid, SIGKILL)"
+}
+
 status() {
   if answers; then
     echo "kafka: up at $(bootstrap)"
@@ -180,8 +207,9 @@ status() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  kill) kill_broker ;;
   status) status ;;
   bootstrap) bootstrap ;;
   jars) resolve_jars ;;
-  *) echo "usage: $0 start|stop|status|bootstrap|jars" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|status|bootstrap|jars" >&2; exit 2 ;;
 esac

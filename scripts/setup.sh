@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — installs everything Triad needs on a Debian bookworm machine (as root), idempotently:
 # the C++ toolchain and libraries from Debian's packages, Java 17 and Maven for the Kafka broker,
-# kcat, and the Kafka jars (resolved by Maven into .cache/). Safe to run again: it installs only
-# what is missing.
+# kcat, Node.js, the Kafka jars (resolved by Maven into .cache/) and the npm packages of the
+# AsyncAPI validation (into .cache/). Safe to run again: it installs only what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -17,6 +17,9 @@ PACKAGES=(
 )
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)
+# Node.js runs the AsyncAPI parser that validates docs/asyncapi.yaml (tests/asyncapi).
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,4 +36,6 @@ fi
 "$ROOT/scripts/kafka-local.sh" jars
 # Tools of the offline Kubernetes manifest validation (kustomize, kubernetes-validate in a venv).
 "$ROOT/tests/deploy/install_tools.sh"
+# The AsyncAPI parser (npm, pinned by tests/asyncapi/package-lock.json) into .cache/.
+"$ROOT/tests/asyncapi/install_tools.sh"
 echo "setup: ok" >&2

@@ -302,6 +302,13 @@ absl::Status Store::ScanPrefixReverse(std::string_view cf, std::string_view pref
 
 absl::Status Store::SyncWal() {
   if (!db_) return absl::FailedPreconditionError("store: closed");
+  if (needs_resume_.load()) {
+    // After a failed write the WAL writer is in an error state where syncing it is not
+    // allowed: resume first, or report the store as unavailable.
+    rocksdb::Status r = db_->Resume();
+    if (!r.ok()) return ToStatus(r);
+    needs_resume_ = false;
+  }
   return ToStatus(db_->SyncWAL());
 }
 

@@ -100,6 +100,8 @@ class Service:
             cmd = [self.binary, "--data_dir=" + data_dir, "--listen_host=127.0.0.1",
                    "--grpc_port=%d" % grpc_port, "--admin_port=%d" % admin_port,
                    "--kafka_bootstrap_servers=" + BOOTSTRAP,
+                   # The test broker is a single node.
+                   "--topic_replication=1", "--topic_min_insync_replicas=1",
                    "--drain_timeout=%ds" % DRAIN_TIMEOUT_S] + self.extra_flags
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,

@@ -3,15 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <iostream>
 #include <limits>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/stubs/common.h"
-#include "gtest/gtest.h"
 
 namespace triad::testing {
 
@@ -19,19 +15,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-uint64_t TestSeed(uint64_t fallback) {
-  uint64_t seed = fallback;
-  if (const char* env = std::getenv(kSeedEnv); env != nullptr && *env != '\0') {
-    if (!absl::SimpleAtoi(env, &seed)) {
-      ADD_FAILURE() << kSeedEnv << "=" << env << " is not a number";
-      seed = fallback;
-    }
-  }
-  std::cerr << "random seed: " << seed << " (rerun with " << kSeedEnv << "=" << seed << ")\n";
-  ::testing::Test::RecordProperty("random_seed", std::to_string(seed));
-  return seed;
-}
 
 int Fuzzer::Pick(int n) {
   if (n <= 1) return 0;

@@ -5,8 +5,8 @@
 // UTF-8, NUL bytes, full-width and CJK text, extreme numbers, NaN, out-of-range enums, absurd
 // timestamps, unknown update-mask paths).
 //
-// Every randomized test takes its seed from TestSeed, which prints it; TRIAD_TEST_SEED=<n>
-// reruns a test with seed n.
+// Every randomized test takes its seed from TestSeed (test_env.h), which prints it;
+// TRIAD_TEST_SEED=<n> reruns a test with seed n.
 #ifndef TRIAD_TESTS_TESTING_FUZZER_H_
 #define TRIAD_TESTS_TESTING_FUZZER_H_
 
@@ -23,16 +23,9 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "tests/testing/test_env.h"
 
 namespace triad::testing {
-
-// The environment variable that overrides the seed of every randomized test.
-inline constexpr char kSeedEnv[] = "TRIAD_TEST_SEED";
-
-// TestSeed returns the seed a randomized test runs with: TRIAD_TEST_SEED when set, `fallback`
-// otherwise. It prints the seed (and how to rerun with it) to stderr and records it as a test
-// property.
-uint64_t TestSeed(uint64_t fallback);
 
 class Fuzzer {
  public:

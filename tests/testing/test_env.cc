@@ -3,12 +3,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/events/consumer.h"
 #include "common/util/idempotency.h"
+#include "gtest/gtest.h"
 
 namespace triad::testing {
 
@@ -69,6 +71,22 @@ absl::StatusOr<ServiceStorage> OpenServiceStorage(const std::string& path,
   out.outbox = std::move(*outbox);
   return out;
 }
+
+uint64_t TestSeed(uint64_t fallback) {
+  uint64_t seed = fallback;
+  const char* env = std::getenv("TRIAD_TEST_SEED");
+  if (env != nullptr && *env != '\0') seed = std::strtoull(env, nullptr, 0);
+  std::string where = "?";
+  if (const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+      info != nullptr) {
+    where = absl::StrCat(info->test_suite_name(), ".", info->name());
+    ::testing::Test::RecordProperty("triad_test_seed", std::to_string(seed));
+  }
+  std::cerr << where << ": seed " << seed << " (reproduce with TRIAD_TEST_SEED=" << seed << ")\n";
+  return seed;
+}
+
+uint64_t RandomTestSeed() { return TestSeed(std::random_device{}()); }
 
 bool PollUntil(const std::function<bool()>& done, absl::Duration timeout, absl::Duration interval) {
   absl::Time deadline = absl::Now() + timeout;

@@ -3,6 +3,7 @@
 #ifndef TRIAD_TESTS_TESTING_TEST_ENV_H_
 #define TRIAD_TESTS_TESTING_TEST_ENV_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,6 +54,14 @@ struct ServiceStorage {
 absl::StatusOr<ServiceStorage> OpenServiceStorage(const std::string& path,
                                                   std::vector<std::string> column_families,
                                                   const std::string& source);
+
+// TestSeed is the seed of a randomized test: TRIAD_TEST_SEED from the environment when set (to
+// reproduce a failure), else `fallback`. It prints the seed it returns, with the variable to set,
+// to stderr and records it as a GoogleTest property, so every failing run names its seed.
+uint64_t TestSeed(uint64_t fallback);
+
+// RandomTestSeed is TestSeed with a fresh random fallback (a different seed every run).
+uint64_t RandomTestSeed();
 
 // PollUntil calls `done` every `interval` until it returns true (returns true) or `timeout`
 // passes (returns false).

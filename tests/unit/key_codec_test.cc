@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/testing/test_env.h"
 
 namespace triad::storage {
 namespace {
@@ -24,7 +25,7 @@ TEST(KeyCodecTest, RoundTripsComponents) {
 }
 
 TEST(KeyCodecTest, EncodedOrderMatchesTupleOrder) {
-  std::mt19937 rng(7);
+  std::mt19937 rng(static_cast<uint32_t>(triad::testing::TestSeed(7)));
   std::vector<std::tuple<std::string, int64_t>> tuples;
   const std::vector<std::string> words = {"", "a", "ab", "b", std::string("a\0", 2), "\xff", "aa"};
   for (int i = 0; i < 300; ++i) {

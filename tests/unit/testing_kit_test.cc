@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fuzzer.h"
+#include "tests/testing/test_env.h"
 #include "triad/clients/v1/clients_service.pb.h"
 
 namespace triad::testing {
@@ -40,11 +41,11 @@ TEST(FuzzerTest, TameValuesComeFromTamePoolsAndLearnHarvestsIds) {
 }
 
 TEST(FuzzerTest, SeedComesFromTheEnvironmentWhenSet) {
-  unsetenv(kSeedEnv);
+  unsetenv("TRIAD_TEST_SEED");
   EXPECT_EQ(TestSeed(5), 5u);
-  setenv(kSeedEnv, "77", 1);
+  setenv("TRIAD_TEST_SEED", "77", 1);
   EXPECT_EQ(TestSeed(5), 77u);
-  unsetenv(kSeedEnv);
+  unsetenv("TRIAD_TEST_SEED");
 }
 
 TEST(FuzzerTest, NamesRequestFieldResolvesThePath) {

@@ -6,7 +6,8 @@ Modules:
           is committed) and imports them;
   rpc     channels, gRPC health waiting, polling with a deadline, value helpers;
   events  CloudEvents (Kafka binary mode) headers, a publisher and a topic reader;
-  call    a tiny command line gRPC caller with JSON in/out (for when grpcurl is not installed).
+  call    a tiny command line gRPC caller with JSON in/out (for when grpcurl is not installed);
+  dlq     reading dead-letter topics and re-driving their messages (tools/triad-dlq).
 
 Only Debian's packages are used: python3-grpcio, python3-protobuf, python3-confluent-kafka and
 python3-grpc-tools. Call ensure_python() before importing the other modules: when the running
@@ -23,12 +24,13 @@ _REQUIRED = ("grpc", "google.protobuf", "confluent_kafka", "grpc_tools")
 _FALLBACK_PYTHON = "/usr/bin/python3"
 
 
-def missing_modules():
-    """Names of the required modules this interpreter cannot import."""
+def missing_modules(required=_REQUIRED):
+    """Names of the required modules (all of Triad's by default) this interpreter cannot
+    import."""
     import importlib.util
 
     missing = []
-    for name in _REQUIRED:
+    for name in required:
         try:
             if importlib.util.find_spec(name) is None:
                 missing.append(name)
@@ -37,10 +39,11 @@ def missing_modules():
     return missing
 
 
-def ensure_python():
+def ensure_python(required=_REQUIRED):
     """Re-executes the running script with /usr/bin/python3 when this interpreter lacks the
-    Debian Python packages Triad's tools need; exits with a clear message when none has them."""
-    missing = missing_modules()
+    Debian Python packages Triad's tools need (`required`, module names: all of them by
+    default); exits with a clear message when none has them."""
+    missing = missing_modules(required)
     if not missing:
         return
     here = os.path.realpath(sys.executable or "")

@@ -121,6 +121,7 @@ class ClientsIntegrationTest : public ::testing::Test {
     o.kafka = triad::testing::TestKafkaConfig();
     o.server.grpc_port = 0;
     o.server.admin_port = -1;
+    o.consumer_group = triad::testing::UniqueName("triad-clients-it-rt-");
     auto rt = server::ServiceRuntime::Create(o);
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
@@ -136,6 +137,8 @@ class ClientsIntegrationTest : public ::testing::Test {
     domain_->RegisterHandlers(*consumer_);
     absl::Status s = runtime_->Start();
     ASSERT_TRUE(s.ok()) << s;
+    ASSERT_TRUE(PollUntil([&] { return runtime_->Connected(); }, absl::Seconds(60)))
+        << runtime_->Failed();
     stub_ = v1::ClientsService::NewStub(
         grpc::CreateChannel(runtime_->host().grpc_address(), grpc::InsecureChannelCredentials()));
   }

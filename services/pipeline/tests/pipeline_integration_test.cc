@@ -76,23 +76,28 @@ class PipelineIntegrationTest : public ::testing::Test {
     o.server.service_name = "pipeline";
     o.server.admin_port = -1;
     o.topic_partitions = 6;
+    const std::string group = testing::UniqueName("pipeline-it-");
+    o.consumer_group = group;
     auto rt = server::ServiceRuntime::Create(o);
     ASSERT_TRUE(rt.ok()) << rt.status();
     rt_ = rt->release();
     PipelineOptions po;
-    po.consumer_group = testing::UniqueName("pipeline-it-");
+    po.consumer_group = group;
     auto p = Pipeline::Create(&rt_->store(), &rt_->outbox(), po);
     ASSERT_TRUE(p.ok()) << p.status();
     p_ = p->release();
     events::ConsumerOptions co;
     co.group_id = po.consumer_group;
     co.topics = Pipeline::ConsumedTopics();
+    co.apply_mutex = &p_->mutex();
     consumer_ = &rt_->AddConsumer(co);
     p_->RegisterHandlers(*consumer_);
     service_ = new PipelineGrpcService(p_);
     rt_->host().AddService(service_, kServiceFullName);
     absl::Status s = rt_->Start();
     ASSERT_TRUE(s.ok()) << s;
+    ASSERT_TRUE(testing::PollUntil([] { return rt_->Connected(); }, absl::Seconds(60)))
+        << rt_->Failed();
   }
 
   static void TearDownTestSuite() {

@@ -12,10 +12,12 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
@@ -97,14 +99,49 @@ Fuzzer NewFuzzer(uint64_t seed) {
   return f;
 }
 
-// FieldNames lists the names of every field reachable from a descriptor (for checking that an
-// INVALID_ARGUMENT message names one).
-void FieldNames(const Descriptor* d, std::set<std::string>* out, int depth = 0) {
+// Messages lists every message type reachable from a descriptor through its fields (itself
+// included, map entries too).
+void Messages(const Descriptor* d, std::set<const Descriptor*>* out, int depth = 0) {
+  if (!out->insert(d).second || depth > 5) return;
   for (int i = 0; i < d->field_count(); ++i) {
-    const FieldDescriptor* f = d->field(i);
-    out->insert(f->name());
-    if (f->message_type() != nullptr && depth < 4) FieldNames(f->message_type(), out, depth + 1);
+    if (const Descriptor* m = d->field(i)->message_type(); m != nullptr) {
+      Messages(m, out, depth + 1);
+    }
   }
+}
+
+// NamedFieldPath returns the first word of `message` that is a field path of `request`, or ""
+// when there is none. A word is a whole token (letters, digits, '_', '.', "[n]"), such as
+// "etag", "opportunity.value.currency" or "playbook.stages[2].id"; it is a field path when its
+// first part is a field of a message reachable from the request and each next part a field of
+// the previous part's message type. So "invalid" does not name the field "id", and a sentence
+// that only happens to contain a field's name as a substring names nothing.
+std::string NamedFieldPath(const Descriptor* request, const std::string& message) {
+  std::set<const Descriptor*> messages;
+  Messages(request, &messages);
+  static const std::regex kToken(
+      R"([A-Za-z_][A-Za-z0-9_]*(\[[0-9]+\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[[0-9]+\])?)*)");
+  static const std::regex kIndex(R"(\[[0-9]+\])");
+  for (std::sregex_iterator it(message.begin(), message.end(), kToken), end; it != end; ++it) {
+    const std::string token = it->str();
+    // A token glued to a neighbour word character is part of a larger word ("x-id", "id's").
+    const size_t pos = static_cast<size_t>(it->position());
+    if (pos > 0 && (message[pos - 1] == '-' || message[pos - 1] == '\'')) continue;
+    std::vector<std::string> parts =
+        absl::StrSplit(std::regex_replace(token, kIndex, ""), '.', absl::SkipEmpty());
+    for (const Descriptor* start : messages) {
+      const Descriptor* d = start;
+      size_t matched = 0;
+      for (const std::string& part : parts) {
+        const FieldDescriptor* f = d == nullptr ? nullptr : d->FindFieldByName(part);
+        if (f == nullptr) break;
+        ++matched;
+        d = f->message_type();
+      }
+      if (matched == parts.size()) return token;
+    }
+  }
+  return "";
 }
 
 // ------------------------------------------------------------------------------ fixture
@@ -455,6 +492,22 @@ class RobustnessTest : public ::testing::Test {
 
 // ------------------------------------------------------------------------------ (a) every RPC
 
+// The check of the random-request test below: a field is named by a whole token that is a field
+// path of the request, not by any substring.
+TEST(NamedFieldPathTest, NamesOnlyWholeTokensThatAreFieldPaths) {
+  const Descriptor* d = v1::UpdateOpportunityRequest::descriptor();
+  EXPECT_EQ(NamedFieldPath(d, "etag is required"), "etag");
+  EXPECT_EQ(NamedFieldPath(d, "opportunity.value.currency cannot change"),
+            "opportunity.value.currency");
+  EXPECT_EQ(NamedFieldPath(d, "update_mask.paths: 'x' is not allowed"), "update_mask.paths");
+  EXPECT_EQ(NamedFieldPath(d, "invalid request"), "");  // "invalid" contains "id"
+  EXPECT_EQ(NamedFieldPath(d, "the request is invalid"), "");
+  EXPECT_EQ(NamedFieldPath(d, "opportunity.no_such_field is required"), "");
+  EXPECT_EQ(NamedFieldPath(d, "value 'etag' is bad"), "value");  // a field, not the quoted text
+  EXPECT_EQ(NamedFieldPath(d, "bad value 'etag'"), "value");
+  EXPECT_EQ(NamedFieldPath(d, "bad 'etag'"), "");
+}
+
 TEST_F(RobustnessTest, EveryRpcSurvivesRandomRequestsAndTheStoreStaysConsistent) {
   Register("c1", "u:wang");
   Register("c2", "u:li");
@@ -526,18 +579,16 @@ TEST_F(RobustnessTest, EveryRpcSurvivesRandomRequestsAndTheStoreStaysConsistent)
       absl::Status st = rpc.call(f, req.get());
       ++outcomes[rpc.name][st.code()];
       if (getenv("TRIAD_FUZZ_VERBOSE") != nullptr && !st.ok()) {
-        std::cerr << rpc.name << " -> " << st.ToString().substr(0, 160) << "\n";
+        std::cerr << rpc.name << " -> " << st.ToString().substr(0, 160)
+                  << " [names: " << NamedFieldPath(rpc.request, std::string(st.message())) << "]\n";
       }
       EXPECT_NE(st.code(), absl::StatusCode::kInternal) << rpc.name << ": " << st;
       EXPECT_NE(st.code(), absl::StatusCode::kUnknown) << rpc.name << ": " << st;
       EXPECT_NE(st.code(), absl::StatusCode::kDataLoss) << rpc.name << ": " << st;
       if (absl::IsInvalidArgument(st)) {
-        std::set<std::string> names;
-        FieldNames(rpc.request, &names);
-        bool named = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-          return st.message().find(n) != absl::string_view::npos;
-        });
-        EXPECT_TRUE(named) << rpc.name << ": INVALID_ARGUMENT names no field: " << st;
+        EXPECT_NE(NamedFieldPath(rpc.request, std::string(st.message())), "")
+            << rpc.name << ": INVALID_ARGUMENT names no field of " << rpc.request->full_name()
+            << ": " << st;
       }
     }
     CheckConsistency();
