@@ -1,15 +1,15 @@
-// gRPC tests of the clients service: an in-process ServiceHost on a free port serving
-// ClientsGrpcService over a real channel (status codes, field names in errors, pagination).
+// gRPC tests of the clients service: ClientsGrpcService in the test kit's in-process harness,
+// over a real channel (status codes, field names in errors, pagination).
 #include <memory>
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "common/server/service_host.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/clients/grpc_service.h"
 #include "services/clients/tests/test_support.h"
+#include "tests/testing/grpc_harness.h"
 #include "triad/clients/v1/clients_service.grpc.pb.h"
 
 namespace triad::clients {
@@ -25,29 +25,21 @@ class GrpcTest : public ::testing::Test {
   void SetUp() override {
     env_ = std::make_unique<DomainEnv>(dir_.Sub("db"));
     service_ = std::make_unique<ClientsGrpcService>(env_->domain.get());
-    server::ServerOptions so;
-    so.service_name = "clients";
-    so.grpc_port = 0;
-    so.admin_port = -1;
-    host_ = std::make_unique<server::ServiceHost>(so);
-    host_->AddService(service_.get(), "triad.clients.v1.ClientsService");
-    ASSERT_TRUE(host_->Start().ok());
-    stub_ = v1::ClientsService::NewStub(
-        grpc::CreateChannel(host_->grpc_address(), grpc::InsecureChannelCredentials()));
+    harness_ = std::make_unique<triad::testing::GrpcHarness>(
+        service_.get(), "triad.clients.v1.ClientsService", "clients");
+    ASSERT_TRUE(harness_->Start().ok());
+    stub_ = v1::ClientsService::NewStub(harness_->channel());
   }
-  void TearDown() override { host_->Shutdown(); }
 
   template <typename Req, typename Resp, typename Method>
   grpc::Status Call(Method method, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return (stub_.get()->*method)(&ctx, req, resp);
+    return triad::testing::CallRpc(*stub_, method, req, resp);
   }
 
   triad::testing::TempDir dir_;
   std::unique_ptr<DomainEnv> env_;
   std::unique_ptr<ClientsGrpcService> service_;
-  std::unique_ptr<server::ServiceHost> host_;
+  std::unique_ptr<triad::testing::GrpcHarness> harness_;
   std::unique_ptr<v1::ClientsService::Stub> stub_;
 };
 

@@ -1,8 +1,10 @@
 // Shared fixtures of the clients tests: a domain on a real RocksDB in a TempDir (outbox relay
-// not started), a controllable clock, and a reader of the events written to the outbox.
+// not started) with the test kit's fake clock and outbox reader, request builders, and the
+// DomainTest fixture.
 #ifndef TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
 #define TRIAD_SERVICES_CLIENTS_TESTS_TEST_SUPPORT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,20 +13,15 @@
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
-#include "common/util/idempotency.h"
 #include "gtest/gtest.h"
 #include "services/clients/domain.h"
 #include "services/clients/repository.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
 #include "triad/common/v1/outbox.pb.h"
 
 namespace triad::clients::testing {
-
-// FakeClock is a settable clock for DomainOptions::clock.
-struct FakeClock {
-  absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 3, 2, 9, 0, 0), absl::UTCTimeZone());
-  void Advance(absl::Duration d) { now += d; }
-};
 
 // DomainEnv opens a store with the service's column families and builds the domain on it.
 class DomainEnv {
@@ -34,35 +31,21 @@ class DomainEnv {
     store = std::move(storage->store);
     outbox = std::move(storage->outbox);
     repo = std::make_unique<RocksClientsRepository>(store.get());
-    options.clock = [this] { return clock.now; };
+    options.clock = clock.AsFunction();
     domain = std::make_unique<ClientsDomain>(store.get(), outbox.get(), repo.get(), options);
   }
 
   // Events lists the outbox records (events committed and not yet relayed), oldest first.
   std::vector<common::v1::OutboxRecord> Events() const {
-    std::vector<common::v1::OutboxRecord> out;
-    EXPECT_TRUE(store
-                    ->ScanPrefix(events::Outbox::kColumnFamily, "",
-                                 [&](std::string_view, std::string_view v) {
-                                   common::v1::OutboxRecord r;
-                                   r.ParseFromArray(v.data(), static_cast<int>(v.size()));
-                                   out.push_back(std::move(r));
-                                   return true;
-                                 })
-                    .ok());
-    return out;
+    return ::triad::testing::ReadOutbox(*store);
   }
 
   // EventsOfType lists the outbox records of one ce_type.
   std::vector<common::v1::OutboxRecord> EventsOfType(const std::string& type) const {
-    std::vector<common::v1::OutboxRecord> out;
-    for (auto& r : Events()) {
-      if (r.ce_type() == type) out.push_back(std::move(r));
-    }
-    return out;
+    return ::triad::testing::ReadOutboxOfType(*store, type);
   }
 
-  FakeClock clock;
+  ::triad::testing::FakeClock clock;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<events::Outbox> outbox;
   std::unique_ptr<RocksClientsRepository> repo;
@@ -85,6 +68,27 @@ inline v1::CreateClientRequest NewClientRequest(const std::string& name, const s
   *req.mutable_actor() = MakeActor("u:steward");
   return req;
 }
+
+// DomainTest is the fixture of the domain tests: a DomainEnv in a TempDir and a client builder.
+class DomainTest : public ::testing::Test {
+ protected:
+  DomainTest() : env_(dir_.Sub("db")) {}
+
+  // Create registers a client named `name` (edited by `edit`), failing the test if it cannot.
+  v1::Client Create(const std::string& name, const std::string& owner = "u:li",
+                    std::function<void(v1::Client&)> edit = nullptr) {
+    v1::CreateClientRequest req = NewClientRequest(name, owner);
+    if (edit) edit(*req.mutable_client());
+    absl::StatusOr<v1::Client> c = env_.domain->CreateClient(req);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : v1::Client();
+  }
+
+  ClientsDomain& d() { return *env_.domain; }
+
+  ::triad::testing::TempDir dir_;
+  DomainEnv env_;
+};
 
 }  // namespace triad::clients::testing
 

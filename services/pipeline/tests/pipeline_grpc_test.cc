@@ -7,13 +7,13 @@
 #include <string>
 
 #include "common/events/outbox.h"
-#include "common/server/service_host.h"
 #include "common/storage/store.h"
 #include "common/util/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/pipeline/grpc_service.h"
 #include "services/pipeline/pipeline.h"
+#include "tests/testing/grpc_harness.h"
 #include "tests/testing/test_env.h"
 
 namespace triad::pipeline {
@@ -33,14 +33,9 @@ class PipelineGrpcTest : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.status();
     p_ = std::move(*p);
     service_ = std::make_unique<PipelineGrpcService>(p_.get());
-    server::ServerOptions opts;
-    opts.service_name = "pipeline";
-    opts.admin_port = -1;
-    host_ = std::make_unique<server::ServiceHost>(opts);
-    host_->AddService(service_.get(), kServiceFullName);
-    ASSERT_TRUE(host_->Start().ok());
-    stub_ = v1::PipelineService::NewStub(
-        grpc::CreateChannel(host_->grpc_address(), grpc::InsecureChannelCredentials()));
+    harness_ = std::make_unique<testing::GrpcHarness>(service_.get(), kServiceFullName, "pipeline");
+    ASSERT_TRUE(harness_->Start().ok());
+    stub_ = v1::PipelineService::NewStub(harness_->channel());
     clients::v1::ClientSummary c;
     c.set_client_id("c1");
     c.set_owner_id("u:wang");
@@ -50,8 +45,6 @@ class PipelineGrpcTest : public ::testing::Test {
     e.id = events::NewEventId();
     ASSERT_TRUE(p_->OnClient(e, c).ok());
   }
-
-  void TearDown() override { host_->Shutdown(); }
 
   v1::CreateOpportunityRequest ValidCreate(const std::string& request_id) {
     v1::CreateOpportunityRequest req;
@@ -76,7 +69,7 @@ class PipelineGrpcTest : public ::testing::Test {
   std::unique_ptr<events::Outbox> outbox_;
   std::unique_ptr<Pipeline> p_;
   std::unique_ptr<PipelineGrpcService> service_;
-  std::unique_ptr<server::ServiceHost> host_;
+  std::unique_ptr<testing::GrpcHarness> harness_;
   std::unique_ptr<v1::PipelineService::Stub> stub_;
 };
 

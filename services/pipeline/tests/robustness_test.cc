@@ -1,5 +1,6 @@
-// Robustness of the pipeline domain ("no crash on any input"): deterministic randomized requests
-// for every RPC built with protobuf reflection, random and edge-case consumed events fed through
+// Robustness of the pipeline domain ("no crash on any input"): randomized requests (the test kit's
+// Fuzzer; the seed is printed, TRIAD_TEST_SEED reruns one) for every RPC built with protobuf
+// reflection, random and edge-case consumed events fed through
 // the consumer's handler path (Pipeline::HandleEvent), store consistency checks after each run,
 // and one focused regression test per defect the randomized runs found. Also the list indexes
 // and the per-currency funnel values.
@@ -31,6 +32,9 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/pipeline/pipeline.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/fuzzer.h"
+#include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
 #include "triad/common/v1/outbox.pb.h"
 
@@ -43,27 +47,18 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
+using triad::testing::Fuzzer;
 
 absl::Time Day(int d) { return absl::FromUnixSeconds(int64_t{20000 + d} * 86400 + 3600); }
 
 // ------------------------------------------------------------------------------ random inputs
 
-// Fuzzer fills messages with random values, biased towards ids and names the store knows so
-// that requests reach deep paths, and towards edge cases (empty, 100 KB, invalid UTF-8,
-// extreme numbers, NaN, out-of-range enums, absurd timestamps, unknown FieldMask paths).
-class Fuzzer {
- public:
-  explicit Fuzzer(uint32_t seed) : rng_(seed) {}
-
-  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
-  bool Coin(int percent) { return Pick(100) < percent; }
-  template <typename T>
-  const T& OneOf(const std::vector<T>& v) {
-    return v[Pick(static_cast<int>(v.size()))];
-  }
-
-  // Pools of known values, by field name.
-  std::map<std::string, std::vector<std::string>> pools = {
+// NewFuzzer returns the test kit's fuzzer set up for PipelineService requests and consumed
+// events: pools of known names and ids (ids of created records are harvested from responses),
+// the update-mask paths of UpdateOpportunity, and plausible times around Day(0).
+Fuzzer NewFuzzer(uint64_t seed) {
+  Fuzzer f(seed);
+  f.pools = {
       {"opportunity_id", {"opp-unknown"}},
       {"client_id", {"c1", "c2", "c3", "c-unknown"}},
       {"lead_id", {"lead-unknown"}},
@@ -82,222 +77,27 @@ class Fuzzer {
       {"currency", {"", "CNY", "EUR", "cny", "EURO", "\xff\xfe\xfd"}},
       {"reason", {"", "budget", "because"}},
   };
-
-  std::string PoolFor(const std::string& field) {
-    static const std::map<std::string, std::string> kAlias = {
-        {"new_owner_id", "owner_id"},     {"actor_id", "owner_id"},
-        {"team_id", "owner_id"},          {"target_stage", "stage"},
-        {"gate_id", "checkpoint_id"},     {"merged_client_id", "client_id"},
-        {"previous_owner_id", "owner_id"}};
-    auto a = kAlias.find(field);
-    return a == kAlias.end() ? field : a->second;
-  }
-
-  // In tame mode values are plausible (known names, small numbers, valid times), so that a
-  // request gets past validation and reaches the deeper rules; otherwise edge cases dominate.
-  bool tame = false;
-
-  std::string Str(const std::string& field) {
-    auto pool = pools.find(PoolFor(field));
-    if (tame) {
-      if (PoolFor(field) == "currency") return Coin(50) ? "CNY" : "EUR";
-      if (pool != pools.end() && Coin(85)) return OneOf(pool->second);
-      return "w" + std::to_string(Pick(5));
-    }
-    int r = Pick(100);
-    if (pool != pools.end() && r < 55) return OneOf(pool->second);
-    if (r < 65) return "";
-    if (r < 75) return "w" + std::to_string(Pick(5));
-    if (r < 82) return std::string("bad\xc3\x28utf8\xff");  // invalid UTF-8, no NUL inside
-    if (r < 88) return "工程设计";
-    if (r < 93) return std::string("nul\0byte", 8);
-    return std::string(100 * 1024, 'x');
-  }
-
-  int64_t Int64() {
-    if (tame) return Pick(1000) + 1;
-    static const std::vector<int64_t> kEdge = {0,
-                                               1,
-                                               -1,
-                                               2,
-                                               7,
-                                               100,
-                                               1'000'000,
-                                               1'000'000'000'000'000,
-                                               1'000'000'000'000'001,
-                                               std::numeric_limits<int64_t>::max(),
-                                               std::numeric_limits<int64_t>::min()};
-    return OneOf(kEdge);
-  }
-  int32_t Int32() {
-    if (tame) return Pick(3);
-    static const std::vector<int32_t> kEdge = {0,
-                                               1,
-                                               -1,
-                                               2,
-                                               3,
-                                               50,
-                                               1000,
-                                               4000,
-                                               std::numeric_limits<int32_t>::max(),
-                                               std::numeric_limits<int32_t>::min()};
-    return OneOf(kEdge);
-  }
-  double Double() {
-    if (tame) return Coin(50) ? 0.5 : 120;
-    static const std::vector<double> kEdge = {0,
-                                              0.5,
-                                              1,
-                                              -1,
-                                              120,
-                                              1e308,
-                                              std::nan(""),
-                                              std::numeric_limits<double>::infinity(),
-                                              -std::numeric_limits<double>::infinity()};
-    return OneOf(kEdge);
-  }
-
-  void FillTimestamp(google::protobuf::Timestamp* t) {
-    static const std::vector<int64_t> kSeconds = {0,
-                                                  absl::ToUnixSeconds(Day(0)),
-                                                  absl::ToUnixSeconds(Day(200)),
-                                                  -62135596801,
-                                                  253402300800,
-                                                  std::numeric_limits<int64_t>::max(),
-                                                  std::numeric_limits<int64_t>::min()};
-    if (tame) {
-      t->set_seconds(absl::ToUnixSeconds(Day(Pick(400) - 100)));
-      return;
-    }
-    t->set_seconds(OneOf(kSeconds));
-    static const std::vector<int32_t> kNanos = {0, 500, -1, 1'000'000'000};
-    t->set_nanos(Coin(80) ? 0 : OneOf(kNanos));
-  }
-
-  void FillMask(google::protobuf::FieldMask* m) {
-    static const std::vector<std::string> kPaths = {"title",
-                                                    "value",
-                                                    "expected_close",
-                                                    "desired_delivery",
-                                                    "team_id",
-                                                    "fields",
-                                                    "stage",
-                                                    "owner_id",
-                                                    "",
-                                                    "unknown.path",
-                                                    "\xff"};
-    int n = Pick(4);
-    for (int i = 0; i < n; ++i) m->add_paths(tame ? kPaths[Pick(6)] : OneOf(kPaths));
-  }
-
-  void FillEnum(Message* m, const FieldDescriptor* f) {
-    const Reflection* r = m->GetReflection();
-    int v;
-    if (tame || Coin(75)) {
-      const auto* e = f->enum_type();
-      v = e->value(Pick(e->value_count()))->number();
-    } else {
-      v = Coin(50) ? Pick(200) + 10 : -1 - Pick(5);
-    }
-    if (f->is_repeated()) {
-      r->AddEnumValue(m, f, v);
-    } else {
-      r->SetEnumValue(m, f, v);
-    }
-  }
-
-  // Fill sets each field with probability `percent`, recursing into messages.
-  void Fill(Message* m, int depth = 0, int percent = 60) {
-    const Descriptor* d = m->GetDescriptor();
-    if (d->full_name() == "google.protobuf.Timestamp") {
-      FillTimestamp(static_cast<google::protobuf::Timestamp*>(m));
-      return;
-    }
-    if (d->full_name() == "google.protobuf.FieldMask") {
-      FillMask(static_cast<google::protobuf::FieldMask*>(m));
-      return;
-    }
-    const Reflection* r = m->GetReflection();
-    for (int i = 0; i < d->field_count(); ++i) {
-      const FieldDescriptor* f = d->field(i);
-      if (!Coin(percent)) continue;
-      int n = 1;
-      if (f->is_repeated()) n = depth > 2 ? 0 : Pick(4);
-      for (int k = 0; k < n; ++k) {
-        switch (f->cpp_type()) {
-          case FieldDescriptor::CPPTYPE_STRING:
-            f->is_repeated() ? r->AddString(m, f, Str(f->name()))
-                             : r->SetString(m, f, Str(f->name()));
-            break;
-          case FieldDescriptor::CPPTYPE_INT64:
-            f->is_repeated() ? r->AddInt64(m, f, Int64()) : r->SetInt64(m, f, Int64());
-            break;
-          case FieldDescriptor::CPPTYPE_INT32:
-            f->is_repeated() ? r->AddInt32(m, f, Int32()) : r->SetInt32(m, f, Int32());
-            break;
-          case FieldDescriptor::CPPTYPE_UINT64:
-            f->is_repeated() ? r->AddUInt64(m, f, static_cast<uint64_t>(Int64()))
-                             : r->SetUInt64(m, f, static_cast<uint64_t>(Int64()));
-            break;
-          case FieldDescriptor::CPPTYPE_UINT32:
-            f->is_repeated() ? r->AddUInt32(m, f, static_cast<uint32_t>(Int32()))
-                             : r->SetUInt32(m, f, static_cast<uint32_t>(Int32()));
-            break;
-          case FieldDescriptor::CPPTYPE_DOUBLE:
-            f->is_repeated() ? r->AddDouble(m, f, Double()) : r->SetDouble(m, f, Double());
-            break;
-          case FieldDescriptor::CPPTYPE_FLOAT:
-            f->is_repeated() ? r->AddFloat(m, f, static_cast<float>(Double()))
-                             : r->SetFloat(m, f, static_cast<float>(Double()));
-            break;
-          case FieldDescriptor::CPPTYPE_BOOL:
-            f->is_repeated() ? r->AddBool(m, f, Coin(50)) : r->SetBool(m, f, Coin(50));
-            break;
-          case FieldDescriptor::CPPTYPE_ENUM:
-            FillEnum(m, f);
-            break;
-          case FieldDescriptor::CPPTYPE_MESSAGE:
-            if (depth > 3) break;
-            Fill(f->is_repeated() ? r->AddMessage(m, f) : r->MutableMessage(m, f), depth + 1,
-                 percent);
-            break;
-        }
-      }
-    }
-  }
-
-  // Learn adds the ids, etags and page tokens of a response to the pools.
-  void Learn(const Message& m, int depth = 0) {
-    const Descriptor* d = m.GetDescriptor();
-    const Reflection* r = m.GetReflection();
-    const std::string& type = d->name();
-    auto add = [&](const std::string& pool, const std::string& v) {
-      auto& p = pools[pool];
-      if (!v.empty() && std::find(p.begin(), p.end(), v) == p.end()) p.push_back(v);
-    };
-    if (const FieldDescriptor* id = d->FindFieldByName("id"); id != nullptr && depth < 3) {
-      if (type == "Opportunity") add("opportunity_id", r->GetString(m, id));
-      if (type == "Lead") add("lead_id", r->GetString(m, id));
-      if (type == "Signal") add("signal_id", r->GetString(m, id));
-    }
-    if (const FieldDescriptor* t = d->FindFieldByName("next_page_token"); t != nullptr) {
-      add("page_token", r->GetString(m, t));
-    }
-    if (depth > 1) return;
-    for (int i = 0; i < d->field_count(); ++i) {
-      const FieldDescriptor* f = d->field(i);
-      if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
-      if (f->is_repeated()) {
-        for (int k = 0; k < r->FieldSize(m, f); ++k)
-          Learn(r->GetRepeatedMessage(m, f, k), depth + 1);
-      } else if (r->HasField(m, f)) {
-        Learn(r->GetMessage(m, f), depth + 1);
-      }
-    }
-  }
-
-  std::mt19937 rng_;
-};
+  f.tame_pools = {{"currency", {"CNY", "EUR"}}};
+  f.aliases = {{"new_owner_id", "owner_id"},     {"actor_id", "owner_id"},
+               {"team_id", "owner_id"},          {"target_stage", "stage"},
+               {"gate_id", "checkpoint_id"},     {"merged_client_id", "client_id"},
+               {"previous_owner_id", "owner_id"}};
+  f.harvest_ids = {{"Opportunity", "opportunity_id"}, {"Lead", "lead_id"}, {"Signal", "signal_id"}};
+  f.mask_paths = {"title",
+                  "value",
+                  "expected_close",
+                  "desired_delivery",
+                  "team_id",
+                  "fields",
+                  "stage",
+                  "owner_id",
+                  "",
+                  "unknown.path",
+                  "\xff"};
+  f.valid_mask_paths = 6;
+  f.tame_time = Day(0);
+  return f;
+}
 
 // Messages lists every message type reachable from a descriptor through its fields (itself
 // included, map entries too).
@@ -364,7 +164,7 @@ class RobustnessTest : public ::testing::Test {
     store_ = std::move(storage->store);
     outbox_ = std::move(storage->outbox);
     PipelineOptions po;
-    po.clock = [this] { return now_; };
+    po.clock = clock_.AsFunction();
     auto p = Pipeline::Create(store_.get(), outbox_.get(), po);
     ASSERT_TRUE(p.ok()) << p.status();
     p_ = std::move(*p);
@@ -418,8 +218,8 @@ class RobustnessTest : public ::testing::Test {
     req.mutable_value()->set_amount_minor(value);
     req.mutable_value()->set_currency(currency);
     req.set_product_line(line);
-    *req.mutable_expected_close() = util::ToProto(now_ + absl::Hours(24 * 90));
-    *req.mutable_desired_delivery() = util::ToProto(now_ + absl::Hours(24 * 300));
+    *req.mutable_expected_close() = util::ToProto(clock_.Now() + absl::Hours(24 * 90));
+    *req.mutable_desired_delivery() = util::ToProto(clock_.Now() + absl::Hours(24 * 300));
     return p_->CreateOpportunity(req);
   }
 
@@ -654,7 +454,7 @@ class RobustnessTest : public ::testing::Test {
     // Funnel: a period covering everything.
     v1::GetFunnelReportRequest fr;
     *fr.mutable_start_time() = util::ToProto(Day(-1000));
-    *fr.mutable_end_time() = util::ToProto(now_ + absl::Hours(48));
+    *fr.mutable_end_time() = util::ToProto(clock_.Now() + absl::Hours(48));
     auto report = p_->GetFunnelReport(fr);
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_EQ(report->won_count(), won);
@@ -684,7 +484,7 @@ class RobustnessTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  absl::Time now_ = Day(0);
+  ::triad::testing::FakeClock clock_{Day(0)};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<events::Outbox> outbox_;
   std::unique_ptr<Pipeline> p_;
@@ -762,19 +562,20 @@ TEST_F(RobustnessTest, EveryRpcSurvivesRandomRequestsAndTheStoreStaysConsistent)
   }
 
   std::map<std::string, std::map<absl::StatusCode, int>> outcomes;
-  const uint32_t base_seed = static_cast<uint32_t>(triad::testing::TestSeed(1));
-  for (uint32_t seed : {base_seed, base_seed + 1, base_seed + 2}) {
-    Fuzzer f(seed);
+  const uint64_t first_seed = triad::testing::TestSeed(1);
+  for (uint64_t seed = first_seed; seed < first_seed + 3; ++seed) {
+    Fuzzer f = NewFuzzer(seed);
     for (const v1::Opportunity& o : ListAll()) f.pools["opportunity_id"].push_back(o.id());
     for (int i = 0; i < 400; ++i) {
       const Rpc& rpc = rpcs[f.Pick(static_cast<int>(rpcs.size()))];
       std::unique_ptr<Message> req(
           google::protobuf::MessageFactory::generated_factory()->GetPrototype(rpc.request)->New());
       // Mostly sparse requests (more likely to be valid), sometimes dense ones.
-      f.tame = f.Coin(60);
-      f.Fill(req.get(), 0, f.tame ? 70 : (f.Coin(70) ? 35 : 80));
-      if (f.tame && f.Coin(70)) Tame(f, rpc.name, req.get());
-      if (f.Coin(10)) now_ += absl::Hours(f.Pick(24 * 40));
+      const bool tame = f.Coin(60);
+      f.tame_percent = tame ? 100 : 0;
+      f.Fill(req.get(), tame ? 70 : (f.Coin(70) ? 35 : 80));
+      if (tame && f.Coin(70)) Tame(f, rpc.name, req.get());
+      if (f.Coin(10)) clock_.Advance(absl::Hours(f.Pick(24 * 40)));
       absl::Status st = rpc.call(f, req.get());
       ++outcomes[rpc.name][st.code()];
       if (getenv("TRIAD_FUZZ_VERBOSE") != nullptr && !st.ok()) {
@@ -819,7 +620,7 @@ TEST_F(RobustnessTest, ConsumedEventsSurviveRandomPayloadsAndGarbage) {
   Register("c2", "u:li");
   v1::Opportunity a = ToConcept("c1");
   v1::Opportunity b = MustCreate("c2", "u:li");
-  Fuzzer f(7);
+  Fuzzer f = NewFuzzer(triad::testing::TestSeed(7));
   f.pools["opportunity_id"] = {a.id(), b.id(), "opp-unknown", ""};
   f.pools["client_id"] = {"c1", "c2", "c3", ""};
   std::vector<std::string> types = Pipeline::HandledTypes();
@@ -862,7 +663,7 @@ TEST_F(RobustnessTest, ConsumedEventsSurviveRandomPayloadsAndGarbage) {
       e.payload = "";
     } else {
       std::unique_ptr<Message> m = prototype(e.type);
-      f.Fill(m.get(), 0, f.Coin(50) ? 50 : 90);
+      f.Fill(m.get(), f.Coin(50) ? 50 : 90);
       e.payload = m->SerializeAsString();
     }
     int id = f.Pick(10);

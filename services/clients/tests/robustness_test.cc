@@ -1,9 +1,9 @@
-// Robustness tests of the clients service ("no crash on any input"): deterministic randomized
-// requests (fixed seeds, bounded iterations) for every RPC of ClientsService, built with protobuf
-// reflection, and random / edge-case payloads through the consumed-event handlers exactly as the
-// consumer runs them. After the calls the store must still be consistent: every record decodes,
-// every index entry points at a client that carries it, every client is reachable by its
-// indexes, every live client has an owner.
+// Robustness tests of the clients service ("no crash on any input"): randomized requests (the test
+// kit's Fuzzer; the seed is printed, TRIAD_TEST_SEED reruns one; bounded iterations) for every
+// RPC of ClientsService, built with protobuf reflection, and random / edge-case payloads through
+// the consumed-event handlers exactly as the consumer runs them. After the calls the store must
+// still be consistent: every record decodes, every index entry points at a client that carries it,
+// every client is reachable by its indexes, every live client has an owner.
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -31,6 +31,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"
 #include "services/clients/tests/test_support.h"
+#include "tests/testing/fuzzer.h"
 
 namespace triad::clients {
 namespace {
@@ -42,384 +43,88 @@ using google::protobuf::Reflection;
 using testing::DomainEnv;
 using testing::MakeActor;
 using testing::NewClientRequest;
+using triad::testing::AllStringsValid;
+using triad::testing::Fuzzer;
 
-// --- Random values ------------------------------------------------------------------------------
+// --- Random requests ----------------------------------------------------------------------------
 
-// Pools holds the ids and tokens seen so far, so random requests often name real records.
-struct Pools {
-  std::vector<std::string> clients, cases, follow_ups, contacts, handovers, tokens;
-  void Add(std::vector<std::string>& pool, const std::string& v) {
-    if (v.empty()) return;
-    if (pool.size() < 64) {
-      pool.push_back(v);
-    } else {
-      pool[std::hash<std::string>()(v) % pool.size()] = v;
-    }
-  }
-};
-
-class Random {
- public:
-  explicit Random(uint64_t seed) : rng_(seed) {}
-
-  int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-  bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) {
-    return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))];
-  }
-
-  std::string Bytes(int max_len) {
-    std::string s(static_cast<size_t>(Int(0, max_len)), '\0');
-    for (char& c : s) c = static_cast<char>(Int(0, 255));
-    return s;
-  }
-
-  // String returns an arbitrary string: empty, blank, plain, huge, invalid UTF-8, full-width,
-  // CJK, punctuation only, raw bytes, or near a length limit.
-  std::string String() {
-    switch (Int(0, 11)) {
-      case 0:
-        return "";
-      case 1:
-        return Pick(std::vector<std::string>{" ", "\t", "\n", "  \r\n "});
-      case 2: {
-        std::string s;
-        for (int i = Int(1, 12); i > 0; --i) s.push_back("abcdefxyz0123456789-_:"[Int(0, 21)]);
-        return s;
+// Csv returns a random CSV for ImportClientsCsv: a header with known and bogus columns, rows of
+// plausible or edge-case cells, quoting, CRLF, now and then garbage or an unterminated quote.
+std::string Csv(Fuzzer& f) {
+  if (f.Coin(15)) return f.Bytes(200);
+  if (f.Coin(5)) return std::string(100 * 1024, 'x');
+  static const std::vector<std::string> kCols = {
+      "name",     "owner_id", "tax_id", "phone", "email", "website", "address", "team_id",
+      "industry", "region",   "tier",   "tags",  "notes", "bogus",   "NAME",    " name "};
+  std::vector<std::string> header;
+  if (f.Tame()) header.push_back("name");
+  for (int i = f.Int(0, 5); i > 0; --i) header.push_back(f.OneOf(kCols));
+  std::string out = absl::StrJoin(header, ",") + "\n";
+  for (int r = f.Int(0, 6); r > 0; --r) {
+    std::vector<std::string> cells;
+    for (size_t c = 0; c < header.size() + (f.Coin(20) ? 2 : 0); ++c) {
+      std::string cell;
+      if (c < header.size() && header[c] == "tier" && f.Tame()) {
+        cell = f.OneOf(std::vector<std::string>{"key", "SMALL", "platinum", ""});
+      } else if (c < header.size() && header[c] == "owner_id" && f.Tame()) {
+        cell = "u:a";
+      } else if (f.Tame()) {
+        cell = absl::StrCat("Import ", f.Int(0, 40));
+      } else {
+        cell = f.WildString();
+        if (cell.size() > 4096) cell.resize(4096);
       }
-      case 3:
-        return Chance(0.3) ? std::string(100 * 1024, 'x') : std::string(Int(190, 320), 'y');
-      case 4:
-        return Pick(std::vector<std::string>{"\xff\xfe", "abc\xc3", "\xed\xa0\x80 surrogate",
-                                             "\xc0\xaf overlong", "ok\x80", "\xf4\x90\x80\x80"});
-      case 5:
-        return Pick(std::vector<std::string>{
-            "ＡＣＭＥ　Ｄｅｓｉｇｎ，Ｉｎｃ．", "１３８００１３８０００",
-            "ｉｎｆｏ＠ｈｕａｘｉｎ．ｃｎ", "北京华信设计有限公司", "有限公司", "（）。，"});
-      case 6:
-        return Pick(std::vector<std::string>{"!!!", "...", ",", "\"", "\"\"", ";;;", "@"});
-      case 7:
-        return Bytes(24);
-      case 8:
-        return std::string(Int(1999, 2001), 'z');
-      case 9:
-        return std::string("nul\0inside", 10);
-      case 10:
-        return Pick(std::vector<std::string>{"Acme Co., Ltd.", "ACME", "Huaxin Design",
-                                             "a@b.example", "13800138000", "91110000AB1234"});
-      default:
-        return absl::StrCat("v", Int(0, 1000000));
-    }
-  }
-
-  int64_t Integer() {
-    switch (Int(0, 9)) {
-      case 0:
-        return 0;
-      case 1:
-        return -1;
-      case 2:
-        return std::numeric_limits<int32_t>::max();
-      case 3:
-        return std::numeric_limits<int32_t>::min();
-      case 4:
-        return std::numeric_limits<int64_t>::max();
-      case 5:
-        return std::numeric_limits<int64_t>::min();
-      case 6:
-        return Int(1, 6);
-      case 7:
-        return Int(-1000, 1000);
-      default:
-        return Int(1, 100);
-    }
-  }
-
-  google::protobuf::Timestamp Timestamp() {
-    google::protobuf::Timestamp ts;
-    switch (Int(0, 6)) {
-      case 0:
-        break;  // the epoch
-      case 1:
-        ts.set_seconds(std::numeric_limits<int64_t>::max());
-        ts.set_nanos(std::numeric_limits<int32_t>::max());
-        break;
-      case 2:
-        ts.set_seconds(std::numeric_limits<int64_t>::min());
-        ts.set_nanos(-1);
-        break;
-      case 3:
-        ts.set_seconds(-62135596801);  // just before year 1
-        break;
-      case 4:
-        ts.set_seconds(253402300800);  // just after year 9999
-        break;
-      default:
-        ts.set_seconds(1772442000 + Int(-1000000, 100000000));
-        ts.set_nanos(Int(0, 999999999));
-    }
-    return ts;
-  }
-
-  std::mt19937_64& rng() { return rng_; }
-
- private:
-  std::mt19937_64 rng_;
-};
-
-// Filler fills a request with random values through reflection, naming known records often.
-class Filler {
- public:
-  Filler(Random& rnd, Pools& pools, double p_real) : rnd_(rnd), pools_(pools), p_real_(p_real) {}
-
-  void Fill(Message* m, int depth = 0) {
-    const Descriptor* d = m->GetDescriptor();
-    const Reflection* r = m->GetReflection();
-    if (d->full_name() == "google.protobuf.Timestamp") {
-      m->CopyFrom(rnd_.Timestamp());
-      return;
-    }
-    if (d->full_name() == "google.protobuf.FieldMask") {
-      auto* mask = static_cast<google::protobuf::FieldMask*>(m);
-      static const std::vector<std::string> kPaths = {
-          "name",     "tax_id",  "phone",     "email",   "website", "address",
-          "owner_id", "team_id", "industry",  "region",  "tier",    "tags",
-          "notes",    "status",  "client_id", "unknown", "",        "name.sub"};
-      const bool valid_only = Real();
-      for (int i = rnd_.Int(0, 4); i > 0; --i) {
-        mask->add_paths(kPaths[static_cast<size_t>(rnd_.Int(0, valid_only ? 12 : 17))]);
+      if (f.Coin(30)) {
+        std::string quoted = "\"";
+        for (char ch : cell) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        cell = quoted + "\"";
       }
-      return;
+      cells.push_back(cell);
     }
-    for (int i = 0; i < d->field_count(); ++i) {
-      const FieldDescriptor* f = d->field(i);
-      if (f->is_repeated()) {
-        int n = rnd_.Chance(0.05) ? rnd_.Int(20, 60) : rnd_.Int(0, 3);
-        for (int k = 0; k < n; ++k) AddOne(m, r, f, depth);
-      } else if (rnd_.Chance(Real() ? 0.85 : 0.6)) {
-        SetOne(m, r, f, depth);
-      }
-    }
+    out += absl::StrJoin(cells, ",") + (f.Coin(50) ? "\r\n" : "\n");
   }
+  if (f.Coin(5)) out += "\"unterminated";
+  return out;
+}
 
- private:
-  bool Real() { return rnd_.Chance(p_real_); }
-
-  std::string StringFor(const FieldDescriptor* f) {
-    const std::string& n = f->name();
-    auto from = [&](const std::vector<std::string>& pool) -> std::optional<std::string> {
-      if (pool.empty() || !Real()) return std::nullopt;
-      return rnd_.Pick(pool);
-    };
-    std::optional<std::string> v;
-    if (n == "client_id" || n == "survivor_id" || n == "merged_id") v = from(pools_.clients);
-    if (n == "case_id") v = from(pools_.cases);
-    if (n == "follow_up_id") v = from(pools_.follow_ups);
-    if (n == "contact_id" || n == "contact_ids") v = from(pools_.contacts);
-    if (n == "handover_id") v = from(pools_.handovers);
-    if (n == "page_token") v = from(pools_.tokens);
-    if (n == "owner_id" || n == "from_owner_id" || n == "to_owner_id" || n == "new_owner_id" ||
-        n == "default_owner_id" || n == "assignee_id" || n == "actor_id" || n == "id" ||
-        n == "participant_ids") {
-      v = from({"u:a", "u:b", "u:c"});
-    }
-    if (n == "etag") v = from({"1", "2", "3", "4", "5"});
-    if (n == "request_id") v = from({"r1", "r2", "r3"});
-    if (n == "reason") v = from({"because", "owner left"});
-    if (n == "tags" || n == "tag") v = from({"hospital", "school"});
-    if (n == "industry" || n == "region" || n == "team_id") v = from({"north", "south"});
-    if (n == "name" || n == "name_prefix") {
-      v = from({"Acme Co., Ltd.", "ACME", "Huaxin", "北京华信设计有限公司", "Ｈｕａｘｉｎ"});
-    }
-    if (n == "email") v = from({"li@huaxin.cn", "x@qq.com", "a@acme.example"});
-    if (n == "phone") v = from({"13800138000", "+86 10 6552 1234"});
-    if (n == "tax_id") v = from({"91110000AB1234", "9111 0000 ab12 34"});
-    if (n == "description" || n == "summary") v = from({"something broke"});
-    if (v.has_value()) return *v;
-    if (Real()) return absl::StrCat("w", rnd_.Int(0, 50));
-    return rnd_.String();
-  }
-
-  std::string Csv() {
-    if (rnd_.Chance(0.15)) return rnd_.Bytes(200);
-    if (rnd_.Chance(0.05)) return std::string(100 * 1024, 'x');
-    static const std::vector<std::string> kCols = {
-        "name",     "owner_id", "tax_id", "phone", "email", "website", "address", "team_id",
-        "industry", "region",   "tier",   "tags",  "notes", "bogus",   "NAME",    " name "};
-    std::vector<std::string> header;
-    if (Real()) header.push_back("name");
-    for (int i = rnd_.Int(0, 5); i > 0; --i) header.push_back(rnd_.Pick(kCols));
-    std::string out = absl::StrJoin(header, ",") + "\n";
-    for (int r = rnd_.Int(0, 6); r > 0; --r) {
-      std::vector<std::string> cells;
-      for (size_t c = 0; c < header.size() + (rnd_.Chance(0.2) ? 2 : 0); ++c) {
-        std::string cell;
-        if (c < header.size() && header[c] == "tier" && Real()) {
-          cell = rnd_.Pick(std::vector<std::string>{"key", "SMALL", "platinum", ""});
-        } else if (c < header.size() && header[c] == "owner_id" && Real()) {
-          cell = "u:a";
-        } else if (Real()) {
-          cell = absl::StrCat("Import ", rnd_.Int(0, 40));
-        } else {
-          cell = rnd_.String();
-          if (cell.size() > 4096) cell.resize(4096);
-        }
-        if (rnd_.Chance(0.3)) {
-          std::string quoted = "\"";
-          for (char ch : cell) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-          cell = quoted + "\"";
-        }
-        cells.push_back(cell);
-      }
-      out += absl::StrJoin(cells, ",") + (rnd_.Chance(0.5) ? "\r\n" : "\n");
-    }
-    if (rnd_.Chance(0.05)) out += "\"unterminated";
-    return out;
-  }
-
-  void SetOne(Message* m, const Reflection* r, const FieldDescriptor* f, int depth) {
-    switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING:
-        r->SetString(m, f, f->type() == FieldDescriptor::TYPE_BYTES ? Csv() : StringFor(f));
-        break;
-      case FieldDescriptor::CPPTYPE_INT32:
-        r->SetInt32(m, f, static_cast<int32_t>(rnd_.Integer()));
-        break;
-      case FieldDescriptor::CPPTYPE_INT64:
-        r->SetInt64(m, f, rnd_.Integer());
-        break;
-      case FieldDescriptor::CPPTYPE_UINT32:
-        r->SetUInt32(m, f, static_cast<uint32_t>(rnd_.Integer()));
-        break;
-      case FieldDescriptor::CPPTYPE_UINT64:
-        r->SetUInt64(m, f, static_cast<uint64_t>(rnd_.Integer()));
-        break;
-      case FieldDescriptor::CPPTYPE_DOUBLE:
-        r->SetDouble(m, f, static_cast<double>(rnd_.Integer()));
-        break;
-      case FieldDescriptor::CPPTYPE_FLOAT:
-        r->SetFloat(m, f, static_cast<float>(rnd_.Integer()));
-        break;
-      case FieldDescriptor::CPPTYPE_BOOL:
-        r->SetBool(m, f, rnd_.Chance(0.5));
-        break;
-      case FieldDescriptor::CPPTYPE_ENUM:
-        r->SetEnumValue(m, f, EnumValue(f));
-        break;
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        if (depth < 3) Fill(r->MutableMessage(m, f), depth + 1);
-        break;
-    }
-  }
-
-  void AddOne(Message* m, const Reflection* r, const FieldDescriptor* f, int depth) {
-    switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING:
-        r->AddString(m, f, StringFor(f));
-        break;
-      case FieldDescriptor::CPPTYPE_INT32:
-        r->AddInt32(m, f, static_cast<int32_t>(rnd_.Integer()));
-        break;
-      case FieldDescriptor::CPPTYPE_INT64:
-        r->AddInt64(m, f, rnd_.Integer());
-        break;
-      case FieldDescriptor::CPPTYPE_ENUM:
-        r->AddEnumValue(m, f, EnumValue(f));
-        break;
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        if (depth < 3) Fill(r->AddMessage(m, f), depth + 1);
-        break;
-      default:
-        break;
-    }
-  }
-
-  int EnumValue(const FieldDescriptor* f) {
-    const auto* e = f->enum_type();
-    if (Real()) return e->value(rnd_.Int(0, e->value_count() - 1))->number();
-    return rnd_.Pick(std::vector<int>{-1, e->value_count(), e->value_count() + 7, 1 << 30,
-                                      std::numeric_limits<int32_t>::min()});
-  }
-
-  Random& rnd_;
-  Pools& pools_;
-  double p_real_;
-};
+// NewFuzzer returns the test kit's fuzzer set up for ClientsService requests: pools of the ids
+// the store knows (harvested from responses), plausible names, and random CSVs for bytes.
+Fuzzer NewFuzzer(uint64_t seed) {
+  Fuzzer f(seed);
+  f.tame_words = 51;
+  f.pools = {
+      {"owner_id", {"u:a", "u:b", "u:c"}},
+      {"etag", {"1", "2", "3", "4", "5"}},
+      {"request_id", {"r1", "r2", "r3"}},
+      {"reason", {"because", "owner left"}},
+      {"tags", {"hospital", "school"}},
+      {"region", {"north", "south"}},
+      {"name", {"Acme Co., Ltd.", "ACME", "Huaxin", "北京华信设计有限公司", "Ｈｕａｘｉｎ"}},
+      {"email", {"li@huaxin.cn", "x@qq.com", "a@acme.example"}},
+      {"phone", {"13800138000", "+86 10 6552 1234"}},
+      {"tax_id", {"91110000AB1234", "9111 0000 ab12 34"}},
+      {"description", {"something broke"}},
+  };
+  f.aliases = {{"survivor_id", "client_id"},     {"merged_id", "client_id"},
+               {"contact_ids", "contact_id"},    {"from_owner_id", "owner_id"},
+               {"to_owner_id", "owner_id"},      {"new_owner_id", "owner_id"},
+               {"default_owner_id", "owner_id"}, {"assignee_id", "owner_id"},
+               {"actor_id", "owner_id"},         {"id", "owner_id"},
+               {"participant_ids", "owner_id"},  {"tag", "tags"},
+               {"industry", "region"},           {"team_id", "region"},
+               {"name_prefix", "name"},          {"summary", "description"}};
+  f.harvest = {{"client_id", "client_id"},   {"merged_into", "client_id"},
+               {"case_id", "case_id"},       {"follow_up_id", "follow_up_id"},
+               {"contact_id", "contact_id"}, {"handover_id", "handover_id"}};
+  f.mask_paths = {"name",     "tax_id",  "phone",     "email",   "website", "address",
+                  "owner_id", "team_id", "industry",  "region",  "tier",    "tags",
+                  "notes",    "status",  "client_id", "unknown", "",        "name.sub"};
+  f.valid_mask_paths = 13;
+  f.bytes = [](Fuzzer& fz, const FieldDescriptor*) { return Csv(fz); };
+  return f;
+}
 
 // --- Checks -------------------------------------------------------------------------------------
-
-// AllStringsValid checks every string (not bytes) field of `m`, recursively, is valid UTF-8.
-bool AllStringsValid(const Message& m, std::string* where) {
-  const Reflection* r = m.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  r->ListFields(m, &fields);
-  for (const FieldDescriptor* f : fields) {
-    if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
-        f->type() == FieldDescriptor::TYPE_STRING) {
-      int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
-      for (int i = 0; i < n; ++i) {
-        std::string v = f->is_repeated() ? r->GetRepeatedString(m, f, i) : r->GetString(m, f);
-        if (!google::protobuf::internal::IsStructurallyValidUTF8(v.data(),
-                                                                 static_cast<int>(v.size()))) {
-          *where = f->full_name();
-          return false;
-        }
-      }
-    }
-    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
-      for (int i = 0; i < n; ++i) {
-        const Message& sub =
-            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
-        if (!AllStringsValid(sub, where)) return false;
-      }
-    }
-  }
-  return true;
-}
-
-// NamesField reports whether an INVALID_ARGUMENT message starts with "<field path>:" where the
-// path names fields of the request type (a trailing free-form component is allowed for CSV
-// columns and map-like names).
-bool NamesField(std::string_view message, const Descriptor* request) {
-  size_t colon = message.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  std::vector<std::string> parts = absl::StrSplit(std::string(message.substr(0, colon)), '.');
-  const Descriptor* d = request;
-  for (const std::string& p : parts) {
-    if (d == nullptr) return false;
-    const FieldDescriptor* f = d->FindFieldByName(p);
-    if (f == nullptr) return false;
-    d = f->message_type();
-  }
-  return true;
-}
-
-// Harvest adds the ids and page tokens of a response to the pools.
-void Harvest(const Message& m, Pools& pools) {
-  const Reflection* r = m.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  r->ListFields(m, &fields);
-  for (const FieldDescriptor* f : fields) {
-    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
-      for (int i = 0; i < n; ++i) {
-        Harvest(f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), pools);
-      }
-      continue;
-    }
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING || f->is_repeated()) continue;
-    const std::string v = r->GetString(m, f);
-    const std::string& n = f->name();
-    if (n == "client_id" || n == "merged_into") pools.Add(pools.clients, v);
-    if (n == "case_id") pools.Add(pools.cases, v);
-    if (n == "follow_up_id") pools.Add(pools.follow_ups, v);
-    if (n == "contact_id") pools.Add(pools.contacts, v);
-    if (n == "handover_id") pools.Add(pools.handovers, v);
-    if (n == "next_page_token") pools.Add(pools.tokens, v);
-  }
-}
 
 // CheckStoreConsistency verifies the invariants of the stored data (see the file comment).
 void CheckStoreConsistency(DomainEnv& env) {
@@ -608,7 +313,7 @@ std::map<std::string, Call> RpcTable(ClientsDomain& d) {
 }
 
 // Seed creates a few valid records so random requests reach past the lookups.
-void Seed(DomainEnv& env, Pools& pools) {
+void Seed(DomainEnv& env, Fuzzer& f) {
   ClientsDomain& d = *env.domain;
   for (int i = 0; i < 6; ++i) {
     auto req = NewClientRequest(absl::StrCat("Seed Client ", i), i % 2 ? "u:a" : "u:b");
@@ -616,14 +321,14 @@ void Seed(DomainEnv& env, Pools& pools) {
     req.mutable_client()->add_tags(i % 2 ? "hospital" : "school");
     auto c = d.CreateClient(req);
     ASSERT_TRUE(c.ok()) << c.status();
-    pools.Add(pools.clients, c->client_id());
+    f.Remember("client_id", c->client_id());
     v1::CreateContactRequest cr;
     cr.mutable_contact()->set_client_id(c->client_id());
     cr.mutable_contact()->set_name("Zhao");
     *cr.mutable_actor() = MakeActor("u:a");
     auto ct = d.CreateContact(cr);
     ASSERT_TRUE(ct.ok()) << ct.status();
-    pools.Add(pools.contacts, ct->contact_id());
+    f.Remember("contact_id", ct->contact_id());
     v1::OpenCaseRequest oc;
     oc.set_client_id(c->client_id());
     oc.set_severity(v1::CASE_SEVERITY_HIGH);
@@ -631,10 +336,10 @@ void Seed(DomainEnv& env, Pools& pools) {
     *oc.mutable_actor() = MakeActor("u:a");
     auto sc = d.OpenCase(oc);
     ASSERT_TRUE(sc.ok()) << sc.status();
-    pools.Add(pools.cases, sc->case_id());
+    f.Remember("case_id", sc->case_id());
     auto plan = d.GetFollowUpPlan(c->client_id());
     ASSERT_TRUE(plan.ok());
-    for (const auto& f : plan->pending()) pools.Add(pools.follow_ups, f.follow_up_id());
+    for (const auto& fu : plan->pending()) f.Remember("follow_up_id", fu.follow_up_id());
   }
 }
 
@@ -658,33 +363,33 @@ TEST(RobustnessTest, RandomRequestsToEveryRpc) {
   DomainOptions options;
   options.handover_chunk_size = 7;
   DomainEnv env(dir.Sub("db"), options);
-  Pools pools;
-  ASSERT_NO_FATAL_FAILURE(Seed(env, pools));
+  Fuzzer f = NewFuzzer(triad::testing::TestSeed(0x7121ad00));
+  ASSERT_NO_FATAL_FAILURE(Seed(env, f));
   auto table = RpcTable(*env.domain);
   const std::set<absl::StatusCode> kAllowed = {
       absl::StatusCode::kOk,       absl::StatusCode::kInvalidArgument,
       absl::StatusCode::kNotFound, absl::StatusCode::kAlreadyExists,
       absl::StatusCode::kAborted,  absl::StatusCode::kFailedPrecondition};
   constexpr int kRounds = 120;
-  const uint64_t seed = triad::testing::TestSeed(0x7121ad00ULL);
   std::map<std::string, std::map<absl::StatusCode, int>> outcomes;
   for (int round = 0; round < kRounds; ++round) {
     for (int m = 0; m < Service()->method_count(); ++m) {
       const auto* method = Service()->method(m);
-      Random rnd(seed + static_cast<uint64_t>(round) * 131 + static_cast<uint64_t>(m));
       for (int k = 0; k < 4; ++k) {
         const Message* proto = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
             method->input_type());
         std::unique_ptr<Message> req(proto->New());
-        Filler(rnd, pools, rnd.Pick(std::vector<double>{0.4, 0.9, 0.97})).Fill(req.get());
-        if (rnd.Chance(0.05)) env.clock.Advance(absl::Hours(rnd.Int(1, 24 * 200)));
+        f.tame_percent = f.OneOf(std::vector<int>{40, 90, 97});
+        f.Fill(req.get(), f.Tame() ? 85 : 60);
+        if (f.Coin(5)) env.clock.Advance(absl::Hours(f.Int(1, 24 * 200)));
         SCOPED_TRACE(absl::StrCat(method->name(), " round ", round, " #", k));
         absl::StatusOr<std::unique_ptr<Message>> resp = table.at(method->name())(*req);
         absl::StatusCode code = resp.status().code();
         ++outcomes[method->name()][code];
         EXPECT_TRUE(kAllowed.count(code)) << resp.status();
         if (code == absl::StatusCode::kInvalidArgument) {
-          EXPECT_TRUE(NamesField(std::string(resp.status().message()), method->input_type()))
+          EXPECT_TRUE(triad::testing::NamesRequestField(std::string(resp.status().message()),
+                                                        method->input_type()))
               << resp.status();
         }
         if (!resp.ok()) continue;
@@ -693,7 +398,7 @@ TEST(RobustnessTest, RandomRequestsToEveryRpc) {
         EXPECT_TRUE(AllStringsValid(**resp, &where)) << where;
         std::unique_ptr<Message> again((*resp)->New());
         EXPECT_TRUE(again->ParseFromString((*resp)->SerializeAsString()));
-        Harvest(**resp, pools);
+        f.Learn(**resp);
         if (auto* c = dynamic_cast<const v1::Client*>(resp->get())) {
           EXPECT_TRUE(env.domain->GetClient(c->client_id()).ok());
         }
@@ -725,19 +430,24 @@ TEST(RobustnessTest, RandomConsumedEvents) {
   google::protobuf::LogSilencer quiet;
   triad::testing::TempDir dir;
   DomainEnv env(dir.Sub("db"));
-  Pools pools;
-  ASSERT_NO_FATAL_FAILURE(Seed(env, pools));
+  Fuzzer rnd = NewFuzzer(triad::testing::TestSeed(0xC0FFEE));
+  ASSERT_NO_FATAL_FAILURE(Seed(env, rnd));
+  const std::vector<std::string> clients = rnd.pools["client_id"];
   // One merged client, so events naming a merged id are covered.
   {
     v1::MergeClientsRequest mr;
-    mr.set_survivor_id(pools.clients[0]);
-    mr.set_merged_id(pools.clients[1]);
+    mr.set_survivor_id(clients[0]);
+    mr.set_merged_id(clients[1]);
     *mr.mutable_actor() = MakeActor("u:a", "same company");
     ASSERT_TRUE(env.domain->MergeClients(mr).ok());
   }
   auto handlers = env.domain->EventHandlers();
   ASSERT_EQ(handlers.size(), 3u);
-  Random rnd(triad::testing::TestSeed(0xC0FFEE));
+  auto timestamp = [&]() {
+    google::protobuf::Timestamp ts;
+    rnd.FillTimestamp(&ts);
+    return ts;
+  };
   auto client_id = [&]() -> std::string {
     switch (rnd.Int(0, 5)) {
       case 0:
@@ -749,14 +459,14 @@ TEST(RobustnessTest, RandomConsumedEvents) {
       case 3:
         return "ＣＬ＿１";
       default:
-        return rnd.Pick(pools.clients);
+        return rnd.OneOf(clients);
     }
   };
   auto money = [&](common::v1::Money* m) {
-    m->set_amount_minor(rnd.Pick(std::vector<int64_t>{
+    m->set_amount_minor(rnd.OneOf(std::vector<int64_t>{
         0, -1, -100000, 100000, std::numeric_limits<int64_t>::max(),
         std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max() / 2 + 1}));
-    m->set_currency(rnd.Pick(
+    m->set_currency(rnd.OneOf(
         std::vector<std::string>{"CNY", "", "usd", "EURO", "€€€", std::string(5000, 'X')}));
   };
   std::map<std::string, std::map<std::string, int>> outcomes;
@@ -770,26 +480,26 @@ TEST(RobustnessTest, RandomConsumedEvents) {
     const int shape = rnd.Int(0, 9);
     if (type == kOpportunityWonType) {
       pipeline::v1::OpportunityWon m;
-      m.set_opportunity_id(rnd.Chance(0.8) ? absl::StrCat("opp-", i) : rnd.String());
+      m.set_opportunity_id(rnd.Coin(80) ? absl::StrCat("opp-", i) : rnd.WildString());
       m.set_client_id(client_id());
-      if (rnd.Chance(0.8)) money(m.mutable_value());
-      if (rnd.Chance(0.8)) *m.mutable_won_at() = rnd.Timestamp();
-      m.set_repeat_client(rnd.Chance(0.3));
+      if (rnd.Coin(80)) money(m.mutable_value());
+      if (rnd.Coin(80)) *m.mutable_won_at() = timestamp();
+      m.set_repeat_client(rnd.Coin(30));
       payload = m.SerializeAsString();
     } else if (type == kOpportunityLostType) {
       pipeline::v1::OpportunityLost m;
-      m.set_opportunity_id(rnd.Chance(0.8) ? absl::StrCat("opp-", i) : rnd.String());
+      m.set_opportunity_id(rnd.Coin(80) ? absl::StrCat("opp-", i) : rnd.WildString());
       m.set_client_id(client_id());
-      if (rnd.Chance(0.5)) money(m.mutable_value());
+      if (rnd.Coin(50)) money(m.mutable_value());
       m.set_reason(static_cast<pipeline::v1::LossReason>(rnd.Int(-2, 40)));
-      if (rnd.Chance(0.5)) *m.mutable_lost_at() = rnd.Timestamp();
+      if (rnd.Coin(50)) *m.mutable_lost_at() = timestamp();
       payload = m.SerializeAsString();
     } else {
       production::v1::ProjectCompleted m;
-      m.set_project_id(rnd.Pick(std::vector<std::string>{absl::StrCat("prj-", i % 50), "",
-                                                         std::string(100 * 1024, 'p'), "prj-1"}));
+      m.set_project_id(rnd.OneOf(std::vector<std::string>{absl::StrCat("prj-", i % 50), "",
+                                                          std::string(100 * 1024, 'p'), "prj-1"}));
       m.set_client_id(client_id());
-      if (rnd.Chance(0.8)) *m.mutable_completed_at() = rnd.Timestamp();
+      if (rnd.Coin(80)) *m.mutable_completed_at() = timestamp();
       payload = m.SerializeAsString();
     }
     if (shape == 0) payload = rnd.Bytes(64);  // garbage
@@ -824,7 +534,7 @@ TEST(RobustnessTest, RandomConsumedEvents) {
         << type;
   }
   // Every client still reads, with sane figures.
-  for (const std::string& id : pools.clients) {
+  for (const std::string& id : clients) {
     auto c = env.domain->GetClient(id);
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_GE(c->repeat_business().deals_won(), 0);
@@ -956,7 +666,7 @@ TEST_F(RegressionTest, AbsurdEventsArePermanentErrors) {
   events::Transaction txn;
   EXPECT_THAT(std::string(d().ApplyProjectCompleted(pc, txn).message()),
               ::testing::StartsWith("completed_at:"));
-  *pc.mutable_completed_at() = util::ToProto(env_.clock.now + absl::Hours(24 * 365 * 5));
+  *pc.mutable_completed_at() = util::ToProto(env_.clock.Now() + absl::Hours(24 * 365 * 5));
   EXPECT_THAT(std::string(d().ApplyProjectCompleted(pc, txn).message()),
               ::testing::StartsWith("completed_at:"));
   pc.clear_completed_at();

@@ -1,0 +1,260 @@
+// Tests of client records: idempotent create, validation, duplicate detection, name search,
+// lifecycle transitions, masked updates with history, filtered and paged lists.
+#include <atomic>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/events/envelope.h"
+#include "common/util/proto_time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/clients/tests/test_support.h"
+#include "services/clients/text_util.h"
+
+namespace triad::clients {
+namespace {
+
+using testing::DomainEnv;
+using testing::DomainTest;
+using ::testing::HasSubstr;
+using testing::MakeActor;
+using testing::NewClientRequest;
+
+TEST_F(DomainTest, CreateIsIdempotentAndEmitsRegistered) {
+  v1::CreateClientRequest req = NewClientRequest("Huaxin Design", "u:li");
+  req.set_request_id("req-1");
+  auto first = d().CreateClient(req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->status(), v1::CLIENT_STATUS_COLLECTED);
+  EXPECT_EQ(first->etag(), "1");
+  auto again = d().CreateClient(req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->client_id(), first->client_id());
+  auto registered = env_.EventsOfType("triad.clients.client.registered.v1");
+  ASSERT_EQ(registered.size(), 1u);
+  EXPECT_EQ(registered[0].topic(), "triad.clients.client");
+  EXPECT_EQ(registered[0].key(), first->client_id());
+  v1::ClientRegistered ev;
+  ASSERT_TRUE(ev.ParseFromString(registered[0].payload()));
+  EXPECT_EQ(ev.client().name(), "Huaxin Design");
+  EXPECT_EQ(ev.actor().id(), "u:steward");
+}
+
+TEST_F(DomainTest, ValidationNamesTheField) {
+  auto r = d().CreateClient(NewClientRequest("", "u:li"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("client.name"));
+  r = d().CreateClient(NewClientRequest("Acme", ""));
+  EXPECT_THAT(r.status().message(), HasSubstr("client.owner_id"));
+  auto req = NewClientRequest("Acme", "u:li");
+  req.mutable_client()->set_email("nope");
+  EXPECT_THAT(d().CreateClient(req).status().message(), HasSubstr("client.email"));
+  req = NewClientRequest("Acme", "u:li");
+  req.clear_actor();
+  EXPECT_THAT(d().CreateClient(req).status().message(), HasSubstr("actor.id"));
+  EXPECT_EQ(d().GetClient("cl_missing").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DomainTest, DuplicatesAreDetectedByNormalisedKeys) {
+  v1::Client a = Create("北京华信设计有限公司", "u:li", [](v1::Client& c) {
+    c.set_tax_id("91110000AB1234");
+    c.set_phone("010-6552-1234");
+    c.set_email("info@huaxin.cn");
+  });
+  // Same company, different legal suffix.
+  auto r = d().CreateClient(NewClientRequest("北京华信设计股份有限公司", "u:wang"));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(r.status().message(), HasSubstr(a.client_id()));
+  // Tax id written differently.
+  auto req = NewClientRequest("Totally Different", "u:wang");
+  req.mutable_client()->set_tax_id("9111 0000 ab12 34");
+  EXPECT_EQ(d().CreateClient(req).status().code(), absl::StatusCode::kAlreadyExists);
+  // Phone and e-mail domain.
+  req = NewClientRequest("Other One", "u:wang");
+  req.mutable_client()->set_phone("+86 10 6552 1234");
+  EXPECT_EQ(d().CreateClient(req).status().code(), absl::StatusCode::kAlreadyExists);
+  req = NewClientRequest("Other Two", "u:wang");
+  req.mutable_client()->set_email("sales@HUAXIN.cn");
+  EXPECT_EQ(d().CreateClient(req).status().code(), absl::StatusCode::kAlreadyExists);
+  // A public mailbox domain is not evidence.
+  req = NewClientRequest("Other Three", "u:wang");
+  req.mutable_client()->set_email("x@qq.com");
+  EXPECT_TRUE(d().CreateClient(req).ok());
+  // force creates anyway.
+  req = NewClientRequest("北京华信设计", "u:wang");
+  req.set_force(true);
+  EXPECT_TRUE(d().CreateClient(req).ok());
+  v1::FindDuplicatesRequest fd;
+  fd.mutable_client()->set_name("BEIJING HUAXIN");  // no match
+  EXPECT_EQ(d().FindDuplicates(fd)->candidates_size(), 0);
+  fd.mutable_client()->set_name("北京华信设计 Co., Ltd.");
+  EXPECT_EQ(d().FindDuplicates(fd)->candidates_size(), 2);
+}
+
+TEST_F(DomainTest, ConcurrentDuplicateCreatesAdmitExactlyOne) {
+  std::atomic<int> ok{0}, exists{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = d().CreateClient(NewClientRequest(i % 2 ? "Same Name Ltd." : "SAME NAME", "u:li"));
+      if (r.ok()) ++ok;
+      if (r.status().code() == absl::StatusCode::kAlreadyExists) ++exists;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(exists.load(), 7);
+}
+
+TEST_F(DomainTest, NamePrefixSearchIsNormalised) {
+  Create("北京华信设计有限公司");
+  Create("上海建筑设计研究院");
+  v1::ListClientsRequest lr;
+  lr.set_name_prefix("北京华信");
+  auto r = d().ListClients(lr);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->clients_size(), 1);
+  EXPECT_EQ(r->clients(0).name(), "北京华信设计有限公司");
+  lr.set_name_prefix("!!!");
+  EXPECT_THAT(d().ListClients(lr).status().message(), HasSubstr("name_prefix"));
+}
+
+TEST_F(DomainTest, LifecycleAllowsOnlyValidTransitions) {
+  v1::Client c = Create("Acme", "u:li", [](v1::Client& c) { c.set_tax_id("T1"); });
+  v1::LifecycleRequest lr;
+  lr.set_client_id(c.client_id());
+  *lr.mutable_actor() = MakeActor("u:steward");
+  auto restored = d().RestoreClient(lr);
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(restored.status().message(), HasSubstr("only ARCHIVED"));
+  auto verified = d().VerifyClient(lr);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->status(), v1::CLIENT_STATUS_VERIFIED);
+  EXPECT_EQ(verified->completeness_score(), 30);
+  EXPECT_EQ(d().VerifyClient(lr).status().code(), absl::StatusCode::kFailedPrecondition);
+  lr.set_etag("1");  // stale
+  EXPECT_EQ(d().ArchiveClient(lr).status().code(), absl::StatusCode::kAborted);
+  lr.set_etag(verified->etag());
+  auto archived = d().ArchiveClient(lr);
+  ASSERT_TRUE(archived.ok());
+  EXPECT_EQ(archived->status(), v1::CLIENT_STATUS_ARCHIVED);
+  EXPECT_EQ(d().ArchiveClient(lr).status().code(), absl::StatusCode::kAborted);
+  lr.clear_etag();
+  EXPECT_EQ(d().ArchiveClient(lr).status().code(), absl::StatusCode::kFailedPrecondition);
+  v1::UpdateClientRequest up;
+  up.mutable_client()->set_client_id(c.client_id());
+  up.mutable_client()->set_region("north");
+  up.mutable_update_mask()->add_paths("region");
+  up.set_etag(archived->etag());
+  *up.mutable_actor() = MakeActor("u:li");
+  EXPECT_EQ(d().UpdateClient(up).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto back = d().RestoreClient(lr);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->status(), v1::CLIENT_STATUS_VERIFIED);
+  EXPECT_EQ(env_.EventsOfType("triad.clients.client.verified.v1").size(), 1u);
+  EXPECT_EQ(env_.EventsOfType("triad.clients.client.archived.v1").size(), 1u);
+  EXPECT_EQ(env_.EventsOfType("triad.clients.client.restored.v1").size(), 1u);
+}
+
+TEST_F(DomainTest, UpdateRecordsFieldHistoryAndNeedsReasonForKeyFields) {
+  v1::Client c = Create("Acme", "u:li");
+  v1::UpdateClientRequest up;
+  up.mutable_client()->set_client_id(c.client_id());
+  up.mutable_client()->set_phone("13800138000");
+  up.mutable_client()->set_owner_id("u:wang");
+  up.mutable_update_mask()->add_paths("phone");
+  up.mutable_update_mask()->add_paths("owner_id");
+  up.set_etag(c.etag());
+  *up.mutable_actor() = MakeActor("u:zhang");
+  auto r = d().UpdateClient(up);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("actor.reason"));
+  up.mutable_actor()->set_reason("Li left the Beijing office");
+  r = d().UpdateClient(up);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->owner_id(), "u:wang");
+  EXPECT_EQ(r->etag(), "2");
+  // Stale etag.
+  EXPECT_EQ(d().UpdateClient(up).status().code(), absl::StatusCode::kAborted);
+  // Unknown mask path.
+  up.set_etag(r->etag());
+  up.mutable_update_mask()->add_paths("status");
+  EXPECT_THAT(d().UpdateClient(up).status().message(), HasSubstr("update_mask"));
+
+  v1::ListClientHistoryRequest hr;
+  hr.set_client_id(c.client_id());
+  auto h = d().ListClientHistory(hr);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->entries_size(), 2);
+  EXPECT_EQ(h->entries(0).action(), "registered");
+  const v1::HistoryEntry& e = h->entries(1);
+  EXPECT_EQ(e.action(), "updated");
+  EXPECT_EQ(e.actor().id(), "u:zhang");
+  EXPECT_EQ(e.actor().reason(), "Li left the Beijing office");
+  EXPECT_EQ(absl::FromUnixSeconds(e.time().seconds()), env_.clock.Now());
+  std::map<std::string, std::pair<std::string, std::string>> changes;
+  for (const auto& ch : e.changes()) changes[ch.field()] = {ch.old_value(), ch.new_value()};
+  EXPECT_EQ(changes["owner_id"], std::make_pair(std::string("u:li"), std::string("u:wang")));
+  EXPECT_EQ(changes["phone"], std::make_pair(std::string(""), std::string("13800138000")));
+  v1::ListActorHistoryRequest ar;
+  ar.set_actor_id("u:zhang");
+  EXPECT_EQ(d().ListActorHistory(ar)->entries_size(), 1);
+  auto updated = env_.EventsOfType("triad.clients.client.updated.v1");
+  ASSERT_EQ(updated.size(), 1u);
+  v1::ClientUpdated ev;
+  ASSERT_TRUE(ev.ParseFromString(updated[0].payload()));
+  EXPECT_EQ(ev.changes_size(), 2);
+  EXPECT_EQ(env_.EventsOfType("triad.clients.client.owner_changed.v1").size(), 1u);
+}
+
+TEST_F(DomainTest, ListUsesFiltersAndPaginates) {
+  for (int i = 0; i < 7; ++i) {
+    Create(absl::StrCat("Owner A Client ", i), "u:a", [&](v1::Client& c) {
+      c.set_region(i % 2 ? "north" : "south");
+      c.add_tags(i < 3 ? "hospital" : "school");
+    });
+  }
+  Create("Owner B Client", "u:b");
+  v1::ListClientsRequest lr;
+  lr.set_owner_id("u:a");
+  lr.set_page_size(3);
+  std::set<std::string> seen;
+  int pages = 0;
+  while (true) {
+    auto page = d().ListClients(lr);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ++pages;
+    for (const auto& c : page->clients()) {
+      EXPECT_EQ(c.owner_id(), "u:a");
+      seen.insert(c.client_id());
+    }
+    if (page->next_page_token().empty()) break;
+    lr.set_page_token(page->next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_GE(pages, 3);
+  // A token cannot be replayed against another filter.
+  v1::ListClientsRequest other;
+  other.set_owner_id("u:b");
+  other.set_page_token(lr.page_token());
+  EXPECT_THAT(d().ListClients(other).status().message(), HasSubstr("page_token"));
+  v1::ListClientsRequest combo;
+  combo.set_owner_id("u:a");
+  combo.set_region("north");
+  combo.set_tag("school");
+  EXPECT_EQ(d().ListClients(combo)->clients_size(), 2);  // i = 3, 5
+  v1::ListClientsRequest search;
+  search.set_name_prefix("ＯＷＮＥＲ b");
+  auto found = d().ListClients(search);
+  ASSERT_EQ(found->clients_size(), 1);
+  EXPECT_EQ(found->clients(0).owner_id(), "u:b");
+  v1::ListClientsRequest bad;
+  bad.set_page_size(-1);
+  EXPECT_THAT(d().ListClients(bad).status().message(), HasSubstr("page_size"));
+}
+
+}  // namespace
+}  // namespace triad::clients
