@@ -1,5 +1,5 @@
 # Triad — the two ways in: `make run` and `make test`. Everything else is a helper.
-.PHONY: all setup build test unit run stop status bench sanitize fmt clean
+.PHONY: all setup build test unit run stop status bench sanitize tsan fmt clean
 
 BUILD ?= build
 
@@ -34,9 +34,14 @@ status:
 bench:
 	scripts/bench.sh
 
-# The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
+# The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/), then the event
+# runtime's tests under ThreadSanitizer (build-tsan/).
 sanitize:
-	scripts/sanitize.sh
+	scripts/sanitize.sh all
+
+# Only the ThreadSanitizer build and run (build-tsan/; suppressions in scripts/tsan.supp).
+tsan:
+	scripts/sanitize.sh tsan
 
 fmt:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

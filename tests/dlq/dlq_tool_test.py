@@ -139,7 +139,7 @@ class DlqToolTest(unittest.TestCase):
         limited = json.loads(run_tool("list", "--topic", self.dlq, "--limit", "2", "--output",
                                       "json").stdout)
         self.assertEqual([r["offset"] for r in limited], [0, 1])
-        table = run_tool("list", "--topic", self.dlq).stdout
+        table = run_tool("list", "--topic", self.dlq, "--bootstrap", BOOTSTRAP).stdout
         self.assertIn("CE_TYPE", table)
         self.assertIn(self.letters[3]["ce_id"], table)
         self.assertIn("5 dead letter(s)", table)

@@ -145,6 +145,10 @@ TEST(CrashSafetyTest, KilledProducerAndConsumerStillApplyEveryCommittedEventOnce
         return pr == producer_targets.size() && cr == consumer_targets.size();
       },
       absl::Seconds(240), absl::Milliseconds(2));
+  if (!all_kills_done) {  // do not leave the processes running
+    KillNow(p);
+    KillNow(c);
+  }
   ASSERT_TRUE(all_kills_done) << "kill points not reached: producer " << pr << "/" << kRounds
                               << " (at " << progress(producer_progress) << "), consumer " << cr
                               << "/" << kRounds << " (at " << progress(consumer_progress.back())

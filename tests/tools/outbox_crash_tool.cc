@@ -105,8 +105,8 @@ int Consume(const std::string& dir, const std::string& bootstrap, const std::str
   triad::events::ConsumerOptions co;
   co.group_id = group;
   co.topics = {topic};
-  // Offsets are committed once a second: a kill then always leaves applied events whose offsets
-  // are not committed yet, and the next process must recognise their redelivery.
+  // Offsets are committed once a second: a kill then (all but surely) leaves applied events whose
+  // offsets are not committed yet, and the next process must recognise their redelivery.
   co.commit_interval = absl::Seconds(1);
   triad::events::KafkaConfig kafka;
   kafka.bootstrap_servers = bootstrap;
