@@ -11,20 +11,19 @@ absl::StatusOr<std::optional<std::string>> LookupRequest(const storage::Store& s
                                                          std::string_view request_id) {
   if (request_id.empty()) return std::optional<std::string>();
   std::string key = storage::KeyBuilder().Str(method).Str(request_id).Build();
-  absl::StatusOr<std::string> v = store.Get(kRequestsColumnFamily, key);
-  if (absl::IsNotFound(v.status())) return std::optional<std::string>();
-  if (!v.ok()) return v.status();
-  return std::optional<std::string>(std::move(*v));
+  // Records expire after the dedupe retention (see StoreOptions::retention).
+  return store.GetExpiring(kRequestsColumnFamily, key);
 }
 
 absl::Status RecordRequest(const storage::Store& store, rocksdb::WriteBatch& batch,
                            std::string_view method, std::string_view request_id,
                            std::string_view response) {
   if (request_id.empty()) return absl::OkStatus();
-  rocksdb::ColumnFamilyHandle* cf = store.Cf(kRequestsColumnFamily);
-  if (cf == nullptr) return absl::FailedPreconditionError("store has no requests column family");
+  if (store.Cf(kRequestsColumnFamily) == nullptr) {
+    return absl::FailedPreconditionError("store has no requests column family");
+  }
   std::string key = storage::KeyBuilder().Str(method).Str(request_id).Build();
-  return storage::ToStatus(batch.Put(cf, key, rocksdb::Slice(response.data(), response.size())));
+  return store.PutExpiring(batch, kRequestsColumnFamily, key, response);
 }
 
 }  // namespace triad::util

@@ -12,6 +12,7 @@
 #include "common/events/envelope.h"
 #include "common/events/kafka.h"
 #include "common/events/outbox.h"
+#include "common/util/idempotency.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_env.h"
 #include "triad/common/v1/outbox.pb.h"
@@ -200,6 +201,29 @@ TEST(DedupeRetentionTest, ExpiredRecordsAreCompactedAwayAndDiskUseStaysFlat) {
   EXPECT_TRUE(
       store->Exists(IdempotentConsumer::kInboxColumnFamily, InboxKey("g", "triad/x", "11-1"))
           .value());
+}
+
+TEST(DedupeRetentionTest, RequestRecordsSurviveCompactionUntilTheirRetention) {
+  TempDir dir;
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  storage::StoreOptions o;
+  o.path = dir.path();
+  o.column_families = {util::kRequestsColumnFamily};
+  o.retention[util::kRequestsColumnFamily] = absl::Hours(48);
+  o.clock = [&now] { return now; };
+  auto store = std::move(*storage::Store::Open(o));
+  rocksdb::WriteBatch batch;
+  ASSERT_TRUE(util::RecordRequest(*store, batch, "Create", "req-1", "response-1").ok());
+  ASSERT_TRUE(store->Write(batch).ok());
+  ASSERT_TRUE(store->CompactExpired().ok());
+  auto found = util::LookupRequest(*store, "Create", "req-1");
+  ASSERT_TRUE(found.ok() && found->has_value()) << "a fresh request record was compacted away";
+  EXPECT_EQ(**found, "response-1");
+  now += absl::Hours(49);
+  ASSERT_TRUE(store->CompactExpired().ok());
+  found = util::LookupRequest(*store, "Create", "req-1");
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
 }
 
 }  // namespace

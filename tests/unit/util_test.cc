@@ -1,8 +1,10 @@
 // Tests of status helpers and mapping, ids, idempotency records, flags.
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
 #include "common/config/flags.h"
+#include "common/events/kafka.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/util/idempotency.h"
@@ -88,6 +90,43 @@ TEST(FlagsTest, EnvironmentOverridesFlagsAndReportsBadValues) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find("TRIAD_TOPIC_PARTITIONS"), std::string::npos);
   EXPECT_EQ(config::EnvName("grpc_port"), "TRIAD_GRPC_PORT");
+}
+
+TEST(FlagsTest, KafkaSecuritySettingsPassThroughWithSecretsFromFiles) {
+  testing::TempDir dir;
+  const std::string secret = dir.path() + "/sasl-password";
+  {
+    std::FILE* f = std::fopen(secret.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("s3cret\n", f);
+    std::fclose(f);
+  }
+  absl::SetFlag(&FLAGS_kafka_security_protocol, "sasl_ssl");
+  absl::SetFlag(&FLAGS_kafka_sasl_mechanism, "SCRAM-SHA-512");
+  absl::SetFlag(&FLAGS_kafka_sasl_username, "triad-clients");
+  absl::SetFlag(&FLAGS_kafka_sasl_password_file, secret);
+  absl::SetFlag(&FLAGS_kafka_ssl_ca_location, "/etc/triad/ca.pem");
+  absl::StatusOr<events::KafkaConfig> config = events::KafkaConfigFromFlags();
+  absl::SetFlag(&FLAGS_kafka_security_protocol, "");
+  absl::SetFlag(&FLAGS_kafka_sasl_mechanism, "");
+  absl::SetFlag(&FLAGS_kafka_sasl_username, "");
+  absl::SetFlag(&FLAGS_kafka_sasl_password_file, "");
+  absl::SetFlag(&FLAGS_kafka_ssl_ca_location, "");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->properties.at("security.protocol"), "sasl_ssl");
+  EXPECT_EQ(config->properties.at("sasl.mechanism"), "SCRAM-SHA-512");
+  EXPECT_EQ(config->properties.at("sasl.username"), "triad-clients");
+  EXPECT_EQ(config->properties.at("sasl.password"), "s3cret");  // trailing newline dropped
+  EXPECT_EQ(config->properties.at("ssl.ca.location"), "/etc/triad/ca.pem");
+  // Every producer and consumer is built from this config: the settings reach librdkafka.
+  EXPECT_TRUE(events::MakeConf(*config, {}).ok());
+
+  absl::SetFlag(&FLAGS_kafka_sasl_password_file, dir.path() + "/missing");
+  absl::StatusOr<events::KafkaConfig> missing = events::KafkaConfigFromFlags();
+  absl::SetFlag(&FLAGS_kafka_sasl_password_file, "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("kafka_sasl_password_file"), std::string::npos);
+  EXPECT_EQ(missing.status().message().find("s3cret"), std::string::npos);
 }
 
 }  // namespace
