@@ -141,6 +141,13 @@ class CallInterceptor : public grpc::experimental::Interceptor {
       }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      // The call is answering: stop watching it while its context is certainly alive (the
+      // destructor's Unwatch would race the watchdog's TryCancel on a context being torn
+      // down).
+      if (watch_id_ != 0) {
+        watchdog_->Unwatch(watch_id_);
+        watch_id_ = 0;
+      }
       grpc::Status status = methods->GetSendStatus();
       std::string method = info_->method();
       std::string grpc_service = "unknown", short_method = method;
