@@ -32,6 +32,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/pipeline/pipeline.h"
+#include "services/pipeline/tests/test_support.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fuzzer.h"
 #include "tests/testing/outbox_reader.h"
@@ -48,8 +49,6 @@ using google::protobuf::Reflection;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
 using triad::testing::Fuzzer;
-
-absl::Time Day(int d) { return absl::FromUnixSeconds(int64_t{20000 + d} * 86400 + 3600); }
 
 // ------------------------------------------------------------------------------ random inputs
 
@@ -146,28 +145,12 @@ std::string NamedFieldPath(const Descriptor* request, const std::string& message
 
 // ------------------------------------------------------------------------------ fixture
 
-class RobustnessTest : public ::testing::Test {
+class RobustnessTest : public PipelineEnvTest {
  protected:
   void SetUp() override {
     // The random payloads make protobuf log every invalid UTF-8 string it meets: keep quiet.
     google::protobuf::SetLogHandler(nullptr);
-    Open();
-  }
-
-  void Open() {
-    p_.reset();
-    outbox_.reset();
-    store_.reset();
-    auto storage =
-        ::triad::testing::OpenServiceStorage(dir_.Sub("db"), ColumnFamilies(), "triad/pipeline");
-    ASSERT_TRUE(storage.ok()) << storage.status();
-    store_ = std::move(storage->store);
-    outbox_ = std::move(storage->outbox);
-    PipelineOptions po;
-    po.clock = clock_.AsFunction();
-    auto p = Pipeline::Create(store_.get(), outbox_.get(), po);
-    ASSERT_TRUE(p.ok()) << p.status();
-    p_ = std::move(*p);
+    PipelineEnvTest::SetUp();
   }
 
   static events::Event Ev(const std::string& type, const Message& payload,
@@ -177,20 +160,6 @@ class RobustnessTest : public ::testing::Test {
     e.type = type;
     e.payload = payload.SerializeAsString();
     return e;
-  }
-
-  clients::v1::ClientSummary Client(const std::string& id, const std::string& owner = "u:wang",
-                                    int64_t version = 1) {
-    clients::v1::ClientSummary c;
-    c.set_client_id(id);
-    c.set_name("Client " + id);
-    c.set_owner_id(owner);
-    c.set_team_id("team-east");
-    c.set_status(clients::v1::CLIENT_STATUS_VERIFIED);
-    c.set_region("east");
-    c.set_tier(clients::v1::CLIENT_TIER_KEY);
-    c.set_version(version);
-    return c;
   }
 
   void Register(const std::string& id, const std::string& owner = "u:wang") {
@@ -482,12 +451,6 @@ class RobustnessTest : public ::testing::Test {
     ASSERT_TRUE(ranked.ok());
     EXPECT_EQ(ranked->open_deals_considered(), open);
   }
-
-  testing::TempDir dir_;
-  ::triad::testing::FakeClock clock_{Day(0)};
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<events::Outbox> outbox_;
-  std::unique_ptr<Pipeline> p_;
 };
 
 // ------------------------------------------------------------------------------ (a) every RPC
