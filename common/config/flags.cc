@@ -21,6 +21,10 @@ ABSL_FLAG(std::string, data_dir, "", "Directory of this service's RocksDB data (
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warn or error.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "On SIGTERM, how long in-flight RPCs may take to finish (duration, e.g. 10s).");
+ABSL_FLAG(absl::Duration, not_serving_grace, absl::ZeroDuration(),
+          "On SIGTERM, how long health reports NOT_SERVING while calls are still accepted, "
+          "before the listeners close (so load balancers stop routing first); e.g. 5s in "
+          "Kubernetes.");
 ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
           "Deadline applied to incoming RPCs that carry none (duration, e.g. 30s).");
 ABSL_FLAG(int32_t, topic_partitions, 6, "Partitions for the topics this service creates.");

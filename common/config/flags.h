@@ -22,6 +22,7 @@ ABSL_DECLARE_FLAG(int32_t, admin_port);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
+ABSL_DECLARE_FLAG(absl::Duration, not_serving_grace);
 ABSL_DECLARE_FLAG(absl::Duration, default_deadline);
 ABSL_DECLARE_FLAG(int32_t, topic_partitions);
 ABSL_DECLARE_FLAG(int64_t, block_cache_mb);

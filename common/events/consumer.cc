@@ -159,11 +159,9 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
     if (!consumer_) return absl::InternalError("consumer: cannot create: " + err);
 
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> pconf =
-        MakeConf(kafka_, {{"log_level", "3"}, {"message.timeout.ms", "10000"}},
-                 {{"enable.idempotence", "true"},
-                  {"acks", "all"},
-                  {"partitioner", "murmur2_random"}});
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> pconf = MakeConf(
+        kafka_, {{"log_level", "3"}, {"message.timeout.ms", "10000"}},
+        {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});
     if (!pconf.ok()) return pconf.status();
     if ((*pconf)->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
         RdKafka::Conf::CONF_OK) {
@@ -425,10 +423,9 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     headers->add(kHeaderDlqOffset, std::to_string(m.offset()));
     headers->add(kHeaderDlqGroup, options_.group_id);
     dlq_reported_ = false;
-    RdKafka::ErrorCode err =
-        dlq_producer_->produce(dlq, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                               const_cast<void*>(m.payload()), m.len(), m.key_pointer(),
-                               m.key_len(), 0, headers, nullptr);
+    RdKafka::ErrorCode err = dlq_producer_->produce(
+        dlq, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<void*>(m.payload()), m.len(), m.key_pointer(), m.key_len(), 0, headers, nullptr);
     if (err != RdKafka::ERR_NO_ERROR) {
       delete headers;
     } else {

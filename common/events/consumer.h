@@ -121,8 +121,7 @@ class IdempotentConsumer {
 
 // InboxKey is the dedupe key of an event (its ce_source and ce_id: ids are unique per
 // source) within a consumer group.
-std::string InboxKey(std::string_view group_id, std::string_view source,
-                     std::string_view event_id);
+std::string InboxKey(std::string_view group_id, std::string_view source, std::string_view event_id);
 
 // ApplyOutcome says what ApplyOnce did.
 enum class ApplyOutcome { kApplied, kDuplicate };

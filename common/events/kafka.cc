@@ -43,8 +43,7 @@ absl::StatusOr<KafkaConfig> KafkaConfigFromFlags() {
     if (!value.empty()) config.properties[key] = value;
   }
   const std::tuple<const char*, const char*, std::string> secrets[] = {
-      {"kafka_sasl_password_file", "sasl.password",
-       absl::GetFlag(FLAGS_kafka_sasl_password_file)},
+      {"kafka_sasl_password_file", "sasl.password", absl::GetFlag(FLAGS_kafka_sasl_password_file)},
       {"kafka_ssl_key_password_file", "ssl.key.password",
        absl::GetFlag(FLAGS_kafka_ssl_key_password_file)},
   };

@@ -37,14 +37,12 @@ class Lease::Impl : public RdKafka::RebalanceCb {
 
   absl::Status Acquire(absl::Duration wait, const std::function<bool()>& cancelled,
                        std::function<void()> on_lost) {
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
-        MakeConf(kafka_,
-                 {{"session.timeout.ms", "10000"},
-                  {"heartbeat.interval.ms", "1000"},
-                  {"log_level", "3"}},
-                 {{"group.id", group_},
-                  {"partition.assignment.strategy", "cooperative-sticky"},
-                  {"enable.auto.commit", "false"}});
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
+        kafka_,
+        {{"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"}, {"log_level", "3"}},
+        {{"group.id", group_},
+         {"partition.assignment.strategy", "cooperative-sticky"},
+         {"enable.auto.commit", "false"}});
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
@@ -117,8 +115,7 @@ std::string Lease::LeaseTopic(std::string_view service) {
 }
 
 Lease::Lease(KafkaConfig kafka, std::string group, std::string topic)
-    : impl_(std::make_unique<Impl>(std::move(kafka), std::move(group), std::move(topic),
-                                   &held_)) {}
+    : impl_(std::make_unique<Impl>(std::move(kafka), std::move(group), std::move(topic), &held_)) {}
 
 Lease::~Lease() { impl_->Release(); }
 

@@ -60,7 +60,6 @@ OutboxMetrics MakeMetrics(const std::string& source) {
                        blocked.Add({{"source", source}})};
 }
 
-
 // IsPermanent is true for produce errors that retrying the same event can never cure: the
 // event is quarantined. Everything else (no leader, too few replicas, timeouts, a broker down)
 // is retried, holding back only the partition concerned.
@@ -101,7 +100,6 @@ void Transaction::EmitRaw(std::string_view topic, std::string_view key, std::str
   e.payload = std::move(payload);
   events_.push_back(std::move(e));
 }
-
 
 // Relay publishes outbox rows and deletes them once Kafka has confirmed them. Each row goes to
 // the partition Kafka's Java clients would choose for its key, and rows are handed to the
@@ -199,19 +197,17 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   const OutboxOptions& options() const { return outbox_->options_; }
 
   absl::Status CreateProducer() {
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
-        MakeConf(options().kafka,
-                 {// Retry through broker outages inside librdkafka: it keeps each partition's
-                  // order; a partition that cannot take events holds back only itself.
-                  {"message.timeout.ms", "0"},
-                  {"linger.ms", "2"},
-                  {"batch.num.messages", "10000"},
-                  {"queue.buffering.max.messages", "200000"},
-                  {"reconnect.backoff.max.ms", "1000"},
-                  {"log_level", "3"}},
-                 {{"enable.idempotence", "true"},
-                  {"acks", "all"},
-                  {"partitioner", "murmur2_random"}});
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
+        options().kafka,
+        {// Retry through broker outages inside librdkafka: it keeps each partition's
+         // order; a partition that cannot take events holds back only itself.
+         {"message.timeout.ms", "0"},
+         {"linger.ms", "2"},
+         {"batch.num.messages", "10000"},
+         {"queue.buffering.max.messages", "200000"},
+         {"reconnect.backoff.max.ms", "1000"},
+         {"log_level", "3"}},
+        {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
@@ -241,8 +237,8 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     RdKafka::ErrorCode code =
         handle ? producer_->metadata(false, handle.get(), &raw, 5000) : RdKafka::ERR__INVALID_ARG;
     std::unique_ptr<RdKafka::Metadata> md(raw);
-    absl::Status status = absl::UnavailableError(
-        absl::StrCat("metadata of ", topic, ": ", RdKafka::err2str(code)));
+    absl::Status status =
+        absl::UnavailableError(absl::StrCat("metadata of ", topic, ": ", RdKafka::err2str(code)));
     int32_t count = 0;
     if (code == RdKafka::ERR_NO_ERROR && md) {
       for (const RdKafka::TopicMetadata* t : *md->topics()) {
@@ -351,8 +347,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
           const int32_t partition = KafkaDefaultPartition(record.key(), *partitions);
           Lane& lane = lanes_[{record.topic(), partition}];
           const bool suspect = suspects_.count(*seq) != 0;
-          if (lane.failed || lane.solo ||
-              lane.in_flight >= options().max_in_flight_per_partition ||
+          if (lane.failed || lane.solo || lane.in_flight >= options().max_in_flight_per_partition ||
               (suspect && lane.in_flight > 0)) {
             Hold(lane, *seq, false);
             cursor_ = *seq + 1;
@@ -377,11 +372,11 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
           e.dataschema = record.ce_dataschema();
           e.time = util::FromProto(record.ce_time());
           RdKafka::Headers* headers = ToHeaders(e);
-          RdKafka::ErrorCode err = producer_->produce(
-              record.topic(), partition, RdKafka::Producer::RK_MSG_COPY,
-              const_cast<char*>(record.payload().data()), record.payload().size(),
-              record.key().data(), record.key().size(), 0, headers,
-              reinterpret_cast<void*>(static_cast<uintptr_t>(*seq)));
+          RdKafka::ErrorCode err =
+              producer_->produce(record.topic(), partition, RdKafka::Producer::RK_MSG_COPY,
+                                 const_cast<char*>(record.payload().data()),
+                                 record.payload().size(), record.key().data(), record.key().size(),
+                                 0, headers, reinterpret_cast<void*>(static_cast<uintptr_t>(*seq)));
           if (err != RdKafka::ERR_NO_ERROR) {
             delete headers;  // not taken over on failure
             if (err == RdKafka::ERR__QUEUE_FULL) return false;
@@ -603,8 +598,8 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
   if (!ensured.ok()) return ensured;
   outbox->quarantine_cf_ = store->Cf(kQuarantineColumnFamily);
   int64_t quarantined = 0;
-  absl::Status counted = store->ScanPrefix(
-      kQuarantineColumnFamily, "", [&](std::string_view, std::string_view) {
+  absl::Status counted =
+      store->ScanPrefix(kQuarantineColumnFamily, "", [&](std::string_view, std::string_view) {
         ++quarantined;
         return true;
       });
@@ -651,9 +646,10 @@ absl::Status Outbox::Commit(Transaction& txn) {
       record.set_payload(e.payload);
       const size_t bytes = record.ByteSizeLong();
       if (bytes > options_.max_event_bytes) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "event ", e.type, " for ", e.key, " would be ", bytes, " bytes, over the ",
-            options_.max_event_bytes, "-byte event limit: a text field of the request is too long"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("event ", e.type, " for ", e.key, " would be ", bytes, " bytes, over the ",
+                         options_.max_event_bytes,
+                         "-byte event limit: a text field of the request is too long"));
       }
       rocksdb::Status put = txn.batch_.Put(cf_, SeqKey(seq++), record.SerializeAsString());
       if (!put.ok()) return storage::ToStatus(put);

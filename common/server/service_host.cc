@@ -222,6 +222,7 @@ ServerOptions ServerOptionsFromFlags(std::string service_name) {
   o.grpc_port = absl::GetFlag(FLAGS_grpc_port);
   o.admin_port = absl::GetFlag(FLAGS_admin_port);
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  o.not_serving_grace = absl::GetFlag(FLAGS_not_serving_grace);
   o.default_deadline = absl::GetFlag(FLAGS_default_deadline);
   return o;
 }
@@ -319,6 +320,14 @@ void ServiceHost::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     if (server_) {
       if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+      if (options_.not_serving_grace > absl::ZeroDuration()) {
+        // Health says NOT_SERVING while the listeners still accept calls, so load balancers
+        // and Kubernetes endpoints stop routing here before the port closes.
+        logging::Info("not serving; grace period before draining",
+                      {{"service", options_.service_name},
+                       {"grace_ms", absl::ToInt64Milliseconds(options_.not_serving_grace)}});
+        absl::SleepFor(options_.not_serving_grace);
+      }
       logging::Info("draining",
                     {{"service", options_.service_name},
                      {"deadline_ms", absl::ToInt64Milliseconds(options_.drain_timeout)}});

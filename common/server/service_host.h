@@ -36,6 +36,9 @@ struct ServerOptions {
   // 0 picks a free port; -1 runs no admin server.
   int admin_port = 0;
   absl::Duration drain_timeout = absl::Seconds(10);
+  // On shutdown, how long health reports NOT_SERVING while calls are still accepted, before
+  // the listeners close and in-flight calls drain.
+  absl::Duration not_serving_grace = absl::ZeroDuration();
   absl::Duration default_deadline = absl::Seconds(30);
 };
 

@@ -1,13 +1,12 @@
 // triad-pipeline: the sales pipeline service process (playbooks, signals, leads,
-// opportunities, gates, funnel). Wires the domain into the shared ServiceRuntime.
+// opportunities, gates, funnel). Declares the service for RunService: the Pipeline domain on
+// the shared runtime, its consumer and the periodic stale-deal scan.
 
-#include <cstdlib>
 #include <memory>
 
 #include "absl/flags/flag.h"
-#include "common/config/flags.h"
 #include "common/config/logging.h"
-#include "common/server/runtime.h"
+#include "common/server/service_main.h"
 #include "services/pipeline/grpc_service.h"
 #include "services/pipeline/pipeline.h"
 
@@ -16,57 +15,54 @@ ABSL_FLAG(absl::Duration, stale_scan_interval, absl::Hours(1),
           "(one stale event per deal and stage entry); a duration such as 15m or 1h; 0 "
           "disables the scan.");
 
-int main(int argc, char** argv) {
-  triad::server::BlockTerminationSignals();
-  triad::config::ParseFlags(argc, argv,
-                            "triad-pipeline: sales pipeline service (gRPC API "
-                            "triad.pipeline.v1.PipelineService)");
-  triad::logging::Init("pipeline", absl::GetFlag(FLAGS_log_level));
+namespace triad::pipeline {
+namespace {
 
-  triad::server::RuntimeOptions options;
-  options.service = "pipeline";
-  options.column_families = triad::pipeline::ColumnFamilies();
-  options.topics = triad::pipeline::Pipeline::Topics();
-  auto runtime = triad::server::ServiceRuntime::CreateFromFlags(std::move(options));
-  if (!runtime.ok()) {
-    triad::logging::Error("cannot create the runtime", {{"error", runtime.status()}});
-    return EXIT_FAILURE;
-  }
-  triad::server::ServiceRuntime& rt = **runtime;
+// Process is what the pipeline process keeps alive: the domain and its gRPC adapter.
+struct Process {
+  explicit Process(std::unique_ptr<Pipeline> p) : pipeline(std::move(p)), service(pipeline.get()) {}
+  std::unique_ptr<Pipeline> pipeline;
+  PipelineGrpcService service;
+};
 
-  triad::pipeline::PipelineOptions pipeline_options;
-  pipeline_options.consumer_group = rt.consumer_group();
-  auto pipeline = triad::pipeline::Pipeline::Create(&rt.store(), &rt.outbox(), pipeline_options);
-  if (!pipeline.ok()) {
-    triad::logging::Error("cannot open the pipeline", {{"error", pipeline.status()}});
-    return EXIT_FAILURE;
-  }
+absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
+  PipelineOptions options;
+  options.consumer_group = rt.consumer_group();
+  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline =
+      Pipeline::Create(&rt.store(), &rt.outbox(), options);
+  if (!pipeline.ok()) return pipeline.status();
+  auto process = std::make_shared<Process>(std::move(*pipeline));
+  Pipeline* domain = process->pipeline.get();
 
-  triad::events::ConsumerOptions consumer_options;
-  consumer_options.group_id = pipeline_options.consumer_group;
-  consumer_options.topics = triad::pipeline::Pipeline::ConsumedTopics();
-  consumer_options.apply_mutex = &(*pipeline)->mutex();
-  (*pipeline)->RegisterHandlers(rt.AddConsumer(std::move(consumer_options)));
-
-  triad::pipeline::PipelineGrpcService service(pipeline->get());
-  rt.host().AddService(&service, triad::pipeline::kServiceFullName);
+  events::ConsumerOptions consumer;
+  consumer.group_id = options.consumer_group;
+  consumer.topics = Pipeline::ConsumedTopics();
+  consumer.apply_mutex = &domain->mutex();
+  domain->RegisterHandlers(rt.AddConsumer(std::move(consumer)));
+  rt.host().AddService(&process->service, kServiceFullName);
 
   // Stale deals are scanned periodically; the runtime stops the scan before it closes the store.
-  triad::pipeline::Pipeline* domain = pipeline->get();
   rt.AddPeriodicTask("stale deal scan", absl::GetFlag(FLAGS_stale_scan_interval), [domain] {
-    auto resp = domain->ScanStaleDeals(triad::pipeline::v1::ScanStaleDealsRequest());
+    auto resp = domain->ScanStaleDeals(v1::ScanStaleDealsRequest());
     if (!resp.ok()) {
-      triad::logging::Warn("stale scan failed", {{"error", resp.status()}});
+      logging::Warn("stale scan failed", {{"error", resp.status()}});
     } else if (resp->newly_reported_size() > 0) {
-      triad::logging::Info("stale deals reported", {{"count", resp->newly_reported_size()}});
+      logging::Info("stale deals reported", {{"count", resp->newly_reported_size()}});
     }
   });
-  if (absl::Status s = rt.Start(); !s.ok()) {
-    triad::logging::Error("cannot start", {{"error", s}});
-    rt.Shutdown();
-    return EXIT_FAILURE;
-  }
-  triad::logging::Info("pipeline serving", {{"grpc_port", rt.host().grpc_port()},
-                                            {"admin_port", rt.host().admin_port()}});
-  return rt.Run();
+  return std::shared_ptr<void>(std::move(process));
+}
+
+}  // namespace
+}  // namespace triad::pipeline
+
+int main(int argc, char** argv) {
+  triad::server::ServiceSpec spec;
+  spec.name = "pipeline";
+  spec.usage =
+      "triad-pipeline: sales pipeline service (gRPC API triad.pipeline.v1.PipelineService)";
+  spec.column_families = triad::pipeline::ColumnFamilies();
+  spec.topics = triad::pipeline::Pipeline::Topics();
+  spec.wire = triad::pipeline::Wire;
+  return triad::server::RunService(argc, argv, spec);
 }

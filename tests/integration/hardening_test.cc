@@ -1,8 +1,8 @@
 // Real-broker tests of the event core under faults: an event Kafka refuses permanently is
-// quarantined while the stream goes on; a failed delivery keeps per-key order; a storage fault pauses consumption (nothing is
-// dead-lettered) and every event is applied exactly once after recovery; a service starts and
-// serves while Kafka is down and relays once it is back; a second instance of a service is
-// refused.
+// quarantined while the stream goes on; a failed delivery keeps per-key order; a storage fault
+// pauses consumption (nothing is dead-lettered) and every event is applied exactly once after
+// recovery; a service starts and serves while Kafka is down and relays once it is back; a second
+// instance of a service is refused.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -56,9 +56,9 @@ TEST(HardeningTest, APermanentlyRefusedEventIsQuarantinedAndTheStreamGoesOn) {
   ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {normal}, 1).ok());
   TempDir dir;
   auto store = testutil::OpenEventStore(dir.path());
-  auto outbox = std::move(*Outbox::Create(
-      store.get(), {.source = "triad/test", .kafka = TestKafkaConfig(),
-                    .retry_backoff = absl::Milliseconds(100)}));
+  auto outbox = std::move(*Outbox::Create(store.get(), {.source = "triad/test",
+                                                        .kafka = TestKafkaConfig(),
+                                                        .retry_backoff = absl::Milliseconds(100)}));
   ASSERT_TRUE(outbox->Start().ok());
   Emit(*outbox, normal, "a", 1);
   Emit(*outbox, small, "b", 2, 4000);  // too large for its topic
@@ -69,8 +69,7 @@ TEST(HardeningTest, APermanentlyRefusedEventIsQuarantinedAndTheStreamGoesOn) {
   ASSERT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(60)))
       << "depth " << outbox->Depth() << ": one refused event blocked the stream";
   EXPECT_EQ(outbox->Quarantined(), 1);
-  EXPECT_EQ(Seqs(testutil::ReadAll(normal, 3, absl::Seconds(30))),
-            (std::vector<int64_t>{1, 3, 5}));
+  EXPECT_EQ(Seqs(testutil::ReadAll(normal, 3, absl::Seconds(30))), (std::vector<int64_t>{1, 3, 5}));
   EXPECT_EQ(Seqs(testutil::ReadAll(small, 1, absl::Seconds(30))), (std::vector<int64_t>{4}));
   auto quarantined = outbox->ListQuarantined(10);
   ASSERT_TRUE(quarantined.ok());
@@ -98,9 +97,9 @@ TEST(HardeningTest, AFailedDeliveryKeepsPerKeyOrder) {
                   .ok());
   TempDir dir;
   auto store = testutil::OpenEventStore(dir.path());
-  auto outbox = std::move(*Outbox::Create(
-      store.get(), {.source = "triad/test", .kafka = TestKafkaConfig(),
-                    .retry_backoff = absl::Milliseconds(100)}));
+  auto outbox = std::move(*Outbox::Create(store.get(), {.source = "triad/test",
+                                                        .kafka = TestKafkaConfig(),
+                                                        .retry_backoff = absl::Milliseconds(100)}));
   for (int i = 1; i <= 20; ++i) Emit(*outbox, topic, "k", i, i == 7 ? 5000 : 0);
   ASSERT_TRUE(outbox->Start().ok());  // all 20 are waiting: they go out in few batches
   ASSERT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(60))) << "depth " << outbox->Depth();
@@ -268,8 +267,8 @@ class Forwarder {
 int BrokerPort() {
   const std::string& b = TestKafkaConfig().bootstrap_servers;
   return std::stoi(b.substr(b.rfind(':') + 1, b.find(',') == std::string::npos
-                                                   ? std::string::npos
-                                                   : b.find(',') - b.rfind(':') - 1));
+                                                  ? std::string::npos
+                                                  : b.find(',') - b.rfind(':') - 1));
 }
 
 server::RuntimeOptions RuntimeFor(const std::string& service, const std::string& dir,
@@ -293,8 +292,8 @@ TEST(HardeningTest, AServiceStartsAndServesWhileKafkaIsDownAndRelaysOnceItIsBack
   config.bootstrap_servers = absl::StrCat("127.0.0.1:", kafka.port());
   const std::string service = UniqueName("down");
   TempDir dir;
-  auto rt = std::move(*server::ServiceRuntime::Create(
-      RuntimeFor(service, dir.path(), UniqueName("g-"), config)));
+  auto rt = std::move(
+      *server::ServiceRuntime::Create(RuntimeFor(service, dir.path(), UniqueName("g-"), config)));
   ASSERT_TRUE(rt->Start().ok());  // Kafka is unreachable: the server starts all the same
   const std::string topic = absl::StrCat("triad.", service, ".tick");
   for (int i = 1; i <= 10; ++i) Emit(rt->outbox(), topic, "k", i);  // writes are accepted

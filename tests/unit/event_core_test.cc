@@ -36,7 +36,7 @@ TEST(EventIdTest, NewIdsAreUuidV7TimeOrderedAndUniqueAcrossManyShortLivedThreads
   for (const auto& ids : per_thread) {
     for (const std::string& id : ids) {
       ASSERT_EQ(id.size(), 36u) << id;
-      EXPECT_EQ(id[14], '7') << id;  // version 7
+      EXPECT_EQ(id[14], '7') << id;                                          // version 7
       EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;  // variant 10
       all.insert(id);
     }
@@ -66,14 +66,10 @@ TEST(PartitionerTest, MatchesKafkasJavaDefaultPartitioner) {
     int32_t murmur2;
     int32_t partition_of_6;
   };
-  const Case cases[] = {{"k", -1567496736, 2},
-                        {"cli_1", 699499900, 4},
-                        {"opp_42", 1241788401, 3},
-                        {"21", -973932308, 0},
-                        {"foobar", -790332482, 0},
-                        {"a-little-bit-long-string", -985981536, 2},
-                        {"", 275646681, 3},
-                        {"\xe5\xae\xa2\xe6\x88\xb7", 1463422313, 5}};
+  const Case cases[] = {{"k", -1567496736, 2},     {"cli_1", 699499900, 4},
+                        {"opp_42", 1241788401, 3}, {"21", -973932308, 0},
+                        {"foobar", -790332482, 0}, {"a-little-bit-long-string", -985981536, 2},
+                        {"", 275646681, 3},        {"\xe5\xae\xa2\xe6\x88\xb7", 1463422313, 5}};
   for (const Case& c : cases) {
     EXPECT_EQ(Murmur2(c.key), c.murmur2) << c.key;
     EXPECT_EQ(KafkaDefaultPartition(c.key, 6), c.partition_of_6) << c.key;
@@ -198,10 +194,12 @@ TEST(DedupeRetentionTest, ExpiredRecordsAreCompactedAwayAndDiskUseStaysFlat) {
   // the size after day 12 is no larger than after day 3 (plus slack for file boundaries).
   EXPECT_GT(sizes[2], 0u);
   EXPECT_LE(sizes.back(), sizes[2] * 5 / 4) << sizes_text;
-  EXPECT_FALSE(store->Exists(IdempotentConsumer::kInboxColumnFamily, InboxKey("g", "triad/x", "0-1"))
-                   .value());
-  EXPECT_TRUE(store->Exists(IdempotentConsumer::kInboxColumnFamily, InboxKey("g", "triad/x", "11-1"))
-                  .value());
+  EXPECT_FALSE(
+      store->Exists(IdempotentConsumer::kInboxColumnFamily, InboxKey("g", "triad/x", "0-1"))
+          .value());
+  EXPECT_TRUE(
+      store->Exists(IdempotentConsumer::kInboxColumnFamily, InboxKey("g", "triad/x", "11-1"))
+          .value());
 }
 
 }  // namespace

@@ -69,10 +69,12 @@ std::string HttpGet(int port, const std::string& path) {
 
 class ServiceHostTest : public ::testing::Test {
  protected:
-  void StartHost(absl::Duration default_deadline = absl::Seconds(30)) {
+  void StartHost(absl::Duration default_deadline = absl::Seconds(30),
+                 absl::Duration not_serving_grace = absl::ZeroDuration()) {
     ServerOptions o;
     o.service_name = "echo";
     o.default_deadline = default_deadline;
+    o.not_serving_grace = not_serving_grace;
     o.drain_timeout = absl::Seconds(5);
     host_ = std::make_unique<ServiceHost>(o);
     host_->AddService(&impl_, "triad.testing.v1.EchoService");
@@ -169,6 +171,23 @@ TEST_F(ServiceHostTest, ShutdownDrainsInFlightCallsThenRunsStopStepsInOrder) {
   EXPECT_TRUE(in_flight.get());
   EXPECT_EQ(steps_, (std::vector<std::string>{"first", "second"}));
   EchoResponse resp;
+  EXPECT_FALSE(Call(EchoRequest(), &resp, absl::Seconds(1)).ok());
+}
+
+TEST_F(ServiceHostTest, HealthSaysNotServingWhileCallsAreStillAcceptedDuringTheGrace) {
+  StartHost(absl::Seconds(30), absl::Seconds(2));
+  grpc::StatusCode code;
+  ASSERT_EQ(Health("", &code), grpc::health::v1::HealthCheckResponse::SERVING);
+  auto shutdown = std::async(std::launch::async, [&] { host_->Shutdown(); });
+  // During the grace period the health check answers NOT_SERVING and calls still succeed.
+  ASSERT_TRUE(testing::PollUntil(
+      [&] { return Health("", &code) == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
+      absl::Seconds(2), absl::Milliseconds(20)));
+  EchoResponse resp;
+  EchoRequest req;
+  req.set_text("late");
+  EXPECT_TRUE(Call(req, &resp, absl::Seconds(1)).ok());
+  shutdown.get();
   EXPECT_FALSE(Call(EchoRequest(), &resp, absl::Seconds(1)).ok());
 }
 

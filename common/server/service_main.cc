@@ -1,0 +1,50 @@
+// Implements RunService, the shared main of every service process.
+#include "common/server/service_main.h"
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "common/config/flags.h"
+#include "common/config/logging.h"
+
+namespace triad::server {
+
+int RunService(int argc, char** argv, const ServiceSpec& spec) {
+  BlockTerminationSignals();
+  config::ParseFlags(argc, argv, spec.usage);
+  logging::Init(spec.name, absl::GetFlag(FLAGS_log_level));
+
+  RuntimeOptions options;
+  options.service = spec.name;
+  options.column_families = spec.column_families;
+  options.topics = spec.topics;
+  absl::StatusOr<std::unique_ptr<ServiceRuntime>> runtime =
+      ServiceRuntime::CreateFromFlags(std::move(options));
+  if (!runtime.ok()) {
+    logging::Error("cannot create the runtime", {{"error", runtime.status()}});
+    return EXIT_FAILURE;
+  }
+  ServiceRuntime& rt = **runtime;
+  absl::StatusOr<std::shared_ptr<void>> wired = spec.wire(rt);
+  if (!wired.ok()) {
+    logging::Error("cannot set the service up", {{"error", wired.status()}});
+    rt.Shutdown();
+    return EXIT_FAILURE;
+  }
+  if (absl::Status s = rt.Start(); !s.ok()) {
+    logging::Error("cannot start", {{"error", s}});
+    rt.Shutdown();
+    return EXIT_FAILURE;
+  }
+  logging::Info("serving", {{"service", spec.name},
+                            {"grpc_port", rt.host().grpc_port()},
+                            {"admin_port", rt.host().admin_port()}});
+  if (spec.after_start) spec.after_start(rt);
+  const int code = rt.Run();
+  // The runtime has shut down (server, consumers, relay, store); the domain goes next, the
+  // runtime last.
+  wired->reset();
+  return code;
+}
+
+}  // namespace triad::server

@@ -1,0 +1,123 @@
+// Unit test of the outbox relay against librdkafka's MOCK cluster (in-process, not a real
+// broker; allowed here because the relay's lanes need a partition without a leader, which a
+// one-broker real cluster cannot produce): a partition Kafka cannot take holds back only its
+// own events — never the other partitions', even past the relay's global in-flight limit —
+// and once it has a leader again its events arrive in commit order.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/events/outbox.h"
+#include "gtest/gtest.h"
+#include "librdkafka/rdkafka.h"
+#include "librdkafka/rdkafka_mock.h"
+#include "librdkafka/rdkafkacpp.h"
+#include "tests/testing/test_env.h"
+#include "triad/testing/v1/test_events.pb.h"
+
+namespace triad::events {
+namespace {
+
+using triad::testing::PollUntil;
+using triad::testing::TempDir;
+using triad::testing::v1::Ticked;
+
+// MockCluster owns a librdkafka mock cluster of one broker.
+class MockCluster {
+ public:
+  MockCluster() {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
+  }
+  ~MockCluster() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(rk_);
+  }
+  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  rd_kafka_mock_cluster_t* get() { return cluster_; }
+
+ private:
+  rd_kafka_t* rk_;
+  rd_kafka_mock_cluster_t* cluster_;
+};
+
+// ReadSeqs reads partition 0 of `topic` from the start until `want` messages came.
+std::vector<int64_t> ReadSeqs(const std::string& bootstrap, const std::string& topic, size_t want,
+                              absl::Duration timeout) {
+  KafkaConfig config;
+  config.bootstrap_servers = bootstrap;
+  auto conf = MakeConf(config, {{"group.id", "reader"}, {"enable.auto.commit", "false"}});
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf->get(), err));
+  std::unique_ptr<RdKafka::TopicPartition> tp(
+      RdKafka::TopicPartition::create(topic, 0, RdKafka::Topic::OFFSET_BEGINNING));
+  std::vector<RdKafka::TopicPartition*> list = {tp.get()};
+  c->assign(list);
+  std::vector<int64_t> out;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (out.size() < want && absl::Now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(c->consume(100));
+    if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+    Ticked t;
+    t.ParseFromArray(m->payload(), static_cast<int>(m->len()));
+    out.push_back(t.seq());
+  }
+  c->close();
+  return out;
+}
+
+TEST(RelayMockClusterTest, ALeaderlessPartitionHoldsBackOnlyItselfThenDeliversInOrder) {
+  MockCluster mock;
+  rd_kafka_mock_topic_create(mock.get(), "triad.test.stuck", 1, 1);
+  rd_kafka_mock_topic_create(mock.get(), "triad.test.flowing", 1, 1);
+  rd_kafka_mock_partition_set_leader(mock.get(), "triad.test.stuck", 0, -1);
+
+  TempDir dir;
+  storage::StoreOptions so;
+  so.path = dir.path();
+  so.column_families = {Outbox::kColumnFamily};
+  auto store = std::move(*storage::Store::Open(so));
+  OutboxOptions options;
+  options.source = "triad/test";
+  options.kafka.bootstrap_servers = mock.bootstrap();
+  options.max_in_flight = 100;
+  options.max_in_flight_per_partition = 20;
+  auto outbox = std::move(*Outbox::Create(store.get(), options));
+  ASSERT_TRUE(outbox->Start().ok());
+  auto emit = [&](const std::string& topic, const std::string& key, int seq) {
+    Transaction txn;
+    Ticked t;
+    t.set_key(key);
+    t.set_seq(seq);
+    txn.Emit(topic, key, "triad.test.tick.ticked.v1", t);
+    ASSERT_TRUE(outbox->Commit(txn).ok());
+  };
+  constexpr int kStuck = 150;  // more than max_in_flight
+  for (int i = 1; i <= kStuck; ++i) emit("triad.test.stuck", "k", i);
+  for (int i = 1; i <= 50; ++i) emit("triad.test.flowing", "n", i);
+
+  EXPECT_EQ(ReadSeqs(mock.bootstrap(), "triad.test.flowing", 50, absl::Seconds(30)).size(), 50u)
+      << "the leaderless partition blocked the others";
+  ASSERT_TRUE(PollUntil([&] { return outbox->Depth() == kStuck; }, absl::Seconds(30)))
+      << "depth " << outbox->Depth();
+
+  rd_kafka_mock_partition_set_leader(mock.get(), "triad.test.stuck", 0, 1);
+  ASSERT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(60))) << "depth " << outbox->Depth();
+  std::vector<int64_t> seqs = ReadSeqs(mock.bootstrap(), "triad.test.stuck", kStuck,
+                                       absl::Seconds(30));
+  std::vector<int64_t> first;
+  std::set<int64_t> seen;
+  for (int64_t s : seqs) {
+    if (seen.insert(s).second) first.push_back(s);
+  }
+  ASSERT_EQ(first.size(), static_cast<size_t>(kStuck));
+  for (int i = 0; i < kStuck; ++i) ASSERT_EQ(first[i], i + 1) << "out of order at " << i;
+  outbox->Stop();
+}
+
+}  // namespace
+}  // namespace triad::events
