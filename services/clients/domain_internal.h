@@ -12,11 +12,21 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/api/validation.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "triad/clients/v1/clients_service.pb.h"
 #include "triad/common/v1/types.pb.h"
 
 namespace triad::clients {
+
+// Shorthands of the domain's implementation files (this header is internal to them).
+using api::InvalidField;
+using api::IsBlank;
+using api::kMaxIdLength;
+using api::kMaxTextLength;
+using common::v1::Actor;
+using v1::Client;
+using v1::FieldChange;
 
 // The most records a periodic scan handles per call.
 inline constexpr int kMaxScanPerCall = 1000;

@@ -1,44 +1,20 @@
 // Implements ClientsDomain's ownership: reassigning one client and the chunked, resumable
 // portfolio handover.
 #include <algorithm>
-#include <limits>
-#include <map>
-#include <set>
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "common/api/etag.h"
-#include "common/api/field_mask.h"
-#include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
 #include "common/config/logging.h"
-#include "common/events/envelope.h"
 #include "common/status/status_macros.h"
-#include "common/storage/key_codec.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
 #include "services/clients/domain.h"
 #include "services/clients/domain_internal.h"
-#include "services/clients/text_util.h"
 
 namespace triad::clients {
-namespace {
-
-using api::InvalidField;
-using api::IsBlank;
-using api::kMaxIdLength;
-using api::kMaxTextLength;
-using common::v1::Actor;
-using v1::Client;
-using v1::FieldChange;
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Ownership.

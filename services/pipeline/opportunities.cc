@@ -1,11 +1,6 @@
 // Implements Pipeline's opportunities: create (converting a lead), get, list through the
 // indexes, masked update, reassign, and loading one for a change.
-#include <algorithm>
-#include <cmath>
-#include <set>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/api/etag.h"
@@ -13,22 +8,13 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
-#include "common/config/logging.h"
 #include "common/status/status_macros.h"
-#include "common/storage/key_codec.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
 #include "services/pipeline/pipeline.h"
 #include "services/pipeline/pipeline_internal.h"
 
 namespace triad::pipeline {
-namespace {
-
-using api::InvalidField;
-using util::FromProto;
-using util::ToProto;
-
-}  // namespace
 
 absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
     const v1::CreateOpportunityRequest& req) {

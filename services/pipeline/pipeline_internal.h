@@ -12,10 +12,17 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/api/validation.h"
+#include "common/util/proto_time.h"
 #include "services/pipeline/repository.h"
 #include "triad/pipeline/v1/pipeline_service.pb.h"
 
 namespace triad::pipeline {
+
+// Shorthands of the domain's implementation files (this header is internal to them).
+using api::InvalidField;
+using util::FromProto;
+using util::ToProto;
 
 // The service name in event types.
 inline constexpr char kSvc[] = "pipeline";

@@ -1,33 +1,16 @@
 // Implements Pipeline's market-demand signals: record, get, list.
-#include <algorithm>
-#include <cmath>
-#include <set>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "common/api/etag.h"
-#include "common/api/field_mask.h"
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
-#include "common/config/logging.h"
 #include "common/status/status_macros.h"
-#include "common/storage/key_codec.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
 #include "services/pipeline/pipeline.h"
 #include "services/pipeline/pipeline_internal.h"
 
 namespace triad::pipeline {
-namespace {
-
-using api::InvalidField;
-using util::FromProto;
-using util::ToProto;
-
-}  // namespace
 
 absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));

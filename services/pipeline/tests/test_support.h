@@ -24,11 +24,13 @@ namespace triad::pipeline {
 // Day is a fixed time d days after the tests' day 0 (01:00 UTC).
 inline absl::Time Day(int d) { return absl::FromUnixSeconds(int64_t{20000 + d} * 86400 + 3600); }
 
-// PipelineTest is the fixture of the domain tests.
-class PipelineTest : public ::testing::Test {
+// PipelineEnvTest is the base of the domain fixtures: a Pipeline on a real RocksDB in a TempDir
+// (outbox relay not started) on the fake clock, reopened by Open(), and client summaries.
+class PipelineEnvTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
 
+  // Open (re)opens the store and the domain on it.
   void Open() {
     p_.reset();
     outbox_.reset();
@@ -45,13 +47,8 @@ class PipelineTest : public ::testing::Test {
     p_ = std::move(*p);
   }
 
-  events::Event NewEvent() {
-    events::Event e;
-    e.id = events::NewEventId();
-    return e;
-  }
-
-  clients::v1::ClientSummary Client(const std::string& id, const std::string& owner,
+  // Client is a verified client summary as the clients service would send it.
+  clients::v1::ClientSummary Client(const std::string& id, const std::string& owner = "u:wang",
                                     int64_t version = 1) {
     clients::v1::ClientSummary c;
     c.set_client_id(id);
@@ -63,6 +60,22 @@ class PipelineTest : public ::testing::Test {
     c.set_tier(clients::v1::CLIENT_TIER_KEY);
     c.set_version(version);
     return c;
+  }
+
+  testing::TempDir dir_;
+  ::triad::testing::FakeClock clock_{Day(0)};
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<events::Outbox> outbox_;
+  std::unique_ptr<Pipeline> p_;
+};
+
+// PipelineTest is the fixture of the domain tests.
+class PipelineTest : public PipelineEnvTest {
+ protected:
+  events::Event NewEvent() {
+    events::Event e;
+    e.id = events::NewEventId();
+    return e;
   }
 
   void RegisterClient(const std::string& id, const std::string& owner = "u:wang") {
@@ -163,12 +176,6 @@ class PipelineTest : public ::testing::Test {
     a.set_bottleneck_resource("team:structural");
     return p_->OnFeasibilityAnswered(NewEvent(), a);
   }
-
-  testing::TempDir dir_;
-  ::triad::testing::FakeClock clock_{Day(0)};
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<events::Outbox> outbox_;
-  std::unique_ptr<Pipeline> p_;
 };
 
 }  // namespace triad::pipeline
