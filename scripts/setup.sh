@@ -38,4 +38,6 @@ fi
 "$ROOT/tests/deploy/install_tools.sh"
 # The AsyncAPI parser (npm, pinned by tests/asyncapi/package-lock.json) into .cache/.
 "$ROOT/tests/asyncapi/install_tools.sh"
+# The protobuf linter buf (Go module proxy, pinned) into .cache/proto-tools.
+"$ROOT/tests/proto/install_buf.sh"
 echo "setup: ok" >&2

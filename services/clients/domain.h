@@ -83,11 +83,11 @@ class ClientsDomain {
   // UpdateClient applies the masked fields when the etag matches.
   absl::StatusOr<v1::Client> UpdateClient(const v1::UpdateClientRequest& req);
   // VerifyClient moves COLLECTED -> VERIFIED recording the completeness score.
-  absl::StatusOr<v1::Client> VerifyClient(const v1::LifecycleRequest& req);
+  absl::StatusOr<v1::Client> VerifyClient(const v1::VerifyClientRequest& req);
   // ArchiveClient moves COLLECTED/VERIFIED -> ARCHIVED.
-  absl::StatusOr<v1::Client> ArchiveClient(const v1::LifecycleRequest& req);
+  absl::StatusOr<v1::Client> ArchiveClient(const v1::ArchiveClientRequest& req);
   // RestoreClient moves ARCHIVED back to the status it had before.
-  absl::StatusOr<v1::Client> RestoreClient(const v1::LifecycleRequest& req);
+  absl::StatusOr<v1::Client> RestoreClient(const v1::RestoreClientRequest& req);
   // FindDuplicates lists the clients sharing a normalised key with `req.client`.
   absl::StatusOr<v1::FindDuplicatesResponse> FindDuplicates(
       const v1::FindDuplicatesRequest& req) const;
@@ -193,7 +193,9 @@ class ClientsDomain {
   // cadence) changed from `before` to `after`, adding one history change per moved follow-up.
   absl::Status RescheduleCadence(events::Transaction& txn, const v1::Client& before,
                                  const v1::Client& after, std::vector<v1::FieldChange>* history);
-  absl::StatusOr<v1::Client> Transition(const v1::LifecycleRequest& req, std::string_view action);
+  // Transition applies a lifecycle change (Verify/Archive/RestoreClientRequest).
+  template <typename Req>
+  absl::StatusOr<v1::Client> Transition(const Req& req, std::string_view action);
   absl::Status WriteClient(events::Transaction& txn, const v1::Client* before, v1::Client& after,
                            std::string_view action, const common::v1::Actor& actor,
                            std::vector<v1::FieldChange> changes, std::string_view handover_id);

@@ -21,11 +21,11 @@ class ClientsGrpcService final : public v1::ClientsService::Service {
                            v1::ListClientsResponse* resp) override;
   grpc::Status UpdateClient(grpc::ServerContext*, const v1::UpdateClientRequest* req,
                             v1::Client* resp) override;
-  grpc::Status VerifyClient(grpc::ServerContext*, const v1::LifecycleRequest* req,
+  grpc::Status VerifyClient(grpc::ServerContext*, const v1::VerifyClientRequest* req,
                             v1::Client* resp) override;
-  grpc::Status ArchiveClient(grpc::ServerContext*, const v1::LifecycleRequest* req,
+  grpc::Status ArchiveClient(grpc::ServerContext*, const v1::ArchiveClientRequest* req,
                              v1::Client* resp) override;
-  grpc::Status RestoreClient(grpc::ServerContext*, const v1::LifecycleRequest* req,
+  grpc::Status RestoreClient(grpc::ServerContext*, const v1::RestoreClientRequest* req,
                              v1::Client* resp) override;
   grpc::Status FindDuplicates(grpc::ServerContext*, const v1::FindDuplicatesRequest* req,
                               v1::FindDuplicatesResponse* resp) override;

@@ -259,8 +259,8 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
   return with_rb;
 }
 
-absl::StatusOr<Client> ClientsDomain::Transition(const v1::LifecycleRequest& req,
-                                                 std::string_view action) {
+template <typename Req>
+absl::StatusOr<Client> ClientsDomain::Transition(const Req& req, std::string_view action) {
   RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   RETURN_IF_ERROR(ValidateActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
@@ -327,15 +327,15 @@ absl::StatusOr<Client> ClientsDomain::Transition(const v1::LifecycleRequest& req
   return out;
 }
 
-absl::StatusOr<Client> ClientsDomain::VerifyClient(const v1::LifecycleRequest& req) {
+absl::StatusOr<Client> ClientsDomain::VerifyClient(const v1::VerifyClientRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   return Transition(req, "verified");
 }
-absl::StatusOr<Client> ClientsDomain::ArchiveClient(const v1::LifecycleRequest& req) {
+absl::StatusOr<Client> ClientsDomain::ArchiveClient(const v1::ArchiveClientRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   return Transition(req, "archived");
 }
-absl::StatusOr<Client> ClientsDomain::RestoreClient(const v1::LifecycleRequest& req) {
+absl::StatusOr<Client> ClientsDomain::RestoreClient(const v1::RestoreClientRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   return Transition(req, "restored");
 }

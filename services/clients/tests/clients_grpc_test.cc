@@ -95,7 +95,7 @@ TEST_F(GrpcTest, StaleEtagIsAbortedAndLifecycleIsFailedPrecondition) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_THAT(s.error_message(), HasSubstr("etag"));
 
-  v1::LifecycleRequest lr;
+  v1::RestoreClientRequest lr;
   lr.set_client_id(c.client_id());
   *lr.mutable_actor() = MakeActor("u:steward");
   v1::Client out;

@@ -122,12 +122,20 @@ TEST_F(DomainTest, NamePrefixSearchIsNormalised) {
   EXPECT_THAT(d().ListClients(lr).status().message(), HasSubstr("name_prefix"));
 }
 
+// Same converts between the lifecycle requests, which share one wire format.
+template <typename To, typename From>
+To Same(const From& from) {
+  To to;
+  EXPECT_TRUE(to.ParseFromString(from.SerializeAsString()));
+  return to;
+}
+
 TEST_F(DomainTest, LifecycleAllowsOnlyValidTransitions) {
   v1::Client c = Create("Acme", "u:li", [](v1::Client& c) { c.set_tax_id("T1"); });
-  v1::LifecycleRequest lr;
+  v1::VerifyClientRequest lr;
   lr.set_client_id(c.client_id());
   *lr.mutable_actor() = MakeActor("u:steward");
-  auto restored = d().RestoreClient(lr);
+  auto restored = d().RestoreClient(Same<v1::RestoreClientRequest>(lr));
   EXPECT_EQ(restored.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(restored.status().message(), HasSubstr("only ARCHIVED"));
   auto verified = d().VerifyClient(lr);
@@ -136,14 +144,14 @@ TEST_F(DomainTest, LifecycleAllowsOnlyValidTransitions) {
   EXPECT_EQ(verified->completeness_score(), 30);
   EXPECT_EQ(d().VerifyClient(lr).status().code(), absl::StatusCode::kFailedPrecondition);
   lr.set_etag("1");  // stale
-  EXPECT_EQ(d().ArchiveClient(lr).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(), absl::StatusCode::kAborted);
   lr.set_etag(verified->etag());
-  auto archived = d().ArchiveClient(lr);
+  auto archived = d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr));
   ASSERT_TRUE(archived.ok());
   EXPECT_EQ(archived->status(), v1::CLIENT_STATUS_ARCHIVED);
-  EXPECT_EQ(d().ArchiveClient(lr).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(), absl::StatusCode::kAborted);
   lr.clear_etag();
-  EXPECT_EQ(d().ArchiveClient(lr).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(), absl::StatusCode::kFailedPrecondition);
   v1::UpdateClientRequest up;
   up.mutable_client()->set_client_id(c.client_id());
   up.mutable_client()->set_region("north");
@@ -151,7 +159,7 @@ TEST_F(DomainTest, LifecycleAllowsOnlyValidTransitions) {
   up.set_etag(archived->etag());
   *up.mutable_actor() = MakeActor("u:li");
   EXPECT_EQ(d().UpdateClient(up).status().code(), absl::StatusCode::kFailedPrecondition);
-  auto back = d().RestoreClient(lr);
+  auto back = d().RestoreClient(Same<v1::RestoreClientRequest>(lr));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->status(), v1::CLIENT_STATUS_VERIFIED);
   EXPECT_EQ(env_.EventsOfType("triad.clients.client.verified.v1").size(), 1u);

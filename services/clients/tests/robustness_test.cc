@@ -258,12 +258,12 @@ std::map<std::string, Call> RpcTable(ClientsDomain& d) {
       [&d](const v1::ListClientsRequest& r) { return d.ListClients(r); });
   t["UpdateClient"] = Wrap<v1::UpdateClientRequest, v1::Client>(
       [&d](const v1::UpdateClientRequest& r) { return d.UpdateClient(r); });
-  t["VerifyClient"] = Wrap<v1::LifecycleRequest, v1::Client>(
-      [&d](const v1::LifecycleRequest& r) { return d.VerifyClient(r); });
-  t["ArchiveClient"] = Wrap<v1::LifecycleRequest, v1::Client>(
-      [&d](const v1::LifecycleRequest& r) { return d.ArchiveClient(r); });
-  t["RestoreClient"] = Wrap<v1::LifecycleRequest, v1::Client>(
-      [&d](const v1::LifecycleRequest& r) { return d.RestoreClient(r); });
+  t["VerifyClient"] = Wrap<v1::VerifyClientRequest, v1::Client>(
+      [&d](const v1::VerifyClientRequest& r) { return d.VerifyClient(r); });
+  t["ArchiveClient"] = Wrap<v1::ArchiveClientRequest, v1::Client>(
+      [&d](const v1::ArchiveClientRequest& r) { return d.ArchiveClient(r); });
+  t["RestoreClient"] = Wrap<v1::RestoreClientRequest, v1::Client>(
+      [&d](const v1::RestoreClientRequest& r) { return d.RestoreClient(r); });
   t["FindDuplicates"] = Wrap<v1::FindDuplicatesRequest, v1::FindDuplicatesResponse>(
       [&d](const v1::FindDuplicatesRequest& r) { return d.FindDuplicates(r); });
   t["MergeClients"] = Wrap<v1::MergeClientsRequest, v1::Client>(
