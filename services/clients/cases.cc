@@ -9,6 +9,8 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/emit.h"
 #include "common/status/status_macros.h"
 #include "common/storage/key_codec.h"
 #include "common/util/ids.h"
@@ -118,7 +120,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseReques
   *ev.mutable_case_summary() = CaseSummaryOf(c);
   ev.set_description(c.description());
   *ev.mutable_actor() = req.actor();
-  txn.Emit(kCaseTopic, c.case_id(), CaseType("opened"), ev);
+  contracts::Emit<contracts::clients::CaseOpened>(txn, c.case_id(), ev);
   RETURN_IF_ERROR(replay.Record(txn.batch(), c));
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return c;
@@ -188,7 +190,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRe
   *ev.mutable_case_summary() = CaseSummaryOf(after);
   ev.set_previous_assignee_id(before.assignee_id());
   *ev.mutable_actor() = req.actor();
-  txn.Emit(kCaseTopic, after.case_id(), CaseType("assigned"), ev);
+  contracts::Emit<contracts::clients::CaseAssigned>(txn, after.case_id(), ev);
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return after;
 }
@@ -235,23 +237,25 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
   absl::Time now = Now();
   v1::ServiceCase after = before;
   after.set_status(to);
-  std::string type;
+  // The event of the transition: the contracts declare one type per target status.
+  void (*emit)(events::Transaction&, std::string_view, const v1::CaseStatusChanged&,
+               std::string_view) = nullptr;
   switch (to) {
     case v1::CASE_STATUS_IN_PROGRESS:
-      type = "started";
+      emit = &contracts::Emit<contracts::clients::CaseStarted>;
       break;
     case v1::CASE_STATUS_RESOLVED:
-      type = "resolved";
+      emit = &contracts::Emit<contracts::clients::CaseResolved>;
       *after.mutable_resolved_at() = util::ToProto(now);
       after.set_resolution(req.resolution());
       break;
     case v1::CASE_STATUS_CLOSED:
-      type = "closed";
+      emit = &contracts::Emit<contracts::clients::CaseClosed>;
       *after.mutable_closed_at() = util::ToProto(now);
       after.set_satisfaction_score(req.satisfaction_score());
       break;
     default:
-      type = "reopened";
+      emit = &contracts::Emit<contracts::clients::CaseReopened>;
       after.set_breached(false);
       after.clear_breached_at();
       after.clear_resolved_at();
@@ -267,7 +271,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
   ev.set_previous_status(from);
   *ev.mutable_actor() = req.actor();
   ev.set_resolution(after.resolution());
-  txn.Emit(kCaseTopic, after.case_id(), CaseType(type), ev);
+  emit(txn, after.case_id(), ev, {});
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return after;
 }
@@ -307,7 +311,7 @@ absl::StatusOr<v1::ScanSlaBreachesResponse> ClientsDomain::ScanSlaBreaches() {
     v1::CaseBreached ev;
     *ev.mutable_case_summary() = CaseSummaryOf(after);
     *ev.mutable_detected_at() = util::ToProto(now);
-    txn.Emit(kCaseTopic, after.case_id(), CaseType("breached"), ev);
+    contracts::Emit<contracts::clients::CaseBreached>(txn, after.case_id(), ev);
     resp.add_breached_case_ids(id);
   }
   RETURN_IF_ERROR(outbox_->Commit(txn));

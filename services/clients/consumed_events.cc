@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/api/validation.h"
 #include "common/config/logging.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/emit.h"
 #include "common/events/envelope.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
@@ -131,7 +133,7 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
   *ev.mutable_client() = SummaryOf(*client, after.repeat_client());
   for (const FieldChange& ch : changes) *ev.add_changes() = ch;
   *ev.mutable_actor() = actor;
-  txn.Emit(kClientTopic, client->client_id(), ClientType("updated"), ev);
+  contracts::Emit<contracts::clients::ClientUpdated>(txn, client->client_id(), ev);
   return absl::OkStatus();
 }
 

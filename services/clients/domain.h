@@ -15,6 +15,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/pipeline.h"
+#include "common/contracts/production.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
@@ -37,9 +40,18 @@ inline constexpr char kFollowUpTopic[] = "triad.clients.followup";
 // Topics and event types consumed.
 inline constexpr char kOpportunityTopic[] = "triad.pipeline.opportunity";
 inline constexpr char kProjectTopic[] = "triad.production.project";
-inline constexpr char kOpportunityWonType[] = "triad.pipeline.opportunity.won.v1";
-inline constexpr char kOpportunityLostType[] = "triad.pipeline.opportunity.lost.v1";
-inline constexpr char kProjectCompletedType[] = "triad.production.project.completed.v1";
+inline constexpr std::string_view kOpportunityWonType = contracts::pipeline::OpportunityWon::kType;
+inline constexpr std::string_view kOpportunityLostType =
+    contracts::pipeline::OpportunityLost::kType;
+inline constexpr std::string_view kProjectCompletedType =
+    contracts::production::ProjectCompleted::kType;
+// The topic names above are the contracts' (checked at compile time; the deployment check
+// reads these constants).
+static_assert(std::string_view(kClientTopic) == contracts::clients::ClientTopic::kName);
+static_assert(std::string_view(kCaseTopic) == contracts::clients::CaseTopic::kName);
+static_assert(std::string_view(kFollowUpTopic) == contracts::clients::FollowUpTopic::kName);
+static_assert(std::string_view(kOpportunityTopic) == contracts::pipeline::OpportunityTopic::kName);
+static_assert(std::string_view(kProjectTopic) == contracts::production::ProjectTopic::kName);
 
 struct DomainOptions {
   // The clock; tests inject a fake one.

@@ -17,14 +17,6 @@
 
 namespace triad::clients {
 
-std::string ClientType(std::string_view name) {
-  return events::EventType("clients", "client", name);
-}
-std::string CaseType(std::string_view name) { return events::EventType("clients", "case", name); }
-std::string FollowUpType(std::string_view name) {
-  return events::EventType("clients", "followup", name);
-}
-
 absl::Status ValidateActor(const Actor& actor) {
   if (api::IsBlank(actor.id())) {
     return api::InvalidField("actor.id", "required (who makes the change)");

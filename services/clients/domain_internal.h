@@ -38,11 +38,6 @@ inline constexpr std::string_view kUpdatablePaths[] = {
     "name",    "tax_id",   "phone",  "email", "website", "address", "owner_id",
     "team_id", "industry", "region", "tier",  "tags",    "notes"};
 
-// ClientType, CaseType and FollowUpType return the ce_type of an event of the service.
-std::string ClientType(std::string_view name);
-std::string CaseType(std::string_view name);
-std::string FollowUpType(std::string_view name);
-
 // ValidateActor checks who makes a change (id required, reason optional).
 absl::Status ValidateActor(const common::v1::Actor& actor);
 

@@ -7,6 +7,8 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/emit.h"
 #include "common/events/envelope.h"
 #include "common/status/status_macros.h"
 #include "common/storage/key_codec.h"
@@ -59,7 +61,7 @@ absl::Status ClientsDomain::RescheduleCadence(events::Transaction& txn, const Cl
     *ev.mutable_follow_up() = FollowUpSummaryOf(moved, after.owner_id());
     *ev.mutable_previous_due_at() = f.due_at();
     ev.set_reschedule_reason(reason);
-    txn.Emit(kFollowUpTopic, f.client_id(), FollowUpType("scheduled"), ev);
+    contracts::Emit<contracts::clients::FollowUpScheduled>(txn, f.client_id(), ev);
     history->push_back(Change(absl::StrCat("follow_up_due_at[", f.follow_up_id(), "]"),
                               events::FormatEventTime(old_due), events::FormatEventTime(new_due)));
   }
@@ -98,7 +100,7 @@ absl::Status ClientsDomain::ScheduleFollowUp(events::Transaction& txn, const Cli
       repo_->PutMarker(txn.batch(), FollowUpDueKey(due, f.client_id(), f.follow_up_id())));
   v1::FollowUpScheduled ev;
   *ev.mutable_follow_up() = FollowUpSummaryOf(f, client.owner_id());
-  txn.Emit(kFollowUpTopic, f.client_id(), FollowUpType("scheduled"), ev);
+  contracts::Emit<contracts::clients::FollowUpScheduled>(txn, f.client_id(), ev);
   if (out != nullptr) *out = std::move(f);
   return absl::OkStatus();
 }
@@ -233,7 +235,7 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
   ev.set_touchpoint_id(t.touchpoint_id());
   *ev.mutable_completed_at() = util::ToProto(now);
   *ev.mutable_actor() = req.actor();
-  txn.Emit(kFollowUpTopic, client.client_id(), FollowUpType("completed"), ev);
+  contracts::Emit<contracts::clients::FollowUpCompleted>(txn, client.client_id(), ev);
   *resp.mutable_follow_up() = std::move(after);
   *resp.mutable_touchpoint() = std::move(t);
   RETURN_IF_ERROR(replay.Record(txn.batch(), resp));
@@ -274,7 +276,7 @@ absl::StatusOr<v1::ScanDueFollowUpsResponse> ClientsDomain::ScanDueFollowUps() {
     absl::StatusOr<Client> client = repo_->GetClient(d.client_id);
     v1::FollowUpDue ev;
     *ev.mutable_follow_up() = FollowUpSummaryOf(f, client.ok() ? client->owner_id() : "");
-    txn.Emit(kFollowUpTopic, d.client_id, FollowUpType("due"), ev);
+    contracts::Emit<contracts::clients::FollowUpDue>(txn, d.client_id, ev);
     resp.add_due_follow_up_ids(d.follow_up_id);
   }
   RETURN_IF_ERROR(outbox_->Commit(txn));

@@ -29,18 +29,21 @@ grpc::Status ClientsGrpcService::UpdateClient(grpc::ServerContext*,
   return Reply(domain_->UpdateClient(*req), resp);
 }
 
-grpc::Status ClientsGrpcService::VerifyClient(grpc::ServerContext*, const v1::VerifyClientRequest* req,
+grpc::Status ClientsGrpcService::VerifyClient(grpc::ServerContext*,
+                                              const v1::VerifyClientRequest* req,
                                               v1::Client* resp) {
   return Reply(domain_->VerifyClient(*req), resp);
 }
 
 grpc::Status ClientsGrpcService::ArchiveClient(grpc::ServerContext*,
-                                               const v1::ArchiveClientRequest* req, v1::Client* resp) {
+                                               const v1::ArchiveClientRequest* req,
+                                               v1::Client* resp) {
   return Reply(domain_->ArchiveClient(*req), resp);
 }
 
 grpc::Status ClientsGrpcService::RestoreClient(grpc::ServerContext*,
-                                               const v1::RestoreClientRequest* req, v1::Client* resp) {
+                                               const v1::RestoreClientRequest* req,
+                                               v1::Client* resp) {
   return Reply(domain_->RestoreClient(*req), resp);
 }
 

@@ -8,6 +8,8 @@
 #include "common/api/replay.h"
 #include "common/api/validation.h"
 #include "common/config/logging.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/emit.h"
 #include "common/status/status_macros.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
@@ -34,7 +36,7 @@ absl::Status ClientsDomain::ChangeOwner(events::Transaction& txn, Client client,
   ev.set_new_owner_id(new_owner);
   *ev.mutable_actor() = actor;
   ev.set_handover_id(std::string(handover_id));
-  txn.Emit(kClientTopic, client.client_id(), ClientType("owner_changed"), ev);
+  contracts::Emit<contracts::clients::ClientOwnerChanged>(txn, client.client_id(), ev);
   return absl::OkStatus();
 }
 

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/api/validation.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/emit.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
 #include "services/clients/domain.h"
@@ -147,7 +149,7 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
   ev.add_redirected_client_ids(loser.client_id());
   for (const std::string& id : loser.merged_client_ids()) ev.add_redirected_client_ids(id);
   for (const std::string& id : case_ids) ev.add_remapped_case_ids(id);
-  txn.Emit(kClientTopic, s_after.client_id(), ClientType("merged"), ev);
+  contracts::Emit<contracts::clients::ClientsMerged>(txn, s_after.client_id(), ev);
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return out;
 }

@@ -12,6 +12,8 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/emit.h"
 #include "common/status/status_macros.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
@@ -72,7 +74,7 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
   v1::ClientRegistered ev;
   *ev.mutable_client() = SummaryOf(c, false);
   *ev.mutable_actor() = actor;
-  txn.Emit(kClientTopic, c.client_id(), ClientType("registered"), ev);
+  contracts::Emit<contracts::clients::ClientRegistered>(txn, c.client_id(), ev);
   if (replay != nullptr) RETURN_IF_ERROR(replay->Record(txn.batch(), c));
   if (extra) RETURN_IF_ERROR(extra(txn, c));
   RETURN_IF_ERROR(outbox_->Commit(txn));
@@ -246,14 +248,14 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
   *ev.mutable_client() = SummaryOf(after, repeat);
   for (const FieldChange& ch : ev_changes) *ev.add_changes() = ch;
   *ev.mutable_actor() = req.actor();
-  txn.Emit(kClientTopic, after.client_id(), ClientType("updated"), ev);
+  contracts::Emit<contracts::clients::ClientUpdated>(txn, after.client_id(), ev);
   if (before.owner_id() != after.owner_id()) {
     v1::ClientOwnerChanged oc;
     *oc.mutable_client() = SummaryOf(after, repeat);
     oc.set_previous_owner_id(before.owner_id());
     oc.set_new_owner_id(after.owner_id());
     *oc.mutable_actor() = req.actor();
-    txn.Emit(kClientTopic, after.client_id(), ClientType("owner_changed"), oc);
+    contracts::Emit<contracts::clients::ClientOwnerChanged>(txn, after.client_id(), oc);
   }
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return with_rb;
@@ -311,17 +313,17 @@ absl::StatusOr<Client> ClientsDomain::Transition(const Req& req, std::string_vie
     *ev.mutable_client() = summary;
     ev.set_completeness_score(after.completeness_score());
     *ev.mutable_actor() = req.actor();
-    txn.Emit(kClientTopic, after.client_id(), ClientType("verified"), ev);
+    contracts::Emit<contracts::clients::ClientVerified>(txn, after.client_id(), ev);
   } else if (action == "archived") {
     v1::ClientArchived ev;
     *ev.mutable_client() = summary;
     *ev.mutable_actor() = req.actor();
-    txn.Emit(kClientTopic, after.client_id(), ClientType("archived"), ev);
+    contracts::Emit<contracts::clients::ClientArchived>(txn, after.client_id(), ev);
   } else {
     v1::ClientRestored ev;
     *ev.mutable_client() = summary;
     *ev.mutable_actor() = req.actor();
-    txn.Emit(kClientTopic, after.client_id(), ClientType("restored"), ev);
+    contracts::Emit<contracts::clients::ClientRestored>(txn, after.client_id(), ev);
   }
   RETURN_IF_ERROR(outbox_->Commit(txn));
   return out;

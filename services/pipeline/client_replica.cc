@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/api/validation.h"
+#include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
 #include "common/status/status_macros.h"
 #include "common/storage/key_codec.h"
 #include "common/util/proto_time.h"
@@ -124,7 +126,7 @@ absl::Status Pipeline::ApplyClient(const events::Event& event,
       *ev.mutable_changed_at() = ToProto(now);
       opp.set_owner_id(std::string(new_owner));
       GaugeDeltas(work, opp, +1);
-      work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "owner_changed"), ev);
+      contracts::Emit<contracts::pipeline::OpportunityOwnerChanged>(work.txn, opp.id(), ev);
       SaveOpportunity(work, opp);
     }
   }
@@ -162,7 +164,7 @@ absl::Status Pipeline::ApplyClient(const events::Event& event,
       ev.set_previous_client_id(merged);
       ev.set_new_client_id(client.client_id());
       *ev.mutable_remapped_at() = ToProto(now);
-      work.txn.Emit(kOpportunityTopic, id, Type("opportunity", "client_remapped"), ev);
+      contracts::Emit<contracts::pipeline::OpportunityClientRemapped>(work.txn, id, ev);
       SaveOpportunity(work, opp);
     }
   }

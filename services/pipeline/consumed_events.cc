@@ -2,6 +2,9 @@
 // ce_type and registering the handlers on the consumer.
 
 #include "absl/strings/str_cat.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/production.h"
+#include "common/contracts/review.h"
 #include "common/status/status_macros.h"
 #include "services/pipeline/pipeline.h"
 #include "services/pipeline/pipeline_internal.h"
@@ -17,15 +20,16 @@ absl::Status Pipeline::Standalone(const events::Event& event,
 }
 
 namespace {
-constexpr char kClientRegistered[] = "triad.clients.client.registered.v1";
-constexpr char kClientUpdated[] = "triad.clients.client.updated.v1";
-constexpr char kClientVerified[] = "triad.clients.client.verified.v1";
-constexpr char kClientArchived[] = "triad.clients.client.archived.v1";
-constexpr char kClientRestored[] = "triad.clients.client.restored.v1";
-constexpr char kClientOwnerChanged[] = "triad.clients.client.owner_changed.v1";
-constexpr char kClientsMerged[] = "triad.clients.client.merged.v1";
-constexpr char kVerdictRecorded[] = "triad.review.request.verdict_recorded.v1";
-constexpr char kFeasibilityAnswered[] = "triad.production.feasibility.answered.v1";
+namespace cc = ::triad::contracts::clients;
+constexpr std::string_view kClientRegistered = cc::ClientRegistered::kType;
+constexpr std::string_view kClientUpdated = cc::ClientUpdated::kType;
+constexpr std::string_view kClientVerified = cc::ClientVerified::kType;
+constexpr std::string_view kClientArchived = cc::ClientArchived::kType;
+constexpr std::string_view kClientRestored = cc::ClientRestored::kType;
+constexpr std::string_view kClientOwnerChanged = cc::ClientOwnerChanged::kType;
+constexpr std::string_view kClientsMerged = cc::ClientsMerged::kType;
+constexpr std::string_view kVerdictRecorded = contracts::review::ReviewVerdictRecorded::kType;
+constexpr std::string_view kFeasibilityAnswered = contracts::production::FeasibilityAnswered::kType;
 
 // Decode parses the payload as `Msg` (INVALID_ARGUMENT, i.e. dead-lettered, when it does not).
 template <typename Msg>
@@ -40,9 +44,13 @@ absl::StatusOr<Msg> Decode(const events::Event& e) {
 }  // namespace
 
 std::vector<std::string> Pipeline::HandledTypes() {
-  return {kClientRegistered, kClientUpdated,   kClientVerified,
-          kClientArchived,   kClientRestored,  kClientOwnerChanged,
-          kClientsMerged,    kVerdictRecorded, kFeasibilityAnswered};
+  std::vector<std::string> types;
+  for (std::string_view t :
+       {kClientRegistered, kClientUpdated, kClientVerified, kClientArchived, kClientRestored,
+        kClientOwnerChanged, kClientsMerged, kVerdictRecorded, kFeasibilityAnswered}) {
+    types.emplace_back(t);
+  }
+  return types;
 }
 
 absl::Status Pipeline::HandleEvent(const events::Event& e) {

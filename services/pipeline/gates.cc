@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/api/validation.h"
 #include "common/config/logging.h"
+#include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
 #include "services/pipeline/pipeline.h"
@@ -23,7 +25,7 @@ void Pipeline::EmitCheckpointCompleted(Work& work, const v1::Opportunity& opp,
   ev.set_kind(CheckpointKindName(c.kind()));
   ev.set_actor_id(std::string(actor));
   *ev.mutable_completed_at() = ToProto(now);
-  work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "checkpoint_completed"), ev);
+  contracts::Emit<contracts::pipeline::CheckpointCompleted>(work.txn, opp.id(), ev);
 }
 
 void Pipeline::RequestGates(Work& work, v1::Opportunity& opp, const v1::Playbook& pb, int index,
@@ -53,7 +55,7 @@ void Pipeline::RequestGates(Work& work, v1::Opportunity& opp, const v1::Playbook
       ev.set_stage(stage.id());
       ev.set_gate_id(c.id());
       ev.set_owner_id(opp.owner_id());
-      work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "review_requested"), ev);
+      contracts::Emit<contracts::pipeline::ReviewRequested>(work.txn, opp.id(), ev);
     } else {
       v1::FeasibilityRequested ev;
       ev.set_opportunity_id(opp.id());
@@ -68,7 +70,7 @@ void Pipeline::RequestGates(Work& work, v1::Opportunity& opp, const v1::Playbook
       *ev.mutable_desired_start() = ToProto(start);
       *ev.mutable_desired_end() = ToProto(end);
       ev.set_gate_id(c.id());
-      work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "feasibility_requested"), ev);
+      contracts::Emit<contracts::pipeline::FeasibilityRequested>(work.txn, opp.id(), ev);
     }
   }
 }

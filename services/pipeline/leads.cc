@@ -6,6 +6,8 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
+#include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
 #include "common/status/status_macros.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
@@ -71,7 +73,7 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
   ev.set_product_line(lead.product_line());
   *ev.mutable_estimated_value() = lead.estimated_value();
   *ev.mutable_created_at() = lead.create_time();
-  work.txn.Emit(kLeadTopic, lead.id(), Type("lead", "created"), ev);
+  contracts::Emit<contracts::pipeline::LeadCreated>(work.txn, lead.id(), ev);
   work.deltas.push_back(
       Delta{DayOf(now), dims, "lead", {1, lead.estimated_value().amount_minor(), 0}});
   RETURN_IF_ERROR(CommitLocked(work));
@@ -170,7 +172,7 @@ absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req
   ev.set_product_line(lead.product_line());
   ev.set_note(req.note());
   *ev.mutable_qualified_at() = ToProto(now);
-  work.txn.Emit(kLeadTopic, lead.id(), Type("lead", "qualified"), ev);
+  contracts::Emit<contracts::pipeline::LeadQualified>(work.txn, lead.id(), ev);
   work.deltas.push_back(Delta{
       DayOf(now), LeadDims(lead), "qualified_lead", {1, lead.estimated_value().amount_minor(), 0}});
   RETURN_IF_ERROR(CommitLocked(work));
@@ -203,7 +205,7 @@ absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadReques
   ev.set_owner_id(lead.owner_id());
   ev.set_reason(req.reason());
   *ev.mutable_disqualified_at() = ToProto(now);
-  work.txn.Emit(kLeadTopic, lead.id(), Type("lead", "disqualified"), ev);
+  contracts::Emit<contracts::pipeline::LeadDisqualified>(work.txn, lead.id(), ev);
   work.deltas.push_back(Delta{DayOf(now),
                               LeadDims(lead),
                               "disqualified_lead",

@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/api/pager.h"
 #include "common/api/validation.h"
+#include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
 #include "services/pipeline/pipeline.h"
@@ -164,7 +166,7 @@ absl::StatusOr<v1::ScanStaleDealsResponse> Pipeline::ScanStaleDeals(
     ev.set_max_days(max_days);
     ev.set_days_in_stage(DaysIn(entered, now));
     *ev.mutable_detected_at() = ToProto(now);
-    work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "stale"), ev);
+    contracts::Emit<contracts::pipeline::OpportunityStale>(work.txn, opp.id(), ev);
     SaveOpportunity(work, opp, /*bump=*/false);
     RETURN_IF_ERROR(CommitLocked(work));
     v1::StaleDeal* s = resp.add_newly_reported();

@@ -8,6 +8,8 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
+#include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
 #include "common/status/status_macros.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
@@ -105,7 +107,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   ev.set_repeat_client(opp.repeat_client());
   events::Transaction gates;
   std::swap(gates, work.txn);
-  work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "created"), ev);
+  contracts::Emit<contracts::pipeline::OpportunityCreated>(work.txn, opp.id(), ev);
   for (const events::Event& e : gates.events()) {
     work.txn.EmitRaw(e.topic, e.key, e.type, e.payload, e.subject);
   }
@@ -310,7 +312,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
              req.actor().id());
   opp.set_owner_id(req.new_owner_id());
   GaugeDeltas(work, opp, +1);
-  work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "owner_changed"), ev);
+  contracts::Emit<contracts::pipeline::OpportunityOwnerChanged>(work.txn, opp.id(), ev);
   SaveOpportunity(work, opp);
   RETURN_IF_ERROR(CommitLocked(work));
   return opp;

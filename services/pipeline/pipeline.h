@@ -19,6 +19,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/contracts/clients.h"
+#include "common/contracts/pipeline.h"
+#include "common/contracts/production.h"
+#include "common/contracts/review.h"
 #include "common/events/consumer.h"
 #include "common/events/envelope.h"
 #include "common/events/outbox.h"
@@ -40,6 +44,15 @@ inline constexpr char kOpportunityTopic[] = "triad.pipeline.opportunity";
 inline constexpr char kClientTopic[] = "triad.clients.client";
 inline constexpr char kReviewTopic[] = "triad.review.request";
 inline constexpr char kFeasibilityTopic[] = "triad.production.feasibility";
+// The topic names above are the contracts' (checked at compile time; the deployment check
+// reads these constants).
+static_assert(std::string_view(kSignalTopic) == contracts::pipeline::SignalTopic::kName);
+static_assert(std::string_view(kLeadTopic) == contracts::pipeline::LeadTopic::kName);
+static_assert(std::string_view(kOpportunityTopic) == contracts::pipeline::OpportunityTopic::kName);
+static_assert(std::string_view(kClientTopic) == contracts::clients::ClientTopic::kName);
+static_assert(std::string_view(kReviewTopic) == contracts::review::RequestTopic::kName);
+static_assert(std::string_view(kFeasibilityTopic) ==
+              contracts::production::FeasibilityTopic::kName);
 
 struct PipelineOptions {
   // Consumer group of the consumed events (namespaces the inbox records).

@@ -12,10 +12,6 @@
 
 namespace triad::pipeline {
 
-std::string Type(std::string_view aggregate, std::string_view name) {
-  return events::EventType(kSvc, aggregate, name);
-}
-
 // Index keys (Kind::kIndex).
 std::string ClientOppKey(std::string_view client, std::string_view opp) {
   return "c" + storage::KeyBuilder().Str(client).Str(opp).Build();

@@ -25,13 +25,9 @@ using util::FromProto;
 using util::ToProto;
 
 // The service name in event types.
-inline constexpr char kSvc[] = "pipeline";
 
 // Marker written once the list indexes cover every record (see BackfillListIndexes).
 inline constexpr char kListIndexMarker[] = "~lists-v1";
-
-// Type returns the ce_type of an event of the service about `aggregate`.
-std::string Type(std::string_view aggregate, std::string_view name);
 
 // Index keys (Kind::kIndex): opportunities of a client, open deals, clients with a won deal,
 // merge redirects.

@@ -4,6 +4,8 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
+#include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
 #include "common/status/status_macros.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
@@ -47,7 +49,7 @@ absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest&
   ev.set_recorded_by(s.recorded_by());
   *ev.mutable_recorded_at() = s.create_time();
   ev.set_description(s.description());
-  work.txn.Emit(kSignalTopic, s.id(), Type("signal", "recorded"), ev);
+  contracts::Emit<contracts::pipeline::SignalRecorded>(work.txn, s.id(), ev);
   work.deltas.push_back(
       Delta{DayOf(now),
             Dims{"", "", s.product_line(), s.region(), 0, 0, s.estimated_size().currency()},

@@ -5,6 +5,8 @@
 #include "absl/strings/str_join.h"
 #include "common/api/etag.h"
 #include "common/api/validation.h"
+#include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
 #include "services/pipeline/pipeline.h"
@@ -80,7 +82,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::AdvanceStage(const v1::AdvanceStageReq
   ev.set_reason(req.reason());
   ev.set_actor_id(req.actor().id());
   *ev.mutable_changed_at() = ToProto(now);
-  work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "stage_changed"), ev);
+  contracts::Emit<contracts::pipeline::OpportunityStageChanged>(work.txn, opp.id(), ev);
   for (const events::Event& e : gate_events.events()) {
     work.txn.EmitRaw(e.topic, e.key, e.type, e.payload, e.subject);
   }
@@ -136,7 +138,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
   *ev.mutable_due_date() = opp.due_date();
   ev.set_estimated_effort_hours(opp.expert_effort_hours());
   ev.set_repeat_client(opp.repeat_client());
-  work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "won"), ev);
+  contracts::Emit<contracts::pipeline::OpportunityWon>(work.txn, opp.id(), ev);
   repo_->PutRaw(work.txn.batch(), Kind::kIndex, WonClientKey(opp.client_id()), "");
   SaveOpportunity(work, opp);
   RETURN_IF_ERROR(CommitLocked(work));
@@ -172,7 +174,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::LoseOpportunity(const v1::LoseOpportun
   ev.set_reason(req.reason());
   ev.set_reason_text(req.reason_text());
   *ev.mutable_lost_at() = ToProto(now);
-  work.txn.Emit(kOpportunityTopic, opp.id(), Type("opportunity", "lost"), ev);
+  contracts::Emit<contracts::pipeline::OpportunityLost>(work.txn, opp.id(), ev);
   SaveOpportunity(work, opp);
   RETURN_IF_ERROR(CommitLocked(work));
   return opp;

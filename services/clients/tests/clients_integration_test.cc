@@ -97,7 +97,7 @@ void Produce(const events::Event& ev) {
   ASSERT_EQ(producer->flush(15000), RdKafka::ERR_NO_ERROR);
 }
 
-events::Event MakeEvent(const std::string& topic, const std::string& type, const std::string& key,
+events::Event MakeEvent(const std::string& topic, std::string_view type, const std::string& key,
                         const google::protobuf::Message& msg) {
   events::Event ev;
   ev.id = events::NewEventId();
