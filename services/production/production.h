@@ -95,7 +95,8 @@ class Production {
   absl::StatusOr<v1::Project> GetProject(const v1::GetProjectRequest& req) const;
   // ListProjects lists projects in id order.
   absl::StatusOr<v1::ListProjectsResponse> ListProjects(const v1::ListProjectsRequest& req) const;
-  // PinPhase pins or unpins a planned phase.
+  // PinPhase pins a planned phase with the unfinished phases before it, or unpins it with the
+  // phases after it.
   absl::StatusOr<v1::Project> PinPhase(const v1::PinPhaseRequest& req);
   // ReportPhaseProgress starts, advances or completes a phase and reschedules.
   absl::StatusOr<v1::ReportPhaseProgressResponse> ReportPhaseProgress(

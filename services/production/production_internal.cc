@@ -86,6 +86,8 @@ sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today) {
       x.fixed = true;
       x.fixed_resource = ph.resource_id();
       x.fixed_allocation = std::move(alloc);
+    } else {
+      x.previous_allocation = std::move(alloc);
     }
     in.phases.push_back(std::move(x));
   }

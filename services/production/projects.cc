@@ -186,7 +186,18 @@ absl::StatusOr<v1::Project> Production::PinPhase(const v1::PinPhaseRequest& req)
   if (req.pinned() && ph->allocations_size() == 0) {
     return absl::FailedPreconditionError("only a planned phase can be pinned");
   }
-  ph->set_pinned(req.pinned());
+  // A pinned phase pins the unfinished phases before it (so that none of them can be pushed
+  // past it); unpinning releases it and the phases after it.
+  int at = 0;
+  while (p.mutable_phases(at) != ph) ++at;
+  for (int k = 0; k < p.phases_size(); ++k) {
+    v1::Phase& x = *p.mutable_phases(k);
+    if (req.pinned() && k <= at && x.state() != v1::PHASE_STATE_COMPLETED &&
+        x.allocations_size() > 0) {
+      x.set_pinned(true);
+    }
+    if (!req.pinned() && k >= at) x.set_pinned(false);
+  }
   p.set_etag(api::NextEtag(p.etag()));
   *p.mutable_update_time() = util::ToProto(Now());
   *p.mutable_updated_by() = req.actor();

@@ -190,9 +190,65 @@ Scheduler::~Scheduler() = default;
 Scheduler::Scheduler(Scheduler&&) noexcept = default;
 Scheduler& Scheduler::operator=(Scheduler&&) noexcept = default;
 
+namespace {
+
+// CanKeep is true when a phase's previous plan still holds: same active resource with the
+// skill, after `prev_end`, from today on, the whole effort, within the capacity left.
+bool CanKeep(const Grid& g, const PhaseIn& ph, Day prev_end) {
+  const int r = g.Index(ph.previous_resource);
+  if (r < 0 || !g.Active(r) || ph.previous_allocation.empty()) return false;
+  const std::vector<int>* cands = g.Candidates(ph.skill);
+  if (cands == nullptr || !std::binary_search(cands->begin(), cands->end(), r)) return false;
+  double sum = 0;
+  Day last = prev_end;
+  for (const auto& [d, h] : ph.previous_allocation) {
+    if (d <= last || d < g.today() || d >= g.end() || !(h > 0)) return false;
+    if (g.Remaining(r, d) < h - kEps) return false;
+    sum += h;
+    last = d;
+  }
+  return std::abs(sum - ph.effort_hours) <= kEps * std::max(1.0, ph.effort_hours);
+}
+
+// SavesDueDates is true when `redone` has fewer late firm projects than `kept` and makes no
+// firm project late that `kept` has on time (no committed due date is traded for another).
+bool SavesDueDates(const Problem& p, const Result& redone, const Result& kept) {
+  int saved = 0;
+  for (size_t i = 0; i < p.projects.size(); ++i) {
+    if (p.projects[i].tentative) continue;
+    if (redone.projects[i].late && !kept.projects[i].late) return false;
+    if (!redone.projects[i].late && kept.projects[i].late) ++saved;
+  }
+  return saved > 0;
+}
+
+}  // namespace
+
 Result Scheduler::Run(const Problem& p) {
-  grid_ = std::make_unique<Grid>(p);
-  Grid& g = *grid_;
+  std::unique_ptr<Grid> full;
+  Result redone = Dispatch(p, false, full);
+  bool any_plan = false;
+  for (const ProjectIn& pr : p.projects) {
+    for (const PhaseIn& ph : pr.phases) any_plan = any_plan || !ph.previous_allocation.empty();
+  }
+  if (!p.keep_plans || !any_plan) {
+    grid_ = std::move(full);
+    return redone;
+  }
+  std::unique_ptr<Grid> kept_grid;
+  Result kept = Dispatch(p, true, kept_grid);
+  if (SavesDueDates(p, redone, kept)) {
+    grid_ = std::move(full);
+    return redone;
+  }
+  kept.plans_kept = true;
+  grid_ = std::move(kept_grid);
+  return kept;
+}
+
+Result Scheduler::Dispatch(const Problem& p, bool keep, std::unique_ptr<Grid>& grid) {
+  grid = std::make_unique<Grid>(p);
+  Grid& g = *grid;
   Result res;
   const size_t n = p.projects.size();
   res.projects.resize(n);
@@ -222,6 +278,32 @@ Result Scheduler::Run(const Problem& p) {
         out.end = std::max(out.end, d);
         g.Use(r, d, h, base[i] + static_cast<int32_t>(k));
       }
+    }
+  }
+  // Keeping plans: each project's phases keep their previous plan, in order, while it holds.
+  for (size_t i = 0; keep && i < n; ++i) {
+    const ProjectIn& pr = p.projects[i];
+    Day prev_end = std::max(pr.release, p.today) - 1;
+    bool chain = true;
+    for (size_t k = 0; k < pr.phases.size(); ++k) {
+      const PhaseIn& ph = pr.phases[k];
+      PhaseOut& out = res.projects[i].phases[k];
+      if (fixed[i][k]) {
+        prev_end = std::max(prev_end, out.end);
+        continue;
+      }
+      chain = chain && CanKeep(g, ph, prev_end);
+      if (!chain) continue;
+      fixed[i][k] = true;
+      const int r = g.Index(ph.previous_resource);
+      out.resource = ph.previous_resource;
+      out.allocation = ph.previous_allocation;
+      out.start = ph.previous_allocation.front().first;
+      out.end = ph.previous_allocation.back().first;
+      for (const auto& [d, h] : ph.previous_allocation) {
+        g.Use(r, d, h, base[i] + static_cast<int32_t>(k));
+      }
+      prev_end = out.end;
     }
   }
   g.InitFirstFree();

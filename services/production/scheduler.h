@@ -4,8 +4,9 @@
 // its off days; a phase runs on one resource with its skill, takes what capacity is left on
 // each day from its earliest start until its effort is done, and starts the day after its
 // predecessor ends. Started and pinned phases keep their allocations. Projects are dispatched
-// phase by phase in priority order (firm before tentative, due date, then value); the result is
-// deterministic for a given problem.
+// phase by phase in priority order (firm before tentative, due date, then value); the previous
+// plans of the other phases are kept unless re-dispatching everything saves a due date without
+// breaking another. The result is deterministic for a given problem.
 #ifndef TRIAD_SERVICES_PRODUCTION_SCHEDULER_H_
 #define TRIAD_SERVICES_PRODUCTION_SCHEDULER_H_
 
@@ -53,6 +54,8 @@ struct PhaseIn {
   // The previous plan (for stability and the moves report); empty / -1 when new.
   std::string previous_resource;
   Day previous_start = -1;
+  // The previous allocation: kept as it is when Problem::keep_plans allows.
+  Allocation previous_allocation;
 };
 
 struct ProjectIn {
@@ -85,6 +88,10 @@ struct Problem {
   Rule rule = Rule::kDueDateValue;
   // The ATC look-ahead factor k.
   double atc_k = 2.0;
+  // Stability: besides re-dispatching everything by priority, try keeping every previous plan
+  // that still holds (placing only the rest); the kept schedule wins unless re-dispatching
+  // brings a late firm project in on time without making any on-time firm project late.
+  bool keep_plans = true;
 };
 
 struct PhaseOut {
@@ -117,6 +124,8 @@ struct Result {
   std::vector<ProjectOut> projects;
   int phases_moved = 0;
   int64_t total_shift_days = 0;
+  // True when the previous plans were kept (see Problem::keep_plans).
+  bool plans_kept = false;
 };
 
 // Schedule plans every project of `problem` on finite capacity.
@@ -151,6 +160,9 @@ class Scheduler {
   Day Today() const;
 
  private:
+  // Dispatch schedules `problem` on a fresh `grid`, keeping the previous plans when `keep`.
+  static Result Dispatch(const Problem& problem, bool keep, std::unique_ptr<Grid>& grid);
+
   std::unique_ptr<Grid> grid_;
 };
 

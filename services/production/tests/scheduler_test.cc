@@ -141,6 +141,42 @@ TEST(SchedulerTest, FixedPhasesKeepTheirPlanAndOthersMoveWithExplanation) {
   EXPECT_EQ(r.total_shift_days, 1);
 }
 
+// Remembers a result as the previous plans of a problem.
+void Remember(Problem& p, const Result& r) {
+  for (size_t i = 0; i < p.projects.size(); ++i) {
+    for (size_t k = 0; k < p.projects[i].phases.size(); ++k) {
+      PhaseIn& ph = p.projects[i].phases[k];
+      ph.previous_resource = r.projects[i].phases[k].resource;
+      ph.previous_start = r.projects[i].phases[k].start;
+      ph.previous_allocation = r.projects[i].phases[k].allocation;
+    }
+  }
+}
+
+TEST(SchedulerTest, PlansAreKeptUnlessRedispatchingSavesADueDate) {
+  Problem p;
+  p.today = Monday();
+  p.resources = {Res("r", "design")};
+  p.projects = {Proj("a", Monday() + 30, {Ph("a1", "design", 40)}),
+                Proj("b", Monday() + 40, {Ph("b1", "design", 40)})};
+  Remember(p, Schedule(p));
+  // A relaxed newcomer with an earlier due date than "b" goes after both: nothing moves.
+  p.projects.push_back(Proj("c", Monday() + 35, {Ph("c1", "design", 16)}));
+  Result kept = Schedule(p);
+  EXPECT_TRUE(kept.plans_kept);
+  EXPECT_EQ(kept.phases_moved, 0);
+  EXPECT_EQ(kept.projects[2].phases[0].start, Monday() + 14);
+  EXPECT_FALSE(kept.projects[2].late);
+  // An urgent newcomer would be late behind them: everything is dispatched again by priority.
+  p.projects[2].due = Monday() + 2;
+  Result redone = Schedule(p);
+  EXPECT_FALSE(redone.plans_kept);
+  EXPECT_EQ(redone.projects[2].phases[0].start, Monday());
+  EXPECT_FALSE(redone.projects[2].late);
+  EXPECT_EQ(redone.phases_moved, 2);
+  EXPECT_EQ(redone.total_shift_days, 4);  // a: Mon -> Wed, b: Mon+7 -> Wed+7
+}
+
 TEST(SchedulerTest, FixedPhaseOnInactiveResourceIsPlannedAgain) {
   Problem p;
   p.today = Monday();
@@ -291,7 +327,8 @@ TEST(SchedulerPropertyTest, FixedPhasesNeverMoveWhenWorkIsAdded) {
     Problem p = RandomProblem(rng);
     p.rule = Rule::kDueDateValue;
     Result first = Schedule(p);
-    // Fix every other placed phase (as if started or pinned) and remember the rest.
+    // Fix a prefix of each project's phases (as if started or pinned: the service pins a
+    // phase together with its predecessors) and remember the rest.
     std::set<std::pair<size_t, size_t>> fixed;
     for (size_t i = 0; i < p.projects.size(); ++i) {
       for (size_t k = 0; k < p.projects[i].phases.size(); ++k) {
@@ -300,7 +337,8 @@ TEST(SchedulerPropertyTest, FixedPhasesNeverMoveWhenWorkIsAdded) {
         if (!o.unschedulable.empty()) continue;
         ph.previous_resource = o.resource;
         ph.previous_start = o.start;
-        if ((i + k) % 2 == 0 && !o.allocation.empty()) {
+        ph.previous_allocation = o.allocation;
+        if (k < (i % 3) && !o.allocation.empty() && (k == 0 || fixed.count({i, k - 1}) > 0)) {
           ph.fixed = true;
           ph.fixed_resource = o.resource;
           ph.fixed_allocation = o.allocation;
@@ -312,6 +350,7 @@ TEST(SchedulerPropertyTest, FixedPhasesNeverMoveWhenWorkIsAdded) {
     EXPECT_EQ(same.phases_moved, 0) << "rescheduling an unchanged problem moved phases";
     p.projects.push_back(Proj("new", p.today, {Ph("x", "design", 30), Ph("y", "build", 30)}, 1e6));
     Result second = Schedule(p);
+    CheckInvariants(p, second);
     for (const auto& [i, k] : fixed) {
       EXPECT_EQ(second.projects[i].phases[k].allocation, first.projects[i].phases[k].allocation);
       EXPECT_FALSE(second.projects[i].phases[k].moved);
