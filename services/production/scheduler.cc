@@ -280,9 +280,11 @@ Result Scheduler::Dispatch(const Problem& p, bool keep, std::unique_ptr<Grid>& g
       }
     }
   }
-  // Keeping plans: each project's phases keep their previous plan, in order, while it holds.
+  // Keeping plans: each firm project's phases keep their previous plan, in order, while it
+  // holds (tentative bookings are always placed again, after the firm work).
   for (size_t i = 0; keep && i < n; ++i) {
     const ProjectIn& pr = p.projects[i];
+    if (pr.tentative) continue;
     Day prev_end = std::max(pr.release, p.today) - 1;
     bool chain = true;
     for (size_t k = 0; k < pr.phases.size(); ++k) {

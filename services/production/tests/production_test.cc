@@ -373,6 +373,42 @@ TEST_F(ProductionTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
   EXPECT_EQ(p_->HandleEvent(e).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(ProductionTest, TentativeBookingsGoAfterFirmWorkAndAreReleased) {
+  AddArchitects();
+  const size_t events_before = ::triad::testing::ReadOutbox(*store_).size();
+  v1::CreateProjectRequest req;
+  req.mutable_project()->set_client_id("prospect");
+  req.mutable_project()->set_product_line(kArchitecturalDesign);
+  req.mutable_project()->set_title("maybe");
+  req.mutable_project()->set_due_date("2026-03-20");
+  req.mutable_project()->set_effort_hours(200);
+  req.mutable_project()->set_tentative(true);
+  *req.mutable_actor() = Actor();
+  auto soft = p_->CreateProject(req);
+  ASSERT_TRUE(soft.ok()) << soft.status();
+  EXPECT_EQ(soft->project().phases(0).planned_start_date(), "2026-03-02");
+  EXPECT_EQ(::triad::testing::ReadOutbox(*store_).size(), events_before);  // no events
+  // A firm project with a later due date still goes first.
+  v1::Project firm = CreateProject("2026-12-31", 200, "firm");
+  EXPECT_EQ(firm.phases(0).planned_start_date(), "2026-03-02");
+  const v1::Project pushed = Get(soft->project().project_id());
+  EXPECT_GE(pushed.phases(0).planned_start_date(), firm.phases(0).planned_end_date());
+  EXPECT_GT(pushed.phases(0).planned_end_date(), firm.phases(0).planned_end_date());
+  v1::CheckFeasibilityRequest f;
+  f.set_product_line(kArchitecturalDesign);
+  f.set_effort_hours(100);
+  const std::string with_booking = p_->CheckFeasibility(f)->earliest_completion_date();
+  v1::ReleaseTentativeProjectRequest release;
+  release.set_project_id(pushed.project_id());
+  *release.mutable_actor() = Actor();
+  ASSERT_TRUE(p_->ReleaseTentativeProject(release).ok());
+  EXPECT_EQ(Projects().size(), 1u);
+  EXPECT_LT(p_->CheckFeasibility(f)->earliest_completion_date(), with_booking);
+  release.set_project_id(firm.project_id());
+  EXPECT_EQ(p_->ReleaseTentativeProject(release).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(ProductionTest, CreateProjectIsIdempotentByRequestId) {
   AddArchitects();
   v1::CreateProjectRequest req;
