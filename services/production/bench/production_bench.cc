@@ -1,0 +1,298 @@
+// Benchmarks of the production scheduler, printing measured numbers only: scheduling 2,000
+// projects x 5 phases on 300 resources; a feasibility probe under that load; the phases moved
+// when one project is added to that schedule; and total (value-weighted) tardiness of the
+// service's rule against earliest-due-date and ATC list scheduling on the same instances.
+// TRIAD_BENCH_SEED changes the instances.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "common/util/proto_time.h"
+#include "services/production/production.h"
+#include "services/production/repository.h"
+#include "services/production/scheduler.h"
+#include "tests/testing/test_env.h"
+
+namespace triad::production::sched {
+namespace {
+
+const std::vector<std::string> kSkills = {"design", "manufacture", "test", "install", "drafting"};
+
+Problem Instance(uint64_t seed, int projects, int phases, int resources, double load) {
+  std::mt19937_64 rng(seed);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  Problem p;
+  p.today = *ParseDay("2026-03-02");
+  p.horizon_days = 3650;
+  for (int i = 0; i < resources; ++i) {
+    ResourceIn r;
+    r.id = "r" + std::to_string(i);
+    r.skills = {kSkills[i % kSkills.size()]};
+    if (uni(0, 3) == 0) r.skills.push_back(kSkills[uni(0, 4)]);
+    r.weekly_hours = uni(30, 40);
+    for (int k = uni(0, 10); k > 0; --k) r.off_days.push_back(p.today + uni(0, 365));
+    p.resources.push_back(r);
+  }
+  // Due dates spread so that the load is `load` times what fits before the last due date.
+  double capacity_per_day = resources * 35.0 / 7;
+  double total_hours = 0;
+  std::vector<double> hours(projects);
+  for (int i = 0; i < projects; ++i) {
+    hours[i] = uni(100, 900);
+    total_hours += hours[i];
+  }
+  const int span = static_cast<int>(total_hours / capacity_per_day / load);
+  for (int i = 0; i < projects; ++i) {
+    ProjectIn pr;
+    pr.id = "p" + std::to_string(i);
+    pr.value = uni(10, 1000);
+    pr.release = p.today;
+    int min_days = static_cast<int>(hours[i] / phases / 8 * phases * 7 / 5) + 7;
+    pr.due = p.today + std::max(min_days, uni(0, span));
+    for (int k = 0; k < phases; ++k) {
+      PhaseIn ph;
+      ph.id = "ph" + std::to_string(k);
+      ph.skill = kSkills[(k + i) % kSkills.size()];
+      ph.effort_hours = hours[i] / phases;
+      pr.phases.push_back(ph);
+    }
+    p.projects.push_back(pr);
+  }
+  return p;
+}
+
+struct Tardiness {
+  double total_days = 0;
+  double weighted = 0;
+  int late = 0;
+};
+
+Tardiness Measure(const Problem& p, const Result& r) {
+  Tardiness t;
+  for (size_t i = 0; i < p.projects.size(); ++i) {
+    int end = r.projects[i].end;
+    if (end < 0) end = p.today + p.horizon_days;
+    double late = std::max(0, end - p.projects[i].due);
+    t.total_days += late;
+    t.weighted += late * p.projects[i].value;
+    t.late += late > 0 ? 1 : 0;
+  }
+  return t;
+}
+
+double Ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// DomainBench measures the service path on the same load: loading 2,000 stored projects (with
+// the full reschedule at start), one CreateProject RPC (reschedule + commit of what changed)
+// and CheckFeasibility RPCs.
+void DomainBench(const Problem& big) {
+  ::triad::testing::TempDir dir;
+  auto storage =
+      ::triad::testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/production");
+  if (!storage.ok()) {
+    std::printf("domain bench: %s\n", storage.status().ToString().c_str());
+    return;
+  }
+  auto repo = NewRocksRepository(storage->store.get());
+  rocksdb::WriteBatch batch;
+  v1::PhaseTemplateSet tpl;
+  tpl.set_product_line("bench-line");
+  tpl.set_version(1);
+  tpl.set_default_effort_hours(500);
+  for (int k = 0; k < 5; ++k) {
+    v1::PhaseTemplate* ph = tpl.add_phases();
+    ph->set_name("phase " + std::to_string(k));
+    ph->set_effort_share(0.2);
+    ph->set_required_skill(kSkills[k]);
+  }
+  repo->PutProto(batch, Kind::kTemplate, TemplateKey("bench-line", 1), tpl);
+  for (const ResourceIn& r : big.resources) {
+    v1::Resource res;
+    res.set_resource_id(r.id);
+    res.set_display_name(r.id);
+    for (const std::string& s : r.skills) res.add_skills(s);
+    res.set_weekly_capacity_hours(r.weekly_hours);
+    res.set_state(v1::RESOURCE_STATE_ACTIVE);
+    for (Day d : r.off_days) res.mutable_calendar()->add_non_working_dates(FormatDay(d));
+    repo->PutProto(batch, Kind::kResource, r.id, res);
+  }
+  for (const ProjectIn& pr : big.projects) {
+    v1::Project p;
+    p.set_project_id(pr.id);
+    p.set_client_id("client");
+    p.set_product_line("bench-line");
+    p.set_template_version(1);
+    p.set_due_date(FormatDay(pr.due));
+    p.mutable_value()->set_amount_minor(static_cast<int64_t>(pr.value * 100));
+    p.mutable_value()->set_currency("CNY");
+    p.set_state(v1::PROJECT_STATE_ACTIVE);
+    for (size_t k = 0; k < pr.phases.size(); ++k) {
+      v1::Phase* ph = p.add_phases();
+      ph->set_phase_id(pr.phases[k].id);
+      ph->set_name("phase " + std::to_string(k));
+      ph->set_required_skill(pr.phases[k].skill);
+      ph->set_effort_hours(pr.phases[k].effort_hours);
+      ph->set_state(v1::PHASE_STATE_PLANNED);
+    }
+    repo->PutProto(batch, Kind::kProject, pr.id, p);
+  }
+  if (!storage->store->Write(batch).ok()) return;
+  ProductionOptions o;
+  const absl::Time now = absl::FromCivil(absl::CivilDay(2026, 3, 2), absl::UTCTimeZone());
+  o.clock = [now] { return now; };
+  auto t0 = std::chrono::steady_clock::now();
+  auto created = Production::Create(storage->store.get(), storage->outbox.get(), o);
+  if (!created.ok()) {
+    std::printf("domain bench: %s\n", created.status().ToString().c_str());
+    return;
+  }
+  Production& prod = **created;
+  std::printf("service: load 2000 projects + 300 resources and schedule them at start: %.1f ms\n",
+              Ms(std::chrono::steady_clock::now() - t0));
+  // The first reschedule writes every project's plan; the next one changes what moved.
+  for (int n = 0; n < 3; ++n) {
+    v1::CreateProjectRequest req;
+    req.mutable_project()->set_client_id("client");
+    req.mutable_project()->set_product_line("bench-line");
+    req.mutable_project()->set_title("new");
+    req.mutable_project()->set_due_date(FormatDay(big.today + 200 + 50 * n));
+    req.mutable_project()->set_effort_hours(600);
+    req.mutable_actor()->set_id("u:bench");
+    t0 = std::chrono::steady_clock::now();
+    auto resp = prod.CreateProject(req);
+    const double ms = Ms(std::chrono::steady_clock::now() - t0);
+    if (!resp.ok()) {
+      std::printf("CreateProject: %s\n", resp.status().ToString().c_str());
+      return;
+    }
+    std::printf(
+        "service: CreateProject #%d on 2000 projects: %.1f ms (%d phases moved, %lld days "
+        "shift)\n",
+        n + 1, ms, resp->report().phases_moved(),
+        static_cast<long long>(resp->report().total_shift_days()));
+  }
+  v1::CheckFeasibilityRequest f;
+  f.set_product_line("bench-line");
+  f.set_effort_hours(600);
+  const int answers = 50;
+  t0 = std::chrono::steady_clock::now();
+  std::string date;
+  for (int i = 0; i < answers; ++i) {
+    auto r = prod.CheckFeasibility(f);
+    if (r.ok()) date = r->earliest_completion_date();
+  }
+  std::printf("service: CheckFeasibility under that load: %.3f ms per answer (completion %s)\n",
+              Ms(std::chrono::steady_clock::now() - t0) / answers, date.c_str());
+}
+
+int Main() {
+  const char* env = std::getenv("TRIAD_BENCH_SEED");
+  const uint64_t seed = env ? std::strtoull(env, nullptr, 10) : 20260302;
+  std::printf("production_bench seed=%llu (TRIAD_BENCH_SEED)\n",
+              static_cast<unsigned long long>(seed));
+
+  // 1. The full schedule.
+  Problem big = Instance(seed, 2000, 5, 300, 1.0);
+  Scheduler s;
+  double best = 1e18;
+  Result result;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    result = s.Run(big);
+    best = std::min(best, Ms(std::chrono::steady_clock::now() - t0));
+  }
+  Tardiness bt = Measure(big, result);
+  std::printf(
+      "schedule 2000 projects x 5 phases on 300 resources: %.1f ms (best of 3); "
+      "late projects %d\n",
+      best, bt.late);
+
+  // 2. A feasibility probe on the remaining capacity.
+  ProjectIn hypo;
+  hypo.id = "hypothetical";
+  hypo.release = big.today;
+  hypo.due = big.today + 365;
+  for (int k = 0; k < 5; ++k) {
+    PhaseIn ph;
+    ph.id = "ph" + std::to_string(k);
+    ph.skill = kSkills[k];
+    ph.effort_hours = 120;
+    hypo.phases.push_back(ph);
+  }
+  const int probes = 200;
+  auto t0 = std::chrono::steady_clock::now();
+  Day end = 0;
+  for (int i = 0; i < probes; ++i) end = s.Probe(hypo).end;
+  std::printf("feasibility probe under that load: %.3f ms per answer (%d answers; completion %s)\n",
+              Ms(std::chrono::steady_clock::now() - t0) / probes, probes, FormatDay(end).c_str());
+
+  // 3. Phases moved per new project (stable rescheduling), on this instance and on one whose
+  // load fits before the due dates.
+  std::mt19937_64 rng(seed + 1);
+  for (double load : {1.0, 0.7}) {
+    Problem base = load == 1.0 ? big : Instance(seed + 7, 2000, 5, 300, load);
+    Result first = Schedule(base);
+    for (size_t i = 0; i < base.projects.size(); ++i) {
+      for (size_t k = 0; k < base.projects[i].phases.size(); ++k) {
+        PhaseIn& ph = base.projects[i].phases[k];
+        ph.previous_resource = first.projects[i].phases[k].resource;
+        ph.previous_start = first.projects[i].phases[k].start;
+        ph.previous_allocation = first.projects[i].phases[k].allocation;
+      }
+    }
+    long moved = 0;
+    long shift = 0;
+    int kept = 0;
+    int late_before = Measure(base, first).late;
+    const int additions = 10;
+    for (int n = 0; n < additions; ++n) {
+      Problem with = base;
+      ProjectIn extra = hypo;
+      extra.id = "new" + std::to_string(n);
+      extra.due = base.today + std::uniform_int_distribution<int>(30, 400)(rng);
+      extra.value = 500;
+      with.projects.push_back(extra);
+      Result r = Schedule(with);
+      moved += r.phases_moved;
+      shift += r.total_shift_days;
+      kept += r.plans_kept ? 1 : 0;
+    }
+    std::printf(
+        "one project added (base %d of 2000 late): %.1f phases moved, %.1f days total shift, "
+        "plans kept %d of %d (mean of %d)\n",
+        late_before, static_cast<double>(moved) / additions, static_cast<double>(shift) / additions,
+        kept, additions, additions);
+  }
+
+  // 4. Tardiness against the baselines on the same instances.
+  std::printf("%-8s %-22s %14s %20s %8s\n", "load", "rule", "tardiness(d)", "weighted(d*value)",
+              "late");
+  for (double load : {0.8, 1.0, 1.3}) {
+    for (uint64_t k = 0; k < 3; ++k) {
+      Problem inst = Instance(seed + 100 + k, 500, 5, 80, load);
+      for (Rule rule : {Rule::kDueDateValue, Rule::kEarliestDueDate, Rule::kAtc}) {
+        inst.rule = rule;
+        Tardiness t = Measure(inst, Schedule(inst));
+        const char* name = rule == Rule::kDueDateValue      ? "service (due, value)"
+                           : rule == Rule::kEarliestDueDate ? "EDD"
+                                                            : "ATC (k=2)";
+        std::printf("%-4.1f#%-3llu %-22s %14.0f %20.0f %8d\n", load,
+                    static_cast<unsigned long long>(k), name, t.total_days, t.weighted, t.late);
+      }
+    }
+  }
+  DomainBench(big);
+  return 0;
+}
+
+}  // namespace
+}  // namespace triad::production::sched
+
+int main() { return triad::production::sched::Main(); }

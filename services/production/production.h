@@ -1,0 +1,205 @@
+// Production: the domain of the production scheduling service (no gRPC here). It owns
+// resources, versioned phase templates and projects, keeps them in memory (loaded at start),
+// reschedules every open project on finite capacity after each change (see scheduler.h), and
+// commits each change with its events through the transactional outbox.
+#ifndef TRIAD_SERVICES_PRODUCTION_PRODUCTION_H_
+#define TRIAD_SERVICES_PRODUCTION_PRODUCTION_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/events/consumer.h"
+#include "common/events/envelope.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
+#include "services/production/repository.h"
+#include "services/production/scheduler.h"
+#include "triad/pipeline/v1/events.pb.h"
+#include "triad/production/v1/events.pb.h"
+#include "triad/production/v1/production_service.pb.h"
+#include "triad/review/v1/events.pb.h"
+
+namespace triad::production {
+
+// The product lines seeded with version 1 of their phase templates.
+inline constexpr char kArchitecturalDesign[] = "architectural-design";
+inline constexpr char kSpecialisedEquipment[] = "specialised-equipment";
+
+// Text limits (bytes).
+inline constexpr size_t kMaxNameLength = 200;
+inline constexpr int kMaxSkills = 20;
+inline constexpr int kMaxPhases = 20;
+inline constexpr int kMaxNonWorkingDates = 400;
+inline constexpr int kMaxLeaveRanges = 100;
+// Effort bounds (hours).
+inline constexpr double kMaxEffortHours = 1'000'000;
+
+struct ProductionOptions {
+  // Consumer group of the consumed events (namespaces the inbox records).
+  std::string consumer_group = "triad-production";
+  // Clock used for every timestamp and for "today" (tests inject their own).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Nothing is planned further ahead than this many days.
+  int horizon_days = 1100;
+};
+
+class Production {
+ public:
+  // Topics lists the topics the service writes; ConsumedTopics those it consumes.
+  static std::vector<std::string> Topics();
+  static std::vector<std::string> ConsumedTopics();
+  // HandledTypes lists the consumed ce_types.
+  static std::vector<std::string> HandledTypes();
+
+  // Create binds the domain to a store opened with ColumnFamilies() plus the runtime's "outbox",
+  // "inbox" and "requests", seeds the default templates when missing and loads everything.
+  static absl::StatusOr<std::unique_ptr<Production>> Create(storage::Store* store,
+                                                            events::Outbox* outbox,
+                                                            ProductionOptions options = {});
+
+  // CreateResource validates and stores a resource (active) and reschedules.
+  absl::StatusOr<v1::Resource> CreateResource(const v1::CreateResourceRequest& req);
+  // GetResource returns a resource.
+  absl::StatusOr<v1::Resource> GetResource(const v1::GetResourceRequest& req) const;
+  // ListResources lists resources in id order.
+  absl::StatusOr<v1::ListResourcesResponse> ListResources(
+      const v1::ListResourcesRequest& req) const;
+  // UpdateResource applies the masked fields (etag required) and reschedules.
+  absl::StatusOr<v1::Resource> UpdateResource(const v1::UpdateResourceRequest& req);
+  // DeactivateResource makes a resource inactive and moves its planned work elsewhere.
+  absl::StatusOr<v1::DeactivateResourceResponse> DeactivateResource(
+      const v1::DeactivateResourceRequest& req);
+
+  // GetPhaseTemplate returns a template version (0 = latest).
+  absl::StatusOr<v1::PhaseTemplateSet> GetPhaseTemplate(
+      const v1::GetPhaseTemplateRequest& req) const;
+  // ListPhaseTemplates lists template versions by product line then version.
+  absl::StatusOr<v1::ListPhaseTemplatesResponse> ListPhaseTemplates(
+      const v1::ListPhaseTemplatesRequest& req) const;
+  // CreatePhaseTemplateVersion stores version latest + 1 of a product line.
+  absl::StatusOr<v1::PhaseTemplateSet> CreatePhaseTemplateVersion(
+      const v1::CreatePhaseTemplateVersionRequest& req);
+
+  // CreateProject creates a project from the latest template and reschedules.
+  absl::StatusOr<v1::CreateProjectResponse> CreateProject(const v1::CreateProjectRequest& req);
+  // GetProject returns a project.
+  absl::StatusOr<v1::Project> GetProject(const v1::GetProjectRequest& req) const;
+  // ListProjects lists projects in id order.
+  absl::StatusOr<v1::ListProjectsResponse> ListProjects(const v1::ListProjectsRequest& req) const;
+  // PinPhase pins a planned phase with the unfinished phases before it, or unpins it with the
+  // phases after it.
+  absl::StatusOr<v1::Project> PinPhase(const v1::PinPhaseRequest& req);
+  // ReportPhaseProgress starts, advances or completes a phase and reschedules.
+  absl::StatusOr<v1::ReportPhaseProgressResponse> ReportPhaseProgress(
+      const v1::ReportPhaseProgressRequest& req);
+  // ReleaseTentativeProject deletes a tentative booking and reschedules.
+  absl::StatusOr<v1::ReleaseTentativeProjectResponse> ReleaseTentativeProject(
+      const v1::ReleaseTentativeProjectRequest& req);
+  // Reschedule runs the scheduler and commits what changed.
+  absl::StatusOr<v1::ScheduleReport> Reschedule(const v1::RescheduleRequest& req);
+
+  // CheckFeasibility places a hypothetical project on the capacity the schedule leaves.
+  absl::StatusOr<v1::CheckFeasibilityResponse> CheckFeasibility(
+      const v1::CheckFeasibilityRequest& req) const;
+  // GetUtilisation lists allocated vs capacity per resource, skill and week.
+  absl::StatusOr<v1::GetUtilisationResponse> GetUtilisation(
+      const v1::GetUtilisationRequest& req) const;
+
+  // HandleEvent applies one consumed event standalone, exactly as the consumer would.
+  absl::Status HandleEvent(const events::Event& event);
+  // HandleEventIn is the consumer's handler (the caller holds mutex()): it decodes the payload
+  // by type and writes the effect into `txn`. A payload that does not decode or invalid content
+  // is INVALID_ARGUMENT (dead-lettered); other types are ignored.
+  absl::Status HandleEventIn(const events::Event& event, events::Transaction& txn);
+  // RegisterHandlers registers HandleEventIn for HandledTypes() on a consumer created with
+  // ConsumerOptions::apply_mutex = &mutex().
+  void RegisterHandlers(events::IdempotentConsumer& consumer);
+
+  // mutex is the domain lock that serialises RPCs and consumed events.
+  std::mutex& mutex() const { return mu_; }
+
+ private:
+  // Work is one unit of change: the transaction and the records it changes (applied to the
+  // in-memory state after the commit).
+  struct Work {
+    Work() : txn(own) {}
+    explicit Work(events::Transaction& external) : txn(external) {}
+    Work(const Work&) = delete;
+    Work& operator=(const Work&) = delete;
+    events::Transaction own;
+    events::Transaction& txn;
+    std::map<std::string, v1::Resource> resources;
+    std::map<std::string, v1::Project> projects;
+    std::vector<std::string> removed_projects;
+    std::map<std::string, std::string> opportunity_index;
+    std::unique_ptr<sched::Scheduler> scheduler;
+  };
+
+  Production(storage::Store* store, events::Outbox* outbox, ProductionOptions options);
+  absl::Status Init();
+  absl::Time Now() const { return options_.clock(); }
+  sched::Day Today() const;
+
+  // Stage adds the work's records to its batch and the in-memory update as an after-commit
+  // hook; CommitLocked stages and commits a Work that owns its transaction.
+  void Stage(Work& work);
+  absl::Status CommitLocked(Work& work);
+
+  // RescheduleLocked schedules every open project (as changed by `work`), saves the projects
+  // whose plan or risk changed into `work` with their events, and reports the moves.
+  v1::ScheduleReport RescheduleLocked(Work& work, std::string_view reason,
+                                      const common::v1::Actor& actor);
+
+  // The current view of a record: the work's copy when it has one.
+  const v1::Resource* FindResource(const Work* work, const std::string& id) const;
+  const v1::Project* FindProject(const Work* work, const std::string& id) const;
+
+  // NewProjectLocked builds a project from the latest template of its product line.
+  absl::StatusOr<v1::Project> NewProjectLocked(const v1::Project& in,
+                                               const common::v1::Actor& actor) const;
+  // AddProjectLocked adds a new project to `work`, emits ProjectCreated and reschedules.
+  v1::ScheduleReport AddProjectLocked(Work& work, v1::Project project,
+                                      const common::v1::Actor& actor);
+  absl::StatusOr<v1::Project> LoadProjectForChange(std::string_view id, std::string_view etag);
+
+  // FeasibilityLocked places a hypothetical project of `line` on the remaining capacity.
+  absl::StatusOr<v1::CheckFeasibilityResponse> FeasibilityLocked(
+      std::string_view line, double effort_hours, std::optional<sched::Day> start,
+      std::optional<sched::Day> end) const;
+
+  absl::Status ApplyWon(const events::Event& e, const pipeline::v1::OpportunityWon& won,
+                        events::Transaction& txn);
+  absl::Status ApplyFeasibilityRequested(const events::Event& e,
+                                         const pipeline::v1::FeasibilityRequested& req,
+                                         events::Transaction& txn);
+  absl::Status ApplySignOff(const events::Event& e, const review::v1::SignOffCompleted& done,
+                            events::Transaction& txn);
+
+  storage::Store* store_;
+  events::Outbox* outbox_;
+  ProductionOptions options_;
+  std::unique_ptr<Repository> repo_;
+  mutable std::mutex mu_;
+  std::map<std::string, v1::Resource> resources_;
+  std::map<std::string, std::map<int, v1::PhaseTemplateSet>> templates_;
+  std::map<std::string, v1::Project> projects_;
+  std::map<std::string, std::string> by_opportunity_;
+  // The schedule of the last reschedule (its remaining capacity answers feasibility).
+  std::unique_ptr<sched::Scheduler> scheduler_;
+};
+
+// ResourceIn converts a resource for the scheduler (calendar days off, active flag).
+sched::ResourceIn ToSchedulerResource(const v1::Resource& r);
+
+}  // namespace triad::production
+
+#endif  // TRIAD_SERVICES_PRODUCTION_PRODUCTION_H_

@@ -1,0 +1,197 @@
+// Implements the production domain's shared helpers.
+#include "services/production/production_internal.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/api/validation.h"
+#include "common/status/status_macros.h"
+#include "common/util/proto_time.h"
+#include "services/production/production.h"
+
+namespace triad::production {
+
+namespace {
+v1::PhaseTemplate Phase(std::string name, double share, std::string skill, bool key,
+                        std::string domain = {}) {
+  v1::PhaseTemplate t;
+  t.set_name(std::move(name));
+  t.set_effort_share(share);
+  t.set_required_skill(std::move(skill));
+  t.set_key_milestone(key);
+  t.set_sign_off_domain(std::move(domain));
+  return t;
+}
+}  // namespace
+
+std::vector<v1::PhaseTemplateSet> DefaultTemplates() {
+  v1::PhaseTemplateSet arch;
+  arch.set_product_line(kArchitecturalDesign);
+  arch.set_version(1);
+  arch.set_default_effort_hours(600);
+  *arch.add_phases() = Phase("scheme design", 0.25, "architectural-design", true, "architecture");
+  *arch.add_phases() =
+      Phase("preliminary design", 0.35, "architectural-design", true, "architecture");
+  *arch.add_phases() = Phase("construction drawings", 0.40, "drafting", false);
+  v1::PhaseTemplateSet eq;
+  eq.set_product_line(kSpecialisedEquipment);
+  eq.set_version(1);
+  eq.set_default_effort_hours(1200);
+  *eq.add_phases() = Phase("design", 0.25, "equipment-design", true, "equipment");
+  *eq.add_phases() = Phase("manufacture", 0.40, "manufacturing", false);
+  *eq.add_phases() = Phase("test", 0.15, "testing", true, "equipment");
+  *eq.add_phases() = Phase("install and commission", 0.20, "installation", false);
+  return {arch, eq};
+}
+
+std::string OpportunityKey(std::string_view opportunity_id) {
+  return absl::StrCat("opp/", std::string(opportunity_id));
+}
+
+sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today) {
+  sched::ProjectIn in;
+  in.id = p.project_id();
+  in.due = sched::ParseDay(p.due_date()).value_or(today);
+  in.value = static_cast<double>(p.value().amount_minor()) / 100.0;
+  in.tentative = p.tentative();
+  in.release = today;
+  for (const v1::Phase& ph : p.phases()) {
+    if (ph.state() == v1::PHASE_STATE_COMPLETED) {
+      if (ph.has_complete_time()) {
+        double secs =
+            absl::ToDoubleSeconds(util::FromProto(ph.complete_time()) - absl::UnixEpoch());
+        in.release = std::max(in.release, static_cast<sched::Day>(std::floor(secs / 86400)) + 1);
+      }
+      continue;
+    }
+    sched::PhaseIn x;
+    x.id = ph.phase_id();
+    x.skill = ph.required_skill();
+    x.effort_hours = ph.effort_hours() * (1 - std::clamp(ph.progress_percent(), 0.0, 100.0) / 100);
+    x.previous_resource = ph.resource_id();
+    x.previous_start = sched::ParseDay(ph.planned_start_date()).value_or(-1);
+    bool current = false;
+    sched::Allocation alloc;
+    for (const v1::DayAllocation& a : ph.allocations()) {
+      auto d = sched::ParseDay(a.date());
+      if (!d) continue;
+      alloc.emplace_back(*d, a.hours());
+      current = current || *d >= today;
+    }
+    // A started or pinned phase keeps its plan while it still lies ahead; a started phase
+    // whose plan has run out is planned again for its remaining effort.
+    if ((ph.state() == v1::PHASE_STATE_STARTED || ph.pinned()) && current) {
+      x.fixed = true;
+      x.fixed_resource = ph.resource_id();
+      x.fixed_allocation = std::move(alloc);
+    } else {
+      x.previous_allocation = std::move(alloc);
+    }
+    in.phases.push_back(std::move(x));
+  }
+  return in;
+}
+
+void ApplyPlan(const sched::PhaseOut& out, v1::Phase& phase) {
+  phase.set_resource_id(out.resource);
+  phase.set_planned_start_date(out.start >= 0 ? sched::FormatDay(out.start) : "");
+  phase.set_planned_end_date(out.end >= 0 ? sched::FormatDay(out.end) : "");
+  phase.set_unschedulable_reason(out.unschedulable);
+  phase.clear_allocations();
+  for (const auto& [d, h] : out.allocation) {
+    v1::DayAllocation* a = phase.add_allocations();
+    a->set_date(sched::FormatDay(d));
+    a->set_hours(h);
+  }
+}
+
+bool SamePlan(const v1::Project& a, const v1::Project& b) {
+  if (a.planned_end_date() != b.planned_end_date() || a.phases_size() != b.phases_size()) {
+    return false;
+  }
+  for (int k = 0; k < a.phases_size(); ++k) {
+    const v1::Phase& x = a.phases(k);
+    const v1::Phase& y = b.phases(k);
+    if (x.resource_id() != y.resource_id() || x.planned_start_date() != y.planned_start_date() ||
+        x.planned_end_date() != y.planned_end_date() ||
+        x.unschedulable_reason() != y.unschedulable_reason()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string RiskReason(const v1::Project& p, const sched::ProjectOut& out) {
+  for (const v1::Phase& ph : p.phases()) {
+    if (!ph.unschedulable_reason().empty()) {
+      return absl::StrCat("phase ", ph.name(), " cannot be planned: ", ph.unschedulable_reason());
+    }
+  }
+  return absl::StrCat("planned end ", p.planned_end_date(), " is after the due date ", p.due_date(),
+                      "; bottleneck: skill ", out.bottleneck_skill,
+                      out.bottleneck_resource.empty() ? "" : " on resource ",
+                      out.bottleneck_resource);
+}
+
+google::protobuf::Timestamp DayTime(sched::Day day) {
+  return util::ToProto(absl::UnixEpoch() + absl::Hours(24) * day);
+}
+
+void FillPlans(const v1::Project& p, google::protobuf::RepeatedPtrField<v1::PhasePlan>* out) {
+  for (const v1::Phase& ph : p.phases()) {
+    v1::PhasePlan* plan = out->Add();
+    plan->set_phase_id(ph.phase_id());
+    plan->set_name(ph.name());
+    plan->set_key_milestone(ph.key_milestone());
+    if (auto d = sched::ParseDay(ph.planned_start_date()))
+      *plan->mutable_planned_start() = DayTime(*d);
+    if (auto d = sched::ParseDay(ph.planned_end_date())) *plan->mutable_planned_end() = DayTime(*d);
+    if (!ph.resource_id().empty()) plan->add_resource_ids(ph.resource_id());
+  }
+}
+
+absl::Status CheckActor(const common::v1::Actor& actor) {
+  RETURN_IF_ERROR(api::CheckId("actor.id", actor.id()));
+  return api::CheckText("actor.reason", actor.reason());
+}
+
+absl::Status CheckDate(std::string_view path, std::string_view value) {
+  if (!sched::ParseDay(value).has_value()) {
+    return api::InvalidField(path, "must be a date YYYY-MM-DD between 1970 and 2200");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTemplate(const v1::PhaseTemplateSet& t) {
+  RETURN_IF_ERROR(api::CheckId("template.product_line", t.product_line()));
+  if (t.phases_size() < 1 || t.phases_size() > kMaxPhases) {
+    return api::InvalidField("template.phases", "must list 1 to 20 phases");
+  }
+  if (!(t.default_effort_hours() > 0 && t.default_effort_hours() <= kMaxEffortHours)) {
+    return api::InvalidField("template.default_effort_hours", "must be in (0, 1000000]");
+  }
+  double sum = 0;
+  std::set<std::string> names;
+  for (int i = 0; i < t.phases_size(); ++i) {
+    const v1::PhaseTemplate& ph = t.phases(i);
+    const std::string path = absl::StrCat("template.phases[", i, "]");
+    RETURN_IF_ERROR(api::CheckRequired(path + ".name", ph.name()));
+    RETURN_IF_ERROR(api::CheckText(path + ".name", ph.name(), kMaxNameLength));
+    if (!names.insert(ph.name()).second) return api::InvalidField(path + ".name", "is repeated");
+    RETURN_IF_ERROR(api::CheckId(path + ".required_skill", ph.required_skill()));
+    if (!(ph.effort_share() > 0 && ph.effort_share() <= 1)) {
+      return api::InvalidField(path + ".effort_share", "must be in (0, 1]");
+    }
+    if (ph.key_milestone())
+      RETURN_IF_ERROR(api::CheckId(path + ".sign_off_domain", ph.sign_off_domain()));
+    sum += ph.effort_share();
+  }
+  if (std::abs(sum - 1) > 1e-6) {
+    return api::InvalidField("template.phases", "effort shares must sum to 1");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace triad::production

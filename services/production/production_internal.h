@@ -1,0 +1,58 @@
+// Helpers shared by the production domain's files: default templates, conversions between
+// projects and the scheduler's problem, plan comparison, event plans and validation.
+#ifndef TRIAD_SERVICES_PRODUCTION_PRODUCTION_INTERNAL_H_
+#define TRIAD_SERVICES_PRODUCTION_PRODUCTION_INTERNAL_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "services/production/scheduler.h"
+#include "triad/common/v1/types.pb.h"
+#include "triad/production/v1/events.pb.h"
+#include "triad/production/v1/resources.pb.h"
+
+namespace triad::production {
+
+// Most moves and at-risk projects listed in one report (the counts are always complete).
+inline constexpr int kMaxReportedMoves = 200;
+
+// DefaultTemplates is version 1 of the architectural design and specialised equipment phases.
+std::vector<v1::PhaseTemplateSet> DefaultTemplates();
+
+// OpportunityKey is the index key of the project created for an opportunity.
+std::string OpportunityKey(std::string_view opportunity_id);
+
+// ToSchedulerProject converts an open project (its phases not completed) for the scheduler.
+sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today);
+
+// ApplyPlan writes a scheduled phase's plan into the phase.
+void ApplyPlan(const sched::PhaseOut& out, v1::Phase& phase);
+
+// SamePlan is true when both versions plan every phase identically and end on the same day.
+bool SamePlan(const v1::Project& a, const v1::Project& b);
+
+// RiskReason explains why a project is late.
+std::string RiskReason(const v1::Project& p, const sched::ProjectOut& out);
+
+// FillPlans lists the project's phases as event PhasePlans.
+void FillPlans(const v1::Project& p, google::protobuf::RepeatedPtrField<v1::PhasePlan>* out);
+
+// DayTime is the start (00:00 UTC) of a day.
+google::protobuf::Timestamp DayTime(sched::Day day);
+
+// CheckActor requires an actor id (at most 200 bytes) and a reason of at most 2000 bytes.
+absl::Status CheckActor(const common::v1::Actor& actor);
+
+// CheckDate requires a "YYYY-MM-DD" date at `path`.
+absl::Status CheckDate(std::string_view path, std::string_view value);
+
+// CheckTemplate validates a template set's phases and default effort.
+absl::Status CheckTemplate(const v1::PhaseTemplateSet& t);
+
+}  // namespace triad::production
+
+#endif  // TRIAD_SERVICES_PRODUCTION_PRODUCTION_INTERNAL_H_

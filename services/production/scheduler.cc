@@ -1,0 +1,504 @@
+// Implements the finite-capacity scheduler: the capacity grid, phase placement and dispatch.
+#include "services/production/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "absl/time/civil_time.h"
+
+namespace triad::production::sched {
+namespace {
+constexpr double kEps = 1e-6;
+const absl::CivilDay kEpoch(1970, 1, 1);
+}  // namespace
+
+std::optional<Day> ParseDay(std::string_view text) {
+  if (text.size() != 10) return std::nullopt;
+  absl::CivilDay d;
+  if (!absl::ParseCivilTime(absl::string_view(text.data(), text.size()), &d)) return std::nullopt;
+  if (d.year() < 1970 || d.year() > 2200) return std::nullopt;
+  Day day = static_cast<Day>(d - kEpoch);
+  if (FormatDay(day) != text) return std::nullopt;  // no normalised dates (2026-02-30)
+  return day;
+}
+
+std::string FormatDay(Day day) { return absl::FormatCivilTime(kEpoch + day); }
+
+class Grid {
+ public:
+  struct Res {
+    std::string id;
+    double daily = 0;
+    bool active = true;
+    std::vector<Day> off;
+    std::vector<double> used;
+    std::vector<int32_t> owner;
+    int first_free = 0;
+  };
+
+  explicit Grid(const Problem& p) : today_(p.today), horizon_(std::max(1, p.horizon_days)) {
+    res_.resize(p.resources.size());
+    for (size_t i = 0; i < p.resources.size(); ++i) {
+      const ResourceIn& in = p.resources[i];
+      Res& r = res_[i];
+      r.id = in.id;
+      r.daily = std::isfinite(in.weekly_hours) && in.weekly_hours > 0 ? in.weekly_hours / 5 : 0;
+      r.active = in.active;
+      r.off = in.off_days;
+      std::sort(r.off.begin(), r.off.end());
+      r.used.assign(horizon_, 0.0);
+      r.owner.assign(horizon_, -1);
+      if (in.active) {
+        for (const std::string& s : in.skills) by_skill_[s].push_back(static_cast<int>(i));
+      }
+      index_[in.id] = static_cast<int>(i);
+    }
+  }
+
+  Day today() const { return today_; }
+  Day end() const { return today_ + horizon_; }
+
+  double Capacity(int r, Day d) const {
+    const Res& x = res_[r];
+    if (!x.active || d < today_ || d >= end() || IsWeekend(d)) return 0;
+    if (std::binary_search(x.off.begin(), x.off.end(), d)) return 0;
+    return x.daily;
+  }
+  double Remaining(int r, Day d) const {
+    if (d < today_ || d >= end()) return 0;
+    return Capacity(r, d) - res_[r].used[d - today_];
+  }
+  void Use(int r, Day d, double hours, int32_t owner) {
+    if (d < today_ || d >= end()) return;
+    Res& x = res_[r];
+    x.used[d - today_] += hours;
+    x.owner[d - today_] = owner;  // the last phase booked on the day
+    while (x.first_free < horizon_ && Remaining(r, today_ + x.first_free) <= kEps) ++x.first_free;
+  }
+  Day FirstFree(int r) const { return today_ + res_[r].first_free; }
+  int32_t Owner(int r, Day d) const {
+    if (d < today_ || d >= end()) return -1;
+    return res_[r].owner[d - today_];
+  }
+  const std::vector<int>* Candidates(const std::string& skill) const {
+    auto it = by_skill_.find(skill);
+    return it == by_skill_.end() ? nullptr : &it->second;
+  }
+  int Index(const std::string& id) const {
+    auto it = index_.find(id);
+    return it == index_.end() ? -1 : it->second;
+  }
+  bool Active(int r) const { return r >= 0 && res_[r].active; }
+  const std::string& Id(int r) const { return res_[r].id; }
+  int Count() const { return static_cast<int>(res_.size()); }
+  void InitFirstFree() {
+    for (size_t r = 0; r < res_.size(); ++r) {
+      Res& x = res_[r];
+      x.first_free = 0;
+      while (x.first_free < horizon_ &&
+             Remaining(static_cast<int>(r), today_ + x.first_free) <= kEps)
+        ++x.first_free;
+    }
+  }
+
+ private:
+  Day today_;
+  int horizon_;
+  std::vector<Res> res_;
+  std::map<std::string, std::vector<int>> by_skill_;
+  std::map<std::string, int> index_;
+};
+
+namespace {
+
+// Trial is one candidate resource's placement of a phase.
+struct Trial {
+  int resource = -1;
+  Day start = -1;
+  Day end = -1;
+};
+
+// Simulate places `effort` on resource r from `ready`; end -1 when it does not fit. Stops early
+// once the placement cannot end before `bound`.
+Trial Simulate(const Grid& g, int r, double effort, Day ready, Day bound) {
+  Trial t;
+  t.resource = r;
+  double rem = effort;
+  for (Day d = std::max(ready, g.FirstFree(r)); d < g.end(); ++d) {
+    if (bound >= 0 && d > bound) return Trial{};
+    double c = g.Remaining(r, d);
+    if (c <= kEps) continue;
+    if (t.start < 0) t.start = d;
+    rem -= std::min(c, rem);
+    if (rem <= kEps) {
+      t.end = d;
+      return t;
+    }
+  }
+  return Trial{};
+}
+
+// Place chooses the resource that ends the phase first (ties: the previous resource, then the
+// lower index) and, when `commit`, books it.
+PhaseOut Place(Grid& g, const PhaseIn& ph, Day ready, bool commit, int32_t owner) {
+  PhaseOut out;
+  if (!(ph.effort_hours > kEps) || !std::isfinite(ph.effort_hours)) {
+    out.start = out.end = ready;
+    return out;
+  }
+  const std::vector<int>* cands = g.Candidates(ph.skill);
+  if (cands == nullptr || cands->empty()) {
+    out.unschedulable = "no active resource with skill " + ph.skill;
+    return out;
+  }
+  int prev = g.Index(ph.previous_resource);
+  Trial best;
+  for (int r : *cands) {
+    Trial t = Simulate(g, r, ph.effort_hours, ready, best.end);
+    if (t.end < 0) continue;
+    bool better = best.end < 0 || t.end < best.end ||
+                  (t.end == best.end && r == prev && best.resource != prev);
+    if (better) best = t;
+  }
+  if (best.end < 0) {
+    out.unschedulable = "no capacity with skill " + ph.skill + " within the horizon";
+    return out;
+  }
+  out.resource = g.Id(best.resource);
+  out.start = best.start;
+  out.end = best.end;
+  double rem = ph.effort_hours;
+  for (Day d = best.start; d <= best.end && rem > kEps; ++d) {
+    double c = g.Remaining(best.resource, d);
+    if (c <= kEps) continue;
+    double use = std::min(c, rem);
+    rem -= use;
+    out.allocation.emplace_back(d, use);
+  }
+  if (commit) {
+    for (const auto& [d, h] : out.allocation) g.Use(best.resource, d, h, owner);
+  }
+  return out;
+}
+
+}  // namespace
+
+Scheduler::Scheduler() = default;
+Scheduler::~Scheduler() = default;
+Scheduler::Scheduler(Scheduler&&) noexcept = default;
+Scheduler& Scheduler::operator=(Scheduler&&) noexcept = default;
+
+namespace {
+
+// CanKeep is true when a phase's previous plan still holds: same active resource with the
+// skill, after `prev_end`, from today on, the whole effort, within the capacity left.
+bool CanKeep(const Grid& g, const PhaseIn& ph, Day prev_end) {
+  const int r = g.Index(ph.previous_resource);
+  if (r < 0 || !g.Active(r) || ph.previous_allocation.empty()) return false;
+  const std::vector<int>* cands = g.Candidates(ph.skill);
+  if (cands == nullptr || !std::binary_search(cands->begin(), cands->end(), r)) return false;
+  double sum = 0;
+  Day last = prev_end;
+  for (const auto& [d, h] : ph.previous_allocation) {
+    if (d <= last || d < g.today() || d >= g.end() || !(h > 0)) return false;
+    if (g.Remaining(r, d) < h - kEps) return false;
+    sum += h;
+    last = d;
+  }
+  return std::abs(sum - ph.effort_hours) <= kEps * std::max(1.0, ph.effort_hours);
+}
+
+// SavesDueDates is true when `redone` has fewer late firm projects than `kept` and makes no
+// firm project late that `kept` has on time (no committed due date is traded for another).
+bool SavesDueDates(const Problem& p, const Result& redone, const Result& kept) {
+  int saved = 0;
+  for (size_t i = 0; i < p.projects.size(); ++i) {
+    if (p.projects[i].tentative) continue;
+    if (redone.projects[i].late && !kept.projects[i].late) return false;
+    if (!redone.projects[i].late && kept.projects[i].late) ++saved;
+  }
+  return saved > 0;
+}
+
+}  // namespace
+
+Result Scheduler::Run(const Problem& p) {
+  std::unique_ptr<Grid> full;
+  Result redone = Dispatch(p, false, full);
+  bool any_plan = false;
+  for (const ProjectIn& pr : p.projects) {
+    for (const PhaseIn& ph : pr.phases) any_plan = any_plan || !ph.previous_allocation.empty();
+  }
+  if (!p.keep_plans || !any_plan) {
+    grid_ = std::move(full);
+    return redone;
+  }
+  std::unique_ptr<Grid> kept_grid;
+  Result kept = Dispatch(p, true, kept_grid);
+  if (SavesDueDates(p, redone, kept)) {
+    grid_ = std::move(full);
+    return redone;
+  }
+  kept.plans_kept = true;
+  grid_ = std::move(kept_grid);
+  return kept;
+}
+
+Result Scheduler::Dispatch(const Problem& p, bool keep, std::unique_ptr<Grid>& grid) {
+  grid = std::make_unique<Grid>(p);
+  Grid& g = *grid;
+  Result res;
+  const size_t n = p.projects.size();
+  res.projects.resize(n);
+  // Phase owners are numbered project by project.
+  std::vector<int32_t> base(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    base[i + 1] = base[i] + static_cast<int32_t>(p.projects[i].phases.size());
+    res.projects[i].phases.resize(p.projects[i].phases.size());
+  }
+  // Fixed phases (on an active resource) are booked first, as they are.
+  std::vector<std::vector<bool>> fixed(n);
+  for (size_t i = 0; i < n; ++i) {
+    const ProjectIn& pr = p.projects[i];
+    fixed[i].assign(pr.phases.size(), false);
+    for (size_t k = 0; k < pr.phases.size(); ++k) {
+      const PhaseIn& ph = pr.phases[k];
+      int r = g.Index(ph.fixed_resource);
+      if (!ph.fixed || !g.Active(r) || ph.fixed_allocation.empty()) continue;
+      fixed[i][k] = true;
+      PhaseOut& out = res.projects[i].phases[k];
+      out.resource = ph.fixed_resource;
+      out.allocation = ph.fixed_allocation;
+      out.start = ph.fixed_allocation.front().first;
+      out.end = ph.fixed_allocation.front().first;
+      for (const auto& [d, h] : ph.fixed_allocation) {
+        out.start = std::min(out.start, d);
+        out.end = std::max(out.end, d);
+        g.Use(r, d, h, base[i] + static_cast<int32_t>(k));
+      }
+    }
+  }
+  // Keeping plans: each firm project's phases keep their previous plan, in order, while it
+  // holds (tentative bookings are always placed again, after the firm work).
+  for (size_t i = 0; keep && i < n; ++i) {
+    const ProjectIn& pr = p.projects[i];
+    if (pr.tentative) continue;
+    Day prev_end = std::max(pr.release, p.today) - 1;
+    bool chain = true;
+    for (size_t k = 0; k < pr.phases.size(); ++k) {
+      const PhaseIn& ph = pr.phases[k];
+      PhaseOut& out = res.projects[i].phases[k];
+      if (fixed[i][k]) {
+        prev_end = std::max(prev_end, out.end);
+        continue;
+      }
+      chain = chain && CanKeep(g, ph, prev_end);
+      if (!chain) continue;
+      fixed[i][k] = true;
+      const int r = g.Index(ph.previous_resource);
+      out.resource = ph.previous_resource;
+      out.allocation = ph.previous_allocation;
+      out.start = ph.previous_allocation.front().first;
+      out.end = ph.previous_allocation.back().first;
+      for (const auto& [d, h] : ph.previous_allocation) {
+        g.Use(r, d, h, base[i] + static_cast<int32_t>(k));
+      }
+      prev_end = out.end;
+    }
+  }
+  g.InitFirstFree();
+
+  std::vector<size_t> next(n, 0);
+  std::vector<Day> ready(n);
+  std::vector<bool> blocked(n, false);
+  std::vector<double> remaining(n, 0);
+  double total_effort = 0;
+  size_t total_phases = 0;
+  for (size_t i = 0; i < n; ++i) {
+    ready[i] = std::max(p.projects[i].release, p.today);
+    for (const PhaseIn& ph : p.projects[i].phases) {
+      remaining[i] += std::max(0.0, ph.effort_hours);
+      ++total_phases;
+    }
+    total_effort += remaining[i];
+  }
+  // Daily capacity of the average resource turns hours into days for ATC.
+  double daily = 0;
+  for (const ResourceIn& r : p.resources) daily += r.active ? r.weekly_hours / 5 : 0;
+  daily = p.resources.empty() ? 8 : std::max(1.0, daily / p.resources.size());
+  const double avg_days = total_phases ? total_effort / total_phases / daily : 1;
+
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  auto static_less = [&](size_t a, size_t b) {
+    const ProjectIn& x = p.projects[a];
+    const ProjectIn& y = p.projects[b];
+    if (p.rule == Rule::kDueDateValue) {
+      if (x.tentative != y.tentative) return !x.tentative;
+      if (x.due != y.due) return x.due < y.due;
+      if (x.value != y.value) return x.value > y.value;
+    } else if (x.due != y.due) {
+      return x.due < y.due;
+    }
+    return x.id < y.id;
+  };
+  std::stable_sort(order.begin(), order.end(), static_less);
+
+  auto place_next = [&](size_t i) {
+    const ProjectIn& pr = p.projects[i];
+    size_t k = next[i]++;
+    const PhaseIn& ph = pr.phases[k];
+    PhaseOut& out = res.projects[i].phases[k];
+    if (blocked[i]) {
+      out.unschedulable = "a previous phase is unschedulable";
+    } else if (fixed[i][k]) {
+      ready[i] = std::max(ready[i], out.end + 1);
+    } else {
+      out = Place(g, ph, ready[i], true, base[i] + static_cast<int32_t>(k));
+      if (!out.unschedulable.empty()) {
+        blocked[i] = true;
+      } else {
+        ready[i] = out.end + 1;
+      }
+    }
+    remaining[i] -= std::max(0.0, ph.effort_hours);
+  };
+
+  if (p.rule == Rule::kAtc) {
+    size_t left = total_phases;
+    while (left > 0) {
+      size_t best = n;
+      double best_index = -1;
+      for (size_t i : order) {
+        if (next[i] >= p.projects[i].phases.size()) continue;
+        double pj = std::max(0.01, p.projects[i].phases[next[i]].effort_hours / daily);
+        double slack = p.projects[i].due - remaining[i] / daily - ready[i];
+        double idx = (std::max(p.projects[i].value, 1e-9) / pj) *
+                     std::exp(-std::max(slack, 0.0) / (p.atc_k * avg_days));
+        if (idx > best_index) {
+          best_index = idx;
+          best = i;
+        }
+      }
+      place_next(best);
+      --left;
+    }
+  } else {
+    for (size_t i : order) {
+      while (next[i] < p.projects[i].phases.size()) place_next(i);
+    }
+  }
+
+  // Bottlenecks, lateness and moves.
+  for (size_t i = 0; i < n; ++i) {
+    const ProjectIn& pr = p.projects[i];
+    ProjectOut& po = res.projects[i];
+    Day prev_end = std::max(pr.release, p.today) - 1;
+    int worst_wait = -1;
+    int longest = -1;
+    size_t pick = 0;
+    bool all_placed = true;
+    for (size_t k = 0; k < pr.phases.size(); ++k) {
+      PhaseOut& out = po.phases[k];
+      const PhaseIn& ph = pr.phases[k];
+      if (!out.unschedulable.empty()) {
+        if (all_placed) pick = k;
+        all_placed = false;
+        continue;
+      }
+      if (all_placed) {
+        int wait = out.start - (prev_end + 1);
+        int len = out.end - out.start;
+        if (wait > worst_wait || (wait == worst_wait && len > longest)) {
+          worst_wait = wait;
+          longest = len;
+          pick = k;
+        }
+      }
+      prev_end = std::max(prev_end, out.end);
+      if (ph.previous_start >= 0 && !fixed[i][k] &&
+          (out.start != ph.previous_start || out.resource != ph.previous_resource)) {
+        out.moved = true;
+        ++res.phases_moved;
+        res.total_shift_days += std::abs(out.start - ph.previous_start);
+        int r = g.Index(ph.previous_resource);
+        int32_t owner = r >= 0 ? g.Owner(r, ph.previous_start) : -1;
+        int32_t self = base[i] + static_cast<int32_t>(k);
+        if (out.start > ph.previous_start && owner >= 0 && owner != self) {
+          size_t oi = static_cast<size_t>(std::upper_bound(base.begin(), base.end(), owner) -
+                                          base.begin()) -
+                      1;
+          out.displaced_by_project = p.projects[oi].id;
+          out.displaced_by_phase = p.projects[oi].phases[owner - base[oi]].id;
+        }
+      }
+    }
+    if (pr.phases.empty()) {
+      po.end = std::max(pr.release, p.today);
+    } else {
+      po.end = all_placed ? prev_end : -1;
+      po.bottleneck_skill = pr.phases[pick].skill;
+      po.bottleneck_resource = po.phases[pick].resource;
+    }
+    po.late = po.end < 0 || po.end > pr.due;
+  }
+  return res;
+}
+
+ProjectOut Scheduler::Probe(const ProjectIn& project) const {
+  ProjectOut po;
+  if (grid_ == nullptr) return po;
+  // Phases of one project never share a day, so placing them without booking is exact.
+  Grid& g = *grid_;
+  Day ready = std::max(project.release, g.today());
+  Day prev_end = ready - 1;
+  int worst_wait = -1;
+  int longest = -1;
+  for (const PhaseIn& ph : project.phases) {
+    PhaseOut out = Place(g, ph, ready, false, -1);
+    if (!out.unschedulable.empty()) {
+      po.end = -1;
+      po.late = true;
+      po.bottleneck_skill = ph.skill;
+      po.phases.push_back(std::move(out));
+      return po;
+    }
+    int wait = out.start - ready;
+    int len = out.end - out.start;
+    if (wait > worst_wait || (wait == worst_wait && len > longest)) {
+      worst_wait = wait;
+      longest = len;
+      po.bottleneck_skill = ph.skill;
+      po.bottleneck_resource = out.resource;
+    }
+    ready = out.end + 1;
+    prev_end = out.end;
+    po.phases.push_back(std::move(out));
+  }
+  po.end = prev_end;
+  po.late = po.end > project.due;
+  return po;
+}
+
+double Scheduler::RemainingHours(int index, Day day) const {
+  return grid_ ? grid_->Remaining(index, day) : 0;
+}
+
+double Scheduler::CapacityHours(int index, Day day) const {
+  return grid_ ? grid_->Capacity(index, day) : 0;
+}
+
+int Scheduler::ResourceCount() const { return grid_ ? grid_->Count() : 0; }
+
+const std::string& Scheduler::ResourceId(int index) const { return grid_->Id(index); }
+
+Day Scheduler::Today() const { return grid_ ? grid_->today() : 0; }
+
+Result Schedule(const Problem& problem) {
+  Scheduler s;
+  return s.Run(problem);
+}
+
+}  // namespace triad::production::sched
