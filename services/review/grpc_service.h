@@ -25,7 +25,14 @@ inline constexpr char kServiceFullName[] = "triad.review.v1.ReviewService";
   X(StartReview, StartReviewRequest, ReviewRequest)                            \
   X(AssignReview, AssignReviewRequest, ReviewRequest)                          \
   X(RecordVerdict, RecordVerdictRequest, ReviewRequest)                        \
-  X(GetLoadView, GetLoadViewRequest, GetLoadViewResponse)
+  X(GetLoadView, GetLoadViewRequest, GetLoadViewResponse)                      \
+  X(CreateSolution, CreateSolutionRequest, Solution)                           \
+  X(GetSolution, GetSolutionRequest, Solution)                                 \
+  X(UpdateSolution, UpdateSolutionRequest, Solution)                           \
+  X(PublishSolution, PublishSolutionRequest, Solution)                         \
+  X(CreateSolutionVersion, CreateSolutionVersionRequest, Solution)             \
+  X(SearchSolutions, SearchSolutionsRequest, SearchSolutionsResponse)          \
+  X(SimilarSolutions, SimilarSolutionsRequest, SimilarSolutionsResponse)
 
 class ReviewGrpcService final : public v1::ReviewService::Service {
  public:

@@ -50,6 +50,12 @@ absl::Status ValidateNewReview(const v1::ReviewRequest& r) {
     RETURN_IF_ERROR(api::CheckLength(path, r.acceptable_domains(i), kMaxDomainLength));
   }
   RETURN_IF_ERROR(api::CheckText("review.requirements", r.requirements(), kMaxLongText));
+  RETURN_IF_ERROR(api::CheckCount("review.tags", r.tags_size(), 20));
+  for (int i = 0; i < r.tags_size(); ++i) {
+    std::string path = absl::StrCat("review.tags[", i, "]");
+    RETURN_IF_ERROR(api::CheckRequired(path, r.tags(i)));
+    RETURN_IF_ERROR(api::CheckLength(path, r.tags(i), 50));
+  }
   RETURN_IF_ERROR(api::CheckText("review.title", r.title(), kMaxTitleLength));
   RETURN_IF_ERROR(
       api::CheckMoney("review.deal_value", r.deal_value(), api::MoneyPresence::kOptional));

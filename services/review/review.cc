@@ -21,7 +21,9 @@ namespace rc = contracts::review;
 using util::FromProto;
 using util::ToProto;
 
-std::vector<std::string> ColumnFamilies() { return {kExpertsCf, kReviewsCf, kMetaCf}; }
+std::vector<std::string> ColumnFamilies() {
+  return {kExpertsCf, kReviewsCf, kMetaCf, kSolutionsCf, kKbIndexCf};
+}
 
 std::vector<std::string> Reviews::Topics() {
   return {std::string(rc::RequestTopic::kName), std::string(rc::SolutionTopic::kName)};

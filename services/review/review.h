@@ -95,6 +95,24 @@ class Reviews {
   // GetLoadView reports load against capacity per expert (by week) and domain, and the queue.
   absl::StatusOr<v1::GetLoadViewResponse> GetLoadView(const v1::GetLoadViewRequest& req);
 
+  // CreateSolution enters a solution or standard (version 1, a draft or published at once);
+  // from an approved review it takes the review's domain, deal and solution summary.
+  absl::StatusOr<v1::Solution> CreateSolution(const v1::CreateSolutionRequest& req);
+  // GetSolution returns a version of a solution (0: the latest).
+  absl::StatusOr<v1::Solution> GetSolution(const v1::GetSolutionRequest& req);
+  // UpdateSolution changes the latest version while it is a draft.
+  absl::StatusOr<v1::Solution> UpdateSolution(const v1::UpdateSolutionRequest& req);
+  // PublishSolution publishes the draft and supersedes the previous version.
+  absl::StatusOr<v1::Solution> PublishSolution(const v1::PublishSolutionRequest& req);
+  // CreateSolutionVersion starts a draft from the latest (published) version.
+  absl::StatusOr<v1::Solution> CreateSolutionVersion(const v1::CreateSolutionVersionRequest& req);
+  // SearchSolutions finds solutions by domain, tag and words through the index.
+  absl::StatusOr<v1::SearchSolutionsResponse> SearchSolutions(
+      const v1::SearchSolutionsRequest& req);
+  // SimilarSolutions lists published solutions of the request's domain sharing its tags.
+  absl::StatusOr<v1::SimilarSolutionsResponse> SimilarSolutions(
+      const v1::SimilarSolutionsRequest& req);
+
   // ScanLeave re-assigns the open work of experts whose leave has started and serves the queue
   // (run periodically); returns the number of requests moved.
   absl::StatusOr<int> ScanLeave();
@@ -157,6 +175,13 @@ class Reviews {
   absl::StatusOr<v1::ReviewRequest*> OwnedOpenLocked(Work& w, const std::string& review_id,
                                                      const std::string& etag,
                                                      const common::v1::Actor& actor);
+
+  // Knowledge-base storage: a version (0: the latest), and writing the latest version with its
+  // index entries (replacing those of `previous_latest`).
+  absl::StatusOr<v1::Solution> LatestSolution(const std::string& id, int version) const;
+  void PutSolution(events::Transaction& txn, const v1::Solution* previous_latest,
+                   const v1::Solution& s);
+  void EmitPublished(events::Transaction& txn, const v1::Solution& s);
 
   // TransitionLocked moves the assigned expert's request from `from` to `to` (accept, start).
   absl::StatusOr<v1::ReviewRequest> TransitionLocked(

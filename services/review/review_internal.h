@@ -5,6 +5,8 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/events/outbox.h"
@@ -15,6 +17,8 @@ namespace triad::review {
 inline constexpr char kExpertsCf[] = "experts";
 inline constexpr char kReviewsCf[] = "reviews";
 inline constexpr char kMetaCf[] = "meta";
+inline constexpr char kSolutionsCf[] = "solutions";
+inline constexpr char kKbIndexCf[] = "kb_index";
 
 // Limits of the free-text and list fields (documented in the protos).
 inline constexpr size_t kMaxNameLength = 200;
@@ -48,6 +52,10 @@ bool IsOpen(const v1::ReviewRequest& r);
 // AddAudit appends an audit entry (keeping the last kMaxHistory).
 void AddAudit(google::protobuf::RepeatedPtrField<v1::AuditEntry>* history, absl::Time now,
               const std::string& actor, const std::string& action, const std::string& detail);
+
+// Tokenize splits text into the distinct lower-case words of the knowledge-base index (runs of
+// ASCII letters and digits and non-ASCII bytes, 2 to 40 bytes).
+std::vector<std::string> Tokenize(std::string_view text);
 
 // LeadKey is the meta key of an opportunity's technical lead.
 std::string LeadKey(const std::string& opportunity_id);

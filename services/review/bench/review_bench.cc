@@ -1,6 +1,7 @@
 // Benchmarks of the review service: one assignment decision with 1,000 experts of the domain and
 // 10,000 open reviews — the pure policy (Decide) and the whole CreateReviewRequest (validation,
-// policy, audit, events, RocksDB commit).
+// policy, audit, events, RocksDB commit); knowledge-base search over 100,000 documents by
+// domain, tag and words, and similar past solutions.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -114,6 +115,110 @@ void BM_CreateReviewRequestWithTenThousandOpen(benchmark::State& state) {
 BENCHMARK(BM_CreateReviewRequestWithTenThousandOpen)
     ->Unit(benchmark::kMicrosecond)
     ->Iterations(2000);
+
+constexpr int kDocuments = 100'000;
+constexpr int kVocabulary = 5'000;
+
+// KbEnv is a Reviews domain whose knowledge base holds kDocuments published solutions: 50
+// domains, 200 tags (3 per document), 20 words per document from a skewed vocabulary.
+struct KbEnv {
+  testing::TempDir dir;
+  testing::ServiceStorage storage;
+  std::unique_ptr<Reviews> reviews;
+  std::string review_id;
+
+  KbEnv() {
+    storage =
+        std::move(*testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/review"));
+    ReviewOptions o;
+    o.clock = [] { return kNow; };
+    reviews = std::move(*Reviews::Create(storage.store.get(), storage.outbox.get(), o));
+    std::mt19937_64 rng(11);
+    // Word i is drawn with a probability falling with i (a few very common words, a long tail).
+    auto word = [&] {
+      double u = std::uniform_real_distribution<double>(0, 1)(rng);
+      return absl::StrCat("w", static_cast<int>(kVocabulary * u * u * u));
+    };
+    for (int i = 0; i < kDocuments; ++i) {
+      v1::CreateSolutionRequest req;
+      v1::Solution* s = req.mutable_solution();
+      s->set_title(absl::StrCat("Solution ", i, " ", word(), " ", word()));
+      s->set_domain(absl::StrCat("d", rng() % 50));
+      for (int t = 0; t < 3; ++t) s->add_tags(absl::StrCat("t", rng() % 200));
+      std::string body;
+      for (int w = 0; w < 18; ++w) absl::StrAppend(&body, word(), " ");
+      s->set_body(body);
+      req.set_publish(true);
+      req.mutable_actor()->set_id("u:bench");
+      if (!reviews->CreateSolution(req).ok()) std::abort();
+    }
+    v1::CreateExpertRequest ce;
+    ce.mutable_expert()->set_expert_id("x1");
+    ce.mutable_expert()->set_display_name("Expert");
+    ce.mutable_expert()->set_weekly_capacity_hours(40);
+    ce.mutable_expert()->add_domains()->set_domain("d7");
+    ce.mutable_expert()->mutable_domains(0)->set_level(v1::PROFICIENCY_SENIOR);
+    ce.mutable_actor()->set_id("u:bench");
+    if (!reviews->CreateExpert(ce).ok()) std::abort();
+    v1::CreateReviewRequestRequest rr;
+    v1::ReviewRequest* r = rr.mutable_review();
+    r->set_kind(v1::REVIEW_KIND_OPPORTUNITY_GATE);
+    r->set_domain("d7");
+    r->add_tags("t3");
+    r->add_tags("t42");
+    r->set_estimated_hours(2);
+    *r->mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * 14));
+    rr.mutable_actor()->set_id("u:bench");
+    review_id = reviews->CreateReviewRequest(rr)->review_id();
+  }
+};
+
+KbEnv& SharedKb() {
+  static KbEnv* env = new KbEnv();
+  return *env;
+}
+
+// BM_Search runs one search; the argument picks the criteria.
+void BM_SearchSolutions(benchmark::State& state) {
+  KbEnv& env = SharedKb();
+  v1::SearchSolutionsRequest req;
+  switch (state.range(0)) {
+    case 0:  // a domain and a tag (about 2,000 and 1,500 postings)
+      req.set_domain("d7");
+      req.set_tag("t42");
+      break;
+    case 1:  // two common words
+      req.set_words("w0 w1");
+      break;
+    case 2:  // a domain, a common and a rare word
+      req.set_domain("d7");
+      req.set_words("w1 w4000");
+      break;
+    default:  // one domain, first page of 50
+      req.set_domain("d7");
+      break;
+  }
+  int64_t found = 0;
+  for (auto _ : state) {
+    auto resp = env.reviews->SearchSolutions(req);
+    if (!resp.ok()) state.SkipWithError("search failed");
+    found = resp->solutions_size();
+  }
+  state.counters["found"] = static_cast<double>(found);
+  state.counters["documents"] = kDocuments;
+}
+BENCHMARK(BM_SearchSolutions)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Unit(benchmark::kMicrosecond);
+
+void BM_SimilarSolutions(benchmark::State& state) {
+  KbEnv& env = SharedKb();
+  v1::SimilarSolutionsRequest req;
+  req.set_review_id(env.review_id);
+  for (auto _ : state) {
+    auto resp = env.reviews->SimilarSolutions(req);
+    if (!resp.ok()) state.SkipWithError("similar failed");
+  }
+}
+BENCHMARK(BM_SimilarSolutions)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace triad::review
