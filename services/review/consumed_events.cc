@@ -113,9 +113,9 @@ absl::Status Reviews::OnReviewRequested(const events::Event& e,
     *r.mutable_deal_value() = m.value();
   }
   r.set_client_id(m.client_id());
-  r.set_title(
-      std::string(absl::StrCat(m.domain(), " review of ", m.opportunity_id(), " (", m.stage(), ")"))
-          .substr(0, kMaxTitleLength));
+  r.set_title(TruncateUtf8(
+      absl::StrCat(m.domain(), " review of ", m.opportunity_id(), " (", m.stage(), ")"),
+      kMaxTitleLength));
   *r.mutable_due_time() = m.has_due_time() ? m.due_time() : ToProto(now + options_.default_due);
   r.set_estimated_hours(options_.event_review_hours);
   r.set_cause_event_id(e.id);
@@ -161,7 +161,7 @@ absl::Status Reviews::OnSignOffRequested(const events::Event& e,
   r.set_opportunity_id(m.opportunity_id());
   r.set_client_id(m.client_id());
   r.set_domain(m.domain());
-  r.set_title(absl::StrCat("Sign-off: ", m.phase_name()));
+  r.set_title(TruncateUtf8(absl::StrCat("Sign-off: ", m.phase_name()), kMaxTitleLength));
   *r.mutable_due_time() = m.has_due_time() ? m.due_time() : ToProto(now + options_.default_due);
   r.set_estimated_hours(options_.sign_off_hours);
   r.set_cause_event_id(e.id);

@@ -50,6 +50,14 @@ void AddAudit(google::protobuf::RepeatedPtrField<v1::AuditEntry>* history, absl:
   if (history->size() > kMaxHistory) history->DeleteSubrange(0, history->size() - kMaxHistory);
 }
 
+std::string TruncateUtf8(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t n = max;
+  // Back up over continuation bytes (10xxxxxx) to the start of the cut sequence.
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n));
+}
+
 std::string LeadKey(const std::string& opportunity_id) {
   storage::KeyBuilder k;
   k.Str("lead").Str(opportunity_id);

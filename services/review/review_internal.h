@@ -57,6 +57,9 @@ void AddAudit(google::protobuf::RepeatedPtrField<v1::AuditEntry>* history, absl:
 // ASCII letters and digits and non-ASCII bytes, 2 to 40 bytes).
 std::vector<std::string> Tokenize(std::string_view text);
 
+// TruncateUtf8 cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
+std::string TruncateUtf8(std::string_view s, size_t max);
+
 // LeadKey is the meta key of an opportunity's technical lead.
 std::string LeadKey(const std::string& opportunity_id);
 

@@ -85,6 +85,21 @@ TEST_F(EventsTest, MalformedEventsArePermanentErrors) {
   EXPECT_TRUE(All().empty());
 }
 
+TEST_F(EventsTest, LongMultiByteStageNeverCutsACharacter) {
+  AddExpert("a", 40);
+  pipeline::v1::ReviewRequested m = Requested("opp-1");
+  std::string stage;
+  for (int i = 0; i < 200; ++i) stage += "\xe9\x98\xb6";  // a 3-byte character
+  m.set_stage(stage);
+  ASSERT_TRUE(r_->HandleEvent(MakeEvent<cp::ReviewRequested>(m)).ok());
+  std::vector<v1::ReviewRequest> all = All();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_LE(all[0].title().size(), 300u);
+  // The stored record reads back (a cut character would make it unreadable) after a reopen.
+  Open();
+  EXPECT_EQ(All().size(), 1u);
+}
+
 TEST_F(EventsTest, SignOffGoesToTheTechnicalLeadOfTheWonDeal) {
   AddExpert("a", 40);
   ASSERT_TRUE(r_->HandleEvent(MakeEvent<cp::ReviewRequested>(Requested("opp-1"))).ok());
