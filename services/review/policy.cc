@@ -34,7 +34,25 @@ bool OnLeave(const v1::Expert& e, absl::Time from, absl::Time to) {
   return false;
 }
 
-double FreeHours(const v1::Expert& e) { return e.weekly_capacity_hours() - e.load_hours(); }
+double EffectiveCapacity(const v1::Expert& e, absl::Time now) {
+  for (const v1::LeaveWindow& w : e.leave_windows()) {
+    absl::Time s = FromProto(w.start_time());
+    absl::Time t = FromProto(w.end_time());
+    if (t <= now && now - t < kRampTime && t - s >= kRampLeave) {
+      return e.weekly_capacity_hours() * kRampShare;
+    }
+  }
+  return e.weekly_capacity_hours();
+}
+
+double FreeHours(const v1::Expert& e, absl::Time now) {
+  return EffectiveCapacity(e, now) - e.load_hours();
+}
+
+double LoadRatioAt(const v1::Expert& e, absl::Time now) {
+  double cap = EffectiveCapacity(e, now);
+  return cap > 0 ? e.load_hours() / cap : 0;
+}
 
 double LoadRatio(const v1::Expert& e) {
   return e.weekly_capacity_hours() > 0 ? e.load_hours() / e.weekly_capacity_hours() : 0;
@@ -55,9 +73,11 @@ std::string PassOverReason(const v1::Expert& e, const PolicyRequest& r) {
   if (r.excluded.count(e.expert_id()) > 0) return "declined or relieved";
   if (OnLeave(e, r.now, r.due)) return "on leave before the due time";
   // A small tolerance keeps float sums from refusing an exact fit.
-  if (FreeHours(e) + 1e-9 < r.hours) {
-    return absl::StrCat("over capacity (", e.load_hours(), " + ", r.hours, " > ",
-                        e.weekly_capacity_hours(), " h)");
+  if (FreeHours(e, r.now) + 1e-9 < r.hours) {
+    double cap = EffectiveCapacity(e, r.now);
+    return absl::StrCat("over capacity (", e.load_hours(), " + ", r.hours, " > ", cap, " h",
+                        cap < e.weekly_capacity_hours() ? ", halved while back from leave" : "",
+                        ")");
   }
   return "";
 }
@@ -87,19 +107,20 @@ bool RuleFits(v1::AssignmentRule rule, const v1::Expert& e, const PolicyRequest&
   }
 }
 
-bool Better(const v1::Expert* a, const v1::Expert* b) {
-  return std::make_tuple(LoadRatio(*a), a->open_reviews(), a->expert_id()) <
-         std::make_tuple(LoadRatio(*b), b->open_reviews(), b->expert_id());
+bool Better(const v1::Expert* a, const v1::Expert* b, absl::Time now) {
+  return std::make_tuple(LoadRatioAt(*a, now), a->open_reviews(), a->expert_id()) <
+         std::make_tuple(LoadRatioAt(*b, now), b->open_reviews(), b->expert_id());
 }
 
-void Record(v1::Assignment& out, const v1::Expert& e, bool chosen, const std::string& passed) {
+void Record(v1::Assignment& out, const v1::Expert& e, bool chosen, const std::string& passed,
+            absl::Time now) {
   out.set_candidates_total(out.candidates_total() + 1);
   if (out.candidates_size() >= kMaxRecordedCandidates && !chosen) return;
   v1::Candidate* c = out.add_candidates();
   c->set_expert_id(e.expert_id());
   c->set_load_hours(e.load_hours());
-  c->set_capacity_hours(e.weekly_capacity_hours());
-  c->set_load_ratio(LoadRatio(e));
+  c->set_capacity_hours(EffectiveCapacity(e, now));
+  c->set_load_ratio(LoadRatioAt(e, now));
   c->set_chosen(chosen);
   c->set_passed_over(passed);
 }
@@ -134,9 +155,9 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
       std::string passed = PassOverReason(*e, r);
       considered.push_back({e, passed});
       if (!passed.empty()) continue;
-      if (best == nullptr || Better(e, best)) best = e;
+      if (best == nullptr || Better(e, best, r.now)) best = e;
       if (r.continuity.count(e->expert_id()) > 0 &&
-          (best_continuity == nullptr || Better(e, best_continuity))) {
+          (best_continuity == nullptr || Better(e, best_continuity, r.now))) {
         best_continuity = e;
       }
     }
@@ -158,14 +179,14 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
     out.set_rule(rule);
     out.set_continuity(best_continuity != nullptr);
     // The chosen one first, so it is recorded whatever the number of candidates.
-    Record(out, *chosen, true, "");
+    Record(out, *chosen, true, "", r.now);
     for (const Scored& s : considered) {
       if (s.e == chosen) continue;
       std::string why = s.passed;
       if (why.empty()) {
         why = best_continuity != nullptr ? "no continuity with the client" : "higher load ratio";
       }
-      Record(out, *s.e, false, why);
+      Record(out, *s.e, false, why, r.now);
     }
     std::string reason = absl::StrCat("rule ", v1::AssignmentRule_Name(rule));
     if (rule != v1::ASSIGNMENT_RULE_STRICT) {
@@ -176,7 +197,7 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
     }
     absl::StrAppend(&reason,
                     out.continuity() ? "; continuity with the client" : "; lowest load ratio", " (",
-                    LoadRatio(*chosen), ")");
+                    LoadRatioAt(*chosen, r.now), ")");
     out.set_reason(reason);
     return out;
   }
@@ -187,7 +208,7 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
   for (const v1::Expert* e : experts) {
     if (ProficiencyIn(*e, r.domain) == v1::PROFICIENCY_UNSPECIFIED) continue;
     std::string passed = PassOverReason(*e, r);
-    Record(none, *e, false, passed.empty() ? "below the required proficiency" : passed);
+    Record(none, *e, false, passed.empty() ? "below the required proficiency" : passed, r.now);
   }
   return none;
 }

@@ -21,6 +21,12 @@ namespace triad::review {
 // The most candidates an Assignment records (candidates_total counts all).
 inline constexpr int kMaxRecordedCandidates = 50;
 
+// An expert back from a leave of at least kRampLeave is not flooded: for kRampTime after the
+// leave their capacity counts at kRampShare.
+inline constexpr absl::Duration kRampLeave = absl::Hours(24 * 3);
+inline constexpr absl::Duration kRampTime = absl::Hours(24 * 7);
+inline constexpr double kRampShare = 0.5;
+
 // PolicyRequest is what the policy needs to know of a request.
 struct PolicyRequest {
   std::string domain;
@@ -42,11 +48,18 @@ PolicyRequest PolicyRequestOf(const v1::ReviewRequest& r, absl::Time now);
 // OnLeave is true when a leave window of `e` overlaps [from, to] (a point when from == to).
 bool OnLeave(const v1::Expert& e, absl::Time from, absl::Time to);
 
-// FreeHours is the expert's weekly capacity minus its load.
-double FreeHours(const v1::Expert& e);
+// EffectiveCapacity is the expert's weekly capacity at `now`: reduced to kRampShare while the
+// expert is back from a long leave (see kRampLeave).
+double EffectiveCapacity(const v1::Expert& e, absl::Time now);
+
+// FreeHours is the expert's effective capacity at `now` minus its load.
+double FreeHours(const v1::Expert& e, absl::Time now);
 
 // LoadRatio is load / capacity (0 for a zero capacity).
 double LoadRatio(const v1::Expert& e);
+
+// LoadRatioAt is load / effective capacity at `now`.
+double LoadRatioAt(const v1::Expert& e, absl::Time now);
 
 // ProficiencyIn is the expert's level in `domain` (UNSPECIFIED when it has none).
 v1::Proficiency ProficiencyIn(const v1::Expert& e, const std::string& domain);
