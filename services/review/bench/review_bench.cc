@@ -1,0 +1,226 @@
+// Benchmarks of the review service: one assignment decision with 1,000 experts of the domain and
+// 10,000 open reviews — the pure policy (Decide) and the whole CreateReviewRequest (validation,
+// policy, audit, events, RocksDB commit); knowledge-base search over 100,000 documents by
+// domain, tag and words, and similar past solutions.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/util/proto_time.h"
+#include "services/review/policy.h"
+#include "services/review/review.h"
+#include "tests/testing/test_env.h"
+
+namespace triad::review {
+namespace {
+
+constexpr int kExperts = 1'000;
+constexpr int kOpenReviews = 10'000;
+const absl::Time kNow = absl::FromUnixSeconds(int64_t{20000} * 86400);
+
+// Env is one Reviews domain with kExperts experts of one domain and kOpenReviews open reviews.
+struct Env {
+  testing::TempDir dir;
+  testing::ServiceStorage storage;
+  std::unique_ptr<Reviews> reviews;
+  int seq = 0;
+
+  Env() {
+    storage =
+        std::move(*testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/review"));
+    ReviewOptions o;
+    o.clock = [] { return kNow; };
+    reviews = std::move(*Reviews::Create(storage.store.get(), storage.outbox.get(), o));
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < kExperts; ++i) {
+      v1::CreateExpertRequest req;
+      v1::Expert* e = req.mutable_expert();
+      e->set_expert_id(absl::StrCat("x", 10000 + i));
+      e->set_display_name("Expert");
+      // 10,000 reviews of 1-4 h fill about half of the capacity.
+      e->set_weekly_capacity_hours(30 + static_cast<double>(rng() % 20));
+      v1::DomainSkill* d = e->add_domains();
+      d->set_domain("structural");
+      d->set_level(static_cast<v1::Proficiency>(1 + rng() % 4));
+      if (rng() % 10 == 0) e->add_conflicts()->set_client_id(absl::StrCat("c", rng() % 500));
+      req.mutable_actor()->set_id("u:bench");
+      if (!reviews->CreateExpert(req).ok()) std::abort();
+    }
+    for (int i = 0; i < kOpenReviews; ++i) {
+      if (!reviews->CreateReviewRequest(Request(1 + static_cast<double>(i % 4))).ok()) {
+        std::abort();
+      }
+    }
+  }
+
+  v1::CreateReviewRequestRequest Request(double hours) {
+    v1::CreateReviewRequestRequest req;
+    v1::ReviewRequest* r = req.mutable_review();
+    r->set_kind(v1::REVIEW_KIND_OPPORTUNITY_GATE);
+    r->set_domain("structural");
+    r->set_min_proficiency(v1::PROFICIENCY_SENIOR);
+    r->set_client_id(absl::StrCat("c", ++seq % 500));
+    r->set_opportunity_id(absl::StrCat("opp-", seq));
+    r->set_estimated_hours(hours);
+    *r->mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * 14));
+    req.mutable_actor()->set_id("u:bench");
+    return req;
+  }
+};
+
+Env& Shared() {
+  static Env* env = new Env();
+  return *env;
+}
+
+void BM_DecideOverThousandExperts(benchmark::State& state) {
+  Env& env = Shared();
+  v1::ListExpertsRequest lr;
+  lr.set_page_size(1000);
+  auto experts = env.reviews->ListExperts(lr);
+  std::vector<const v1::Expert*> ptrs;
+  for (const v1::Expert& e : experts->experts()) ptrs.push_back(&e);
+  PolicyRequest p;
+  p.domain = "structural";
+  p.min_proficiency = v1::PROFICIENCY_SENIOR;
+  p.client_id = "c42";
+  p.hours = 2;
+  p.now = kNow;
+  p.due = kNow + absl::Hours(24 * 14);
+  p.continuity = {"x10001", "x10500"};
+  for (auto _ : state) {
+    v1::Assignment a = Decide(p, ptrs);
+    benchmark::DoNotOptimize(a);
+  }
+  state.counters["experts"] = static_cast<double>(ptrs.size());
+}
+BENCHMARK(BM_DecideOverThousandExperts)->Unit(benchmark::kMicrosecond);
+
+void BM_CreateReviewRequestWithTenThousandOpen(benchmark::State& state) {
+  Env& env = Shared();
+  double max_ratio = 0;
+  for (auto _ : state) {
+    auto r = env.reviews->CreateReviewRequest(env.Request(1));
+    if (!r.ok()) state.SkipWithError("create failed");
+  }
+  auto view = env.reviews->GetLoadView(v1::GetLoadViewRequest());
+  if (view.ok()) max_ratio = view->max_load_ratio();
+  state.counters["max_load_ratio"] = max_ratio;
+}
+BENCHMARK(BM_CreateReviewRequestWithTenThousandOpen)
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(2000);
+
+constexpr int kDocuments = 100'000;
+constexpr int kVocabulary = 5'000;
+
+// KbEnv is a Reviews domain whose knowledge base holds kDocuments published solutions: 50
+// domains, 200 tags (3 per document), 20 words per document from a skewed vocabulary.
+struct KbEnv {
+  testing::TempDir dir;
+  testing::ServiceStorage storage;
+  std::unique_ptr<Reviews> reviews;
+  std::string review_id;
+
+  KbEnv() {
+    storage =
+        std::move(*testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/review"));
+    ReviewOptions o;
+    o.clock = [] { return kNow; };
+    reviews = std::move(*Reviews::Create(storage.store.get(), storage.outbox.get(), o));
+    std::mt19937_64 rng(11);
+    // Word i is drawn with a probability falling with i (a few very common words, a long tail).
+    auto word = [&] {
+      double u = std::uniform_real_distribution<double>(0, 1)(rng);
+      return absl::StrCat("w", static_cast<int>(kVocabulary * u * u * u));
+    };
+    for (int i = 0; i < kDocuments; ++i) {
+      v1::CreateSolutionRequest req;
+      v1::Solution* s = req.mutable_solution();
+      s->set_title(absl::StrCat("Solution ", i, " ", word(), " ", word()));
+      s->set_domain(absl::StrCat("d", rng() % 50));
+      for (int t = 0; t < 3; ++t) s->add_tags(absl::StrCat("t", rng() % 200));
+      std::string body;
+      for (int w = 0; w < 18; ++w) absl::StrAppend(&body, word(), " ");
+      s->set_body(body);
+      req.set_publish(true);
+      req.mutable_actor()->set_id("u:bench");
+      if (!reviews->CreateSolution(req).ok()) std::abort();
+    }
+    v1::CreateExpertRequest ce;
+    ce.mutable_expert()->set_expert_id("x1");
+    ce.mutable_expert()->set_display_name("Expert");
+    ce.mutable_expert()->set_weekly_capacity_hours(40);
+    ce.mutable_expert()->add_domains()->set_domain("d7");
+    ce.mutable_expert()->mutable_domains(0)->set_level(v1::PROFICIENCY_SENIOR);
+    ce.mutable_actor()->set_id("u:bench");
+    if (!reviews->CreateExpert(ce).ok()) std::abort();
+    v1::CreateReviewRequestRequest rr;
+    v1::ReviewRequest* r = rr.mutable_review();
+    r->set_kind(v1::REVIEW_KIND_OPPORTUNITY_GATE);
+    r->set_domain("d7");
+    r->add_tags("t3");
+    r->add_tags("t42");
+    r->set_estimated_hours(2);
+    *r->mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * 14));
+    rr.mutable_actor()->set_id("u:bench");
+    review_id = reviews->CreateReviewRequest(rr)->review_id();
+  }
+};
+
+KbEnv& SharedKb() {
+  static KbEnv* env = new KbEnv();
+  return *env;
+}
+
+// BM_Search runs one search; the argument picks the criteria.
+void BM_SearchSolutions(benchmark::State& state) {
+  KbEnv& env = SharedKb();
+  v1::SearchSolutionsRequest req;
+  switch (state.range(0)) {
+    case 0:  // a domain and a tag (about 2,000 and 1,500 postings)
+      req.set_domain("d7");
+      req.set_tag("t42");
+      break;
+    case 1:  // two common words
+      req.set_words("w0 w1");
+      break;
+    case 2:  // a domain, a common and a rare word
+      req.set_domain("d7");
+      req.set_words("w1 w4000");
+      break;
+    default:  // one domain, first page of 50
+      req.set_domain("d7");
+      break;
+  }
+  int64_t found = 0;
+  for (auto _ : state) {
+    auto resp = env.reviews->SearchSolutions(req);
+    if (!resp.ok()) state.SkipWithError("search failed");
+    found = resp->solutions_size();
+  }
+  state.counters["found"] = static_cast<double>(found);
+  state.counters["documents"] = kDocuments;
+}
+BENCHMARK(BM_SearchSolutions)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Unit(benchmark::kMicrosecond);
+
+void BM_SimilarSolutions(benchmark::State& state) {
+  KbEnv& env = SharedKb();
+  v1::SimilarSolutionsRequest req;
+  req.set_review_id(env.review_id);
+  for (auto _ : state) {
+    auto resp = env.reviews->SimilarSolutions(req);
+    if (!resp.ok()) state.SkipWithError("similar failed");
+  }
+}
+BENCHMARK(BM_SimilarSolutions)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace triad::review
+
+BENCHMARK_MAIN();

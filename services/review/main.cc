@@ -1,0 +1,65 @@
+// triad-review: the expert review service process (experts, review requests and their
+// assignment, verdicts, milestone sign-offs, load view). Declares the service for RunService:
+// the Reviews domain on the shared runtime, its consumer and the periodic leave scan.
+
+#include <memory>
+
+#include "absl/flags/flag.h"
+#include "common/config/logging.h"
+#include "common/server/service_main.h"
+#include "services/review/grpc_service.h"
+#include "services/review/review.h"
+
+ABSL_FLAG(absl::Duration, leave_scan_interval, absl::Minutes(15),
+          "How often the open work of experts whose leave has started is re-assigned (and the "
+          "queue served); a duration such as 15m; 0 disables the scan.");
+
+namespace triad::review {
+namespace {
+
+// Process is what the review process keeps alive: the domain and its gRPC adapter.
+struct Process {
+  explicit Process(std::unique_ptr<Reviews> r) : reviews(std::move(r)), service(reviews.get()) {}
+  std::unique_ptr<Reviews> reviews;
+  ReviewGrpcService service;
+};
+
+absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
+  ReviewOptions options;
+  options.consumer_group = rt.consumer_group();
+  absl::StatusOr<std::unique_ptr<Reviews>> reviews =
+      Reviews::Create(&rt.store(), &rt.outbox(), options);
+  if (!reviews.ok()) return reviews.status();
+  auto process = std::make_shared<Process>(std::move(*reviews));
+  Reviews* domain = process->reviews.get();
+
+  events::ConsumerOptions consumer;
+  consumer.group_id = options.consumer_group;
+  consumer.topics = Reviews::ConsumedTopics();
+  consumer.apply_mutex = &domain->mutex();
+  domain->RegisterHandlers(rt.AddConsumer(std::move(consumer)));
+  rt.host().AddService(&process->service, kServiceFullName);
+
+  rt.AddPeriodicTask("leave scan", absl::GetFlag(FLAGS_leave_scan_interval), [domain] {
+    absl::StatusOr<int> moved = domain->ScanLeave();
+    if (!moved.ok()) {
+      logging::Warn("leave scan failed", {{"error", moved.status()}});
+    } else if (*moved > 0) {
+      logging::Info("work of experts on leave re-assigned", {{"count", *moved}});
+    }
+  });
+  return std::shared_ptr<void>(std::move(process));
+}
+
+}  // namespace
+}  // namespace triad::review
+
+int main(int argc, char** argv) {
+  triad::server::ServiceSpec spec;
+  spec.name = "review";
+  spec.usage = "triad-review: expert review service (gRPC API triad.review.v1.ReviewService)";
+  spec.column_families = triad::review::ColumnFamilies();
+  spec.topics = triad::review::Reviews::Topics();
+  spec.wire = triad::review::Wire;
+  return triad::server::RunService(argc, argv, spec);
+}

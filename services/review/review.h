@@ -1,0 +1,212 @@
+// Reviews: the domain of the review service (no gRPC here). It owns experts and review requests
+// (opportunity gates and milestone sign-offs), runs the assignment policy (policy.h) on every
+// new, declined or relieved request and drains the queue when capacity frees up, records
+// verdicts and sign-offs, and commits every change with its events through the transactional
+// outbox. State lives in RocksDB and in memory (loaded at Create); a change reaches memory only
+// once its batch is committed.
+#ifndef TRIAD_SERVICES_REVIEW_REVIEW_H_
+#define TRIAD_SERVICES_REVIEW_REVIEW_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/events/consumer.h"
+#include "common/events/envelope.h"
+#include "common/events/outbox.h"
+#include "common/storage/store.h"
+#include "services/review/policy.h"
+#include "triad/clients/v1/events.pb.h"
+#include "triad/pipeline/v1/events.pb.h"
+#include "triad/production/v1/events.pb.h"
+#include "triad/review/v1/review_service.pb.h"
+
+namespace triad::review {
+
+struct ReviewOptions {
+  // Consumer group of the consumed events (namespaces the inbox records).
+  std::string consumer_group = "triad-review";
+  // Clock used for every timestamp (tests inject their own).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Hours a review requested by an event is expected to take.
+  double event_review_hours = 4;
+  // Hours a milestone sign-off is expected to take.
+  double sign_off_hours = 2;
+  // Proficiency required of reviews requested by events (relaxed when nobody fits).
+  v1::Proficiency event_min_proficiency = v1::PROFICIENCY_SENIOR;
+  // Due time of a request whose event carries none: now + this.
+  absl::Duration default_due = absl::Hours(24 * 7);
+};
+
+// ColumnFamilies lists the column families the domain needs (append-only).
+std::vector<std::string> ColumnFamilies();
+
+class Reviews {
+ public:
+  // Topics lists the topics the service writes.
+  static std::vector<std::string> Topics();
+  // ConsumedTopics lists the topics the service consumes.
+  static std::vector<std::string> ConsumedTopics();
+
+  // Create binds the domain to a store opened with ColumnFamilies() plus "outbox", "inbox" and
+  // "requests", and loads the state into memory.
+  static absl::StatusOr<std::unique_ptr<Reviews>> Create(storage::Store* store,
+                                                         events::Outbox* outbox,
+                                                         ReviewOptions options = {});
+
+  // CreateExpert registers an expert (active unless the request says otherwise is ignored:
+  // new experts are active) and serves the queue with the new capacity.
+  absl::StatusOr<v1::Expert> CreateExpert(const v1::CreateExpertRequest& req);
+  // GetExpert returns an expert.
+  absl::StatusOr<v1::Expert> GetExpert(const v1::GetExpertRequest& req);
+  // ListExperts lists experts by id, optionally of one domain.
+  absl::StatusOr<v1::ListExpertsResponse> ListExperts(const v1::ListExpertsRequest& req);
+  // UpdateExpert applies the masked fields; work that no longer fits (leave now, a new
+  // conflict, a removed domain, less capacity) is re-assigned; freed capacity serves the queue.
+  absl::StatusOr<v1::Expert> UpdateExpert(const v1::UpdateExpertRequest& req);
+  // SetExpertActive (de)activates an expert; deactivation re-assigns all open work.
+  absl::StatusOr<v1::Expert> SetExpertActive(const v1::SetExpertActiveRequest& req);
+
+  // CreateReviewRequest enters a request and assigns it (or queues and escalates it).
+  absl::StatusOr<v1::ReviewRequest> CreateReviewRequest(const v1::CreateReviewRequestRequest& req);
+  // GetReviewRequest returns a request.
+  absl::StatusOr<v1::ReviewRequest> GetReviewRequest(const v1::GetReviewRequestRequest& req);
+  // ListReviewRequests lists requests by id (creation order) with optional filters.
+  absl::StatusOr<v1::ListReviewRequestsResponse> ListReviewRequests(
+      const v1::ListReviewRequestsRequest& req);
+  // AcceptReview: the assigned expert accepts.
+  absl::StatusOr<v1::ReviewRequest> AcceptReview(const v1::AcceptReviewRequest& req);
+  // DeclineReview: the assigned expert declines; the policy re-assigns without them.
+  absl::StatusOr<v1::ReviewRequest> DeclineReview(const v1::DeclineReviewRequest& req);
+  // StartReview: the accepted review is in progress.
+  absl::StatusOr<v1::ReviewRequest> StartReview(const v1::StartReviewRequest& req);
+  // AssignReview: manual override, audited; never beyond capacity or across a conflict.
+  absl::StatusOr<v1::ReviewRequest> AssignReview(const v1::AssignReviewRequest& req);
+  // RecordVerdict records the verdict, emits it (ReviewVerdictRecorded, or SignOffCompleted for
+  // a sign-off), frees the expert's capacity and serves the queue.
+  absl::StatusOr<v1::ReviewRequest> RecordVerdict(const v1::RecordVerdictRequest& req);
+  // GetLoadView reports load against capacity per expert (by week) and domain, and the queue.
+  absl::StatusOr<v1::GetLoadViewResponse> GetLoadView(const v1::GetLoadViewRequest& req);
+
+  // CreateSolution enters a solution or standard (version 1, a draft or published at once);
+  // from an approved review it takes the review's domain, deal and solution summary.
+  absl::StatusOr<v1::Solution> CreateSolution(const v1::CreateSolutionRequest& req);
+  // GetSolution returns a version of a solution (0: the latest).
+  absl::StatusOr<v1::Solution> GetSolution(const v1::GetSolutionRequest& req);
+  // UpdateSolution changes the latest version while it is a draft.
+  absl::StatusOr<v1::Solution> UpdateSolution(const v1::UpdateSolutionRequest& req);
+  // PublishSolution publishes the draft and supersedes the previous version.
+  absl::StatusOr<v1::Solution> PublishSolution(const v1::PublishSolutionRequest& req);
+  // CreateSolutionVersion starts a draft from the latest (published) version.
+  absl::StatusOr<v1::Solution> CreateSolutionVersion(const v1::CreateSolutionVersionRequest& req);
+  // SearchSolutions finds solutions by domain, tag and words through the index.
+  absl::StatusOr<v1::SearchSolutionsResponse> SearchSolutions(
+      const v1::SearchSolutionsRequest& req);
+  // SimilarSolutions lists published solutions of the request's domain sharing its tags.
+  absl::StatusOr<v1::SimilarSolutionsResponse> SimilarSolutions(
+      const v1::SimilarSolutionsRequest& req);
+
+  // ScanLeave re-assigns the open work of experts whose leave has started and serves the queue
+  // (run periodically); returns the number of requests moved.
+  absl::StatusOr<int> ScanLeave();
+
+  // RegisterHandlers registers the consumed events on `consumer` (created with
+  // apply_mutex = &mutex()).
+  void RegisterHandlers(events::IdempotentConsumer& consumer);
+  // HandleEvent applies one consumed event exactly once (ApplyOnce), outside a Kafka consumer.
+  absl::Status HandleEvent(const events::Event& e);
+
+  // mutex serialises RPCs with consumed events.
+  std::mutex& mutex() { return mu_; }
+
+ private:
+  struct Work;
+
+  Reviews(storage::Store* store, events::Outbox* outbox, ReviewOptions options)
+      : store_(store), outbox_(outbox), options_(std::move(options)) {}
+  absl::Status Load();
+
+  // Consumed events, applied into the consumer's transaction (mutex held by the caller).
+  absl::Status OnReviewRequested(const events::Event& e, const pipeline::v1::ReviewRequested& m,
+                                 events::Transaction& txn);
+  absl::Status OnOpportunityWon(const events::Event& e, const pipeline::v1::OpportunityWon& m,
+                                events::Transaction& txn);
+  absl::Status OnSignOffRequested(const events::Event& e, const production::v1::SignOffRequested& m,
+                                  events::Transaction& txn);
+  absl::Status OnClientsMerged(const events::Event& e, const clients::v1::ClientsMerged& m,
+                               events::Transaction& txn);
+
+  // State access through the unit of work (its copies first, then the committed state).
+  const v1::Expert* ExpertLocked(const Work& w, const std::string& id) const;
+  v1::Expert* MutableExpertLocked(Work& w, const std::string& id);
+  const v1::ReviewRequest* ReviewLocked(const Work& w, const std::string& id) const;
+  v1::ReviewRequest* MutableReviewLocked(Work& w, const std::string& id);
+  std::vector<std::string> QueuedLocked(const Work& w) const;
+  std::vector<std::string> OpenOfExpertLocked(const Work& w, const std::string& expert) const;
+
+  // Policy steps.
+  std::vector<const v1::Expert*> CandidatesLocked(const Work& w, const PolicyRequest& p) const;
+  // EnterLocked stores a new request and assigns it (or queues and escalates it).
+  absl::Status EnterLocked(Work& w, v1::ReviewRequest r, const std::string& actor);
+  // AssignLocked runs the policy on `review_id` (released from any expert first; `relieve`
+  // is excluded too). Returns true when an expert took it.
+  absl::StatusOr<bool> AssignLocked(Work& w, const std::string& review_id, const std::string& actor,
+                                    const std::string& why, const std::string& relieve,
+                                    bool escalate);
+  void TakeLocked(Work& w, v1::ReviewRequest& r, const v1::Expert& e, v1::Assignment a);
+  void ReleaseLocked(Work& w, v1::ReviewRequest& r);
+  absl::Status DrainQueueLocked(Work& w, const std::string& actor);
+  // RelieveLocked re-assigns every open request of `expert`; returns how many moved.
+  absl::StatusOr<int> RelieveLocked(Work& w, const std::string& expert, const std::string& actor,
+                                    const std::string& why);
+
+  // Finishing a unit of work.
+  void FinishLocked(Work& w);
+  absl::Status CommitLocked(Work& w);
+
+  // Workflow helper shared by accept/start/decline/verdict.
+  absl::StatusOr<v1::ReviewRequest*> OwnedOpenLocked(Work& w, const std::string& review_id,
+                                                     const std::string& etag,
+                                                     const common::v1::Actor& actor);
+
+  // Knowledge-base storage: a version (0: the latest), and writing the latest version with its
+  // index entries (replacing those of `previous_latest`).
+  absl::StatusOr<v1::Solution> LatestSolution(const std::string& id, int version) const;
+  void PutSolution(events::Transaction& txn, const v1::Solution* previous_latest,
+                   const v1::Solution& s);
+  void EmitPublished(events::Transaction& txn, const v1::Solution& s);
+
+  // TransitionLocked moves the assigned expert's request from `from` to `to` (accept, start).
+  absl::StatusOr<v1::ReviewRequest> TransitionLocked(
+      std::string_view method, const google::protobuf::Message& req, const std::string& review_id,
+      const std::string& etag, const std::string& request_id, const common::v1::Actor& actor,
+      v1::ReviewState from, v1::ReviewState to, const std::string& action);
+
+  storage::Store* store_;
+  events::Outbox* outbox_;
+  ReviewOptions options_;
+  std::mutex mu_;
+  // Committed state (guarded by mu_).
+  std::map<std::string, v1::Expert> experts_;
+  std::map<std::string, v1::ReviewRequest> reviews_;
+  std::map<std::string, std::set<std::string>> by_domain_;
+  std::set<std::string> queue_;
+  std::map<std::string, std::set<std::string>> open_by_expert_;
+  std::map<std::string, std::set<std::string>> continuity_;
+  // Opportunity -> the expert whose approval opened its gate; and the technical lead once won.
+  std::map<std::string, std::string> approvers_;
+  std::map<std::string, std::string> leads_;
+  // Open requests by their origin (opportunity+gate or project+phase): one at a time.
+  std::map<std::string, std::string> open_by_origin_;
+};
+
+}  // namespace triad::review
+
+#endif  // TRIAD_SERVICES_REVIEW_REVIEW_H_

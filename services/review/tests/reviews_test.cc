@@ -1,0 +1,260 @@
+// Tests of the Reviews domain: assignment with its record, queue and escalation, queue drain on
+// freed capacity, decline and reassignment, the verdict event, manual override, deactivation and
+// leave, etags, validation, request_id replay, persistence, and the consumed events (each
+// applied once).
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "common/contracts/review.h"
+#include "gmock/gmock.h"
+#include "services/review/tests/test_support.h"
+
+namespace triad::review {
+namespace {
+
+namespace rc = contracts::review;
+using ::testing::HasSubstr;
+
+TEST_F(ReviewsTest, AssignsLowestLoadAndRecordsWhy) {
+  AddExpert("a", 40);
+  AddExpert("b", 10);
+  v1::ReviewRequest first = Create(8);
+  EXPECT_EQ(first.state(), v1::REVIEW_STATE_ASSIGNED);
+  EXPECT_EQ(first.expert_id(), "a");  // full tie: by id
+  v1::ReviewRequest second = Create(4);
+  EXPECT_EQ(second.expert_id(), "b");  // a is at 0.2, b at 0
+  ASSERT_EQ(second.assignments_size(), 1);
+  const v1::Assignment& a = second.assignments(0);
+  EXPECT_EQ(a.rule(), v1::ASSIGNMENT_RULE_STRICT);
+  EXPECT_EQ(a.candidates_total(), 2);
+  ASSERT_EQ(a.candidates_size(), 2);
+  EXPECT_EQ(a.candidates(1).expert_id(), "a");
+  EXPECT_DOUBLE_EQ(a.candidates(1).load_hours(), 8);
+  EXPECT_EQ(a.candidates(1).passed_over(), "higher load ratio");
+  auto assigned = Emitted<v1::ReviewRequestAssigned>(rc::ReviewRequestAssigned::kType);
+  ASSERT_EQ(assigned.size(), 2u);
+  EXPECT_EQ(assigned[1].expert_id(), "b");
+  EXPECT_DOUBLE_EQ(assigned[1].expert_load_hours(), 4);
+  EXPECT_EQ(Emitted<v1::ReviewRequestCreated>(rc::ReviewRequestCreated::kType).size(), 2u);
+  EXPECT_DOUBLE_EQ(GetExpert("a").load_hours(), 8);
+}
+
+TEST_F(ReviewsTest, QueuesEscalatesAndDrainsWhenAVerdictFreesCapacity) {
+  AddExpert("a", 10);
+  v1::ReviewRequest r1 = Create(8);
+  v1::ReviewRequest r2 = Create(4);
+  EXPECT_EQ(r2.state(), v1::REVIEW_STATE_QUEUED);
+  EXPECT_TRUE(r2.expert_id().empty());
+  auto esc = Emitted<v1::ReviewRequestEscalated>(rc::ReviewRequestEscalated::kType);
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0].review_id(), r2.review_id());
+  EXPECT_EQ(esc[0].queue_length(), 1);
+  EXPECT_THAT(esc[0].reason(), HasSubstr("over capacity"));
+
+  clock_.Advance(absl::Hours(3));
+  v1::GetLoadViewResponse view = *r_->GetLoadView(v1::GetLoadViewRequest());
+  EXPECT_EQ(view.queue().length(), 1);
+  EXPECT_DOUBLE_EQ(view.queue().oldest_wait_hours(), 3);
+  EXPECT_DOUBLE_EQ(view.max_load_ratio(), 0.8);
+
+  ASSERT_TRUE(Accept(r1.review_id()).ok());
+  // A verdict needs an accepted review; only the assigned expert records it.
+  v1::RecordVerdictRequest intruder;
+  intruder.set_review_id(r1.review_id());
+  intruder.set_verdict(v1::VERDICT_APPROVED);
+  intruder.set_judgement("x");
+  *intruder.mutable_actor() = Actor("b");
+  EXPECT_EQ(r_->RecordVerdict(intruder).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto decided = Verdict(r1.review_id(), v1::VERDICT_APPROVED, 120);
+  ASSERT_TRUE(decided.ok()) << decided.status();
+  EXPECT_EQ(decided->state(), v1::REVIEW_STATE_DECIDED);
+  auto verdicts = Emitted<v1::ReviewVerdictRecorded>(rc::ReviewVerdictRecorded::kType);
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0].opportunity_id(), r1.opportunity_id());
+  EXPECT_EQ(verdicts[0].gate_id(), "concept.expert_review");
+  EXPECT_EQ(verdicts[0].verdict(), v1::VERDICT_APPROVED);
+  EXPECT_DOUBLE_EQ(verdicts[0].estimated_effort_hours(), 120);
+  EXPECT_EQ(verdicts[0].risks_size(), 1);
+  // The freed capacity served the queue.
+  v1::ReviewRequest drained = Get(r2.review_id());
+  EXPECT_EQ(drained.state(), v1::REVIEW_STATE_ASSIGNED);
+  EXPECT_EQ(drained.expert_id(), "a");
+  EXPECT_THAT(drained.assignments(drained.assignments_size() - 1).reason(),
+              HasSubstr("queue served"));
+  EXPECT_DOUBLE_EQ(GetExpert("a").load_hours(), 4);
+  CheckInvariants();
+}
+
+TEST_F(ReviewsTest, CapacityIncreaseAndNewExpertDrainTheQueue) {
+  AddExpert("a", 4);
+  Create(4);
+  clock_.Advance(absl::Seconds(1));
+  v1::ReviewRequest q1 = Create(4);
+  clock_.Advance(absl::Seconds(1));
+  v1::ReviewRequest q2 = Create(4);
+  ASSERT_EQ(q1.state(), v1::REVIEW_STATE_QUEUED);
+  v1::Expert a = GetExpert("a");
+  v1::UpdateExpertRequest up;
+  up.mutable_expert()->set_expert_id("a");
+  up.mutable_expert()->set_weekly_capacity_hours(8);
+  up.mutable_update_mask()->add_paths("weekly_capacity_hours");
+  up.set_etag(a.etag());
+  *up.mutable_actor() = Actor("u:head", "more time for reviews");
+  ASSERT_TRUE(r_->UpdateExpert(up).ok());
+  EXPECT_EQ(Get(q1.review_id()).expert_id(), "a");  // first come, first served
+  EXPECT_EQ(Get(q2.review_id()).state(), v1::REVIEW_STATE_QUEUED);
+  // The same etag again is stale.
+  EXPECT_EQ(r_->UpdateExpert(up).status().code(), absl::StatusCode::kAborted);
+  AddExpert("b", 40);
+  EXPECT_EQ(Get(q2.review_id()).expert_id(), "b");
+  CheckInvariants();
+}
+
+TEST_F(ReviewsTest, DeclineReassignsAndNeverOffersAgain) {
+  AddExpert("a", 40);
+  AddExpert("b", 40);
+  v1::ReviewRequest r = Create(4);
+  ASSERT_EQ(r.expert_id(), "a");
+  v1::DeclineReviewRequest d;
+  d.set_review_id(r.review_id());
+  *d.mutable_actor() = Actor("a");
+  EXPECT_THAT(r_->DeclineReview(d).status().message(), HasSubstr("actor.reason"));
+  d.mutable_actor()->set_reason("travelling");
+  auto declined = r_->DeclineReview(d);
+  ASSERT_TRUE(declined.ok()) << declined.status();
+  EXPECT_EQ(declined->expert_id(), "b");
+  auto re = Emitted<v1::ReviewRequestReassigned>(rc::ReviewRequestReassigned::kType);
+  ASSERT_EQ(re.size(), 1u);
+  EXPECT_EQ(re[0].previous_expert_id(), "a");
+  EXPECT_EQ(re[0].new_expert_id(), "b");
+  EXPECT_DOUBLE_EQ(GetExpert("a").load_hours(), 0);
+  // b declines too: nobody else, so it queues (and is escalated) rather than returning to a.
+  d.mutable_actor()->set_id("b");
+  auto again = r_->DeclineReview(d);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->state(), v1::REVIEW_STATE_QUEUED);
+  EXPECT_EQ(Emitted<v1::ReviewRequestEscalated>(rc::ReviewRequestEscalated::kType).size(), 1u);
+  CheckInvariants();
+}
+
+TEST_F(ReviewsTest, ManualOverrideIsAuditedAndBoundedByCapacityAndConflicts) {
+  AddExpert("a", 40);
+  AddExpert("b", 4);
+  v1::ReviewRequest big = Create(8);
+  ASSERT_EQ(big.expert_id(), "a");
+  v1::AssignReviewRequest m;
+  m.set_review_id(big.review_id());
+  m.set_expert_id("b");
+  *m.mutable_actor() = Actor("u:head");
+  EXPECT_THAT(r_->AssignReview(m).status().message(), HasSubstr("actor.reason"));
+  m.mutable_actor()->set_reason("b knows this roof");
+  auto over = r_->AssignReview(m);
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(over.status().message(), HasSubstr("over capacity"));
+  v1::ReviewRequest small = Create(4);  // goes to b (ratio 0)
+  ASSERT_EQ(small.expert_id(), "b");
+  m.set_review_id(small.review_id());
+  m.set_expert_id("a");
+  auto moved = r_->AssignReview(m);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->expert_id(), "a");
+  const v1::Assignment& last = moved->assignments(moved->assignments_size() - 1);
+  EXPECT_EQ(last.rule(), v1::ASSIGNMENT_RULE_MANUAL);
+  EXPECT_EQ(last.actor_id(), "u:head");
+  EXPECT_THAT(last.reason(), HasSubstr("b knows this roof"));
+  EXPECT_EQ(moved->history(moved->history_size() - 1).action(), "manual_assignment");
+  CheckInvariants();
+}
+
+TEST_F(ReviewsTest, DeactivationAndLeaveReassignOpenWork) {
+  AddExpert("a", 40);
+  AddExpert("b", 40);
+  v1::ReviewRequest r1 = Create(4);
+  v1::ReviewRequest r2 = Create(4);
+  ASSERT_EQ(r1.expert_id(), "a");
+  ASSERT_EQ(r2.expert_id(), "b");
+  v1::SetExpertActiveRequest off;
+  off.set_expert_id("a");
+  off.set_active(false);
+  *off.mutable_actor() = Actor("u:head", "left the firm");
+  ASSERT_TRUE(r_->SetExpertActive(off).ok());
+  EXPECT_EQ(Get(r1.review_id()).expert_id(), "b");
+  EXPECT_EQ(GetExpert("a").open_reviews(), 0);
+
+  // b's leave starts after the reviews are due: nothing moves when it is entered; once the
+  // leave has started, the scan moves b's open work.
+  AddExpert("c", 40);
+  v1::Expert b = GetExpert("b");
+  v1::UpdateExpertRequest up;
+  up.mutable_expert()->set_expert_id("b");
+  v1::LeaveWindow* w = up.mutable_expert()->add_leave_windows();
+  *w->mutable_start_time() = util::ToProto(clock_.Now() + absl::Hours(100));
+  *w->mutable_end_time() = util::ToProto(clock_.Now() + absl::Hours(300));
+  up.mutable_update_mask()->add_paths("leave_windows");
+  up.set_etag(b.etag());
+  *up.mutable_actor() = Actor("u:head", "holiday");
+  ASSERT_TRUE(r_->UpdateExpert(up).ok());
+  EXPECT_EQ(Get(r1.review_id()).expert_id(), "b");
+  clock_.Advance(absl::Hours(101));
+  auto moved = r_->ScanLeave();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(*moved, 2);
+  EXPECT_EQ(Get(r1.review_id()).expert_id(), "c");
+  EXPECT_EQ(Get(r2.review_id()).expert_id(), "c");
+  EXPECT_EQ(GetExpert("b").open_reviews(), 0);
+  CheckInvariants();
+}
+
+TEST_F(ReviewsTest, BadInputNamesTheFieldAndWritesNothing) {
+  AddExpert("a", 40);
+  auto req = NewRequest(4);
+  req.mutable_review()->set_estimated_hours(-1);
+  EXPECT_THAT(r_->CreateReviewRequest(req).status().message(), HasSubstr("review.estimated_hours"));
+  req = NewRequest(4);
+  req.mutable_review()->clear_due_time();
+  EXPECT_THAT(r_->CreateReviewRequest(req).status().message(), HasSubstr("review.due_time"));
+  req = NewRequest(4);
+  req.mutable_review()->set_title(std::string(301, 'x'));
+  EXPECT_THAT(r_->CreateReviewRequest(req).status().message(), HasSubstr("review.title"));
+  req = NewRequest(4);
+  req.mutable_review()->set_kind(v1::REVIEW_KIND_UNSPECIFIED);
+  EXPECT_EQ(r_->CreateReviewRequest(req).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::CreateExpertRequest e;
+  e.mutable_expert()->set_display_name("X");
+  e.mutable_expert()->set_weekly_capacity_hours(200);
+  *e.mutable_actor() = Actor("u:head");
+  EXPECT_THAT(r_->CreateExpert(e).status().message(), HasSubstr("expert.weekly_capacity_hours"));
+  // Creating an expert emits nothing; the refused requests wrote nothing either.
+  EXPECT_TRUE(::triad::testing::ReadOutbox(*store_).empty());
+  EXPECT_EQ(GetExpert("a").open_reviews(), 0);
+}
+
+TEST_F(ReviewsTest, RequestIdReplaysTheFirstResponse) {
+  AddExpert("a", 40);
+  auto req = NewRequest(4);
+  req.set_request_id("req-1");
+  auto first = r_->CreateReviewRequest(req);
+  auto second = r_->CreateReviewRequest(req);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->review_id(), second->review_id());
+  EXPECT_EQ(GetExpert("a").open_reviews(), 1);
+  req.mutable_review()->set_title("another");
+  EXPECT_THAT(r_->CreateReviewRequest(req).status().message(), HasSubstr("request_id"));
+}
+
+TEST_F(ReviewsTest, StateSurvivesReopen) {
+  AddExpert("a", 10);
+  v1::ReviewRequest r1 = Create(8);
+  v1::ReviewRequest r2 = Create(8);
+  Open();
+  EXPECT_EQ(Get(r1.review_id()).expert_id(), "a");
+  EXPECT_EQ(Get(r2.review_id()).state(), v1::REVIEW_STATE_QUEUED);
+  ASSERT_TRUE(Accept(r1.review_id()).ok());
+  ASSERT_TRUE(Verdict(r1.review_id(), v1::VERDICT_REVISE).ok());
+  EXPECT_EQ(Get(r2.review_id()).expert_id(), "a");  // the queue index was reloaded
+  CheckInvariants();
+}
+
+}  // namespace
+}  // namespace triad::review
