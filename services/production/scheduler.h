@@ -89,8 +89,9 @@ struct Problem {
   // The ATC look-ahead factor k.
   double atc_k = 2.0;
   // Stability: besides re-dispatching everything by priority, try keeping every previous plan
-  // of a firm project that still holds (placing only the rest); the kept schedule wins unless re-dispatching
-  // brings a late firm project in on time without making any on-time firm project late.
+  // of a firm project that still holds (placing only the rest); the kept schedule wins unless
+  // re-dispatching brings a late firm project in on time without making any on-time firm project
+  // late.
   bool keep_plans = true;
 };
 

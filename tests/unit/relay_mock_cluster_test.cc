@@ -107,8 +107,8 @@ TEST(RelayMockClusterTest, ALeaderlessPartitionHoldsBackOnlyItselfThenDeliversIn
 
   rd_kafka_mock_partition_set_leader(mock.get(), "triad.test.stuck", 0, 1);
   ASSERT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(60))) << "depth " << outbox->Depth();
-  std::vector<int64_t> seqs = ReadSeqs(mock.bootstrap(), "triad.test.stuck", kStuck,
-                                       absl::Seconds(30));
+  std::vector<int64_t> seqs =
+      ReadSeqs(mock.bootstrap(), "triad.test.stuck", kStuck, absl::Seconds(30));
   std::vector<int64_t> first;
   std::set<int64_t> seen;
   for (int64_t s : seqs) {

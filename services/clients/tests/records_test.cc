@@ -144,14 +144,17 @@ TEST_F(DomainTest, LifecycleAllowsOnlyValidTransitions) {
   EXPECT_EQ(verified->completeness_score(), 30);
   EXPECT_EQ(d().VerifyClient(lr).status().code(), absl::StatusCode::kFailedPrecondition);
   lr.set_etag("1");  // stale
-  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(),
+            absl::StatusCode::kAborted);
   lr.set_etag(verified->etag());
   auto archived = d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr));
   ASSERT_TRUE(archived.ok());
   EXPECT_EQ(archived->status(), v1::CLIENT_STATUS_ARCHIVED);
-  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(),
+            absl::StatusCode::kAborted);
   lr.clear_etag();
-  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(d().ArchiveClient(Same<v1::ArchiveClientRequest>(lr)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   v1::UpdateClientRequest up;
   up.mutable_client()->set_client_id(c.client_id());
   up.mutable_client()->set_region("north");
