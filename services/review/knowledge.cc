@@ -67,11 +67,6 @@ std::vector<std::string> IndexKeys(const v1::Solution& s) {
   return keys;
 }
 
-absl::Status CheckActor(const common::v1::Actor& actor) {
-  RETURN_IF_ERROR(api::CheckId("actor.id", actor.id()));
-  return api::CheckText("actor.reason", actor.reason(), kMaxReasonLength);
-}
-
 // Normalize lower-cases and dedupes the tags, then validates the writable fields.
 absl::Status NormalizeAndValidate(v1::Solution& s) {
   RETURN_IF_ERROR(api::CheckUtf8(s, "solution"));
@@ -168,7 +163,7 @@ void Reviews::EmitPublished(events::Transaction& txn, const v1::Solution& s) {
 }
 
 absl::StatusOr<v1::Solution> Reviews::CreateSolution(const v1::CreateSolutionRequest& req) {
-  RETURN_IF_ERROR(CheckActor(req.actor()));
+  RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckOptionalId("source_review_id", req.source_review_id()));
   v1::Solution s = req.solution();
   std::lock_guard<std::mutex> lock(mu_);
@@ -223,7 +218,7 @@ absl::StatusOr<v1::Solution> Reviews::GetSolution(const v1::GetSolutionRequest& 
 absl::StatusOr<v1::Solution> Reviews::UpdateSolution(const v1::UpdateSolutionRequest& req) {
   static constexpr std::string_view kAllowed[] = {"title", "domain",       "tags",    "summary",
                                                   "body",  "document_ref", "standard"};
-  RETURN_IF_ERROR(CheckActor(req.actor()));
+  RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckId("solution.solution_id", req.solution().solution_id()));
   RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kAllowed));
   std::lock_guard<std::mutex> lock(mu_);
@@ -254,7 +249,7 @@ absl::StatusOr<v1::Solution> Reviews::UpdateSolution(const v1::UpdateSolutionReq
 }
 
 absl::StatusOr<v1::Solution> Reviews::PublishSolution(const v1::PublishSolutionRequest& req) {
-  RETURN_IF_ERROR(CheckActor(req.actor()));
+  RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckId("solution_id", req.solution_id()));
   std::lock_guard<std::mutex> lock(mu_);
   api::Replay<v1::Solution> replay(*store_, "PublishSolution", req.request_id(), req);
@@ -293,7 +288,7 @@ absl::StatusOr<v1::Solution> Reviews::PublishSolution(const v1::PublishSolutionR
 
 absl::StatusOr<v1::Solution> Reviews::CreateSolutionVersion(
     const v1::CreateSolutionVersionRequest& req) {
-  RETURN_IF_ERROR(CheckActor(req.actor()));
+  RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckId("solution_id", req.solution_id()));
   std::lock_guard<std::mutex> lock(mu_);
   api::Replay<v1::Solution> replay(*store_, "CreateSolutionVersion", req.request_id(), req);

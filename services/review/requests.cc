@@ -24,13 +24,6 @@ using util::ToProto;
 
 namespace {
 
-absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required) {
-  RETURN_IF_ERROR(api::CheckId("actor.id", actor.id()));
-  RETURN_IF_ERROR(api::CheckText("actor.reason", actor.reason(), kMaxReasonLength));
-  if (reason_required) RETURN_IF_ERROR(api::CheckRequired("actor.reason", actor.reason()));
-  return absl::OkStatus();
-}
-
 absl::Status ValidateNewReview(const v1::ReviewRequest& r) {
   RETURN_IF_ERROR(api::CheckUtf8(r, "review"));
   if (r.kind() != v1::REVIEW_KIND_OPPORTUNITY_GATE &&

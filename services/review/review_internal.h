@@ -24,6 +24,10 @@ inline constexpr char kKbIndexCf[] = "kb_index";
 inline constexpr size_t kMaxNameLength = 200;
 inline constexpr size_t kMaxDomainLength = 100;
 inline constexpr size_t kMaxReasonLength = 500;
+
+// CheckActor checks who makes a change: actor.id required, actor.reason at most
+// kMaxReasonLength bytes, and required when `reason_required`.
+absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required);
 inline constexpr size_t kMaxTitleLength = 300;
 inline constexpr size_t kMaxLongText = 10000;
 inline constexpr int kMaxDomains = 20;
