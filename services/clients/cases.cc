@@ -34,8 +34,8 @@ v1::CaseSummary ClientsDomain::CaseSummaryOf(const v1::ServiceCase& c) const {
   absl::StatusOr<Client> client = repo_->GetClient(c.client_id());
   if (client.ok()) s.set_client_owner_id(client->owner_id());
   s.set_client_tier(c.client_tier());
-  *s.mutable_opened_at() = c.opened_at();
-  *s.mutable_sla_due_at() = c.sla_due_at();
+  *s.mutable_open_time() = c.open_time();
+  *s.mutable_sla_due_time() = c.sla_due_time();
   s.set_breached(c.breached());
   s.set_satisfaction_score(c.satisfaction_score());
   s.set_version(c.version());
@@ -57,11 +57,11 @@ absl::Status ClientsDomain::WriteCase(events::Transaction& txn, const v1::Servic
   after.set_etag(absl::StrCat(after.version()));
   if (before != nullptr && CaseActive(*before)) {
     RETURN_IF_ERROR(repo_->DeleteRecord(
-        txn.batch(), CaseSlaWatchKey(util::FromProto(before->sla_due_at()), before->case_id())));
+        txn.batch(), CaseSlaWatchKey(util::FromProto(before->sla_due_time()), before->case_id())));
   }
   if (CaseActive(after)) {
     RETURN_IF_ERROR(repo_->PutMarker(
-        txn.batch(), CaseSlaWatchKey(util::FromProto(after.sla_due_at()), after.case_id())));
+        txn.batch(), CaseSlaWatchKey(util::FromProto(after.sla_due_time()), after.case_id())));
   }
   if (before == nullptr) {
     RETURN_IF_ERROR(
@@ -111,8 +111,8 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseReques
   c.set_description(req.description());
   c.set_status(v1::CASE_STATUS_OPEN);
   c.set_client_tier(client.tier());
-  *c.mutable_opened_at() = util::ToProto(now);
-  *c.mutable_sla_due_at() = util::ToProto(now + SlaDuration(req.severity(), client.tier()));
+  *c.mutable_open_time() = util::ToProto(now);
+  *c.mutable_sla_due_time() = util::ToProto(now + SlaDuration(req.severity(), client.tier()));
   c.set_opened_by(req.actor().id());
   events::Transaction txn;
   RETURN_IF_ERROR(WriteCase(txn, nullptr, c));
@@ -246,22 +246,22 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
       break;
     case v1::CASE_STATUS_RESOLVED:
       emit = &contracts::Emit<contracts::clients::CaseResolved>;
-      *after.mutable_resolved_at() = util::ToProto(now);
+      *after.mutable_resolve_time() = util::ToProto(now);
       after.set_resolution(req.resolution());
       break;
     case v1::CASE_STATUS_CLOSED:
       emit = &contracts::Emit<contracts::clients::CaseClosed>;
-      *after.mutable_closed_at() = util::ToProto(now);
+      *after.mutable_close_time() = util::ToProto(now);
       after.set_satisfaction_score(req.satisfaction_score());
       break;
     default:
       emit = &contracts::Emit<contracts::clients::CaseReopened>;
       after.set_breached(false);
-      after.clear_breached_at();
-      after.clear_resolved_at();
-      after.clear_closed_at();
+      after.clear_breach_time();
+      after.clear_resolve_time();
+      after.clear_close_time();
       after.set_satisfaction_score(0);
-      *after.mutable_sla_due_at() =
+      *after.mutable_sla_due_time() =
           util::ToProto(now + SlaDuration(after.severity(), after.client_tier()));
   }
   events::Transaction txn;
@@ -305,12 +305,12 @@ absl::StatusOr<v1::ScanSlaBreachesResponse> ClientsDomain::ScanSlaBreaches() {
     if (!CaseActive(before)) continue;
     v1::ServiceCase after = before;
     after.set_breached(true);
-    *after.mutable_breached_at() = util::ToProto(now);
+    *after.mutable_breach_time() = util::ToProto(now);
     after.set_breach_count(before.breach_count() + 1);
     RETURN_IF_ERROR(WriteCase(txn, &before, after));
     v1::CaseBreached ev;
     *ev.mutable_case_summary() = CaseSummaryOf(after);
-    *ev.mutable_detected_at() = util::ToProto(now);
+    *ev.mutable_detect_time() = util::ToProto(now);
     contracts::Emit<contracts::clients::CaseBreached>(txn, after.case_id(), ev);
     resp.add_breached_case_ids(id);
   }

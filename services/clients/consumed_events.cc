@@ -80,10 +80,10 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
   // A value with neither amount nor currency is "unknown"; anything else must be a real amount.
   const bool has_value = api::IsMoneyGiven(msg.value());
   RETURN_IF_ERROR(api::CheckMoney("value", msg.value(), api::MoneyPresence::kOptional));
-  if (msg.has_won_at()) {
-    RETURN_IF_ERROR(api::CheckTimestamp("won_at", msg.won_at()));
-    if (util::FromProto(msg.won_at()) > Now() + absl::Hours(24 * 366)) {
-      return InvalidField("won_at", "more than a year in the future");
+  if (msg.has_won_time()) {
+    RETURN_IF_ERROR(api::CheckTimestamp("won_time", msg.won_time()));
+    if (util::FromProto(msg.won_time()) > Now() + absl::Hours(24 * 366)) {
+      return InvalidField("won_time", "more than a year in the future");
     }
   }
   ASSIGN_OR_RETURN(std::optional<Client> client,
@@ -100,8 +100,8 @@ absl::Status ClientsDomain::ApplyOpportunityWon(const pipeline::v1::OpportunityW
   if (has_value && !AddMoney(*rb.mutable_lifetime_value(), msg.value())) {
     return InvalidField("value.amount_minor", "the client's lifetime value would overflow");
   }
-  if (util::FromProto(msg.won_at()) > util::FromProto(rb.last_won_at())) {
-    *rb.mutable_last_won_at() = msg.won_at();
+  if (util::FromProto(msg.won_time()) > util::FromProto(rb.last_won_time())) {
+    *rb.mutable_last_won_time() = msg.won_time();
   }
   if (msg.repeat_client() || rb.deals_won() > 1) rb.set_repeat_client(true);
   RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), RepeatBusinessKey(client->client_id()), rb));
@@ -166,25 +166,25 @@ absl::Status ClientsDomain::ApplyProjectCompleted(const production::v1::ProjectC
                                                   events::Transaction& txn) {
   if (msg.project_id().empty()) return InvalidField("project_id", "missing in ProjectCompleted");
   RETURN_IF_ERROR(api::CheckLength("project_id", msg.project_id(), kMaxIdLength));
-  if (msg.has_completed_at()) {
-    RETURN_IF_ERROR(api::CheckTimestamp("completed_at", msg.completed_at()));
-    if (util::FromProto(msg.completed_at()) > Now() + absl::Hours(24 * 366)) {
-      return InvalidField("completed_at", "more than a year in the future");
+  if (msg.has_complete_time()) {
+    RETURN_IF_ERROR(api::CheckTimestamp("complete_time", msg.complete_time()));
+    if (util::FromProto(msg.complete_time()) > Now() + absl::Hours(24 * 366)) {
+      return InvalidField("complete_time", "more than a year in the future");
     }
   }
   ASSIGN_OR_RETURN(std::optional<Client> client,
                    ResolveEventClient([this](std::string_view id) { return LoadClient(id, true); },
                                       msg.client_id(), "ProjectCompleted"));
   if (!client.has_value()) return absl::OkStatus();
-  absl::Time completed = msg.has_completed_at() ? util::FromProto(msg.completed_at()) : Now();
+  absl::Time completed = msg.has_complete_time() ? util::FromProto(msg.complete_time()) : Now();
   v1::RepeatBusiness rb;
   absl::Status s = repo_->GetRecord(RepeatBusinessKey(client->client_id()), &rb);
   if (!s.ok() && !absl::IsNotFound(s)) return s;
-  std::string old_delivery = rb.has_last_delivery_at()
-                                 ? events::FormatEventTime(util::FromProto(rb.last_delivery_at()))
+  std::string old_delivery = rb.has_last_delivery_time()
+                                 ? events::FormatEventTime(util::FromProto(rb.last_delivery_time()))
                                  : "";
-  if (completed >= util::FromProto(rb.last_delivery_at())) {
-    *rb.mutable_last_delivery_at() = util::ToProto(completed);
+  if (completed >= util::FromProto(rb.last_delivery_time())) {
+    *rb.mutable_last_delivery_time() = util::ToProto(completed);
     rb.set_last_delivered_project_id(msg.project_id());
   }
   RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), RepeatBusinessKey(client->client_id()), rb));
@@ -205,8 +205,8 @@ absl::Status ClientsDomain::ApplyProjectCompleted(const production::v1::ProjectC
   h.mutable_actor()->set_id("svc:production");
   h.mutable_actor()->set_reason(absl::StrCat("project ", msg.project_id(), " completed"));
   *h.mutable_time() = util::ToProto(Now());
-  *h.add_changes() = Change("last_delivery_at", old_delivery,
-                            events::FormatEventTime(util::FromProto(rb.last_delivery_at())));
+  *h.add_changes() = Change("last_delivery_time", old_delivery,
+                            events::FormatEventTime(util::FromProto(rb.last_delivery_time())));
   h.set_version(client->version());
   return repo_->AddHistory(txn.batch(), h);
 }

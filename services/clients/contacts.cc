@@ -45,7 +45,7 @@ absl::StatusOr<v1::Contact> ClientsDomain::CreateContact(const v1::CreateContact
   c.set_role(in.role());
   c.set_phone(in.phone());
   c.set_email(in.email());
-  *c.mutable_created_at() = util::ToProto(Now());
+  *c.mutable_create_time() = util::ToProto(Now());
   c.set_created_by(req.actor().id());
   events::Transaction txn;
   RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), ContactKey(c.client_id(), c.contact_id()), c));
@@ -113,7 +113,7 @@ absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
   t = in;
   t.set_touchpoint_id(util::NewId("tp"));
   t.set_client_id(client.client_id());
-  if (!t.has_occurred_at()) *t.mutable_occurred_at() = util::ToProto(Now());
+  if (!t.has_occur_time()) *t.mutable_occur_time() = util::ToProto(Now());
   t.set_recorded_by(req.actor().id());
   t.clear_follow_up_id();
   events::Transaction txn;

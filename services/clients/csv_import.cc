@@ -71,7 +71,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
       if (absl::IsNotFound(js)) {
         job.set_request_id(rid);
         job.set_csv_fingerprint(fingerprint);
-        *job.mutable_started_at() = util::ToProto(Now());
+        *job.mutable_start_time() = util::ToProto(Now());
         job.set_actor_id(req.actor().id());
         events::Transaction txn;
         RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), ImportJobKey(rid), job));

@@ -99,11 +99,11 @@ absl::Status ClientsDomain::WithRepeatBusiness(Client& client) const {
     for (const auto& m : rb.lifetime_value()) {
       AddMoneySaturating(*total.mutable_lifetime_value(), m);
     }
-    if (util::FromProto(rb.last_won_at()) > util::FromProto(total.last_won_at())) {
-      *total.mutable_last_won_at() = rb.last_won_at();
+    if (util::FromProto(rb.last_won_time()) > util::FromProto(total.last_won_time())) {
+      *total.mutable_last_won_time() = rb.last_won_time();
     }
-    if (util::FromProto(rb.last_delivery_at()) > util::FromProto(total.last_delivery_at())) {
-      *total.mutable_last_delivery_at() = rb.last_delivery_at();
+    if (util::FromProto(rb.last_delivery_time()) > util::FromProto(total.last_delivery_time())) {
+      *total.mutable_last_delivery_time() = rb.last_delivery_time();
       total.set_last_delivered_project_id(rb.last_delivered_project_id());
     }
     total.set_repeat_client(total.repeat_client() || rb.repeat_client());
@@ -123,7 +123,7 @@ absl::Status ClientsDomain::WriteClient(events::Transaction& txn, const Client* 
   absl::Time now = Now();
   after.set_version((before ? before->version() : 0) + 1);
   after.set_etag(absl::StrCat(after.version()));
-  *after.mutable_updated_at() = util::ToProto(now);
+  *after.mutable_update_time() = util::ToProto(now);
   after.clear_repeat_business();
   RETURN_IF_ERROR(repo_->PutClient(txn.batch(), before, after));
   v1::HistoryEntry h;

@@ -134,7 +134,7 @@ v1::ClientSummary SummaryOf(const Client& c, bool repeat_client) {
   *s.mutable_tags() = c.tags();
   s.set_version(c.version());
   s.set_repeat_client(repeat_client);
-  *s.mutable_updated_at() = c.updated_at();
+  *s.mutable_update_time() = c.update_time();
   return s;
 }
 
@@ -234,8 +234,8 @@ absl::Status ValidateTouchpoint(const v1::Touchpoint& in, std::string_view prefi
   for (const std::string& c : in.contact_ids())
     RETURN_IF_ERROR(api::CheckId(field("contact_ids"), c));
   RETURN_IF_ERROR(api::CheckLength(field("summary"), in.summary(), 10 * kMaxTextLength));
-  if (in.has_occurred_at())
-    RETURN_IF_ERROR(api::CheckTimestamp(field("occurred_at"), in.occurred_at()));
+  if (in.has_occur_time())
+    RETURN_IF_ERROR(api::CheckTimestamp(field("occur_time"), in.occur_time()));
   return absl::OkStatus();
 }
 

@@ -45,11 +45,11 @@ absl::Status ClientsDomain::RescheduleCadence(events::Transaction& txn, const Cl
                                           old_days, " -> ", new_days, " days");
   for (const v1::FollowUp& f : pending) {
     // The cadence counts from when the follow-up was scheduled (the last contact or creation).
-    const absl::Time old_due = util::FromProto(f.due_at());
-    const absl::Time new_due = util::FromProto(f.created_at()) + absl::Hours(24 * new_days);
+    const absl::Time old_due = util::FromProto(f.due_time());
+    const absl::Time new_due = util::FromProto(f.create_time()) + absl::Hours(24 * new_days);
     if (new_due == old_due) continue;
     v1::FollowUp moved = f;
-    *moved.mutable_due_at() = util::ToProto(new_due);
+    *moved.mutable_due_time() = util::ToProto(new_due);
     moved.set_due_notified(false);
     RETURN_IF_ERROR(
         repo_->DeleteRecord(txn.batch(), FollowUpDueKey(old_due, f.client_id(), f.follow_up_id())));
@@ -59,10 +59,10 @@ absl::Status ClientsDomain::RescheduleCadence(events::Transaction& txn, const Cl
         repo_->PutRecord(txn.batch(), FollowUpKey(f.client_id(), f.follow_up_id()), moved));
     v1::FollowUpScheduled ev;
     *ev.mutable_follow_up() = FollowUpSummaryOf(moved, after.owner_id());
-    *ev.mutable_previous_due_at() = f.due_at();
+    *ev.mutable_previous_due_time() = f.due_time();
     ev.set_reschedule_reason(reason);
     contracts::Emit<contracts::clients::FollowUpScheduled>(txn, f.client_id(), ev);
-    history->push_back(Change(absl::StrCat("follow_up_due_at[", f.follow_up_id(), "]"),
+    history->push_back(Change(absl::StrCat("follow_up_due_time[", f.follow_up_id(), "]"),
                               events::FormatEventTime(old_due), events::FormatEventTime(new_due)));
   }
   return absl::OkStatus();
@@ -78,7 +78,7 @@ v1::FollowUpSummary ClientsDomain::FollowUpSummaryOf(const v1::FollowUp& f,
   s.set_client_id(f.client_id());
   s.set_owner_id(std::string(owner));
   s.set_kind(f.kind());
-  *s.mutable_due_at() = f.due_at();
+  *s.mutable_due_time() = f.due_time();
   s.set_project_id(f.project_id());
   return s;
 }
@@ -92,9 +92,9 @@ absl::Status ClientsDomain::ScheduleFollowUp(events::Transaction& txn, const Cli
   f.set_client_id(client.client_id());
   f.set_kind(kind);
   f.set_status(v1::FOLLOW_UP_STATUS_PENDING);
-  *f.mutable_due_at() = util::ToProto(due);
+  *f.mutable_due_time() = util::ToProto(due);
   f.set_project_id(std::string(project_id));
-  *f.mutable_created_at() = util::ToProto(Now());
+  *f.mutable_create_time() = util::ToProto(Now());
   RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), FollowUpKey(f.client_id(), f.follow_up_id()), f));
   RETURN_IF_ERROR(
       repo_->PutMarker(txn.batch(), FollowUpDueKey(due, f.client_id(), f.follow_up_id())));
@@ -123,9 +123,9 @@ absl::StatusOr<v1::FollowUpPlan> ClientsDomain::GetFollowUpPlan(std::string_view
         return true;
       }));
   std::sort(pending.begin(), pending.end(), [](const v1::FollowUp& a, const v1::FollowUp& b) {
-    return util::FromProto(a.due_at()) < util::FromProto(b.due_at());
+    return util::FromProto(a.due_time()) < util::FromProto(b.due_time());
   });
-  if (!pending.empty()) *plan.mutable_next_due_at() = pending.front().due_at();
+  if (!pending.empty()) *plan.mutable_next_due_time() = pending.front().due_time();
   for (auto& f : pending) *plan.add_pending() = std::move(f);
   return plan;
 }
@@ -149,7 +149,7 @@ absl::StatusOr<v1::ListOverdueFollowUpsResponse> ClientsDomain::ListOverdueFollo
                                            v1::FollowUp f;
                                            if (f.ParseFromArray(v.data(), v.size()) &&
                                                f.status() == v1::FOLLOW_UP_STATUS_PENDING &&
-                                               util::FromProto(f.due_at()) <= now) {
+                                               util::FromProto(f.due_time()) <= now) {
                                              overdue.push_back(std::move(f));
                                            }
                                            return true;
@@ -208,20 +208,20 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
   t.set_touchpoint_id(util::NewId("tp"));
   t.set_client_id(client.client_id());
   if (t.participant_ids().empty()) t.add_participant_ids(req.actor().id());
-  if (!t.has_occurred_at()) *t.mutable_occurred_at() = util::ToProto(now);
+  if (!t.has_occur_time()) *t.mutable_occur_time() = util::ToProto(now);
   t.set_recorded_by(req.actor().id());
   t.set_follow_up_id(before.follow_up_id());
   RETURN_IF_ERROR(
       repo_->PutRecord(txn.batch(), TouchpointKey(t.client_id(), t.touchpoint_id()), t));
   v1::FollowUp after = before;
   after.set_status(v1::FOLLOW_UP_STATUS_COMPLETED);
-  *after.mutable_completed_at() = util::ToProto(now);
+  *after.mutable_complete_time() = util::ToProto(now);
   after.set_touchpoint_id(t.touchpoint_id());
   RETURN_IF_ERROR(
       repo_->PutRecord(txn.batch(), FollowUpKey(after.client_id(), after.follow_up_id()), after));
   RETURN_IF_ERROR(repo_->DeleteRecord(
       txn.batch(),
-      FollowUpDueKey(util::FromProto(before.due_at()), before.client_id(), before.follow_up_id())));
+      FollowUpDueKey(util::FromProto(before.due_time()), before.client_id(), before.follow_up_id())));
   v1::FollowUpCompleted ev;
   if (before.kind() == v1::FOLLOW_UP_KIND_CADENCE) {
     v1::FollowUp next;
@@ -233,7 +233,7 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
   }
   *ev.mutable_follow_up() = FollowUpSummaryOf(after, client.owner_id());
   ev.set_touchpoint_id(t.touchpoint_id());
-  *ev.mutable_completed_at() = util::ToProto(now);
+  *ev.mutable_complete_time() = util::ToProto(now);
   *ev.mutable_actor() = req.actor();
   contracts::Emit<contracts::clients::FollowUpCompleted>(txn, client.client_id(), ev);
   *resp.mutable_follow_up() = std::move(after);

@@ -93,8 +93,8 @@ absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
       *h.mutable_actor() = req.actor();
       h.set_status(v1::HANDOVER_STATUS_RUNNING);
       h.set_total(total);
-      *h.mutable_started_at() = util::ToProto(Now());
-      *h.mutable_updated_at() = h.started_at();
+      *h.mutable_start_time() = util::ToProto(Now());
+      *h.mutable_update_time() = h.start_time();
       h.set_request_id(req.request_id());
       events::Transaction txn;
       RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), HandoverKey(h.handover_id()), h));
@@ -125,10 +125,10 @@ absl::StatusOr<v1::Handover> ClientsDomain::RunHandover(v1::Handover h) {
                                        return static_cast<int>(ids.size()) < chunk_size;
                                      }));
     events::Transaction txn;
-    *h.mutable_updated_at() = util::ToProto(Now());
+    *h.mutable_update_time() = util::ToProto(Now());
     if (ids.empty()) {
       h.set_status(v1::HANDOVER_STATUS_COMPLETED);
-      *h.mutable_completed_at() = h.updated_at();
+      *h.mutable_complete_time() = h.update_time();
       h.set_total(std::max(h.total(), h.moved()));
       RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), HandoverKey(h.handover_id()), h));
       RETURN_IF_ERROR(repo_->DeleteRecord(txn.batch(), HandoverRunningKey(h.handover_id())));

@@ -95,7 +95,7 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
     if (pending) {
       RETURN_IF_ERROR(repo_->DeleteRecord(
           txn.batch(),
-          FollowUpDueKey(util::FromProto(f.due_at()), f.client_id(), f.follow_up_id())));
+          FollowUpDueKey(util::FromProto(f.due_time()), f.client_id(), f.follow_up_id())));
     }
     if (pending && f.kind() == v1::FOLLOW_UP_KIND_CADENCE) continue;
     v1::FollowUp existing;
@@ -109,7 +109,7 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
         repo_->PutRecord(txn.batch(), FollowUpKey(moved.client_id(), moved.follow_up_id()), moved));
     if (pending && !moved.due_notified()) {
       RETURN_IF_ERROR(
-          repo_->PutMarker(txn.batch(), FollowUpDueKey(util::FromProto(moved.due_at()),
+          repo_->PutMarker(txn.batch(), FollowUpDueKey(util::FromProto(moved.due_time()),
                                                        moved.client_id(), moved.follow_up_id())));
     }
   }

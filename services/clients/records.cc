@@ -63,7 +63,7 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
   for (const FieldDef& f : Fields()) f.copy(input, c);
   c.set_client_id(util::NewId("cl"));
   c.set_status(v1::CLIENT_STATUS_COLLECTED);
-  *c.mutable_created_at() = util::ToProto(Now());
+  *c.mutable_create_time() = util::ToProto(Now());
   c.set_created_by(actor.id());
   std::vector<FieldChange> changes = Diff(Client(), c);
   events::Transaction txn;

@@ -123,7 +123,7 @@ absl::Status Pipeline::ApplyClient(const events::Event& event,
       ev.set_reason(reason);
       ev.set_actor_id("svc:clients");
       ev.set_cause_event_id(event.id);
-      *ev.mutable_changed_at() = ToProto(now);
+      *ev.mutable_change_time() = ToProto(now);
       opp.set_owner_id(std::string(new_owner));
       GaugeDeltas(work, opp, +1);
       contracts::Emit<contracts::pipeline::OpportunityOwnerChanged>(work.txn, opp.id(), ev);
@@ -163,7 +163,7 @@ absl::Status Pipeline::ApplyClient(const events::Event& event,
       ev.set_opportunity_id(id);
       ev.set_previous_client_id(merged);
       ev.set_new_client_id(client.client_id());
-      *ev.mutable_remapped_at() = ToProto(now);
+      *ev.mutable_remap_time() = ToProto(now);
       contracts::Emit<contracts::pipeline::OpportunityClientRemapped>(work.txn, id, ev);
       SaveOpportunity(work, opp);
     }

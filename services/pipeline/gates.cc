@@ -24,7 +24,7 @@ void Pipeline::EmitCheckpointCompleted(Work& work, const v1::Opportunity& opp,
   ev.set_checkpoint_id(c.id());
   ev.set_kind(CheckpointKindName(c.kind()));
   ev.set_actor_id(std::string(actor));
-  *ev.mutable_completed_at() = ToProto(now);
+  *ev.mutable_complete_time() = ToProto(now);
   contracts::Emit<contracts::pipeline::CheckpointCompleted>(work.txn, opp.id(), ev);
 }
 

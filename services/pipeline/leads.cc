@@ -72,7 +72,7 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
   ev.set_sector(lead.sector());
   ev.set_product_line(lead.product_line());
   *ev.mutable_estimated_value() = lead.estimated_value();
-  *ev.mutable_created_at() = lead.create_time();
+  *ev.mutable_create_time() = lead.create_time();
   contracts::Emit<contracts::pipeline::LeadCreated>(work.txn, lead.id(), ev);
   work.deltas.push_back(
       Delta{DayOf(now), dims, "lead", {1, lead.estimated_value().amount_minor(), 0}});
@@ -171,7 +171,7 @@ absl::StatusOr<v1::Lead> Pipeline::QualifyLead(const v1::QualifyLeadRequest& req
   ev.set_client_id(lead.client_id());
   ev.set_product_line(lead.product_line());
   ev.set_note(req.note());
-  *ev.mutable_qualified_at() = ToProto(now);
+  *ev.mutable_qualify_time() = ToProto(now);
   contracts::Emit<contracts::pipeline::LeadQualified>(work.txn, lead.id(), ev);
   work.deltas.push_back(Delta{
       DayOf(now), LeadDims(lead), "qualified_lead", {1, lead.estimated_value().amount_minor(), 0}});
@@ -204,7 +204,7 @@ absl::StatusOr<v1::Lead> Pipeline::DisqualifyLead(const v1::DisqualifyLeadReques
   ev.set_lead_id(lead.id());
   ev.set_owner_id(lead.owner_id());
   ev.set_reason(req.reason());
-  *ev.mutable_disqualified_at() = ToProto(now);
+  *ev.mutable_disqualify_time() = ToProto(now);
   contracts::Emit<contracts::pipeline::LeadDisqualified>(work.txn, lead.id(), ev);
   work.deltas.push_back(Delta{DayOf(now),
                               LeadDims(lead),

@@ -162,10 +162,10 @@ absl::StatusOr<v1::ScanStaleDealsResponse> Pipeline::ScanStaleDeals(
     ev.set_client_id(opp.client_id());
     ev.set_owner_id(opp.owner_id());
     ev.set_stage(opp.stage());
-    *ev.mutable_entered_at() = ToProto(entered);
+    *ev.mutable_enter_time() = ToProto(entered);
     ev.set_max_days(max_days);
     ev.set_days_in_stage(DaysIn(entered, now));
-    *ev.mutable_detected_at() = ToProto(now);
+    *ev.mutable_detect_time() = ToProto(now);
     contracts::Emit<contracts::pipeline::OpportunityStale>(work.txn, opp.id(), ev);
     SaveOpportunity(work, opp, /*bump=*/false);
     RETURN_IF_ERROR(CommitLocked(work));

@@ -103,7 +103,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   ev.set_title(opp.title());
   *ev.mutable_value() = opp.value();
   if (opp.has_expected_close()) *ev.mutable_expected_close() = opp.expected_close();
-  *ev.mutable_created_at() = ToProto(now);
+  *ev.mutable_create_time() = ToProto(now);
   ev.set_repeat_client(opp.repeat_client());
   events::Transaction gates;
   std::swap(gates, work.txn);
@@ -306,7 +306,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
   ev.set_new_owner_id(req.new_owner_id());
   ev.set_reason(req.reason());
   ev.set_actor_id(req.actor().id());
-  *ev.mutable_changed_at() = ToProto(now);
+  *ev.mutable_change_time() = ToProto(now);
   AddHistory(opp, now, "owner_changed",
              absl::StrCat(opp.owner_id(), " -> ", req.new_owner_id(), ": ", req.reason()),
              req.actor().id());

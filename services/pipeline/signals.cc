@@ -47,7 +47,7 @@ absl::StatusOr<v1::Signal> Pipeline::RecordSignal(const v1::RecordSignalRequest&
   *ev.mutable_estimated_size() = s.estimated_size();
   ev.set_product_line(s.product_line());
   ev.set_recorded_by(s.recorded_by());
-  *ev.mutable_recorded_at() = s.create_time();
+  *ev.mutable_record_time() = s.create_time();
   ev.set_description(s.description());
   contracts::Emit<contracts::pipeline::SignalRecorded>(work.txn, s.id(), ev);
   work.deltas.push_back(

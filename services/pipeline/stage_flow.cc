@@ -81,7 +81,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::AdvanceStage(const v1::AdvanceStageReq
   *ev.mutable_value() = opp.value();
   ev.set_reason(req.reason());
   ev.set_actor_id(req.actor().id());
-  *ev.mutable_changed_at() = ToProto(now);
+  *ev.mutable_change_time() = ToProto(now);
   contracts::Emit<contracts::pipeline::OpportunityStageChanged>(work.txn, opp.id(), ev);
   for (const events::Event& e : gate_events.events()) {
     work.txn.EmitRaw(e.topic, e.key, e.type, e.payload, e.subject);
@@ -134,7 +134,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
   ev.set_product_line(opp.product_line());
   ev.set_title(opp.title());
   *ev.mutable_value() = opp.value();
-  *ev.mutable_won_at() = ToProto(now);
+  *ev.mutable_won_time() = ToProto(now);
   *ev.mutable_due_date() = opp.due_date();
   ev.set_estimated_effort_hours(opp.expert_effort_hours());
   ev.set_repeat_client(opp.repeat_client());
@@ -173,7 +173,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::LoseOpportunity(const v1::LoseOpportun
   *ev.mutable_value() = opp.value();
   ev.set_reason(req.reason());
   ev.set_reason_text(req.reason_text());
-  *ev.mutable_lost_at() = ToProto(now);
+  *ev.mutable_lost_time() = ToProto(now);
   contracts::Emit<contracts::pipeline::OpportunityLost>(work.txn, opp.id(), ev);
   SaveOpportunity(work, opp);
   RETURN_IF_ERROR(CommitLocked(work));

@@ -288,7 +288,7 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
         FillPlans(next, ev.mutable_phases());
         if (out.end >= 0) *ev.mutable_planned_end() = DayTime(out.end);
         *ev.mutable_due_date() = DayTime(*sched::ParseDay(next.due_date()));
-        *ev.mutable_scheduled_at() = util::ToProto(now);
+        *ev.mutable_schedule_time() = util::ToProto(now);
         work.txn.Emit(c::ProjectScheduled::kTopic, next.project_id(), c::ProjectScheduled::kType,
                       ev);
       } else if (plan_changed) {
@@ -302,7 +302,7 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
         std::string why = absl::StrCat(std::string(reason), explanations.empty() ? "" : ": ",
                                        absl::StrJoin(explanations, "; "));
         ev.set_reason(why.substr(0, 2000));
-        *ev.mutable_rescheduled_at() = util::ToProto(now);
+        *ev.mutable_reschedule_time() = util::ToProto(now);
         work.txn.Emit(c::ProjectRescheduled::kTopic, next.project_id(),
                       c::ProjectRescheduled::kType, ev);
       }
@@ -314,14 +314,14 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
         ev.set_reason(next.risk_reason());
         ev.set_bottleneck_resource(out.bottleneck_resource.empty() ? out.bottleneck_skill
                                                                    : out.bottleneck_resource);
-        *ev.mutable_detected_at() = util::ToProto(now);
+        *ev.mutable_detect_time() = util::ToProto(now);
         work.txn.Emit(c::ProjectAtRisk::kTopic, next.project_id(), c::ProjectAtRisk::kType, ev);
       } else if (!next.at_risk() && was_at_risk) {
         v1::ProjectBackOnTrack ev;
         ev.set_project_id(next.project_id());
         *ev.mutable_planned_end() = DayTime(out.end);
         *ev.mutable_due_date() = DayTime(*sched::ParseDay(next.due_date()));
-        *ev.mutable_recovered_at() = util::ToProto(now);
+        *ev.mutable_recover_time() = util::ToProto(now);
         work.txn.Emit(c::ProjectBackOnTrack::kTopic, next.project_id(),
                       c::ProjectBackOnTrack::kType, ev);
       }

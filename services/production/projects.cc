@@ -83,7 +83,7 @@ v1::ScheduleReport Production::AddProjectLocked(Work& work, v1::Project p,
     ev.set_title(p.title());
     *ev.mutable_due_date() = DayTime(*sched::ParseDay(p.due_date()));
     FillPlans(p, ev.mutable_phases());
-    *ev.mutable_created_at() = util::ToProto(now);
+    *ev.mutable_create_time() = util::ToProto(now);
     work.txn.Emit(c::ProjectCreated::kTopic, p.project_id(), c::ProjectCreated::kType, ev);
   }
   const std::string id = p.project_id();
@@ -258,7 +258,7 @@ absl::StatusOr<v1::ReportPhaseProgressResponse> Production::ReportPhaseProgress(
     ev.set_project_id(p.project_id());
     ev.set_phase_id(ph.phase_id());
     ev.set_name(ph.name());
-    *ev.mutable_started_at() = util::ToProto(now);
+    *ev.mutable_start_time() = util::ToProto(now);
     work.txn.Emit(c::PhaseStarted::kTopic, p.project_id(), c::PhaseStarted::kType, ev);
   }
   ph.set_progress_percent(req.progress_percent());
@@ -271,7 +271,7 @@ absl::StatusOr<v1::ReportPhaseProgressResponse> Production::ReportPhaseProgress(
     ev.set_phase_id(ph.phase_id());
     ev.set_name(ph.name());
     ev.set_actual_effort_hours(req.actual_effort_hours());
-    *ev.mutable_completed_at() = util::ToProto(now);
+    *ev.mutable_complete_time() = util::ToProto(now);
     work.txn.Emit(c::PhaseCompleted::kTopic, p.project_id(), c::PhaseCompleted::kType, ev);
     if (ph.key_milestone()) {
       ph.set_sign_off(v1::SIGN_OFF_STATE_REQUESTED);
@@ -287,7 +287,7 @@ absl::StatusOr<v1::ReportPhaseProgressResponse> Production::ReportPhaseProgress(
         due = sched::ParseDay(p.phases(index + 1).planned_start_date()).value_or(due);
       }
       *so.mutable_due_time() = DayTime(due);
-      *so.mutable_requested_at() = util::ToProto(now);
+      *so.mutable_request_time() = util::ToProto(now);
       work.txn.Emit(c::SignOffRequested::kTopic, p.project_id(), c::SignOffRequested::kType, so);
     }
     const bool all_done = std::all_of(p.phases().begin(), p.phases().end(), [](const v1::Phase& x) {
@@ -300,7 +300,7 @@ absl::StatusOr<v1::ReportPhaseProgressResponse> Production::ReportPhaseProgress(
       done.set_opportunity_id(p.opportunity_id());
       done.set_client_id(p.client_id());
       done.set_product_line(p.product_line());
-      *done.mutable_completed_at() = util::ToProto(now);
+      *done.mutable_complete_time() = util::ToProto(now);
       work.txn.Emit(c::ProjectCompleted::kTopic, p.project_id(), c::ProjectCompleted::kType, done);
     }
   }

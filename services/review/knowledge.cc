@@ -158,7 +158,7 @@ void Reviews::EmitPublished(events::Transaction& txn, const v1::Solution& s) {
   ev.set_source_review_id(s.source_review_id());
   ev.set_opportunity_id(s.opportunity_id());
   ev.set_author_expert_id(s.author_id());
-  *ev.mutable_published_at() = s.publish_time();
+  *ev.mutable_publish_time() = s.publish_time();
   txn.Emit(rc::SolutionPublished::kTopic, s.solution_id(), rc::SolutionPublished::kType, ev);
 }
 

@@ -327,7 +327,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::RecordVerdict(const v1::RecordVerdict
     ev.set_expert_id(req.actor().id());
     ev.set_verdict(req.verdict());
     ev.set_comment(req.judgement());
-    *ev.mutable_signed_off_at() = ToProto(now);
+    *ev.mutable_sign_off_time() = ToProto(now);
     txn.Emit(rc::SignOffCompleted::kTopic, r->review_id(), rc::SignOffCompleted::kType, ev);
   } else {
     v1::ReviewVerdictRecorded ev;
@@ -340,7 +340,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::RecordVerdict(const v1::RecordVerdict
     ev.set_solution_summary(req.solution_summary());
     ev.set_estimated_effort_hours(effort);
     *ev.mutable_risks() = req.risks();
-    *ev.mutable_decided_at() = ToProto(now);
+    *ev.mutable_decide_time() = ToProto(now);
     txn.Emit(rc::ReviewVerdictRecorded::kTopic, r->review_id(), rc::ReviewVerdictRecorded::kType,
              ev);
   }

@@ -245,7 +245,7 @@ void Reviews::TakeLocked(Work& w, v1::ReviewRequest& r, const v1::Expert& chosen
   ev.set_domain(r.domain());
   ev.set_expert_load_hours(e->load_hours());
   ev.set_expert_capacity_hours(e->weekly_capacity_hours());
-  *ev.mutable_assigned_at() = ToProto(now);
+  *ev.mutable_assign_time() = ToProto(now);
   w.txn.Emit(rc::ReviewRequestAssigned::kTopic, r.review_id(), rc::ReviewRequestAssigned::kType,
              ev);
   if (!previous.empty() && previous != e->expert_id()) {
@@ -254,7 +254,7 @@ void Reviews::TakeLocked(Work& w, v1::ReviewRequest& r, const v1::Expert& chosen
     re.set_previous_expert_id(previous);
     re.set_new_expert_id(e->expert_id());
     re.set_reason(r.assignments(r.assignments_size() - 1).reason());
-    *re.mutable_reassigned_at() = ToProto(now);
+    *re.mutable_reassign_time() = ToProto(now);
     w.txn.Emit(rc::ReviewRequestReassigned::kTopic, r.review_id(),
                rc::ReviewRequestReassigned::kType, re);
   }
@@ -326,7 +326,7 @@ absl::StatusOr<bool> Reviews::AssignLocked(Work& w, const std::string& review_id
     re.set_review_id(r->review_id());
     re.set_previous_expert_id(previous);
     re.set_reason(a.reason());
-    *re.mutable_reassigned_at() = ToProto(now);
+    *re.mutable_reassign_time() = ToProto(now);
     w.txn.Emit(rc::ReviewRequestReassigned::kTopic, r->review_id(),
                rc::ReviewRequestReassigned::kType, re);
   }
@@ -340,7 +340,7 @@ absl::StatusOr<bool> Reviews::AssignLocked(Work& w, const std::string& review_id
     ev.set_domain(r->domain());
     ev.set_reason(a.reason());
     ev.set_queue_length(length);
-    *ev.mutable_escalated_at() = ToProto(now);
+    *ev.mutable_escalate_time() = ToProto(now);
     w.txn.Emit(rc::ReviewRequestEscalated::kTopic, r->review_id(),
                rc::ReviewRequestEscalated::kType, ev);
   }
@@ -366,7 +366,7 @@ absl::Status Reviews::EnterLocked(Work& w, v1::ReviewRequest r, const std::strin
   ev.set_title(r.title());
   *ev.mutable_due_time() = r.due_time();
   ev.set_cause_event_id(r.cause_event_id());
-  *ev.mutable_created_at() = ToProto(now);
+  *ev.mutable_create_time() = ToProto(now);
   w.txn.Emit(rc::ReviewRequestCreated::kTopic, r.review_id(), rc::ReviewRequestCreated::kType, ev);
   std::string id = r.review_id();
   w.reviews[id] = std::move(r);

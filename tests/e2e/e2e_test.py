@@ -315,7 +315,7 @@ class E2ETest(unittest.TestCase):
             review_id=review_id, opportunity_id=opp_id, gate_id="concept.expert_review",
             domain="architecture", expert_id="u:expert.zhou.%s" % RUN, verdict=verdict,
             solution_summary=summary, estimated_effort_hours=hours,
-            risks=["infection-control sign-off by the client"], decided_at=rpc.timestamp(0))
+            risks=["infection-control sign-off by the client"], decide_time=rpc.timestamp(0))
         ce_id = Env.publisher.publish("triad.review.request", review_id,
                                       "triad.review.request.verdict_recorded.v1", msg, ce_id=ce_id)
         return ce_id, review_id
@@ -573,7 +573,7 @@ class E2ETest(unittest.TestCase):
         self.assertEqual([(m.amount_minor, m.currency) for m in rb.lifetime_value],
                          [(120_000_000, "CNY")])
         self.assertFalse(rb.repeat_client)
-        self.assertTrue(rb.HasField("last_won_at"))
+        self.assertTrue(rb.HasField("last_won_time"))
 
     @step
     def test_07_second_win_makes_a_repeat_client(self):

@@ -11,7 +11,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr std::string_view kAllowed[] = {"name", "tags", "created_at"};
+constexpr std::string_view kAllowed[] = {"name", "tags", "create_time"};
 
 google::protobuf::FieldMask Mask(std::initializer_list<const char*> paths) {
   google::protobuf::FieldMask m;
@@ -25,7 +25,7 @@ TEST(FieldMaskTest, EmptyMaskAndUnknownPathsAreRefused) {
   EXPECT_TRUE(absl::IsInvalidArgument(s));
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("update_mask.paths: unknown or read-only field 'status'"));
-  EXPECT_THAT(std::string(s.message()), HasSubstr("allowed: name, tags, created_at"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("allowed: name, tags, create_time"));
   EXPECT_TRUE(CheckUpdateMask(Mask({"tags", "name"}), kAllowed).ok());
 }
 
@@ -35,17 +35,17 @@ TEST(FieldMaskTest, ApplyCopiesOnlyNamedFieldsReplacingListsAndClearingUnset) {
   stored.set_notes("keep");
   stored.add_tags("a");
   stored.add_tags("b");
-  stored.mutable_created_at()->set_seconds(5);
+  stored.mutable_create_time()->set_seconds(5);
   clients::v1::Client in;
   in.set_name("New");
   in.set_notes("ignored");
   in.add_tags("c");
-  ASSERT_TRUE(ApplyUpdateMask(Mask({"name", "tags", "created_at"}), kAllowed, in, stored).ok());
+  ASSERT_TRUE(ApplyUpdateMask(Mask({"name", "tags", "create_time"}), kAllowed, in, stored).ok());
   EXPECT_EQ(stored.name(), "New");
   EXPECT_EQ(stored.notes(), "keep");
   ASSERT_EQ(stored.tags_size(), 1);
   EXPECT_EQ(stored.tags(0), "c");
-  EXPECT_FALSE(stored.has_created_at());
+  EXPECT_FALSE(stored.has_create_time());
   EXPECT_EQ(in.name(), "New");  // the source is not modified
 }
 

@@ -78,17 +78,17 @@ TEST(ValidationTest, MoneyHasOneBoundPolicy) {
 
 TEST(ValidationTest, TimestampsStayInTheTypesRange) {
   google::protobuf::Timestamp ts;
-  EXPECT_TRUE(CheckTimestamp("won_at", ts).ok());
+  EXPECT_TRUE(CheckTimestamp("won_time", ts).ok());
   ts.set_seconds(253402300799);
-  EXPECT_TRUE(CheckTimestamp("won_at", ts).ok());
+  EXPECT_TRUE(CheckTimestamp("won_time", ts).ok());
   ts.set_seconds(253402300800);
-  EXPECT_THAT(std::string(CheckTimestamp("won_at", ts).message()),
-              HasSubstr("won_at: out of range"));
+  EXPECT_THAT(std::string(CheckTimestamp("won_time", ts).message()),
+              HasSubstr("won_time: out of range"));
   ts.set_seconds(0);
   ts.set_nanos(-1);
-  EXPECT_FALSE(CheckTimestamp("won_at", ts).ok());
+  EXPECT_FALSE(CheckTimestamp("won_time", ts).ok());
   ts.set_nanos(1000000000);
-  EXPECT_FALSE(CheckTimestamp("won_at", ts).ok());
+  EXPECT_FALSE(CheckTimestamp("won_time", ts).ok());
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ class Demo:
             review_id="rev-demo-" + name, opportunity_id=opp_id, gate_id=gate, domain=domain,
             expert_id=ZHOU if domain == "architecture" else "u:expert.gao",
             verdict=S.review_events.VERDICT_APPROVED, solution_summary=summary,
-            estimated_effort_hours=hours, decided_at=rpc.timestamp(0))
+            estimated_effort_hours=hours, decide_time=rpc.timestamp(0))
         self.pub.publish("triad.review.request", verdict.review_id,
                          "triad.review.request.verdict_recorded.v1", verdict,
                          ce_id=ce_id("verdict-" + name + "-" + opp_id))
@@ -261,7 +261,7 @@ class Demo:
         ]
         say("  service cases, each with an SLA from severity x client tier and an assignee:")
         for cs in cases:
-            hours = (cs.sla_due_at.seconds - cs.opened_at.seconds) / 3600.0
+            hours = (cs.sla_due_time.seconds - cs.open_time.seconds) / 3600.0
             say("    %-9s %-44.44s SLA %3.0f h  %-11s %s" % (
                 T.CaseSeverity.Name(cs.severity).replace("CASE_SEVERITY_", "").lower(),
                 cs.description, hours, T.CaseStatus.Name(cs.status).replace("CASE_STATUS_", ""),

@@ -33,7 +33,7 @@ TEST_F(DomainTest, CasesFollowStatusFlowAndBreachOnce) {
   oc.set_description("chiller design question");
   auto opened = d().OpenCase(oc);
   ASSERT_TRUE(opened.ok()) << opened.status();
-  EXPECT_EQ(util::FromProto(opened->sla_due_at()), env_.clock.Now() + absl::Hours(4));
+  EXPECT_EQ(util::FromProto(opened->sla_due_time()), env_.clock.Now() + absl::Hours(4));
   v1::TransitionCaseRequest tr;
   tr.set_case_id(opened->case_id());
   tr.set_target_status(v1::CASE_STATUS_IN_PROGRESS);

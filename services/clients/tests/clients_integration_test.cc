@@ -205,7 +205,7 @@ TEST_F(ClientsIntegrationTest, ConsumedEventsAreAppliedAndRedeliveryOnce) {
   won.set_client_id(c.client_id());
   won.mutable_value()->set_amount_minor(12300000);
   won.mutable_value()->set_currency("CNY");
-  *won.mutable_won_at() = util::ToProto(absl::Now());
+  *won.mutable_won_time() = util::ToProto(absl::Now());
   events::Event ev = MakeEvent(kOpportunityTopic, kOpportunityWonType, won.opportunity_id(), won);
   Produce(ev);
   auto deals_won = [&] {
@@ -221,7 +221,7 @@ TEST_F(ClientsIntegrationTest, ConsumedEventsAreAppliedAndRedeliveryOnce) {
   done.set_project_id(triad::testing::UniqueName("prj-"));
   done.set_opportunity_id(won.opportunity_id());
   done.set_client_id(c.client_id());
-  *done.mutable_completed_at() = util::ToProto(absl::Now());
+  *done.mutable_complete_time() = util::ToProto(absl::Now());
   Produce(MakeEvent(kProjectTopic, kProjectCompletedType, done.project_id(), done));
   pipeline::v1::OpportunityLost lost;
   lost.set_opportunity_id(won.opportunity_id());  // same key as `ev`: ordered after it
@@ -231,7 +231,7 @@ TEST_F(ClientsIntegrationTest, ConsumedEventsAreAppliedAndRedeliveryOnce) {
       [&] {
         auto got = domain_->GetClient(c.client_id());
         return got.ok() && got->repeat_business().deals_lost() == 1 &&
-               got->repeat_business().has_last_delivery_at();
+               got->repeat_business().has_last_delivery_time();
       },
       absl::Seconds(60)))
       << "ProjectCompleted / OpportunityLost not applied";

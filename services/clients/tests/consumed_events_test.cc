@@ -43,18 +43,18 @@ TEST_F(DomainTest, ConsumedEventsBuildRepeatBusiness) {
   production::v1::ProjectCompleted pc;
   pc.set_project_id("prj-1");
   pc.set_client_id(c.client_id());
-  *pc.mutable_completed_at() = util::ToProto(env_.clock.Now());
+  *pc.mutable_complete_time() = util::ToProto(env_.clock.Now());
   events::Transaction txn;
   ASSERT_TRUE(d().ApplyProjectCompleted(pc, txn).ok());
   ASSERT_TRUE(env_.outbox->Commit(txn).ok());
   got = d().GetClient(c.client_id());
-  EXPECT_EQ(util::FromProto(got->repeat_business().last_delivery_at()), env_.clock.Now());
+  EXPECT_EQ(util::FromProto(got->repeat_business().last_delivery_time()), env_.clock.Now());
   auto plan = d().GetFollowUpPlan(c.client_id());
   bool post_delivery = false;
   for (const auto& f : plan->pending()) {
     if (f.kind() == v1::FOLLOW_UP_KIND_POST_DELIVERY) {
       post_delivery = true;
-      EXPECT_EQ(util::FromProto(f.due_at()), env_.clock.Now() + absl::Hours(24 * 7));
+      EXPECT_EQ(util::FromProto(f.due_time()), env_.clock.Now() + absl::Hours(24 * 7));
     }
   }
   EXPECT_TRUE(post_delivery);

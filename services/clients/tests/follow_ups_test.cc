@@ -28,7 +28,7 @@ TEST_F(DomainTest, FollowUpsCadenceOverdueAndCompletion) {
   auto plan = d().GetFollowUpPlan(c.client_id());
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->cadence_days(), 90);
-  EXPECT_EQ(util::FromProto(plan->next_due_at()), env_.clock.Now() + absl::Hours(24 * 90));
+  EXPECT_EQ(util::FromProto(plan->next_due_time()), env_.clock.Now() + absl::Hours(24 * 90));
   v1::ListOverdueFollowUpsRequest orq;
   orq.set_owner_id("u:li");
   EXPECT_EQ(d().ListOverdueFollowUps(orq)->follow_ups_size(), 0);
@@ -47,7 +47,7 @@ TEST_F(DomainTest, FollowUpsCadenceOverdueAndCompletion) {
   auto done = d().CompleteFollowUp(cr);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->follow_up().status(), v1::FOLLOW_UP_STATUS_COMPLETED);
-  EXPECT_EQ(util::FromProto(done->next().due_at()), env_.clock.Now() + absl::Hours(24 * 90));
+  EXPECT_EQ(util::FromProto(done->next().due_time()), env_.clock.Now() + absl::Hours(24 * 90));
   EXPECT_EQ(d().CompleteFollowUp(cr).status().code(), absl::StatusCode::kFailedPrecondition);
   v1::ListTouchpointsRequest tl;
   tl.set_client_id(c.client_id());
@@ -65,7 +65,7 @@ TEST_F(DomainTest, TierChangeReschedulesThePendingCadenceFollowUp) {
   auto next_due = [&] {
     auto plan = d().GetFollowUpPlan(c.client_id());
     EXPECT_TRUE(plan.ok());
-    return util::FromProto(plan->next_due_at());
+    return util::FromProto(plan->next_due_time());
   };
   EXPECT_EQ(next_due(), t0 + absl::Hours(24 * 90));
   auto set_tier = [&](v1::ClientTier tier) {
@@ -89,7 +89,7 @@ TEST_F(DomainTest, TierChangeReschedulesThePendingCadenceFollowUp) {
   ASSERT_TRUE(h.ok());
   bool recorded = false;
   for (const auto& ch : h->entries(h->entries_size() - 1).changes()) {
-    if (absl::StartsWith(ch.field(), "follow_up_due_at")) {
+    if (absl::StartsWith(ch.field(), "follow_up_due_time")) {
       recorded = true;
       EXPECT_EQ(ch.old_value(), events::FormatEventTime(t0 + absl::Hours(24 * 90)));
       EXPECT_EQ(ch.new_value(), events::FormatEventTime(t0 + absl::Hours(24 * 30)));
@@ -100,8 +100,8 @@ TEST_F(DomainTest, TierChangeReschedulesThePendingCadenceFollowUp) {
   ASSERT_EQ(scheduled.size(), 2u);
   v1::FollowUpScheduled ev;
   ASSERT_TRUE(ev.ParseFromString(scheduled[1].payload()));
-  EXPECT_EQ(util::FromProto(ev.previous_due_at()), t0 + absl::Hours(24 * 90));
-  EXPECT_EQ(util::FromProto(ev.follow_up().due_at()), t0 + absl::Hours(24 * 30));
+  EXPECT_EQ(util::FromProto(ev.previous_due_time()), t0 + absl::Hours(24 * 90));
+  EXPECT_EQ(util::FromProto(ev.follow_up().due_time()), t0 + absl::Hours(24 * 30));
   EXPECT_THAT(ev.reschedule_reason(), HasSubstr("CLIENT_TIER_KEY"));
   // The due scan follows the new date, and again after a move to a longer cadence.
   env_.clock.Set(t0 + absl::Hours(24 * 31));

@@ -146,8 +146,8 @@ TEST_F(DomainTest, MergeRemapsCasesFollowUpsAndRepeatBusinessToTheSurvivor) {
     EXPECT_EQ(f.client_id(), survivor.client_id());
     if (f.kind() == v1::FOLLOW_UP_KIND_CADENCE) {
       ++cadence;
-      EXPECT_EQ(util::FromProto(f.due_at()),
-                util::FromProto(survivor.created_at()) + absl::Hours(24 * 30));
+      EXPECT_EQ(util::FromProto(f.due_time()),
+                util::FromProto(survivor.create_time()) + absl::Hours(24 * 30));
     }
     if (f.kind() == v1::FOLLOW_UP_KIND_POST_DELIVERY) ++post_delivery;
   }

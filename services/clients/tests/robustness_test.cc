@@ -483,7 +483,7 @@ TEST(RobustnessTest, RandomConsumedEvents) {
       m.set_opportunity_id(rnd.Coin(80) ? absl::StrCat("opp-", i) : rnd.WildString());
       m.set_client_id(client_id());
       if (rnd.Coin(80)) money(m.mutable_value());
-      if (rnd.Coin(80)) *m.mutable_won_at() = timestamp();
+      if (rnd.Coin(80)) *m.mutable_won_time() = timestamp();
       m.set_repeat_client(rnd.Coin(30));
       payload = m.SerializeAsString();
     } else if (type == kOpportunityLostType) {
@@ -492,14 +492,14 @@ TEST(RobustnessTest, RandomConsumedEvents) {
       m.set_client_id(client_id());
       if (rnd.Coin(50)) money(m.mutable_value());
       m.set_reason(static_cast<pipeline::v1::LossReason>(rnd.Int(-2, 40)));
-      if (rnd.Coin(50)) *m.mutable_lost_at() = timestamp();
+      if (rnd.Coin(50)) *m.mutable_lost_time() = timestamp();
       payload = m.SerializeAsString();
     } else {
       production::v1::ProjectCompleted m;
       m.set_project_id(rnd.OneOf(std::vector<std::string>{absl::StrCat("prj-", i % 50), "",
                                                           std::string(100 * 1024, 'p'), "prj-1"}));
       m.set_client_id(client_id());
-      if (rnd.Coin(80)) *m.mutable_completed_at() = timestamp();
+      if (rnd.Coin(80)) *m.mutable_complete_time() = timestamp();
       payload = m.SerializeAsString();
     }
     if (shape == 0) payload = rnd.Bytes(64);  // garbage
@@ -662,22 +662,22 @@ TEST_F(RegressionTest, AbsurdEventsArePermanentErrors) {
   production::v1::ProjectCompleted pc;
   pc.set_project_id("prj");
   pc.set_client_id(c.client_id());
-  pc.mutable_completed_at()->set_seconds(std::numeric_limits<int64_t>::max());
+  pc.mutable_complete_time()->set_seconds(std::numeric_limits<int64_t>::max());
   events::Transaction txn;
   EXPECT_THAT(std::string(d().ApplyProjectCompleted(pc, txn).message()),
-              ::testing::StartsWith("completed_at:"));
-  *pc.mutable_completed_at() = util::ToProto(env_.clock.Now() + absl::Hours(24 * 365 * 5));
+              ::testing::StartsWith("complete_time:"));
+  *pc.mutable_complete_time() = util::ToProto(env_.clock.Now() + absl::Hours(24 * 365 * 5));
   EXPECT_THAT(std::string(d().ApplyProjectCompleted(pc, txn).message()),
-              ::testing::StartsWith("completed_at:"));
-  pc.clear_completed_at();
+              ::testing::StartsWith("complete_time:"));
+  pc.clear_complete_time();
   pc.set_project_id(std::string(100 * 1024, 'p'));
   EXPECT_THAT(std::string(d().ApplyProjectCompleted(pc, txn).message()),
               ::testing::StartsWith("project_id:"));
   pipeline::v1::OpportunityWon won;
   won.set_client_id(c.client_id());
-  won.mutable_won_at()->set_nanos(-5);
+  won.mutable_won_time()->set_nanos(-5);
   EXPECT_THAT(std::string(d().ApplyOpportunityWon(won, txn).message()),
-              ::testing::StartsWith("won_at:"));
+              ::testing::StartsWith("won_time:"));
   EXPECT_EQ(txn.batch().Count(), 0);
   for (auto& [type, handler] : d().EventHandlers()) {
     events::Event e;
@@ -703,10 +703,10 @@ TEST_F(RegressionTest, CompleteFollowUpChecksItsTouchpoint) {
   EXPECT_THAT(std::string(d().CompleteFollowUp(cr).status().message()),
               ::testing::StartsWith("touchpoint.contact_ids:"));
   cr.mutable_touchpoint()->clear_contact_ids();
-  cr.mutable_touchpoint()->mutable_occurred_at()->set_seconds(std::numeric_limits<int64_t>::min());
+  cr.mutable_touchpoint()->mutable_occur_time()->set_seconds(std::numeric_limits<int64_t>::min());
   EXPECT_THAT(std::string(d().CompleteFollowUp(cr).status().message()),
-              ::testing::StartsWith("touchpoint.occurred_at:"));
-  cr.mutable_touchpoint()->clear_occurred_at();
+              ::testing::StartsWith("touchpoint.occur_time:"));
+  cr.mutable_touchpoint()->clear_occur_time();
   EXPECT_TRUE(d().CompleteFollowUp(cr).ok());
 }
 
