@@ -10,6 +10,7 @@ import atexit
 import glob
 import importlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -55,7 +56,8 @@ def load(proto_root=PROTO_ROOT, out_dir=None):
 
     clients, clients_events      triad.clients.v1 messages (service requests + resources; events)
     pipeline, pipeline_events    triad.pipeline.v1
-    review_events, production_events, common, health
+    review_events, production_events   events with the package's resources and enums
+    common, health
     ClientsStub, PipelineStub, HealthStub
     module(name)                 any generated module by dotted name
     """
@@ -73,54 +75,68 @@ def load(proto_root=PROTO_ROOT, out_dir=None):
     s.out_dir = out_dir
     s.module = imp
     s.common = imp("triad.common.v1.types_pb2")
-    s.clients_events = imp("triad.clients.v1.events_pb2")
+    s.clients_events = _merge(imp("triad.clients.v1.events_pb2"),
+                              imp("triad.clients.v1.resources_pb2"))
     s.clients = _merge(imp("triad.clients.v1.events_pb2"), imp("triad.clients.v1.resources_pb2"),
-                       imp("triad.clients.v1.clients_service_pb2"))
-    s.pipeline_events = imp("triad.pipeline.v1.events_pb2")
+                       imp("triad.clients.v1.clients_service_pb2"),
+                       imp("triad.clients.v1.clients_admin_service_pb2"))
+    s.pipeline_events = _merge(imp("triad.pipeline.v1.events_pb2"),
+                               imp("triad.pipeline.v1.resources_pb2"))
     s.pipeline = _merge(imp("triad.pipeline.v1.events_pb2"),
-                        imp("triad.pipeline.v1.pipeline_service_pb2"))
-    s.review_events = imp("triad.review.v1.events_pb2")
-    s.production_events = imp("triad.production.v1.events_pb2")
+                        imp("triad.pipeline.v1.resources_pb2"),
+                        imp("triad.pipeline.v1.pipeline_service_pb2"),
+                        imp("triad.pipeline.v1.pipeline_admin_service_pb2"))
+    s.review_events = _merge(imp("triad.review.v1.events_pb2"),
+                             imp("triad.review.v1.resources_pb2"))
+    s.production_events = _merge(imp("triad.production.v1.events_pb2"),
+                                 imp("triad.production.v1.resources_pb2"))
     s.health = imp("triad.testing.v1.health_service_pb2")
     s.ClientsStub = imp("triad.clients.v1.clients_service_pb2_grpc").ClientsServiceStub
     s.PipelineStub = imp("triad.pipeline.v1.pipeline_service_pb2_grpc").PipelineServiceStub
     s.HealthStub = imp("triad.testing.v1.health_service_pb2_grpc").HealthStub
+    # Every other generated module too, so that the default descriptor pool knows every
+    # service and message (reflection-style callers look them up by name).
+    for path in sorted(glob.glob(os.path.join(out_dir, "triad", "**", "*_pb2.py"),
+                                 recursive=True)):
+        imp(os.path.relpath(path, out_dir)[:-3].replace(os.sep, "."))
     _loaded = s
     return s
 
 
-# ce_type -> (module attribute of the stubs namespace, message name), from the events.proto
-# comments: a consumer reads ce_type and parses the value as the message named beside it.
-EVENT_TYPES = {
-    "triad.clients.client.registered.v1": ("clients_events", "ClientRegistered"),
-    "triad.clients.client.updated.v1": ("clients_events", "ClientUpdated"),
-    "triad.clients.client.verified.v1": ("clients_events", "ClientVerified"),
-    "triad.clients.client.archived.v1": ("clients_events", "ClientArchived"),
-    "triad.clients.client.restored.v1": ("clients_events", "ClientRestored"),
-    "triad.clients.client.owner_changed.v1": ("clients_events", "ClientOwnerChanged"),
-    "triad.clients.client.merged.v1": ("clients_events", "ClientsMerged"),
-    "triad.clients.case.opened.v1": ("clients_events", "CaseOpened"),
-    "triad.clients.case.assigned.v1": ("clients_events", "CaseAssigned"),
-    "triad.clients.case.started.v1": ("clients_events", "CaseStatusChanged"),
-    "triad.clients.case.resolved.v1": ("clients_events", "CaseStatusChanged"),
-    "triad.clients.case.closed.v1": ("clients_events", "CaseStatusChanged"),
-    "triad.clients.case.reopened.v1": ("clients_events", "CaseStatusChanged"),
-    "triad.clients.case.breached.v1": ("clients_events", "CaseBreached"),
-    "triad.pipeline.opportunity.won.v1": ("pipeline_events", "OpportunityWon"),
-    "triad.pipeline.opportunity.lost.v1": ("pipeline_events", "OpportunityLost"),
-    "triad.pipeline.opportunity.review_requested.v1": ("pipeline_events", "ReviewRequested"),
-    "triad.pipeline.opportunity.feasibility_requested.v1":
-        ("pipeline_events", "FeasibilityRequested"),
-    "triad.pipeline.opportunity.created.v1": ("pipeline_events", "OpportunityCreated"),
-    "triad.pipeline.opportunity.owner_changed.v1": ("pipeline_events", "OpportunityOwnerChanged"),
-    "triad.review.request.verdict_recorded.v1": ("review_events", "ReviewVerdictRecorded"),
-    "triad.production.feasibility.answered.v1": ("production_events", "FeasibilityAnswered"),
-}
+# ce_type -> full protobuf message name, read from docs/asyncapi.yaml (generated from the
+# contracts registry in common/contracts, so it never drifts from what the services emit).
+ASYNCAPI = os.path.join(os.path.dirname(PROTO_ROOT), "docs", "asyncapi.yaml")
+_EVENT_TYPE_RE = re.compile(
+    r'ce_type:\n\s+const: (\S+)\n\s+ce_source:\n\s+const: \S+\n'
+    r'\s+ce_dataschema:\n\s+const: "proto:([\w.]+)"')
+_event_types = {}
 
 
-def decode_event(s, ce_type, payload):
-    """Parses an event payload as the message its ce_type names (KeyError for unknown types)."""
-    module, name = EVENT_TYPES[ce_type]
-    msg = getattr(getattr(s, module), name)()
+def event_types(path=ASYNCAPI):
+    """Returns {ce_type: full message name} for every event the contracts declare."""
+    if path not in _event_types:
+        with open(path, encoding="utf-8") as f:
+            found = dict(_EVENT_TYPE_RE.findall(f.read()))
+        if not found:
+            raise RuntimeError("no event types found in %s" % path)
+        _event_types[path] = found
+    return _event_types[path]
+
+
+def decode_event(s, ce_type, payload, dataschema=None):
+    """Parses an event payload as the message its ce_dataschema header ("proto:<name>") or, when
+    that is not given, its ce_type names (KeyError for an unknown type). `s` is the loaded stubs
+    namespace: the generated modules must be imported for the lookup to find the message."""
+    del s  # the loaded stubs registered every message in the default symbol database
+    if dataschema and dataschema.startswith("proto:"):
+        name = dataschema[len("proto:"):]
+    else:
+        name = event_types()[ce_type]
+    from google.protobuf import descriptor_pool, message_factory
+    desc = descriptor_pool.Default().FindMessageTypeByName(name)
+    if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.22
+        msg = message_factory.GetMessageClass(desc)()
+    else:
+        msg = message_factory.MessageFactory(desc.file.pool).GetPrototype(desc)()
     msg.ParseFromString(payload)
     return msg
