@@ -1,0 +1,209 @@
+"""Rendering of responses: `json` (the proto3 JSON mapping of the response) or `table`.
+
+table: a list response (repeated message fields) prints one table per list, a column per scalar
+field of its items (enums by short name, timestamps RFC 3339, money as "1,200.00 CNY"; columns
+empty in every row left out, long cells cut, trailing columns dropped to fit the width), then the
+response's other fields as `key: value`; any other response prints as `key: value` lines with
+nested fields flattened to dotted keys (`phases[0].resource_id`).
+"""
+import datetime
+import json
+import os
+import shutil
+
+from google.protobuf import descriptor, json_format
+
+from triad_py.ctl import fields as flds
+
+FD = descriptor.FieldDescriptor
+MAX_CELL = 36
+
+
+def to_json(msg):
+    """The proto3 JSON of msg (camelCase names, enums by name, default values left out)."""
+    return json.dumps(json_format.MessageToDict(msg), indent=2, ensure_ascii=False)
+
+
+def amount_text(minor, currency):
+    """"1,200,000.00 CNY" from minor units (two decimals)."""
+    sign = "-" if minor < 0 else ""
+    return "%s%s %s" % (sign, "{:,.2f}".format(abs(minor) / 100.0), currency)
+
+
+def money_text(m):
+    return amount_text(m.amount_minor, m.currency)
+
+
+def timestamp_text(ts):
+    if ts.seconds == 0 and ts.nanos == 0:
+        return ""
+    dt = datetime.datetime.fromtimestamp(ts.seconds, datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def number_text(v):
+    if isinstance(v, float):
+        return ("%.2f" % v).rstrip("0").rstrip(".") if v != int(v) or abs(v) >= 1e15 \
+            else str(int(v))
+    return str(v)
+
+
+def value_text(field, value):
+    """One field value (not repeated) as text."""
+    if field.message_type is not None:
+        name = field.message_type.full_name
+        if name == flds.TIMESTAMP:
+            return timestamp_text(value)
+        if name == flds.MONEY:
+            return money_text(value) if (value.amount_minor or value.currency) else ""
+        if name == flds.FIELD_MASK:
+            return ",".join(value.paths)
+        if name == flds.DURATION:
+            return "%gs" % (value.ToNanoseconds() / 1e9)
+        if name == flds.ACTOR:
+            return value.id + (" (%s)" % value.reason if value.reason else "")
+        return json.dumps(json_format.MessageToDict(value, preserving_proto_field_name=True),
+                          ensure_ascii=False)
+    if field.enum_type is not None:
+        return flds.enum_short(field.enum_type, value)
+    if field.type == FD.TYPE_BYTES:
+        return "<%d bytes>" % len(value)
+    if field.type == FD.TYPE_BOOL:
+        return "true" if value else "false"
+    return number_text(value)
+
+
+def _is_simple(field):
+    """Rendered in one cell: scalars, enums, well-known values, repeated scalars."""
+    if field.message_type is None:
+        return True
+    if field.message_type.GetOptions().map_entry:
+        return field.message_type.fields_by_name["value"].message_type is None
+    return field.message_type.full_name in flds.SPECIAL + (flds.ACTOR,) and \
+        field.label != FD.LABEL_REPEATED
+
+
+def cell_text(msg, field):
+    value = getattr(msg, field.name)
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        return ",".join("%s=%s" % (k, value[k]) for k in sorted(value))
+    if field.label == FD.LABEL_REPEATED:
+        return ",".join(value_text(field, v) for v in value)
+    if field.message_type is not None and not msg.HasField(field.name):
+        return ""
+    return value_text(field, value)
+
+
+def _cut(s, n=MAX_CELL):
+    s = s.replace("\n", " ")
+    return s if len(s) <= n else s[:n - 3] + "..."
+
+
+def table(headers, rows, width=None):
+    """Rows (lists of str) under headers, columns padded; trailing columns dropped while the
+    table is wider than `width`."""
+    width = width or terminal_width()
+    rows = [[_cut(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    keep = len(headers)
+    while keep > 1 and sum(widths[:keep]) + 2 * (keep - 1) > width:
+        keep -= 1
+    lines = ["  ".join(h.upper().ljust(widths[i]) for i, h in enumerate(headers[:keep])).rstrip()]
+    for r in rows:
+        lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(r[:keep])).rstrip())
+    if keep < len(headers):
+        lines.append("(%d more column(s) not shown: %s; use --output json)"
+                     % (len(headers) - keep, ", ".join(headers[keep:])))
+    return "\n".join(lines)
+
+
+def terminal_width():
+    """$COLUMNS, the terminal's width, or 160 when not a terminal."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 20:
+        return int(env)
+    return shutil.get_terminal_size((160, 24)).columns
+
+
+def _is_default(msg, field):
+    if field.label == FD.LABEL_REPEATED:
+        return len(getattr(msg, field.name)) == 0
+    if field.message_type is not None:
+        return not msg.HasField(field.name)
+    return getattr(msg, field.name) == field.default_value
+
+
+def message_table(items, desc, width=None):
+    """A table of messages of one type (columns: their simple fields set in some row; an enum
+    left UNSPECIFIED is an empty cell)."""
+    cols = [f for f in desc.fields if _is_simple(f)]
+    rows = [[("" if f.enum_type is not None and _is_default(m, f) else cell_text(m, f))
+             for f in cols] for m in items]
+    used = [i for i, f in enumerate(cols) if any(not _is_default(m, f) for m in items)]
+    headers = [cols[i].name for i in used]
+    if not headers:
+        return "(%d item(s) with no simple fields; use --output json)" % len(items)
+    return table(headers, [[r[i] for i in used] for r in rows], width)
+
+
+def flatten(msg, prefix=""):
+    """[(dotted key, text)] of every set field of msg, nested messages flattened."""
+    out = []
+    for field, value in msg.ListFields():
+        key = prefix + field.name
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            vf = field.message_type.fields_by_name["value"]
+            for k in sorted(value):
+                if vf.message_type is None:
+                    out.append(("%s[%s]" % (key, k), value_text(vf, value[k])))
+                else:
+                    out += flatten(value[k], "%s[%s]." % (key, k))
+        elif field.label == FD.LABEL_REPEATED:
+            if _is_simple(field) or field.message_type.full_name in flds.SPECIAL:
+                out.append((key, ", ".join(value_text(field, v) for v in value)))
+            else:
+                for i, v in enumerate(value):
+                    out += flatten(v, "%s[%d]." % (key, i))
+        elif field.message_type is not None and not _is_simple(field):
+            out += flatten(value, key + ".")
+        else:
+            out.append((key, value_text(field, value)))
+    return out
+
+
+def key_values(msg):
+    pairs = flatten(msg)
+    if not pairs:
+        return "(empty response)"
+    w = max(len(k) for k, _ in pairs)
+    return "\n".join(("%s: %s" % (k.ljust(w), v)).rstrip() for k, v in pairs)
+
+
+def list_fields(desc):
+    """The repeated message fields of a response (its lists)."""
+    return [f for f in desc.fields if f.label == FD.LABEL_REPEATED and f.message_type is not None
+            and not f.message_type.GetOptions().map_entry]
+
+
+def render_table(msg, width=None):
+    """The table output of a response (see the module comment)."""
+    lists = list_fields(msg.DESCRIPTOR)
+    if not lists:
+        return key_values(msg)
+    parts = []
+    for f in lists:
+        items = getattr(msg, f.name)
+        head = "" if len(lists) == 1 else "%s:\n" % f.name
+        if not items:
+            parts.append(head + "(no %s)" % f.name)
+        else:
+            parts.append(head + message_table(items, f.message_type, width))
+    rest = [(k, v) for k, v in flatten(msg) if k.split("[")[0].split(".")[0]
+            not in {f.name for f in lists} and k != "next_page_token"]
+    if rest:
+        parts.append("\n".join("%s: %s" % kv for kv in rest))
+    return "\n".join(parts)
+
+
+def render(msg, output, width=None):
+    return to_json(msg) if output == "json" else render_table(msg, width)
