@@ -281,13 +281,13 @@ class ViewTest(unittest.TestCase):
         lead = next(l for l in lines if l.startswith("lead"))
         opp = next(l for l in lines if l.startswith("opportunity"))
         bar_at = signal.index("#")
-        self.assertEqual(signal[bar_at:], "#" * 40)
+        self.assertEqual(signal[bar_at:].rstrip(), "#" * 40)
         # lead: 4 of 40 -> 4 cells; target 40 / 5 = 8 -> marker at cell 8.
         self.assertEqual(lead[bar_at:bar_at + 9], "####    |")
-        self.assertIn("8 (5:1 signal per lead, actual 10:1) below target", lead)
+        self.assertIn("8 (5 signal per lead; actual 10): below target", lead)
         # opportunity: 2 cells; target 4 / 4 = 1 -> the marker over the bar's second cell.
         self.assertEqual(opp[bar_at:bar_at + 3], "#| ")
-        self.assertIn("on target", opp)
+        self.assertIn("1 (4 lead per opportunity; actual 2): on target", opp)
         self.assertIn("1,200,000.00 CNY", opp)
         self.assertIn("won 1, lost 1, win rate 50%", text)
         uni = funnel.render(funnel_report(), width=40)

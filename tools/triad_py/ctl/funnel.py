@@ -56,9 +56,11 @@ def render(report, width=40, charset="unicode"):
     maximum = max([s.count for s in report.steps] + [int(e) for e, _ in tg.values()] + [1])
     name_w = max([len(s.step) for s in report.steps] + [4])
     count_w = max([len(str(s.count)) for s in report.steps] + [5])
-    lines.append("%s  %s  %s" % ("STEP".ljust(name_w), "COUNT".rjust(count_w),
-                                 "BAR".ljust(width + 1)) + "  TARGET")
-    marker = "|"
+    value_w = max([len(_values_text(s)) for s in report.steps] + [0])
+    head = "%s  %s  %s" % ("STEP".ljust(name_w), "COUNT".rjust(count_w), "BAR".ljust(width + 1))
+    if value_w:
+        head += "  " + "VALUE".ljust(value_w)
+    lines.append(head + "  TARGET")
     for s in report.steps:
         cells = list(bar(s.count, maximum, width, charset).ljust(width + 1))
         note = ""
@@ -68,15 +70,16 @@ def render(report, width=40, charset="unicode"):
             if pos > width:
                 cells[width] = ">"
             else:
-                cells[pos] = marker
+                cells[pos] = "|"
             verdict = "below target" if s.count < expected else "on target"
-            note = "%s (%s:1 %s per %s, actual %s:1) %s" % (
+            note = "%s (%s %s per %s; actual %s): %s" % (
                 _num(expected), _num(r.target_ratio), r.from_step, r.to_step,
                 _num(r.actual_ratio), verdict)
-        line = "%s  %s  %s  %s" % (s.step.ljust(name_w), str(s.count).rjust(count_w),
-                                   "".join(cells), note)
-        vt = _values_text(s)
-        lines.append((line.rstrip() + ("   " + vt if vt else "")).rstrip())
+        line = "%s  %s  %s" % (s.step.ljust(name_w), str(s.count).rjust(count_w),
+                               "".join(cells))
+        if value_w:
+            line += "  " + _values_text(s).rjust(value_w)
+        lines.append((line + "  " + note).rstrip())
     if not report.steps:
         lines.append("(no funnel steps in the period)")
     closed = report.won_count + report.lost_count
