@@ -259,6 +259,18 @@ class OutputTest(unittest.TestCase):
         self.assertIn("status   : VERIFIED", kv)
         self.assertIn('"clientId": "c1"', output.to_json(resp))
 
+    def test_resource_prints_fields_then_its_lists(self):
+        p = msg("triad.production.v1.Project", project_id="p1", title="Hospital")
+        ph = p.phases.add(phase_id="ph1", name="scheme design", effort_hours=75)
+        ph.allocations.add(date="2026-11-30", hours=8)
+        ph.allocations.add(date="2026-12-01", hours=4)
+        lines = output.render_table(p, width=200).splitlines()
+        self.assertEqual(lines[:3], ["project_id: p1", "title     : Hospital", "phases:"])
+        self.assertEqual(lines[3].split(), ["PHASE_ID", "NAME", "EFFORT_HOURS"])
+        self.assertEqual(lines[4].split(), ["ph1", "scheme", "design", "75"])
+        kv = output.key_values(ph)
+        self.assertIn("allocations : date=2026-11-30 hours=8, date=2026-12-01 hours=4", kv)
+
 
 def funnel_report():
     r = msg("triad.pipeline.v1.FunnelReport", won_count=1, lost_count=1, win_rate=0.5)

@@ -134,7 +134,8 @@ def add_parser(cmds, parents):
                         help="view: projects and phases per resource over weeks",
                         description="The schedule as a text Gantt chart per resource "
                         "(ListResources, ListProjects, GetUtilisation).")
-    p.add_argument("--from", dest="start", help="first week: a date in it (default this week)")
+    p.add_argument("--from", dest="start",
+                   help="first week: a date in it (default this week; on a weekend the next)")
     p.add_argument("--weeks", type=int, default=12, help="weeks to show, 1..52 (default 12)")
     p.add_argument("--at-risk-only", action="store_true", help="only projects at risk")
     p.add_argument("--ascii", action="store_true", help="draw with ASCII characters")
@@ -152,6 +153,8 @@ def run(ctx, args):
             raise UsageError("--from: %r is not YYYY-MM-DD" % args.start)
     else:
         d = datetime.datetime.now(datetime.timezone.utc).date()
+        if d.weekday() >= 5:  # a weekend: the coming week
+            d += datetime.timedelta(days=7 - d.weekday())
     start = monday(d)
     m_res = ctx.method("production", "ListResources")
     m_proj = ctx.method("production", "ListProjects")

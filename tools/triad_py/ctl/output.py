@@ -100,13 +100,16 @@ def _cut(s, n=MAX_CELL):
 
 
 def table(headers, rows, width=None):
-    """Rows (lists of str) under headers, columns padded; trailing columns dropped while the
-    table is wider than `width`."""
+    """Rows (lists of str) under headers, columns padded, cells but the last column's cut at
+    MAX_CELL characters; trailing columns dropped while the table is wider than `width`."""
     width = width or terminal_width()
-    rows = [[_cut(c) for c in r] for r in rows]
+    last = len(headers) - 1
+    rows = [[c if i == last else _cut(c) for i, c in enumerate(r)] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     keep = len(headers)
-    while keep > 1 and sum(widths[:keep]) + 2 * (keep - 1) > width:
+    # The last column may run past the width (its cells are not cut); it counts as MAX_CELL.
+    while keep > 1 and sum(widths[:keep - 1]) + min(widths[keep - 1], MAX_CELL) + \
+            2 * (keep - 1) > width:
         keep -= 1
     lines = ["  ".join(h.upper().ljust(widths[i]) for i, h in enumerate(headers[:keep])).rstrip()]
     for r in rows:
@@ -139,7 +142,8 @@ def message_table(items, desc, width=None):
     cols = [f for f in desc.fields if _is_simple(f)]
     rows = [[("" if f.enum_type is not None and _is_default(m, f) else cell_text(m, f))
              for f in cols] for m in items]
-    used = [i for i, f in enumerate(cols) if any(not _is_default(m, f) for m in items)]
+    used = [i for i, f in enumerate(cols)
+            if any(not _is_default(m, f) and r[i] for m, r in zip(items, rows))]
     headers = [cols[i].name for i in used]
     if not headers:
         return "(%d item(s) with no simple fields; use --output json)" % len(items)
@@ -161,22 +165,31 @@ def flatten(msg, prefix=""):
         elif field.label == FD.LABEL_REPEATED:
             if _is_simple(field) or field.message_type.full_name in flds.SPECIAL:
                 out.append((key, ", ".join(value_text(field, v) for v in value)))
+            elif _is_small_record(field.message_type):
+                out.append((key, ", ".join(
+                    " ".join("%s=%s" % (f.name, value_text(f, x)) for f, x in v.ListFields())
+                    for v in value)))
             else:
                 for i, v in enumerate(value):
                     out += flatten(v, "%s[%d]." % (key, i))
         elif field.message_type is not None and not _is_simple(field):
             out += flatten(value, key + ".")
         else:
-            out.append((key, value_text(field, value)))
+            text = value_text(field, value)
+            if text:
+                out.append((key, text))
     return out
+
+
+def _is_small_record(desc):
+    """At most three scalar fields (e.g. a day allocation): one line per list suffices."""
+    return len(desc.fields) <= 3 and all(f.message_type is None and
+                                         f.label != FD.LABEL_REPEATED for f in desc.fields)
 
 
 def key_values(msg):
     pairs = flatten(msg)
-    if not pairs:
-        return "(empty response)"
-    w = max(len(k) for k, _ in pairs)
-    return "\n".join(("%s: %s" % (k.ljust(w), v)).rstrip() for k, v in pairs)
+    return _pairs(pairs) if pairs else "(empty response)"
 
 
 def list_fields(desc):
@@ -186,23 +199,35 @@ def list_fields(desc):
 
 
 def render_table(msg, width=None):
-    """The table output of a response (see the module comment)."""
-    lists = list_fields(msg.DESCRIPTOR)
+    """The table output of a response (see the module comment): a list response (a
+    `...Response` with repeated message fields) prints its tables first, then its other fields;
+    a resource prints its fields as `key: value`, then a table per list it holds."""
+    lists = [f for f in list_fields(msg.DESCRIPTOR) if f.name != "next_page_token"]
+    names = {f.name for f in lists}
+    rest = [(k, v) for k, v in flatten(msg)
+            if k.split("[")[0].split(".")[0] not in names and k != "next_page_token"]
     if not lists:
         return key_values(msg)
+    is_list = msg.DESCRIPTOR.name.endswith("Response")
     parts = []
+    if rest and not is_list:
+        parts.append(_pairs(rest))
     for f in lists:
         items = getattr(msg, f.name)
-        head = "" if len(lists) == 1 else "%s:\n" % f.name
+        head = "" if (is_list and len(lists) == 1) else "%s:\n" % f.name
         if not items:
-            parts.append(head + "(no %s)" % f.name)
-        else:
-            parts.append(head + message_table(items, f.message_type, width))
-    rest = [(k, v) for k, v in flatten(msg) if k.split("[")[0].split(".")[0]
-            not in {f.name for f in lists} and k != "next_page_token"]
-    if rest:
-        parts.append("\n".join("%s: %s" % kv for kv in rest))
-    return "\n".join(parts)
+            if is_list:
+                parts.append(head + "(no %s)" % f.name)
+            continue
+        parts.append(head + message_table(items, f.message_type, width))
+    if rest and is_list:
+        parts.append(_pairs(rest))
+    return "\n".join(parts) if parts else "(empty response)"
+
+
+def _pairs(pairs):
+    w = max(len(k) for k, _ in pairs)
+    return "\n".join(("%s: %s" % (k.ljust(w), v)).rstrip() for k, v in pairs)
 
 
 def render(msg, output, width=None):
