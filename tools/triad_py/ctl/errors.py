@@ -187,10 +187,14 @@ def exit_code(code_name):
     return EXIT_UNAVAILABLE if code_name == "UNAVAILABLE" else EXIT_RPC_ERROR
 
 
-def render_rpc_error(err, address=""):
+def render_rpc_error(err, address="", method_path=""):
     """(text, exit code) of a grpc.RpcError."""
     code = err.code().name if err.code() is not None else "UNKNOWN"
-    text = render(code, err.details() or "", err.trailing_metadata())
+    message = err.details() or ""
+    if code == "UNIMPLEMENTED" and not message and method_path:
+        message = "%s is not served at %s (a build without it?)" % (method_path.lstrip("/"),
+                                                                     address or "the address")
+    text = render(code, message, err.trailing_metadata())
     if code == "UNAVAILABLE" and address:
         text += "\n  (is the service running at %s? set --<service>-addr or " \
                 "TRIAD_<SERVICE>_ADDR)" % address

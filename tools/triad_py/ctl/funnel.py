@@ -36,11 +36,12 @@ def _values_text(step):
 
 
 def targets(report):
-    """{step: (expected count, FunnelRatio)} from the report's ratios with a target."""
+    """{step: (expected count, FunnelRatio)} from the report's ratios with a target (none
+    when the step before counts nothing)."""
     counts = {s.step: s.count for s in report.steps}
     out = {}
     for r in report.ratios:
-        if r.target_ratio > 0 and r.from_step in counts:
+        if r.target_ratio > 0 and counts.get(r.from_step, 0) > 0:
             out[r.to_step] = (counts[r.from_step] / r.target_ratio, r)
     return out
 

@@ -83,7 +83,7 @@ class Context:
         try:
             return stub(request, timeout=self.deadline)
         except grpc.RpcError as e:
-            text, code = errors.render_rpc_error(e, self.address(method.group))
+            text, code = errors.render_rpc_error(e, self.address(method.group), method.path)
             raise RpcFailed(text, code)
 
     def call_all(self, method, request, follow=True):
