@@ -7,7 +7,6 @@ that is not there (exit 3).
 
 Run: python3 tests/tools/triadctl_unit_test.py
 """
-import argparse
 import datetime
 import os
 import socket

@@ -5,7 +5,6 @@ The playbook's targets are ratios between steps (`target_ratio` items of from_st
 to_step, e.g. 7 signals per lead): the target of a step is the count of the step before it
 divided by that ratio, drawn as `|` on the step's bar (`>` when beyond the longest bar).
 """
-import datetime
 import sys
 
 from triad_py.ctl import fields as flds

@@ -15,7 +15,6 @@ token of the next page is printed.
 """
 import argparse
 import getpass
-import json
 import os
 import sys
 import uuid
