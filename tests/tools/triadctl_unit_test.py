@@ -80,6 +80,7 @@ class CatalogTest(unittest.TestCase):
         self.assertEqual(catalog.groups_of("triad.clients.admin.v1.ClientsAdminService"),
                          ["clients"])
         self.assertEqual(catalog.groups_of("triad.admin.v1.ReviewAdminService"), ["review"])
+        self.assertEqual(catalog.groups_of("triad.clients.v1.ClientsService"), ["clients"])
         self.assertEqual(catalog.groups_of("triad.testing.v1.EchoService"), [])
 
     def test_addresses(self):
@@ -401,6 +402,16 @@ class ViewTest(unittest.TestCase):
         p.update(2)
         p.update(5)
         self.assertEqual(buf.getvalue(), "rows 2/5\nrows 5/5\n")
+
+        class Tty(io.StringIO):
+            def isatty(self):
+                return True
+
+        tty = Tty()
+        p = importcsv.Progress(4, stream=tty, width=8)
+        p.update(1)
+        p.update(4)
+        self.assertEqual(tty.getvalue(), "\r[##......] 1/4 rows\r[########] 4/4 rows\n")
 
 
 class OpsTest(unittest.TestCase):
