@@ -254,6 +254,11 @@ class OutputTest(unittest.TestCase):
         self.assertTrue(lines[2].rstrip().endswith("a,b"))
         narrow = output.render_table(resp, width=30)
         self.assertIn("more column(s) not shown", narrow)
+        picked = output.render_table(resp, width=200, columns=["status", "client_id"])
+        self.assertEqual(picked.splitlines()[:2], ["STATUS    CLIENT_ID", "VERIFIED  c1"])
+        with self.assertRaises(UsageError) as cm:
+            output.render_table(resp, columns=["colour"])
+        self.assertIn("Client has no field colour", str(cm.exception))
         kv = output.key_values(resp.clients[0])
         self.assertIn("client_id: c1", kv)
         self.assertIn("status   : VERIFIED", kv)

@@ -99,20 +99,43 @@ def _cut(s, n=MAX_CELL):
     return s if len(s) <= n else s[:n - 3] + "..."
 
 
-def table(headers, rows, width=None):
-    """Rows (lists of str) under headers, columns padded, cells but the last column's cut at
-    MAX_CELL characters; trailing columns dropped while the table is wider than `width`."""
-    width = width or terminal_width()
+CUTS = (MAX_CELL, 28, 20)
+
+
+def _is_id(header):
+    return header == "id" or header.endswith("_id") or header.endswith("_ids")
+
+
+def _layout(headers, rows, cut, width):
+    """(cells, column widths, columns kept) with cells cut at `cut` (ids and the last column
+    never: an id is copied, the last column may run on)."""
     last = len(headers) - 1
-    rows = [[c if i == last else _cut(c) for i, c in enumerate(r)] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    cells = [[c if i == last or _is_id(headers[i]) else _cut(c, cut) for i, c in enumerate(r)]
+             for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     keep = len(headers)
-    # The last column may run past the width (its cells are not cut); it counts as MAX_CELL.
-    while keep > 1 and sum(widths[:keep - 1]) + min(widths[keep - 1], MAX_CELL) + \
+    # The last column kept counts as at most `cut` wide.
+    while keep > 1 and sum(widths[:keep - 1]) + min(widths[keep - 1], cut) + \
             2 * (keep - 1) > width:
         keep -= 1
+    return cells, widths, keep
+
+
+def table(headers, rows, width=None):
+    """Rows (lists of str) under headers, columns padded. Cells are cut (at MAX_CELL, or
+    narrower when that lets more columns fit; never an id nor the last column), and trailing
+    columns dropped while the table is wider than `width`."""
+    width = width or terminal_width()
+    best = None
+    for cut in CUTS:
+        layout = _layout(headers, [[c.replace("\n", " ") for c in r] for r in rows], cut, width)
+        if best is None or layout[2] > best[2]:
+            best = layout
+        if layout[2] == len(headers):
+            break
+    cells, widths, keep = best
     lines = ["  ".join(h.upper().ljust(widths[i]) for i, h in enumerate(headers[:keep])).rstrip()]
-    for r in rows:
+    for r in cells:
         lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(r[:keep])).rstrip())
     if keep < len(headers):
         lines.append("(%d more column(s) not shown: %s; use --output json)"
@@ -136,14 +159,23 @@ def _is_default(msg, field):
     return getattr(msg, field.name) == field.default_value
 
 
-def message_table(items, desc, width=None):
-    """A table of messages of one type (columns: their simple fields set in some row; an enum
-    left UNSPECIFIED is an empty cell)."""
-    cols = [f for f in desc.fields if _is_simple(f)]
+def message_table(items, desc, width=None, columns=None):
+    """A table of messages of one type (columns: their simple fields set in some row, or the
+    fields named in `columns`, in that order; an enum left UNSPECIFIED is an empty cell)."""
+    if columns:
+        unknown = [c for c in columns if c not in desc.fields_by_name]
+        if unknown:
+            from triad_py.ctl import UsageError
+
+            raise UsageError("--columns: %s has no field %s (fields: %s)" % (
+                desc.name, ", ".join(unknown), ", ".join(f.name for f in desc.fields)))
+        cols = [desc.fields_by_name[c] for c in columns]
+    else:
+        cols = [f for f in desc.fields if _is_simple(f)]
     rows = [[("" if f.enum_type is not None and _is_default(m, f) else cell_text(m, f))
              for f in cols] for m in items]
-    used = [i for i, f in enumerate(cols)
-            if any(not _is_default(m, f) and r[i] for m, r in zip(items, rows))]
+    used = [i for i, f in enumerate(cols) if columns or
+            any(not _is_default(m, f) and r[i] for m, r in zip(items, rows))]
     headers = [cols[i].name for i in used]
     if not headers:
         return "(%d item(s) with no simple fields; use --output json)" % len(items)
@@ -198,7 +230,7 @@ def list_fields(desc):
             and not f.message_type.GetOptions().map_entry]
 
 
-def render_table(msg, width=None):
+def render_table(msg, width=None, columns=None):
     """The table output of a response (see the module comment): a list response (a
     `...Response` with repeated message fields) prints its tables first, then its other fields;
     a resource prints its fields as `key: value`, then a table per list it holds."""
@@ -219,7 +251,7 @@ def render_table(msg, width=None):
             if is_list:
                 parts.append(head + "(no %s)" % f.name)
             continue
-        parts.append(head + message_table(items, f.message_type, width))
+        parts.append(head + message_table(items, f.message_type, width, columns))
     if rest and is_list:
         parts.append(_pairs(rest))
     return "\n".join(parts) if parts else "(empty response)"
@@ -230,5 +262,6 @@ def _pairs(pairs):
     return "\n".join(("%s: %s" % (k.ljust(w), v)).rstrip() for k, v in pairs)
 
 
-def render(msg, output, width=None):
-    return to_json(msg) if output == "json" else render_table(msg, width)
+def render(msg, output, width=None, columns=None):
+    """json or table output of a response; `columns` picks the table columns of its lists."""
+    return to_json(msg) if output == "json" else render_table(msg, width, columns)

@@ -156,6 +156,9 @@ def add_parser(sub, method, comments, parents):
     if method.is_list():
         p.add_argument("--all", dest="x_all", action="store_true",
                        help="follow next_page_token through every page")
+    if output.list_fields(method.output):
+        p.add_argument("--columns", dest="x_columns", metavar="F1,F2",
+                       help="table output: these fields of the listed items, in this order")
     p.set_defaults(run=run, method=method, flags=flags)
     return p
 
@@ -228,7 +231,9 @@ def run(ctx, args):
     req = build_request(method, args.flags, args)
     follow = bool(getattr(args, "x_all", False))
     resp = ctx.call_all(method, req, follow=follow)
-    print(output.render(resp, ctx.output))
+    columns = [c.strip() for c in (getattr(args, "x_columns", None) or "").split(",")
+               if c.strip()]
+    print(output.render(resp, ctx.output, columns=columns or None))
     token = getattr(resp, "next_page_token", "") if method.is_list() else ""
     if token and ctx.output != "json":
         print("next page: --page-token %s (or --all for every page)" % token)
