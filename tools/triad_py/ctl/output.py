@@ -1,10 +1,12 @@
 """Rendering of responses: `json` (the proto3 JSON mapping of the response) or `table`.
 
-table: a list response (repeated message fields) prints one table per list, a column per scalar
-field of its items (enums by short name, timestamps RFC 3339, money as "1,200.00 CNY"; columns
-empty in every row left out, long cells cut, trailing columns dropped to fit the width), then the
-response's other fields as `key: value`; any other response prints as `key: value` lines with
-nested fields flattened to dotted keys (`phases[0].resource_id`).
+table: a list response (a `...Response` with repeated message fields) prints one table per list,
+then its other fields as `key: value`; a resource prints its fields as `key: value` (nested
+fields flattened to dotted keys, e.g. `report.moves[0].phase_id`), then a table per list it
+holds. A table has a column per simple field of its items (enums by short name, timestamps
+RFC 3339, money as "1,200.00 CNY"), columns empty in every row left out, or the fields named by
+--columns; long cells are cut (ids never), trailing columns dropped when the width still does
+not hold them.
 """
 import datetime
 import json
