@@ -179,6 +179,16 @@ class RequestTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             fields.parse_money("12.345 CNY")
 
+    def test_flags_are_not_abbreviated(self):
+        import contextlib
+        import io
+
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            with self.assertRaises(SystemExit) as cm:
+                parse("clients", "list-clients", "--owner", "u:zhao")
+        self.assertEqual(cm.exception.code, 2)
+        self.assertIn("unrecognized arguments: --owner", err.getvalue())
+
     def test_bad_value_is_a_usage_error_naming_the_flag(self):
         with self.assertRaises(UsageError) as cm:
             request_of("clients", "list-clients", "--status", "shiny")

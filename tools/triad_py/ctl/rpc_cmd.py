@@ -128,7 +128,8 @@ def add_parser(sub, method, comments, parents):
     if json_only:
         epilog.append("Set with --json only: " + ", ".join(json_only) + ".")
     epilog.append("Service %s, method %s." % (method.service, method.name))
-    p = sub.add_parser(method.command, parents=parents,
+    # No abbreviations: with dotted flags, `--owner` must not quietly mean `--owner-id`.
+    p = sub.add_parser(method.command, parents=parents, allow_abbrev=False,
                        help=_escape(method.comment or method.signature),
                        usage="%(prog)s [flags]",
                        description=_escape(doc) or None, epilog=_escape(" ".join(epilog)),
