@@ -104,7 +104,7 @@ def _ts(report, i):
 
 
 def add_parser(cmds, parents):
-    p = cmds.add_parser("funnel", parents=parents,
+    p = cmds.add_parser("funnel", parents=parents, allow_abbrev=False,
                         help="view: the funnel against its targets (GetFunnelReport)",
                         description="GetFunnelReport as bars, one per step, | at the target "
                         "the playbook's ratios give the step.")

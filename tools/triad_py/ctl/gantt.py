@@ -130,7 +130,7 @@ def render(projects, resources, utilisation, start, weeks, charset="unicode"):
 
 
 def add_parser(cmds, parents):
-    p = cmds.add_parser("gantt", parents=parents,
+    p = cmds.add_parser("gantt", parents=parents, allow_abbrev=False,
                         help="view: projects and phases per resource over weeks",
                         description="The schedule as a text Gantt chart per resource "
                         "(ListResources, ListProjects, GetUtilisation).")

@@ -133,7 +133,7 @@ def render_report(resp, lines, errors_only=False):
 
 
 def add_parser(cmds, parents):
-    p = cmds.add_parser("import", parents=parents,
+    p = cmds.add_parser("import", parents=parents, allow_abbrev=False,
                         help="view: import a CSV file in idempotent chunks (ImportClientsCsv)",
                         description=__doc__.split("\n\n")[1].replace("\n", " "))
     p.add_argument("file", help="the CSV file (header row: name, owner_id, ...)")

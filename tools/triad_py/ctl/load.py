@@ -70,7 +70,7 @@ def render(view, now=None, color=False):
 
 
 def add_parser(cmds, parents):
-    p = cmds.add_parser("load", parents=parents,
+    p = cmds.add_parser("load", parents=parents, allow_abbrev=False,
                         help="view: expert x week load against capacity (GetLoadView)",
                         description="GetLoadView as an expert x week table; cells over "
                         "capacity end in ! (red on a terminal).")
