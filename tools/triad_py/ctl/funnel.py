@@ -113,7 +113,7 @@ def add_parser(cmds, parents):
     p.add_argument("--to", dest="end", default="+1d",
                    help="end of the period, exclusive (default +1d: today included)")
     for name in FILTER_FLAGS:
-        p.add_argument("--" + name.replace("_", "-"), dest="flt_" + name,
+        p.add_argument("--" + name.replace("_", "-"), dest="flt_" + name, metavar=name.upper(),
                        help="filter: only this %s" % name.replace("_", " "))
     p.add_argument("--width", type=int, default=40, help="bar width in characters")
     p.add_argument("--ascii", action="store_true", help="draw with # instead of blocks")
