@@ -103,8 +103,8 @@ absl::Status Production::ApplyWon(const events::Event& e, const pipeline::v1::Op
     *in.mutable_value() = won.value();
   }
   const absl::Time won_time = won.has_won_time() ? util::FromProto(won.won_time()) : Now();
-  sched::Day due =
-      won.has_due_date() ? DayOf(util::FromProto(won.due_date())) : DayOf(won_time) + kDefaultDueDays;
+  sched::Day due = won.has_due_date() ? DayOf(util::FromProto(won.due_date()))
+                                      : DayOf(won_time) + kDefaultDueDays;
   in.set_due_date(sched::FormatDay(std::clamp<sched::Day>(due, 0, *sched::ParseDay("2200-12-31"))));
   const double effort = won.estimated_effort_hours();
   in.set_effort_hours(std::isfinite(effort) && effort > 0 && effort <= kMaxEffortHours ? effort
@@ -160,6 +160,8 @@ absl::Status Production::ApplySignOff(const events::Event& e,
                                       events::Transaction& txn) {
   RETURN_IF_ERROR(api::CheckId("project_id", done.project_id()));
   RETURN_IF_ERROR(api::CheckId("phase_id", done.phase_id()));
+  RETURN_IF_ERROR(api::CheckOptionalId("review_id", done.review_id()));
+  RETURN_IF_ERROR(api::CheckOptionalId("expert_id", done.expert_id()));
   auto it = projects_.find(done.project_id());
   if (it == projects_.end()) {
     return absl::NotFoundError(absl::StrCat("sign-off for unknown project ", done.project_id()));
@@ -174,8 +176,7 @@ absl::Status Production::ApplySignOff(const events::Event& e,
         absl::StrCat("no key milestone ", done.phase_id(), " in project ", done.project_id()));
   }
   if (ph->sign_off() == v1::SIGN_OFF_STATE_APPROVED) return absl::OkStatus();
-  ph->set_sign_off(done.verdict() == review::v1::VERDICT_APPROVED ? v1::SIGN_OFF_STATE_APPROVED
-                                                                  : v1::SIGN_OFF_STATE_REJECTED);
+  if (!RecordSignOffOutcome(*ph, done)) return absl::OkStatus();
   p.set_etag(api::NextEtag(p.etag()));
   *p.mutable_update_time() = util::ToProto(Now());
   p.mutable_updated_by()->set_id(done.expert_id().empty() ? "svc:review" : done.expert_id());
