@@ -27,8 +27,6 @@ std::optional<Day> ParseDay(std::string_view text) {
 
 std::string FormatDay(Day day) { return absl::FormatCivilTime(kEpoch + day); }
 
-}  // namespace
-
 Scheduler::Scheduler() = default;
 Scheduler::~Scheduler() = default;
 Scheduler::Scheduler(Scheduler&&) noexcept = default;
