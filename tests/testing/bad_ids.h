@@ -23,8 +23,8 @@ namespace triad::testing {
 
 // SetBadIds sets every id field of `m` (and of nested messages, up to `depth` levels) to `bad`
 // and adds the paths it set to `paths`.
-inline void SetBadIds(google::protobuf::Message& m, const std::string& bad, const std::string& prefix,
-                      int depth, std::set<std::string>& paths) {
+inline void SetBadIds(google::protobuf::Message& m, const std::string& bad,
+                      const std::string& prefix, int depth, std::set<std::string>& paths) {
   using google::protobuf::FieldDescriptor;
   const google::protobuf::Descriptor* d = m.GetDescriptor();
   const google::protobuf::Reflection* r = m.GetReflection();
@@ -41,7 +41,8 @@ inline void SetBadIds(google::protobuf::Message& m, const std::string& bad, cons
       }
     } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !f->is_map() && depth > 0 &&
                f->message_type()->file()->package().rfind("google.protobuf", 0) != 0) {
-      google::protobuf::Message* sub = f->is_repeated() ? r->AddMessage(&m, f) : r->MutableMessage(&m, f);
+      google::protobuf::Message* sub =
+          f->is_repeated() ? r->AddMessage(&m, f) : r->MutableMessage(&m, f);
       SetBadIds(*sub, bad, f->is_repeated() ? absl::StrCat(path, "[0]") : path, depth - 1, paths);
     }
   }
@@ -69,9 +70,9 @@ inline std::vector<std::string> BadIdFindings(const google::protobuf::ServiceDes
     grpc::internal::RpcMethod rpc(name.c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    grpc::Status s = grpc::internal::BlockingUnaryCall<google::protobuf::Message,
-                                                       google::protobuf::Message>(
-        channel.get(), rpc, &ctx, *req, resp.get());
+    grpc::Status s =
+        grpc::internal::BlockingUnaryCall<google::protobuf::Message, google::protobuf::Message>(
+            channel.get(), rpc, &ctx, *req, resp.get());
     ++*methods_called;
     const std::string& msg = s.error_message();
     const std::string field = msg.substr(0, msg.find(": "));
