@@ -59,8 +59,13 @@ absl::StatusOr<int> Reviews::ScanEscalations() {
   std::vector<std::string> due;
   for (const std::string& id : undecided) {
     auto it = reviews_.find(id);
-    if (it == reviews_.end() || !it->second.has_next_escalation_time()) continue;
-    if (FromProto(it->second.next_escalation_time()) <= now) due.push_back(id);
+    if (it == reviews_.end()) continue;
+    const v1::ReviewRequest& r = it->second;
+    // A request stored before SLAs were kept has none: its due time is its SLA.
+    const google::protobuf::Timestamp* sla = r.has_next_escalation_time()
+                                                 ? &r.next_escalation_time()
+                                                 : (r.has_due_time() ? &r.due_time() : nullptr);
+    if (sla != nullptr && FromProto(*sla) <= now) due.push_back(id);
   }
   if (due.empty()) return 0;
   events::Transaction txn;

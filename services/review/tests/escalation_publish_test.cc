@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "common/contracts/review.h"
+#include "services/review/repository.h"
 #include "services/review/tests/test_support.h"
 
 namespace triad::review {
@@ -93,6 +94,26 @@ TEST_F(EscalationPublishTest, EscalatesAgainEachTimeTheSlaPassesUndecided) {
   EXPECT_EQ(Escalations().size(), 3u);
   EXPECT_FALSE(Get(r.review_id()).has_next_escalation_time());
   CheckInvariants();
+}
+
+TEST_F(EscalationPublishTest, ARequestStoredWithoutAnSlaEscalatesAtItsDueTime) {
+  AddExpert("a", 40);
+  AddExpert("b", 40);
+  v1::ReviewRequest r = Create(8);
+  // As stored before SLAs were kept: no next escalation time.
+  r.clear_next_escalation_time();
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->Cf(kReviewsCf), r.review_id(), r.SerializeAsString());
+  ASSERT_TRUE(store_->Write(batch).ok());
+  Open();
+  clock_.Advance(absl::Hours(71));
+  EXPECT_EQ(Scan(), 0);
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(Scan(), 1);
+  const v1::ReviewRequest got = Get(r.review_id());
+  EXPECT_EQ(got.escalation_level(), 1);
+  EXPECT_EQ(got.expert_id(), "b");
+  EXPECT_TRUE(got.has_next_escalation_time());
 }
 
 TEST_F(EscalationPublishTest, AQueuedRequestEscalatesAgainAndStaysWhenNobodyElseFits) {
