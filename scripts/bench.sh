@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh — `make bench`: builds, starts a Kafka broker (unless KAFKA_BOOTSTRAP_SERVERS is set)
-# and runs every benchmark binary (registered with triad_add_bench), printing measured numbers.
+# and runs every benchmark binary (registered with triad_add_bench), printing measured numbers,
+# then the production scheduler's CP-SAT optimality gap (bench/production_cpsat/cpsat_gap.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,3 +17,10 @@ while read -r bench; do
   echo "=== $bench"
   KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" "$BUILD/$bench" ${TRIAD_BENCH_ARGS:-}
 done <"$BUILD/benches.txt"
+
+# The production scheduler's optimality gap against OR-Tools CP-SAT (installs ortools from PyPI
+# into .cache/production-cpsat/venv on first use; a few minutes). TRIAD_BENCH_CPSAT=0 skips it.
+if [[ "${TRIAD_BENCH_CPSAT:-1}" != 0 ]]; then
+  echo "=== production_cpsat (bench/production_cpsat/cpsat_gap.py)"
+  TRIAD_BUILD_DIR="$BUILD" bench/production_cpsat/cpsat_gap.py ${TRIAD_BENCH_CPSAT_ARGS:-}
+fi

@@ -82,9 +82,70 @@ absl::Status CheckCount(std::string_view path, int count, int max) {
   return absl::OkStatus();
 }
 
+bool HasControlCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < s.size()) {
+      const unsigned char next = static_cast<unsigned char>(s[i + 1]);
+      if (next >= 0x80 && next <= 0x9F) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// CheckIdValue is the check of a given (non-empty) id.
+absl::Status CheckIdValue(std::string_view path, std::string_view value) {
+  if (absl::Status s = CheckText(path, value, kMaxIdLength); !s.ok()) return s;
+  if (HasControlCharacter(value)) return InvalidField(path, "contains a control character");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status CheckId(std::string_view path, std::string_view value) {
   if (absl::Status s = CheckRequired(path, value); !s.ok()) return s;
-  return CheckText(path, value, kMaxIdLength);
+  return CheckIdValue(path, value);
+}
+
+bool IsIdFieldName(std::string_view name) {
+  auto ends_with = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  return name == "id" || ends_with("_id") || ends_with("_ids");
+}
+
+absl::Status CheckIdFields(const google::protobuf::Message& m, std::string_view prefix) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    const std::string path =
+        prefix.empty() ? std::string(f->name()) : absl::StrCat(Sv(prefix), ".", f->name());
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    auto item_path = [&](int i) {
+      return f->is_repeated() ? absl::StrCat(path, "[", i, "]") : path;
+    };
+    if (f->type() == FieldDescriptor::TYPE_STRING && IsIdFieldName(f->name())) {
+      for (int i = 0; i < n; ++i) {
+        std::string scratch;
+        const std::string& v = f->is_repeated() ? r->GetRepeatedStringReference(m, f, i, &scratch)
+                                                : r->GetStringReference(m, f, &scratch);
+        if (v.empty()) continue;
+        if (absl::Status s = CheckIdValue(item_path(i), v); !s.ok()) return s;
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !f->is_map()) {
+      for (int i = 0; i < n; ++i) {
+        absl::Status s = CheckIdFields(
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), item_path(i));
+        if (!s.ok()) return s;
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckOptionalId(std::string_view path, std::string_view value) {

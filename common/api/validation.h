@@ -49,7 +49,12 @@ absl::Status CheckRequired(std::string_view path, std::string_view value);
 // CheckCount refuses a list of more than `max` items.
 absl::Status CheckCount(std::string_view path, int count, int max);
 
-// CheckId checks a required id: not blank, at most kMaxIdLength bytes, valid UTF-8.
+// HasControlCharacter is true when `s` holds an ASCII control character (U+0000..U+001F,
+// U+007F) or a C1 control (U+0080..U+009F, encoded C2 80..C2 9F).
+bool HasControlCharacter(std::string_view s);
+
+// CheckId checks a required id: not blank, at most kMaxIdLength bytes, valid UTF-8, no control
+// characters.
 absl::Status CheckId(std::string_view path, std::string_view value);
 
 // CheckOptionalId checks an id that may be empty; when given it must pass CheckId.
@@ -60,6 +65,16 @@ absl::Status CheckOptionalId(std::string_view path, std::string_view value);
 // `max_reason` bytes and, when `reason_required`, not blank.
 absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required = false,
                         size_t max_reason = kMaxTextLength);
+
+// IsIdFieldName is true for the names of id fields: `id`, `*_id` and `*_ids`.
+bool IsIdFieldName(std::string_view name);
+
+// CheckIdFields checks every id field of `message` (by name, see IsIdFieldName; string fields,
+// repeated or not, recursively through nested messages) that is set: at most kMaxIdLength
+// bytes, valid UTF-8, no control characters. The error names the field's path (`prefix`
+// prepended, `[i]` for repeated items). Every RPC's request passes it before its domain sees it,
+// so a malformed id is INVALID_ARGUMENT, never NOT_FOUND.
+absl::Status CheckIdFields(const google::protobuf::Message& message, std::string_view prefix = {});
 
 // CheckTimestamp checks a Timestamp lies in the range the type allows (0001-01-01 ..
 // 9999-12-31, nanos 0..999999999).

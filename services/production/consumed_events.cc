@@ -160,6 +160,8 @@ absl::Status Production::ApplySignOff(const events::Event& e,
                                       events::Transaction& txn) {
   RETURN_IF_ERROR(api::CheckId("project_id", done.project_id()));
   RETURN_IF_ERROR(api::CheckId("phase_id", done.phase_id()));
+  RETURN_IF_ERROR(api::CheckOptionalId("review_id", done.review_id()));
+  RETURN_IF_ERROR(api::CheckOptionalId("expert_id", done.expert_id()));
   auto it = projects_.find(done.project_id());
   if (it == projects_.end()) {
     return absl::NotFoundError(absl::StrCat("sign-off for unknown project ", done.project_id()));
@@ -174,8 +176,7 @@ absl::Status Production::ApplySignOff(const events::Event& e,
         absl::StrCat("no key milestone ", done.phase_id(), " in project ", done.project_id()));
   }
   if (ph->sign_off() == v1::SIGN_OFF_STATE_APPROVED) return absl::OkStatus();
-  ph->set_sign_off(done.verdict() == review::v1::VERDICT_APPROVED ? v1::SIGN_OFF_STATE_APPROVED
-                                                                  : v1::SIGN_OFF_STATE_REJECTED);
+  if (!RecordSignOffOutcome(*ph, done)) return absl::OkStatus();
   p.set_etag(api::NextEtag(p.etag()));
   *p.mutable_update_time() = util::ToProto(Now());
   p.mutable_updated_by()->set_id(done.expert_id().empty() ? "svc:review" : done.expert_id());

@@ -36,6 +36,9 @@ absl::StatusOr<v1::CheckFeasibilityResponse> Production::FeasibilityLocked(
     ph.id = absl::StrCat("ph", k + 1);
     ph.skill = tpl.phases(k).required_skill();
     ph.effort_hours = effort * tpl.phases(k).effort_share();
+    for (const v1::PhaseRequirement& req : tpl.phases(k).additional_requirements()) {
+      ph.parts.push_back(sched::PartIn{req.skill(), ph.effort_hours * req.effort_share()});
+    }
     in.phases.push_back(std::move(ph));
   }
   sched::ProjectOut out = scheduler_ ? scheduler_->Probe(in) : sched::ProjectOut{};
@@ -112,6 +115,15 @@ absl::StatusOr<v1::GetUtilisationResponse> Production::GetUtilisation(
         int w = (*d - from) / 7;
         allocated[{ph.resource_id(), ph.required_skill(), w}] += a.hours();
         total[{ph.resource_id(), w}] += a.hours();
+      }
+      for (const v1::PhaseAssignment& extra : ph.additional_assignments()) {
+        for (const v1::DayAllocation& a : extra.allocations()) {
+          auto d = sched::ParseDay(a.date());
+          if (!d || *d < from || *d >= until) continue;
+          int w = (*d - from) / 7;
+          allocated[{extra.resource_id(), extra.required_skill(), w}] += a.hours();
+          total[{extra.resource_id(), w}] += a.hours();
+        }
       }
     }
   }

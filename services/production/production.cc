@@ -87,13 +87,15 @@ absl::Status Production::Init() {
     seeded = true;
   }
   if (seeded) RETURN_IF_ERROR(store_->Write(txn.batch()));
-  // The in-memory schedule (feasibility reads it) starts from the stored plans.
+  // The schedule is recomputed from the stored plans (time has passed: phases not started
+  // whose days are gone move on, risk states follow) and the result is stored with its events,
+  // so that what GetProject reads agrees with the in-memory schedule feasibility reads.
   Work work;
   common::v1::Actor system;
   system.set_id("svc:production");
+  system.set_reason("service start");
   RescheduleLocked(work, "service start", system);
-  scheduler_ = std::move(work.scheduler);
-  return absl::OkStatus();
+  return CommitLocked(work);
 }
 
 const v1::Resource* Production::FindResource(const Work* work, const std::string& id) const {

@@ -107,6 +107,10 @@ class Production {
   // Reschedule runs the scheduler and commits what changed.
   absl::StatusOr<v1::ScheduleReport> Reschedule(const v1::RescheduleRequest& req);
 
+  // RequestSignOff opens a new sign-off round of a completed key milestone whose last round was
+  // rejected (SignOffRequested with the round); the earlier rounds stay in its history.
+  absl::StatusOr<v1::Project> RequestSignOff(const v1::RequestSignOffRequest& req);
+
   // CheckFeasibility places a hypothetical project on the capacity the schedule leaves.
   absl::StatusOr<v1::CheckFeasibilityResponse> CheckFeasibility(
       const v1::CheckFeasibilityRequest& req) const;
@@ -175,6 +179,13 @@ class Production {
   absl::StatusOr<v1::CheckFeasibilityResponse> FeasibilityLocked(
       std::string_view line, double effort_hours, std::optional<sched::Day> start,
       std::optional<sched::Day> end) const;
+
+  // RequestSignOffLocked opens the next sign-off round of phase `index` of `p` (state
+  // REQUESTED) and emits SignOffRequested into `work`.
+  void RequestSignOffLocked(Work& work, v1::Project& p, int index, const common::v1::Actor& actor);
+  // RecordSignOffOutcome closes the open round of `ph` with review's outcome; false when this
+  // review's outcome was already recorded (nothing changed).
+  bool RecordSignOffOutcome(v1::Phase& ph, const review::v1::SignOffCompleted& done);
 
   absl::Status ApplyWon(const events::Event& e, const pipeline::v1::OpportunityWon& won,
                         events::Transaction& txn);

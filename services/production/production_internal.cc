@@ -73,12 +73,25 @@ sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today) {
     x.previous_resource = ph.resource_id();
     x.previous_start = sched::ParseDay(ph.planned_start_date()).value_or(-1);
     bool current = false;
-    sched::Allocation alloc;
-    for (const v1::DayAllocation& a : ph.allocations()) {
-      auto d = sched::ParseDay(a.date());
-      if (!d) continue;
-      alloc.emplace_back(*d, a.hours());
-      current = current || *d >= today;
+    auto read = [&](const google::protobuf::RepeatedPtrField<v1::DayAllocation>& in) {
+      sched::Allocation alloc;
+      for (const v1::DayAllocation& a : in) {
+        auto d = sched::ParseDay(a.date());
+        if (!d) continue;
+        alloc.emplace_back(*d, a.hours());
+        current = current || *d >= today;
+      }
+      return alloc;
+    };
+    sched::Allocation alloc = read(ph.allocations());
+    const double left = 1 - std::clamp(ph.progress_percent(), 0.0, 100.0) / 100;
+    for (const v1::PhaseAssignment& extra : ph.additional_assignments()) {
+      sched::PartIn part;
+      part.skill = extra.required_skill();
+      part.effort_hours = extra.effort_hours() * left;
+      part.previous_resource = extra.resource_id();
+      part.previous_allocation = read(extra.allocations());
+      x.parts.push_back(std::move(part));
     }
     // A started or pinned phase keeps its plan while it still lies ahead; a started phase
     // whose plan has run out is planned again for its remaining effort.
@@ -86,6 +99,11 @@ sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today) {
       x.fixed = true;
       x.fixed_resource = ph.resource_id();
       x.fixed_allocation = std::move(alloc);
+      for (sched::PartIn& part : x.parts) {
+        part.fixed_resource = part.previous_resource;
+        part.fixed_allocation = std::move(part.previous_allocation);
+        part.previous_allocation.clear();
+      }
     } else {
       x.previous_allocation = std::move(alloc);
     }
@@ -105,6 +123,25 @@ void ApplyPlan(const sched::PhaseOut& out, v1::Phase& phase) {
     a->set_date(sched::FormatDay(d));
     a->set_hours(h);
   }
+  for (int k = 0; k < phase.additional_assignments_size(); ++k) {
+    v1::PhaseAssignment& extra = *phase.mutable_additional_assignments(k);
+    extra.clear_allocations();
+    if (static_cast<size_t>(k) >= out.parts.size() || !out.unschedulable.empty()) {
+      extra.clear_resource_id();
+      extra.clear_planned_start_date();
+      extra.clear_planned_end_date();
+      continue;
+    }
+    const sched::PartOut& part = out.parts[k];
+    extra.set_resource_id(part.resource);
+    extra.set_planned_start_date(part.start >= 0 ? sched::FormatDay(part.start) : "");
+    extra.set_planned_end_date(part.end >= 0 ? sched::FormatDay(part.end) : "");
+    for (const auto& [d, h] : part.allocation) {
+      v1::DayAllocation* a = extra.add_allocations();
+      a->set_date(sched::FormatDay(d));
+      a->set_hours(h);
+    }
+  }
 }
 
 bool SamePlan(const v1::Project& a, const v1::Project& b) {
@@ -116,8 +153,17 @@ bool SamePlan(const v1::Project& a, const v1::Project& b) {
     const v1::Phase& y = b.phases(k);
     if (x.resource_id() != y.resource_id() || x.planned_start_date() != y.planned_start_date() ||
         x.planned_end_date() != y.planned_end_date() ||
-        x.unschedulable_reason() != y.unschedulable_reason()) {
+        x.unschedulable_reason() != y.unschedulable_reason() ||
+        x.additional_assignments_size() != y.additional_assignments_size()) {
       return false;
+    }
+    for (int j = 0; j < x.additional_assignments_size(); ++j) {
+      const v1::PhaseAssignment& u = x.additional_assignments(j);
+      const v1::PhaseAssignment& v = y.additional_assignments(j);
+      if (u.resource_id() != v.resource_id() || u.planned_start_date() != v.planned_start_date() ||
+          u.planned_end_date() != v.planned_end_date()) {
+        return false;
+      }
     }
   }
   return true;
@@ -150,6 +196,9 @@ void FillPlans(const v1::Project& p, google::protobuf::RepeatedPtrField<v1::Phas
     if (auto d = sched::ParseDay(ph.planned_end_date()))
       *plan->mutable_planned_end_time() = DayTime(*d);
     if (!ph.resource_id().empty()) plan->add_resource_ids(ph.resource_id());
+    for (const v1::PhaseAssignment& extra : ph.additional_assignments()) {
+      if (!extra.resource_id().empty()) plan->add_resource_ids(extra.resource_id());
+    }
   }
 }
 
@@ -182,6 +231,16 @@ absl::Status CheckTemplate(const v1::PhaseTemplateSet& t) {
     }
     if (ph.key_milestone())
       RETURN_IF_ERROR(api::CheckId(path + ".sign_off_domain", ph.sign_off_domain()));
+    RETURN_IF_ERROR(api::CheckCount(path + ".additional_requirements",
+                                    ph.additional_requirements_size(), kMaxAdditionalRequirements));
+    for (int j = 0; j < ph.additional_requirements_size(); ++j) {
+      const v1::PhaseRequirement& req = ph.additional_requirements(j);
+      const std::string at = absl::StrCat(path, ".additional_requirements[", j, "]");
+      RETURN_IF_ERROR(api::CheckId(at + ".skill", req.skill()));
+      if (!(req.effort_share() > 0 && req.effort_share() <= 1)) {
+        return api::InvalidField(at + ".effort_share", "must be in (0, 1]");
+      }
+    }
     sum += ph.effort_share();
   }
   if (std::abs(sum - 1) > 1e-6) {

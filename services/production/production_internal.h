@@ -20,6 +20,8 @@ namespace triad::production {
 
 // Most moves and at-risk projects listed in one report (the counts are always complete).
 inline constexpr int kMaxReportedMoves = 200;
+// Most additional resources one phase of a template may need.
+inline constexpr int kMaxAdditionalRequirements = 5;
 
 // DefaultTemplates is version 1 of the architectural design and specialised equipment phases.
 std::vector<v1::PhaseTemplateSet> DefaultTemplates();

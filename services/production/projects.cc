@@ -61,6 +61,11 @@ absl::StatusOr<v1::Project> Production::NewProjectLocked(const v1::Project& in,
     ph->set_state(v1::PHASE_STATE_PLANNED);
     ph->set_sign_off(pt.key_milestone() ? v1::SIGN_OFF_STATE_PENDING
                                         : v1::SIGN_OFF_STATE_NOT_REQUIRED);
+    for (const v1::PhaseRequirement& req : pt.additional_requirements()) {
+      v1::PhaseAssignment* extra = ph->add_additional_assignments();
+      extra->set_required_skill(req.skill());
+      extra->set_effort_hours(ph->effort_hours() * req.effort_share());
+    }
   }
   *p.mutable_updated_by() = actor;
   return p;
@@ -273,23 +278,7 @@ absl::StatusOr<v1::ReportPhaseProgressResponse> Production::ReportPhaseProgress(
     ev.set_actual_effort_hours(req.actual_effort_hours());
     *ev.mutable_complete_time() = util::ToProto(now);
     work.txn.Emit(c::PhaseCompleted::kTopic, p.project_id(), c::PhaseCompleted::kType, ev);
-    if (ph.key_milestone()) {
-      ph.set_sign_off(v1::SIGN_OFF_STATE_REQUESTED);
-      v1::SignOffRequested so;
-      so.set_project_id(p.project_id());
-      so.set_phase_id(ph.phase_id());
-      so.set_phase_name(ph.name());
-      so.set_domain(ph.sign_off_domain());
-      so.set_opportunity_id(p.opportunity_id());
-      so.set_client_id(p.client_id());
-      sched::Day due = sched::ParseDay(p.due_date()).value_or(Today());
-      if (index + 1 < p.phases_size()) {
-        due = sched::ParseDay(p.phases(index + 1).planned_start_date()).value_or(due);
-      }
-      *so.mutable_due_time() = DayTime(due);
-      *so.mutable_request_time() = util::ToProto(now);
-      work.txn.Emit(c::SignOffRequested::kTopic, p.project_id(), c::SignOffRequested::kType, so);
-    }
+    if (ph.key_milestone()) RequestSignOffLocked(work, p, index, req.actor());
     const bool all_done = std::all_of(p.phases().begin(), p.phases().end(), [](const v1::Phase& x) {
       return x.state() == v1::PHASE_STATE_COMPLETED;
     });

@@ -1,4 +1,5 @@
-// Implements the finite-capacity scheduler: the capacity grid, phase placement and dispatch.
+// Implements the finite-capacity scheduler: dates, dispatch in priority order with the fixed
+// and kept plans, and feasibility probes (the grid and placement are in scheduler_grid.h).
 #include "services/production/scheduler.h"
 
 #include <algorithm>
@@ -7,10 +8,10 @@
 #include <numeric>
 
 #include "absl/time/civil_time.h"
+#include "services/production/scheduler_grid.h"
 
 namespace triad::production::sched {
 namespace {
-constexpr double kEps = 1e-6;
 const absl::CivilDay kEpoch(1970, 1, 1);
 }  // namespace
 
@@ -26,189 +27,12 @@ std::optional<Day> ParseDay(std::string_view text) {
 
 std::string FormatDay(Day day) { return absl::FormatCivilTime(kEpoch + day); }
 
-class Grid {
- public:
-  struct Res {
-    std::string id;
-    double daily = 0;
-    bool active = true;
-    std::vector<Day> off;
-    std::vector<double> used;
-    std::vector<int32_t> owner;
-    int first_free = 0;
-  };
-
-  explicit Grid(const Problem& p) : today_(p.today), horizon_(std::max(1, p.horizon_days)) {
-    res_.resize(p.resources.size());
-    for (size_t i = 0; i < p.resources.size(); ++i) {
-      const ResourceIn& in = p.resources[i];
-      Res& r = res_[i];
-      r.id = in.id;
-      r.daily = std::isfinite(in.weekly_hours) && in.weekly_hours > 0 ? in.weekly_hours / 5 : 0;
-      r.active = in.active;
-      r.off = in.off_days;
-      std::sort(r.off.begin(), r.off.end());
-      r.used.assign(horizon_, 0.0);
-      r.owner.assign(horizon_, -1);
-      if (in.active) {
-        for (const std::string& s : in.skills) by_skill_[s].push_back(static_cast<int>(i));
-      }
-      index_[in.id] = static_cast<int>(i);
-    }
-  }
-
-  Day today() const { return today_; }
-  Day end() const { return today_ + horizon_; }
-
-  double Capacity(int r, Day d) const {
-    const Res& x = res_[r];
-    if (!x.active || d < today_ || d >= end() || IsWeekend(d)) return 0;
-    if (std::binary_search(x.off.begin(), x.off.end(), d)) return 0;
-    return x.daily;
-  }
-  double Remaining(int r, Day d) const {
-    if (d < today_ || d >= end()) return 0;
-    return Capacity(r, d) - res_[r].used[d - today_];
-  }
-  void Use(int r, Day d, double hours, int32_t owner) {
-    if (d < today_ || d >= end()) return;
-    Res& x = res_[r];
-    x.used[d - today_] += hours;
-    x.owner[d - today_] = owner;  // the last phase booked on the day
-    while (x.first_free < horizon_ && Remaining(r, today_ + x.first_free) <= kEps) ++x.first_free;
-  }
-  Day FirstFree(int r) const { return today_ + res_[r].first_free; }
-  int32_t Owner(int r, Day d) const {
-    if (d < today_ || d >= end()) return -1;
-    return res_[r].owner[d - today_];
-  }
-  const std::vector<int>* Candidates(const std::string& skill) const {
-    auto it = by_skill_.find(skill);
-    return it == by_skill_.end() ? nullptr : &it->second;
-  }
-  int Index(const std::string& id) const {
-    auto it = index_.find(id);
-    return it == index_.end() ? -1 : it->second;
-  }
-  bool Active(int r) const { return r >= 0 && res_[r].active; }
-  const std::string& Id(int r) const { return res_[r].id; }
-  int Count() const { return static_cast<int>(res_.size()); }
-  void InitFirstFree() {
-    for (size_t r = 0; r < res_.size(); ++r) {
-      Res& x = res_[r];
-      x.first_free = 0;
-      while (x.first_free < horizon_ &&
-             Remaining(static_cast<int>(r), today_ + x.first_free) <= kEps)
-        ++x.first_free;
-    }
-  }
-
- private:
-  Day today_;
-  int horizon_;
-  std::vector<Res> res_;
-  std::map<std::string, std::vector<int>> by_skill_;
-  std::map<std::string, int> index_;
-};
-
-namespace {
-
-// Trial is one candidate resource's placement of a phase.
-struct Trial {
-  int resource = -1;
-  Day start = -1;
-  Day end = -1;
-};
-
-// Simulate places `effort` on resource r from `ready`; end -1 when it does not fit. Stops early
-// once the placement cannot end before `bound`.
-Trial Simulate(const Grid& g, int r, double effort, Day ready, Day bound) {
-  Trial t;
-  t.resource = r;
-  double rem = effort;
-  for (Day d = std::max(ready, g.FirstFree(r)); d < g.end(); ++d) {
-    if (bound >= 0 && d > bound) return Trial{};
-    double c = g.Remaining(r, d);
-    if (c <= kEps) continue;
-    if (t.start < 0) t.start = d;
-    rem -= std::min(c, rem);
-    if (rem <= kEps) {
-      t.end = d;
-      return t;
-    }
-  }
-  return Trial{};
-}
-
-// Place chooses the resource that ends the phase first (ties: the previous resource, then the
-// lower index) and, when `commit`, books it.
-PhaseOut Place(Grid& g, const PhaseIn& ph, Day ready, bool commit, int32_t owner) {
-  PhaseOut out;
-  if (!(ph.effort_hours > kEps) || !std::isfinite(ph.effort_hours)) {
-    out.start = out.end = ready;
-    return out;
-  }
-  const std::vector<int>* cands = g.Candidates(ph.skill);
-  if (cands == nullptr || cands->empty()) {
-    out.unschedulable = "no active resource with skill " + ph.skill;
-    return out;
-  }
-  int prev = g.Index(ph.previous_resource);
-  Trial best;
-  for (int r : *cands) {
-    Trial t = Simulate(g, r, ph.effort_hours, ready, best.end);
-    if (t.end < 0) continue;
-    bool better = best.end < 0 || t.end < best.end ||
-                  (t.end == best.end && r == prev && best.resource != prev);
-    if (better) best = t;
-  }
-  if (best.end < 0) {
-    out.unschedulable = "no capacity with skill " + ph.skill + " within the horizon";
-    return out;
-  }
-  out.resource = g.Id(best.resource);
-  out.start = best.start;
-  out.end = best.end;
-  double rem = ph.effort_hours;
-  for (Day d = best.start; d <= best.end && rem > kEps; ++d) {
-    double c = g.Remaining(best.resource, d);
-    if (c <= kEps) continue;
-    double use = std::min(c, rem);
-    rem -= use;
-    out.allocation.emplace_back(d, use);
-  }
-  if (commit) {
-    for (const auto& [d, h] : out.allocation) g.Use(best.resource, d, h, owner);
-  }
-  return out;
-}
-
-}  // namespace
-
 Scheduler::Scheduler() = default;
 Scheduler::~Scheduler() = default;
 Scheduler::Scheduler(Scheduler&&) noexcept = default;
 Scheduler& Scheduler::operator=(Scheduler&&) noexcept = default;
 
 namespace {
-
-// CanKeep is true when a phase's previous plan still holds: same active resource with the
-// skill, after `prev_end`, from today on, the whole effort, within the capacity left.
-bool CanKeep(const Grid& g, const PhaseIn& ph, Day prev_end) {
-  const int r = g.Index(ph.previous_resource);
-  if (r < 0 || !g.Active(r) || ph.previous_allocation.empty()) return false;
-  const std::vector<int>* cands = g.Candidates(ph.skill);
-  if (cands == nullptr || !std::binary_search(cands->begin(), cands->end(), r)) return false;
-  double sum = 0;
-  Day last = prev_end;
-  for (const auto& [d, h] : ph.previous_allocation) {
-    if (d <= last || d < g.today() || d >= g.end() || !(h > 0)) return false;
-    if (g.Remaining(r, d) < h - kEps) return false;
-    sum += h;
-    last = d;
-  }
-  return std::abs(sum - ph.effort_hours) <= kEps * std::max(1.0, ph.effort_hours);
-}
 
 // SavesDueDates is true when `redone` has fewer late firm projects than `kept` and makes no
 // firm project late that `kept` has on time (no committed due date is traded for another).
@@ -267,7 +91,17 @@ Result Scheduler::Dispatch(const Problem& p, bool keep, std::unique_ptr<Grid>& g
       const PhaseIn& ph = pr.phases[k];
       int r = g.Index(ph.fixed_resource);
       if (!ph.fixed || !g.Active(r) || ph.fixed_allocation.empty()) continue;
+      // A part whose resource left makes the whole phase planned again.
+      bool parts_hold = true;
+      for (const PartIn& part : ph.parts) {
+        if (part.effort_hours > kEps &&
+            (!g.Active(g.Index(part.fixed_resource)) || part.fixed_allocation.empty())) {
+          parts_hold = false;
+        }
+      }
+      if (!parts_hold) continue;
       fixed[i][k] = true;
+      const int32_t owner = base[i] + static_cast<int32_t>(k);
       PhaseOut& out = res.projects[i].phases[k];
       out.resource = ph.fixed_resource;
       out.allocation = ph.fixed_allocation;
@@ -276,7 +110,20 @@ Result Scheduler::Dispatch(const Problem& p, bool keep, std::unique_ptr<Grid>& g
       for (const auto& [d, h] : ph.fixed_allocation) {
         out.start = std::min(out.start, d);
         out.end = std::max(out.end, d);
-        g.Use(r, d, h, base[i] + static_cast<int32_t>(k));
+      }
+      Book(g, r, ph.fixed_allocation, owner);
+      for (const PartIn& part : ph.parts) {
+        PartOut po{part.fixed_resource, -1, -1, part.fixed_allocation};
+        for (const auto& [d, h] : part.fixed_allocation) {
+          po.start = po.start < 0 ? d : std::min(po.start, d);
+          po.end = std::max(po.end, d);
+          out.start = std::min(out.start, d);
+          out.end = std::max(out.end, d);
+        }
+        if (!part.fixed_allocation.empty()) {
+          Book(g, g.Index(part.fixed_resource), part.fixed_allocation, owner);
+        }
+        out.parts.push_back(std::move(po));
       }
     }
   }
@@ -297,13 +144,22 @@ Result Scheduler::Dispatch(const Problem& p, bool keep, std::unique_ptr<Grid>& g
       chain = chain && CanKeep(g, ph, prev_end);
       if (!chain) continue;
       fixed[i][k] = true;
-      const int r = g.Index(ph.previous_resource);
+      const int32_t owner = base[i] + static_cast<int32_t>(k);
       out.resource = ph.previous_resource;
       out.allocation = ph.previous_allocation;
       out.start = ph.previous_allocation.front().first;
       out.end = ph.previous_allocation.back().first;
-      for (const auto& [d, h] : ph.previous_allocation) {
-        g.Use(r, d, h, base[i] + static_cast<int32_t>(k));
+      Book(g, g.Index(ph.previous_resource), ph.previous_allocation, owner);
+      for (const PartIn& part : ph.parts) {
+        PartOut po;
+        if (part.effort_hours > kEps) {
+          po = PartOut{part.previous_resource, part.previous_allocation.front().first,
+                       part.previous_allocation.back().first, part.previous_allocation};
+          out.start = std::min(out.start, po.start);
+          out.end = std::max(out.end, po.end);
+          Book(g, g.Index(part.previous_resource), part.previous_allocation, owner);
+        }
+        out.parts.push_back(std::move(po));
       }
       prev_end = out.end;
     }

@@ -1,7 +1,8 @@
 // The finite-capacity scheduler of the production service, free of protos and storage so it
 // can be tested and benchmarked alone. Time is counted in calendar days (Day: days since
 // 1970-01-01, UTC). A resource works Monday to Friday, weekly_hours / 5 per working day, minus
-// its off days; a phase runs on one resource with its skill, takes what capacity is left on
+// its off days; a phase runs on one resource with its skill (and each of its parts on another
+// resource with the part's skill, from the same first day), takes what capacity is left on
 // each day from its earliest start until its effort is done, and starts the day after its
 // predecessor ends. Started and pinned phases keep their allocations. Projects are dispatched
 // phase by phase in priority order (firm before tentative, due date, then value); the previous
@@ -42,6 +43,21 @@ struct ResourceIn {
   bool active = true;
 };
 
+// PartIn is one more resource a phase needs besides its main one (e.g. a checker next to the
+// designer): its own skill and effort, planned from the phase's first possible day on a
+// resource the phase does not use otherwise. The phase ends when its main work and every part
+// are done.
+struct PartIn {
+  std::string skill;
+  double effort_hours = 0;
+  // When the phase is fixed: where and when the part works.
+  std::string fixed_resource;
+  Allocation fixed_allocation;
+  // The previous plan of the part (kept with the phase's when it still holds).
+  std::string previous_resource;
+  Allocation previous_allocation;
+};
+
 struct PhaseIn {
   std::string id;
   std::string skill;
@@ -56,6 +72,8 @@ struct PhaseIn {
   Day previous_start = -1;
   // The previous allocation: kept as it is when Problem::keep_plans allows.
   Allocation previous_allocation;
+  // The other resources the phase needs (none for a one-resource phase).
+  std::vector<PartIn> parts;
 };
 
 struct ProjectIn {
@@ -95,7 +113,16 @@ struct Problem {
   bool keep_plans = true;
 };
 
+// PartOut is the plan of one part of a phase.
+struct PartOut {
+  std::string resource;
+  Day start = -1;
+  Day end = -1;
+  Allocation allocation;
+};
+
 struct PhaseOut {
+  // The main resource and its days; start and end span the main work and every part.
   std::string resource;
   Day start = -1;
   Day end = -1;
@@ -108,6 +135,8 @@ struct PhaseOut {
   // previous start day (empty when none).
   std::string displaced_by_project;
   std::string displaced_by_phase;
+  // The plans of the phase's parts, in the order of PhaseIn::parts.
+  std::vector<PartOut> parts;
 };
 
 struct ProjectOut {

@@ -40,12 +40,6 @@ constexpr size_t kMaxRefLength = 1000;
 constexpr int kMaxQueryWords = 10;
 constexpr int kMaxSimilarScan = 1000;
 
-std::string VersionKey(const std::string& id, int version) {
-  storage::KeyBuilder k;
-  k.Str(id).U64(static_cast<uint64_t>(version));
-  return k.Build();
-}
-
 std::string Posting(std::initializer_list<std::string_view> parts) {
   storage::KeyBuilder k;
   for (std::string_view p : parts) k.Str(p);
@@ -112,40 +106,21 @@ std::vector<std::string> Tokenize(std::string_view text) {
 }
 
 absl::StatusOr<v1::Solution> Reviews::LatestSolution(const std::string& id, int version) const {
-  storage::KeyBuilder prefix;
-  prefix.Str(id);
-  std::string raw;
-  if (version > 0) {
-    absl::StatusOr<std::string> got = store_->Get(kSolutionsCf, VersionKey(id, version));
-    if (!got.ok()) {
-      return got.status().code() == absl::StatusCode::kNotFound
-                 ? absl::NotFoundError(absl::StrCat("solution ", id, " version ", version))
-                 : got.status();
-    }
-    raw = std::move(*got);
-  } else {
-    RETURN_IF_ERROR(store_->ScanPrefixReverse(kSolutionsCf, prefix.Build(),
-                                              [&](std::string_view, std::string_view v) {
-                                                raw = std::string(v);
-                                                return false;
-                                              }));
-    if (raw.empty()) return absl::NotFoundError(absl::StrCat("solution ", id));
-  }
-  v1::Solution s;
-  if (!s.ParseFromString(raw)) return absl::DataLossError("corrupt solution record");
-  return s;
+  return repo_->GetSolution(id, version);
 }
 
 void Reviews::PutSolution(events::Transaction& txn, const v1::Solution* previous_latest,
                           const v1::Solution& s) {
   if (previous_latest != nullptr) {
-    for (const std::string& k : IndexKeys(*previous_latest)) {
-      txn.batch().Delete(store_->Cf(kKbIndexCf), k);
-    }
+    for (const std::string& k : IndexKeys(*previous_latest))
+      repo_->DeleteIndexEntry(txn.batch(), k);
   }
-  for (const std::string& k : IndexKeys(s)) txn.batch().Put(store_->Cf(kKbIndexCf), k, "");
-  txn.batch().Put(store_->Cf(kSolutionsCf), VersionKey(s.solution_id(), s.version()),
-                  s.SerializeAsString());
+  for (const std::string& k : IndexKeys(s)) repo_->PutIndexEntry(txn.batch(), k);
+  repo_->PutSolution(txn.batch(), s);
+}
+
+void Reviews::PutSolutionVersion(events::Transaction& txn, const v1::Solution& s) {
+  repo_->PutSolution(txn.batch(), s);
 }
 
 void Reviews::EmitPublished(events::Transaction& txn, const v1::Solution& s) {
@@ -270,8 +245,7 @@ absl::StatusOr<v1::Solution> Reviews::PublishSolution(const v1::PublishSolutionR
     old.set_etag(api::NextEtag(old.etag()));
     AddAudit(old.mutable_history(), now, req.actor().id(), "superseded",
              absl::StrCat("by version ", latest.version()));
-    txn.batch().Put(store_->Cf(kSolutionsCf), VersionKey(old.solution_id(), old.version()),
-                    old.SerializeAsString());
+    PutSolutionVersion(txn, old);
   }
   v1::Solution s = latest;
   s.set_status(v1::SOLUTION_STATUS_PUBLISHED);
@@ -355,7 +329,7 @@ absl::StatusOr<v1::SearchSolutionsResponse> Reviews::SearchSolutions(
   std::vector<std::unique_ptr<rocksdb::Iterator>> its;
   std::vector<std::string> at(n);
   for (size_t i = 0; i < n; ++i) {
-    its.emplace_back(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->Cf(kKbIndexCf)));
+    its.emplace_back(repo_->NewIndexIterator());
   }
   // Read makes at[i] the id under iterator i; false when the list ended.
   auto read = [&](size_t i) -> absl::StatusOr<bool> {
@@ -423,7 +397,7 @@ absl::StatusOr<v1::SimilarSolutionsResponse> Reviews::SimilarSolutions(
   for (const std::string& t : r.tags()) tags.insert(absl::AsciiStrToLower(t));
   auto collect = [&](const std::string& prefix, const std::string& tag) -> absl::Status {
     int seen = 0;
-    return store_->ScanPrefixReverse(kKbIndexCf, prefix, [&](std::string_view k, std::string_view) {
+    return repo_->ScanIndexReverse(prefix, [&](std::string_view k, std::string_view) {
       storage::KeyReader reader(k.substr(prefix.size()));
       absl::StatusOr<std::string> id = reader.Str();
       if (id.ok()) {

@@ -13,6 +13,11 @@
 ABSL_FLAG(absl::Duration, leave_scan_interval, absl::Minutes(15),
           "How often the open work of experts whose leave has started is re-assigned (and the "
           "queue served); a duration such as 15m; 0 disables the scan.");
+ABSL_FLAG(absl::Duration, escalation_scan_interval, absl::Minutes(5),
+          "How often undecided requests whose SLA passed are escalated again (the due time, then "
+          "--escalation_sla after each escalation); 0 disables the scan.");
+ABSL_FLAG(absl::Duration, escalation_sla, absl::Hours(24),
+          "After an escalation, how long a request may stay undecided before it escalates again.");
 
 namespace triad::review {
 namespace {
@@ -27,6 +32,7 @@ struct Process {
 absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
   ReviewOptions options;
   options.consumer_group = rt.consumer_group();
+  options.escalation_sla = absl::GetFlag(FLAGS_escalation_sla);
   absl::StatusOr<std::unique_ptr<Reviews>> reviews =
       Reviews::Create(&rt.store(), &rt.outbox(), options);
   if (!reviews.ok()) return reviews.status();
@@ -46,6 +52,14 @@ absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
       logging::Warn("leave scan failed", {{"error", moved.status()}});
     } else if (*moved > 0) {
       logging::Info("work of experts on leave re-assigned", {{"count", *moved}});
+    }
+  });
+  rt.AddPeriodicTask("escalation scan", absl::GetFlag(FLAGS_escalation_scan_interval), [domain] {
+    absl::StatusOr<int> escalated = domain->ScanEscalations();
+    if (!escalated.ok()) {
+      logging::Warn("escalation scan failed", {{"error", escalated.status()}});
+    } else if (*escalated > 0) {
+      logging::Info("requests escalated past their SLA", {{"count", *escalated}});
     }
   });
   return std::shared_ptr<void>(std::move(process));

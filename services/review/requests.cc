@@ -60,6 +60,13 @@ absl::Status ValidateNewReview(const v1::ReviewRequest& r) {
   if (r.kind() == v1::REVIEW_KIND_MILESTONE_SIGN_OFF) {
     RETURN_IF_ERROR(api::CheckId("review.project_id", r.project_id()));
   }
+  RETURN_IF_ERROR(api::CheckOptionalId("review.solution_id", r.solution_id()));
+  if (!r.solution_id().empty() && !r.publish_solution()) {
+    return InvalidField("review.solution_id", "only with publish_solution");
+  }
+  if (r.publish_solution() && r.kind() != v1::REVIEW_KIND_OPPORTUNITY_GATE) {
+    return InvalidField("review.publish_solution", "only for an OPPORTUNITY_GATE review");
+  }
   if (!r.has_due_time()) return InvalidField("review.due_time", "required");
   RETURN_IF_ERROR(api::CheckTimestamp("review.due_time", r.due_time()));
   double h = r.estimated_hours();
@@ -79,6 +86,10 @@ absl::StatusOr<v1::ReviewRequest> Reviews::CreateReviewRequest(
   api::Replay<v1::ReviewRequest> replay(*store_, "CreateReviewRequest", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ReviewRequest> prior, replay.Prior());
   if (prior.has_value()) return *prior;
+  if (!req.review().solution_id().empty()) {
+    absl::StatusOr<v1::Solution> sol = LatestSolution(req.review().solution_id(), 0);
+    if (!sol.ok()) return sol.status();
+  }
   v1::ReviewRequest r = req.review();
   r.set_review_id(util::NewId("rev"));
   r.clear_expert_id();
@@ -319,6 +330,13 @@ absl::StatusOr<v1::ReviewRequest> Reviews::RecordVerdict(const v1::RecordVerdict
   r->set_etag(api::NextEtag(r->etag()));
   *r->mutable_update_time() = ToProto(now);
   AddAudit(r->mutable_history(), now, req.actor().id(), "verdict", v1::Verdict_Name(req.verdict()));
+  r->clear_next_escalation_time();
+  if (!sign_off && r->publish_solution() && req.verdict() == v1::VERDICT_APPROVED &&
+      !api::IsBlank(req.solution_summary())) {
+    ASSIGN_OR_RETURN(std::string solution, PublishFromVerdictLocked(txn, *r, req.actor().id()));
+    r->set_solution_id(solution);
+    AddAudit(r->mutable_history(), now, req.actor().id(), "solution_published", solution);
+  }
   if (sign_off) {
     v1::SignOffCompleted ev;
     ev.set_review_id(r->review_id());

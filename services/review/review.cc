@@ -21,9 +21,7 @@ namespace rc = contracts::review;
 using util::FromProto;
 using util::ToProto;
 
-std::vector<std::string> ColumnFamilies() {
-  return {kExpertsCf, kReviewsCf, kMetaCf, kSolutionsCf, kKbIndexCf};
-}
+std::vector<std::string> ColumnFamilies() { return RepositoryColumnFamilies(); }
 
 std::vector<std::string> Reviews::Topics() {
   return {std::string(rc::RequestTopic::kName), std::string(rc::SolutionTopic::kName)};
@@ -58,12 +56,6 @@ std::string TruncateUtf8(std::string_view s, size_t max) {
   return std::string(s.substr(0, n));
 }
 
-std::string LeadKey(const std::string& opportunity_id) {
-  storage::KeyBuilder k;
-  k.Str("lead").Str(opportunity_id);
-  return k.Build();
-}
-
 namespace {
 
 // OriginKey identifies what a request was asked for (one open request per origin).
@@ -87,28 +79,15 @@ absl::StatusOr<std::unique_ptr<Reviews>> Reviews::Create(storage::Store* store,
 
 absl::Status Reviews::Load() {
   std::lock_guard<std::mutex> lock(mu_);
-  absl::Status bad;
-  RETURN_IF_ERROR(store_->ScanPrefix(kExpertsCf, "", [&](std::string_view, std::string_view v) {
-    v1::Expert e;
-    if (!e.ParseFromString(std::string(v))) {
-      bad = absl::DataLossError("corrupt expert record");
-      return false;
-    }
+  RETURN_IF_ERROR(repo_->ScanExperts([&](v1::Expert e) {
     for (const v1::DomainSkill& d : e.domains()) by_domain_[d.domain()].insert(e.expert_id());
-    experts_[e.expert_id()] = std::move(e);
-    return true;
+    std::string id = e.expert_id();
+    experts_[id] = std::move(e);
   }));
-  RETURN_IF_ERROR(bad);
-  RETURN_IF_ERROR(store_->ScanPrefix(kReviewsCf, "", [&](std::string_view, std::string_view v) {
-    v1::ReviewRequest r;
-    if (!r.ParseFromString(std::string(v))) {
-      bad = absl::DataLossError("corrupt review record");
-      return false;
-    }
-    reviews_[r.review_id()] = std::move(r);
-    return true;
+  RETURN_IF_ERROR(repo_->ScanReviews([&](v1::ReviewRequest r) {
+    std::string id = r.review_id();
+    reviews_[id] = std::move(r);
   }));
-  RETURN_IF_ERROR(bad);
   for (const auto& [id, r] : reviews_) {
     if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
     if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
@@ -123,16 +102,8 @@ absl::Status Reviews::Load() {
       }
     }
   }
-  storage::KeyBuilder prefix;
-  prefix.Str("lead");
-  RETURN_IF_ERROR(
-      store_->ScanPrefix(kMetaCf, prefix.Build(), [&](std::string_view k, std::string_view v) {
-        storage::KeyReader reader(k);
-        (void)reader.Str();
-        absl::StatusOr<std::string> opp = reader.Str();
-        if (opp.ok()) leads_[*opp] = std::string(v);
-        return true;
-      }));
+  RETURN_IF_ERROR(repo_->ScanLeads(
+      [&](std::string opportunity, std::string expert) { leads_[opportunity] = expert; }));
   return absl::OkStatus();
 }
 
@@ -330,20 +301,7 @@ absl::StatusOr<bool> Reviews::AssignLocked(Work& w, const std::string& review_id
     w.txn.Emit(rc::ReviewRequestReassigned::kTopic, r->review_id(),
                rc::ReviewRequestReassigned::kType, re);
   }
-  if (escalate && !was_queued) {
-    int length = 0;
-    for (const std::string& id : QueuedLocked(w)) {
-      if (ReviewLocked(w, id)->domain() == r->domain()) ++length;
-    }
-    v1::ReviewRequestEscalated ev;
-    ev.set_review_id(r->review_id());
-    ev.set_domain(r->domain());
-    ev.set_reason(a.reason());
-    ev.set_queue_length(length);
-    *ev.mutable_escalate_time() = ToProto(now);
-    w.txn.Emit(rc::ReviewRequestEscalated::kTopic, r->review_id(),
-               rc::ReviewRequestEscalated::kType, ev);
-  }
+  if (escalate && !was_queued) EscalateLocked(w, *r, a.reason(), previous, "");
   return false;
 }
 
@@ -353,6 +311,9 @@ absl::Status Reviews::EnterLocked(Work& w, v1::ReviewRequest r, const std::strin
   *r.mutable_update_time() = ToProto(now);
   r.set_etag("1");
   r.set_state(v1::REVIEW_STATE_UNSPECIFIED);
+  // The first SLA is the due time; each escalation sets the next.
+  r.set_escalation_level(0);
+  *r.mutable_next_escalation_time() = r.due_time();
   AddAudit(r.mutable_history(), now, actor, "created", r.title());
   v1::ReviewRequestCreated ev;
   ev.set_review_id(r.review_id());
@@ -390,15 +351,9 @@ absl::StatusOr<int> Reviews::RelieveLocked(Work& w, const std::string& expert,
 }
 
 void Reviews::FinishLocked(Work& w) {
-  for (auto& [id, e] : w.experts) {
-    w.txn.batch().Put(store_->Cf(kExpertsCf), id, e.SerializeAsString());
-  }
-  for (auto& [id, r] : w.reviews) {
-    w.txn.batch().Put(store_->Cf(kReviewsCf), id, r.SerializeAsString());
-  }
-  for (auto& [opp, lead] : w.leads) {
-    w.txn.batch().Put(store_->Cf(kMetaCf), LeadKey(opp), lead);
-  }
+  for (auto& [id, e] : w.experts) repo_->PutExpert(w.txn.batch(), e);
+  for (auto& [id, r] : w.reviews) repo_->PutReview(w.txn.batch(), r);
+  for (auto& [opp, lead] : w.leads) repo_->PutLead(w.txn.batch(), opp, lead);
   // Committed: the copies become the state, and the indexes follow.
   w.txn.AfterCommit([this, experts = std::move(w.experts), reviews = std::move(w.reviews),
                      leads = std::move(w.leads)]() mutable {

@@ -23,6 +23,7 @@
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
 #include "services/review/policy.h"
+#include "services/review/repository.h"
 #include "triad/clients/v1/events.pb.h"
 #include "triad/pipeline/v1/events.pb.h"
 #include "triad/production/v1/events.pb.h"
@@ -43,6 +44,8 @@ struct ReviewOptions {
   v1::Proficiency event_min_proficiency = v1::PROFICIENCY_SENIOR;
   // Due time of a request whose event carries none: now + this.
   absl::Duration default_due = absl::Hours(24 * 7);
+  // After an escalation, how long a request may stay undecided before it escalates again.
+  absl::Duration escalation_sla = absl::Hours(24);
 };
 
 // ColumnFamilies lists the column families the domain needs (append-only).
@@ -113,6 +116,12 @@ class Reviews {
   absl::StatusOr<v1::SimilarSolutionsResponse> SimilarSolutions(
       const v1::SimilarSolutionsRequest& req);
 
+  // ScanEscalations escalates every undecided request whose SLA (next_escalation_time: the due
+  // time, then escalation_sla after each escalation) has passed: one level up each time, and an
+  // assigned request not yet in review goes to another expert who fits when there is one (else
+  // it stays). Run periodically; returns the number of requests escalated.
+  absl::StatusOr<int> ScanEscalations();
+
   // ScanLeave re-assigns the open work of experts whose leave has started and serves the queue
   // (run periodically); returns the number of requests moved.
   absl::StatusOr<int> ScanLeave();
@@ -130,7 +139,10 @@ class Reviews {
   struct Work;
 
   Reviews(storage::Store* store, events::Outbox* outbox, ReviewOptions options)
-      : store_(store), outbox_(outbox), options_(std::move(options)) {}
+      : store_(store),
+        outbox_(outbox),
+        options_(std::move(options)),
+        repo_(NewRocksReviewRepository(store)) {}
   absl::Status Load();
 
   // Consumed events, applied into the consumer's transaction (mutex held by the caller).
@@ -161,6 +173,10 @@ class Reviews {
                                     const std::string& why, const std::string& relieve,
                                     bool escalate);
   void TakeLocked(Work& w, v1::ReviewRequest& r, const v1::Expert& e, v1::Assignment a);
+  // EscalateLocked raises the request's escalation level, sets its next SLA and emits
+  // ReviewRequestEscalated (`previous`: the expert it was with; `taken_by`: the one it went to).
+  void EscalateLocked(Work& w, v1::ReviewRequest& r, const std::string& reason,
+                      const std::string& previous, const std::string& taken_by);
   void ReleaseLocked(Work& w, v1::ReviewRequest& r);
   absl::Status DrainQueueLocked(Work& w, const std::string& actor);
   // RelieveLocked re-assigns every open request of `expert`; returns how many moved.
@@ -182,6 +198,14 @@ class Reviews {
   void PutSolution(events::Transaction& txn, const v1::Solution* previous_latest,
                    const v1::Solution& s);
   void EmitPublished(events::Transaction& txn, const v1::Solution& s);
+  // PutSolutionVersion writes a version that is not the latest (its index entries are not
+  // touched).
+  void PutSolutionVersion(events::Transaction& txn, const v1::Solution& s);
+  // PublishFromVerdictLocked creates (or, with the request's solution_id, versions) the
+  // solution of an approved review from its verdict and publishes it into `txn`; returns its id.
+  absl::StatusOr<std::string> PublishFromVerdictLocked(events::Transaction& txn,
+                                                       const v1::ReviewRequest& r,
+                                                       const std::string& actor);
 
   // TransitionLocked moves the assigned expert's request from `from` to `to` (accept, start).
   absl::StatusOr<v1::ReviewRequest> TransitionLocked(
@@ -189,9 +213,11 @@ class Reviews {
       const std::string& etag, const std::string& request_id, const common::v1::Actor& actor,
       v1::ReviewState from, v1::ReviewState to, const std::string& action);
 
+  // store_ serves the kit (request replay, the consumer's inbox); records go through repo_.
   storage::Store* store_;
   events::Outbox* outbox_;
   ReviewOptions options_;
+  std::unique_ptr<ReviewRepository> repo_;
   std::mutex mu_;
   // Committed state (guarded by mu_).
   std::map<std::string, v1::Expert> experts_;

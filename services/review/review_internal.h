@@ -1,5 +1,5 @@
-// Internal helpers of the Reviews domain shared by its .cc files: the unit of work, column
-// family names, limits and audit helpers.
+// Internal helpers of the Reviews domain shared by its .cc files: the unit of work, limits and
+// audit helpers (column family names and keys live with the repository).
 #ifndef TRIAD_SERVICES_REVIEW_REVIEW_INTERNAL_H_
 #define TRIAD_SERVICES_REVIEW_REVIEW_INTERNAL_H_
 
@@ -11,15 +11,10 @@
 #include "absl/time/time.h"
 #include "common/api/validation.h"
 #include "common/events/outbox.h"
+#include "services/review/repository.h"
 #include "services/review/review.h"
 
 namespace triad::review {
-
-inline constexpr char kExpertsCf[] = "experts";
-inline constexpr char kReviewsCf[] = "reviews";
-inline constexpr char kMetaCf[] = "meta";
-inline constexpr char kSolutionsCf[] = "solutions";
-inline constexpr char kKbIndexCf[] = "kb_index";
 
 // Limits of the free-text and list fields (documented in the protos).
 inline constexpr size_t kMaxNameLength = 200;
@@ -66,9 +61,6 @@ std::vector<std::string> Tokenize(std::string_view text);
 
 // TruncateUtf8 cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
 std::string TruncateUtf8(std::string_view s, size_t max);
-
-// LeadKey is the meta key of an opportunity's technical lead.
-std::string LeadKey(const std::string& opportunity_id);
 
 }  // namespace triad::review
 

@@ -43,6 +43,38 @@ TEST(ValidationTest, IdsAreRequiredBoundedAndUtf8) {
   EXPECT_FALSE(CheckOptionalId("contact_id", " ").ok());
 }
 
+TEST(ValidationTest, IdsRefuseControlCharacters) {
+  for (const char* bad : {"a\x01b", "tab\there", "nl\n", "del\x7f", "c1\xc2\x85"}) {
+    absl::Status s = CheckId("client_id", bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << bad;
+    EXPECT_EQ(s.message(), "client_id: contains a control character") << bad;
+    EXPECT_FALSE(CheckOptionalId("contact_id", bad).ok()) << bad;
+  }
+  EXPECT_TRUE(CheckId("client_id", "北京-1 a").ok());
+  EXPECT_FALSE(HasControlCharacter("é"));  // C3 A9: not a C1 control
+}
+
+TEST(ValidationTest, IdFieldsAreCheckedByNameRecursively) {
+  EXPECT_TRUE(IsIdFieldName("id"));
+  EXPECT_TRUE(IsIdFieldName("client_id"));
+  EXPECT_TRUE(IsIdFieldName("member_ids"));
+  EXPECT_FALSE(IsIdFieldName("idea"));
+  EXPECT_FALSE(IsIdFieldName("name"));
+  clients::v1::Client c;
+  c.set_client_id("cl_1");
+  c.set_name("free text\twith a tab is not an id");
+  EXPECT_TRUE(CheckIdFields(c).ok());
+  c.set_client_id("cl\x02");
+  EXPECT_EQ(CheckIdFields(c, "client").message(), "client.client_id: contains a control character");
+  c.set_client_id("cl\xff");
+  EXPECT_EQ(CheckIdFields(c, "client").message(), "client.client_id: not valid UTF-8");
+  c.set_client_id("");  // not set: nothing to check (required-ness is the RPC's business)
+  EXPECT_TRUE(CheckIdFields(c).ok());
+  common::v1::Actor a;
+  a.set_id("u:\x1b[31m");
+  EXPECT_EQ(CheckIdFields(a, "actor").message(), "actor.id: contains a control character");
+}
+
 TEST(ValidationTest, LengthsAndCounts) {
   EXPECT_TRUE(CheckLength("notes", "abc", 3).ok());
   EXPECT_EQ(CheckLength("notes", "abcd", 3).message(), "notes: longer than 3 bytes");

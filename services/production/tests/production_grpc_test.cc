@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "services/production/grpc_service.h"
+#include "tests/testing/bad_ids.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/test_env.h"
@@ -112,6 +113,17 @@ TEST_F(ProductionGrpcTest, ResourcesProjectsAndErrorsOverTheWire) {
   u.set_weeks(99);
   EXPECT_EQ(CallRpc(*stub_, &Stub::GetUtilisation, u, &ur).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Every id field of every RPC's request is checked first: a control character in any of them
+// is INVALID_ARGUMENT naming the field, never NOT_FOUND (the domain never looks it up).
+TEST_F(ProductionGrpcTest, EveryIdFieldOfEveryRpcRefusesControlCharacters) {
+  int called = 0;
+  std::vector<std::string> findings = ::triad::testing::BadIdFindings(
+      *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(kServiceFullName),
+      harness_->channel(), &called);
+  EXPECT_GE(called, 10);
+  EXPECT_TRUE(findings.empty()) << ::testing::PrintToString(findings);
 }
 
 }  // namespace

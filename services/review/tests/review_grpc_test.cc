@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "services/review/grpc_service.h"
 #include "services/review/tests/test_support.h"
+#include "tests/testing/bad_ids.h"
 #include "tests/testing/grpc_harness.h"
 
 namespace triad::review {
@@ -102,6 +103,17 @@ TEST_F(ReviewGrpcTest, ErrorsNameTheFieldOrTheMissingResource) {
   s = CallRpc(*stub_, &Stub::ListExperts, list, &experts);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("page_token"));
+}
+
+// Every id field of every RPC's request is checked first: a control character in any of them
+// is INVALID_ARGUMENT naming the field, never NOT_FOUND (the domain never looks it up).
+TEST_F(ReviewGrpcTest, EveryIdFieldOfEveryRpcRefusesControlCharacters) {
+  int called = 0;
+  std::vector<std::string> findings = ::triad::testing::BadIdFindings(
+      *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(kServiceFullName),
+      harness_->channel(), &called);
+  EXPECT_GE(called, 10);
+  EXPECT_TRUE(findings.empty()) << ::testing::PrintToString(findings);
 }
 
 }  // namespace

@@ -1,0 +1,225 @@
+// Domain tests of the production service (no Kafka, real RocksDB on disk): the plan recomputed
+// at start-up is stored (GetProject agrees with the schedule across restarts), and a rejected
+// key-milestone sign-off is requested again in a new round with the earlier rounds kept.
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "common/contracts/production.h"
+#include "common/contracts/review.h"
+#include "common/events/envelope.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "services/production/production.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/outbox_reader.h"
+#include "tests/testing/test_env.h"
+
+namespace triad::production {
+namespace {
+
+namespace c = contracts::production;
+using google::protobuf::util::MessageDifferencer;
+
+class RoundsAndRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  // Open (re)opens the store at the same directory and starts the domain on it.
+  void Open() {
+    p_.reset();
+    outbox_.reset();
+    store_.reset();
+    auto storage =
+        ::triad::testing::OpenServiceStorage(dir_.Sub("db"), ColumnFamilies(), "triad/production");
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    store_ = std::move(storage->store);
+    outbox_ = std::move(storage->outbox);
+    ProductionOptions o;
+    o.clock = clock_.AsFunction();
+    auto p = Production::Create(store_.get(), outbox_.get(), o);
+    ASSERT_TRUE(p.ok()) << p.status();
+    p_ = std::move(*p);
+  }
+
+  static common::v1::Actor Actor(const std::string& reason = "test") {
+    common::v1::Actor a;
+    a.set_id("u:planner");
+    a.set_reason(reason);
+    return a;
+  }
+
+  void AddResource(const std::string& id, const std::string& skill) {
+    v1::CreateResourceRequest req;
+    req.mutable_resource()->set_resource_id(id);
+    req.mutable_resource()->set_display_name(id);
+    req.mutable_resource()->add_skills(skill);
+    req.mutable_resource()->set_weekly_capacity_hours(40);
+    *req.mutable_actor() = Actor();
+    ASSERT_TRUE(p_->CreateResource(req).ok());
+  }
+
+  v1::Project CreateProject(const std::string& due, double hours) {
+    v1::CreateProjectRequest req;
+    req.mutable_project()->set_client_id("client-1");
+    req.mutable_project()->set_product_line(kArchitecturalDesign);
+    req.mutable_project()->set_title("tower");
+    req.mutable_project()->set_due_date(due);
+    req.mutable_project()->set_effort_hours(hours);
+    *req.mutable_actor() = Actor();
+    auto r = p_->CreateProject(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->project() : v1::Project();
+  }
+
+  v1::Project Get(const std::string& id) {
+    v1::GetProjectRequest req;
+    req.set_project_id(id);
+    auto r = p_->GetProject(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::Project();
+  }
+
+  absl::Status Progress(const std::string& project, const std::string& phase, double percent) {
+    v1::ReportPhaseProgressRequest req;
+    req.set_project_id(project);
+    req.set_phase_id(phase);
+    req.set_progress_percent(percent);
+    *req.mutable_actor() = Actor();
+    return p_->ReportPhaseProgress(req).status();
+  }
+
+  absl::Status SignOff(const std::string& project, const std::string& review_id,
+                       review::v1::Verdict verdict) {
+    review::v1::SignOffCompleted done;
+    done.set_review_id(review_id);
+    done.set_project_id(project);
+    done.set_phase_id("ph1");
+    done.set_expert_id("u:expert");
+    done.set_verdict(verdict);
+    done.set_comment(verdict == review::v1::VERDICT_APPROVED ? "fine" : "load paths missing");
+    events::Event e;
+    e.id = events::NewEventId();
+    e.source = "triad/review";
+    e.type = std::string(contracts::review::SignOffCompleted::kType);
+    e.payload = done.SerializeAsString();
+    return p_->HandleEvent(e);
+  }
+
+  ::triad::testing::TempDir dir_;
+  ::triad::testing::FakeClock clock_;  // Monday 2026-03-02
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<events::Outbox> outbox_;
+  std::unique_ptr<Production> p_;
+};
+
+TEST_F(RoundsAndRestartTest, PlanRecomputedAtStartIsStoredAndStable) {
+  AddResource("arch-1", "architectural-design");
+  AddResource("draft-1", "drafting");
+  const v1::Project created = CreateProject("2026-12-31", 300);
+  ASSERT_EQ(created.phases(0).planned_start_date(), "2026-03-02");
+  // Same day, restarted: nothing to recompute, GetProject before and after agree.
+  Open();
+  EXPECT_TRUE(MessageDifferencer::Equals(Get(created.project_id()), created));
+  // Three weeks pass with no progress reported: the plan's first days are gone.
+  clock_.Advance(absl::Hours(24 * 21));  // Monday 2026-03-23
+  Open();
+  const v1::Project after = Get(created.project_id());
+  EXPECT_GE(after.phases(0).planned_start_date(), "2026-03-23") << after.DebugString();
+  EXPECT_NE(after.etag(), created.etag());
+  EXPECT_EQ(after.updated_by().reason(), "service start");
+  auto moved =
+      ::triad::testing::DecodeOutbox<v1::ProjectRescheduled>(*store_, c::ProjectRescheduled::kType);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(moved[0].reason(), "service start")) << moved[0].reason();
+  // The feasibility view (the in-memory schedule) sees the stored plan: a project behind it
+  // cannot finish before the stored one frees the resources.
+  v1::CheckFeasibilityRequest feas;
+  feas.set_product_line(kArchitecturalDesign);
+  feas.set_effort_hours(40);
+  auto answer = p_->CheckFeasibility(feas);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_GT(answer->earliest_completion_date(), after.phases(0).planned_end_date());
+  // Restarted again on the same day: the stored plan is the plan; nothing changes.
+  Open();
+  EXPECT_TRUE(MessageDifferencer::Equals(Get(created.project_id()), after))
+      << Get(created.project_id()).DebugString();
+  EXPECT_EQ(::triad::testing::ReadOutboxOfType(*store_, c::ProjectRescheduled::kType).size(), 1u);
+}
+
+TEST_F(RoundsAndRestartTest, RejectedSignOffIsRequestedAgainInANewRound) {
+  AddResource("arch-1", "architectural-design");
+  AddResource("draft-1", "drafting");
+  const v1::Project p = CreateProject("2026-12-31", 100);
+  const std::string id = p.project_id();
+  ASSERT_TRUE(Progress(id, "ph1", 100).ok());
+  v1::Phase ph1 = Get(id).phases(0);
+  ASSERT_EQ(ph1.sign_off(), v1::SIGN_OFF_STATE_REQUESTED);
+  ASSERT_EQ(ph1.sign_off_rounds_size(), 1);
+  EXPECT_EQ(ph1.sign_off_rounds(0).round(), 1);
+
+  v1::RequestSignOffRequest again;
+  again.set_project_id(id);
+  again.set_phase_id("ph1");
+  again.set_request_id("resign-1");
+  *again.mutable_actor() = Actor("load paths added to the drawings");
+  // Only a rejected sign-off is requested again.
+  EXPECT_EQ(p_->RequestSignOff(again).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE(SignOff(id, "rev-1", review::v1::VERDICT_REJECTED).ok());
+  ph1 = Get(id).phases(0);
+  EXPECT_EQ(ph1.sign_off(), v1::SIGN_OFF_STATE_REJECTED);
+  EXPECT_EQ(ph1.sign_off_rounds(0).state(), v1::SIGN_OFF_STATE_REJECTED);
+  EXPECT_EQ(ph1.sign_off_rounds(0).review_id(), "rev-1");
+  EXPECT_EQ(ph1.sign_off_rounds(0).comment(), "load paths missing");
+  EXPECT_EQ(Progress(id, "ph2", 10).code(), absl::StatusCode::kFailedPrecondition);
+
+  v1::RequestSignOffRequest no_reason = again;
+  no_reason.set_request_id("resign-0");
+  no_reason.mutable_actor()->clear_reason();
+  absl::Status refused = p_->RequestSignOff(no_reason).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(refused.message(), "actor.reason")) << refused;
+  v1::RequestSignOffRequest not_milestone = again;
+  not_milestone.set_request_id("resign-x");
+  not_milestone.set_phase_id("ph3");
+  EXPECT_EQ(p_->RequestSignOff(not_milestone).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  auto round2 = p_->RequestSignOff(again);
+  ASSERT_TRUE(round2.ok()) << round2.status();
+  ph1 = round2->phases(0);
+  EXPECT_EQ(ph1.sign_off(), v1::SIGN_OFF_STATE_REQUESTED);
+  ASSERT_EQ(ph1.sign_off_rounds_size(), 2);
+  EXPECT_EQ(ph1.sign_off_rounds(0).state(), v1::SIGN_OFF_STATE_REJECTED);  // history kept
+  EXPECT_EQ(ph1.sign_off_rounds(1).round(), 2);
+  EXPECT_EQ(ph1.sign_off_rounds(1).requested_by().reason(), "load paths added to the drawings");
+  // A retry answers the first response and asks review once.
+  auto retry = p_->RequestSignOff(again);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->etag(), round2->etag());
+  auto asked =
+      ::triad::testing::DecodeOutbox<v1::SignOffRequested>(*store_, c::SignOffRequested::kType);
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[0].round(), 1);
+  EXPECT_EQ(asked[1].round(), 2);
+  EXPECT_EQ(asked[1].phase_id(), "ph1");
+  EXPECT_GT(asked[1].due_time().seconds(), asked[1].request_time().seconds());
+
+  // The first round's outcome re-emitted (a new event id) changes nothing.
+  ASSERT_TRUE(SignOff(id, "rev-1", review::v1::VERDICT_REJECTED).ok());
+  EXPECT_EQ(Get(id).phases(0).sign_off(), v1::SIGN_OFF_STATE_REQUESTED);
+
+  ASSERT_TRUE(SignOff(id, "rev-2", review::v1::VERDICT_APPROVED).ok());
+  ph1 = Get(id).phases(0);
+  EXPECT_EQ(ph1.sign_off(), v1::SIGN_OFF_STATE_APPROVED);
+  ASSERT_EQ(ph1.sign_off_rounds_size(), 2);
+  EXPECT_EQ(ph1.sign_off_rounds(1).state(), v1::SIGN_OFF_STATE_APPROVED);
+  EXPECT_EQ(ph1.sign_off_rounds(1).review_id(), "rev-2");
+  EXPECT_TRUE(Progress(id, "ph2", 10).ok());
+  // Approved: nothing more to request.
+  again.set_request_id("resign-2");
+  EXPECT_EQ(p_->RequestSignOff(again).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace triad::production

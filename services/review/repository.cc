@@ -1,0 +1,129 @@
+// Implements ReviewRepository on RocksDB (storage::Store).
+#include "services/review/repository.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "common/storage/key_codec.h"
+#include "rocksdb/db.h"
+
+namespace triad::review {
+namespace {
+
+std::string VersionKey(const std::string& id, int version) {
+  storage::KeyBuilder k;
+  k.Str(id).U64(static_cast<uint64_t>(version));
+  return k.Build();
+}
+
+// ScanRecords decodes every record of `cf` as Msg and hands it to `fn`.
+template <typename Msg>
+absl::Status ScanRecords(const storage::Store& store, const char* cf, const char* what,
+                         const std::function<void(Msg)>& fn) {
+  absl::Status bad;
+  RETURN_IF_ERROR(store.ScanPrefix(cf, "", [&](std::string_view, std::string_view v) {
+    Msg m;
+    if (!m.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      bad = absl::DataLossError(absl::StrCat("corrupt ", what, " record"));
+      return false;
+    }
+    fn(std::move(m));
+    return true;
+  }));
+  return bad;
+}
+
+class RocksReviewRepository final : public ReviewRepository {
+ public:
+  explicit RocksReviewRepository(storage::Store* store) : store_(store) {}
+
+  absl::Status ScanExperts(const std::function<void(v1::Expert)>& fn) const override {
+    return ScanRecords<v1::Expert>(*store_, kExpertsCf, "expert", fn);
+  }
+  absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const override {
+    return ScanRecords<v1::ReviewRequest>(*store_, kReviewsCf, "review", fn);
+  }
+  absl::Status ScanLeads(const std::function<void(std::string, std::string)>& fn) const override {
+    storage::KeyBuilder prefix;
+    prefix.Str("lead");
+    return store_->ScanPrefix(kMetaCf, prefix.Build(), [&](std::string_view k, std::string_view v) {
+      storage::KeyReader reader(k);
+      (void)reader.Str();
+      absl::StatusOr<std::string> opp = reader.Str();
+      if (opp.ok()) fn(*opp, std::string(v));
+      return true;
+    });
+  }
+  void PutExpert(rocksdb::WriteBatch& batch, const v1::Expert& e) override {
+    batch.Put(store_->Cf(kExpertsCf), e.expert_id(), e.SerializeAsString());
+  }
+  void PutReview(rocksdb::WriteBatch& batch, const v1::ReviewRequest& r) override {
+    batch.Put(store_->Cf(kReviewsCf), r.review_id(), r.SerializeAsString());
+  }
+  void PutLead(rocksdb::WriteBatch& batch, const std::string& opportunity,
+               const std::string& expert) override {
+    batch.Put(store_->Cf(kMetaCf), LeadKey(opportunity), expert);
+  }
+
+  absl::StatusOr<v1::Solution> GetSolution(const std::string& id, int version) const override {
+    std::string raw;
+    if (version > 0) {
+      absl::StatusOr<std::string> got = store_->Get(kSolutionsCf, VersionKey(id, version));
+      if (!got.ok()) {
+        return got.status().code() == absl::StatusCode::kNotFound
+                   ? absl::NotFoundError(absl::StrCat("solution ", id, " version ", version))
+                   : got.status();
+      }
+      raw = std::move(*got);
+    } else {
+      storage::KeyBuilder prefix;
+      prefix.Str(id);
+      RETURN_IF_ERROR(store_->ScanPrefixReverse(kSolutionsCf, prefix.Build(),
+                                                [&](std::string_view, std::string_view v) {
+                                                  raw = std::string(v);
+                                                  return false;
+                                                }));
+      if (raw.empty()) return absl::NotFoundError(absl::StrCat("solution ", id));
+    }
+    v1::Solution s;
+    if (!s.ParseFromString(raw)) return absl::DataLossError("corrupt solution record");
+    return s;
+  }
+  void PutSolution(rocksdb::WriteBatch& batch, const v1::Solution& s) override {
+    batch.Put(store_->Cf(kSolutionsCf), VersionKey(s.solution_id(), s.version()),
+              s.SerializeAsString());
+  }
+  void PutIndexEntry(rocksdb::WriteBatch& batch, std::string_view key) override {
+    batch.Put(store_->Cf(kKbIndexCf), rocksdb::Slice(key.data(), key.size()), "");
+  }
+  void DeleteIndexEntry(rocksdb::WriteBatch& batch, std::string_view key) override {
+    batch.Delete(store_->Cf(kKbIndexCf), rocksdb::Slice(key.data(), key.size()));
+  }
+  std::unique_ptr<rocksdb::Iterator> NewIndexIterator() const override {
+    return std::unique_ptr<rocksdb::Iterator>(
+        store_->db()->NewIterator(rocksdb::ReadOptions(), store_->Cf(kKbIndexCf)));
+  }
+  absl::Status ScanIndexReverse(std::string_view prefix, const storage::ScanFn& fn) const override {
+    return store_->ScanPrefixReverse(kKbIndexCf, prefix, fn);
+  }
+
+ private:
+  storage::Store* store_;
+};
+
+}  // namespace
+
+std::string LeadKey(const std::string& opportunity_id) {
+  storage::KeyBuilder k;
+  k.Str("lead").Str(opportunity_id);
+  return k.Build();
+}
+
+std::vector<std::string> RepositoryColumnFamilies() {
+  return {kExpertsCf, kReviewsCf, kMetaCf, kSolutionsCf, kKbIndexCf};
+}
+
+std::unique_ptr<ReviewRepository> NewRocksReviewRepository(storage::Store* store) {
+  return std::make_unique<RocksReviewRepository>(store);
+}
+
+}  // namespace triad::review

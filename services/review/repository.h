@@ -1,0 +1,79 @@
+// ReviewRepository: the review service's one storage interface — experts, review requests,
+// the technical leads of won deals, solution versions and the knowledge-base index — and its
+// RocksDB implementation on storage::Store. The domain (Reviews) reads and writes its records
+// only through it; writes go into the caller's batch (the unit of work's transaction).
+//
+// Column families:
+//   experts    expert id -> Expert
+//   reviews    review id -> ReviewRequest
+//   meta       ("lead", opportunity id) -> expert id
+//   solutions  (solution id, version) -> Solution
+//   kb_index   postings (see knowledge.cc) -> ""
+#ifndef TRIAD_SERVICES_REVIEW_REPOSITORY_H_
+#define TRIAD_SERVICES_REVIEW_REPOSITORY_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/storage/store.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/write_batch.h"
+#include "triad/review/v1/resources.pb.h"
+
+namespace triad::review {
+
+inline constexpr char kExpertsCf[] = "experts";
+inline constexpr char kReviewsCf[] = "reviews";
+inline constexpr char kMetaCf[] = "meta";
+inline constexpr char kSolutionsCf[] = "solutions";
+inline constexpr char kKbIndexCf[] = "kb_index";
+
+// LeadKey is the meta key of an opportunity's technical lead.
+std::string LeadKey(const std::string& opportunity_id);
+
+// RepositoryColumnFamilies lists the column families ReviewRepository needs (append-only).
+std::vector<std::string> RepositoryColumnFamilies();
+
+class ReviewRepository {
+ public:
+  virtual ~ReviewRepository() = default;
+
+  // ScanExperts visits every expert in id order; DATA_LOSS on a record that does not decode.
+  virtual absl::Status ScanExperts(const std::function<void(v1::Expert)>& fn) const = 0;
+  // ScanReviews visits every review request in id order; DATA_LOSS as ScanExperts.
+  virtual absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const = 0;
+  // ScanLeads visits every (opportunity id, technical lead expert id).
+  virtual absl::Status ScanLeads(
+      const std::function<void(std::string opportunity, std::string expert)>& fn) const = 0;
+  // PutExpert, PutReview and PutLead add a record to `batch`.
+  virtual void PutExpert(rocksdb::WriteBatch& batch, const v1::Expert& e) = 0;
+  virtual void PutReview(rocksdb::WriteBatch& batch, const v1::ReviewRequest& r) = 0;
+  virtual void PutLead(rocksdb::WriteBatch& batch, const std::string& opportunity,
+                       const std::string& expert) = 0;
+
+  // GetSolution reads one version of a solution (0: the latest); NOT_FOUND when absent.
+  virtual absl::StatusOr<v1::Solution> GetSolution(const std::string& id, int version) const = 0;
+  // PutSolution adds a solution version to `batch`.
+  virtual void PutSolution(rocksdb::WriteBatch& batch, const v1::Solution& s) = 0;
+  // PutIndexEntry and DeleteIndexEntry add or remove a knowledge-base posting in `batch`.
+  virtual void PutIndexEntry(rocksdb::WriteBatch& batch, std::string_view key) = 0;
+  virtual void DeleteIndexEntry(rocksdb::WriteBatch& batch, std::string_view key) = 0;
+  // NewIndexIterator opens an iterator over the postings (for leapfrog joins).
+  virtual std::unique_ptr<rocksdb::Iterator> NewIndexIterator() const = 0;
+  // ScanIndexReverse visits the postings starting with `prefix`, last first.
+  virtual absl::Status ScanIndexReverse(std::string_view prefix,
+                                        const storage::ScanFn& fn) const = 0;
+};
+
+// NewRocksReviewRepository returns the repository on `store` (not owned), opened with
+// RepositoryColumnFamilies().
+std::unique_ptr<ReviewRepository> NewRocksReviewRepository(storage::Store* store);
+
+}  // namespace triad::review
+
+#endif  // TRIAD_SERVICES_REVIEW_REPOSITORY_H_
