@@ -72,7 +72,8 @@ absl::StatusOr<std::vector<StoredOffset>> ReadStoredOffsets(const storage::Store
         absl::StatusOr<std::string> topic = reader.Str();
         absl::StatusOr<uint64_t> partition = reader.U64();
         int64_t offset = 0;
-        if (!group.ok() || !topic.ok() || !partition.ok() || !absl::SimpleAtoi(value, &offset)) {
+        if (!group.ok() || !topic.ok() || !partition.ok() ||
+            !absl::SimpleAtoi(absl::string_view(value.data(), value.size()), &offset)) {
           return true;  // not an offset record
         }
         out.push_back(StoredOffset{*group, *topic, static_cast<int32_t>(*partition), offset});

@@ -2,6 +2,7 @@
 // quarantine) and its gRPC adapter.
 #include "common/server/admin_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <string>

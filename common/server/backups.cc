@@ -2,6 +2,7 @@
 // copy, keep_last purge, a cached listing, metrics.
 #include "common/server/backups.h"
 
+#include <chrono>
 #include <filesystem>
 #include <utility>
 

@@ -204,7 +204,8 @@ absl::StatusOr<RestoreOutcome> RestoreBackup(const std::string& backup_dir, uint
   if (!record.ok()) return record.status();
   outcome.backup_id = backup_id;
 
-  const fs::path target = fs::absolute(fs::path(data_dir)).lexically_normal();
+  fs::path target = fs::absolute(fs::path(data_dir)).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();  // "x/" is "x"
   std::error_code ec;
   const bool exists = fs::exists(target, ec);
   if (exists && !fs::is_directory(target, ec)) {

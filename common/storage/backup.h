@@ -20,12 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/storage/store.h"
-
-namespace rocksdb {
-class BackupEngine;
-class BackupEngineReadOnly;
-class BackupEngineReadOnlyBase;
-}  // namespace rocksdb
+#include "rocksdb/utilities/backup_engine.h"
 
 namespace triad::storage {
 

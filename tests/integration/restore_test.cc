@@ -68,7 +68,7 @@ struct Service {
     co.apply_mutex = &domain->mutex();
     consumer = &runtime->AddConsumer(co);
     domain->RegisterHandlers(*consumer);
-    admin = server::AddAdminService(*runtime);
+    admin_service = server::AddAdminService(*runtime);
     EXPECT_TRUE(runtime->Start().ok());
     EXPECT_TRUE(PollUntil([&] { return runtime->Connected(); }, absl::Seconds(90)))
         << runtime->Failed();
@@ -89,7 +89,7 @@ struct Service {
   std::unique_ptr<RocksClientsRepository> repo;
   std::unique_ptr<ClientsDomain> domain;
   std::unique_ptr<ClientsGrpcService> grpc;
-  std::unique_ptr<server::AdminGrpcService> admin;
+  std::unique_ptr<server::AdminGrpcService> admin_service;
   events::IdempotentConsumer* consumer = nullptr;
   std::unique_ptr<v1::ClientsService::Stub> clients;
   std::unique_ptr<admin::v1::AdminService::Stub> admin_stub;

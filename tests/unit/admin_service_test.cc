@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "common/events/consumer.h"
 #include "common/events/consumer_offsets.h"
 #include "common/server/metrics.h"
+#include "common/storage/key_codec.h"
 #include "common/util/proto_time.h"
 #include "gtest/gtest.h"
 #include "tests/testing/grpc_harness.h"
