@@ -198,14 +198,16 @@ TEST(CrashSafetyTest, KilledProducerAndConsumerStillApplyEveryCommittedEventOnce
   }
   auto conf = MakeConf(TestKafkaConfig(), {{"group.id", UniqueName("crash-watermarks-")}});
   std::string err;
-  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf->get(), err));
-  ASSERT_NE(c, nullptr) << err;
-  for (int32_t p = 0; p < 3; ++p) {
+  std::unique_ptr<RdKafka::KafkaConsumer> watermarks(
+      RdKafka::KafkaConsumer::create(conf->get(), err));
+  ASSERT_NE(watermarks, nullptr) << err;
+  for (int32_t partition = 0; partition < 3; ++partition) {
     int64_t low = 0, high = 0;
-    ASSERT_EQ(c->query_watermark_offsets(topic, p, &low, &high, 10000), RdKafka::ERR_NO_ERROR);
+    ASSERT_EQ(watermarks->query_watermark_offsets(topic, partition, &low, &high, 10000),
+              RdKafka::ERR_NO_ERROR);
     end_total += high;
   }
-  c->close();
+  watermarks->close();
   EXPECT_EQ(stored_total, end_total) << "stored offsets short of the log end";
 }
 
