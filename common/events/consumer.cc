@@ -73,7 +73,10 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
       return absl::FailedPreconditionError(
           "consumer: the store has no \"consumer_offsets\" column family");
     }
-    absl::StatusOr<std::string> identity = StoreIdentity(*store_);
+    absl::StatusOr<std::string> identity = [&] {
+      std::unique_lock<std::mutex> lock = LockApply();
+      return StoreIdentity(*store_);
+    }();
     if (!identity.ok()) return identity.status();
     identity_ = *identity;
     std::map<std::string, std::string> defaults = {{"auto.offset.reset", "earliest"},
@@ -146,7 +149,13 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      SetStartOffsets(consumer, *store_, options_.group_id, identity_, reset_to_end_, partitions);
+      rocksdb::WriteBatch records;
+      SetStartOffsets(consumer, *store_, options_.group_id, identity_, reset_to_end_, partitions,
+                      records);
+      if (records.Count() > 0) {
+        absl::Status s = WriteLocked(records);
+        if (!s.ok()) logging::Error("consumer: cannot record the start offsets", {{"error", s}});
+      }
       if (cooperative) {
         LogError("incremental assign", consumer->incremental_assign(partitions));
         assigned_->fetch_add(static_cast<int>(partitions.size()));
@@ -253,6 +262,18 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     UpdatePausedGauge();
   }
 
+  // LockApply locks the apply mutex (when there is one): every write of the consumer happens
+  // under it, its bookkeeping (identity, offsets) as well as the effects.
+  std::unique_lock<std::mutex> LockApply() {
+    if (options_.apply_mutex == nullptr) return std::unique_lock<std::mutex>();
+    return std::unique_lock<std::mutex>(*options_.apply_mutex);
+  }
+
+  absl::Status WriteLocked(rocksdb::WriteBatch& batch) {
+    std::unique_lock<std::mutex> lock = LockApply();
+    return store_->Write(batch);
+  }
+
   void LogError(std::string_view what, RdKafka::Error* error) {
     if (error == nullptr) return;
     logging::Error("consumer: rebalance step failed",
@@ -320,7 +341,7 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
           PutStoredOffset(*store_, batch, options_.group_id, tp.first, tp.second, offset);
       if (!s.ok()) return s;
     }
-    absl::Status s = store_->Write(batch);
+    absl::Status s = WriteLocked(batch);
     if (s.ok()) unstored_.clear();
     return s;
   }

@@ -119,9 +119,10 @@ StartOffset ChooseStartOffset(std::optional<int64_t> stored,
   return StartOffset{reset_to_end ? kLogEnd : kLogStart, true};
 }
 
-void SetStartOffsets(RdKafka::KafkaConsumer* consumer, storage::Store& store,
+void SetStartOffsets(RdKafka::KafkaConsumer* consumer, const storage::Store& store,
                      std::string_view group, std::string_view identity, bool reset_to_end,
-                     std::vector<RdKafka::TopicPartition*>& partitions) {
+                     std::vector<RdKafka::TopicPartition*>& partitions,
+                     rocksdb::WriteBatch& records) {
   if (partitions.empty()) return;
   // Kafka's committed offsets with their metadata (through the C API: the C++ one drops it).
   rd_kafka_topic_partition_list_t* committed =
@@ -134,7 +135,6 @@ void SetStartOffsets(RdKafka::KafkaConsumer* consumer, storage::Store& store,
     logging::Warn("consumer: committed offsets unavailable; starting at the stored ones",
                   {{"group", group}, {"error", rd_kafka_err2str(fetched)}});
   }
-  rocksdb::WriteBatch batch;
   for (RdKafka::TopicPartition* p : partitions) {
     absl::StatusOr<std::optional<int64_t>> stored =
         ReadStoredOffset(store, group, p->topic(), p->partition());
@@ -169,7 +169,7 @@ void SetStartOffsets(RdKafka::KafkaConsumer* consumer, storage::Store& store,
     p->set_offset(start.offset);
     if (start.record && start.offset >= 0) {
       absl::Status s =
-          PutStoredOffset(store, batch, group, p->topic(), p->partition(), start.offset);
+          PutStoredOffset(store, records, group, p->topic(), p->partition(), start.offset);
       if (!s.ok()) logging::Error("consumer: cannot record a start offset", {{"error", s}});
     }
     logging::Info("consumer: partition start", {{"group", group},
@@ -180,10 +180,6 @@ void SetStartOffsets(RdKafka::KafkaConsumer* consumer, storage::Store& store,
                                                 {"start", start.offset}});
   }
   rd_kafka_topic_partition_list_destroy(committed);
-  if (batch.Count() > 0) {
-    absl::Status s = store.Write(batch);
-    if (!s.ok()) logging::Error("consumer: cannot record the start offsets", {{"error", s}});
-  }
 }
 
 int CommitOffsets(RdKafka::KafkaConsumer* consumer,

@@ -99,11 +99,13 @@ StartOffset ChooseStartOffset(std::optional<int64_t> stored,
 
 // SetStartOffsets sets the start offset of each newly assigned partition of `group` (before
 // they are assigned) from ChooseStartOffset over the store's offset and Kafka's committed one,
-// resolving the log start/end with the partition's watermarks, and records in the store the
-// offsets ChooseStartOffset says to. Called from the rebalance callback.
-void SetStartOffsets(RdKafka::KafkaConsumer* consumer, storage::Store& store,
+// resolving the log start/end with the partition's watermarks, and adds to `records` the
+// offsets ChooseStartOffset says to record (the caller writes it). Called from the rebalance
+// callback.
+void SetStartOffsets(RdKafka::KafkaConsumer* consumer, const storage::Store& store,
                      std::string_view group, std::string_view identity, bool reset_to_end,
-                     std::vector<RdKafka::TopicPartition*>& partitions);
+                     std::vector<RdKafka::TopicPartition*>& partitions,
+                     rocksdb::WriteBatch& records);
 
 // CommitOffsets commits (synchronously) `offsets` ((topic, partition) -> next offset) for the
 // consumer's group to Kafka, with the metadata naming the store `identity`. Returns the

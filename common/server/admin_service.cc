@@ -53,7 +53,8 @@ std::string BackupKey(uint32_t id) {
 }  // namespace
 
 absl::StatusOr<Backup> Admin::CreateBackup(const admin::v1::CreateBackupRequest& req,
-                                           absl::Time deadline) {
+                                           absl::Time deadline,
+                                           const std::function<bool()>& cancelled) {
   RETURN_IF_ERROR(CheckRequestId(req.request_id()));
   const api::Replay<Backup> replay(*store_, "admin.CreateBackup", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<Backup> prior, replay.Prior());
@@ -69,7 +70,11 @@ absl::StatusOr<Backup> Admin::CreateBackup(const admin::v1::CreateBackupRequest&
         }
       }));
   // Answer a little before the caller's deadline, so the answer arrives in time.
-  std::optional<absl::StatusOr<Backup>> done = job->Wait(deadline - absl::Milliseconds(200));
+  std::optional<absl::StatusOr<Backup>> done =
+      job->Wait(deadline - absl::Milliseconds(200), cancelled);
+  if (!done.has_value() && cancelled && cancelled()) {
+    return absl::CancelledError("the call was cancelled; the backup goes on");
+  }
   if (!done.has_value()) {
     return absl::DeadlineExceededError(
         "the backup is still running; call again with the same request_id to get it");
@@ -173,7 +178,8 @@ void Audit(const grpc::ServerContext* ctx, std::string_view method, const std::s
 grpc::Status AdminGrpcService::CreateBackup(grpc::ServerContext* ctx,
                                             const admin::v1::CreateBackupRequest* req,
                                             admin::v1::Backup* resp) {
-  grpc::Status s = Reply(admin_.CreateBackup(*req, Deadline(ctx)), resp);
+  grpc::Status s =
+      Reply(admin_.CreateBackup(*req, Deadline(ctx), [ctx] { return ctx->IsCancelled(); }), resp);
   Audit(ctx, "CreateBackup", req->request_id(), s, absl::StrCat("backup ", resp->backup_id()));
   return s;
 }

@@ -11,6 +11,7 @@
 #ifndef TRIAD_COMMON_SERVER_ADMIN_SERVICE_H_
 #define TRIAD_COMMON_SERVER_ADMIN_SERVICE_H_
 
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -37,9 +38,11 @@ class Admin {
   Admin(storage::Store* store, events::Outbox* outbox, Backups* backups)
       : store_(store), outbox_(outbox), backups_(backups) {}
 
-  // CreateBackup takes a backup, waiting for it until `deadline`.
+  // CreateBackup takes a backup, waiting for it until `deadline` or until `cancelled`
+  // returns true (the call was cancelled, e.g. at shutdown); the backup goes on either way.
   absl::StatusOr<admin::v1::Backup> CreateBackup(const admin::v1::CreateBackupRequest& req,
-                                                 absl::Time deadline);
+                                                 absl::Time deadline,
+                                                 const std::function<bool()>& cancelled = nullptr);
   // ListBackups lists the backups, newest first.
   absl::StatusOr<admin::v1::ListBackupsResponse> ListBackups(
       const admin::v1::ListBackupsRequest& req);

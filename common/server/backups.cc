@@ -2,6 +2,7 @@
 // copy, keep_last purge, a cached listing, metrics.
 #include "common/server/backups.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <utility>
@@ -74,12 +75,14 @@ std::string OffsetsKey(const std::string& default_group, const std::string& grou
   return absl::StrCat(group, ":", topic, "/", partition);
 }
 
-std::optional<absl::StatusOr<admin::v1::Backup>> BackupJob::Wait(absl::Time deadline) {
+std::optional<absl::StatusOr<admin::v1::Backup>> BackupJob::Wait(
+    absl::Time deadline, const std::function<bool()>& cancelled) {
   std::unique_lock<std::mutex> lock(mu_);
   while (!result_.has_value()) {
     const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return std::nullopt;
-    cv_.wait_for(lock, absl::ToChronoMilliseconds(left) + std::chrono::milliseconds(1));
+    if (left <= absl::ZeroDuration() || (cancelled && cancelled())) return std::nullopt;
+    cv_.wait_for(lock, absl::ToChronoMilliseconds(std::min(left, absl::Milliseconds(100))) +
+                           std::chrono::milliseconds(1));
   }
   return result_;
 }

@@ -42,8 +42,10 @@ class BackupJob {
  public:
   explicit BackupJob(std::string request_id) : request_id_(std::move(request_id)) {}
 
-  // Wait blocks until the backup is done (its result) or `deadline` passes (nullopt).
-  std::optional<absl::StatusOr<admin::v1::Backup>> Wait(absl::Time deadline);
+  // Wait blocks until the backup is done (its result), or `deadline` passes or `cancelled`
+  // (checked every 100 ms when given) returns true (nullopt).
+  std::optional<absl::StatusOr<admin::v1::Backup>> Wait(
+      absl::Time deadline, const std::function<bool()>& cancelled = nullptr);
 
   const std::string& request_id() const { return request_id_; }
 
