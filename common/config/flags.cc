@@ -18,6 +18,9 @@ ABSL_FLAG(int32_t, grpc_port, 0, "gRPC port (0 picks a free port, printed at sta
 ABSL_FLAG(int32_t, admin_port, 0,
           "Admin HTTP port serving /metrics (Prometheus); 0 picks a free port; -1 disables.");
 ABSL_FLAG(std::string, data_dir, "", "Directory of this service's RocksDB data (required).");
+ABSL_FLAG(
+    std::string, backup_dir, "",
+    "Directory of the store's backups (AdminService.CreateBackup; default: <data_dir>-backups).");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warn or error.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "On SIGTERM, how long in-flight RPCs may take to finish (duration, e.g. 10s).");

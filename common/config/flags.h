@@ -20,6 +20,7 @@ ABSL_DECLARE_FLAG(std::string, listen_host);
 ABSL_DECLARE_FLAG(int32_t, grpc_port);
 ABSL_DECLARE_FLAG(int32_t, admin_port);
 ABSL_DECLARE_FLAG(std::string, data_dir);
+ABSL_DECLARE_FLAG(std::string, backup_dir);
 ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, not_serving_grace);

@@ -1,26 +1,23 @@
-// Implements the idempotent consumer: dedupe by ce_source + ce_id in the effect's WriteBatch,
-// offsets committed after a WAL sync, dead letters for poison only, paused partitions retried
-// with backoff for transient failures, rebalance handling.
+// Implements the idempotent consumer: dedupe by ce_source + ce_id and the stored offset in the
+// effect's WriteBatch, offsets committed to Kafka after a WAL sync, dead letters for poison
+// only, paused partitions retried with backoff for transient failures, rebalance handling
+// (eager and cooperative) that starts each assigned partition at its stored offset.
 #include "common/events/consumer.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/config/logging.h"
 #include "common/server/metrics.h"
-#include "common/storage/key_codec.h"
 #include "librdkafka/rdkafkacpp.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 
 namespace triad::events {
 namespace {
-
-constexpr char kPoisonPayload[] = "triad.dev/poison";
 
 prometheus::Family<prometheus::Counter>& ConsumedFamily() {
   static auto& family = prometheus::BuildCounter()
@@ -43,65 +40,6 @@ prometheus::Family<prometheus::Gauge>& PausedFamily() {
 }
 
 }  // namespace
-
-absl::Status PermanentError(absl::Status status) {
-  if (status.ok()) return status;
-  status.SetPayload(kPoisonPayload, absl::Cord("1"));
-  return status;
-}
-
-bool IsPermanentError(const absl::Status& s) {
-  if (s.ok()) return false;
-  if (s.GetPayload(kPoisonPayload).has_value()) return true;
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kUnimplemented:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string InboxKey(std::string_view group_id, std::string_view source,
-                     std::string_view event_id) {
-  return storage::KeyBuilder().Str(group_id).Str(source).Str(event_id).Build();
-}
-
-std::string DerivedIdSeed(std::string_view group_id, const Event& event) {
-  return absl::StrCat(std::string(group_id), "\n", event.source, "\n", event.id);
-}
-
-absl::StatusOr<ApplyOutcome> ApplyOnce(storage::Store& store, Outbox* outbox,
-                                       std::string_view group_id, const Event& event,
-                                       const Handler& handler, std::mutex* apply_mutex) {
-  const std::string inbox_key = InboxKey(group_id, event.source, event.id);
-  std::unique_lock<std::mutex> lock;
-  if (apply_mutex != nullptr) lock = std::unique_lock<std::mutex>(*apply_mutex);
-  absl::StatusOr<bool> seen = store.Exists(IdempotentConsumer::kInboxColumnFamily, inbox_key);
-  if (!seen.ok()) return seen.status();
-  if (*seen) return ApplyOutcome::kDuplicate;
-  Transaction txn;
-  txn.DeriveIdsFrom(DerivedIdSeed(group_id, event));
-  absl::Status s = handler(event, txn);
-  if (!s.ok()) return s;
-  s = store.PutExpiring(txn.batch(), IdempotentConsumer::kInboxColumnFamily, inbox_key, "");
-  if (!s.ok()) return s;
-  if (outbox != nullptr) {
-    s = outbox->Commit(txn);
-  } else if (!txn.events().empty()) {
-    s = absl::FailedPreconditionError("consumer has no outbox but the handler emitted events");
-  } else {
-    s = store.Write(txn.batch());
-  }
-  if (!s.ok()) return s;
-  return ApplyOutcome::kApplied;
-}
 
 class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
                                  public RdKafka::EventCb,
@@ -131,6 +69,16 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     if (store_->Cf(IdempotentConsumer::kInboxColumnFamily) == nullptr) {
       return absl::FailedPreconditionError("consumer: the store has no \"inbox\" column family");
     }
+    if (store_->Cf(kOffsetsColumnFamily) == nullptr) {
+      return absl::FailedPreconditionError(
+          "consumer: the store has no \"consumer_offsets\" column family");
+    }
+    absl::StatusOr<std::string> identity = [&] {
+      std::unique_lock<std::mutex> lock = LockApply();
+      return StoreIdentity(*store_);
+    }();
+    if (!identity.ok()) return identity.status();
+    identity_ = *identity;
     std::map<std::string, std::string> defaults = {{"auto.offset.reset", "earliest"},
                                                    {"session.timeout.ms", "10000"},
                                                    {"heartbeat.interval.ms", "1000"},
@@ -140,6 +88,8 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
       defaults["group.instance.id"] = options_.group_instance_id;
     }
     for (const auto& [k, v] : options_.properties) defaults[k] = v;
+    const std::string reset = defaults["auto.offset.reset"];
+    reset_to_end_ = reset == "latest" || reset == "largest" || reset == "end";
     // Offsets are committed by hand after the effects are durable; only committed
     // transactions are read.
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
@@ -197,20 +147,48 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
+    const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      consumer->assign(partitions);
-      assigned_->store(static_cast<int>(partitions.size()));
-      logging::Info("consumer: partitions assigned",
-                    {{"group", options_.group_id}, {"count", partitions.size()}});
+      rocksdb::WriteBatch records;
+      SetStartOffsets(consumer, *store_, options_.group_id, identity_, reset_to_end_, partitions,
+                      records);
+      if (records.Count() > 0) {
+        absl::Status s = WriteLocked(records);
+        if (!s.ok()) logging::Error("consumer: cannot record the start offsets", {{"error", s}});
+      }
+      if (cooperative) {
+        LogError("incremental assign", consumer->incremental_assign(partitions));
+        assigned_->fetch_add(static_cast<int>(partitions.size()));
+      } else {
+        consumer->assign(partitions);
+        assigned_->store(static_cast<int>(partitions.size()));
+      }
+      logging::Info("consumer: partitions assigned", {{"group", options_.group_id},
+                                                      {"count", partitions.size()},
+                                                      {"cooperative", cooperative}});
+      return;
+    }
+    // Revoked (or lost): store and commit what was applied; the next owner starts there.
+    CommitPending();
+    if (cooperative && err == RdKafka::ERR__REVOKE_PARTITIONS) {
+      LogError("incremental unassign", consumer->incremental_unassign(partitions));
+      for (const RdKafka::TopicPartition* p : partitions) {
+        const Tp tp{p->topic(), p->partition()};
+        pending_.erase(tp);
+        retrying_.erase(tp);
+        unstored_.erase(tp);
+      }
+      assigned_->fetch_sub(static_cast<int>(partitions.size()));
     } else {
-      CommitPending();
       consumer->unassign();
       pending_.clear();
-      retrying_.clear();  // the next owner starts from the committed offset
-      paused_.Set(0);
+      retrying_.clear();
+      unstored_.clear();
       assigned_->store(0);
-      logging::Info("consumer: partitions revoked", {{"group", options_.group_id}});
     }
+    UpdatePausedGauge();
+    logging::Info("consumer: partitions revoked",
+                  {{"group", options_.group_id}, {"count", partitions.size()}});
   }
 
   void event_cb(RdKafka::Event& event) override {
@@ -284,6 +262,25 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     UpdatePausedGauge();
   }
 
+  // LockApply locks the apply mutex (when there is one): every write of the consumer happens
+  // under it, its bookkeeping (identity, offsets) as well as the effects.
+  std::unique_lock<std::mutex> LockApply() {
+    if (options_.apply_mutex == nullptr) return std::unique_lock<std::mutex>();
+    return std::unique_lock<std::mutex>(*options_.apply_mutex);
+  }
+
+  absl::Status WriteLocked(rocksdb::WriteBatch& batch) {
+    std::unique_lock<std::mutex> lock = LockApply();
+    return store_->Write(batch);
+  }
+
+  void LogError(std::string_view what, RdKafka::Error* error) {
+    if (error == nullptr) return;
+    logging::Error("consumer: rebalance step failed",
+                   {{"group", options_.group_id}, {"step", what}, {"error", error->str()}});
+    delete error;
+  }
+
   void UpdatePausedGauge() {
     int paused = 0;
     for (const auto& [tp, r] : retrying_) paused += r.paused ? 1 : 0;
@@ -317,8 +314,16 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
                    {"error", why.ToString()}});
   }
 
-  void MarkDone(const RdKafka::Message& m) {
-    pending_[{m.topic_name(), m.partition()}] = m.offset() + 1;
+  // MarkDone records that `m` is done: its offset is committed to Kafka with the next commit
+  // and, unless `stored` (the effect's batch stored it), written to the store then.
+  void MarkDone(const RdKafka::Message& m, bool stored) {
+    const Tp tp{m.topic_name(), m.partition()};
+    pending_[tp] = m.offset() + 1;
+    if (stored) {
+      unstored_.erase(tp);
+    } else {
+      unstored_[tp] = m.offset() + 1;
+    }
     auto it = retrying_.find({m.topic_name(), m.partition()});
     if (it != retrying_.end() && !it->second.paused && m.offset() >= it->second.offset) {
       retrying_.erase(it);
@@ -326,28 +331,40 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     }
   }
 
+  // StoreSkipped writes the offsets of the messages done without an effect batch (duplicates,
+  // ignored types, dead letters) in one batch. Losing them costs nothing but a re-read.
+  absl::Status StoreSkipped() {
+    if (unstored_.empty()) return absl::OkStatus();
+    rocksdb::WriteBatch batch;
+    for (const auto& [tp, offset] : unstored_) {
+      absl::Status s =
+          PutStoredOffset(*store_, batch, options_.group_id, tp.first, tp.second, offset);
+      if (!s.ok()) return s;
+    }
+    absl::Status s = WriteLocked(batch);
+    if (s.ok()) unstored_.clear();
+    return s;
+  }
+
   void CommitPending() {
     if (pending_.empty() || !consumer_) return;
+    last_commit_ = absl::Now();
+    absl::Status s = StoreSkipped();
     // The effects must be durable before Kafka forgets the messages.
-    absl::Status s = store_->SyncWal();
+    if (s.ok()) s = store_->SyncWal();
     if (!s.ok()) {
-      logging::Error("consumer: WAL sync failed; offsets not committed", {{"error", s}});
+      logging::Error("consumer: storing offsets failed; offsets not committed",
+                     {{"group", options_.group_id}, {"error", s}});
       return;
     }
-    std::vector<RdKafka::TopicPartition*> offsets;
-    for (const auto& [tp, offset] : pending_) {
-      RdKafka::TopicPartition* p = RdKafka::TopicPartition::create(tp.first, tp.second);
-      p->set_offset(offset);
-      offsets.push_back(p);
-    }
-    RdKafka::ErrorCode err = consumer_->commitSync(offsets);
-    RdKafka::TopicPartition::destroy(offsets);
-    last_commit_ = absl::Now();
+    // Tagged with the store's identity (see ChooseStartOffset).
+    const int err = CommitOffsets(consumer_.get(), pending_, identity_);
     if (err == RdKafka::ERR_NO_ERROR || err == RdKafka::ERR__NO_OFFSET) {
       pending_.clear();
     } else {
-      logging::Warn("consumer: offset commit failed (will retry; redelivery is deduped)",
-                    {{"group", options_.group_id}, {"error", RdKafka::err2str(err)}});
+      logging::Warn("consumer: offset commit failed (will retry; the store has the offsets)",
+                    {{"group", options_.group_id},
+                     {"error", RdKafka::err2str(static_cast<RdKafka::ErrorCode>(err))}});
     }
   }
 
@@ -374,11 +391,13 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     if (it == handlers.end()) {
       ++stats_ignored_;
       ignored_.Increment();
-      MarkDone(m);
+      MarkDone(m, /*stored=*/false);
       return;
     }
-    absl::StatusOr<ApplyOutcome> outcome =
-        ApplyOnce(*store_, outbox_, options_.group_id, *event, it->second, options_.apply_mutex);
+    const std::string topic = m.topic_name();
+    const ConsumedPosition position{topic, m.partition(), m.offset()};
+    absl::StatusOr<ApplyOutcome> outcome = ApplyOnce(*store_, outbox_, options_.group_id, *event,
+                                                     it->second, options_.apply_mutex, &position);
     if (!outcome.ok()) {
       DeadLetterOrRetry(m, outcome.status());
       return;
@@ -390,7 +409,7 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
       ++stats_applied_;
       applied_.Increment();
     }
-    MarkDone(m);
+    MarkDone(m, /*stored=*/*outcome == ApplyOutcome::kApplied);
   }
 
   void DeadLetterOrRetry(const RdKafka::Message& m, const absl::Status& why) {
@@ -400,7 +419,7 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     }
     absl::Status dlq = DeadLetter(m, why);
     if (dlq.ok()) {
-      MarkDone(m);
+      MarkDone(m, /*stored=*/false);
     } else {
       RetryLater(m, dlq);  // the DLQ is unavailable: keep the message, retry later
     }
@@ -464,7 +483,11 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
   std::unique_ptr<RdKafka::Producer> dlq_producer_;
   std::thread thread_;
   std::atomic<bool> running_{false};
+  // Next offsets to commit to Kafka, and those not yet written to the store.
   std::map<Tp, int64_t> pending_;
+  std::map<Tp, int64_t> unstored_;
+  std::string identity_;
+  bool reset_to_end_ = false;
   std::map<Tp, Retry> retrying_;
   absl::Time last_commit_;
   absl::Time last_error_log_ = absl::InfinitePast();
@@ -476,8 +499,15 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
 
 IdempotentConsumer::IdempotentConsumer(storage::Store* store, Outbox* outbox, KafkaConfig kafka,
                                        ConsumerOptions options)
-    : impl_(std::make_unique<Impl>(store, outbox, std::move(kafka), std::move(options),
-                                   &assigned_)) {}
+    : impl_(
+          std::make_unique<Impl>(store, outbox, std::move(kafka), std::move(options), &assigned_)) {
+  // Created here, before the consumer runs: a store opened without it (tests, tools) gets it.
+  if (store != nullptr && store->Cf(kOffsetsColumnFamily) == nullptr) {
+    absl::Status s = store->EnsureColumnFamily(kOffsetsColumnFamily);
+    if (!s.ok())
+      logging::Error("consumer: cannot create the offsets column family", {{"error", s}});
+  }
+}
 
 IdempotentConsumer::~IdempotentConsumer() { impl_->Stop(); }
 

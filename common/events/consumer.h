@@ -1,7 +1,11 @@
 // The idempotent consumer: a Kafka consumer group member that dispatches events by ce_type and
 // writes each event's effect together with its dedupe record (ce_source + ce_id, in the
-// "inbox" column family) in one RocksDB WriteBatch. Offsets are committed only after the WAL
-// holding those batches is synced. A redelivered event is recognised and skipped.
+// "inbox" column family) and the partition's next offset (column family "consumer_offsets",
+// see consumer_offsets.h) in one RocksDB WriteBatch. The store is the source of truth for the
+// position: on assignment a partition is read from its stored offset (see ChooseStartOffset).
+// Offsets are also committed to Kafka, only after the WAL holding those batches is synced. A
+// redelivered event is recognised and skipped. Both the eager and the cooperative
+// (partition.assignment.strategy=cooperative-sticky) rebalance protocols are supported.
 //
 // Errors are classified. Poison — a message that is not a CloudEvent, a payload that does not
 // decode, a handler's permanent error (see IsPermanentError) — goes to <topic>.dlq with the
@@ -23,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/events/consumer_offsets.h"
 #include "common/events/envelope.h"
 #include "common/events/kafka.h"
 #include "common/events/outbox.h"
@@ -78,7 +83,9 @@ class IdempotentConsumer {
  public:
   static constexpr char kInboxColumnFamily[] = "inbox";
 
-  // The store must have the "inbox" column family; `outbox` commits the handlers' transactions.
+  // The store must have the "inbox" column family; the "consumer_offsets" one
+  // (kOffsetsColumnFamily) is created when missing (construct consumers before the store is used
+  // concurrently). `outbox` commits the handlers' transactions.
   IdempotentConsumer(storage::Store* store, Outbox* outbox, KafkaConfig kafka,
                      ConsumerOptions options);
   ~IdempotentConsumer();
@@ -126,14 +133,24 @@ std::string InboxKey(std::string_view group_id, std::string_view source, std::st
 // ApplyOutcome says what ApplyOnce did.
 enum class ApplyOutcome { kApplied, kDuplicate };
 
+// ConsumedPosition is where a consumed message was read: ApplyOnce stores offset + 1 as the
+// partition's next offset in the effect's batch.
+struct ConsumedPosition {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
 // ApplyOnce is the consumer's apply step, exposed for callers that apply an event outside a
 // Kafka consumer (tests, tools): under `apply_mutex` (when set) it skips an event already
 // recorded for `group_id`, runs `handler` on a transaction whose emitted events get derived
-// ids, adds the dedupe record and commits everything in one batch (through `outbox`, or
-// directly when it is null and nothing was emitted).
+// ids, adds the dedupe record (and, when `position` is given, the partition's next offset)
+// and commits everything in one batch (through `outbox`, or directly when it is null and
+// nothing was emitted). A duplicate writes nothing.
 absl::StatusOr<ApplyOutcome> ApplyOnce(storage::Store& store, Outbox* outbox,
                                        std::string_view group_id, const Event& event,
-                                       const Handler& handler, std::mutex* apply_mutex);
+                                       const Handler& handler, std::mutex* apply_mutex,
+                                       const ConsumedPosition* position = nullptr);
 
 // DerivedIdSeed is the seed of the ids of events emitted while `group_id` applies `event`
 // (see Transaction::DeriveIdsFrom).

@@ -127,10 +127,13 @@ absl::Status Outbox::Commit(Transaction& txn) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<QuarantinedEvent>> Outbox::ListQuarantined(size_t limit) const {
+absl::StatusOr<std::vector<QuarantinedEvent>> Outbox::ListQuarantined(size_t limit,
+                                                                      uint64_t after_seq) const {
   std::vector<QuarantinedEvent> out;
+  const std::string after = after_seq == 0 ? std::string() : SeqKey(after_seq);
   absl::Status s = store_->ScanPrefix(
-      kQuarantineColumnFamily, "", [&](std::string_view key, std::string_view value) {
+      kQuarantineColumnFamily, "",
+      [&](std::string_view key, std::string_view value) {
         if (out.size() >= limit) return false;
         storage::KeyReader reader(key);
         absl::StatusOr<uint64_t> seq = reader.U64();
@@ -153,7 +156,8 @@ absl::StatusOr<std::vector<QuarantinedEvent>> Outbox::ListQuarantined(size_t lim
         e.event.payload = q.record().payload();
         out.push_back(std::move(e));
         return true;
-      });
+      },
+      after);
   if (!s.ok()) return s;
   return out;
 }

@@ -139,8 +139,10 @@ class Outbox {
   // WaitUntilEmpty blocks until the outbox is empty or `timeout` passes; true when empty.
   bool WaitUntilEmpty(absl::Duration timeout);
 
-  // ListQuarantined returns up to `limit` quarantined events, oldest first.
-  absl::StatusOr<std::vector<QuarantinedEvent>> ListQuarantined(size_t limit) const;
+  // ListQuarantined returns up to `limit` quarantined events, oldest first, starting after
+  // sequence `after_seq` (for paging; 0 starts at the oldest).
+  absl::StatusOr<std::vector<QuarantinedEvent>> ListQuarantined(size_t limit,
+                                                                uint64_t after_seq = 0) const;
 
   // Requeue moves a quarantined event back into the outbox (once its cause is fixed, e.g. the
   // topic's size limit raised); the relay publishes it again.

@@ -14,6 +14,7 @@ namespace triad::server {
 absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::CreateFromFlags(
     RuntimeOptions options) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("--data_dir (or TRIAD_DATA_DIR) is required");
   }
@@ -50,6 +51,11 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
     if (!s.ok()) return s;
   }
   if (options.server.service_name.empty()) options.server.service_name = options.service;
+  if (options.backup_dir.empty() && !options.data_dir.empty()) {
+    std::string data_dir = options.data_dir;
+    while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+    options.backup_dir = absl::StrCat(data_dir, "-backups");
+  }
   if (options.consumer_group.empty())
     options.consumer_group = absl::StrCat("triad-", options.service);
   std::unique_ptr<ServiceRuntime> rt(new ServiceRuntime(std::move(options)));
@@ -58,7 +64,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   so.column_families = rt->options_.column_families;
   for (const char* cf :
        {events::Outbox::kColumnFamily, events::IdempotentConsumer::kInboxColumnFamily,
-        util::kRequestsColumnFamily}) {
+        util::kRequestsColumnFamily, events::kOffsetsColumnFamily}) {
     if (std::find(so.column_families.begin(), so.column_families.end(), cf) ==
         so.column_families.end()) {
       so.column_families.push_back(cf);
@@ -80,6 +86,10 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
       events::Outbox::Create(rt->store_.get(), std::move(oo));
   if (!outbox.ok()) return outbox.status();
   rt->outbox_ = std::move(*outbox);
+  rt->backups_ = std::make_unique<Backups>(
+      rt->store_.get(), BackupsOptions{.service = rt->options_.service,
+                                       .backup_dir = rt->options_.backup_dir,
+                                       .consumer_group = rt->options_.consumer_group});
   rt->host_ = std::make_unique<ServiceHost>(rt->options_.server);
   ServiceRuntime* self = rt.get();
   rt->host_->OnStop("stop connecting to Kafka", [self] { self->StopConnector(); });
@@ -91,6 +101,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   rt->host_->OnStop("release the lease", [self] {
     if (self->lease_) self->lease_->Release();
   });
+  rt->host_->OnStop("stop backups", [self] { self->backups_->Stop(); });
   rt->host_->OnStop("close the store", [self] {
     absl::Status s = self->store_->Close();
     if (!s.ok()) logging::Error("closing the store", {{"error", s}});

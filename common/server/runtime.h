@@ -26,6 +26,7 @@
 #include "common/events/kafka.h"
 #include "common/events/lease.h"
 #include "common/events/outbox.h"
+#include "common/server/backups.h"
 #include "common/server/service_host.h"
 #include "common/storage/store.h"
 
@@ -44,6 +45,8 @@ struct RuntimeOptions {
 
   // Filled from flags by CreateFromFlags; set directly in tests.
   std::string data_dir;
+  // Directory of the store's backups ("" means "<data_dir>-backups").
+  std::string backup_dir;
   events::KafkaConfig kafka;
   ServerOptions server;
   int topic_partitions = 6;
@@ -75,6 +78,8 @@ class ServiceRuntime {
   storage::Store& store() { return *store_; }
   events::Outbox& outbox() { return *outbox_; }
   ServiceHost& host() { return *host_; }
+  // backups takes and lists the store's backups (AdminService serves it).
+  Backups& backups() { return *backups_; }
   const RuntimeOptions& options() const { return options_; }
 
   // consumer_group is the group AddConsumer uses when none is given (resolved at Create).
@@ -113,6 +118,7 @@ class ServiceRuntime {
   RuntimeOptions options_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<events::Outbox> outbox_;
+  std::unique_ptr<Backups> backups_;
   std::vector<std::unique_ptr<events::IdempotentConsumer>> consumers_;
   std::vector<std::string> consumed_topics_;
   std::unique_ptr<ServiceHost> host_;

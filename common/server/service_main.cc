@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "common/config/flags.h"
 #include "common/config/logging.h"
+#include "common/server/admin_service.h"
 
 namespace triad::server {
 
@@ -31,6 +32,9 @@ int RunService(int argc, char** argv, const ServiceSpec& spec) {
     rt.Shutdown();
     return EXIT_FAILURE;
   }
+  // Every service serves the AdminService (backups, outbox quarantine); it lives until the
+  // runtime has shut down.
+  std::unique_ptr<AdminGrpcService> admin = AddAdminService(rt);
   if (absl::Status s = rt.Start(); !s.ok()) {
     logging::Error("cannot start", {{"error", s}});
     rt.Shutdown();

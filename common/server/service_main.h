@@ -1,8 +1,8 @@
 // RunService: the one main() of every Triad service. A service's main.cc declares a
 // ServiceSpec (name, column families, topics, and how to wire its domain onto the runtime) and
 // calls RunService, which parses flags (and TRIAD_* environment), initialises logging, creates
-// the ServiceRuntime, wires the service, starts it and runs until SIGTERM, with one shutdown
-// path for all services.
+// the ServiceRuntime, wires the service, registers the AdminService (admin_service.h), starts
+// it and runs until SIGTERM, with one shutdown path for all services.
 #ifndef TRIAD_COMMON_SERVER_SERVICE_MAIN_H_
 #define TRIAD_COMMON_SERVER_SERVICE_MAIN_H_
 

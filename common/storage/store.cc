@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = 16 << 20;
+  cf_options.disable_auto_compactions = options.frozen_copy;
   std::unique_ptr<Store> store(new Store(options));
   auto options_for = [&](const std::string& name) {
     rocksdb::ColumnFamilyOptions o = cf_options;
@@ -115,6 +116,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
   if (options.env != nullptr) db_options.env = options.env;
+  db_options.avoid_flush_during_recovery = options.frozen_copy;
+  db_options.avoid_flush_during_shutdown = options.frozen_copy;
+  db_options.create_if_missing = !options.frozen_copy;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);

@@ -40,6 +40,9 @@ struct StoreOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // The RocksDB environment (tests inject file-system faults); nullptr means the default.
   rocksdb::Env* env = nullptr;
+  // Opens a frozen copy (a checkpoint being backed up): the write-ahead log is not flushed
+  // at recovery and nothing is compacted, so the files stay those of the copy.
+  bool frozen_copy = false;
 };
 
 // ScanFn receives each key/value in order; returning false stops the scan.

@@ -2,7 +2,9 @@
 // random points of their progress and restarted; every committed event is still applied exactly
 // once (the consumer's ledger of applied events is compared with the producer's committed
 // records). The kills are synchronised on what the processes report having done (their progress
-// files), so each consumer kill provably lands mid-stream and its restart must skip redeliveries.
+// files), so each consumer kill provably lands mid-stream; its restart resumes at the offsets
+// stored with the effects (Kafka's committed ones lag by the commit interval) and skips the
+// events the killed producer published twice.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -160,8 +162,9 @@ TEST(CrashSafetyTest, KilledProducerAndConsumerStillApplyEveryCommittedEventOnce
   EXPECT_GE(mid_stream_consumer_kills, 1)
       << "no consumer kill landed while it had applied some but not all events";
 
-  // The restarted consumers saw redeliveries (offsets not committed before the kill) and
-  // skipped them, and applied the events the killed ones had not.
+  // The restarted consumers applied the events the killed ones had not. They resume at the
+  // offsets stored with the effects, so they see an event again only when a killed producer
+  // published it twice (and skip it).
   int64_t duplicates = 0, applied_after_restart = 0;
   for (size_t i = 1; i < consumer_progress.size(); ++i) {
     std::vector<int64_t> progress = ReadProgress(consumer_progress[i]);
@@ -173,7 +176,6 @@ TEST(CrashSafetyTest, KilledProducerAndConsumerStillApplyEveryCommittedEventOnce
   }
   std::cerr << "after restarts: " << applied_after_restart << " applied, " << duplicates
             << " redeliveries skipped\n";
-  EXPECT_GT(duplicates, 0) << "no restarted consumer saw a redelivered event";
   EXPECT_GT(applied_after_restart, 0);
 
   auto producer_store = testutil::OpenEventStore(dir.Sub("producer"));
@@ -187,6 +189,26 @@ TEST(CrashSafetyTest, KilledProducerAndConsumerStillApplyEveryCommittedEventOnce
     ASSERT_EQ(seq, expected++) << "an event was applied that was never committed";
     ASSERT_EQ(n, 1) << "event " << seq << " applied " << n << " times";
   }
+  // The offsets stored with the effects reached the end of every partition.
+  auto stored = ReadStoredOffsets(*consumer_store);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  int64_t stored_total = 0, end_total = 0;
+  for (const StoredOffset& o : *stored) {
+    if (o.group == group && o.topic == topic) stored_total += o.next_offset;
+  }
+  auto conf = MakeConf(TestKafkaConfig(), {{"group.id", UniqueName("crash-watermarks-")}});
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> watermarks(
+      RdKafka::KafkaConsumer::create(conf->get(), err));
+  ASSERT_NE(watermarks, nullptr) << err;
+  for (int32_t partition = 0; partition < 3; ++partition) {
+    int64_t low = 0, high = 0;
+    ASSERT_EQ(watermarks->query_watermark_offsets(topic, partition, &low, &high, 10000),
+              RdKafka::ERR_NO_ERROR);
+    end_total += high;
+  }
+  watermarks->close();
+  EXPECT_EQ(stored_total, end_total) << "stored offsets short of the log end";
 }
 
 }  // namespace
