@@ -158,13 +158,13 @@ class RequestTest(unittest.TestCase):
 
     def test_timestamp_money_and_map_flags(self):
         req = request_of("pipeline", "create-opportunity", "--client-id", "c1", "--title", "T",
-                         "--value", "1,200,000.50 CNY", "--expected-close", "+3d",
-                         "--desired-delivery", "2027-03-01", "--fields", "k=v", "--fields",
+                         "--value", "1,200,000.50 CNY", "--expected-close-time", "+3d",
+                         "--desired-delivery-time", "2027-03-01", "--fields", "k=v", "--fields",
                          "a=b=c")
         self.assertEqual((req.value.amount_minor, req.value.currency), (120000050, "CNY"))
-        self.assertEqual(req.expected_close.ToDatetime(), (NOW + datetime.timedelta(days=3))
+        self.assertEqual(req.expected_close_time.ToDatetime(), (NOW + datetime.timedelta(days=3))
                          .replace(tzinfo=None))
-        self.assertEqual(req.desired_delivery.ToDatetime(), datetime.datetime(2027, 3, 1))
+        self.assertEqual(req.desired_delivery_time.ToDatetime(), datetime.datetime(2027, 3, 1))
         self.assertEqual(dict(req.fields), {"k": "v", "a": "b=c"})
 
     def test_value_parsers(self):
