@@ -10,9 +10,13 @@ Usage: check_manifests.py --name NAME --repo ROOT [--replicas N] [--k8s-version 
 2. Policy: every container runs as non-root with a read-only root filesystem, no privilege
    escalation, ALL capabilities dropped, seccomp RuntimeDefault, CPU/memory requests and limits,
    and gRPC startup/readiness/liveness probes on its gRPC port; every StatefulSet has a
-   PersistentVolumeClaim template mounted at its data dir, a headless Service, a client Service
-   with named grpc/metrics ports, a PodDisruptionBudget, Prometheus scrape annotations for its
-   admin port and a termination grace period longer than the drain timeout.
+   PersistentVolumeClaim template mounted at its data dir (and another one at its backup dir),
+   runs /usr/local/bin/triad-<svc> from the one Triad image, has a headless Service, a client
+   Service with named grpc/metrics ports, a PodDisruptionBudget, Prometheus scrape annotations
+   for its admin port and a termination grace period longer than the drain timeout. Prometheus
+   Operator objects (monitoring.coreos.com: ServiceMonitor, PrometheusRule), which have no
+   schema here either, are checked by their required fields, and a ServiceMonitor must select
+   every service's client Service (and no headless one: each pod scraped once).
 3. Consistency with the code: every TRIAD_* variable names a flag the binary defines (shared
    flags in common/, the service's own in services/<svc>/main.cc); every topic a deployed
    service writes or reads (the kXxxTopic constants) has a KafkaTopic and a .dlq KafkaTopic.
@@ -34,6 +38,8 @@ except ImportError:  # pragma: no cover - reported as a problem below
     kubernetes_validate = None
 
 STRIMZI_GROUP = "kafka.strimzi.io"
+MONITORING_GROUP = "monitoring.coreos.com"
+CRD_GROUPS = (STRIMZI_GROUP, MONITORING_GROUP)
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 KAFKA_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 TRIAD_TOPIC = re.compile(r"^triad\.[a-z0-9_]+\.[a-z0-9_]+$")
@@ -170,7 +176,7 @@ def check_schemas(p, objects, versions):
         p.error("schemas", "python package kubernetes-validate is missing (run tests/deploy/install_tools.sh)")
         return
     for obj in objects:
-        if group_of(obj.get("apiVersion", "")) == STRIMZI_GROUP:
+        if group_of(obj.get("apiVersion", "")) in CRD_GROUPS:
             continue
         for v in versions:
             try:
@@ -432,18 +438,32 @@ def check_statefulset(p, sts, objects, configmaps, flags, replicas_expected):
             elif g.get("port") != grpc_port:
                 p.error(cat, f"{probe} probes port {g.get('port')}, the gRPC port is {grpc_port}")
 
-        # The data dir must be on a volume from a PVC template.
+        # The data dir must be on a volume from a PVC template; the backup dir, when set, on
+        # another one (a full data volume must not take the backups with it).
+        def claim_of(path):
+            best, name = "", None
+            for m in c.get("volumeMounts") or []:
+                mp = m.get("mountPath", "").rstrip("/")
+                if (path == mp or path.startswith(mp + "/")) and len(mp) > len(best):
+                    best, name = mp, m.get("name")
+            return name if name in claim_names else None
+
         data_dir = env.get("TRIAD_DATA_DIR", ("",))[0]
         if not data_dir:
             p.error(cat, "TRIAD_DATA_DIR is not set")
-        else:
-            on_claim = False
-            for m in c.get("volumeMounts") or []:
-                mp = m.get("mountPath", "").rstrip("/")
-                if (data_dir == mp or data_dir.startswith(mp + "/")) and m.get("name") in claim_names:
-                    on_claim = True
-            if not on_claim:
-                p.error(cat, f"data dir {data_dir} is not on a volumeClaimTemplate volume")
+        elif claim_of(data_dir) is None:
+            p.error(cat, f"data dir {data_dir} is not on a volumeClaimTemplate volume")
+        backup_dir = env.get("TRIAD_BACKUP_DIR", ("",))[0]
+        if backup_dir:
+            if claim_of(backup_dir) is None:
+                p.error(cat, f"backup dir {backup_dir} is not on a volumeClaimTemplate volume")
+            elif claim_of(backup_dir) == claim_of(data_dir):
+                p.error(cat, f"backup dir {backup_dir} is on the data volume {claim_of(data_dir)}")
+
+        # One image holds every service; the command picks this service's binary.
+        command = c.get("command") or []
+        if command[:1] != [f"/usr/local/bin/triad-{svc}"]:
+            p.error(cat, f"command {command} must start with /usr/local/bin/triad-{svc}")
         for m in c.get("volumeMounts") or []:
             if m.get("name") not in claim_names and m.get("name") not in pod_volumes:
                 p.error(cat, f"volumeMount {m.get('name')} names no volume")
@@ -463,6 +483,57 @@ def check_statefulset(p, sts, objects, configmaps, flags, replicas_expected):
         if DURATION.match(drain) and grace <= duration_seconds(drain) + STOP_STEPS_SECONDS:
             p.error(at, f"terminationGracePeriodSeconds {grace} must exceed the drain timeout {drain} "
                         f"+ {STOP_STEPS_SECONDS}s of stop steps")
+
+
+def check_monitoring(p, objects, statefulsets):
+    """Prometheus Operator objects by their required fields; ServiceMonitors cover every service."""
+    services = [o for o in objects if o.get("kind") == "Service"]
+    monitors = [o for o in objects if group_of(o.get("apiVersion", "")) == MONITORING_GROUP]
+    for m in monitors:
+        at, spec = where(m), m.get("spec")
+        if m.get("apiVersion") != f"{MONITORING_GROUP}/v1":
+            p.error(at, f"apiVersion must be {MONITORING_GROUP}/v1")
+        if not isinstance(spec, dict):
+            p.error(at, "spec is required")
+            continue
+        if m.get("kind") == "ServiceMonitor":
+            extra = set(spec) - {"jobLabel", "selector", "endpoints", "namespaceSelector", "targetLabels",
+                                 "podTargetLabels", "sampleLimit"}
+            if extra:
+                p.error(at, f"unknown spec fields {sorted(extra)}")
+            eps = spec.get("endpoints")
+            if not isinstance(eps, list) or not eps:
+                p.error(at, "spec.endpoints must be a non-empty list")
+                eps = []
+            selected = [s for s in services if selects(spec.get("selector"), (s["metadata"].get("labels") or {}))]
+            if not selected:
+                p.error(at, "spec.selector selects no Service")
+            for s in selected:
+                if (s.get("spec") or {}).get("clusterIP") == "None":
+                    p.error(at, f"selects the headless {where(s)}: its pods would be scraped twice")
+                names = {pt.get("name") for pt in (s.get("spec") or {}).get("ports") or []}
+                for ep in eps:
+                    if ep.get("port") not in names:
+                        p.error(at, f"endpoint port {ep.get('port')!r} is not a port of {where(s)}")
+            for sts in statefulsets:
+                pod_labels = ((sts["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+                if not any(selects((s.get("spec") or {}).get("selector"), pod_labels) for s in selected):
+                    p.error(at, f"scrapes no Service of {where(sts)}")
+        elif m.get("kind") == "PrometheusRule":
+            groups = spec.get("groups")
+            if not isinstance(groups, list) or not groups:
+                p.error(at, "spec.groups must be a non-empty list")
+                continue
+            for g in groups:
+                if not isinstance(g, dict) or not g.get("name") or not isinstance(g.get("rules"), list):
+                    p.error(at, f"group {g!r:.60}: needs a name and a list of rules")
+                    continue
+                for r in g["rules"]:
+                    if not isinstance(r, dict) or not isinstance(r.get("expr"), str) \
+                            or bool(r.get("alert")) == bool(r.get("record")):
+                        p.error(at, f"group {g['name']}: a rule needs expr and exactly one of alert/record")
+        else:
+            p.error(at, f"unexpected {MONITORING_GROUP} kind {m.get('kind')}")
 
 
 def check_topics(p, objects, configmaps, statefulsets, repo, strict):
@@ -536,6 +607,8 @@ def main():
     ap.add_argument("--k8s-version", action="append", default=None)
     ap.add_argument("--require-namespace", action="store_true",
                     help="every namespaced object must carry metadata.namespace")
+    ap.add_argument("--require-monitoring", action="store_true",
+                    help="a ServiceMonitor and a PrometheusRule must be rendered")
     args = ap.parse_args()
     strict = os.environ.get("TRIAD_DEPLOY_STRICT_COVERAGE", "") not in ("", "0", "false")
 
@@ -579,6 +652,11 @@ def main():
             msg = f"services/{svc} has a main.cc but no StatefulSet triad-{svc} (add deploy/k8s/base/{svc})"
             (p.error if strict else p.warn)("coverage", msg)
     check_topics(p, objects, configmaps, statefulsets, args.repo, strict)
+    check_monitoring(p, objects, statefulsets)
+    if args.require_monitoring and not any(o.get("kind") == "ServiceMonitor" for o in objects):
+        p.error("monitoring", "no ServiceMonitor (include the deploy/monitoring component)")
+    if args.require_monitoring and not any(o.get("kind") == "PrometheusRule" for o in objects):
+        p.error("monitoring", "no PrometheusRule (include the deploy/monitoring component)")
 
     for w in p.warnings:
         print(f"WARNING {w}")
