@@ -385,12 +385,18 @@ def check_statefulset(p, sts, objects, configmaps, flags, replicas_expected):
             except ValueError:
                 pass
 
-        # Grace period must cover the drain plus the stop steps.
+        # Health must turn NOT_SERVING before the listeners close (endpoints update first), and
+        # the grace period must cover that, the drain and the stop steps.
+        not_serving = env.get("TRIAD_NOT_SERVING_GRACE", ("0s",))[0]
+        if not DURATION.match(not_serving) or duration_seconds(not_serving) <= 0:
+            p.error(cat, f"TRIAD_NOT_SERVING_GRACE {not_serving!r}: set a positive duration (e.g. 5s) so "
+                         "endpoints drop the pod before its listeners close")
         drain = env.get("TRIAD_DRAIN_TIMEOUT", ("10s",))[0]
         grace = pod.get("terminationGracePeriodSeconds", 30)
-        if DURATION.match(drain) and grace <= duration_seconds(drain) + STOP_STEPS_SECONDS:
-            p.error(at, f"terminationGracePeriodSeconds {grace} must exceed the drain timeout {drain} "
-                        f"+ {STOP_STEPS_SECONDS}s of stop steps")
+        if DURATION.match(drain) and DURATION.match(not_serving) and \
+                grace <= duration_seconds(drain) + duration_seconds(not_serving) + STOP_STEPS_SECONDS:
+            p.error(at, f"terminationGracePeriodSeconds {grace} must exceed TRIAD_NOT_SERVING_GRACE "
+                        f"{not_serving} + the drain timeout {drain} + {STOP_STEPS_SECONDS}s of stop steps")
 
 
 def main():

@@ -81,6 +81,19 @@ def check_topics(p, objects, configmaps, statefulsets, repo, strict):
             p.warn("topics", f"KAFKA_BOOTSTRAP_SERVERS {bootstrap} is not Strimzi cluster {cluster}'s bootstrap")
         if "TRIAD_TOPIC_PARTITIONS" in data:
             partitions = int(data["TRIAD_TOPIC_PARTITIONS"])
+        # Topics a service creates itself must be replicated like the declared ones.
+        if not any(k.startswith("TRIAD_") for k in data):
+            continue  # not a settings ConfigMap (e.g. the Grafana dashboard)
+        for flag, field in (("TRIAD_TOPIC_REPLICATION", "replicas"),
+                            ("TRIAD_TOPIC_MIN_INSYNC_REPLICAS", "min.insync.replicas")):
+            if flag not in data:
+                p.error("topics", f"{flag} is not set in the ConfigMap (the binary's default assumes 3 brokers)")
+                continue
+            for t in topics:
+                spec = t.get("spec") or {}
+                got = spec.get("replicas") if field == "replicas" else (spec.get("config") or {}).get(field)
+                if str(got) != str(data[flag]):
+                    p.error(where(t), f"{field} {got} != {flag} {data[flag]}")
     max_replicas = max([(s.get("spec") or {}).get("replicas", 1) for s in statefulsets] or [1])
     for name, t in by_name.items():
         spec = t.get("spec") or {}
