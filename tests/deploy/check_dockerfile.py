@@ -54,6 +54,8 @@ def apt_packages(run_line):
     """Package names of the `apt-get install` commands in a RUN line."""
     pkgs = set()
     for cmd in re.split(r"&&|;", run_line):
+        if "apt-get" not in cmd:
+            continue
         words = shlex.split(cmd)
         if "apt-get" in words and "install" in words:
             for w in words[words.index("install") + 1:]:
