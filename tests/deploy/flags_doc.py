@@ -104,6 +104,35 @@ def render(repo, build_dir):
     return "\n".join(lines)
 
 
+def split_doc(text):
+    """(before, table, after) of the doc, or None when the markers are missing."""
+    if BEGIN not in text or END not in text:
+        return None
+    head, rest = text.split(BEGIN, 1)
+    current, tail = rest.split(END, 1)
+    return head, BEGIN + current + END, tail
+
+
+def check(doc_text, repo, build_dir):
+    """The problems of the flag table in doc_text (empty when it is current) and a note."""
+    parts = split_doc(doc_text)
+    if parts is None:
+        return [f"markers {BEGIN} / {END} missing"], ""
+    errors, note = [], ""
+    documented = set(ROW_RE.findall(parts[1]))
+    code = source_flags(repo)
+    for name in sorted(set(code) - documented):
+        errors.append(f"--{name} (defined in {code[name]}) is not in the flag table of docs/operations.md")
+    for name in sorted(documented - set(code)):
+        errors.append(f"--{name} is in docs/operations.md but no service defines it")
+    table = render(repo, build_dir)
+    if table is None:
+        note = f"service binaries not built in {build_dir}: defaults and help texts not compared"
+    elif parts[1] != table:
+        errors.append("the flag table of docs/operations.md differs from the binaries' --helpfull")
+    return errors, note
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.environ.get("TRIAD_DEPLOY_BUILD_DIR", os.path.join(ROOT, "build")))
@@ -111,38 +140,25 @@ def main():
     args = ap.parse_args()
     with open(DOC, encoding="utf-8") as fh:
         doc = fh.read()
-    if BEGIN not in doc or END not in doc:
-        print(f"ERROR {DOC}: markers {BEGIN} / {END} missing")
-        return 1
-    head, rest = doc.split(BEGIN, 1)
-    current, tail = rest.split(END, 1)
-    table = render(ROOT, args.build_dir)
     if args.write:
-        if table is None:
-            print(f"ERROR: build the services first (no binaries in {args.build_dir}/services)")
+        parts = split_doc(doc)
+        table = render(ROOT, args.build_dir)
+        if parts is None or table is None:
+            print(f"ERROR: markers missing in {DOC}, or no binaries in {args.build_dir}/services (build first)")
             return 1
         with open(DOC, "w", encoding="utf-8") as fh:
-            fh.write(head + table + tail)
+            fh.write(parts[0] + table + parts[2])
         print(f"wrote the flag table of {DOC}")
         return 0
-
-    errors = []
-    documented = set(ROW_RE.findall(current))
-    code = source_flags(ROOT)
-    for name in sorted(set(code) - documented):
-        errors.append(f"--{name} (defined in {code[name]}) is not in the flag table of docs/operations.md")
-    for name in sorted(documented - set(code)):
-        errors.append(f"--{name} is in docs/operations.md but no service defines it")
-    if table is None:
-        print(f"note: service binaries not built in {args.build_dir}: defaults and help texts not compared")
-    elif BEGIN + current + END != table:
-        errors.append("the flag table of docs/operations.md differs from the binaries' --helpfull")
+    errors, note = check(doc, ROOT, args.build_dir)
+    if note:
+        print(f"note: {note}")
     for e in errors:
         print(f"ERROR {e}")
     if errors:
         print("FAIL flags: run python3 tests/deploy/flags_doc.py --write (after building)")
         return 1
-    print(f"ok flags: {len(code)} flags documented")
+    print(f"ok flags: {len(source_flags(ROOT))} flags documented")
     return 0
 
 
