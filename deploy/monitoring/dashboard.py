@@ -92,14 +92,17 @@ def service_row(ids, y):
     y += 1
     p.append(panel(ids, "gRPC requests", "Completed RPCs per second by method (health checks excluded).",
                    [(f"sum by (grpc_method) (rate(grpc_server_handled_total{{{rpc}}}{rate}))",
-                     "{{grpc_method}}")], 0, y, unit="reqps"))
-    p.append(panel(ids, "gRPC server errors",
+                     "{{grpc_method}}")], 0, y, unit="reqps", w=6))
+    p.append(panel(ids, "gRPC answers other than OK", "RPCs per second by status code, OK excluded: "
+                   "mostly client errors (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ABORTED).",
+                   [(f'sum by (grpc_code) (rate(grpc_server_handled_total{{{rpc}, grpc_code!="OK"}}{rate}))',
+                     "{{grpc_code}}")], 6, y, unit="reqps", w=6))
+    p.append(panel(ids, "gRPC server fault ratio",
                    f"Share of RPCs ending with a server-side fault ({SERVER_FAULT_CODES}); "
-                   "client errors (INVALID_ARGUMENT, NOT_FOUND, ABORTED...) per code below.",
+                   "the TriadGrpcServerErrors alert fires above 5%.",
                    [(f'sum(rate(grpc_server_handled_total{{{rpc}, grpc_code=~"{SERVER_FAULT_CODES}"}}{rate}))'
-                     f" / sum(rate(grpc_server_handled_total{{{rpc}}}{rate}))", "server fault ratio"),
-                    (f'sum by (grpc_code) (rate(grpc_server_handled_total{{{rpc}, grpc_code!="OK"}}{rate}))',
-                     "{{grpc_code}} /s")], 8, y, unit="percentunit"))
+                     f" / sum(rate(grpc_server_handled_total{{{rpc}}}{rate}))", "server fault ratio")],
+                   12, y, unit="percentunit", w=6))
     p.append(panel(ids, "gRPC latency", "Server-side handling time, p50 and p99 over all methods, p99 per method.",
                    [(f"histogram_quantile(0.5, sum by (le) (rate(grpc_server_handling_seconds_bucket{{{rpc}}}{rate})))",
                      "p50"),
@@ -107,7 +110,7 @@ def service_row(ids, y):
                      "p99"),
                     (f"histogram_quantile(0.99, sum by (le, grpc_method) "
                      f"(rate(grpc_server_handling_seconds_bucket{{{rpc}}}{rate})))", "p99 {{grpc_method}}")],
-                   16, y, unit="s"))
+                   18, y, unit="s", w=6))
     y += 7
     p.append(panel(ids, "Outbox depth", "Events committed and not yet confirmed by Kafka. Steady growth: "
                    "the relay is stalled or Kafka is slower than the writes.",
