@@ -100,8 +100,9 @@ def service_row(ids, y):
     p.append(panel(ids, "gRPC server fault ratio",
                    f"Share of RPCs ending with a server-side fault ({SERVER_FAULT_CODES}); "
                    "the TriadGrpcServerErrors alert fires above 5%.",
-                   [(f'sum(rate(grpc_server_handled_total{{{rpc}, grpc_code=~"{SERVER_FAULT_CODES}"}}{rate}))'
-                     f" / sum(rate(grpc_server_handled_total{{{rpc}}}{rate}))", "server fault ratio")],
+                   [(f'(sum(rate(grpc_server_handled_total{{{rpc}, grpc_code=~"{SERVER_FAULT_CODES}"}}{rate}))'
+                     f" or vector(0)) / sum(rate(grpc_server_handled_total{{{rpc}}}{rate}))",
+                     "server fault ratio")],
                    12, y, unit="percentunit", w=6))
     p.append(panel(ids, "gRPC latency", "Server-side handling time, p50 and p99 over all methods, p99 per method.",
                    [(f"histogram_quantile(0.5, sum by (le) (rate(grpc_server_handling_seconds_bucket{{{rpc}}}{rate})))",
