@@ -142,6 +142,19 @@ def main():
     for d in subdirs:
         if d not in copied:
             errors.append(f"builder stage does not COPY {d}/, which CMakeLists.txt adds")
+    # The build context: a directory that a CMakeLists.txt adds must not be excluded by
+    # Dockerfile.dockerignore (tools/* is excluded but for the CMake-built tools).
+    ignore_path = path + ".dockerignore"
+    if os.path.isfile(ignore_path):
+        with open(ignore_path, encoding="utf-8") as fh:
+            patterns = [p.strip() for p in fh if p.strip() and not p.startswith("#")]
+        tools_cmake = os.path.join(args.repo, "tools", "CMakeLists.txt")
+        if "tools/*" in patterns and os.path.isfile(tools_cmake):
+            with open(tools_cmake, encoding="utf-8") as fh:
+                for d in re.findall(r"^\s*add_subdirectory\(\s*([\w./-]+)", fh.read(), re.M):
+                    if f"!tools/{d}" not in patterns:
+                        errors.append(f"Dockerfile.dockerignore excludes tools/{d}, which tools/CMakeLists.txt "
+                                      f"adds: the image's CMake configure would fail (add !tools/{d})")
     build_runs = " ".join(instrs(build, "RUN"))
     if not re.search(r"for s in \$\{SERVICES\}; do targets=\"\$\{targets\} triad-\$\{s\}\"", build_runs) \
             or "--target ${targets}" not in build_runs:
