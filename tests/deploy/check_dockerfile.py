@@ -3,9 +3,11 @@
 
 Usage: check_dockerfile.py --repo ROOT [--build-dir DIR]
 
-* two stages: a builder FROM debian:bookworm and a runtime FROM debian:bookworm-slim, both
-  taking ARG SERVICE; the runtime runs as uid 10001, listens on 0.0.0.0 through
-  TRIAD_LISTEN_HOST and enters /usr/local/bin/triad-$SERVICE (through the fixed-name link);
+* two stages: a builder FROM debian:bookworm and a runtime FROM debian:bookworm-slim; the
+  builder's ARG SERVICES names every service of services/ (a directory with a main.cc), builds
+  triad-<service> for each and the runtime copies them to /usr/local/bin; the runtime runs as
+  uid 10001, listens on 0.0.0.0 through TRIAD_LISTEN_HOST, and its CMD/ENTRYPOINT use the exec
+  form (the service is PID 1 and gets SIGTERM);
 * the builder installs every build package scripts/setup.sh installs (the -dev libraries, the
   compilers and build tools) and copies every directory the top-level CMakeLists.txt adds;
 * when service binaries are built in --build-dir, every shared library they load (ldd) comes
@@ -52,6 +54,8 @@ def apt_packages(run_line):
     """Package names of the `apt-get install` commands in a RUN line."""
     pkgs = set()
     for cmd in re.split(r"&&|;", run_line):
+        if "apt-get" not in cmd:
+            continue
         words = shlex.split(cmd)
         if "apt-get" in words and "install" in words:
             for w in words[words.index("install") + 1:]:
@@ -96,9 +100,24 @@ def main():
     def instrs(stage, kind):
         return [rest for i, rest in stage["lines"] if i == kind]
 
-    for st in (build, runtime):
-        if not any(a.split("=")[0].strip() == "SERVICE" for a in instrs(st, "ARG")):
-            errors.append(f"stage FROM {st['image']} does not declare ARG SERVICE")
+    # The services the image ships: ARG SERVICES="..." of the builder, against services/.
+    services_arg = None
+    for a in instrs(build, "ARG"):
+        k, _, v = a.partition("=")
+        if k.strip() == "SERVICES":
+            services_arg = v.strip().strip('"').split()
+    code_services = sorted(d for d in os.listdir(os.path.join(args.repo, "services"))
+                           if os.path.isfile(os.path.join(args.repo, "services", d, "main.cc")))
+    if services_arg is None:
+        errors.append('builder stage does not declare ARG SERVICES="<service> ..."')
+    else:
+        for svc in code_services:
+            if svc not in services_arg:
+                errors.append(f"ARG SERVICES does not name {svc} (services/{svc}/main.cc): "
+                              f"the image would not ship triad-{svc}")
+        for svc in services_arg:
+            if svc not in code_services:
+                errors.append(f"ARG SERVICES names {svc}, which has no services/{svc}/main.cc")
 
     # Builder: packages of scripts/setup.sh, and the CMake source directories.
     build_pkgs = set().union(*[apt_packages(r) for r in instrs(build, "RUN")])
@@ -123,8 +142,25 @@ def main():
     for d in subdirs:
         if d not in copied:
             errors.append(f"builder stage does not COPY {d}/, which CMakeLists.txt adds")
-    if not any("triad-${SERVICE}" in r for r in instrs(build, "RUN")):
-        errors.append("builder stage does not build the target triad-${SERVICE}")
+    # The build context: a directory that a CMakeLists.txt adds must not be excluded by
+    # Dockerfile.dockerignore (tools/* is excluded but for the CMake-built tools).
+    ignore_path = path + ".dockerignore"
+    if os.path.isfile(ignore_path):
+        with open(ignore_path, encoding="utf-8") as fh:
+            patterns = [p.strip() for p in fh if p.strip() and not p.startswith("#")]
+        tools_cmake = os.path.join(args.repo, "tools", "CMakeLists.txt")
+        if "tools/*" in patterns and os.path.isfile(tools_cmake):
+            with open(tools_cmake, encoding="utf-8") as fh:
+                for d in re.findall(r"^\s*add_subdirectory\(\s*([\w./-]+)", fh.read(), re.M):
+                    if f"!tools/{d}" not in patterns:
+                        errors.append(f"Dockerfile.dockerignore excludes tools/{d}, which tools/CMakeLists.txt "
+                                      f"adds: the image's CMake configure would fail (add !tools/{d})")
+    build_runs = " ".join(instrs(build, "RUN"))
+    if not re.search(r"for s in \$\{SERVICES\}; do targets=\"\$\{targets\} triad-\$\{s\}\"", build_runs) \
+            or "--target ${targets}" not in build_runs:
+        errors.append("builder stage does not build the target triad-<s> of every s in ${SERVICES}")
+    if not re.search(r'cp "/build/services/\$\{s\}/triad-\$\{s\}" "/out/triad-\$\{s\}"', build_runs):
+        errors.append("builder stage does not collect every triad-${s} into /out")
 
     # Runtime: user, listen host, entrypoint.
     users = instrs(runtime, "USER")
@@ -133,18 +169,16 @@ def main():
     env_text = " ".join(instrs(runtime, "ENV"))
     if not re.search(r"(^|\s)TRIAD_LISTEN_HOST=0\.0\.0\.0(\s|$)", env_text):
         errors.append("runtime stage does not set ENV TRIAD_LISTEN_HOST=0.0.0.0")
-    entry = instrs(runtime, "ENTRYPOINT")
-    runs = " ".join(instrs(runtime, "RUN"))
-    copies = " ".join(instrs(runtime, "COPY"))
-    if "/usr/local/bin/triad-${SERVICE}" not in copies:
-        errors.append("runtime stage does not COPY the binary to /usr/local/bin/triad-${SERVICE}")
-    if not entry or not entry[-1].startswith("["):
-        errors.append("ENTRYPOINT must use the exec form (so the service is PID 1 and gets SIGTERM)")
-    elif entry[-1] == '["/usr/local/bin/triad"]':
-        if not re.search(r'ln -s "?triad-\$\{SERVICE\}"? /usr/local/bin/triad(\s|$)', runs):
-            errors.append("ENTRYPOINT /usr/local/bin/triad is not linked to triad-${SERVICE}")
-    elif "/usr/local/bin/triad-" not in entry[-1]:
-        errors.append(f"ENTRYPOINT {entry[-1]} does not run /usr/local/bin/triad-$SERVICE")
+    copies = [c.split() for c in instrs(runtime, "COPY")]
+    if not any("--from=build" in c and c[-2].rstrip("/") == "/out" and c[-1].rstrip("/") == "/usr/local/bin"
+               for c in copies if len(c) >= 3):
+        errors.append("runtime stage does not COPY --from=build /out/ /usr/local/bin/ (the service binaries)")
+    for kind in ("ENTRYPOINT", "CMD"):
+        for e in instrs(runtime, kind):
+            if not e.startswith("["):
+                errors.append(f"{kind} must use the exec form (so the service is PID 1 and gets SIGTERM)")
+    if not instrs(runtime, "CMD") and not instrs(runtime, "ENTRYPOINT"):
+        errors.append("runtime stage has neither CMD nor ENTRYPOINT")
 
     # Runtime libraries of the built binaries.
     runtime_pkgs = set().union(*[apt_packages(r) for r in instrs(runtime, "RUN")])

@@ -10,9 +10,13 @@ Usage: check_manifests.py --name NAME --repo ROOT [--replicas N] [--k8s-version 
 2. Policy: every container runs as non-root with a read-only root filesystem, no privilege
    escalation, ALL capabilities dropped, seccomp RuntimeDefault, CPU/memory requests and limits,
    and gRPC startup/readiness/liveness probes on its gRPC port; every StatefulSet has a
-   PersistentVolumeClaim template mounted at its data dir, a headless Service, a client Service
-   with named grpc/metrics ports, a PodDisruptionBudget, Prometheus scrape annotations for its
-   admin port and a termination grace period longer than the drain timeout.
+   PersistentVolumeClaim template mounted at its data dir (and another one at its backup dir),
+   runs /usr/local/bin/triad-<svc> from the one Triad image, has a headless Service, a client
+   Service with named grpc/metrics ports, a PodDisruptionBudget, Prometheus scrape annotations
+   for its admin port and a termination grace period longer than the drain timeout. Prometheus
+   Operator objects (monitoring.coreos.com: ServiceMonitor, PrometheusRule), which have no
+   schema here either, are checked by their required fields, and a ServiceMonitor must select
+   every service's client Service (and no headless one: each pod scraped once).
 3. Consistency with the code: every TRIAD_* variable names a flag the binary defines (shared
    flags in common/, the service's own in services/<svc>/main.cc); every topic a deployed
    service writes or reads (the kXxxTopic constants) has a KafkaTopic and a .dlq KafkaTopic.
@@ -27,42 +31,19 @@ import sys
 
 import yaml
 
+from manifest_common import CRD_GROUPS, Problems, group_of, selects, where
+from manifest_crds import check_monitoring, check_topics
+
 try:
     import kubernetes_validate
     from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 except ImportError:  # pragma: no cover - reported as a problem below
     kubernetes_validate = None
 
-STRIMZI_GROUP = "kafka.strimzi.io"
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-KAFKA_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
-TRIAD_TOPIC = re.compile(r"^triad\.[a-z0-9_]+\.[a-z0-9_]+$")
 DURATION = re.compile(r"^(0|inf|-inf|(\d+(\.\d+)?(ns|us|ms|s|m|h))+)$")
 # Seconds that the stop steps after the drain may take: stop consumers and commit offsets,
 # flush the outbox relay (up to 5 s), close RocksDB.
 STOP_STEPS_SECONDS = 10
-
-
-class Problems:
-    def __init__(self, name):
-        self.name = name
-        self.errors = []
-        self.warnings = []
-
-    def error(self, where, message):
-        self.errors.append(f"{self.name}: {where}: {message}")
-
-    def warn(self, where, message):
-        self.warnings.append(f"{self.name}: {where}: {message}")
-
-
-def where(obj):
-    meta = obj.get("metadata") or {}
-    return f"{obj.get('kind', '?')}/{meta.get('name', '?')}"
-
-
-def group_of(api_version):
-    return api_version.split("/")[0] if "/" in api_version else ""
 
 
 # ---------------------------------------------------------------------------- quantities
@@ -128,25 +109,6 @@ def code_flags(repo):
     return flags
 
 
-def code_topics(repo):
-    """{svc: set(topic)} of the kXxxTopic constants in services/<svc>/ (written or read)."""
-    const_re = re.compile(r'k\w*Topic\[\]\s*=\s*"([^"]+)"')
-    topics = {}
-    services_dir = os.path.join(repo, "services")
-    for svc in sorted(os.listdir(services_dir)) if os.path.isdir(services_dir) else []:
-        found = set()
-        for dirpath, _, files in os.walk(os.path.join(services_dir, svc)):
-            if "/tests" in dirpath or "/bench" in dirpath:
-                continue
-            for f in files:
-                if f.endswith((".cc", ".h")):
-                    with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
-                        found.update(const_re.findall(fh.read()))
-        if found:
-            topics[svc] = found
-    return topics
-
-
 def check_flag_value(p, at, env, value, flag_type):
     if flag_type == "bool":
         if value.lower() not in ("true", "false", "1", "0", "yes", "no", "t", "f", "y", "n"):
@@ -170,7 +132,7 @@ def check_schemas(p, objects, versions):
         p.error("schemas", "python package kubernetes-validate is missing (run tests/deploy/install_tools.sh)")
         return
     for obj in objects:
-        if group_of(obj.get("apiVersion", "")) == STRIMZI_GROUP:
+        if group_of(obj.get("apiVersion", "")) in CRD_GROUPS:
             continue
         for v in versions:
             try:
@@ -182,55 +144,7 @@ def check_schemas(p, objects, versions):
                 p.error(where(obj), f"schema (Kubernetes {v}): {e.message}")
 
 
-def check_kafka_topic(p, obj):
-    at = where(obj)
-    if obj.get("apiVersion") != f"{STRIMZI_GROUP}/v1beta2":
-        p.error(at, f"apiVersion must be {STRIMZI_GROUP}/v1beta2, got {obj.get('apiVersion')}")
-    meta = obj.get("metadata") or {}
-    name = meta.get("name", "")
-    if not isinstance(name, str) or not DNS_SUBDOMAIN.match(name) or len(name) > 253:
-        p.error(at, "metadata.name must be a lowercase DNS subdomain")
-    cluster = (meta.get("labels") or {}).get("strimzi.io/cluster")
-    if not isinstance(cluster, str) or not cluster:
-        p.error(at, "label strimzi.io/cluster (the Kafka cluster) is required")
-    extra_top = set(obj) - {"apiVersion", "kind", "metadata", "spec"}
-    if extra_top:
-        p.error(at, f"unknown top-level fields {sorted(extra_top)}")
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        p.error(at, "spec is required")
-        return
-    extra = set(spec) - {"topicName", "partitions", "replicas", "config"}
-    if extra:
-        p.error(at, f"unknown spec fields {sorted(extra)}")
-    topic = spec.get("topicName", name)
-    if not isinstance(topic, str) or not KAFKA_TOPIC_NAME.match(topic):
-        p.error(at, f"spec.topicName {topic!r} is not a valid Kafka topic name")
-    for field, hi in (("partitions", 1 << 31), ("replicas", 32767)):
-        v = spec.get(field)
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= hi:
-            p.error(at, f"spec.{field} must be an integer in [1, {hi}], got {v!r}")
-    config = spec.get("config", {})
-    if not isinstance(config, dict):
-        p.error(at, "spec.config must be a map")
-        config = {}
-    for k, v in config.items():
-        if not isinstance(v, (str, int, float, bool)):
-            p.error(at, f"spec.config.{k} must be a scalar")
-    isr = config.get("min.insync.replicas")
-    if isinstance(isr, int) and isinstance(spec.get("replicas"), int) and isr > spec["replicas"]:
-        p.error(at, f"min.insync.replicas {isr} > replicas {spec['replicas']}: producers with acks=all would fail")
-
-
 # -------------------------------------------------------------------------------- policy
-
-
-def selects(selector, labels):
-    """True if a selector (a LabelSelector's matchLabels, or a Service's plain map) selects labels."""
-    if not selector or "matchExpressions" in selector:  # expressions are not used by Triad
-        return False
-    match = selector["matchLabels"] if "matchLabels" in selector else selector
-    return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
 def container_env(container, configmaps):
@@ -432,18 +346,32 @@ def check_statefulset(p, sts, objects, configmaps, flags, replicas_expected):
             elif g.get("port") != grpc_port:
                 p.error(cat, f"{probe} probes port {g.get('port')}, the gRPC port is {grpc_port}")
 
-        # The data dir must be on a volume from a PVC template.
+        # The data dir must be on a volume from a PVC template; the backup dir, when set, on
+        # another one (a full data volume must not take the backups with it).
+        def claim_of(path):
+            best, name = "", None
+            for m in c.get("volumeMounts") or []:
+                mp = m.get("mountPath", "").rstrip("/")
+                if (path == mp or path.startswith(mp + "/")) and len(mp) > len(best):
+                    best, name = mp, m.get("name")
+            return name if name in claim_names else None
+
         data_dir = env.get("TRIAD_DATA_DIR", ("",))[0]
         if not data_dir:
             p.error(cat, "TRIAD_DATA_DIR is not set")
-        else:
-            on_claim = False
-            for m in c.get("volumeMounts") or []:
-                mp = m.get("mountPath", "").rstrip("/")
-                if (data_dir == mp or data_dir.startswith(mp + "/")) and m.get("name") in claim_names:
-                    on_claim = True
-            if not on_claim:
-                p.error(cat, f"data dir {data_dir} is not on a volumeClaimTemplate volume")
+        elif claim_of(data_dir) is None:
+            p.error(cat, f"data dir {data_dir} is not on a volumeClaimTemplate volume")
+        backup_dir = env.get("TRIAD_BACKUP_DIR", ("",))[0]
+        if backup_dir:
+            if claim_of(backup_dir) is None:
+                p.error(cat, f"backup dir {backup_dir} is not on a volumeClaimTemplate volume")
+            elif claim_of(backup_dir) == claim_of(data_dir):
+                p.error(cat, f"backup dir {backup_dir} is on the data volume {claim_of(data_dir)}")
+
+        # One image holds every service; the command picks this service's binary.
+        command = c.get("command") or []
+        if command[:1] != [f"/usr/local/bin/triad-{svc}"]:
+            p.error(cat, f"command {command} must start with /usr/local/bin/triad-{svc}")
         for m in c.get("volumeMounts") or []:
             if m.get("name") not in claim_names and m.get("name") not in pod_volumes:
                 p.error(cat, f"volumeMount {m.get('name')} names no volume")
@@ -457,74 +385,18 @@ def check_statefulset(p, sts, objects, configmaps, flags, replicas_expected):
             except ValueError:
                 pass
 
-        # Grace period must cover the drain plus the stop steps.
+        # Health must turn NOT_SERVING before the listeners close (endpoints update first), and
+        # the grace period must cover that, the drain and the stop steps.
+        not_serving = env.get("TRIAD_NOT_SERVING_GRACE", ("0s",))[0]
+        if not DURATION.match(not_serving) or duration_seconds(not_serving) <= 0:
+            p.error(cat, f"TRIAD_NOT_SERVING_GRACE {not_serving!r}: set a positive duration (e.g. 5s) so "
+                         "endpoints drop the pod before its listeners close")
         drain = env.get("TRIAD_DRAIN_TIMEOUT", ("10s",))[0]
         grace = pod.get("terminationGracePeriodSeconds", 30)
-        if DURATION.match(drain) and grace <= duration_seconds(drain) + STOP_STEPS_SECONDS:
-            p.error(at, f"terminationGracePeriodSeconds {grace} must exceed the drain timeout {drain} "
-                        f"+ {STOP_STEPS_SECONDS}s of stop steps")
-
-
-def check_topics(p, objects, configmaps, statefulsets, repo, strict):
-    topics = [o for o in objects if o.get("kind") == "KafkaTopic"]
-    by_name = {}
-    for t in topics:
-        check_kafka_topic(p, t)
-        spec = t.get("spec") or {}
-        name = spec.get("topicName", t["metadata"].get("name"))
-        if name in by_name:
-            p.error(where(t), f"topic {name} declared twice")
-        by_name[name] = t
-    if not topics:
-        if statefulsets:
-            p.error("topics", "no KafkaTopic resources")
-        return
-
-    clusters = {(t["metadata"].get("labels") or {}).get("strimzi.io/cluster") for t in topics}
-    if len(clusters) != 1:
-        p.error("topics", f"KafkaTopics name several clusters: {sorted(map(str, clusters))}")
-    cluster = next(iter(clusters))
-    partitions = None
-    for data in configmaps.values():
-        bootstrap = data.get("KAFKA_BOOTSTRAP_SERVERS")
-        if bootstrap and cluster and not all(h.startswith(f"{cluster}-kafka-bootstrap")
-                                             for h in bootstrap.split(",")):
-            p.warn("topics", f"KAFKA_BOOTSTRAP_SERVERS {bootstrap} is not Strimzi cluster {cluster}'s bootstrap")
-        if "TRIAD_TOPIC_PARTITIONS" in data:
-            partitions = int(data["TRIAD_TOPIC_PARTITIONS"])
-    max_replicas = max([(s.get("spec") or {}).get("replicas", 1) for s in statefulsets] or [1])
-    for name, t in by_name.items():
-        spec = t.get("spec") or {}
-        tp = spec.get("partitions")
-        if not name.endswith(".dlq") and partitions is not None and tp != partitions:
-            p.error(where(t), f"partitions {tp} != TRIAD_TOPIC_PARTITIONS {partitions}")
-        if not name.endswith(".dlq") and isinstance(tp, int) and tp < max_replicas:
-            p.error(where(t), f"partitions {tp} < {max_replicas} replicas: some consumers would idle")
-        if name.endswith(".dlq"):
-            if name[:-4] not in by_name:
-                p.error(where(t), f"dead-letter topic of {name[:-4]}, which is not declared")
-        else:
-            if not TRIAD_TOPIC.match(name):
-                p.error(where(t), f"topic {name} is not triad.<service>.<aggregate>")
-            if f"{name}.dlq" not in by_name:
-                p.error(where(t), f"no dead-letter topic {name}.dlq")
-            retention = (spec.get("config") or {}).get("retention.ms")
-            if retention not in (-1, "-1"):
-                p.warn(where(t), f"retention.ms {retention}: read models can only be rebuilt from what is kept")
-
-    deployed = {s["metadata"]["name"][len("triad-"):] for s in statefulsets
-                if s["metadata"]["name"].startswith("triad-")}
-    for svc, needed in sorted(code_topics(repo).items()):
-        for topic in sorted(needed):
-            for name in (topic, f"{topic}.dlq"):
-                if name in by_name:
-                    continue
-                msg = (f"services/{svc} writes or reads {topic} but there is no KafkaTopic for {name} "
-                       f"(add it to deploy/k8s/base/kafka-topics/topics.yaml)")
-                if svc in deployed or strict:
-                    p.error("topics", msg)
-                else:
-                    p.warn("topics", msg)
+        if DURATION.match(drain) and DURATION.match(not_serving) and \
+                grace <= duration_seconds(drain) + duration_seconds(not_serving) + STOP_STEPS_SECONDS:
+            p.error(at, f"terminationGracePeriodSeconds {grace} must exceed TRIAD_NOT_SERVING_GRACE "
+                        f"{not_serving} + the drain timeout {drain} + {STOP_STEPS_SECONDS}s of stop steps")
 
 
 def main():
@@ -536,6 +408,8 @@ def main():
     ap.add_argument("--k8s-version", action="append", default=None)
     ap.add_argument("--require-namespace", action="store_true",
                     help="every namespaced object must carry metadata.namespace")
+    ap.add_argument("--require-monitoring", action="store_true",
+                    help="a ServiceMonitor and a PrometheusRule must be rendered")
     args = ap.parse_args()
     strict = os.environ.get("TRIAD_DEPLOY_STRICT_COVERAGE", "") not in ("", "0", "false")
 
@@ -579,6 +453,11 @@ def main():
             msg = f"services/{svc} has a main.cc but no StatefulSet triad-{svc} (add deploy/k8s/base/{svc})"
             (p.error if strict else p.warn)("coverage", msg)
     check_topics(p, objects, configmaps, statefulsets, args.repo, strict)
+    check_monitoring(p, objects, statefulsets)
+    if args.require_monitoring and not any(o.get("kind") == "ServiceMonitor" for o in objects):
+        p.error("monitoring", "no ServiceMonitor (include the deploy/monitoring component)")
+    if args.require_monitoring and not any(o.get("kind") == "PrometheusRule" for o in objects):
+        p.error("monitoring", "no PrometheusRule (include the deploy/monitoring component)")
 
     for w in p.warnings:
         print(f"WARNING {w}")

@@ -6,14 +6,24 @@
 #     .cache/deploy-tools/bin (Debian's kubernetes-client 1.20 embeds kustomize v2, too old);
 #   * a Python venv (.cache/deploy-tools/venv) with the PyPI package kubernetes-validate, which
 #     ships the Kubernetes JSON schemas used offline. A venv, because Debian bookworm's pip
-#     refuses to install into the system Python.
-# It writes .cache/deploy-tools/env.sh, which validate_manifests.sh sources. Env overrides:
-# TRIAD_DEPLOY_TOOLS_DIR (where to install), TRIAD_KUSTOMIZE_STANDALONE=1 (ignore kubectl).
+#     refuses to install into the system Python;
+#   * promtool (checks and unit-tests the alert rules, parses the dashboard's PromQL): taken
+#     from Debian bookworm's `prometheus` package, upstream version PROMTOOL_VERSION below, by
+#     `apt-get download` and extracting only usr/bin/promtool into .cache/deploy-tools/bin
+#     (installing the package would also start a Prometheus server); without apt-get, built
+#     with `go install github.com/prometheus/prometheus/cmd/promtool` at the same version.
+# It writes .cache/deploy-tools/env.sh, which validate_manifests.sh and validate_monitoring.sh
+# source. Env overrides: TRIAD_DEPLOY_TOOLS_DIR (where to install), TRIAD_KUSTOMIZE_STANDALONE=1
+# (ignore kubectl).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="${TRIAD_DEPLOY_TOOLS_DIR:-$ROOT/.cache/deploy-tools}"
 KUBERNETES_VALIDATE_VERSION="1.37.0"
 KUSTOMIZE_VERSION="v5.5.0"
+# Debian bookworm's prometheus package is 2.42.0+ds-<debian revision>; the Go module of the
+# same release is v0.42.0 (Prometheus tags its Go module 0.<minor>).
+PROMTOOL_VERSION="2.42.0"
+PROMTOOL_GO_VERSION="v0.42.0"
 VENV="$TOOLS/venv"
 mkdir -p "$TOOLS/bin"
 
@@ -77,10 +87,48 @@ if [[ -z "$KUSTOMIZE_CMD" ]]; then
   fi
 fi
 
+# --- promtool -------------------------------------------------------------------------------------
+promtool_ok() {
+  [[ -x "$TOOLS/bin/promtool" ]] &&
+    "$TOOLS/bin/promtool" --version 2>&1 | grep -q "^promtool, version ${PROMTOOL_VERSION}[+ ]"
+}
+if ! promtool_ok; then
+  if command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then
+    log "extracting promtool $PROMTOOL_VERSION from Debian's prometheus package"
+    dl="$(mktemp -d)"
+    chmod 777 "$dl"  # apt's download user (_apt) writes here
+    if ! (cd "$dl" && apt-get download -qq prometheus >&2 2>/dev/null); then
+      as_root apt-get update -qq
+      (cd "$dl" && apt-get download -qq prometheus >&2)
+    fi
+    deb="$(ls "$dl"/prometheus_*.deb)"
+    case "$(basename "$deb")" in
+      prometheus_${PROMTOOL_VERSION}+*) ;;
+      *) log "Debian offers $(basename "$deb"), not prometheus ${PROMTOOL_VERSION}: update PROMTOOL_VERSION in $0"
+         rm -rf "$dl"; exit 1 ;;
+    esac
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dl" ./usr/bin/promtool
+    mv "$dl/usr/bin/promtool" "$TOOLS/bin/promtool"
+    rm -rf "$dl"
+  elif command -v go >/dev/null 2>&1; then
+    log "building promtool $PROMTOOL_GO_VERSION with go install (several minutes, once)"
+    GOBIN="$TOOLS/bin" GOTOOLCHAIN=local GOFLAGS="-buildvcs=false" \
+      nice -n 10 go install "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_GO_VERSION" >&2
+  else
+    log "no promtool: needs apt-get (Debian) or Go"
+    exit 1
+  fi
+  if ! "$TOOLS/bin/promtool" --version >/dev/null 2>&1; then
+    log "promtool did not install into $TOOLS/bin"
+    exit 1
+  fi
+fi
+
 cat > "$TOOLS/env.sh.tmp" <<EOF
 # Written by tests/deploy/install_tools.sh; sourced by tests/deploy/validate_manifests.sh.
 TRIAD_KUSTOMIZE="$KUSTOMIZE_CMD"
 TRIAD_DEPLOY_PYTHON="$VENV/bin/python"
+TRIAD_PROMTOOL="$TOOLS/bin/promtool"
 EOF
 mv "$TOOLS/env.sh.tmp" "$TOOLS/env.sh"
-log "ok (kustomize: $KUSTOMIZE_CMD; python: $VENV/bin/python)"
+log "ok (kustomize: $KUSTOMIZE_CMD; python: $VENV/bin/python; promtool: $TOOLS/bin/promtool)"

@@ -46,7 +46,7 @@ check() {
 
 check base base
 check overlays/dev overlays/dev --replicas 1 --require-namespace
-check overlays/prod overlays/prod --replicas 1 --require-namespace
+check overlays/prod overlays/prod --replicas 1 --require-namespace --require-monitoring
 
 # Every directory under overlays/ must be one of the checked ones.
 for d in "$ROOT"/deploy/k8s/overlays/*/; do
