@@ -1,5 +1,5 @@
 """triad_py: small Python helpers for talking to Triad from outside, shared by the end-to-end
-test (tests/e2e/e2e_test.py) and the demo loader (tools/demo/demo.py).
+tests (tests/e2e/harness.py) and the demo loader (tools/demo/demo.py).
 
 Modules:
   stubs   generates the Python protobuf/gRPC classes from proto/ at run time (nothing generated
