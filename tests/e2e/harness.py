@@ -15,8 +15,14 @@ are there (triad_py.ensure_python()). API:
   poll(fn, what, timeout)  polls fn() until it returns a truthy value (triad_py.rpc.poll_until)
   rpc_error(fn)            the grpc.RpcError fn() raises (AssertionError when it succeeds)
   free_port()              a free loopback TCP port
-  Service                  one service process: start(), restart(), kill() (SIGKILL), terminate(),
-                           alive(), address, log_tail(), consumer_count(result)
+  binary(name)             the built binary of a service (TRIAD_<NAME>_BIN, else under
+                           TRIAD_BUILD_DIR); binary(env_name, rel) as e2e_test.py had it
+  Service(name, binary, workdir, extra_flags=(), bootstrap=BOOTSTRAP)
+                           one service process on free loopback ports: start() (waits for
+                           SERVING), restart() (same ports and data), kill() (SIGKILL),
+                           terminate(timeout) (SIGTERM; the exit code), alive(), address,
+                           data_dir, log_tail(), consumer_count(result) (Prometheus counter)
+  DRAIN_TIMEOUT_S          --drain_timeout given to every service
   Cluster                  the four services on fresh data directories and consumer groups:
                            Cluster(workdir, bootstrap).start(); .clients/.pipeline/.review/
                            .production are stubs (re-made after a restart); .svc[name] the
@@ -24,10 +30,26 @@ are there (triad_py.ensure_python()). API:
                            (see Cluster.isolate); stop() (SIGTERM, returns exit codes), close()
   PrivateBroker(port, dir) a broker of the test's own (scripts/kafka-local.sh): start(), stop(),
                            kill() (SIGKILL), bootstrap
+  ClusterCase              unittest.TestCase base: a Cluster per class (started, isolated,
+                           staffed with `experts` experts and a resource per skill) as
+                           `cls.cluster`, the helpers as `cls.t`, the logs printed when a test
+                           failed; assertRpcError(code, fn, *texts)
   Triad(cluster)           the flow helpers every test shares: clients, experts, resources,
                            opportunities driven through the playbook, reviews decided by the
                            assigned expert, wins, project progress (see its methods)
   main(*test_cases)        runs unittest cases, prints "N passed, M failed", returns the status
+
+A test of another group of flows (e.g. offboarding_test.py) is a file beside this one:
+
+    import harness                       # first: it makes sure the Python packages are there
+    class MyTest(harness.ClusterCase):
+        def test_x(self):
+            c = self.t.client("k", "Name", owner="u:someone")
+            self.cluster.clients.OffboardPerson(...)
+    if __name__ == "__main__":
+        sys.exit(harness.main(MyTest))
+
+registered in tests/e2e/CMakeLists.txt (the foreach list).
 
 Isolation on a shared broker: every service consumes its topics from the beginning with a fresh
 consumer group, so other runs' events reach this run's services too. Cluster.isolate() gives the
@@ -47,8 +69,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-import types
 import unittest
 import urllib.request
 import uuid
@@ -65,7 +85,7 @@ triad_py.ensure_python()
 
 import grpc  # noqa: E402
 
-from triad_py import events, rpc  # noqa: E402
+from triad_py import rpc  # noqa: E402
 from triad_py import stubs as _stubs  # noqa: E402
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:19092"
@@ -125,9 +145,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def binary(name):
-    env = "TRIAD_%s_BIN" % name.upper()
-    path = os.environ.get(env) or os.path.join(BUILD_DIR, "services", name, "triad-" + name)
+def binary(name, rel=None):
+    """The built binary of service `name` (TRIAD_<NAME>_BIN, else <build>/services/<name>/
+    triad-<name>); binary(env_name, rel) names the variable and the path under the build tree
+    explicitly."""
+    env = "TRIAD_%s_BIN" % name.upper() if rel is None else name
+    rel = rel or os.path.join("services", name, "triad-" + name)
+    path = os.environ.get(env) or os.path.join(BUILD_DIR, rel)
     if not os.access(path, os.X_OK):
         raise RuntimeError("%s not found or not executable (build it, or set TRIAD_BUILD_DIR / %s)"
                            % (path, env))
@@ -138,9 +162,9 @@ class Service:
     """One Triad service process on free loopback ports, logging to <workdir>/<name>.log. Its
     data directory survives restart() (that is the point of a restart)."""
 
-    def __init__(self, name, workdir, bootstrap, extra_flags=()):
+    def __init__(self, name, binary_path, workdir, extra_flags=(), bootstrap=BOOTSTRAP):
         self.name = name
-        self.binary = binary(name)
+        self.binary = binary_path
         self.workdir = workdir
         self.bootstrap = bootstrap
         self.extra_flags = list(extra_flags)
@@ -231,9 +255,9 @@ class Cluster:
         stubs()
         self.workdir = workdir or tempfile.mkdtemp(prefix="triad-%s-" % tag)
         self.bootstrap = bootstrap
-        self.svc = {name: Service(name, self.workdir, bootstrap,
+        self.svc = {name: Service(name, binary(name), self.workdir,
                                   ["--consumer_group=triad-%s-%s-%s" % (name, tag, RUN)]
-                                  + _QUIET[name]) for name in SERVICES}
+                                  + _QUIET[name], bootstrap) for name in SERVICES}
         self.channels = {}
         self.product_line = SHIPPED_LINE
         self.domain = "architecture"
