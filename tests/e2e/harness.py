@@ -16,7 +16,7 @@ are there (triad_py.ensure_python()). API:
   rpc_error(fn)            the grpc.RpcError fn() raises (AssertionError when it succeeds)
   free_port()              a free loopback TCP port
   binary(name)             the built binary of a service (TRIAD_<NAME>_BIN, else under
-                           TRIAD_BUILD_DIR); binary(env_name, rel) as e2e_test.py had it
+                           TRIAD_BUILD_DIR); binary(env_name, rel): variable and path given
   Service(name, binary, workdir, extra_flags=(), bootstrap=BOOTSTRAP)
                            one service process on free loopback ports: start() (waits for
                            SERVING), restart() (same ports and data), kill() (SIGKILL),
