@@ -103,6 +103,7 @@ class DeliveryTest(ClusterCase):
         t.to_concept(opp.id)
         approval = t.open_review(opp.id)
         t.decide(approval, R.VERDICT_APPROVED, 200)
+        t.wait_gate(opp.id, "concept.expert_review", S.pipeline.GATE_STATUS_OPEN)
         t.wait_gate(opp.id, "concept.feasibility", S.pipeline.GATE_STATUS_OPEN)
         t.to_won(opp.id, 365)
         p = t.project_of(opp.id)
