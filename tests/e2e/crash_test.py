@@ -152,7 +152,7 @@ class CrashTest(harness.ClusterCase):
 
     # ------------------------------------------------------------------ crashes
 
-    def crash(self, victim, log):
+    def crash(self, victim, log, in_flight):
         start = time.monotonic()
         if victim == "broker":
             self.broker.kill()
@@ -160,7 +160,8 @@ class CrashTest(harness.ClusterCase):
         else:
             self.cluster.kill(victim)
             self.cluster.restart(victim)
-        log.append("%s killed and back in %.1fs" % (victim, time.monotonic() - start))
+        log.append("%s killed with %d deals mid-way, back in %.1fs"
+                   % (victim, in_flight, time.monotonic() - start))
         print("  %s" % log[-1], flush=True)
 
     def supervise(self):
@@ -223,7 +224,9 @@ class CrashTest(harness.ClusterCase):
                     done += 1
                     moved = True
                     while schedule and schedule[0][0] <= done:
-                        self.crash(schedule.pop(0)[1], log)
+                        in_flight = sum(1 for x in deals if 0 < x.step < len(self.STEPS))
+                        self.assertGreater(in_flight, 0, "a crash lands mid-stream")
+                        self.crash(schedule.pop(0)[1], log, in_flight)
             if not moved:
                 time.sleep(0.2)
         self.assertEqual(schedule, [], "every victim died once")
