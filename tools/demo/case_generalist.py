@@ -140,9 +140,9 @@ def _offboard(k):
     held = []
     for name, stub, mod in (("clients", k.c, S.clients), ("pipeline", k.p, S.pipeline),
                             ("review", k.r, S.review), ("production", k.pr, S.production)):
-        n = len(stub.ListInactiveHoldings(mod.ListInactiveHoldingsRequest(page_size=1000),
-                                          timeout=T).holdings)
-        held.append("%s %d" % (name, n))
+        resp = stub.ListInactiveHoldings(mod.ListInactiveHoldingsRequest(page_size=100),
+                                         timeout=T)
+        held.append("%s %d%s" % (name, len(resp.holdings), "+" if resp.next_page_token else ""))
     say("  still held by people who left (ListInactiveHoldings): %s" % ", ".join(held))
 
 
