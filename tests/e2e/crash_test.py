@@ -242,8 +242,21 @@ class CrashTest(harness.ClusterCase):
         self.supervise()
         print("  %d deals won through %s" % (n, "; ".join(log)))
 
+    def read(self, fn, *args):
+        """fn(*args), retried while a service is unreachable (a service may stop over its lease
+        up to the lease wait after the broker came back; supervise() restarts it)."""
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                return fn(*args)
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+                self.supervise()
+
     def verify(self, deals):
-        t, P = self.t, S.pipeline
+        t, P, rd = self.t, S.pipeline, self.read
         won = {d.opp_id: d for d in deals}
         # Exactly one project per won deal (events redelivered after the crashes are skipped).
         harness.poll(lambda: self.supervise() and won.keys() <= {
@@ -252,31 +265,32 @@ class CrashTest(harness.ClusterCase):
         for d in deals:
             for what, detail in d.acked:
                 if what == "client":
-                    self.assertEqual(t.get_client(detail).client_id, detail)
+                    self.assertEqual(rd(t.get_client, detail).client_id, detail)
                 elif what == "opportunity":
-                    self.assertEqual(t.opp(detail).client_id, d.client_id)
+                    self.assertEqual(rd(t.opp, detail).client_id, d.client_id)
                 elif what == "verdict":
-                    r = self.cluster.review.GetReviewRequest(S.review.GetReviewRequestRequest(
-                        review_id=detail), timeout=15)
+                    r = rd(self.cluster.review.GetReviewRequest,
+                           S.review.GetReviewRequestRequest(review_id=detail))
                     self.assertEqual((r.state, r.verdict.verdict), (
                         S.review.REVIEW_STATE_DECIDED, S.review.VERDICT_APPROVED))
                 elif what == "stage":
-                    self.assertIn(t.opp(d.opp_id).stage, ("concept", "proposal", "negotiation"))
+                    self.assertIn(rd(t.opp, d.opp_id).stage,
+                                  ("concept", "proposal", "negotiation"))
                 elif what == "won":
-                    self.assertEqual(t.opp(detail).state, P.OPPORTUNITY_STATE_WON)
+                    self.assertEqual(rd(t.opp, detail).state, P.OPPORTUNITY_STATE_WON)
         per_opp = {}
-        for p in t.projects():
+        for p in rd(t.projects):
             per_opp.setdefault(p.opportunity_id, []).append(p.project_id)
         for opp_id in won:
             self.assertEqual(len(per_opp.get(opp_id, [])), 1, "%s: %s" % (opp_id,
                                                                           per_opp.get(opp_id)))
         # Every verdict reached its deal once; one review request per gate.
-        reviews = t.reviews(domain=self.cluster.domain)
+        reviews = rd(lambda: t.reviews(domain=self.cluster.domain))
         for d in deals:
             mine = [r for r in reviews if r.opportunity_id == d.opp_id]
             self.assertEqual(len(mine), 1, "one review request for %s: %s"
                              % (d.opp_id, [r.review_id for r in mine]))
-            o = t.opp(d.opp_id)
+            o = rd(t.opp, d.opp_id)
             verdicts = [h for h in o.history if h.kind == "review_verdict"]
             self.assertEqual(len(verdicts), 1, "%s: %s" % (d.opp_id, verdicts))
             gate = rpc.checkpoint(o, GATE_REVIEW)
@@ -291,7 +305,6 @@ class CrashTest(harness.ClusterCase):
             self.assertEqual(rb.deals_won, 1, d.client_id)
             self.assertEqual([m.amount_minor for m in rb.lifetime_value],
                              [(100_000 + d.i) * 100])
-
 
 if __name__ == "__main__":
     sys.exit(harness.main(CrashTest))
