@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# demo.sh — loads the demo dataset (the source article's two cases) into running services;
-# `make run` calls it once the services are up. Idempotent: running it again adds nothing.
+# demo.sh — loads the demo dataset (the source article's two cases) into the running services
+# through their APIs; `make run` calls it once the services are up. Idempotent: running it again
+# adds nothing. Prints what happened (numbers read back from the services) and what to try next.
 #
-#   scripts/demo.sh [--approve-hospital-review]
-# Env: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:19092), TRIAD_CLIENTS_ADDR (127.0.0.1:7101),
-#      TRIAD_PIPELINE_ADDR (127.0.0.1:7102).
+#   scripts/demo.sh [--clients ADDR] [--pipeline ADDR] [--review ADDR] [--production ADDR]
+# Env: TRIAD_PORT_BASE (services on 127.0.0.1:<base+1..4>, default 7100), or
+#      TRIAD_<SERVICE>_ADDR per service; TRIAD_RUN_DIR (where the demo keeps its day 0).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=python3

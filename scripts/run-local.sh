@@ -4,15 +4,30 @@
 # demo data when scripts/demo.sh exists; `stop` takes it all down.
 #
 #   scripts/run-local.sh start|stop|status
+#
+# Environment (all optional), so a second instance can run beside the first:
+#   TRIAD_PORT_BASE        gRPC ports are base+1..base+4 (clients, pipeline, review, production;
+#                          default 7100)
+#   TRIAD_ADMIN_PORT_BASE  metrics ports are base+1..base+4 (default TRIAD_PORT_BASE + 2000)
+#   TRIAD_RUN_DIR          data, logs and pids (default .triad/run)
+#   TRIAD_KAFKA_PORT, TRIAD_KAFKA_DIR, KAFKA_BOOTSTRAP_SERVERS   the broker (scripts/kafka-local.sh)
+#   TRIAD_NO_DEMO=1        start without loading the demo
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BUILD="${TRIAD_BUILD_DIR:-build}"
-STATE="$ROOT/.triad/run"
+STATE="${TRIAD_RUN_DIR:-$ROOT/.triad/run}"
 SERVICES=(clients pipeline review production)
 source scripts/lib.sh
-declare -A GRPC_PORT=([clients]=7101 [pipeline]=7102 [review]=7103 [production]=7104)
-declare -A ADMIN_PORT=([clients]=9101 [pipeline]=9102 [review]=9103 [production]=9104)
+PORT_BASE="${TRIAD_PORT_BASE:-7100}"
+ADMIN_BASE="${TRIAD_ADMIN_PORT_BASE:-$((PORT_BASE + 2000))}"
+declare -A GRPC_PORT ADMIN_PORT
+i=1
+for svc in "${SERVICES[@]}"; do
+  GRPC_PORT[$svc]=$((PORT_BASE + i))
+  ADMIN_PORT[$svc]=$((ADMIN_BASE + i))
+  i=$((i + 1))
+done
 
 start() {
   triad_build
@@ -56,7 +71,9 @@ start() {
     printf '%-12s gRPC 127.0.0.1:%s  metrics http://127.0.0.1:%s/metrics  log %s\n' \
       "$svc" "${GRPC_PORT[$svc]}" "${ADMIN_PORT[$svc]}" "$STATE/$svc.log"
   done
-  if [[ -x scripts/demo.sh ]]; then scripts/demo.sh; fi
+  if [[ -x scripts/demo.sh && -z "${TRIAD_NO_DEMO:-}" ]]; then
+    TRIAD_PORT_BASE="$PORT_BASE" TRIAD_RUN_DIR="$STATE" scripts/demo.sh
+  fi
   echo "Stop everything with: make stop"
 }
 

@@ -1,5 +1,5 @@
 """triad_py: small Python helpers for talking to Triad from outside, shared by the end-to-end
-test (tests/e2e/e2e_test.py), the demo loader (tools/demo/demo.py) and the commands
+tests (tests/e2e/harness.py), the demo loader (tools/demo/demo.py) and the commands
 tools/triad-dlq and tools/triadctl.
 
 Modules:
