@@ -41,6 +41,8 @@ namespace triad::pipeline {
 inline constexpr char kSignalTopic[] = "triad.pipeline.signal";
 inline constexpr char kLeadTopic[] = "triad.pipeline.lead";
 inline constexpr char kOpportunityTopic[] = "triad.pipeline.opportunity";
+inline constexpr char kPersonTopic[] = "triad.pipeline.person";
+inline constexpr char kClientPersonTopic[] = "triad.clients.person";
 inline constexpr char kClientTopic[] = "triad.clients.client";
 inline constexpr char kReviewTopic[] = "triad.review.request";
 inline constexpr char kFeasibilityTopic[] = "triad.production.feasibility";
@@ -50,6 +52,8 @@ static_assert(std::string_view(kSignalTopic) == contracts::pipeline::SignalTopic
 static_assert(std::string_view(kLeadTopic) == contracts::pipeline::LeadTopic::kName);
 static_assert(std::string_view(kOpportunityTopic) == contracts::pipeline::OpportunityTopic::kName);
 static_assert(std::string_view(kClientTopic) == contracts::clients::ClientTopic::kName);
+static_assert(std::string_view(kPersonTopic) == contracts::pipeline::PersonTopic::kName);
+static_assert(std::string_view(kClientPersonTopic) == contracts::clients::PersonTopic::kName);
 static_assert(std::string_view(kReviewTopic) == contracts::review::RequestTopic::kName);
 static_assert(std::string_view(kFeasibilityTopic) ==
               contracts::production::FeasibilityTopic::kName);
@@ -59,6 +63,9 @@ struct PipelineOptions {
   std::string consumer_group = "triad-pipeline";
   // Clock used for every timestamp (tests inject their own).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Opportunities and leads moved per consumed event when a person is offboarded (the rest
+  // follows through pipeline's own offboarding_progressed event).
+  int offboarding_chunk_size = 500;
 };
 
 class Pipeline {
@@ -147,6 +154,11 @@ class Pipeline {
   absl::Status OnFeasibilityAnswered(const events::Event& event,
                                      const production::v1::FeasibilityAnswered& answer);
 
+  // ListInactiveHoldings pages through the open opportunities and new or qualified leads
+  // owned by inactive (offboarded) people.
+  absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
+      const v1::ListInactiveHoldingsRequest& req) const;
+
   // HandledTypes lists the consumed ce_types.
   static std::vector<std::string> HandledTypes();
 
@@ -219,6 +231,19 @@ class Pipeline {
   absl::Status ApplyClient(const events::Event& event, const clients::v1::ClientSummary& client,
                            std::string_view previous_owner, std::string_view new_owner,
                            std::string_view merged_client_id, events::Transaction& txn);
+  // Offboarding (offboarding.cc): the inactive check of owner fields, and one chunk of moving
+  // an offboarded person's opportunities and leads (from the announcement, then from pipeline's
+  // own unfinished reports).
+  absl::Status CheckPersonActiveLocked(std::string_view field, std::string_view person) const;
+  absl::Status ApplyPersonOffboarded(const events::Event& event,
+                                     const clients::v1::PersonOffboarded& msg,
+                                     events::Transaction& txn);
+  absl::Status ApplyOffboardingProgressed(const events::Event& event,
+                                          const v1::PersonOffboardingProgressed& msg,
+                                          events::Transaction& txn);
+  absl::Status OffboardChunk(const events::Event& event, const clients::v1::PersonOffboarded& who,
+                             google::protobuf::Map<std::string, int64_t> moved,
+                             events::Transaction& txn);
   absl::Status ApplyReviewVerdict(const events::Event& event,
                                   const review::v1::ReviewVerdictRecorded& verdict,
                                   events::Transaction& txn);

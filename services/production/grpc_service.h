@@ -28,7 +28,8 @@ inline constexpr char kServiceFullName[] = "triad.production.v1.ProductionServic
   X(ReleaseTentativeProject, ReleaseTentativeProjectRequest, ReleaseTentativeProjectResponse) \
   X(Reschedule, RescheduleRequest, ScheduleReport)                                            \
   X(CheckFeasibility, CheckFeasibilityRequest, CheckFeasibilityResponse)                      \
-  X(GetUtilisation, GetUtilisationRequest, GetUtilisationResponse)
+  X(GetUtilisation, GetUtilisationRequest, GetUtilisationResponse)                            \
+  X(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
 
 class ProductionGrpcService final : public v1::ProductionService::Service {
  public:

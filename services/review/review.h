@@ -113,6 +113,11 @@ class Reviews {
   absl::StatusOr<v1::SimilarSolutionsResponse> SimilarSolutions(
       const v1::SimilarSolutionsRequest& req);
 
+  // ListInactiveHoldings pages through the open reviews and sign-offs assigned to inactive
+  // (offboarded or deactivated) experts.
+  absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
+      const v1::ListInactiveHoldingsRequest& req);
+
   // ScanLeave re-assigns the open work of experts whose leave has started and serves the queue
   // (run periodically); returns the number of requests moved.
   absl::StatusOr<int> ScanLeave();
@@ -140,6 +145,12 @@ class Reviews {
                                 events::Transaction& txn);
   absl::Status OnSignOffRequested(const events::Event& e, const production::v1::SignOffRequested& m,
                                   events::Transaction& txn);
+  // OnPersonOffboarded (offboarding.cc) marks the person inactive, deactivates them as an
+  // expert, re-assigns their open work by the policy (queued when nobody fits) and reports.
+  absl::Status OnPersonOffboarded(const events::Event& e, const clients::v1::PersonOffboarded& m,
+                                  events::Transaction& txn);
+  // CheckPersonActiveLocked is FAILED_PRECONDITION naming `field` for an offboarded person.
+  absl::Status CheckPersonActiveLocked(std::string_view field, const std::string& person) const;
   absl::Status OnClientsMerged(const events::Event& e, const clients::v1::ClientsMerged& m,
                                events::Transaction& txn);
 
