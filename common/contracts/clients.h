@@ -279,11 +279,11 @@ struct PersonOffboarded {
 // Topics lists the topics clients writes; Events lists the events it emits (the registry
 // walks both).
 using Topics = std::tuple<ClientTopic, CaseTopic, FollowUpTopic, PersonTopic>;
-using Events = std::tuple<ClientRegistered, ClientUpdated, ClientVerified, ClientArchived,
-                          ClientRestored, ClientOwnerChanged, ClientsMerged, CaseOpened,
-                          CaseAssigned, CaseStarted, CaseResolved, CaseClosed, CaseReopened,
-                          CaseBreached, FollowUpScheduled, FollowUpDue, FollowUpCompleted,
-                          PersonOffboarded>;
+using Events =
+    std::tuple<ClientRegistered, ClientUpdated, ClientVerified, ClientArchived, ClientRestored,
+               ClientOwnerChanged, ClientsMerged, CaseOpened, CaseAssigned, CaseStarted,
+               CaseResolved, CaseClosed, CaseReopened, CaseBreached, FollowUpScheduled, FollowUpDue,
+               FollowUpCompleted, PersonOffboarded>;
 
 }  // namespace triad::contracts::clients
 

@@ -226,8 +226,8 @@ struct PersonTopic {
   static constexpr Retention kRetention = Retention::kForever;
 };
 
-// triad.pipeline.person.offboarding_progressed.v1: pipeline moved (part of) what an offboarded person
-// held there (pipeline consumes its own unfinished reports to move the next chunk).
+// triad.pipeline.person.offboarding_progressed.v1: pipeline moved (part of) what an offboarded
+// person held there (pipeline consumes its own unfinished reports to move the next chunk).
 struct PersonOffboardingProgressed {
   using Message = ::triad::pipeline::v1::PersonOffboardingProgressed;
   using Topic = PersonTopic;
@@ -236,18 +236,19 @@ struct PersonOffboardingProgressed {
   static constexpr int kVersion = 1;
   static constexpr std::string_view kType = "triad.pipeline.person.offboarding_progressed.v1";
   static constexpr std::string_view kSummary =
-      "pipeline moved (part of) what an offboarded person held there (pipeline consumes its own unfinished reports to move the next chunk)";
+      "pipeline moved (part of) what an offboarded person held there (pipeline consumes its own "
+      "unfinished reports to move the next chunk)";
   static constexpr ServiceSet kConsumers = ServiceSet{} | Service::kClients | Service::kPipeline;
 };
 
 // Topics lists the topics pipeline writes; Events lists the events it emits (the registry
 // walks both).
 using Topics = std::tuple<SignalTopic, LeadTopic, OpportunityTopic, PersonTopic>;
-using Events = std::tuple<SignalRecorded, LeadCreated, LeadQualified, LeadDisqualified,
-                          OpportunityCreated, OpportunityStageChanged, CheckpointCompleted,
-                          ReviewRequested, FeasibilityRequested, OpportunityWon, OpportunityLost,
-                          OpportunityOwnerChanged, OpportunityStale, OpportunityClientRemapped,
-                          PersonOffboardingProgressed>;
+using Events =
+    std::tuple<SignalRecorded, LeadCreated, LeadQualified, LeadDisqualified, OpportunityCreated,
+               OpportunityStageChanged, CheckpointCompleted, ReviewRequested, FeasibilityRequested,
+               OpportunityWon, OpportunityLost, OpportunityOwnerChanged, OpportunityStale,
+               OpportunityClientRemapped, PersonOffboardingProgressed>;
 
 }  // namespace triad::contracts::pipeline
 

@@ -165,8 +165,8 @@ struct PersonTopic {
   static constexpr Retention kRetention = Retention::kForever;
 };
 
-// triad.production.person.offboarding_progressed.v1: production moved (part of) what an offboarded person
-// held there.
+// triad.production.person.offboarding_progressed.v1: production moved (part of) what an offboarded
+// person held there.
 struct PersonOffboardingProgressed {
   using Message = ::triad::production::v1::PersonOffboardingProgressed;
   using Topic = PersonTopic;

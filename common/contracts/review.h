@@ -150,10 +150,9 @@ struct PersonOffboardingProgressed {
 // Topics lists the topics review writes; Events lists the events it emits (the registry
 // walks both).
 using Topics = std::tuple<RequestTopic, SolutionTopic, PersonTopic>;
-using Events =
-    std::tuple<ReviewRequestCreated, ReviewRequestAssigned, ReviewRequestReassigned,
-               ReviewRequestEscalated, ReviewVerdictRecorded, SignOffCompleted, SolutionPublished,
-               PersonOffboardingProgressed>;
+using Events = std::tuple<ReviewRequestCreated, ReviewRequestAssigned, ReviewRequestReassigned,
+                          ReviewRequestEscalated, ReviewVerdictRecorded, SignOffCompleted,
+                          SolutionPublished, PersonOffboardingProgressed>;
 
 }  // namespace triad::contracts::review
 

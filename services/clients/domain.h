@@ -59,8 +59,7 @@ static_assert(std::string_view(kFollowUpTopic) == contracts::clients::FollowUpTo
 static_assert(std::string_view(kOpportunityTopic) == contracts::pipeline::OpportunityTopic::kName);
 static_assert(std::string_view(kProjectTopic) == contracts::production::ProjectTopic::kName);
 static_assert(std::string_view(kPersonTopic) == contracts::clients::PersonTopic::kName);
-static_assert(std::string_view(kPipelinePersonTopic) ==
-              contracts::pipeline::PersonTopic::kName);
+static_assert(std::string_view(kPipelinePersonTopic) == contracts::pipeline::PersonTopic::kName);
 static_assert(std::string_view(kReviewPersonTopic) == contracts::review::PersonTopic::kName);
 static_assert(std::string_view(kProductionPersonTopic) ==
               contracts::production::PersonTopic::kName);

@@ -153,8 +153,8 @@ absl::StatusOr<v1::Offboarding> ClientsDomain::OffboardPerson(
       events::Transaction txn;
       RETURN_IF_ERROR(repo_->PutRecord(txn.batch(), OffboardingKey(o.offboarding_id()), o));
       RETURN_IF_ERROR(repo_->PutMarker(txn.batch(), OffboardingRunningKey(o.offboarding_id())));
-      RETURN_IF_ERROR(repo_->PutMarker(
-          txn.batch(), OffboardingByPersonKey(o.person_id(), o.offboarding_id())));
+      RETURN_IF_ERROR(
+          repo_->PutMarker(txn.batch(), OffboardingByPersonKey(o.person_id(), o.offboarding_id())));
       RETURN_IF_ERROR(repo_->PutMarker(txn.batch(), InactivePersonKey(o.person_id())));
       v1::PersonOffboarded ev;
       ev.set_offboarding_id(o.offboarding_id());
@@ -204,11 +204,11 @@ absl::StatusOr<bool> ClientsDomain::OffboardChunkLocked(v1::Offboarding& o,
                                        return true;
                                      }));
     int64_t cases = 0;
-    RETURN_IF_ERROR(repo_->ScanRecords(CaseByAssigneePrefix(m), "",
-                                       [&](std::string_view, std::string_view) {
-                                         ++cases;
-                                         return true;
-                                       }));
+    RETURN_IF_ERROR(
+        repo_->ScanRecords(CaseByAssigneePrefix(m), "", [&](std::string_view, std::string_view) {
+          ++cases;
+          return true;
+        }));
     client_load[m] = clients;
     case_load[m] = cases;
   }
@@ -230,8 +230,8 @@ absl::StatusOr<bool> ClientsDomain::OffboardChunkLocked(v1::Offboarding& o,
           }
           return true;
         }));
-    RETURN_IF_ERROR(ChangeOwner(txn, std::move(c), receiver(client_load), o.actor(),
-                                o.offboarding_id()));
+    RETURN_IF_ERROR(
+        ChangeOwner(txn, std::move(c), receiver(client_load), o.actor(), o.offboarding_id()));
     ++moved[kKindClients];
     moved[kKindFollowUps] += pending;
   }
@@ -376,11 +376,11 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> ClientsDomain::ListInactiveHold
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({"inactive-holdings"})));
   std::vector<std::string> people;
-  RETURN_IF_ERROR(repo_->ScanRecords(InactivePersonPrefix(), "",
-                                     [&](std::string_view key, std::string_view) {
-                                       people.push_back(LastComponent(key));
-                                       return true;
-                                     }));
+  RETURN_IF_ERROR(
+      repo_->ScanRecords(InactivePersonPrefix(), "", [&](std::string_view key, std::string_view) {
+        people.push_back(LastComponent(key));
+        return true;
+      }));
   v1::ListInactiveHoldingsResponse resp;
   bool full = false;
   // Offers one holding to the page, in (person, kind, item) order; false once the page is full.
@@ -428,7 +428,8 @@ absl::Status ClientsDomain::ResumeOffboardings() {
             v1::ServiceCase c;
             if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
             if (CaseOpen(c) && !c.assignee_id().empty()) {
-              error = repo_->PutMarker(txn.batch(), CaseByAssigneeKey(c.assignee_id(), c.case_id()));
+              error =
+                  repo_->PutMarker(txn.batch(), CaseByAssigneeKey(c.assignee_id(), c.case_id()));
             }
             return error.ok();
           }));

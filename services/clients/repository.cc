@@ -164,9 +164,7 @@ std::string CaseByAssigneeKey(std::string_view assignee_id, std::string_view cas
 std::string CaseByAssigneePrefix(std::string_view assignee_id) {
   return KeyBuilder().Str("case_by_assignee").Str(assignee_id).Build();
 }
-std::string CaseAssigneeIndexMarkerKey() {
-  return KeyBuilder().Str("case_by_assignee_v1").Build();
-}
+std::string CaseAssigneeIndexMarkerKey() { return KeyBuilder().Str("case_by_assignee_v1").Build(); }
 
 std::string LastComponent(std::string_view key) {
   storage::KeyReader reader(key);

@@ -49,10 +49,9 @@ absl::StatusOr<Msg> Decode(const events::Event& e) {
 
 std::vector<std::string> Pipeline::HandledTypes() {
   std::vector<std::string> types;
-  for (std::string_view t :
-       {kClientRegistered, kClientUpdated, kClientVerified, kClientArchived, kClientRestored,
-        kClientOwnerChanged, kClientsMerged, kVerdictRecorded, kFeasibilityAnswered,
-        kPersonOffboarded, kOffboardingProgressed}) {
+  for (std::string_view t : {kClientRegistered, kClientUpdated, kClientVerified, kClientArchived,
+                             kClientRestored, kClientOwnerChanged, kClientsMerged, kVerdictRecorded,
+                             kFeasibilityAnswered, kPersonOffboarded, kOffboardingProgressed}) {
     types.emplace_back(t);
   }
   return types;

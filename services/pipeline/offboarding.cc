@@ -54,9 +54,8 @@ absl::Status Pipeline::CheckPersonActiveLocked(std::string_view field,
   absl::StatusOr<std::string> v = repo_->GetRaw(Kind::kIndex, InactiveKey(person));
   if (absl::IsNotFound(v.status())) return absl::OkStatus();
   RETURN_IF_ERROR(v.status());
-  return absl::FailedPreconditionError(absl::StrCat(std::string(field), ": person ",
-                                                    std::string(person),
-                                                    " is inactive (offboarded)"));
+  return absl::FailedPreconditionError(absl::StrCat(
+      std::string(field), ": person ", std::string(person), " is inactive (offboarded)"));
 }
 
 absl::Status Pipeline::ApplyPersonOffboarded(const events::Event& event,
@@ -69,8 +68,7 @@ absl::Status Pipeline::ApplyPersonOffboarded(const events::Event& event,
   if (msg.successor_id().empty() && msg.team_member_ids().empty()) {
     return InvalidField("successor_id", "neither a successor nor team members to move to");
   }
-  repo_->PutRaw(txn.batch(), Kind::kIndex, InactiveKey(msg.person_id()),
-                msg.SerializeAsString());
+  repo_->PutRaw(txn.batch(), Kind::kIndex, InactiveKey(msg.person_id()), msg.SerializeAsString());
   return OffboardChunk(event, msg, {}, txn);
 }
 
@@ -127,36 +125,34 @@ absl::Status Pipeline::OffboardChunk(const events::Event& event,
   std::vector<v1::Opportunity> opps;
   std::vector<v1::Lead> leads;
   int64_t remaining = 0;
-  RETURN_IF_ERROR(repo_->Scan(Kind::kList, OwnerOppPrefix(person),
-                              [&](std::string_view key, std::string_view) {
-                                absl::StatusOr<v1::Opportunity> o =
-                                    LoadOpportunity(IdAfter(key, OwnerOppPrefix(person).size()));
-                                if (!o.ok() || o->state() != v1::OPPORTUNITY_STATE_OPEN ||
-                                    o->owner_id() != person) {
-                                  return true;
-                                }
-                                if (static_cast<int>(opps.size()) < chunk) {
-                                  opps.push_back(*std::move(o));
-                                } else {
-                                  ++remaining;
-                                }
-                                return true;
-                              }));
-  RETURN_IF_ERROR(repo_->Scan(Kind::kList, OwnerLeadPrefix(person),
-                              [&](std::string_view key, std::string_view) {
-                                v1::Lead l;
-                                const std::string id = IdAfter(key, OwnerLeadPrefix(person).size());
-                                if (!repo_->GetProto(Kind::kLead, id, &l).ok() || !LeadHeld(l) ||
-                                    l.owner_id() != person) {
-                                  return true;
-                                }
-                                if (static_cast<int>(opps.size() + leads.size()) < chunk) {
-                                  leads.push_back(std::move(l));
-                                } else {
-                                  ++remaining;
-                                }
-                                return true;
-                              }));
+  RETURN_IF_ERROR(
+      repo_->Scan(Kind::kList, OwnerOppPrefix(person), [&](std::string_view key, std::string_view) {
+        absl::StatusOr<v1::Opportunity> o =
+            LoadOpportunity(IdAfter(key, OwnerOppPrefix(person).size()));
+        if (!o.ok() || o->state() != v1::OPPORTUNITY_STATE_OPEN || o->owner_id() != person) {
+          return true;
+        }
+        if (static_cast<int>(opps.size()) < chunk) {
+          opps.push_back(*std::move(o));
+        } else {
+          ++remaining;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(repo_->Scan(
+      Kind::kList, OwnerLeadPrefix(person), [&](std::string_view key, std::string_view) {
+        v1::Lead l;
+        const std::string id = IdAfter(key, OwnerLeadPrefix(person).size());
+        if (!repo_->GetProto(Kind::kLead, id, &l).ok() || !LeadHeld(l) || l.owner_id() != person) {
+          return true;
+        }
+        if (static_cast<int>(opps.size() + leads.size()) < chunk) {
+          leads.push_back(std::move(l));
+        } else {
+          ++remaining;
+        }
+        return true;
+      }));
   Work work(txn);
   const absl::Time now = options_.clock();
   const std::string reason =
@@ -223,11 +219,11 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> Pipeline::ListInactiveHoldings(
                                      api::FilterFingerprint({"inactive-holdings"})));
   std::lock_guard lock(mu_);
   std::vector<std::string> people;
-  RETURN_IF_ERROR(repo_->Scan(Kind::kIndex, InactivePrefix(),
-                              [&](std::string_view key, std::string_view) {
-                                people.push_back(PersonOf(key));
-                                return true;
-                              }));
+  RETURN_IF_ERROR(
+      repo_->Scan(Kind::kIndex, InactivePrefix(), [&](std::string_view key, std::string_view) {
+        people.push_back(PersonOf(key));
+        return true;
+      }));
   v1::ListInactiveHoldingsResponse resp;
   bool full = false;
   auto offer = [&](const std::string& person, const char* kind, const std::string& id) {
@@ -245,27 +241,25 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> Pipeline::ListInactiveHoldings(
   };
   for (const std::string& person : people) {
     // "lead" sorts before "opportunity".
-    RETURN_IF_ERROR(repo_->Scan(Kind::kList, OwnerLeadPrefix(person),
-                                [&](std::string_view key, std::string_view) {
-                                  const std::string id =
-                                      IdAfter(key, OwnerLeadPrefix(person).size());
-                                  v1::Lead l;
-                                  if (!repo_->GetProto(Kind::kLead, id, &l).ok() || !LeadHeld(l)) {
-                                    return true;
-                                  }
-                                  return offer(person, "lead", id);
-                                }));
+    RETURN_IF_ERROR(repo_->Scan(
+        Kind::kList, OwnerLeadPrefix(person), [&](std::string_view key, std::string_view) {
+          const std::string id = IdAfter(key, OwnerLeadPrefix(person).size());
+          v1::Lead l;
+          if (!repo_->GetProto(Kind::kLead, id, &l).ok() || !LeadHeld(l)) {
+            return true;
+          }
+          return offer(person, "lead", id);
+        }));
     if (full) break;
-    RETURN_IF_ERROR(repo_->Scan(Kind::kList, OwnerOppPrefix(person),
-                                [&](std::string_view key, std::string_view) {
-                                  const std::string id =
-                                      IdAfter(key, OwnerOppPrefix(person).size());
-                                  absl::StatusOr<v1::Opportunity> o = LoadOpportunity(id);
-                                  if (!o.ok() || o->state() != v1::OPPORTUNITY_STATE_OPEN) {
-                                    return true;
-                                  }
-                                  return offer(person, "opportunity", id);
-                                }));
+    RETURN_IF_ERROR(repo_->Scan(
+        Kind::kList, OwnerOppPrefix(person), [&](std::string_view key, std::string_view) {
+          const std::string id = IdAfter(key, OwnerOppPrefix(person).size());
+          absl::StatusOr<v1::Opportunity> o = LoadOpportunity(id);
+          if (!o.ok() || o->state() != v1::OPPORTUNITY_STATE_OPEN) {
+            return true;
+          }
+          return offer(person, "opportunity", id);
+        }));
     if (full) break;
   }
   resp.set_next_page_token(pager.NextPageToken());

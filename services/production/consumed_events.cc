@@ -110,8 +110,8 @@ absl::Status Production::ApplyWon(const events::Event& e, const pipeline::v1::Op
     *in.mutable_value() = won.value();
   }
   const absl::Time won_time = won.has_won_time() ? util::FromProto(won.won_time()) : Now();
-  sched::Day due =
-      won.has_due_date() ? DayOf(util::FromProto(won.due_date())) : DayOf(won_time) + kDefaultDueDays;
+  sched::Day due = won.has_due_date() ? DayOf(util::FromProto(won.due_date()))
+                                      : DayOf(won_time) + kDefaultDueDays;
   in.set_due_date(sched::FormatDay(std::clamp<sched::Day>(due, 0, *sched::ParseDay("2200-12-31"))));
   const double effort = won.estimated_effort_hours();
   in.set_effort_hours(std::isfinite(effort) && effort > 0 && effort <= kMaxEffortHours ? effort

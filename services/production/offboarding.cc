@@ -153,8 +153,9 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> Production::ListInactiveHolding
     for (const v1::Phase& ph : p.phases()) {
       if (ph.state() != v1::PHASE_STATE_PLANNED || ph.resource_id().empty()) continue;
       auto r = resources_.find(ph.resource_id());
-      const bool inactive = (r != resources_.end() && r->second.state() != v1::RESOURCE_STATE_ACTIVE) ||
-                            !CheckPersonActiveLocked("", ph.resource_id()).ok();
+      const bool inactive =
+          (r != resources_.end() && r->second.state() != v1::RESOURCE_STATE_ACTIVE) ||
+          !CheckPersonActiveLocked("", ph.resource_id()).ok();
       if (!inactive) continue;
       const std::string item = absl::StrCat(id, "/", ph.phase_id());
       items[HoldingKey(ph.resource_id(), item)] = {ph.resource_id(), item};

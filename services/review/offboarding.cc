@@ -69,9 +69,10 @@ absl::Status Reviews::OnPersonOffboarded(const events::Event& e,
     ex->set_active(false);
     ex->set_etag(api::NextEtag(ex->etag()));
     *ex->mutable_update_time() = util::ToProto(now);
-    AddAudit(ex->mutable_history(), now, actor, "deactivated",
-             TruncateUtf8(absl::StrCat("offboarded (", m.offboarding_id(), "): ", m.actor().reason()),
-                          kMaxReasonLength));
+    AddAudit(
+        ex->mutable_history(), now, actor, "deactivated",
+        TruncateUtf8(absl::StrCat("offboarded (", m.offboarding_id(), "): ", m.actor().reason()),
+                     kMaxReasonLength));
   }
   RETURN_IF_ERROR(RelieveLocked(w, person, actor, "expert offboarded").status());
   RETURN_IF_ERROR(DrainQueueLocked(w, actor));
@@ -107,15 +108,14 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> Reviews::ListInactiveHoldings(
                                      api::FilterFingerprint({"inactive-holdings"})));
   std::lock_guard<std::mutex> lock(mu_);
   std::set<std::string> people;
-  RETURN_IF_ERROR(store_->ScanPrefix(
-      kMetaCf, storage::KeyBuilder().Str(kInactiveTag).Build(),
-      [&](std::string_view k, std::string_view) {
-        storage::KeyReader reader(k);
-        (void)reader.Str();
-        absl::StatusOr<std::string> person = reader.Str();
-        if (person.ok()) people.insert(*person);
-        return true;
-      }));
+  RETURN_IF_ERROR(store_->ScanPrefix(kMetaCf, storage::KeyBuilder().Str(kInactiveTag).Build(),
+                                     [&](std::string_view k, std::string_view) {
+                                       storage::KeyReader reader(k);
+                                       (void)reader.Str();
+                                       absl::StatusOr<std::string> person = reader.Str();
+                                       if (person.ok()) people.insert(*person);
+                                       return true;
+                                     }));
   for (const auto& [id, e] : experts_) {
     if (!e.active()) people.insert(id);
   }

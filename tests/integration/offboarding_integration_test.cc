@@ -79,8 +79,7 @@ common::v1::Actor Actor(const std::string& id, const std::string& reason = "") {
 
 // ClientsProcess is the clients service as its binary wires it.
 struct ClientsProcess {
-  ClientsProcess(const std::string& dir, const std::string& group,
-                 clients::DomainOptions options) {
+  ClientsProcess(const std::string& dir, const std::string& group, clients::DomainOptions options) {
     rt = Runtime("clients", clients::ColumnFamilies(),
                  {clients::kClientTopic, clients::kCaseTopic, clients::kFollowUpTopic,
                   clients::kPersonTopic},
@@ -339,8 +338,8 @@ TEST(OffboardingIntegrationTest, APersonLeavesAndEverythingTheyHeldMovesInAllFou
 
   // "Restart" clients: a new process on the same store resumes at start-up.
   clients_proc.reset();
-  clients_proc = std::make_unique<ClientsProcess>(dir.Sub("clients"), clients_group,
-                                                  clients::DomainOptions{});
+  clients_proc =
+      std::make_unique<ClientsProcess>(dir.Sub("clients"), clients_group, clients::DomainOptions{});
   ASSERT_NE(clients_proc->rt, nullptr);
   ASSERT_TRUE(clients_proc->rt->Start().ok());
   cd = clients_proc->domain.get();
@@ -438,8 +437,8 @@ TEST(OffboardingIntegrationTest, APersonLeavesAndEverythingTheyHeldMovesInAllFou
   // the marker), not three.
   auto review_reports = [&] {
     int n = 0;
-    for (const auto& m : events::testutil::ReadAll(std::string(contracts::review::PersonTopic::kName), 1000,
-                                                   absl::Seconds(5))) {
+    for (const auto& m : events::testutil::ReadAll(
+             std::string(contracts::review::PersonTopic::kName), 1000, absl::Seconds(5))) {
       review::v1::PersonOffboardingProgressed rep;
       if (rep.ParseFromString(m.payload) && rep.person_id() == person) ++n;
     }

@@ -16,9 +16,9 @@ namespace {
 
 using testing::DomainEnv;
 using testing::DomainTest;
+using ::testing::HasSubstr;
 using testing::MakeActor;
 using testing::NewClientRequest;
-using ::testing::HasSubstr;
 
 v1::OffboardPersonRequest Offboard(const std::string& person, const std::string& successor,
                                    const std::string& team = "") {

@@ -36,6 +36,12 @@
 namespace triad::clients {
 namespace {
 
+// CaseOpenForTest: a case someone still works on (what the case_by_assignee index holds).
+bool CaseOpenForTest(const v1::ServiceCase& c) {
+  return c.status() == v1::CASE_STATUS_OPEN || c.status() == v1::CASE_STATUS_IN_PROGRESS ||
+         c.status() == v1::CASE_STATUS_REOPENED;
+}
+
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
@@ -192,6 +198,7 @@ void CheckStoreConsistency(DomainEnv& env) {
                 if (kind == "handover") msg = std::make_unique<v1::Handover>();
                 if (kind == "repeat") msg = std::make_unique<v1::RepeatBusiness>();
                 if (kind == "import") msg = std::make_unique<v1::ImportClientsCsvResponse>();
+                if (kind == "offboarding") msg = std::make_unique<v1::Offboarding>();
                 if (msg != nullptr) {
                   EXPECT_TRUE(msg->ParseFromArray(value.data(), static_cast<int>(value.size())))
                       << kind << " record does not decode";
@@ -202,6 +209,13 @@ void CheckStoreConsistency(DomainEnv& env) {
                   if (!cid.empty()) {
                     EXPECT_TRUE(clients.count(cid)) << kind << " of " << cid;
                   }
+                } else if (kind == "case_by_assignee") {
+                  // The open-case-by-assignee index names an open case of that assignee.
+                  std::string assignee = kr.Str().value_or("");
+                  v1::ServiceCase sc;
+                  EXPECT_TRUE(env.repo->GetRecord(CaseKey(LastComponent(key)), &sc).ok());
+                  EXPECT_EQ(sc.assignee_id(), assignee) << "case_by_assignee entry is stale";
+                  EXPECT_TRUE(CaseOpenForTest(sc)) << "case_by_assignee names a closed case";
                 } else if (kind == "case_by_client" || kind == "case_breached" ||
                            kind == "case_sla") {
                   v1::ServiceCase sc;

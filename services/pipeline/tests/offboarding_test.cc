@@ -37,7 +37,8 @@ class OffboardingTest : public PipelineTest {
   // Reports lists pipeline's offboarding reports in the outbox, oldest first.
   std::vector<v1::PersonOffboardingProgressed> Reports() {
     std::vector<v1::PersonOffboardingProgressed> out;
-    for (const auto& r : Emitted(std::string(contracts::pipeline::PersonOffboardingProgressed::kType))) {
+    for (const auto& r :
+         Emitted(std::string(contracts::pipeline::PersonOffboardingProgressed::kType))) {
       v1::PersonOffboardingProgressed m;
       EXPECT_TRUE(m.ParseFromString(r.payload()));
       out.push_back(m);
@@ -48,8 +49,7 @@ class OffboardingTest : public PipelineTest {
   // until a report says done; returns the number of reports.
   int RunToDone() {
     for (int round = 0; round < 50; ++round) {
-      auto records =
-          Emitted(std::string(contracts::pipeline::PersonOffboardingProgressed::kType));
+      auto records = Emitted(std::string(contracts::pipeline::PersonOffboardingProgressed::kType));
       if (records.empty()) return 0;
       v1::PersonOffboardingProgressed last;
       EXPECT_TRUE(last.ParseFromString(records.back().payload()));
@@ -103,7 +103,8 @@ TEST_F(OffboardingTest, OpenDealsAndLeadsMoveInChunksOnceAndThePersonIsInactive)
   EXPECT_FALSE(reports.front().done());
   EXPECT_EQ(reports.front().remaining(), 3);
 
-  for (const v1::Opportunity& o : his) EXPECT_EQ(p_->GetOpportunity(Get(o.id()))->owner_id(), "u:li");
+  for (const v1::Opportunity& o : his)
+    EXPECT_EQ(p_->GetOpportunity(Get(o.id()))->owner_id(), "u:li");
   EXPECT_EQ(p_->GetOpportunity(Get(lost.id()))->owner_id(), "u:wang");  // closed: stays
   EXPECT_EQ(p_->GetOpportunity(Get(other.id()))->owner_id(), "u:zhao");
   v1::ListLeadsRequest leads;
