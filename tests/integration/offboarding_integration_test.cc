@@ -316,7 +316,10 @@ TEST(OffboardingIntegrationTest, APersonLeavesAndEverythingTheyHeldMovesInAllFou
     xv1::GetProjectRequest g;
     g.set_project_id(project->project().project_id());
     int n = 0;
-    for (const xv1::Phase& ph : x.GetProject(g)->phases()) {
+    absl::StatusOr<xv1::Project> got = x.GetProject(g);
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok()) return -1;
+    for (const xv1::Phase& ph : got->phases()) {
       if (ph.resource_id() == who && ph.state() == xv1::PHASE_STATE_PLANNED) ++n;
     }
     return n;

@@ -103,7 +103,9 @@ TEST_F(DomainTest, OffboardingMovesClientsCasesAndFollowUpsAndCompletesWithTheRe
   for (const v1::Client& c : {a, b}) EXPECT_EQ(d().GetClient(c.client_id())->owner_id(), "u:li");
   v1::ListCasesRequest lc;
   lc.set_client_id(other.client_id());
-  for (const v1::ServiceCase& c : d().ListCases(lc)->cases()) {
+  absl::StatusOr<v1::ListCasesResponse> cases = d().ListCases(lc);
+  ASSERT_TRUE(cases.ok()) << cases.status();
+  for (const v1::ServiceCase& c : cases->cases()) {
     EXPECT_EQ(c.assignee_id(), c.case_id() == not_his.case_id() ? "u:zhao" : "u:li");
   }
   EXPECT_EQ(d().ListInactiveHoldings({})->holdings_size(), 0);
@@ -197,7 +199,9 @@ TEST_F(DomainTest, ATeamShareGoesToTheLeastLoadedMembers) {
   std::map<std::string, int> owned;
   v1::ListClientsRequest lr;
   lr.set_team_id("t1");
-  for (const v1::Client& c : d().ListClients(lr)->clients()) ++owned[c.owner_id()];
+  absl::StatusOr<v1::ListClientsResponse> listed = d().ListClients(lr);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  for (const v1::Client& c : listed->clients()) ++owned[c.owner_id()];
   EXPECT_EQ(owned["u:wang"], 0);
   EXPECT_EQ(owned["u:a"], 4);
   EXPECT_EQ(owned["u:b"], 4);

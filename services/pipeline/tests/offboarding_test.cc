@@ -156,7 +156,9 @@ TEST_F(OffboardingTest, ATeamShareGoesToTheMemberWithFewestOpenDeals) {
   std::map<std::string, int> owned;
   v1::ListOpportunitiesRequest req;
   req.set_client_id("c1");
-  for (const auto& o : p_->ListOpportunities(req)->opportunities()) ++owned[o.owner_id()];
+  auto listed = p_->ListOpportunities(req);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  for (const auto& o : listed->opportunities()) ++owned[o.owner_id()];
   EXPECT_EQ(owned["u:wang"], 0);
   EXPECT_EQ(owned["u:a"], 3);
   EXPECT_EQ(owned["u:b"], 3);

@@ -61,7 +61,10 @@ class OffboardingTest : public ::testing::Test {
   // PhasesOn counts the unfinished phases planned on each resource.
   std::map<std::string, int> PhasesOn() {
     std::map<std::string, int> out;
-    for (const v1::Project& p : p_->ListProjects({})->projects()) {
+    auto listed = p_->ListProjects({});
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    if (!listed.ok()) return out;
+    for (const v1::Project& p : listed->projects()) {
       for (const v1::Phase& ph : p.phases()) {
         if (ph.state() != v1::PHASE_STATE_COMPLETED) ++out[ph.resource_id()];
       }
