@@ -292,6 +292,15 @@ std::map<std::string, Call> RpcTable(ClientsDomain& d) {
       [&d](const v1::HandOverPortfolioRequest& r) { return d.HandOverPortfolio(r); });
   t["GetHandover"] = Wrap<v1::GetHandoverRequest, v1::Handover>(
       [&d](const v1::GetHandoverRequest& r) { return d.GetHandover(r.handover_id()); });
+  t["OffboardPerson"] = Wrap<v1::OffboardPersonRequest, v1::Offboarding>(
+      [&d](const v1::OffboardPersonRequest& r) { return d.OffboardPerson(r); });
+  t["GetOffboarding"] = Wrap<v1::GetOffboardingRequest, v1::Offboarding>(
+      [&d](const v1::GetOffboardingRequest& r) { return d.GetOffboarding(r.offboarding_id()); });
+  t["ListOffboardings"] = Wrap<v1::ListOffboardingsRequest, v1::ListOffboardingsResponse>(
+      [&d](const v1::ListOffboardingsRequest& r) { return d.ListOffboardings(r); });
+  t["ListInactiveHoldings"] =
+      Wrap<v1::ListInactiveHoldingsRequest, v1::ListInactiveHoldingsResponse>(
+          [&d](const v1::ListInactiveHoldingsRequest& r) { return d.ListInactiveHoldings(r); });
   t["CreateContact"] = Wrap<v1::CreateContactRequest, v1::Contact>(
       [&d](const v1::CreateContactRequest& r) { return d.CreateContact(r); });
   t["ListContacts"] = Wrap<v1::ListContactsRequest, v1::ListContactsResponse>(
