@@ -464,8 +464,20 @@ TEST(RobustnessTest, RandomConsumedEvents) {
     *mr.mutable_actor() = MakeActor("u:a", "same company");
     ASSERT_TRUE(env.domain->MergeClients(mr).ok());
   }
+  // One running offboarding, so the services' reports reach a real step.
+  std::string offboarding_id;
+  {
+    v1::OffboardPersonRequest op;
+    op.set_request_id("robust-offboarding");
+    *op.mutable_actor() = MakeActor("u:boss", "leaves");
+    op.set_person_id("u:b");
+    op.set_successor_id("u:z");
+    auto o = env.domain->OffboardPerson(op);
+    ASSERT_TRUE(o.ok()) << o.status();
+    offboarding_id = o->offboarding_id();
+  }
   auto handlers = env.domain->EventHandlers();
-  ASSERT_EQ(handlers.size(), 3u);
+  ASSERT_EQ(handlers.size(), 6u);
   auto timestamp = [&]() {
     google::protobuf::Timestamp ts;
     rnd.FillTimestamp(&ts);
@@ -516,6 +528,19 @@ TEST(RobustnessTest, RandomConsumedEvents) {
       if (rnd.Coin(50)) money(m.mutable_value());
       m.set_reason(static_cast<pipeline::v1::LossReason>(rnd.Int(-2, 40)));
       if (rnd.Coin(50)) *m.mutable_lost_time() = timestamp();
+      payload = m.SerializeAsString();
+    } else if (absl::StrContains(type, ".person.offboarding_progressed.")) {
+      // The three services' reports share one shape.
+      pipeline::v1::PersonOffboardingProgressed m;
+      m.set_offboarding_id(rnd.OneOf(std::vector<std::string>{
+          offboarding_id, offboarding_id, "", "ob-unknown", std::string(100 * 1024, 'o')}));
+      m.set_person_id("u:b");
+      for (int k = rnd.Int(0, 3); k > 0; --k) {
+        (*m.mutable_moved())[rnd.OneOf(std::vector<std::string>{"clients", "opportunities", ""})] =
+            rnd.OneOf(std::vector<int64_t>{0, 1, 7, -1, std::numeric_limits<int64_t>::max()});
+      }
+      m.set_remaining(rnd.OneOf(std::vector<int64_t>{0, 3, -5}));
+      m.set_done(rnd.Coin(30));
       payload = m.SerializeAsString();
     } else {
       production::v1::ProjectCompleted m;
