@@ -227,7 +227,7 @@ struct PersonTopic {
 };
 
 // triad.pipeline.person.offboarding_progressed.v1: pipeline moved (part of) what an offboarded
-// person held there (pipeline consumes its own unfinished reports to move the next chunk).
+// person held there (one report per chunk).
 struct PersonOffboardingProgressed {
   using Message = ::triad::pipeline::v1::PersonOffboardingProgressed;
   using Topic = PersonTopic;
@@ -236,9 +236,8 @@ struct PersonOffboardingProgressed {
   static constexpr int kVersion = 1;
   static constexpr std::string_view kType = "triad.pipeline.person.offboarding_progressed.v1";
   static constexpr std::string_view kSummary =
-      "pipeline moved (part of) what an offboarded person held there (pipeline consumes its own "
-      "unfinished reports to move the next chunk)";
-  static constexpr ServiceSet kConsumers = ServiceSet{} | Service::kClients | Service::kPipeline;
+      "pipeline moved (part of) what an offboarded person held there (one report per chunk)";
+  static constexpr ServiceSet kConsumers = Service::kClients;
 };
 
 // Topics lists the topics pipeline writes; Events lists the events it emits (the registry

@@ -3,7 +3,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/contracts/clients.h"
-#include "common/contracts/pipeline.h"
 #include "common/contracts/production.h"
 #include "common/contracts/review.h"
 #include "common/status/status_macros.h"
@@ -32,8 +31,6 @@ constexpr std::string_view kClientsMerged = cc::ClientsMerged::kType;
 constexpr std::string_view kVerdictRecorded = contracts::review::ReviewVerdictRecorded::kType;
 constexpr std::string_view kFeasibilityAnswered = contracts::production::FeasibilityAnswered::kType;
 constexpr std::string_view kPersonOffboarded = cc::PersonOffboarded::kType;
-constexpr std::string_view kOffboardingProgressed =
-    contracts::pipeline::PersonOffboardingProgressed::kType;
 
 // Decode parses the payload as `Msg` (INVALID_ARGUMENT, i.e. dead-lettered, when it does not).
 template <typename Msg>
@@ -51,7 +48,7 @@ std::vector<std::string> Pipeline::HandledTypes() {
   std::vector<std::string> types;
   for (std::string_view t : {kClientRegistered, kClientUpdated, kClientVerified, kClientArchived,
                              kClientRestored, kClientOwnerChanged, kClientsMerged, kVerdictRecorded,
-                             kFeasibilityAnswered, kPersonOffboarded, kOffboardingProgressed}) {
+                             kFeasibilityAnswered, kPersonOffboarded}) {
     types.emplace_back(t);
   }
   return types;
@@ -108,10 +105,6 @@ absl::Status Pipeline::HandleEventIn(const events::Event& e, events::Transaction
   if (t == kPersonOffboarded) {
     ASSIGN_OR_RETURN(auto m, Decode<cv1::PersonOffboarded>(e));
     return ApplyPersonOffboarded(e, m, txn);
-  }
-  if (t == kOffboardingProgressed) {
-    ASSIGN_OR_RETURN(auto m, Decode<v1::PersonOffboardingProgressed>(e));
-    return ApplyOffboardingProgressed(e, m, txn);
   }
   return absl::OkStatus();  // not a type this service handles
 }

@@ -1,9 +1,10 @@
 // Implements Pipeline's part of offboarding a person: on clients' PersonOffboarded the person is
 // marked inactive (no opportunity or lead may be given to them) and their open opportunities and
-// new or qualified leads move, one chunk per consumed event, to the successor or to the team
-// member with the fewest open deals; each chunk reports with PersonOffboardingProgressed, which
-// clients records and pipeline itself consumes to move the next chunk. ListInactiveHoldings
-// lists what inactive people still own.
+// new or qualified leads move, in chunks, to the successor or to the team member with the fewest
+// open deals; each chunk reports with PersonOffboardingProgressed (which clients records). The
+// first chunk moves with the consumed announcement; an unfinished offboarding is recorded and
+// ContinueOffboardings (a periodic task of the process) moves the rest, one transaction per
+// chunk, resumably after a crash. ListInactiveHoldings lists what inactive people still own.
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -31,6 +32,11 @@ std::string InactiveKey(std::string_view person) {
   return "i" + storage::KeyBuilder().Str(person).Build();
 }
 std::string InactivePrefix() { return "i"; }
+// RunningKey (Kind::kIndex) marks an unfinished offboarding; the value is its last report.
+std::string RunningKey(std::string_view person) {
+  return "j" + storage::KeyBuilder().Str(person).Build();
+}
+std::string RunningPrefix() { return "j"; }
 
 std::string PersonOf(std::string_view key) {
   storage::KeyReader r(key.substr(1));
@@ -69,32 +75,42 @@ absl::Status Pipeline::ApplyPersonOffboarded(const events::Event& event,
     return InvalidField("successor_id", "neither a successor nor team members to move to");
   }
   repo_->PutRaw(txn.batch(), Kind::kIndex, InactiveKey(msg.person_id()), msg.SerializeAsString());
-  return OffboardChunk(event, msg, {}, txn);
+  return OffboardChunk(event.id, msg, {}, txn);
 }
 
-absl::Status Pipeline::ApplyOffboardingProgressed(const events::Event& event,
-                                                  const v1::PersonOffboardingProgressed& msg,
-                                                  events::Transaction& txn) {
-  if (msg.done()) return absl::OkStatus();  // the last report: nothing to continue
-  RETURN_IF_ERROR(api::CheckId("person_id", msg.person_id()));
-  absl::StatusOr<std::string> raw = repo_->GetRaw(Kind::kIndex, InactiveKey(msg.person_id()));
-  if (absl::IsNotFound(raw.status())) {
-    return InvalidField("person_id", "no offboarding of this person is known here");
+absl::StatusOr<int> Pipeline::ContinueOffboardings() {
+  int chunks = 0;
+  while (true) {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> people;
+    RETURN_IF_ERROR(
+        repo_->Scan(Kind::kIndex, RunningPrefix(), [&](std::string_view key, std::string_view) {
+          people.push_back(PersonOf(key));
+          return true;
+        }));
+    if (people.empty()) return chunks;
+    for (const std::string& person : people) {
+      absl::StatusOr<std::string> raw = repo_->GetRaw(Kind::kIndex, InactiveKey(person));
+      RETURN_IF_ERROR(raw.status());
+      clients::v1::PersonOffboarded who;
+      if (!who.ParseFromString(*raw)) {
+        return absl::DataLossError("stored offboarding does not decode");
+      }
+      absl::StatusOr<std::string> last = repo_->GetRaw(Kind::kIndex, RunningKey(person));
+      RETURN_IF_ERROR(last.status());
+      v1::PersonOffboardingProgressed report;
+      if (!report.ParseFromString(*last)) {
+        return absl::DataLossError("stored offboarding progress does not decode");
+      }
+      events::Transaction txn;
+      RETURN_IF_ERROR(OffboardChunk("", who, report.moved(), txn));
+      RETURN_IF_ERROR(outbox_->Commit(txn));
+      ++chunks;
+    }
   }
-  RETURN_IF_ERROR(raw.status());
-  clients::v1::PersonOffboarded who;
-  if (!who.ParseFromString(*raw)) return absl::DataLossError("stored offboarding does not decode");
-  if (who.offboarding_id() != msg.offboarding_id()) return absl::OkStatus();  // another one
-  // Nobody to move to (every team member inactive): the report stays unfinished, no next chunk.
-  bool any_receiver = !who.successor_id().empty();
-  for (const std::string& m : who.team_member_ids()) {
-    if (m != who.person_id() && CheckPersonActiveLocked("team", m).ok()) any_receiver = true;
-  }
-  if (!any_receiver) return absl::OkStatus();
-  return OffboardChunk(event, who, msg.moved(), txn);
 }
 
-absl::Status Pipeline::OffboardChunk(const events::Event& event,
+absl::Status Pipeline::OffboardChunk(std::string_view cause_event_id,
                                      const clients::v1::PersonOffboarded& who,
                                      google::protobuf::Map<std::string, int64_t> moved,
                                      events::Transaction& txn) {
@@ -174,7 +190,7 @@ absl::Status Pipeline::OffboardChunk(const events::Event& event,
     ev.set_new_owner_id(to);
     ev.set_reason(reason);
     ev.set_actor_id(who.actor().id());
-    ev.set_cause_event_id(event.id);
+    ev.set_cause_event_id(std::string(cause_event_id));
     *ev.mutable_change_time() = ToProto(now);
     opp.set_owner_id(to);
     GaugeDeltas(work, opp, +1);
@@ -209,6 +225,12 @@ absl::Status Pipeline::OffboardChunk(const events::Event& event,
                   {{"person_id", person}, {"left", static_cast<long long>(remaining + stuck)}});
   }
   contracts::Emit<contracts::pipeline::PersonOffboardingProgressed>(work.txn, person, report);
+  // Unfinished with someone to move to: ContinueOffboardings moves the next chunk.
+  if (!report.done() && stuck == 0) {
+    repo_->PutRaw(work.txn.batch(), Kind::kIndex, RunningKey(person), report.SerializeAsString());
+  } else {
+    repo_->Delete(work.txn.batch(), Kind::kIndex, RunningKey(person));
+  }
   return StageLocked(work);
 }
 

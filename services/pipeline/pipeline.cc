@@ -19,7 +19,7 @@ std::vector<std::string> Pipeline::Topics() {
 }
 
 std::vector<std::string> Pipeline::ConsumedTopics() {
-  return {kClientTopic, kReviewTopic, kFeasibilityTopic, kClientPersonTopic, kPersonTopic};
+  return {kClientTopic, kReviewTopic, kFeasibilityTopic, kClientPersonTopic};
 }
 
 Pipeline::Pipeline(storage::Store* store, events::Outbox* outbox, PipelineOptions options)

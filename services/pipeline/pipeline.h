@@ -63,8 +63,8 @@ struct PipelineOptions {
   std::string consumer_group = "triad-pipeline";
   // Clock used for every timestamp (tests inject their own).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
-  // Opportunities and leads moved per consumed event when a person is offboarded (the rest
-  // follows through pipeline's own offboarding_progressed event).
+  // Opportunities and leads moved per transaction when a person is offboarded (the first chunk
+  // with the consumed announcement, the rest by ContinueOffboardings).
   int offboarding_chunk_size = 500;
 };
 
@@ -154,6 +154,11 @@ class Pipeline {
   absl::Status OnFeasibilityAnswered(const events::Event& event,
                                      const production::v1::FeasibilityAnswered& answer);
 
+  // ContinueOffboardings moves the next chunks of every offboarding left unfinished by the
+  // consumed announcement (one transaction and one progress report per chunk) until none is
+  // left; returns the number of chunks moved. Run periodically (and so at start-up).
+  absl::StatusOr<int> ContinueOffboardings();
+
   // ListInactiveHoldings pages through the open opportunities and new or qualified leads
   // owned by inactive (offboarded) people.
   absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
@@ -232,16 +237,16 @@ class Pipeline {
                            std::string_view previous_owner, std::string_view new_owner,
                            std::string_view merged_client_id, events::Transaction& txn);
   // Offboarding (offboarding.cc): the inactive check of owner fields, and one chunk of moving
-  // an offboarded person's opportunities and leads (from the announcement, then from pipeline's
-  // own unfinished reports).
+  // an offboarded person's opportunities and leads (from the announcement, then from
+  // ContinueOffboardings).
   absl::Status CheckPersonActiveLocked(std::string_view field, std::string_view person) const;
   absl::Status ApplyPersonOffboarded(const events::Event& event,
                                      const clients::v1::PersonOffboarded& msg,
                                      events::Transaction& txn);
-  absl::Status ApplyOffboardingProgressed(const events::Event& event,
-                                          const v1::PersonOffboardingProgressed& msg,
-                                          events::Transaction& txn);
-  absl::Status OffboardChunk(const events::Event& event, const clients::v1::PersonOffboarded& who,
+  // OffboardChunk moves one chunk into `txn` and reports it (cause_event_id: the consumed event,
+  // empty for a continuation); records whether the offboarding continues.
+  absl::Status OffboardChunk(std::string_view cause_event_id,
+                             const clients::v1::PersonOffboarded& who,
                              google::protobuf::Map<std::string, int64_t> moved,
                              events::Transaction& txn);
   absl::Status ApplyReviewVerdict(const events::Event& event,

@@ -1,6 +1,6 @@
 // Tests of offboarding.cc: an offboarded person's open opportunities and new or qualified leads
-// move in chunks (each chunk continued by pipeline's own report), once, to the successor or the
-// least-loaded team member; the person can no longer own anything.
+// move in chunks (the first with the announcement, the rest by ContinueOffboardings), once, to
+// the successor or the least-loaded team member; the person can no longer own anything.
 #include <map>
 #include <string>
 
@@ -45,24 +45,13 @@ class OffboardingTest : public PipelineTest {
     }
     return out;
   }
-  // RunToDone feeds each unfinished report back (as the consumer of pipeline's own topic does)
-  // until a report says done; returns the number of reports.
+  // RunToDone runs the process's continuation (ContinueOffboardings) until nothing is left
+  // unfinished; returns the number of reports.
   int RunToDone() {
-    for (int round = 0; round < 50; ++round) {
-      auto records = Emitted(std::string(contracts::pipeline::PersonOffboardingProgressed::kType));
-      if (records.empty()) return 0;
-      v1::PersonOffboardingProgressed last;
-      EXPECT_TRUE(last.ParseFromString(records.back().payload()));
-      if (last.done()) return static_cast<int>(records.size());
-      events::Event e;
-      e.id = records.back().ce_id();
-      e.type = records.back().ce_type();
-      e.source = "triad/pipeline";
-      e.payload = records.back().payload();
-      EXPECT_TRUE(p_->HandleEvent(e).ok());
-    }
-    ADD_FAILURE() << "offboarding never finished";
-    return -1;
+    absl::StatusOr<int> chunks = p_->ContinueOffboardings();
+    EXPECT_TRUE(chunks.ok()) << chunks.status();
+    EXPECT_EQ(*p_->ContinueOffboardings(), 0);  // nothing left to continue
+    return static_cast<int>(Reports().size());
   }
   v1::Lead Lead(const std::string& owner) {
     v1::CreateLeadRequest req;
