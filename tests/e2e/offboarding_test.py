@@ -211,7 +211,9 @@ class OffboardingE2ETest(unittest.TestCase):
         self.assertEqual(steps["clients"].moved["follow_ups"], 1)
         self.assertEqual(steps["pipeline"].moved["leads"], 1)
         self.assertEqual(steps["review"].moved["reviews"], 1)
-        self.assertEqual(steps["production"].moved["phases"], len(held_phases))
+        # Projects of deals won earlier on this broker may be planned on the person too (the
+        # production service replays OpportunityWon from the topic): at least ours moved.
+        self.assertGreaterEqual(steps["production"].moved["phases"], len(held_phases))
 
         # Everything is with the successor.
         self.assertEqual(c.GetClient(cm.GetClientRequest(client_id=client.client_id),
@@ -230,6 +232,17 @@ class OffboardingE2ETest(unittest.TestCase):
         for ph in phases:
             if ph.phase_id in held_phases:
                 self.assertEqual(ph.resource_id, SUCCESSOR, ph.phase_id)
+
+        token = ""
+        while True:
+            page = x.ListProjects(xm.ListProjectsRequest(page_size=1000, page_token=token),
+                                  timeout=t)
+            for pj in page.projects:
+                for ph in pj.phases:
+                    self.assertNotEqual(ph.resource_id, PERSON, pj.project_id)
+            token = page.next_page_token
+            if not token:
+                break
 
         # Nothing is held by an inactive person anywhere (every page).
         for name, svc in (("clients", c), ("pipeline", p), ("review", r), ("production", x)):
