@@ -370,8 +370,10 @@ TEST(OffboardingIntegrationTest, APersonLeavesAndEverythingTheyHeldMovesInAllFou
   EXPECT_EQ(Moved(*o, "pipeline", "opportunities"), 2);
   EXPECT_EQ(Moved(*o, "pipeline", "leads"), 1);
   EXPECT_EQ(Moved(*o, "review", "reviews"), 2);
-  EXPECT_EQ(Moved(*o, "production", "phases"), his_phases);
-  EXPECT_EQ(Moved(*o, "production", "to_successor"), his_phases);
+  // Projects of deals won earlier on this broker (replayed from the topic) may be planned on
+  // the person too: at least the test's project moved, all to the successor.
+  EXPECT_GE(Moved(*o, "production", "phases"), his_phases);
+  EXPECT_EQ(Moved(*o, "production", "to_successor"), Moved(*o, "production", "phases"));
 
   // Moved, and to the successor.
   for (const std::string& c : his_clients) EXPECT_EQ(cd->GetClient(c)->owner_id(), successor);
@@ -390,6 +392,16 @@ TEST(OffboardingIntegrationTest, APersonLeavesAndEverythingTheyHeldMovesInAllFou
     EXPECT_EQ(r.GetReviewRequest(g)->expert_id(), successor);
   }
   EXPECT_EQ(phases_of(person), 0);
+  xv1::ListProjectsRequest lp;
+  lp.set_page_size(1000);
+  do {
+    absl::StatusOr<xv1::ListProjectsResponse> page = x.ListProjects(lp);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const xv1::Project& pj : page->projects()) {
+      for (const xv1::Phase& ph : pj.phases()) EXPECT_NE(ph.resource_id(), person);
+    }
+    lp.set_page_token(page->next_page_token());
+  } while (!lp.page_token().empty());
   EXPECT_EQ(phases_of(successor), his_phases);
 
   // Inactive everywhere: nothing can be given to the person.
@@ -462,7 +474,7 @@ TEST(OffboardingIntegrationTest, APersonLeavesAndEverythingTheyHeldMovesInAllFou
   ASSERT_TRUE(final_o.ok());
   EXPECT_EQ(Moved(*final_o, "pipeline", "opportunities"), 2);
   EXPECT_EQ(Moved(*final_o, "review", "reviews"), 2);
-  EXPECT_EQ(Moved(*final_o, "production", "phases"), his_phases);
+  EXPECT_EQ(Moved(*final_o, "production", "phases"), Moved(*o, "production", "phases"));
 }
 
 }  // namespace
