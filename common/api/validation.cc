@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/stubs/common.h"
 
@@ -89,6 +90,14 @@ absl::Status CheckId(std::string_view path, std::string_view value) {
 absl::Status CheckOptionalId(std::string_view path, std::string_view value) {
   if (value.empty()) return absl::OkStatus();
   return CheckId(path, value);
+}
+
+absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required, size_t max_reason) {
+  if (IsBlank(actor.id())) return InvalidField("actor.id", "required (who makes the change)");
+  RETURN_IF_ERROR(CheckId("actor.id", actor.id()));
+  RETURN_IF_ERROR(CheckText("actor.reason", actor.reason(), max_reason));
+  if (reason_required) return CheckRequired("actor.reason", actor.reason());
+  return absl::OkStatus();
 }
 
 absl::Status CheckTimestamp(std::string_view path, const google::protobuf::Timestamp& ts) {

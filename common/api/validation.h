@@ -55,6 +55,12 @@ absl::Status CheckId(std::string_view path, std::string_view value);
 // CheckOptionalId checks an id that may be empty; when given it must pass CheckId.
 absl::Status CheckOptionalId(std::string_view path, std::string_view value);
 
+// CheckActor checks who makes a change: actor.id is a required id (INVALID_ARGUMENT
+// "actor.id: required (who makes the change)" when blank), actor.reason is UTF-8 text of at most
+// `max_reason` bytes and, when `reason_required`, not blank.
+absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required = false,
+                        size_t max_reason = kMaxTextLength);
+
 // CheckTimestamp checks a Timestamp lies in the range the type allows (0001-01-01 ..
 // 9999-12-31, nanos 0..999999999).
 absl::Status CheckTimestamp(std::string_view path, const google::protobuf::Timestamp& ts);

@@ -92,7 +92,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseReques
   if (IsBlank(req.description())) return InvalidField("description", "required");
   RETURN_IF_ERROR(api::CheckLength("description", req.description(), 10 * kMaxTextLength));
   RETURN_IF_ERROR(api::CheckOptionalId("contact_id", req.contact_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   const api::Replay<v1::ServiceCase> replay(*store_, "OpenCase", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ServiceCase> prior, replay.Prior());
@@ -181,7 +181,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRe
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("case_id", req.case_id()));
   RETURN_IF_ERROR(api::CheckId("assignee_id", req.assignee_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(CheckPersonActive("assignee_id", req.assignee_id()));
   ASSIGN_OR_RETURN(v1::ServiceCase before, LoadCase(req.case_id()));
@@ -209,7 +209,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
     const v1::TransitionCaseRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("case_id", req.case_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   const v1::CaseStatus to = req.target_status();
   if (to != v1::CASE_STATUS_IN_PROGRESS && to != v1::CASE_STATUS_RESOLVED &&
       to != v1::CASE_STATUS_CLOSED && to != v1::CASE_STATUS_REOPENED) {

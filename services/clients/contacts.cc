@@ -32,7 +32,7 @@ absl::StatusOr<v1::Contact> ClientsDomain::CreateContact(const v1::CreateContact
   if (!in.phone().empty() && NormalizePhone(in.phone()).empty()) {
     return InvalidField("contact.phone", "needs at least 6 digits");
   }
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   const api::Replay<v1::Contact> replay(*store_, "CreateContact", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Contact> prior, replay.Prior());
@@ -94,7 +94,7 @@ absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
   const v1::Touchpoint& in = req.touchpoint();
   RETURN_IF_ERROR(api::CheckId("touchpoint.client_id", in.client_id()));
   RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/true));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   const api::Replay<v1::Touchpoint> replay(*store_, "CreateTouchpoint", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Touchpoint> prior, replay.Prior());

@@ -47,7 +47,7 @@ void Count(v1::ImportClientsCsvResponse& resp, const v1::ImportRowResult& row) {
 absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     const v1::ImportClientsCsvRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   if (req.csv().empty()) return InvalidField("csv", "required");
   if (req.csv().size() > options_.max_csv_bytes) {
     return InvalidField("csv", absl::StrCat("larger than ", options_.max_csv_bytes, " bytes"));

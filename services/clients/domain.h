@@ -23,7 +23,9 @@
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
 #include "services/clients/repository.h"
+#include "triad/clients/v1/clients_admin_service.pb.h"
 #include "triad/clients/v1/clients_service.pb.h"
+#include "triad/clients/v1/events.pb.h"
 #include "triad/pipeline/v1/events.pb.h"
 #include "triad/production/v1/events.pb.h"
 

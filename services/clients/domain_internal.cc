@@ -17,14 +17,6 @@
 
 namespace triad::clients {
 
-absl::Status ValidateActor(const Actor& actor) {
-  if (api::IsBlank(actor.id())) {
-    return api::InvalidField("actor.id", "required (who makes the change)");
-  }
-  RETURN_IF_ERROR(api::CheckId("actor.id", actor.id()));
-  return api::CheckText("actor.reason", actor.reason());
-}
-
 // ValidateClient checks the writable fields; `prefix` is "client." for RPCs, "" for CSV rows.
 absl::Status ValidateClient(const Client& c, std::string_view prefix) {
   auto field = [&](std::string_view f) { return std::string(prefix) + std::string(f); };

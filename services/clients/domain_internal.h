@@ -15,6 +15,7 @@
 #include "common/api/validation.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "triad/clients/v1/clients_service.pb.h"
+#include "triad/clients/v1/events.pb.h"
 #include "triad/common/v1/types.pb.h"
 
 namespace triad::clients {
@@ -37,9 +38,6 @@ inline constexpr int kMaxListItems = 50;
 inline constexpr std::string_view kUpdatablePaths[] = {
     "name",    "tax_id",   "phone",  "email", "website", "address", "owner_id",
     "team_id", "industry", "region", "tier",  "tags",    "notes"};
-
-// ValidateActor checks who makes a change (id required, reason optional).
-absl::Status ValidateActor(const common::v1::Actor& actor);
 
 // ValidateClient checks the writable fields; `prefix` is "client." for RPCs, "" for CSV rows.
 absl::Status ValidateClient(const v1::Client& c, std::string_view prefix);

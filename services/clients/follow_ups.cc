@@ -172,7 +172,7 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   RETURN_IF_ERROR(api::CheckId("follow_up_id", req.follow_up_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   const v1::Touchpoint& in = req.touchpoint();
   RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/false));
   std::lock_guard<std::mutex> lock(mu_);
@@ -219,9 +219,9 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
   after.set_touchpoint_id(t.touchpoint_id());
   RETURN_IF_ERROR(
       repo_->PutRecord(txn.batch(), FollowUpKey(after.client_id(), after.follow_up_id()), after));
-  RETURN_IF_ERROR(repo_->DeleteRecord(
-      txn.batch(),
-      FollowUpDueKey(util::FromProto(before.due_time()), before.client_id(), before.follow_up_id())));
+  RETURN_IF_ERROR(
+      repo_->DeleteRecord(txn.batch(), FollowUpDueKey(util::FromProto(before.due_time()),
+                                                      before.client_id(), before.follow_up_id())));
   v1::FollowUpCompleted ev;
   if (before.kind() == v1::FOLLOW_UP_KIND_CADENCE) {
     v1::FollowUp next;

@@ -163,12 +163,6 @@ grpc::Status ClientsGrpcService::TransitionCase(grpc::ServerContext*,
   return Reply(domain_->TransitionCase(*req), resp);
 }
 
-grpc::Status ClientsGrpcService::ScanSlaBreaches(grpc::ServerContext*,
-                                                 const v1::ScanSlaBreachesRequest* req,
-                                                 v1::ScanSlaBreachesResponse* resp) {
-  return Reply(domain_->ScanSlaBreaches(), resp);
-}
-
 grpc::Status ClientsGrpcService::GetFollowUpPlan(grpc::ServerContext*,
                                                  const v1::GetFollowUpPlanRequest* req,
                                                  v1::FollowUpPlan* resp) {
@@ -185,12 +179,6 @@ grpc::Status ClientsGrpcService::CompleteFollowUp(grpc::ServerContext*,
                                                   const v1::CompleteFollowUpRequest* req,
                                                   v1::CompleteFollowUpResponse* resp) {
   return Reply(domain_->CompleteFollowUp(*req), resp);
-}
-
-grpc::Status ClientsGrpcService::ScanDueFollowUps(grpc::ServerContext*,
-                                                  const v1::ScanDueFollowUpsRequest* req,
-                                                  v1::ScanDueFollowUpsResponse* resp) {
-  return Reply(domain_->ScanDueFollowUps(), resp);
 }
 
 grpc::Status ClientsGrpcService::ImportClientsCsv(grpc::ServerContext*,

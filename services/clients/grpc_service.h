@@ -68,8 +68,6 @@ class ClientsGrpcService final : public v1::ClientsService::Service {
                           v1::ServiceCase* resp) override;
   grpc::Status TransitionCase(grpc::ServerContext*, const v1::TransitionCaseRequest* req,
                               v1::ServiceCase* resp) override;
-  grpc::Status ScanSlaBreaches(grpc::ServerContext*, const v1::ScanSlaBreachesRequest* req,
-                               v1::ScanSlaBreachesResponse* resp) override;
   grpc::Status GetFollowUpPlan(grpc::ServerContext*, const v1::GetFollowUpPlanRequest* req,
                                v1::FollowUpPlan* resp) override;
   grpc::Status ListOverdueFollowUps(grpc::ServerContext*,
@@ -77,8 +75,6 @@ class ClientsGrpcService final : public v1::ClientsService::Service {
                                     v1::ListOverdueFollowUpsResponse* resp) override;
   grpc::Status CompleteFollowUp(grpc::ServerContext*, const v1::CompleteFollowUpRequest* req,
                                 v1::CompleteFollowUpResponse* resp) override;
-  grpc::Status ScanDueFollowUps(grpc::ServerContext*, const v1::ScanDueFollowUpsRequest* req,
-                                v1::ScanDueFollowUpsResponse* resp) override;
   grpc::Status ImportClientsCsv(grpc::ServerContext*, const v1::ImportClientsCsvRequest* req,
                                 v1::ImportClientsCsvResponse* resp) override;
 

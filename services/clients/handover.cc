@@ -44,7 +44,7 @@ absl::StatusOr<Client> ClientsDomain::ReassignClient(const v1::ReassignClientReq
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   RETURN_IF_ERROR(api::CheckId("new_owner_id", req.new_owner_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   if (IsBlank(req.actor().reason()))
     return InvalidField("actor.reason", "required when changing owner");
   std::lock_guard<std::mutex> lock(mu_);
@@ -70,7 +70,7 @@ absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
   if (req.from_owner_id() == req.to_owner_id()) {
     return InvalidField("to_owner_id", "must differ from from_owner_id");
   }
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   if (IsBlank(req.actor().reason())) return InvalidField("actor.reason", "required for a handover");
   v1::Handover h;
   {

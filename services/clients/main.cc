@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/config/logging.h"
 #include "common/server/service_main.h"
+#include "services/clients/admin_grpc_service.h"
 #include "services/clients/domain.h"
 #include "services/clients/grpc_service.h"
 #include "services/clients/repository.h"
@@ -25,10 +26,14 @@ namespace {
 // Process is what the clients process keeps alive: repository, domain and gRPC adapter.
 struct Process {
   Process(server::ServiceRuntime& rt, DomainOptions options)
-      : repo(&rt.store()), domain(&rt.store(), &rt.outbox(), &repo, options), service(&domain) {}
+      : repo(&rt.store()),
+        domain(&rt.store(), &rt.outbox(), &repo, options),
+        service(&domain),
+        admin(&domain) {}
   RocksClientsRepository repo;
   ClientsDomain domain;
   ClientsGrpcService service;
+  ClientsAdminGrpcService admin;
 };
 
 // RunScans runs both periodic scans once, logging failures.
@@ -69,6 +74,7 @@ int main(int argc, char** argv) {
     auto owned = std::make_shared<Process>(rt, options);
     process = owned.get();
     rt.host().AddService(&process->service, "triad.clients.v1.ClientsService");
+    rt.host().AddService(&process->admin, triad::clients::kAdminServiceFullName);
     triad::events::ConsumerOptions consumer;
     consumer.topics = {triad::clients::kOpportunityTopic, triad::clients::kProjectTopic,
                        triad::clients::kPipelinePersonTopic, triad::clients::kReviewPersonTopic,

@@ -18,7 +18,7 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("survivor_id", req.survivor_id()));
   RETURN_IF_ERROR(api::CheckId("merged_id", req.merged_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   if (req.survivor_id() == req.merged_id()) {
     return InvalidField("merged_id", "must differ from survivor_id");
   }

@@ -85,7 +85,7 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
 
 absl::StatusOr<Client> ClientsDomain::CreateClient(const v1::CreateClientRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   RETURN_IF_ERROR(ValidateClient(req.client(), "client."));
   std::lock_guard<std::mutex> lock(mu_);
   const api::Replay<Client> replay(*store_, "CreateClient", req.request_id(), req);
@@ -191,7 +191,7 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
 absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("client.client_id", req.client().client_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kUpdatablePaths));
   if (req.etag().empty()) return InvalidField("etag", "required");
   std::lock_guard<std::mutex> lock(mu_);
@@ -268,7 +268,7 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
 template <typename Req>
 absl::StatusOr<Client> ClientsDomain::Transition(const Req& req, std::string_view action) {
   RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Client before, LoadLiveClient(req.client_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),

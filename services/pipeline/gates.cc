@@ -62,13 +62,13 @@ void Pipeline::RequestGates(Work& work, v1::Opportunity& opp, const v1::Playbook
       ev.set_product_line(opp.product_line());
       ev.set_estimated_effort_hours(opp.expert_effort_hours() > 0 ? opp.expert_effort_hours()
                                                                   : pb.default_expert_hours());
-      absl::Time start = opp.has_expected_close() ? FromProto(opp.expected_close()) : now;
+      absl::Time start = opp.has_expected_close_time() ? FromProto(opp.expected_close_time()) : now;
       absl::Time end =
-          opp.has_desired_delivery()
-              ? FromProto(opp.desired_delivery())
+          opp.has_desired_delivery_time()
+              ? FromProto(opp.desired_delivery_time())
               : start + absl::Hours(int64_t{24} * std::max(1, pb.default_delivery_days()));
-      *ev.mutable_desired_start() = ToProto(start);
-      *ev.mutable_desired_end() = ToProto(end);
+      *ev.mutable_desired_start_time() = ToProto(start);
+      *ev.mutable_desired_end_time() = ToProto(end);
       ev.set_gate_id(c.id());
       contracts::Emit<contracts::pipeline::FeasibilityRequested>(work.txn, opp.id(), ev);
     }
@@ -206,7 +206,7 @@ absl::Status Pipeline::ApplyFeasibilityAnswered(const events::Event& event,
   s->set_done(answer.feasible());
   if (answer.feasible()) *s->mutable_done_time() = ToProto(now);
   s->set_done_by("svc:production");
-  *s->mutable_earliest_completion() = answer.earliest_completion();
+  *s->mutable_earliest_completion_time() = answer.earliest_completion_time();
   s->set_bottleneck_resource(answer.bottleneck_resource());
   s->set_explanation(answer.explanation());
   AddHistory(opp, now, "feasibility_answered",

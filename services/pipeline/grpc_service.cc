@@ -2,13 +2,16 @@
 #include "services/pipeline/grpc_service.h"
 
 #include "common/status/grpc_status.h"
+#include "services/pipeline/opportunity_history.h"
 
 namespace triad::pipeline {
 
 #define TRIAD_PIPELINE_RPC(Method, Request, Response)                                    \
   grpc::Status PipelineGrpcService::Method(grpc::ServerContext*, const v1::Request* req, \
                                            v1::Response* resp) {                         \
-    return Reply(p_->Method(*req), resp);                                                \
+    grpc::Status status = Reply(p_->Method(*req), resp);                                 \
+    if (status.ok()) PresentForApi(resp);                                                \
+    return status;                                                                       \
   }
 TRIAD_PIPELINE_RPC(GetPlaybook, GetPlaybookRequest, Playbook)
 TRIAD_PIPELINE_RPC(ListPlaybooks, ListPlaybooksRequest, ListPlaybooksResponse)
@@ -24,6 +27,8 @@ TRIAD_PIPELINE_RPC(DisqualifyLead, DisqualifyLeadRequest, Lead)
 TRIAD_PIPELINE_RPC(CreateOpportunity, CreateOpportunityRequest, Opportunity)
 TRIAD_PIPELINE_RPC(GetOpportunity, GetOpportunityRequest, Opportunity)
 TRIAD_PIPELINE_RPC(ListOpportunities, ListOpportunitiesRequest, ListOpportunitiesResponse)
+TRIAD_PIPELINE_RPC(ListOpportunityHistory, ListOpportunityHistoryRequest,
+                   ListOpportunityHistoryResponse)
 TRIAD_PIPELINE_RPC(UpdateOpportunity, UpdateOpportunityRequest, Opportunity)
 TRIAD_PIPELINE_RPC(CompleteChecklistItem, CompleteChecklistItemRequest, Opportunity)
 TRIAD_PIPELINE_RPC(AdvanceStage, AdvanceStageRequest, Opportunity)
@@ -33,7 +38,6 @@ TRIAD_PIPELINE_RPC(ReassignOpportunity, ReassignOpportunityRequest, Opportunity)
 TRIAD_PIPELINE_RPC(GetFunnelReport, GetFunnelReportRequest, FunnelReport)
 TRIAD_PIPELINE_RPC(RankOpenDeals, RankOpenDealsRequest, RankOpenDealsResponse)
 TRIAD_PIPELINE_RPC(ListStaleDeals, ListStaleDealsRequest, ListStaleDealsResponse)
-TRIAD_PIPELINE_RPC(ScanStaleDeals, ScanStaleDealsRequest, ScanStaleDealsResponse)
 TRIAD_PIPELINE_RPC(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
 #undef TRIAD_PIPELINE_RPC
 

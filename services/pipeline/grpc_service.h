@@ -32,6 +32,8 @@ class PipelineGrpcService final : public v1::PipelineService::Service {
   TRIAD_PIPELINE_RPC(CreateOpportunity, CreateOpportunityRequest, Opportunity)
   TRIAD_PIPELINE_RPC(GetOpportunity, GetOpportunityRequest, Opportunity)
   TRIAD_PIPELINE_RPC(ListOpportunities, ListOpportunitiesRequest, ListOpportunitiesResponse)
+  TRIAD_PIPELINE_RPC(ListOpportunityHistory, ListOpportunityHistoryRequest,
+                     ListOpportunityHistoryResponse)
   TRIAD_PIPELINE_RPC(UpdateOpportunity, UpdateOpportunityRequest, Opportunity)
   TRIAD_PIPELINE_RPC(CompleteChecklistItem, CompleteChecklistItemRequest, Opportunity)
   TRIAD_PIPELINE_RPC(AdvanceStage, AdvanceStageRequest, Opportunity)
@@ -41,7 +43,6 @@ class PipelineGrpcService final : public v1::PipelineService::Service {
   TRIAD_PIPELINE_RPC(GetFunnelReport, GetFunnelReportRequest, FunnelReport)
   TRIAD_PIPELINE_RPC(RankOpenDeals, RankOpenDealsRequest, RankOpenDealsResponse)
   TRIAD_PIPELINE_RPC(ListStaleDeals, ListStaleDealsRequest, ListStaleDealsResponse)
-  TRIAD_PIPELINE_RPC(ScanStaleDeals, ScanStaleDealsRequest, ScanStaleDealsResponse)
   TRIAD_PIPELINE_RPC(ListInactiveHoldings, ListInactiveHoldingsRequest,
                      ListInactiveHoldingsResponse)
 #undef TRIAD_PIPELINE_RPC

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "common/config/logging.h"
 #include "common/server/service_main.h"
+#include "services/pipeline/admin_grpc_service.h"
 #include "services/pipeline/grpc_service.h"
 #include "services/pipeline/pipeline.h"
 
@@ -20,9 +21,11 @@ namespace {
 
 // Process is what the pipeline process keeps alive: the domain and its gRPC adapter.
 struct Process {
-  explicit Process(std::unique_ptr<Pipeline> p) : pipeline(std::move(p)), service(pipeline.get()) {}
+  explicit Process(std::unique_ptr<Pipeline> p)
+      : pipeline(std::move(p)), service(pipeline.get()), admin(pipeline.get()) {}
   std::unique_ptr<Pipeline> pipeline;
   PipelineGrpcService service;
+  PipelineAdminGrpcService admin;
 };
 
 absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
@@ -40,6 +43,7 @@ absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
   consumer.apply_mutex = &domain->mutex();
   domain->RegisterHandlers(rt.AddConsumer(std::move(consumer)));
   rt.host().AddService(&process->service, kServiceFullName);
+  rt.host().AddService(&process->admin, kAdminServiceFullName);
 
   // Stale deals are scanned periodically; the runtime stops the scan before it closes the store.
   rt.AddPeriodicTask("stale deal scan", absl::GetFlag(FLAGS_stale_scan_interval), [domain] {

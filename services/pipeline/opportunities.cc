@@ -27,11 +27,11 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   RETURN_IF_ERROR(api::CheckId("owner_id", req.owner_id()));
   RETURN_IF_ERROR(api::CheckId("title", req.title()));
   RETURN_IF_ERROR(api::CheckMoney("value", req.value(), api::MoneyPresence::kRequired));
-  if (req.has_expected_close()) {
-    RETURN_IF_ERROR(api::CheckTimestamp("expected_close", req.expected_close()));
+  if (req.has_expected_close_time()) {
+    RETURN_IF_ERROR(api::CheckTimestamp("expected_close_time", req.expected_close_time()));
   }
-  if (req.has_desired_delivery()) {
-    RETURN_IF_ERROR(api::CheckTimestamp("desired_delivery", req.desired_delivery()));
+  if (req.has_desired_delivery_time()) {
+    RETURN_IF_ERROR(api::CheckTimestamp("desired_delivery_time", req.desired_delivery_time()));
   }
   for (const auto& [k, v] : req.fields()) {
     if (k.empty()) return InvalidField("fields", "keys must not be empty");
@@ -73,8 +73,9 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   opp.set_product_line(product_line);
   opp.set_playbook_version(pb.version());
   *opp.mutable_value() = req.value();
-  if (req.has_expected_close()) *opp.mutable_expected_close() = req.expected_close();
-  if (req.has_desired_delivery()) *opp.mutable_desired_delivery() = req.desired_delivery();
+  if (req.has_expected_close_time()) *opp.mutable_expected_close_time() = req.expected_close_time();
+  if (req.has_desired_delivery_time())
+    *opp.mutable_desired_delivery_time() = req.desired_delivery_time();
   opp.set_lead_id(req.lead_id());
   opp.set_state(v1::OPPORTUNITY_STATE_OPEN);
   for (const auto& [k, v] : req.fields()) {
@@ -103,7 +104,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   ev.set_stage(opp.stage());
   ev.set_title(opp.title());
   *ev.mutable_value() = opp.value();
-  if (opp.has_expected_close()) *ev.mutable_expected_close() = opp.expected_close();
+  if (opp.has_expected_close_time()) *ev.mutable_expected_close_time() = opp.expected_close_time();
   *ev.mutable_create_time() = ToProto(now);
   ev.set_repeat_client(opp.repeat_client());
   events::Transaction gates;
@@ -204,18 +205,20 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
   const v1::Opportunity& in = req.opportunity();
   RETURN_IF_ERROR(api::CheckId("opportunity.id", in.id()));
   static constexpr std::string_view kAllowed[] = {
-      "title", "value", "expected_close", "desired_delivery", "team_id", "fields"};
+      "title", "value", "expected_close_time", "desired_delivery_time", "team_id", "fields"};
   RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kAllowed));
   for (const std::string& path : req.update_mask().paths()) {
     if (path == "title") RETURN_IF_ERROR(api::CheckId("opportunity.title", in.title()));
     if (path == "value")
       RETURN_IF_ERROR(
           api::CheckMoney("opportunity.value", in.value(), api::MoneyPresence::kRequired));
-    if (path == "expected_close") {
-      RETURN_IF_ERROR(api::CheckTimestamp("opportunity.expected_close", in.expected_close()));
+    if (path == "expected_close_time") {
+      RETURN_IF_ERROR(
+          api::CheckTimestamp("opportunity.expected_close_time", in.expected_close_time()));
     }
-    if (path == "desired_delivery") {
-      RETURN_IF_ERROR(api::CheckTimestamp("opportunity.desired_delivery", in.desired_delivery()));
+    if (path == "desired_delivery_time") {
+      RETURN_IF_ERROR(
+          api::CheckTimestamp("opportunity.desired_delivery_time", in.desired_delivery_time()));
     }
   }
   if (req.etag().empty()) return InvalidField("etag", "required");
@@ -249,8 +252,10 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
       }
       *opp.mutable_value() = in.value();
     }
-    if (path == "expected_close") *opp.mutable_expected_close() = in.expected_close();
-    if (path == "desired_delivery") *opp.mutable_desired_delivery() = in.desired_delivery();
+    if (path == "expected_close_time")
+      *opp.mutable_expected_close_time() = in.expected_close_time();
+    if (path == "desired_delivery_time")
+      *opp.mutable_desired_delivery_time() = in.desired_delivery_time();
     if (path == "team_id") opp.set_team_id(in.team_id());
     if (path == "fields") {
       for (const auto& [k, v] : in.fields()) {

@@ -32,6 +32,7 @@
 #include "services/pipeline/repository.h"
 #include "triad/clients/v1/events.pb.h"
 #include "triad/pipeline/v1/events.pb.h"
+#include "triad/pipeline/v1/pipeline_admin_service.pb.h"
 #include "triad/pipeline/v1/pipeline_service.pb.h"
 #include "triad/production/v1/events.pb.h"
 #include "triad/review/v1/events.pb.h"
@@ -114,6 +115,9 @@ class Pipeline {
   // ListOpportunities lists opportunities in id order, filtered.
   absl::StatusOr<v1::ListOpportunitiesResponse> ListOpportunities(
       const v1::ListOpportunitiesRequest& req) const;
+  // ListOpportunityHistory pages through an opportunity's whole history, newest first.
+  absl::StatusOr<v1::ListOpportunityHistoryResponse> ListOpportunityHistory(
+      const v1::ListOpportunityHistoryRequest& req) const;
   // UpdateOpportunity changes the fields named by the mask (etag required).
   absl::StatusOr<v1::Opportunity> UpdateOpportunity(const v1::UpdateOpportunityRequest& req);
   // CompleteChecklistItem ticks off a checklist item of the playbook.

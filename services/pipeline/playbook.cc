@@ -69,7 +69,8 @@ v1::Playbook ArchitecturalDesign() {
   p.set_default_delivery_days(180);
   v1::Stage* s = AddStage(&p, "qualification", "Qualification", 0.10, 14);
   RequiredField(s, "qualification.value", "value", "estimated fee is entered");
-  RequiredField(s, "qualification.expected_close", "expected_close", "expected close date");
+  RequiredField(s, "qualification.expected_close_time", "expected_close_time",
+                "expected close date");
   Checklist(s, "qualification.decision_maker", "decision maker and budget identified");
   s = AddStage(&p, "needs_analysis", "Needs analysis", 0.25, 21);
   RequiredField(s, "needs.site_area", "site_area_m2", "site / building area (m2) recorded");
@@ -80,7 +81,8 @@ v1::Playbook ArchitecturalDesign() {
              "scheme concept, design approach and fee level reviewed by a senior architect");
   FeasibilityGate(s, "concept.feasibility");
   s = AddStage(&p, "proposal", "Proposal presented", 0.60, 21);
-  RequiredField(s, "proposal.desired_delivery", "desired_delivery", "delivery date promised");
+  RequiredField(s, "proposal.desired_delivery_time", "desired_delivery_time",
+                "delivery date promised");
   Checklist(s, "proposal.expert_presented", "proposal presented with the responsible expert");
   Checklist(s, "proposal.fee_proposal_sent", "fee proposal sent");
   s = AddStage(&p, "negotiation", "Negotiation and contract", 0.80, 30);
@@ -103,7 +105,8 @@ v1::Playbook SpecialisedEquipment() {
   p.set_default_delivery_days(120);
   v1::Stage* s = AddStage(&p, "qualification", "Qualification", 0.10, 10);
   RequiredField(s, "qualification.value", "value", "estimated order value is entered");
-  RequiredField(s, "qualification.expected_close", "expected_close", "expected close date");
+  RequiredField(s, "qualification.expected_close_time", "expected_close_time",
+                "expected close date");
   Checklist(s, "qualification.application", "application and operating conditions understood");
   s = AddStage(&p, "site_survey", "Site survey", 0.20, 21, /*skippable=*/true);
   Checklist(s, "survey.done", "site surveyed by a field technician");
@@ -115,7 +118,8 @@ v1::Playbook SpecialisedEquipment() {
   Checklist(s, "solution.layout", "layout drawings shared with the client");
   FeasibilityGate(s, "solution.feasibility");
   s = AddStage(&p, "proposal", "Quotation", 0.65, 21);
-  RequiredField(s, "proposal.desired_delivery", "desired_delivery", "delivery date promised");
+  RequiredField(s, "proposal.desired_delivery_time", "desired_delivery_time",
+                "delivery date promised");
   Checklist(s, "proposal.quotation_sent", "quotation sent");
   s = AddStage(&p, "negotiation", "Negotiation", 0.85, 30);
   Checklist(s, "negotiation.commercial_terms", "commercial terms agreed");
@@ -260,8 +264,8 @@ const v1::Checkpoint* FindCheckpoint(const v1::Playbook& playbook, std::string_v
 bool IsFieldSet(const v1::Opportunity& opp, std::string_view field) {
   if (field == "title") return !opp.title().empty();
   if (field == "value") return opp.value().amount_minor() > 0 && !opp.value().currency().empty();
-  if (field == "expected_close") return opp.has_expected_close();
-  if (field == "desired_delivery") return opp.has_desired_delivery();
+  if (field == "expected_close_time") return opp.has_expected_close_time();
+  if (field == "desired_delivery_time") return opp.has_desired_delivery_time();
   if (field == "team_id") return !opp.team_id().empty();
   auto it = opp.fields().find(std::string(field));
   return it != opp.fields().end() && !it->second.empty();

@@ -115,15 +115,15 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot win: ", open.size(), " open checkpoint(s): ", absl::StrJoin(open, "; ")));
   }
-  if (req.has_due_date()) RETURN_IF_ERROR(api::CheckTimestamp("due_date", req.due_date()));
-  if (!req.has_due_date() && !opp.has_desired_delivery()) {
-    return InvalidField("due_date", "required (the deal has no desired_delivery)");
+  if (req.has_due_time()) RETURN_IF_ERROR(api::CheckTimestamp("due_time", req.due_time()));
+  if (!req.has_due_time() && !opp.has_desired_delivery_time()) {
+    return InvalidField("due_time", "required (the deal has no desired_delivery_time)");
   }
   absl::Time now = options_.clock();
   Work work;
   CloseDeal(work, opp, now);
   opp.set_state(v1::OPPORTUNITY_STATE_WON);
-  *opp.mutable_due_date() = req.has_due_date() ? req.due_date() : opp.desired_delivery();
+  *opp.mutable_due_time() = req.has_due_time() ? req.due_time() : opp.desired_delivery_time();
   AddHistory(opp, now, "won", "", req.actor().id());
   work.deltas.push_back(
       Delta{DayOf(now), OpportunityDims(opp), "won", {1, opp.value().amount_minor(), 0}});
@@ -135,7 +135,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::WinOpportunity(const v1::WinOpportunit
   ev.set_title(opp.title());
   *ev.mutable_value() = opp.value();
   *ev.mutable_won_time() = ToProto(now);
-  *ev.mutable_due_date() = opp.due_date();
+  *ev.mutable_due_time() = opp.due_time();
   ev.set_estimated_effort_hours(opp.expert_effort_hours());
   ev.set_repeat_client(opp.repeat_client());
   contracts::Emit<contracts::pipeline::OpportunityWon>(work.txn, opp.id(), ev);

@@ -110,7 +110,7 @@ absl::Status Production::ApplyWon(const events::Event& e, const pipeline::v1::Op
     *in.mutable_value() = won.value();
   }
   const absl::Time won_time = won.has_won_time() ? util::FromProto(won.won_time()) : Now();
-  sched::Day due = won.has_due_date() ? DayOf(util::FromProto(won.due_date()))
+  sched::Day due = won.has_due_time() ? DayOf(util::FromProto(won.due_time()))
                                       : DayOf(won_time) + kDefaultDueDays;
   in.set_due_date(sched::FormatDay(std::clamp<sched::Day>(due, 0, *sched::ParseDay("2200-12-31"))));
   const double effort = won.estimated_effort_hours();
@@ -132,8 +132,8 @@ absl::Status Production::ApplyFeasibilityRequested(const events::Event& e,
   RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
   std::optional<sched::Day> start;
   std::optional<sched::Day> end;
-  if (req.has_desired_start()) start = DayOf(util::FromProto(req.desired_start()));
-  if (req.has_desired_end()) end = DayOf(util::FromProto(req.desired_end()));
+  if (req.has_desired_start_time()) start = DayOf(util::FromProto(req.desired_start_time()));
+  if (req.has_desired_end_time()) end = DayOf(util::FromProto(req.desired_end_time()));
   double effort = req.estimated_effort_hours();
   if (!std::isfinite(effort) || effort < 0 || effort > kMaxEffortHours) effort = 0;
   v1::FeasibilityAnswered answer;
@@ -144,7 +144,7 @@ absl::Status Production::ApplyFeasibilityRequested(const events::Event& e,
   if (r.ok()) {
     answer.set_feasible(r->feasible());
     if (auto d = sched::ParseDay(r->earliest_completion_date())) {
-      *answer.mutable_earliest_completion() = DayTime(*d);
+      *answer.mutable_earliest_completion_time() = DayTime(*d);
     }
     answer.set_bottleneck_resource(
         r->bottleneck_resource_id().empty() ? r->bottleneck_skill() : r->bottleneck_resource_id());

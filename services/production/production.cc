@@ -287,8 +287,8 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
         v1::ProjectScheduled ev;
         ev.set_project_id(next.project_id());
         FillPlans(next, ev.mutable_phases());
-        if (out.end >= 0) *ev.mutable_planned_end() = DayTime(out.end);
-        *ev.mutable_due_date() = DayTime(*sched::ParseDay(next.due_date()));
+        if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
+        *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
         *ev.mutable_schedule_time() = util::ToProto(now);
         work.txn.Emit(c::ProjectScheduled::kTopic, next.project_id(), c::ProjectScheduled::kType,
                       ev);
@@ -297,9 +297,9 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
         ev.set_project_id(next.project_id());
         FillPlans(next, ev.mutable_phases());
         if (auto d = sched::ParseDay(before.planned_end_date())) {
-          *ev.mutable_previous_planned_end() = DayTime(*d);
+          *ev.mutable_previous_planned_end_time() = DayTime(*d);
         }
-        if (out.end >= 0) *ev.mutable_planned_end() = DayTime(out.end);
+        if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
         std::string why = absl::StrCat(std::string(reason), explanations.empty() ? "" : ": ",
                                        absl::StrJoin(explanations, "; "));
         ev.set_reason(why.substr(0, 2000));
@@ -310,8 +310,8 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
       if (next.at_risk() && !was_at_risk) {
         v1::ProjectAtRisk ev;
         ev.set_project_id(next.project_id());
-        if (out.end >= 0) *ev.mutable_planned_end() = DayTime(out.end);
-        *ev.mutable_due_date() = DayTime(*sched::ParseDay(next.due_date()));
+        if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
+        *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
         ev.set_reason(next.risk_reason());
         ev.set_bottleneck_resource(out.bottleneck_resource.empty() ? out.bottleneck_skill
                                                                    : out.bottleneck_resource);
@@ -320,8 +320,8 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
       } else if (!next.at_risk() && was_at_risk) {
         v1::ProjectBackOnTrack ev;
         ev.set_project_id(next.project_id());
-        *ev.mutable_planned_end() = DayTime(out.end);
-        *ev.mutable_due_date() = DayTime(*sched::ParseDay(next.due_date()));
+        *ev.mutable_planned_end_time() = DayTime(out.end);
+        *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
         *ev.mutable_recover_time() = util::ToProto(now);
         work.txn.Emit(c::ProjectBackOnTrack::kTopic, next.project_id(),
                       c::ProjectBackOnTrack::kType, ev);

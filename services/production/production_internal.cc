@@ -146,15 +146,11 @@ void FillPlans(const v1::Project& p, google::protobuf::RepeatedPtrField<v1::Phas
     plan->set_name(ph.name());
     plan->set_key_milestone(ph.key_milestone());
     if (auto d = sched::ParseDay(ph.planned_start_date()))
-      *plan->mutable_planned_start() = DayTime(*d);
-    if (auto d = sched::ParseDay(ph.planned_end_date())) *plan->mutable_planned_end() = DayTime(*d);
+      *plan->mutable_planned_start_time() = DayTime(*d);
+    if (auto d = sched::ParseDay(ph.planned_end_date()))
+      *plan->mutable_planned_end_time() = DayTime(*d);
     if (!ph.resource_id().empty()) plan->add_resource_ids(ph.resource_id());
   }
-}
-
-absl::Status CheckActor(const common::v1::Actor& actor) {
-  RETURN_IF_ERROR(api::CheckId("actor.id", actor.id()));
-  return api::CheckText("actor.reason", actor.reason());
 }
 
 absl::Status CheckDate(std::string_view path, std::string_view value) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/api/validation.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "services/production/scheduler.h"
@@ -44,8 +45,7 @@ void FillPlans(const v1::Project& p, google::protobuf::RepeatedPtrField<v1::Phas
 // DayTime is the start (00:00 UTC) of a day.
 google::protobuf::Timestamp DayTime(sched::Day day);
 
-// CheckActor requires an actor id (at most 200 bytes) and a reason of at most 2000 bytes.
-absl::Status CheckActor(const common::v1::Actor& actor);
+using api::CheckActor;
 
 // CheckDate requires a "YYYY-MM-DD" date at `path`.
 absl::Status CheckDate(std::string_view path, std::string_view value);

@@ -81,7 +81,7 @@ v1::ScheduleReport Production::AddProjectLocked(Work& work, v1::Project p,
     ev.set_client_id(p.client_id());
     ev.set_product_line(p.product_line());
     ev.set_title(p.title());
-    *ev.mutable_due_date() = DayTime(*sched::ParseDay(p.due_date()));
+    *ev.mutable_due_time() = DayTime(*sched::ParseDay(p.due_date()));
     FillPlans(p, ev.mutable_phases());
     *ev.mutable_create_time() = util::ToProto(now);
     work.txn.Emit(c::ProjectCreated::kTopic, p.project_id(), c::ProjectCreated::kType, ev);

@@ -23,13 +23,6 @@ using api::InvalidField;
 using util::FromProto;
 using util::ToProto;
 
-absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required) {
-  RETURN_IF_ERROR(api::CheckId("actor.id", actor.id()));
-  RETURN_IF_ERROR(api::CheckText("actor.reason", actor.reason(), kMaxReasonLength));
-  if (reason_required) RETURN_IF_ERROR(api::CheckRequired("actor.reason", actor.reason()));
-  return absl::OkStatus();
-}
-
 namespace {
 
 // ValidateExpertFields checks the writable fields of an expert.

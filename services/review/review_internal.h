@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/api/validation.h"
 #include "common/events/outbox.h"
 #include "services/review/review.h"
 
@@ -25,9 +26,11 @@ inline constexpr size_t kMaxNameLength = 200;
 inline constexpr size_t kMaxDomainLength = 100;
 inline constexpr size_t kMaxReasonLength = 500;
 
-// CheckActor checks who makes a change: actor.id required, actor.reason at most
-// kMaxReasonLength bytes, and required when `reason_required`.
-absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required);
+// CheckActor validates the actor of a write with the review service's reason limit
+// (kMaxReasonLength); see api::CheckActor.
+inline absl::Status CheckActor(const common::v1::Actor& actor, bool reason_required) {
+  return api::CheckActor(actor, reason_required, kMaxReasonLength);
+}
 inline constexpr size_t kMaxTitleLength = 300;
 inline constexpr size_t kMaxLongText = 10000;
 inline constexpr int kMaxDomains = 20;

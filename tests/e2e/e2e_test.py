@@ -323,7 +323,7 @@ class E2ETest(unittest.TestCase):
     def publish_feasible(self, opp_id):
         msg = S.production_events.FeasibilityAnswered(
             opportunity_id=opp_id, gate_id="concept.feasibility", feasible=True,
-            earliest_completion=rpc.timestamp(200), bottleneck_resource="team:structural",
+            earliest_completion_time=rpc.timestamp(200), bottleneck_resource="team:structural",
             explanation="structural team free from next month")
         return Env.publisher.publish("triad.production.feasibility", opp_id,
                                      "triad.production.feasibility.answered.v1", msg)
@@ -378,14 +378,14 @@ class E2ETest(unittest.TestCase):
             self.advance(opp_id, "proposal")
         opp = self.get_opp(opp_id)
         if opp.stage == "proposal":
-            if not opp.HasField("desired_delivery"):
-                self.set_fields(opp_id, ["desired_delivery"], desired_delivery=rpc.timestamp(240))
+            if not opp.HasField("desired_delivery_time"):
+                self.set_fields(opp_id, ["desired_delivery_time"], desired_delivery_time=rpc.timestamp(240))
             self.tick(opp_id, "proposal.expert_presented")
             self.tick(opp_id, "proposal.fee_proposal_sent")
             self.advance(opp_id, "negotiation")
         self.tick(opp_id, "negotiation.contract_terms")
         return self.pipeline().WinOpportunity(
-            S.pipeline.WinOpportunityRequest(opportunity_id=opp_id, due_date=rpc.timestamp(270),
+            S.pipeline.WinOpportunityRequest(opportunity_id=opp_id, due_time=rpc.timestamp(270),
                                              actor=rpc.actor(ACTOR)),
             timeout=rpc.DEFAULT_RPC_TIMEOUT)
 
@@ -442,7 +442,7 @@ class E2ETest(unittest.TestCase):
             title="nothing", value=rpc.money(1), product_line=PRODUCT_LINE), "not known")
         kw = dict(client_id=FlowState.client_id, owner_id=OWNER_WANG, team_id="team:east",
                   title="Outpatient and medical-technology building, scheme to drawings",
-                  value=rpc.money(1_200_000), expected_close=rpc.timestamp(60),
+                  value=rpc.money(1_200_000), expected_close_time=rpc.timestamp(60),
                   product_line=PRODUCT_LINE)
         opp = self.wait_known_and_create("e2e-opp-" + RUN, **kw)
         self.assertEqual(opp.stage, "qualification")
@@ -599,8 +599,8 @@ class E2ETest(unittest.TestCase):
         opp = self.create_opportunity("e2e-opp2-" + RUN, lead_id=lead.id,
                                       client_id=FlowState.client_id, owner_id=OWNER_LI,
                                       title="Inpatient wing extension",
-                                      value=rpc.money(500_000), expected_close=rpc.timestamp(30),
-                                      desired_delivery=rpc.timestamp(200))
+                                      value=rpc.money(500_000), expected_close_time=rpc.timestamp(30),
+                                      desired_delivery_time=rpc.timestamp(200))
         self.assertTrue(opp.repeat_client, "a client with a won deal is a repeat client")
         won = self.drive_to_won(opp.id)
         self.assertEqual(won.state, S.pipeline.OPPORTUNITY_STATE_WON)

@@ -188,7 +188,7 @@ class Demo:
         if feasibility_gate:
             answer = S.production_events.FeasibilityAnswered(
                 opportunity_id=opp_id, gate_id=feasibility_gate, feasible=True,
-                earliest_completion=rpc.timestamp(earliest_days), bottleneck_resource=bottleneck,
+                earliest_completion_time=rpc.timestamp(earliest_days), bottleneck_resource=bottleneck,
                 explanation="capacity available after the current projects")
             self.pub.publish("triad.production.feasibility", opp_id,
                              "triad.production.feasibility.answered.v1", answer,
@@ -271,7 +271,7 @@ class Demo:
         opp_id = self.create_opp(
             "a-dryer-line", client_id=self.ids["a-ruifeng"], owner_id=WANG, team_id=team,
             title="Second electrode coating line dryer (2 units)", value=rpc.money(3_600_000),
-            expected_close=rpc.timestamp(45), product_line="specialised-equipment")
+            expected_close_time=rpc.timestamp(45), product_line="specialised-equipment")
         self.tick(opp_id, "qualification.application", by=WANG)
         # site_survey is skippable (the technician knows the site): one jump to assessment.
         self.reach(opp_id, "technical_assessment", by=WANG)
@@ -362,11 +362,11 @@ class Demo:
             "b-hospital-design", lead_id=leads[0].id, client_id=self.ids["b-hospital"],
             owner_id=SUN, team_id=team, value=rpc.money(1_200_000),
             title="Outpatient and medical-technology building: scheme to construction drawings",
-            expected_close=rpc.timestamp(75), fields={"site_area_m2": "42000"})
+            expected_close_time=rpc.timestamp(75), fields={"site_area_m2": "42000"})
         clinic = self.create_opp(
             "b-clinic-renovation", lead_id=leads[1].id, client_id=self.ids["b-clinic"],
             owner_id=SUN, team_id=team, value=rpc.money(500_000),
-            title="Community health centre renovation", expected_close=rpc.timestamp(40),
+            title="Community health centre renovation", expected_close_time=rpc.timestamp(40),
             fields={"site_area_m2": "6500"})
         for oid in (hosp, clinic):
             o = self.opp(oid)

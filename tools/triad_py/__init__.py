@@ -1,5 +1,6 @@
 """triad_py: small Python helpers for talking to Triad from outside, shared by the end-to-end
-test (tests/e2e/e2e_test.py) and the demo loader (tools/demo/demo.py).
+test (tests/e2e/e2e_test.py), the demo loader (tools/demo/demo.py) and the commands
+tools/triad-dlq and tools/triadctl.
 
 Modules:
   stubs   generates the Python protobuf/gRPC classes from proto/ at run time (nothing generated
@@ -7,7 +8,9 @@ Modules:
   rpc     channels, gRPC health waiting, polling with a deadline, value helpers;
   events  CloudEvents (Kafka binary mode) headers, a publisher and a topic reader;
   call    a tiny command line gRPC caller with JSON in/out (for when grpcurl is not installed);
-  dlq     reading dead-letter topics and re-driving their messages (tools/triad-dlq).
+  dlq     reading dead-letter topics and re-driving their messages (tools/triad-dlq);
+  procs   service binaries as processes for tests (free ports, health wait, SIGTERM);
+  ctl     the code of tools/triadctl, the command line client (see ctl/__init__.py).
 
 Only Debian's packages are used: python3-grpcio, python3-protobuf, python3-confluent-kafka and
 python3-grpc-tools. Call ensure_python() before importing the other modules: when the running

@@ -20,8 +20,10 @@ from google.protobuf import descriptor_pool, json_format, symbol_database  # noq
 
 from triad_py import rpc, stubs  # noqa: E402
 
-SERVICES = ("triad.clients.v1.ClientsService", "triad.pipeline.v1.PipelineService",
-            "grpc.health.v1.Health")
+SERVICES = ("triad.clients.v1.ClientsService", "triad.clients.v1.ClientsAdminService",
+            "triad.pipeline.v1.PipelineService", "triad.pipeline.v1.PipelineAdminService",
+            "triad.review.v1.ReviewService", "triad.production.v1.ProductionService",
+            "triad.admin.v1.AdminService", "grpc.health.v1.Health")
 
 
 def main(argv):
@@ -33,7 +35,10 @@ def main(argv):
     pool = descriptor_pool.Default()
     if method == "list":
         for name in SERVICES:
-            svc = pool.FindServiceByName(name)
+            try:
+                svc = pool.FindServiceByName(name)
+            except KeyError:
+                continue
             for m in svc.methods:
                 print("%s/%s" % (name, m.name))
         return 0

@@ -319,8 +319,6 @@ std::map<std::string, Call> RpcTable(ClientsDomain& d) {
       [&d](const v1::AssignCaseRequest& r) { return d.AssignCase(r); });
   t["TransitionCase"] = Wrap<v1::TransitionCaseRequest, v1::ServiceCase>(
       [&d](const v1::TransitionCaseRequest& r) { return d.TransitionCase(r); });
-  t["ScanSlaBreaches"] = Wrap<v1::ScanSlaBreachesRequest, v1::ScanSlaBreachesResponse>(
-      [&d](const v1::ScanSlaBreachesRequest&) { return d.ScanSlaBreaches(); });
   t["GetFollowUpPlan"] = Wrap<v1::GetFollowUpPlanRequest, v1::FollowUpPlan>(
       [&d](const v1::GetFollowUpPlanRequest& r) { return d.GetFollowUpPlan(r.client_id()); });
   t["ListOverdueFollowUps"] =
@@ -328,8 +326,6 @@ std::map<std::string, Call> RpcTable(ClientsDomain& d) {
           [&d](const v1::ListOverdueFollowUpsRequest& r) { return d.ListOverdueFollowUps(r); });
   t["CompleteFollowUp"] = Wrap<v1::CompleteFollowUpRequest, v1::CompleteFollowUpResponse>(
       [&d](const v1::CompleteFollowUpRequest& r) { return d.CompleteFollowUp(r); });
-  t["ScanDueFollowUps"] = Wrap<v1::ScanDueFollowUpsRequest, v1::ScanDueFollowUpsResponse>(
-      [&d](const v1::ScanDueFollowUpsRequest&) { return d.ScanDueFollowUps(); });
   t["ImportClientsCsv"] = Wrap<v1::ImportClientsCsvRequest, v1::ImportClientsCsvResponse>(
       [&d](const v1::ImportClientsCsvRequest& r) { return d.ImportClientsCsv(r); });
   return t;

@@ -200,7 +200,7 @@ Env* AdvanceEnv(std::vector<std::string>* ids) {
       req.set_title("Boiler retrofit");
       req.mutable_value()->set_amount_minor(1'000'000);
       req.mutable_value()->set_currency("CNY");
-      *req.mutable_expected_close() = util::ToProto(kDay0 + absl::Hours(24 * 90));
+      *req.mutable_expected_close_time() = util::ToProto(kDay0 + absl::Hours(24 * 90));
       req.set_product_line(kSpecialisedEquipment);
       auto opp = e->pipeline->CreateOpportunity(req);
       v1::CompleteChecklistItemRequest tick;

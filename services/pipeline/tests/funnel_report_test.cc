@@ -51,7 +51,7 @@ TEST_F(PipelineTest, FunnelArithmeticAgainstTargets) {
   c.set_title("Clinic");
   c.mutable_value()->set_amount_minor(200'000);
   c.mutable_value()->set_currency("CNY");
-  *c.mutable_expected_close() = util::ToProto(Day(60));
+  *c.mutable_expected_close_time() = util::ToProto(Day(60));
   auto opp = p_->CreateOpportunity(c);
   ASSERT_TRUE(opp.ok()) << opp.status();
   // Three days later it moves on: 3 days in qualification.
@@ -141,8 +141,8 @@ TEST_F(PipelineTest, WinRateAndRepeatClient) {
   auto cur = p_->GetOpportunity(Get(opp.id()));
   v1::UpdateOpportunityRequest u;
   u.mutable_opportunity()->set_id(opp.id());
-  *u.mutable_opportunity()->mutable_desired_delivery() = util::ToProto(Day(120));
-  u.mutable_update_mask()->add_paths("desired_delivery");
+  *u.mutable_opportunity()->mutable_desired_delivery_time() = util::ToProto(Day(120));
+  u.mutable_update_mask()->add_paths("desired_delivery_time");
   u.set_etag(cur->etag());
   ASSERT_TRUE(p_->UpdateOpportunity(u).ok());
   Tick(opp.id(), "proposal.quotation_sent");
@@ -161,7 +161,7 @@ TEST_F(PipelineTest, WinRateAndRepeatClient) {
   ASSERT_TRUE(w.ParseFromString(won[0].payload()));
   EXPECT_EQ(w.client_id(), "c1");
   EXPECT_DOUBLE_EQ(w.estimated_effort_hours(), 40);
-  EXPECT_EQ(util::FromProto(w.due_date()), Day(120));
+  EXPECT_EQ(util::FromProto(w.due_time()), Day(120));
   EXPECT_FALSE(w.repeat_client());
   v1::Opportunity lost = CreateOpp("c1", kSpecialisedEquipment, 10);
   EXPECT_TRUE(lost.repeat_client());  // the client has won before

@@ -56,7 +56,7 @@ TEST_F(PipelineTest, GatesOpenOnlyByEventsAndVerdictAppliesOnce) {
   const v1::CheckpointState* fs = FindCheckpointState(*r, "concept.feasibility");
   ASSERT_NE(fs, nullptr);
   EXPECT_EQ(fs->bottleneck_resource(), "team:structural");
-  EXPECT_TRUE(fs->has_earliest_completion());
+  EXPECT_TRUE(fs->has_earliest_completion_time());
 }
 
 }  // namespace

@@ -93,10 +93,10 @@ TEST_F(PipelineTest, BadTimestampsAreRejected) {
   req.mutable_value()->set_amount_minor(10);
   req.mutable_value()->set_currency("CNY");
   req.set_product_line(kArchitecturalDesign);
-  req.mutable_expected_close()->set_seconds(int64_t{1} << 62);
+  req.mutable_expected_close_time()->set_seconds(int64_t{1} << 62);
   auto r = p_->CreateOpportunity(req);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("expected_close"));
+  EXPECT_THAT(r.status().message(), HasSubstr("expected_close_time"));
 }
 
 }  // namespace

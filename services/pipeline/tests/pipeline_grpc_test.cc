@@ -54,7 +54,7 @@ class PipelineGrpcTest : public ::testing::Test {
     req.set_title("Museum");
     req.mutable_value()->set_amount_minor(1'000'000);
     req.mutable_value()->set_currency("EUR");
-    *req.mutable_expected_close() = util::ToProto(absl::Now() + absl::Hours(24 * 30));
+    *req.mutable_expected_close_time() = util::ToProto(absl::Now() + absl::Hours(24 * 30));
     req.set_product_line(kArchitecturalDesign);
     return req;
   }
@@ -104,7 +104,7 @@ TEST_F(PipelineGrpcTest, InvalidArgumentNamesTheField) {
 
 TEST_F(PipelineGrpcTest, AdvanceStageListsOpenCheckpoints) {
   v1::CreateOpportunityRequest req = ValidCreate("r1");
-  req.clear_expected_close();
+  req.clear_expected_close_time();
   v1::Opportunity opp;
   ASSERT_TRUE(Create(req, &opp).ok());
   grpc::ClientContext ctx;
@@ -115,7 +115,7 @@ TEST_F(PipelineGrpcTest, AdvanceStageListsOpenCheckpoints) {
   grpc::Status s = stub_->AdvanceStage(&ctx, adv, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("2 open checkpoint(s)"));
-  EXPECT_THAT(s.error_message(), HasSubstr("qualification.expected_close"));
+  EXPECT_THAT(s.error_message(), HasSubstr("qualification.expected_close_time"));
   EXPECT_THAT(s.error_message(), HasSubstr("qualification.decision_maker"));
 }
 

@@ -126,7 +126,7 @@ class PipelineIntegrationTest : public ::testing::Test {
     req.set_title("Integration deal");
     req.mutable_value()->set_amount_minor(2'000'000);
     req.mutable_value()->set_currency("CNY");
-    *req.mutable_expected_close() = util::ToProto(absl::Now() + absl::Hours(24 * 60));
+    *req.mutable_expected_close_time() = util::ToProto(absl::Now() + absl::Hours(24 * 60));
     req.set_product_line(kArchitecturalDesign);
     absl::StatusOr<v1::Opportunity> opp = absl::UnknownError("not tried");
     bool ok = testing::PollUntil(

@@ -48,7 +48,7 @@ TEST(PlaybookRulesTest, CheckpointEvaluation) {
   ASSERT_EQ(open.size(), 3u);
   opp.mutable_value()->set_amount_minor(5);
   opp.mutable_value()->set_currency("CNY");
-  *opp.mutable_expected_close() = util::ToProto(Day(3));
+  *opp.mutable_expected_close_time() = util::ToProto(Day(3));
   open = OpenCheckpoints(pb, 0, opp);
   ASSERT_EQ(open.size(), 1u);
   EXPECT_THAT(open[0], HasSubstr("qualification.decision_maker"));

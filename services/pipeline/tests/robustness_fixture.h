@@ -91,8 +91,8 @@ class RobustnessTest : public PipelineEnvTest {
     req.mutable_value()->set_amount_minor(value);
     req.mutable_value()->set_currency(currency);
     req.set_product_line(line);
-    *req.mutable_expected_close() = util::ToProto(clock_.Now() + absl::Hours(24 * 90));
-    *req.mutable_desired_delivery() = util::ToProto(clock_.Now() + absl::Hours(24 * 300));
+    *req.mutable_expected_close_time() = util::ToProto(clock_.Now() + absl::Hours(24 * 90));
+    *req.mutable_desired_delivery_time() = util::ToProto(clock_.Now() + absl::Hours(24 * 300));
     return p_->CreateOpportunity(req);
   }
 

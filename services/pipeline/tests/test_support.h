@@ -101,7 +101,7 @@ class PipelineTest : public PipelineEnvTest {
     req.set_title("Hospital extension");
     req.mutable_value()->set_amount_minor(value);
     req.mutable_value()->set_currency("CNY");
-    *req.mutable_expected_close() = util::ToProto(clock_.Now() + absl::Hours(24 * 90));
+    *req.mutable_expected_close_time() = util::ToProto(clock_.Now() + absl::Hours(24 * 90));
     req.set_product_line(line);
     auto opp = p_->CreateOpportunity(req);
     EXPECT_TRUE(opp.ok()) << opp.status();
@@ -175,7 +175,7 @@ class PipelineTest : public PipelineEnvTest {
     a.set_opportunity_id(opp);
     a.set_gate_id("concept.feasibility");
     a.set_feasible(feasible);
-    *a.mutable_earliest_completion() = util::ToProto(clock_.Now() + absl::Hours(24 * 200));
+    *a.mutable_earliest_completion_time() = util::ToProto(clock_.Now() + absl::Hours(24 * 200));
     a.set_bottleneck_resource("team:structural");
     return p_->OnFeasibilityAnswered(NewEvent(), a);
   }

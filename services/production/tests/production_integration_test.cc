@@ -137,7 +137,7 @@ TEST_F(ProductionIntegrationTest, WonEventBecomesOneProjectAtRiskAndSignOffRelea
   won.set_product_line(kArchitecturalDesign);
   won.set_title("Integration tower");
   // 800 h on one architect and one drafter cannot be done in three weeks.
-  *won.mutable_due_date() = util::ToProto(absl::Now() + absl::Hours(24 * 21));
+  *won.mutable_due_time() = util::ToProto(absl::Now() + absl::Hours(24 * 21));
   won.set_estimated_effort_hours(800);
   events::Event ev = MakeEvent(contracts::pipeline::OpportunityWon::kTopic, opp,
                                contracts::pipeline::OpportunityWon::kType, won);
@@ -188,7 +188,7 @@ TEST_F(ProductionIntegrationTest, WonEventBecomesOneProjectAtRiskAndSignOffRelea
   reader->close();
   ASSERT_TRUE(scheduled) << "project.scheduled never arrived";
   ASSERT_TRUE(risk.has_value()) << "project.at_risk never arrived";
-  EXPECT_GT(risk->planned_end().seconds(), risk->due_date().seconds());
+  EXPECT_GT(risk->planned_end_time().seconds(), risk->due_time().seconds());
   EXPECT_FALSE(risk->bottleneck_resource().empty());
 
   // The first phase (a key milestone) is done; the second waits for the sign-off event.

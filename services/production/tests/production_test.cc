@@ -71,7 +71,7 @@ class ProductionTest : public ::testing::Test {
     won.set_title("Office tower");
     won.mutable_value()->set_amount_minor(5'000'000);
     won.mutable_value()->set_currency("CNY");
-    *won.mutable_due_date() =
+    *won.mutable_due_time() =
         util::ToProto(absl::FromUnixSeconds(int64_t{*sched::ParseDay(due)} * 86400));
     won.set_estimated_effort_hours(hours);
     events::Event e;
@@ -174,7 +174,8 @@ TEST_F(ProductionTest, UnmeetableDueDateIsAtRiskAndAnotherResourceBringsItBack) 
   auto moved =
       ::triad::testing::DecodeOutbox<v1::ProjectRescheduled>(*store_, c::ProjectRescheduled::kType);
   ASSERT_FALSE(moved.empty());
-  EXPECT_LT(moved.back().planned_end().seconds(), moved.back().previous_planned_end().seconds());
+  EXPECT_LT(moved.back().planned_end_time().seconds(),
+            moved.back().previous_planned_end_time().seconds());
 }
 
 TEST_F(ProductionTest, PinnedPhasesStayAndMovesAreExplained) {
@@ -303,7 +304,7 @@ TEST_F(ProductionTest, FeasibilityAnswersWithoutTouchingTheSchedule) {
   fr.set_gate_id("gate-1");
   fr.set_product_line(kArchitecturalDesign);
   fr.set_estimated_effort_hours(100);
-  *fr.mutable_desired_end() =
+  *fr.mutable_desired_end_time() =
       util::ToProto(absl::FromUnixSeconds(int64_t{*sched::ParseDay("2027-01-01")} * 86400));
   events::Event e;
   e.id = events::NewEventId();
@@ -317,7 +318,7 @@ TEST_F(ProductionTest, FeasibilityAnswersWithoutTouchingTheSchedule) {
   EXPECT_TRUE(answers[0].feasible());
   EXPECT_EQ(answers[0].gate_id(), "gate-1");
   EXPECT_EQ(
-      util::FromProto(answers[0].earliest_completion()),
+      util::FromProto(answers[0].earliest_completion_time()),
       absl::FromUnixSeconds(int64_t{*sched::ParseDay(r->earliest_completion_date())} * 86400));
   EXPECT_EQ(Projects().size(), 1u);
 }

@@ -140,7 +140,7 @@ TEST(ReviewPipelineIntegrationTest, ApprovedReviewOpensThePipelineGate) {
   co.set_title("Museum extension");
   co.mutable_value()->set_amount_minor(2'000'000);
   co.mutable_value()->set_currency("CNY");
-  *co.mutable_expected_close() = util::ToProto(absl::Now() + absl::Hours(24 * 60));
+  *co.mutable_expected_close_time() = util::ToProto(absl::Now() + absl::Hours(24 * 60));
   co.set_product_line(pipeline::kArchitecturalDesign);
   absl::StatusOr<pv1::Opportunity> opp = absl::UnknownError("not tried");
   ASSERT_TRUE(testing::PollUntil(

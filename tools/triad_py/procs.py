@@ -1,0 +1,104 @@
+"""Triad service binaries as processes for tests: free loopback ports, a fresh data directory,
+the broker given, waiting for grpc.health.v1 SERVING, SIGTERM at the end.
+
+    svc = procs.ServiceProcess("clients", procs.service_binary(build_dir, "clients"), workdir,
+                               bootstrap, ["--consumer_group=triad-clients-test-" + run])
+    svc.start()            # svc.address is "127.0.0.1:<free port>"
+    ...
+    svc.stop()
+"""
+import os
+import signal
+import socket
+import subprocess
+
+from triad_py import rpc
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now (the process started next binds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def service_binary(build_dir, service):
+    """<build_dir>/services/<service>/triad-<service>; RuntimeError when it is not built."""
+    path = os.path.join(build_dir, "services", service, "triad-" + service)
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("%s not found or not executable (build it, or set TRIAD_BUILD_DIR)"
+                           % path)
+    return path
+
+
+class ServiceProcess:
+    """One Triad service process on loopback ports, logging to <workdir>/<name>.log."""
+
+    def __init__(self, name, binary, workdir, bootstrap, extra_flags=(), drain_timeout_s=10):
+        self.name = name
+        self.binary = binary
+        self.workdir = workdir
+        self.bootstrap = bootstrap
+        self.extra_flags = list(extra_flags)
+        self.drain_timeout_s = drain_timeout_s
+        self.proc = None
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.address = None
+        self.admin_port = None
+
+    def start(self, attempts=3, timeout=60):
+        """Starts the process and waits until it is SERVING (a port taken meanwhile by someone
+        else is retried with new ports)."""
+        last = None
+        for _ in range(attempts):
+            grpc_port, admin_port = free_port(), free_port()
+            data_dir = os.path.join(self.workdir, self.name + "-data")
+            os.makedirs(data_dir, exist_ok=True)
+            cmd = [self.binary, "--data_dir=" + data_dir, "--listen_host=127.0.0.1",
+                   "--grpc_port=%d" % grpc_port, "--admin_port=%d" % admin_port,
+                   "--kafka_bootstrap_servers=" + self.bootstrap,
+                   # A test broker is a single node.
+                   "--topic_replication=1", "--topic_min_insync_replicas=1",
+                   "--drain_timeout=%ds" % self.drain_timeout_s] + self.extra_flags
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL)
+            self.address = "127.0.0.1:%d" % grpc_port
+            self.admin_port = admin_port
+            try:
+                rpc.wait_serving(self.address, timeout=timeout, alive=self.alive)
+                return
+            except (RuntimeError, TimeoutError) as e:
+                last = e
+                self.kill()
+        raise RuntimeError("%s did not become SERVING: %s\n%s" % (self.name, last,
+                                                                  self.log_tail()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM, wait for the drain; SIGKILL when it does not exit. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=self.drain_timeout_s + 20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read().decode("utf-8", "replace").splitlines()
+            return "--- last %d lines of %s ---\n%s" % (lines, self.log_path,
+                                                        "\n".join(data[-lines:]))
+        except OSError:
+            return "(no log at %s)" % self.log_path
