@@ -111,7 +111,7 @@ absl::StatusOr<v1::Offboarding> ClientsDomain::OffboardPerson(
   if (req.successor_id() == req.person_id()) {
     return InvalidField("successor_id", "must differ from person_id");
   }
-  RETURN_IF_ERROR(ValidateActor(req.actor()));
+  RETURN_IF_ERROR(api::CheckActor(req.actor()));
   if (IsBlank(req.actor().reason())) {
     return InvalidField("actor.reason", "required for an offboarding");
   }
