@@ -107,7 +107,7 @@ struct ClientsMerged {
   static constexpr int kVersion = 1;
   static constexpr std::string_view kType = "triad.clients.client.merged.v1";
   static constexpr std::string_view kSummary = "a duplicate was merged into a surviving record";
-  static constexpr ServiceSet kConsumers = Service::kPipeline;
+  static constexpr ServiceSet kConsumers = ServiceSet{} | Service::kPipeline | Service::kReview;
 };
 
 // triad.clients.case: the lifecycle of service cases; key = case id.
@@ -251,13 +251,39 @@ struct FollowUpCompleted {
   static constexpr ServiceSet kConsumers = {};
 };
 
+// triad.clients.person: clients's part of offboarding people; key = person id.
+struct PersonTopic {
+  static constexpr Service kProducer = Service::kClients;
+  static constexpr std::string_view kService = ServiceName(kProducer);
+  static constexpr std::string_view kAggregate = "person";
+  static constexpr std::string_view kName = "triad.clients.person";
+  static constexpr std::string_view kKey = "person id";
+  static constexpr Retention kRetention = Retention::kForever;
+};
+
+// triad.clients.person.offboarded.v1: a person left (inactive from now on); every service moves
+// what they hold.
+struct PersonOffboarded {
+  using Message = ::triad::clients::v1::PersonOffboarded;
+  using Topic = PersonTopic;
+  static constexpr std::string_view kTopic = Topic::kName;
+  static constexpr std::string_view kEvent = "offboarded";
+  static constexpr int kVersion = 1;
+  static constexpr std::string_view kType = "triad.clients.person.offboarded.v1";
+  static constexpr std::string_view kSummary =
+      "a person left (inactive from now on); every service moves what they hold";
+  static constexpr ServiceSet kConsumers =
+      ServiceSet{} | Service::kPipeline | Service::kReview | Service::kProduction;
+};
+
 // Topics lists the topics clients writes; Events lists the events it emits (the registry
 // walks both).
-using Topics = std::tuple<ClientTopic, CaseTopic, FollowUpTopic>;
-using Events = std::tuple<ClientRegistered, ClientUpdated, ClientVerified, ClientArchived,
-                          ClientRestored, ClientOwnerChanged, ClientsMerged, CaseOpened,
-                          CaseAssigned, CaseStarted, CaseResolved, CaseClosed, CaseReopened,
-                          CaseBreached, FollowUpScheduled, FollowUpDue, FollowUpCompleted>;
+using Topics = std::tuple<ClientTopic, CaseTopic, FollowUpTopic, PersonTopic>;
+using Events =
+    std::tuple<ClientRegistered, ClientUpdated, ClientVerified, ClientArchived, ClientRestored,
+               ClientOwnerChanged, ClientsMerged, CaseOpened, CaseAssigned, CaseStarted,
+               CaseResolved, CaseClosed, CaseReopened, CaseBreached, FollowUpScheduled, FollowUpDue,
+               FollowUpCompleted, PersonOffboarded>;
 
 }  // namespace triad::contracts::clients
 

@@ -216,13 +216,38 @@ struct OpportunityClientRemapped {
   static constexpr ServiceSet kConsumers = {};
 };
 
+// triad.pipeline.person: pipeline's part of offboarding people; key = person id.
+struct PersonTopic {
+  static constexpr Service kProducer = Service::kPipeline;
+  static constexpr std::string_view kService = ServiceName(kProducer);
+  static constexpr std::string_view kAggregate = "person";
+  static constexpr std::string_view kName = "triad.pipeline.person";
+  static constexpr std::string_view kKey = "person id";
+  static constexpr Retention kRetention = Retention::kForever;
+};
+
+// triad.pipeline.person.offboarding_progressed.v1: pipeline moved (part of) what an offboarded
+// person held there (one report per chunk).
+struct PersonOffboardingProgressed {
+  using Message = ::triad::pipeline::v1::PersonOffboardingProgressed;
+  using Topic = PersonTopic;
+  static constexpr std::string_view kTopic = Topic::kName;
+  static constexpr std::string_view kEvent = "offboarding_progressed";
+  static constexpr int kVersion = 1;
+  static constexpr std::string_view kType = "triad.pipeline.person.offboarding_progressed.v1";
+  static constexpr std::string_view kSummary =
+      "pipeline moved (part of) what an offboarded person held there (one report per chunk)";
+  static constexpr ServiceSet kConsumers = Service::kClients;
+};
+
 // Topics lists the topics pipeline writes; Events lists the events it emits (the registry
 // walks both).
-using Topics = std::tuple<SignalTopic, LeadTopic, OpportunityTopic>;
-using Events = std::tuple<SignalRecorded, LeadCreated, LeadQualified, LeadDisqualified,
-                          OpportunityCreated, OpportunityStageChanged, CheckpointCompleted,
-                          ReviewRequested, FeasibilityRequested, OpportunityWon, OpportunityLost,
-                          OpportunityOwnerChanged, OpportunityStale, OpportunityClientRemapped>;
+using Topics = std::tuple<SignalTopic, LeadTopic, OpportunityTopic, PersonTopic>;
+using Events =
+    std::tuple<SignalRecorded, LeadCreated, LeadQualified, LeadDisqualified, OpportunityCreated,
+               OpportunityStageChanged, CheckpointCompleted, ReviewRequested, FeasibilityRequested,
+               OpportunityWon, OpportunityLost, OpportunityOwnerChanged, OpportunityStale,
+               OpportunityClientRemapped, PersonOffboardingProgressed>;
 
 }  // namespace triad::contracts::pipeline
 

@@ -155,12 +155,36 @@ struct ProjectCompleted {
   static constexpr ServiceSet kConsumers = Service::kClients;
 };
 
+// triad.production.person: production's part of offboarding people; key = person id.
+struct PersonTopic {
+  static constexpr Service kProducer = Service::kProduction;
+  static constexpr std::string_view kService = ServiceName(kProducer);
+  static constexpr std::string_view kAggregate = "person";
+  static constexpr std::string_view kName = "triad.production.person";
+  static constexpr std::string_view kKey = "person id";
+  static constexpr Retention kRetention = Retention::kForever;
+};
+
+// triad.production.person.offboarding_progressed.v1: production moved (part of) what an offboarded
+// person held there.
+struct PersonOffboardingProgressed {
+  using Message = ::triad::production::v1::PersonOffboardingProgressed;
+  using Topic = PersonTopic;
+  static constexpr std::string_view kTopic = Topic::kName;
+  static constexpr std::string_view kEvent = "offboarding_progressed";
+  static constexpr int kVersion = 1;
+  static constexpr std::string_view kType = "triad.production.person.offboarding_progressed.v1";
+  static constexpr std::string_view kSummary =
+      "production moved (part of) what an offboarded person held there";
+  static constexpr ServiceSet kConsumers = Service::kClients;
+};
+
 // Topics lists the topics production writes; Events lists the events it emits (the registry
 // walks both).
-using Topics = std::tuple<FeasibilityTopic, ProjectTopic>;
+using Topics = std::tuple<FeasibilityTopic, ProjectTopic, PersonTopic>;
 using Events = std::tuple<FeasibilityAnswered, ProjectCreated, ProjectScheduled, ProjectRescheduled,
                           PhaseStarted, PhaseCompleted, SignOffRequested, ProjectAtRisk,
-                          ProjectBackOnTrack, ProjectCompleted>;
+                          ProjectBackOnTrack, ProjectCompleted, PersonOffboardingProgressed>;
 
 }  // namespace triad::contracts::production
 

@@ -123,12 +123,36 @@ struct SolutionPublished {
   static constexpr ServiceSet kConsumers = {};
 };
 
+// triad.review.person: review's part of offboarding people; key = person id.
+struct PersonTopic {
+  static constexpr Service kProducer = Service::kReview;
+  static constexpr std::string_view kService = ServiceName(kProducer);
+  static constexpr std::string_view kAggregate = "person";
+  static constexpr std::string_view kName = "triad.review.person";
+  static constexpr std::string_view kKey = "person id";
+  static constexpr Retention kRetention = Retention::kForever;
+};
+
+// triad.review.person.offboarding_progressed.v1: review moved (part of) what an offboarded person
+// held there.
+struct PersonOffboardingProgressed {
+  using Message = ::triad::review::v1::PersonOffboardingProgressed;
+  using Topic = PersonTopic;
+  static constexpr std::string_view kTopic = Topic::kName;
+  static constexpr std::string_view kEvent = "offboarding_progressed";
+  static constexpr int kVersion = 1;
+  static constexpr std::string_view kType = "triad.review.person.offboarding_progressed.v1";
+  static constexpr std::string_view kSummary =
+      "review moved (part of) what an offboarded person held there";
+  static constexpr ServiceSet kConsumers = Service::kClients;
+};
+
 // Topics lists the topics review writes; Events lists the events it emits (the registry
 // walks both).
-using Topics = std::tuple<RequestTopic, SolutionTopic>;
-using Events =
-    std::tuple<ReviewRequestCreated, ReviewRequestAssigned, ReviewRequestReassigned,
-               ReviewRequestEscalated, ReviewVerdictRecorded, SignOffCompleted, SolutionPublished>;
+using Topics = std::tuple<RequestTopic, SolutionTopic, PersonTopic>;
+using Events = std::tuple<ReviewRequestCreated, ReviewRequestAssigned, ReviewRequestReassigned,
+                          ReviewRequestEscalated, ReviewVerdictRecorded, SignOffCompleted,
+                          SolutionPublished, PersonOffboardingProgressed>;
 
 }  // namespace triad::contracts::review
 

@@ -70,6 +70,15 @@ absl::Status ClientsDomain::WriteCase(events::Transaction& txn, const v1::Servic
   if (after.breach_count() > 0) {
     RETURN_IF_ERROR(repo_->PutMarker(txn.batch(), CaseBreachedKey(after.case_id())));
   }
+  // The open cases by assignee (what an offboarding moves).
+  if (before != nullptr && CaseOpen(*before) && !before->assignee_id().empty()) {
+    RETURN_IF_ERROR(repo_->DeleteRecord(
+        txn.batch(), CaseByAssigneeKey(before->assignee_id(), before->case_id())));
+  }
+  if (CaseOpen(after) && !after.assignee_id().empty()) {
+    RETURN_IF_ERROR(
+        repo_->PutMarker(txn.batch(), CaseByAssigneeKey(after.assignee_id(), after.case_id())));
+  }
   return repo_->PutRecord(txn.batch(), CaseKey(after.case_id()), after);
 }
 
@@ -174,6 +183,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRe
   RETURN_IF_ERROR(api::CheckId("assignee_id", req.assignee_id()));
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
   std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckPersonActive("assignee_id", req.assignee_id()));
   ASSIGN_OR_RETURN(v1::ServiceCase before, LoadCase(req.case_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
                                  absl::StrCat("case ", before.case_id())));

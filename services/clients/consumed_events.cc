@@ -7,11 +7,15 @@
 #include "common/config/logging.h"
 #include "common/contracts/clients.h"
 #include "common/contracts/emit.h"
+#include "common/contracts/pipeline.h"
+#include "common/contracts/production.h"
+#include "common/contracts/review.h"
 #include "common/events/envelope.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
 #include "services/clients/domain.h"
 #include "services/clients/domain_internal.h"
+#include "triad/review/v1/events.pb.h"
 
 namespace triad::clients {
 
@@ -50,6 +54,28 @@ std::vector<std::pair<std::string, events::Handler>> ClientsDomain::EventHandler
                        [this](const production::v1::ProjectCompleted& m, events::Transaction& txn) {
                          return ApplyProjectCompleted(m, txn);
                        }));
+  // Offboarding reports of the other services (see offboarding.cc).
+  out.emplace_back(
+      contracts::pipeline::PersonOffboardingProgressed::kType,
+      Decoded<pipeline::v1::PersonOffboardingProgressed>(
+          [this](const pipeline::v1::PersonOffboardingProgressed& m, events::Transaction& txn) {
+            return ApplyOffboardingProgress("pipeline", m.offboarding_id(), m.moved(),
+                                            m.remaining(), m.done(), txn);
+          }));
+  out.emplace_back(
+      contracts::review::PersonOffboardingProgressed::kType,
+      Decoded<review::v1::PersonOffboardingProgressed>(
+          [this](const review::v1::PersonOffboardingProgressed& m, events::Transaction& txn) {
+            return ApplyOffboardingProgress("review", m.offboarding_id(), m.moved(), m.remaining(),
+                                            m.done(), txn);
+          }));
+  out.emplace_back(
+      contracts::production::PersonOffboardingProgressed::kType,
+      Decoded<production::v1::PersonOffboardingProgressed>(
+          [this](const production::v1::PersonOffboardingProgressed& m, events::Transaction& txn) {
+            return ApplyOffboardingProgress("production", m.offboarding_id(), m.moved(),
+                                            m.remaining(), m.done(), txn);
+          }));
   return out;
 }
 

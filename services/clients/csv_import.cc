@@ -146,6 +146,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
         valid = ValidateClient(c, "");
       }
       if (valid.ok()) valid = api::CheckLength("owner_id", c.owner_id(), kMaxIdLength);
+      if (valid.ok()) valid = CheckPersonActive("owner_id", c.owner_id());
     }
     // The row's result is recorded under the request id in the row's own batch (with the
     // client it creates), so an interrupted import resumes exactly where it stopped.

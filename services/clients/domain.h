@@ -18,6 +18,7 @@
 #include "common/contracts/clients.h"
 #include "common/contracts/pipeline.h"
 #include "common/contracts/production.h"
+#include "common/contracts/review.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
@@ -39,9 +40,14 @@ namespace triad::clients {
 inline constexpr char kClientTopic[] = "triad.clients.client";
 inline constexpr char kCaseTopic[] = "triad.clients.case";
 inline constexpr char kFollowUpTopic[] = "triad.clients.followup";
+inline constexpr char kPersonTopic[] = "triad.clients.person";
 // Topics and event types consumed.
 inline constexpr char kOpportunityTopic[] = "triad.pipeline.opportunity";
 inline constexpr char kProjectTopic[] = "triad.production.project";
+// The other services' offboarding reports.
+inline constexpr char kPipelinePersonTopic[] = "triad.pipeline.person";
+inline constexpr char kReviewPersonTopic[] = "triad.review.person";
+inline constexpr char kProductionPersonTopic[] = "triad.production.person";
 inline constexpr std::string_view kOpportunityWonType = contracts::pipeline::OpportunityWon::kType;
 inline constexpr std::string_view kOpportunityLostType =
     contracts::pipeline::OpportunityLost::kType;
@@ -54,6 +60,11 @@ static_assert(std::string_view(kCaseTopic) == contracts::clients::CaseTopic::kNa
 static_assert(std::string_view(kFollowUpTopic) == contracts::clients::FollowUpTopic::kName);
 static_assert(std::string_view(kOpportunityTopic) == contracts::pipeline::OpportunityTopic::kName);
 static_assert(std::string_view(kProjectTopic) == contracts::production::ProjectTopic::kName);
+static_assert(std::string_view(kPersonTopic) == contracts::clients::PersonTopic::kName);
+static_assert(std::string_view(kPipelinePersonTopic) == contracts::pipeline::PersonTopic::kName);
+static_assert(std::string_view(kReviewPersonTopic) == contracts::review::PersonTopic::kName);
+static_assert(std::string_view(kProductionPersonTopic) ==
+              contracts::production::PersonTopic::kName);
 
 struct DomainOptions {
   // The clock; tests inject a fake one.
@@ -62,6 +73,9 @@ struct DomainOptions {
   int handover_chunk_size = 500;
   // Test hook simulating a crash: a handover stops (left RUNNING) after this many chunks.
   int handover_stop_after_chunks = 0;
+  // Test hook simulating a crash: the clients step of an offboarding stops (left running) after
+  // this many chunks.
+  int offboarding_stop_after_chunks = 0;
   // Test hook simulating a crash: an import with a request_id stops (UNAVAILABLE) after
   // processing this many rows, leaving its per-row progress behind.
   int import_stop_after_rows = 0;
@@ -123,6 +137,30 @@ class ClientsDomain {
   absl::StatusOr<v1::Handover> GetHandover(std::string_view handover_id) const;
   // ResumeHandovers finishes every handover left RUNNING (call at start-up).
   absl::Status ResumeHandovers();
+
+  // --- Offboarding (offboarding.cc) ----------------------------------------------------------
+  // OffboardPerson marks a person inactive, announces it (PersonOffboarded, consumed by
+  // pipeline, review and production) and moves what they hold here (owned clients with their
+  // follow-ups, open assigned cases) in chunks to the successor or among the team's members; a
+  // retry with the same request_id resumes.
+  absl::StatusOr<v1::Offboarding> OffboardPerson(const v1::OffboardPersonRequest& req);
+  // GetOffboarding returns an offboarding with the progress of each service's step.
+  absl::StatusOr<v1::Offboarding> GetOffboarding(std::string_view offboarding_id) const;
+  // ListOffboardings pages through offboardings (newest id last), optionally of one person.
+  absl::StatusOr<v1::ListOffboardingsResponse> ListOffboardings(
+      const v1::ListOffboardingsRequest& req) const;
+  // ListInactiveHoldings pages through the clients owned and open cases assigned to inactive
+  // people.
+  absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
+      const v1::ListInactiveHoldingsRequest& req) const;
+  // ResumeOffboardings indexes the open cases by assignee once (stores written before the
+  // index) and finishes the clients step of every offboarding left running (call at start-up).
+  absl::Status ResumeOffboardings();
+  // ApplyOffboardingProgress records a service's report (`service` is "pipeline", "review" or
+  // "production") in the offboarding's step; the caller holds mutex() until `txn` commits.
+  absl::Status ApplyOffboardingProgress(std::string_view service, std::string_view offboarding_id,
+                                        const google::protobuf::Map<std::string, int64_t>& moved,
+                                        int64_t remaining, bool done, events::Transaction& txn);
 
   // --- Contacts and touchpoints --------------------------------------------------------------
   // CreateContact adds a person at the client.
@@ -220,6 +258,15 @@ class ClientsDomain {
                                 v1::FollowUpKind kind, absl::Time due, std::string_view project_id,
                                 std::string follow_up_id, v1::FollowUp* out);
   absl::StatusOr<v1::Handover> RunHandover(v1::Handover handover);
+  // CheckPersonActive is FAILED_PRECONDITION naming `field` when `person_id` was offboarded.
+  absl::Status CheckPersonActive(std::string_view field, std::string_view person_id) const;
+  // RunOffboarding moves the person's clients and cases chunk by chunk (clients step).
+  absl::StatusOr<v1::Offboarding> RunOffboarding(std::string offboarding_id);
+  // OffboardChunkLocked moves one chunk into `txn`; false when nothing was left to move.
+  absl::StatusOr<bool> OffboardChunkLocked(v1::Offboarding& o, events::Transaction& txn);
+  // TeamMembersLocked lists the active owners of the team's clients other than `person_id`.
+  absl::StatusOr<std::vector<std::string>> TeamMembersLocked(std::string_view team_id,
+                                                             std::string_view person_id) const;
   absl::StatusOr<v1::ServiceCase> LoadCase(std::string_view case_id) const;
   absl::Status WriteCase(events::Transaction& txn, const v1::ServiceCase* before,
                          v1::ServiceCase& after);

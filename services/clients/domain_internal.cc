@@ -187,6 +187,11 @@ bool CaseActive(const v1::ServiceCase& c) {
           c.status() == v1::CASE_STATUS_REOPENED);
 }
 
+bool CaseOpen(const v1::ServiceCase& c) {
+  return c.status() == v1::CASE_STATUS_OPEN || c.status() == v1::CASE_STATUS_IN_PROGRESS ||
+         c.status() == v1::CASE_STATUS_REOPENED;
+}
+
 // ParseTimeKey reads (tag, time, ...) keys: returns the time component.
 absl::StatusOr<absl::Time> KeyTime(std::string_view key) {
   storage::KeyReader r(key);

@@ -83,6 +83,10 @@ std::string MoneyText(const google::protobuf::RepeatedPtrField<common::v1::Money
 // CaseActive is true for a case whose SLA is still watched.
 bool CaseActive(const v1::ServiceCase& c);
 
+// CaseOpen is true for a case someone still works on (open, in progress or reopened; breached
+// or not).
+bool CaseOpen(const v1::ServiceCase& c);
+
 // KeyTime reads the time component of a (tag, time, ...) key.
 absl::StatusOr<absl::Time> KeyTime(std::string_view key);
 

@@ -89,6 +89,30 @@ grpc::Status ClientsGrpcService::GetHandover(grpc::ServerContext*,
   return Reply(domain_->GetHandover(req->handover_id()), resp);
 }
 
+grpc::Status ClientsGrpcService::OffboardPerson(grpc::ServerContext*,
+                                                const v1::OffboardPersonRequest* req,
+                                                v1::Offboarding* resp) {
+  return Reply(domain_->OffboardPerson(*req), resp);
+}
+
+grpc::Status ClientsGrpcService::GetOffboarding(grpc::ServerContext*,
+                                                const v1::GetOffboardingRequest* req,
+                                                v1::Offboarding* resp) {
+  return Reply(domain_->GetOffboarding(req->offboarding_id()), resp);
+}
+
+grpc::Status ClientsGrpcService::ListOffboardings(grpc::ServerContext*,
+                                                  const v1::ListOffboardingsRequest* req,
+                                                  v1::ListOffboardingsResponse* resp) {
+  return Reply(domain_->ListOffboardings(*req), resp);
+}
+
+grpc::Status ClientsGrpcService::ListInactiveHoldings(grpc::ServerContext*,
+                                                      const v1::ListInactiveHoldingsRequest* req,
+                                                      v1::ListInactiveHoldingsResponse* resp) {
+  return Reply(domain_->ListInactiveHoldings(*req), resp);
+}
+
 grpc::Status ClientsGrpcService::CreateContact(grpc::ServerContext*,
                                                const v1::CreateContactRequest* req,
                                                v1::Contact* resp) {

@@ -41,6 +41,15 @@ class ClientsGrpcService final : public v1::ClientsService::Service {
                                  v1::Handover* resp) override;
   grpc::Status GetHandover(grpc::ServerContext*, const v1::GetHandoverRequest* req,
                            v1::Handover* resp) override;
+  grpc::Status OffboardPerson(grpc::ServerContext*, const v1::OffboardPersonRequest* req,
+                              v1::Offboarding* resp) override;
+  grpc::Status GetOffboarding(grpc::ServerContext*, const v1::GetOffboardingRequest* req,
+                              v1::Offboarding* resp) override;
+  grpc::Status ListOffboardings(grpc::ServerContext*, const v1::ListOffboardingsRequest* req,
+                                v1::ListOffboardingsResponse* resp) override;
+  grpc::Status ListInactiveHoldings(grpc::ServerContext*,
+                                    const v1::ListInactiveHoldingsRequest* req,
+                                    v1::ListInactiveHoldingsResponse* resp) override;
   grpc::Status CreateContact(grpc::ServerContext*, const v1::CreateContactRequest* req,
                              v1::Contact* resp) override;
   grpc::Status ListContacts(grpc::ServerContext*, const v1::ListContactsRequest* req,

@@ -48,6 +48,7 @@ absl::StatusOr<Client> ClientsDomain::ReassignClient(const v1::ReassignClientReq
   if (IsBlank(req.actor().reason()))
     return InvalidField("actor.reason", "required when changing owner");
   std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckPersonActive("new_owner_id", req.new_owner_id()));
   ASSIGN_OR_RETURN(Client c, LoadLiveClient(req.client_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(c.etag()), api::GivenEtag(req.etag()),
                                  absl::StrCat("client ", c.client_id())));
@@ -74,6 +75,7 @@ absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
   v1::Handover h;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(CheckPersonActive("to_owner_id", req.to_owner_id()));
     // The replay stores the handover as created; a retry continues it from its stored progress.
     const api::Replay<v1::Handover> replay(*store_, "HandOverPortfolio", req.request_id(), req);
     ASSIGN_OR_RETURN(std::optional<v1::Handover> prior, replay.Prior());

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
       "services/clients/README.md)";
   spec.column_families = triad::clients::ColumnFamilies();
   spec.topics = {triad::clients::kClientTopic, triad::clients::kCaseTopic,
-                 triad::clients::kFollowUpTopic};
+                 triad::clients::kFollowUpTopic, triad::clients::kPersonTopic};
   spec.wire =
       [&process](triad::server::ServiceRuntime& rt) -> absl::StatusOr<std::shared_ptr<void>> {
     triad::clients::DomainOptions options;
@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
     rt.host().AddService(&process->service, "triad.clients.v1.ClientsService");
     rt.host().AddService(&process->admin, triad::clients::kAdminServiceFullName);
     triad::events::ConsumerOptions consumer;
-    consumer.topics = {triad::clients::kOpportunityTopic, triad::clients::kProjectTopic};
+    consumer.topics = {triad::clients::kOpportunityTopic, triad::clients::kProjectTopic,
+                       triad::clients::kPipelinePersonTopic, triad::clients::kReviewPersonTopic,
+                       triad::clients::kProductionPersonTopic};
     consumer.apply_mutex = &process->domain.mutex();
     process->domain.RegisterHandlers(rt.AddConsumer(consumer));
     // SLA breaches and due follow-ups are scanned periodically; the runtime stops the scans
@@ -89,6 +91,9 @@ int main(int argc, char** argv) {
   spec.after_start = [&process](triad::server::ServiceRuntime&) {
     if (absl::Status s = process->domain.ResumeHandovers(); !s.ok()) {
       triad::logging::Error("resuming handovers failed", {{"error", s}});
+    }
+    if (absl::Status s = process->domain.ResumeOffboardings(); !s.ok()) {
+      triad::logging::Error("resuming offboardings failed", {{"error", s}});
     }
   };
   return triad::server::RunService(argc, argv, spec);

@@ -55,6 +55,7 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
     const Client& input, bool force, const Actor& actor, const api::Replay<Client>* replay,
     const std::function<absl::Status(events::Transaction&, const Client&)>& extra) {
   CreateOutcome out;
+  RETURN_IF_ERROR(CheckPersonActive("client.owner_id", input.owner_id()));
   if (!force) {
     ASSIGN_OR_RETURN(out.duplicates, Duplicates(input, ""));
     if (!out.duplicates.empty()) return out;
@@ -205,6 +206,9 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
   Client after = before;
   RETURN_IF_ERROR(api::ApplyUpdateMask(req.update_mask(), kUpdatablePaths, req.client(), after));
   RETURN_IF_ERROR(ValidateClient(after, "client."));
+  if (after.owner_id() != before.owner_id()) {
+    RETURN_IF_ERROR(CheckPersonActive("client.owner_id", after.owner_id()));
+  }
   std::vector<FieldChange> changes = Diff(before, after);
   if (changes.empty()) {
     RETURN_IF_ERROR(WithRepeatBusiness(before));

@@ -140,6 +140,32 @@ std::string ImportRowPrefix(std::string_view request_id) {
   return KeyBuilder().Str("import_row").Str(request_id).Build();
 }
 
+std::string OffboardingKey(std::string_view offboarding_id) {
+  return KeyBuilder().Str("offboarding").Str(offboarding_id).Build();
+}
+std::string OffboardingPrefix() { return KeyBuilder().Str("offboarding").Build(); }
+std::string OffboardingRunningKey(std::string_view offboarding_id) {
+  return KeyBuilder().Str("offboarding_running").Str(offboarding_id).Build();
+}
+std::string OffboardingRunningPrefix() { return KeyBuilder().Str("offboarding_running").Build(); }
+std::string OffboardingByPersonKey(std::string_view person_id, std::string_view offboarding_id) {
+  return KeyBuilder().Str("offboarding_by_person").Str(person_id).Str(offboarding_id).Build();
+}
+std::string OffboardingByPersonPrefix(std::string_view person_id) {
+  return KeyBuilder().Str("offboarding_by_person").Str(person_id).Build();
+}
+std::string InactivePersonKey(std::string_view person_id) {
+  return KeyBuilder().Str("inactive_person").Str(person_id).Build();
+}
+std::string InactivePersonPrefix() { return KeyBuilder().Str("inactive_person").Build(); }
+std::string CaseByAssigneeKey(std::string_view assignee_id, std::string_view case_id) {
+  return KeyBuilder().Str("case_by_assignee").Str(assignee_id).Str(case_id).Build();
+}
+std::string CaseByAssigneePrefix(std::string_view assignee_id) {
+  return KeyBuilder().Str("case_by_assignee").Str(assignee_id).Build();
+}
+std::string CaseAssigneeIndexMarkerKey() { return KeyBuilder().Str("case_by_assignee_v1").Build(); }
+
 std::string LastComponent(std::string_view key) {
   storage::KeyReader reader(key);
   std::string last;

@@ -136,6 +136,20 @@ std::string RepeatBusinessKey(std::string_view client_id);
 std::string ImportJobKey(std::string_view request_id);
 std::string ImportRowKey(std::string_view request_id, int64_t row);
 std::string ImportRowPrefix(std::string_view request_id);
+// Offboarding: the record, its running marker, its index by person, the inactive people, and
+// the open cases by assignee (one marker per open assigned case).
+std::string OffboardingKey(std::string_view offboarding_id);
+std::string OffboardingPrefix();
+std::string OffboardingRunningKey(std::string_view offboarding_id);
+std::string OffboardingRunningPrefix();
+std::string OffboardingByPersonKey(std::string_view person_id, std::string_view offboarding_id);
+std::string OffboardingByPersonPrefix(std::string_view person_id);
+std::string InactivePersonKey(std::string_view person_id);
+std::string InactivePersonPrefix();
+std::string CaseByAssigneeKey(std::string_view assignee_id, std::string_view case_id);
+std::string CaseByAssigneePrefix(std::string_view assignee_id);
+// The marker written once the case-by-assignee index covers every case.
+std::string CaseAssigneeIndexMarkerKey();
 
 // LastComponent reads the last component of a key made of string components only (the id it
 // ends with); "" when the key has other components.

@@ -30,6 +30,7 @@ constexpr std::string_view kClientOwnerChanged = cc::ClientOwnerChanged::kType;
 constexpr std::string_view kClientsMerged = cc::ClientsMerged::kType;
 constexpr std::string_view kVerdictRecorded = contracts::review::ReviewVerdictRecorded::kType;
 constexpr std::string_view kFeasibilityAnswered = contracts::production::FeasibilityAnswered::kType;
+constexpr std::string_view kPersonOffboarded = cc::PersonOffboarded::kType;
 
 // Decode parses the payload as `Msg` (INVALID_ARGUMENT, i.e. dead-lettered, when it does not).
 template <typename Msg>
@@ -45,9 +46,9 @@ absl::StatusOr<Msg> Decode(const events::Event& e) {
 
 std::vector<std::string> Pipeline::HandledTypes() {
   std::vector<std::string> types;
-  for (std::string_view t :
-       {kClientRegistered, kClientUpdated, kClientVerified, kClientArchived, kClientRestored,
-        kClientOwnerChanged, kClientsMerged, kVerdictRecorded, kFeasibilityAnswered}) {
+  for (std::string_view t : {kClientRegistered, kClientUpdated, kClientVerified, kClientArchived,
+                             kClientRestored, kClientOwnerChanged, kClientsMerged, kVerdictRecorded,
+                             kFeasibilityAnswered, kPersonOffboarded}) {
     types.emplace_back(t);
   }
   return types;
@@ -100,6 +101,10 @@ absl::Status Pipeline::HandleEventIn(const events::Event& e, events::Transaction
   if (t == kFeasibilityAnswered) {
     ASSIGN_OR_RETURN(auto m, Decode<production::v1::FeasibilityAnswered>(e));
     return ApplyFeasibilityAnswered(e, m, txn);
+  }
+  if (t == kPersonOffboarded) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::PersonOffboarded>(e));
+    return ApplyPersonOffboarded(e, m, txn);
   }
   return absl::OkStatus();  // not a type this service handles
 }

@@ -38,6 +38,7 @@ TRIAD_PIPELINE_RPC(ReassignOpportunity, ReassignOpportunityRequest, Opportunity)
 TRIAD_PIPELINE_RPC(GetFunnelReport, GetFunnelReportRequest, FunnelReport)
 TRIAD_PIPELINE_RPC(RankOpenDeals, RankOpenDealsRequest, RankOpenDealsResponse)
 TRIAD_PIPELINE_RPC(ListStaleDeals, ListStaleDealsRequest, ListStaleDealsResponse)
+TRIAD_PIPELINE_RPC(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
 #undef TRIAD_PIPELINE_RPC
 
 }  // namespace triad::pipeline

@@ -43,6 +43,8 @@ class PipelineGrpcService final : public v1::PipelineService::Service {
   TRIAD_PIPELINE_RPC(GetFunnelReport, GetFunnelReportRequest, FunnelReport)
   TRIAD_PIPELINE_RPC(RankOpenDeals, RankOpenDealsRequest, RankOpenDealsResponse)
   TRIAD_PIPELINE_RPC(ListStaleDeals, ListStaleDealsRequest, ListStaleDealsResponse)
+  TRIAD_PIPELINE_RPC(ListInactiveHoldings, ListInactiveHoldingsRequest,
+                     ListInactiveHoldingsResponse)
 #undef TRIAD_PIPELINE_RPC
 
  private:

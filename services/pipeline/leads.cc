@@ -30,6 +30,7 @@ absl::StatusOr<v1::Lead> Pipeline::CreateLead(const v1::CreateLeadRequest& req) 
   const api::Replay<v1::Lead> replay(*store_, kMethod, req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Lead> prior, replay.Prior());
   if (prior.has_value()) return *std::move(prior);
+  RETURN_IF_ERROR(CheckPersonActiveLocked("lead.owner_id", in.owner_id()));
   v1::Lead lead = in;
   if (!in.signal_id().empty()) {
     v1::Signal s;

@@ -54,6 +54,16 @@ absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
       logging::Info("stale deals reported", {{"count", resp->newly_reported_size()}});
     }
   });
+  // Offboardings left unfinished by their announcement (large holdings, or a crash between
+  // chunks) move on, a chunk per transaction.
+  rt.AddPeriodicTask("offboarding continuation", absl::Seconds(2), [domain] {
+    auto chunks = domain->ContinueOffboardings();
+    if (!chunks.ok()) {
+      logging::Warn("offboarding continuation failed", {{"error", chunks.status()}});
+    } else if (*chunks > 0) {
+      logging::Info("offboarding chunks moved", {{"count", *chunks}});
+    }
+  });
   return std::shared_ptr<void>(std::move(process));
 }
 

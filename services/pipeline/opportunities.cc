@@ -40,6 +40,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   const api::Replay<v1::Opportunity> replay(*store_, kMethod, req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Opportunity> prior, replay.Prior());
   if (prior.has_value()) return *std::move(prior);
+  RETURN_IF_ERROR(CheckPersonActiveLocked("owner_id", req.owner_id()));
   v1::Lead lead;
   std::string product_line = req.product_line();
   if (!req.lead_id().empty()) {
@@ -297,6 +298,7 @@ absl::StatusOr<v1::Opportunity> Pipeline::ReassignOpportunity(
   RETURN_IF_ERROR(api::CheckId("new_owner_id", req.new_owner_id()));
   RETURN_IF_ERROR(api::CheckId("reason", req.reason()));
   std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(CheckPersonActiveLocked("new_owner_id", req.new_owner_id()));
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpenForChangeLocked(req.opportunity_id(), req.etag()));
   if (opp.owner_id() == req.new_owner_id()) {
     return absl::FailedPreconditionError("opportunity is already owned by " + req.new_owner_id());

@@ -15,11 +15,11 @@
 namespace triad::pipeline {
 
 std::vector<std::string> Pipeline::Topics() {
-  return {kSignalTopic, kLeadTopic, kOpportunityTopic};
+  return {kSignalTopic, kLeadTopic, kOpportunityTopic, kPersonTopic};
 }
 
 std::vector<std::string> Pipeline::ConsumedTopics() {
-  return {kClientTopic, kReviewTopic, kFeasibilityTopic};
+  return {kClientTopic, kReviewTopic, kFeasibilityTopic, kClientPersonTopic};
 }
 
 Pipeline::Pipeline(storage::Store* store, events::Outbox* outbox, PipelineOptions options)

@@ -42,6 +42,8 @@ namespace triad::pipeline {
 inline constexpr char kSignalTopic[] = "triad.pipeline.signal";
 inline constexpr char kLeadTopic[] = "triad.pipeline.lead";
 inline constexpr char kOpportunityTopic[] = "triad.pipeline.opportunity";
+inline constexpr char kPersonTopic[] = "triad.pipeline.person";
+inline constexpr char kClientPersonTopic[] = "triad.clients.person";
 inline constexpr char kClientTopic[] = "triad.clients.client";
 inline constexpr char kReviewTopic[] = "triad.review.request";
 inline constexpr char kFeasibilityTopic[] = "triad.production.feasibility";
@@ -51,6 +53,8 @@ static_assert(std::string_view(kSignalTopic) == contracts::pipeline::SignalTopic
 static_assert(std::string_view(kLeadTopic) == contracts::pipeline::LeadTopic::kName);
 static_assert(std::string_view(kOpportunityTopic) == contracts::pipeline::OpportunityTopic::kName);
 static_assert(std::string_view(kClientTopic) == contracts::clients::ClientTopic::kName);
+static_assert(std::string_view(kPersonTopic) == contracts::pipeline::PersonTopic::kName);
+static_assert(std::string_view(kClientPersonTopic) == contracts::clients::PersonTopic::kName);
 static_assert(std::string_view(kReviewTopic) == contracts::review::RequestTopic::kName);
 static_assert(std::string_view(kFeasibilityTopic) ==
               contracts::production::FeasibilityTopic::kName);
@@ -60,6 +64,9 @@ struct PipelineOptions {
   std::string consumer_group = "triad-pipeline";
   // Clock used for every timestamp (tests inject their own).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Opportunities and leads moved per transaction when a person is offboarded (the first chunk
+  // with the consumed announcement, the rest by ContinueOffboardings).
+  int offboarding_chunk_size = 500;
 };
 
 class Pipeline {
@@ -151,6 +158,16 @@ class Pipeline {
   absl::Status OnFeasibilityAnswered(const events::Event& event,
                                      const production::v1::FeasibilityAnswered& answer);
 
+  // ContinueOffboardings moves the next chunks of every offboarding left unfinished by the
+  // consumed announcement (one transaction and one progress report per chunk) until none is
+  // left; returns the number of chunks moved. Run periodically (and so at start-up).
+  absl::StatusOr<int> ContinueOffboardings();
+
+  // ListInactiveHoldings pages through the open opportunities and new or qualified leads
+  // owned by inactive (offboarded) people.
+  absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
+      const v1::ListInactiveHoldingsRequest& req) const;
+
   // HandledTypes lists the consumed ce_types.
   static std::vector<std::string> HandledTypes();
 
@@ -223,6 +240,19 @@ class Pipeline {
   absl::Status ApplyClient(const events::Event& event, const clients::v1::ClientSummary& client,
                            std::string_view previous_owner, std::string_view new_owner,
                            std::string_view merged_client_id, events::Transaction& txn);
+  // Offboarding (offboarding.cc): the inactive check of owner fields, and one chunk of moving
+  // an offboarded person's opportunities and leads (from the announcement, then from
+  // ContinueOffboardings).
+  absl::Status CheckPersonActiveLocked(std::string_view field, std::string_view person) const;
+  absl::Status ApplyPersonOffboarded(const events::Event& event,
+                                     const clients::v1::PersonOffboarded& msg,
+                                     events::Transaction& txn);
+  // OffboardChunk moves one chunk into `txn` and reports it (cause_event_id: the consumed event,
+  // empty for a continuation); records whether the offboarding continues.
+  absl::Status OffboardChunk(std::string_view cause_event_id,
+                             const clients::v1::PersonOffboarded& who,
+                             google::protobuf::Map<std::string, int64_t> moved,
+                             events::Transaction& txn);
   absl::Status ApplyReviewVerdict(const events::Event& event,
                                   const review::v1::ReviewVerdictRecorded& verdict,
                                   events::Transaction& txn);

@@ -8,6 +8,7 @@
 #include "common/api/etag.h"
 #include "common/api/validation.h"
 #include "common/config/logging.h"
+#include "common/contracts/clients.h"
 #include "common/contracts/pipeline.h"
 #include "common/contracts/production.h"
 #include "common/contracts/review.h"
@@ -26,12 +27,14 @@ namespace cr = contracts::review;
 constexpr int kDefaultDueDays = 180;
 
 std::vector<std::string> Production::ConsumedTopics() {
-  return {std::string(cp::OpportunityWon::kTopic), std::string(cr::SignOffCompleted::kTopic)};
+  return {std::string(cp::OpportunityWon::kTopic), std::string(cr::SignOffCompleted::kTopic),
+          std::string(contracts::clients::PersonOffboarded::kTopic)};
 }
 
 std::vector<std::string> Production::HandledTypes() {
   return {std::string(cp::OpportunityWon::kType), std::string(cp::FeasibilityRequested::kType),
-          std::string(cr::SignOffCompleted::kType)};
+          std::string(cr::SignOffCompleted::kType),
+          std::string(contracts::clients::PersonOffboarded::kType)};
 }
 
 namespace {
@@ -73,6 +76,10 @@ absl::Status Production::HandleEventIn(const events::Event& e, events::Transacti
   if (e.type == cr::SignOffCompleted::kType) {
     ASSIGN_OR_RETURN(auto m, Decode<review::v1::SignOffCompleted>(e));
     return ApplySignOff(e, m, txn);
+  }
+  if (e.type == contracts::clients::PersonOffboarded::kType) {
+    ASSIGN_OR_RETURN(auto m, Decode<clients::v1::PersonOffboarded>(e));
+    return ApplyPersonOffboarded(e, m, txn);
   }
   return absl::OkStatus();
 }

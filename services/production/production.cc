@@ -20,7 +20,8 @@ namespace triad::production {
 namespace c = contracts::production;
 
 std::vector<std::string> Production::Topics() {
-  return {std::string(c::FeasibilityTopic::kName), std::string(c::ProjectTopic::kName)};
+  return {std::string(c::FeasibilityTopic::kName), std::string(c::ProjectTopic::kName),
+          std::string(c::PersonTopic::kName)};
 }
 
 Production::Production(storage::Store* store, events::Outbox* outbox, ProductionOptions options)

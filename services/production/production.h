@@ -23,6 +23,7 @@
 #include "common/storage/store.h"
 #include "services/production/repository.h"
 #include "services/production/scheduler.h"
+#include "triad/clients/v1/events.pb.h"
 #include "triad/pipeline/v1/events.pb.h"
 #include "triad/production/v1/events.pb.h"
 #include "triad/production/v1/production_service.pb.h"
@@ -118,6 +119,11 @@ class Production {
   absl::StatusOr<v1::GetUtilisationResponse> GetUtilisation(
       const v1::GetUtilisationRequest& req) const;
 
+  // ListInactiveHoldings pages through the unstarted phases planned on inactive (offboarded or
+  // deactivated) resources.
+  absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
+      const v1::ListInactiveHoldingsRequest& req) const;
+
   // HandleEvent applies one consumed event standalone, exactly as the consumer would.
   absl::Status HandleEvent(const events::Event& event);
   // HandleEventIn is the consumer's handler (the caller holds mutex()): it decodes the payload
@@ -192,6 +198,13 @@ class Production {
   absl::Status ApplyFeasibilityRequested(const events::Event& e,
                                          const pipeline::v1::FeasibilityRequested& req,
                                          events::Transaction& txn);
+  // ApplyPersonOffboarded (offboarding.cc) marks the person inactive, deactivates their
+  // resource, hands their unstarted phases to the successor when the successor is an active
+  // resource with the skill (else the scheduler re-plans them) and reports.
+  absl::Status ApplyPersonOffboarded(const events::Event& e, const clients::v1::PersonOffboarded& m,
+                                     events::Transaction& txn);
+  // CheckPersonActiveLocked is FAILED_PRECONDITION naming `field` for an offboarded person.
+  absl::Status CheckPersonActiveLocked(std::string_view field, std::string_view person) const;
   absl::Status ApplySignOff(const events::Event& e, const review::v1::SignOffCompleted& done,
                             events::Transaction& txn);
 

@@ -71,6 +71,7 @@ absl::StatusOr<v1::Resource> Production::CreateResource(const v1::CreateResource
   if (prior) return *prior;
   v1::Resource r = req.resource();
   if (r.resource_id().empty()) r.set_resource_id(util::NewId("res"));
+  RETURN_IF_ERROR(CheckPersonActiveLocked("resource.resource_id", r.resource_id()));
   if (resources_.count(r.resource_id())) {
     return absl::AlreadyExistsError(absl::StrCat("resource ", r.resource_id(), " exists"));
   }

@@ -45,6 +45,10 @@ void Reviews::RegisterHandlers(events::IdempotentConsumer& consumer) {
       std::string(contracts::clients::ClientsMerged::kType),
       [this](const events::Event& e, const clients::v1::ClientsMerged& m,
              events::Transaction& txn) { return OnClientsMerged(e, m, txn); });
+  consumer.OnMessage<clients::v1::PersonOffboarded>(
+      std::string(contracts::clients::PersonOffboarded::kType),
+      [this](const events::Event& e, const clients::v1::PersonOffboarded& m,
+             events::Transaction& txn) { return OnPersonOffboarded(e, m, txn); });
 }
 
 absl::Status Reviews::HandleEvent(const events::Event& e) {
@@ -78,6 +82,11 @@ absl::Status Reviews::HandleEvent(const events::Event& e) {
                  clients::v1::ClientsMerged m;
                  RETURN_IF_ERROR(decode(m));
                  return OnClientsMerged(ev, m, txn);
+               }
+               if (ev.type == cc::PersonOffboarded::kType) {
+                 clients::v1::PersonOffboarded m;
+                 RETURN_IF_ERROR(decode(m));
+                 return OnPersonOffboarded(ev, m, txn);
                }
                return absl::OkStatus();
              },

@@ -79,6 +79,7 @@ absl::StatusOr<v1::Expert> Reviews::CreateExpert(const v1::CreateExpertRequest& 
   if (prior.has_value()) return *prior;
   v1::Expert e = req.expert();
   if (e.expert_id().empty()) e.set_expert_id(util::NewId("exp"));
+  RETURN_IF_ERROR(CheckPersonActiveLocked("expert.expert_id", e.expert_id()));
   if (experts_.count(e.expert_id()) > 0) {
     return absl::AlreadyExistsError(absl::StrCat("expert ", e.expert_id(), " already exists"));
   }
@@ -191,6 +192,7 @@ absl::StatusOr<v1::Expert> Reviews::SetExpertActive(const v1::SetExpertActiveReq
   v1::Expert* e = MutableExpertLocked(w, req.expert_id());
   if (e == nullptr) return absl::NotFoundError(absl::StrCat("expert ", req.expert_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(e->etag()), api::GivenEtag(req.etag()), "expert"));
+  if (req.active()) RETURN_IF_ERROR(CheckPersonActiveLocked("expert_id", req.expert_id()));
   absl::Time now = options_.clock();
   e->set_active(req.active());
   e->set_etag(api::NextEtag(e->etag()));

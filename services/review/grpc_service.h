@@ -32,7 +32,8 @@ inline constexpr char kServiceFullName[] = "triad.review.v1.ReviewService";
   X(PublishSolution, PublishSolutionRequest, Solution)                         \
   X(CreateSolutionVersion, CreateSolutionVersionRequest, Solution)             \
   X(SearchSolutions, SearchSolutionsRequest, SearchSolutionsResponse)          \
-  X(SimilarSolutions, SimilarSolutionsRequest, SimilarSolutionsResponse)
+  X(SimilarSolutions, SimilarSolutionsRequest, SimilarSolutionsResponse)       \
+  X(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
 
 class ReviewGrpcService final : public v1::ReviewService::Service {
  public:

@@ -247,6 +247,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::AssignReview(const v1::AssignReviewRe
   if (r->state() == v1::REVIEW_STATE_DECIDED) {
     return absl::FailedPreconditionError(absl::StrCat("review ", req.review_id(), " is decided"));
   }
+  RETURN_IF_ERROR(CheckPersonActiveLocked("expert_id", req.expert_id()));
   const v1::Expert* e = ExpertLocked(w, req.expert_id());
   if (e == nullptr) return absl::NotFoundError(absl::StrCat("expert ", req.expert_id()));
   if (IsOpen(*r) && r->expert_id() == req.expert_id()) {

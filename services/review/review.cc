@@ -24,13 +24,15 @@ using util::ToProto;
 std::vector<std::string> ColumnFamilies() { return RepositoryColumnFamilies(); }
 
 std::vector<std::string> Reviews::Topics() {
-  return {std::string(rc::RequestTopic::kName), std::string(rc::SolutionTopic::kName)};
+  return {std::string(rc::RequestTopic::kName), std::string(rc::SolutionTopic::kName),
+          std::string(rc::PersonTopic::kName)};
 }
 
 std::vector<std::string> Reviews::ConsumedTopics() {
   return {std::string(contracts::pipeline::OpportunityTopic::kName),
           std::string(contracts::production::ProjectTopic::kName),
-          std::string(contracts::clients::ClientTopic::kName)};
+          std::string(contracts::clients::ClientTopic::kName),
+          std::string(contracts::clients::PersonTopic::kName)};
 }
 
 bool IsOpen(const v1::ReviewRequest& r) {

@@ -122,6 +122,11 @@ class Reviews {
   // it stays). Run periodically; returns the number of requests escalated.
   absl::StatusOr<int> ScanEscalations();
 
+  // ListInactiveHoldings pages through the open reviews and sign-offs assigned to inactive
+  // (offboarded or deactivated) experts.
+  absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
+      const v1::ListInactiveHoldingsRequest& req);
+
   // ScanLeave re-assigns the open work of experts whose leave has started and serves the queue
   // (run periodically); returns the number of requests moved.
   absl::StatusOr<int> ScanLeave();
@@ -152,6 +157,12 @@ class Reviews {
                                 events::Transaction& txn);
   absl::Status OnSignOffRequested(const events::Event& e, const production::v1::SignOffRequested& m,
                                   events::Transaction& txn);
+  // OnPersonOffboarded (offboarding.cc) marks the person inactive, deactivates them as an
+  // expert, re-assigns their open work by the policy (queued when nobody fits) and reports.
+  absl::Status OnPersonOffboarded(const events::Event& e, const clients::v1::PersonOffboarded& m,
+                                  events::Transaction& txn);
+  // CheckPersonActiveLocked is FAILED_PRECONDITION naming `field` for an offboarded person.
+  absl::Status CheckPersonActiveLocked(std::string_view field, const std::string& person) const;
   absl::Status OnClientsMerged(const events::Event& e, const clients::v1::ClientsMerged& m,
                                events::Transaction& txn);
 

@@ -113,6 +113,7 @@ TEST(ContractsTest, ConsumedByListsWhatEachServiceHandles) {
                                 clients::ClientsMerged::kType,
                                 review::ReviewVerdictRecorded::kType,
                                 production::FeasibilityAnswered::kType,
+                                clients::PersonOffboarded::kType,
                             }));
   std::set<std::string_view> clients_reads;
   for (const EventContract* e : ConsumedBy(Service::kClients)) clients_reads.insert(e->type);
@@ -120,6 +121,9 @@ TEST(ContractsTest, ConsumedByListsWhatEachServiceHandles) {
                                pipeline::OpportunityWon::kType,
                                pipeline::OpportunityLost::kType,
                                production::ProjectCompleted::kType,
+                               pipeline::PersonOffboardingProgressed::kType,
+                               review::PersonOffboardingProgressed::kType,
+                               production::PersonOffboardingProgressed::kType,
                            }));
 }
 

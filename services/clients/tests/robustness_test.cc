@@ -36,6 +36,12 @@
 namespace triad::clients {
 namespace {
 
+// CaseOpenForTest: a case someone still works on (what the case_by_assignee index holds).
+bool CaseOpenForTest(const v1::ServiceCase& c) {
+  return c.status() == v1::CASE_STATUS_OPEN || c.status() == v1::CASE_STATUS_IN_PROGRESS ||
+         c.status() == v1::CASE_STATUS_REOPENED;
+}
+
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
@@ -192,6 +198,7 @@ void CheckStoreConsistency(DomainEnv& env) {
                 if (kind == "handover") msg = std::make_unique<v1::Handover>();
                 if (kind == "repeat") msg = std::make_unique<v1::RepeatBusiness>();
                 if (kind == "import") msg = std::make_unique<v1::ImportClientsCsvResponse>();
+                if (kind == "offboarding") msg = std::make_unique<v1::Offboarding>();
                 if (msg != nullptr) {
                   EXPECT_TRUE(msg->ParseFromArray(value.data(), static_cast<int>(value.size())))
                       << kind << " record does not decode";
@@ -202,6 +209,13 @@ void CheckStoreConsistency(DomainEnv& env) {
                   if (!cid.empty()) {
                     EXPECT_TRUE(clients.count(cid)) << kind << " of " << cid;
                   }
+                } else if (kind == "case_by_assignee") {
+                  // The open-case-by-assignee index names an open case of that assignee.
+                  std::string assignee = kr.Str().value_or("");
+                  v1::ServiceCase sc;
+                  EXPECT_TRUE(env.repo->GetRecord(CaseKey(LastComponent(key)), &sc).ok());
+                  EXPECT_EQ(sc.assignee_id(), assignee) << "case_by_assignee entry is stale";
+                  EXPECT_TRUE(CaseOpenForTest(sc)) << "case_by_assignee names a closed case";
                 } else if (kind == "case_by_client" || kind == "case_breached" ||
                            kind == "case_sla") {
                   v1::ServiceCase sc;
@@ -278,6 +292,15 @@ std::map<std::string, Call> RpcTable(ClientsDomain& d) {
       [&d](const v1::HandOverPortfolioRequest& r) { return d.HandOverPortfolio(r); });
   t["GetHandover"] = Wrap<v1::GetHandoverRequest, v1::Handover>(
       [&d](const v1::GetHandoverRequest& r) { return d.GetHandover(r.handover_id()); });
+  t["OffboardPerson"] = Wrap<v1::OffboardPersonRequest, v1::Offboarding>(
+      [&d](const v1::OffboardPersonRequest& r) { return d.OffboardPerson(r); });
+  t["GetOffboarding"] = Wrap<v1::GetOffboardingRequest, v1::Offboarding>(
+      [&d](const v1::GetOffboardingRequest& r) { return d.GetOffboarding(r.offboarding_id()); });
+  t["ListOffboardings"] = Wrap<v1::ListOffboardingsRequest, v1::ListOffboardingsResponse>(
+      [&d](const v1::ListOffboardingsRequest& r) { return d.ListOffboardings(r); });
+  t["ListInactiveHoldings"] =
+      Wrap<v1::ListInactiveHoldingsRequest, v1::ListInactiveHoldingsResponse>(
+          [&d](const v1::ListInactiveHoldingsRequest& r) { return d.ListInactiveHoldings(r); });
   t["CreateContact"] = Wrap<v1::CreateContactRequest, v1::Contact>(
       [&d](const v1::CreateContactRequest& r) { return d.CreateContact(r); });
   t["ListContacts"] = Wrap<v1::ListContactsRequest, v1::ListContactsResponse>(
@@ -437,8 +460,20 @@ TEST(RobustnessTest, RandomConsumedEvents) {
     *mr.mutable_actor() = MakeActor("u:a", "same company");
     ASSERT_TRUE(env.domain->MergeClients(mr).ok());
   }
+  // One running offboarding, so the services' reports reach a real step.
+  std::string offboarding_id;
+  {
+    v1::OffboardPersonRequest op;
+    op.set_request_id("robust-offboarding");
+    *op.mutable_actor() = MakeActor("u:boss", "leaves");
+    op.set_person_id("u:b");
+    op.set_successor_id("u:z");
+    auto o = env.domain->OffboardPerson(op);
+    ASSERT_TRUE(o.ok()) << o.status();
+    offboarding_id = o->offboarding_id();
+  }
   auto handlers = env.domain->EventHandlers();
-  ASSERT_EQ(handlers.size(), 3u);
+  ASSERT_EQ(handlers.size(), 6u);
   auto timestamp = [&]() {
     google::protobuf::Timestamp ts;
     rnd.FillTimestamp(&ts);
@@ -489,6 +524,19 @@ TEST(RobustnessTest, RandomConsumedEvents) {
       if (rnd.Coin(50)) money(m.mutable_value());
       m.set_reason(static_cast<pipeline::v1::LossReason>(rnd.Int(-2, 40)));
       if (rnd.Coin(50)) *m.mutable_lost_time() = timestamp();
+      payload = m.SerializeAsString();
+    } else if (absl::StrContains(type, ".person.offboarding_progressed.")) {
+      // The three services' reports share one shape.
+      pipeline::v1::PersonOffboardingProgressed m;
+      m.set_offboarding_id(rnd.OneOf(std::vector<std::string>{
+          offboarding_id, offboarding_id, "", "ob-unknown", std::string(100 * 1024, 'o')}));
+      m.set_person_id("u:b");
+      for (int k = rnd.Int(0, 3); k > 0; --k) {
+        (*m.mutable_moved())[rnd.OneOf(std::vector<std::string>{"clients", "opportunities", ""})] =
+            rnd.OneOf(std::vector<int64_t>{0, 1, 7, -1, std::numeric_limits<int64_t>::max()});
+      }
+      m.set_remaining(rnd.OneOf(std::vector<int64_t>{0, 3, -5}));
+      m.set_done(rnd.Coin(30));
       payload = m.SerializeAsString();
     } else {
       production::v1::ProjectCompleted m;

@@ -201,6 +201,7 @@ TEST_F(RobustnessTest, EveryRpcSurvivesRandomRequestsAndTheStoreStaysConsistent)
   TRIAD_RPC(GetFunnelReport);
   TRIAD_RPC(RankOpenDeals);
   TRIAD_RPC(ListStaleDeals);
+  TRIAD_RPC(ListInactiveHoldings);
 #undef TRIAD_RPC
   // The table covers every method of the service.
   const auto* service =

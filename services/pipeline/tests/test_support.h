@@ -42,6 +42,7 @@ class PipelineEnvTest : public ::testing::Test {
     outbox_ = std::move(storage->outbox);
     PipelineOptions po;
     po.clock = clock_.AsFunction();
+    po.offboarding_chunk_size = offboarding_chunk_size_;
     auto p = Pipeline::Create(store_.get(), outbox_.get(), po);
     ASSERT_TRUE(p.ok()) << p.status();
     p_ = std::move(*p);
@@ -63,6 +64,8 @@ class PipelineEnvTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  // Opportunities and leads moved per offboarding event (PipelineOptions).
+  int offboarding_chunk_size_ = 500;
   ::triad::testing::FakeClock clock_{Day(0)};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<events::Outbox> outbox_;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "common/contracts/clients.h"
 #include "common/contracts/pipeline.h"
 #include "common/contracts/review.h"
 #include "gtest/gtest.h"
@@ -82,7 +83,8 @@ TEST(ProductionRobustnessTest, RandomRequestsAndEventsNeverCrashOrPlanOnInactive
   const std::vector<std::string> types = {
       std::string(contracts::pipeline::OpportunityWon::kType),
       std::string(contracts::pipeline::FeasibilityRequested::kType),
-      std::string(contracts::review::SignOffCompleted::kType)};
+      std::string(contracts::review::SignOffCompleted::kType),
+      std::string(contracts::clients::PersonOffboarded::kType)};
   for (int i = 0; i < 600; ++i) {
     if (f.Coin(15)) {
       events::Event e;
