@@ -29,7 +29,7 @@ inline constexpr char kServiceFullName[] = "triad.production.v1.ProductionServic
   X(Reschedule, RescheduleRequest, ScheduleReport)                                            \
   X(CheckFeasibility, CheckFeasibilityRequest, CheckFeasibilityResponse)                      \
   X(GetUtilisation, GetUtilisationRequest, GetUtilisationResponse)                            \
-  X(RequestSignOff, RequestSignOffRequest, Project)
+  X(RequestSignOff, RequestSignOffRequest, Project)                                           \
   X(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
 
 class ProductionGrpcService final : public v1::ProductionService::Service {

@@ -28,7 +28,7 @@ _loaded = None
 
 # File written by generate() beside the classes: a FileDescriptorSet of every .proto with its
 # imports and source info (the comments of services, methods, messages and fields).
-DESCRIPTOR_SET = "triad.descriptors.pb"
+DESCRIPTOR_SET = "triad-descriptors.pb"
 
 
 def generate(out_dir, proto_root=PROTO_ROOT):
