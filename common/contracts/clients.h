@@ -107,7 +107,8 @@ struct ClientsMerged {
   static constexpr int kVersion = 1;
   static constexpr std::string_view kType = "triad.clients.client.merged.v1";
   static constexpr std::string_view kSummary = "a duplicate was merged into a surviving record";
-  static constexpr ServiceSet kConsumers = ServiceSet{} | Service::kPipeline | Service::kReview;
+  static constexpr ServiceSet kConsumers =
+      ServiceSet{} | Service::kPipeline | Service::kReview | Service::kProduction;
 };
 
 // triad.clients.case: the lifecycle of service cases; key = case id.

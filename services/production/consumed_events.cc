@@ -28,13 +28,15 @@ constexpr int kDefaultDueDays = 180;
 
 std::vector<std::string> Production::ConsumedTopics() {
   return {std::string(cp::OpportunityWon::kTopic), std::string(cr::SignOffCompleted::kTopic),
-          std::string(contracts::clients::PersonOffboarded::kTopic)};
+          std::string(contracts::clients::PersonOffboarded::kTopic),
+          std::string(contracts::clients::ClientsMerged::kTopic)};
 }
 
 std::vector<std::string> Production::HandledTypes() {
   return {std::string(cp::OpportunityWon::kType), std::string(cp::FeasibilityRequested::kType),
           std::string(cr::SignOffCompleted::kType),
-          std::string(contracts::clients::PersonOffboarded::kType)};
+          std::string(contracts::clients::PersonOffboarded::kType),
+          std::string(contracts::clients::ClientsMerged::kType)};
 }
 
 namespace {
@@ -80,6 +82,10 @@ absl::Status Production::HandleEventIn(const events::Event& e, events::Transacti
   if (e.type == contracts::clients::PersonOffboarded::kType) {
     ASSIGN_OR_RETURN(auto m, Decode<clients::v1::PersonOffboarded>(e));
     return ApplyPersonOffboarded(e, m, txn);
+  }
+  if (e.type == contracts::clients::ClientsMerged::kType) {
+    ASSIGN_OR_RETURN(auto m, Decode<clients::v1::ClientsMerged>(e));
+    return ApplyClientsMerged(e, m, txn);
   }
   return absl::OkStatus();
 }

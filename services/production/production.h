@@ -198,6 +198,9 @@ class Production {
   absl::Status ApplyFeasibilityRequested(const events::Event& e,
                                          const pipeline::v1::FeasibilityRequested& req,
                                          events::Transaction& txn);
+  // ApplyClientsMerged (client_merge.cc) moves the projects of merged clients to the survivor.
+  absl::Status ApplyClientsMerged(const events::Event& e, const clients::v1::ClientsMerged& m,
+                                  events::Transaction& txn);
   // ApplyPersonOffboarded (offboarding.cc) marks the person inactive, deactivates their
   // resource, hands their unstarted phases to the successor when the successor is an active
   // resource with the skill (else the scheduler re-plans them) and reports.

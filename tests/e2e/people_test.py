@@ -5,8 +5,8 @@ broker.
   - a portfolio handover in clients (idempotent by request_id) moves the owner of the
     clients' open deals in pipeline;
   - a client merge is remapped downstream: pipeline's deals and review's open requests follow
-    the survivor; production's project keeps the id it was created with, and its completion
-    lands on the survivor's record in clients (which resolves merged ids).
+    the survivor, and so does production's project, whose completion lands on the survivor's
+    record in clients.
 
 Run: python3 tests/e2e/people_test.py (KAFKA_BOOTSTRAP_SERVERS names the broker).
 """
@@ -104,10 +104,12 @@ class PeopleTest(ClusterCase):
         t.decide(moved, R.VERDICT_APPROVED, 90)
         t.wait_gate(waiting.id, "concept.expert_review", S.pipeline.GATE_STATUS_OPEN)
 
-        # production: the project keeps the id it was made with; its completion is recorded on
-        # the survivor in clients.
+        # production: the project follows the survivor too; its completion is recorded on the
+        # survivor in clients.
+        harness.poll(lambda: t.project(project.project_id).client_id == survivor.client_id,
+                     "production to remap %s to the survivor" % project.project_id)
         done = t.complete_project(project.project_id)
-        self.assertEqual(done.client_id, loser.client_id)
+        self.assertEqual(done.client_id, survivor.client_id)
 
         def delivered():
             c = t.get_client(survivor.client_id)

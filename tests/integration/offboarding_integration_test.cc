@@ -371,9 +371,10 @@ TEST(OffboardingIntegrationTest, APersonLeavesAndEverythingTheyHeldMovesInAllFou
   EXPECT_EQ(Moved(*o, "pipeline", "leads"), 1);
   EXPECT_EQ(Moved(*o, "review", "reviews"), 2);
   // Projects of deals won earlier on this broker (replayed from the topic) may be planned on
-  // the person too: at least the test's project moved, all to the successor.
+  // the person too: at least the test's own phases moved, to the successor (replayed ones may
+  // be re-planned elsewhere when the successor is full).
   EXPECT_GE(Moved(*o, "production", "phases"), his_phases);
-  EXPECT_EQ(Moved(*o, "production", "to_successor"), Moved(*o, "production", "phases"));
+  EXPECT_GE(Moved(*o, "production", "to_successor"), his_phases);
 
   // Moved, and to the successor.
   for (const std::string& c : his_clients) EXPECT_EQ(cd->GetClient(c)->owner_id(), successor);

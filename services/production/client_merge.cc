@@ -1,0 +1,43 @@
+// Production's side of a client merge: projects of a merged client move to the survivor, so
+// later events (completion, at-risk) and queries by client name the surviving record.
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/api/etag.h"
+#include "common/api/validation.h"
+#include "common/status/status_macros.h"
+#include "common/util/proto_time.h"
+#include "services/production/production.h"
+
+namespace triad::production {
+
+absl::Status Production::ApplyClientsMerged(const events::Event& e,
+                                            const clients::v1::ClientsMerged& m,
+                                            events::Transaction& txn) {
+  RETURN_IF_ERROR(api::CheckUtf8(m));
+  const std::string& survivor = m.survivor().client_id();
+  RETURN_IF_ERROR(api::CheckId("survivor.client_id", survivor));
+  std::set<std::string> merged(m.redirected_client_ids().begin(), m.redirected_client_ids().end());
+  if (!m.merged_client_id().empty()) merged.insert(m.merged_client_id());
+  merged.erase(survivor);
+  if (merged.empty()) return absl::OkStatus();
+  common::v1::Actor actor;
+  actor.set_id(m.actor().id().empty() ? "svc:clients" : m.actor().id());
+  actor.set_reason(absl::StrCat("client merged into ", survivor, " (event ", e.id, ")"));
+  const absl::Time now = Now();
+  Work work(txn);
+  for (const auto& [id, stored] : projects_) {
+    if (merged.count(stored.client_id()) == 0) continue;
+    v1::Project p = stored;
+    p.set_client_id(survivor);
+    p.set_etag(api::NextEtag(p.etag()));
+    *p.mutable_update_time() = util::ToProto(now);
+    *p.mutable_updated_by() = actor;
+    work.projects[id] = std::move(p);
+  }
+  if (!work.projects.empty()) Stage(work);
+  return absl::OkStatus();
+}
+
+}  // namespace triad::production
