@@ -54,7 +54,12 @@ def source_flags(repo):
 
 def helpfull(binary):
     """{flag: (help, default, defining file)} of the Triad flags a binary prints with --helpfull."""
-    out = subprocess.run([binary, "--helpfull"], capture_output=True, text=True, timeout=60)
+    # The services take flag values from TRIAD_<FLAG> and KAFKA_BOOTSTRAP_SERVERS (set by
+    # `make test`): without them --helpfull prints the defaults the table documents.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TRIAD_") and k != "KAFKA_BOOTSTRAP_SERVERS"}
+    out = subprocess.run([binary, "--helpfull"], capture_output=True, text=True, timeout=60,
+                         env=env)
     text = out.stdout + out.stderr
     flags, source, entry = {}, None, None
 
