@@ -8,26 +8,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/production/production.h"
+#include "services/production/tests/domain_fixture.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/test_env.h"
 
 namespace triad::production {
 namespace {
 
-class ClientMergeTest : public ::testing::Test {
+class ClientMergeTest : public DomainFixture {
  protected:
-  void SetUp() override {
-    auto storage =
-        ::triad::testing::OpenServiceStorage(dir_.Sub("db"), ColumnFamilies(), "triad/production");
-    ASSERT_TRUE(storage.ok()) << storage.status();
-    store_ = std::move(storage->store);
-    outbox_ = std::move(storage->outbox);
-    ProductionOptions o;
-    o.clock = clock_.AsFunction();
-    auto p = Production::Create(store_.get(), outbox_.get(), o);
-    ASSERT_TRUE(p.ok()) << p.status();
-    p_ = std::move(*p);
-  }
   std::string CreateProject(const std::string& client) {
     v1::CreateProjectRequest req;
     req.mutable_project()->set_client_id(client);
@@ -60,12 +49,6 @@ class ClientMergeTest : public ::testing::Test {
     e.payload = m.SerializeAsString();
     return e;
   }
-
-  ::triad::testing::TempDir dir_;
-  ::triad::testing::FakeClock clock_{absl::FromUnixSeconds(int64_t{20600} * 86400 + 3600)};
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<events::Outbox> outbox_;
-  std::unique_ptr<Production> p_;
 };
 
 TEST_F(ClientMergeTest, ProjectsOfTheMergedClientMoveToTheSurvivorOnce) {

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/production/production.h"
+#include "services/production/tests/domain_fixture.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
@@ -19,20 +20,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class OffboardingTest : public ::testing::Test {
+class OffboardingTest : public DomainFixture {
  protected:
-  void SetUp() override {
-    auto storage =
-        ::triad::testing::OpenServiceStorage(dir_.Sub("db"), ColumnFamilies(), "triad/production");
-    ASSERT_TRUE(storage.ok()) << storage.status();
-    store_ = std::move(storage->store);
-    outbox_ = std::move(storage->outbox);
-    ProductionOptions o;
-    o.clock = clock_.AsFunction();
-    auto p = Production::Create(store_.get(), outbox_.get(), o);
-    ASSERT_TRUE(p.ok()) << p.status();
-    p_ = std::move(*p);
-  }
   static common::v1::Actor Actor() {
     common::v1::Actor a;
     a.set_id("u:planner");
@@ -89,12 +78,6 @@ class OffboardingTest : public ::testing::Test {
     return ::triad::testing::DecodeOutbox<v1::PersonOffboardingProgressed>(
         *store_, contracts::production::PersonOffboardingProgressed::kType);
   }
-
-  ::triad::testing::TempDir dir_;
-  ::triad::testing::FakeClock clock_{absl::FromUnixSeconds(int64_t{20600} * 86400 + 3600)};
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<events::Outbox> outbox_;
-  std::unique_ptr<Production> p_;
 };
 
 TEST_F(OffboardingTest, UnstartedPhasesGoToTheSuccessorResourceOnce) {
