@@ -148,6 +148,10 @@ absl::Status CheckIdFields(const google::protobuf::Message& m, std::string_view 
   return absl::OkStatus();
 }
 
+absl::Status CheckRequest(const google::protobuf::Message& request) {
+  return CheckIdFields(request);
+}
+
 absl::Status CheckOptionalId(std::string_view path, std::string_view value) {
   if (value.empty()) return absl::OkStatus();
   return CheckId(path, value);

@@ -76,6 +76,10 @@ bool IsIdFieldName(std::string_view name);
 // so a malformed id is INVALID_ARGUMENT, never NOT_FOUND.
 absl::Status CheckIdFields(const google::protobuf::Message& message, std::string_view prefix = {});
 
+// CheckRequest is the check every RPC's request passes before its domain sees it: the id
+// fields (CheckIdFields). The request guard calls it after authentication.
+absl::Status CheckRequest(const google::protobuf::Message& request);
+
 // CheckTimestamp checks a Timestamp lies in the range the type allows (0001-01-01 ..
 // 9999-12-31, nanos 0..999999999).
 absl::Status CheckTimestamp(std::string_view path, const google::protobuf::Timestamp& ts);
