@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "services/clients/tests/test_support.h"
 #include "triad/admin/v1/admin_service.pb.h"
@@ -60,9 +61,14 @@ class AccessTest : public testing::DomainTest {
 bool Denied(const absl::Status& s) { return s.code() == absl::StatusCode::kPermissionDenied; }
 
 TEST_F(AccessTest, EveryRpcHasAnExplicitDecisionAndAnUnknownMethodIsDenied) {
-  for (const auto* service :
-       {v1::ClientsService::descriptor(), v1::ClientsAdminService::descriptor(),
-        admin::v1::AdminService::descriptor()}) {
+  // Link the files declaring the services (their descriptors register with the pool).
+  ASSERT_NE(v1::ScanSlaBreachesRequest::descriptor(), nullptr);
+  ASSERT_NE(admin::v1::CreateBackupRequest::descriptor(), nullptr);
+  for (const char* name : {"triad.clients.v1.ClientsService",
+                           "triad.clients.v1.ClientsAdminService", "triad.admin.v1.AdminService"}) {
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
     for (int i = 0; i < service->method_count(); ++i) {
       EXPECT_TRUE(access_.rules().Decides(service->method(i)->name()))
           << service->full_name() << "." << service->method(i)->name() << " has no decision";

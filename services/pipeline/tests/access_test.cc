@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "services/pipeline/tests/test_support.h"
 #include "triad/admin/v1/admin_service.pb.h"
@@ -79,9 +80,15 @@ class PipelineAccessTest : public PipelineTest {
 };
 
 TEST_F(PipelineAccessTest, EveryRpcHasAnExplicitDecisionAndAnUnknownMethodIsDenied) {
-  for (const auto* service :
-       {v1::PipelineService::descriptor(), v1::PipelineAdminService::descriptor(),
-        admin::v1::AdminService::descriptor()}) {
+  // Link the files declaring the services (their descriptors register with the pool).
+  ASSERT_NE(v1::ScanStaleDealsRequest::descriptor(), nullptr);
+  ASSERT_NE(admin::v1::CreateBackupRequest::descriptor(), nullptr);
+  for (const char* name :
+       {"triad.pipeline.v1.PipelineService", "triad.pipeline.v1.PipelineAdminService",
+        "triad.admin.v1.AdminService"}) {
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
     for (int i = 0; i < service->method_count(); ++i) {
       EXPECT_TRUE(access_->rules().Decides(service->method(i)->name()))
           << service->full_name() << "." << service->method(i)->name() << " has no decision";
