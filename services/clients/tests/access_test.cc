@@ -424,6 +424,7 @@ TEST_F(AccessTest, HandoversAndOffboardingsAreVisibleToThoseTheyConcern) {
   EXPECT_EQ(Check(kLi, "GetHandover", get).message(),
             absl::StrCat("handover ", h->handover_id(), ": owned by another team"));
 
+  Create("East depot", "u:li", [](v1::Client& c) { c.set_team_id("east"); });  // a receiver
   v1::OffboardPersonRequest off;
   off.set_request_id("off-wu");
   off.set_person_id("u:wu");
