@@ -480,5 +480,17 @@ TEST_F(AccessTest, OtherTeamsDuplicateCandidatesAreRedactedToTheirIds) {
   EXPECT_EQ(for_ops.SerializeAsString(), found->SerializeAsString());
 }
 
+TEST_F(AccessTest, CreateClientsDuplicateErrorNamesIdsAndKeysOnly) {
+  // The ALREADY_EXISTS error is not a response (nothing to filter): it must not carry the other
+  // team's fields.
+  v1::CreateClientRequest twin = testing::NewClientRequest("West mill", "u:li");
+  twin.mutable_client()->set_phone("027-88886666");
+  absl::StatusOr<v1::Client> refused = d().CreateClient(twin);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(refused.status().message(), HasSubstr(other_));
+  EXPECT_THAT(refused.status().message(), Not(HasSubstr("u:ma")));
+  EXPECT_THAT(refused.status().message(), Not(HasSubstr("west")));
+}
+
 }  // namespace
 }  // namespace triad::clients
