@@ -391,8 +391,9 @@ void ClientsAccess::BuildRules() {
   // Spans every team's records and has no filter to scope it.
   r.EverythingOnly("ListInactiveHoldings");
   // --- ClientsAdminService and the operator AdminService.
-  for (const char* m : {"ScanSlaBreaches", "ScanDueFollowUps", "CreateBackup", "ListBackups",
-                        "DeleteBackup", "ListQuarantinedEvents", "RequeueQuarantinedEvent"}) {
+  for (const char* m :
+       {"ScanSlaBreaches", "ScanDueFollowUps", "CreateBackup", "ListBackups", "DeleteBackup",
+        "ListQuarantinedEvents", "RequeueQuarantinedEvent", "ListAccessDenials"}) {
     r.EverythingOnly(m);
   }
 }

@@ -270,7 +270,7 @@ void PipelineAccess::BuildRules() {
   r.EverythingOnly("ListInactiveHoldings");
   // --- PipelineAdminService and the operator AdminService.
   for (const char* m : {"ScanStaleDeals", "CreateBackup", "ListBackups", "DeleteBackup",
-                        "ListQuarantinedEvents", "RequeueQuarantinedEvent"}) {
+                        "ListQuarantinedEvents", "RequeueQuarantinedEvent", "ListAccessDenials"}) {
     r.EverythingOnly(m);
   }
 }
