@@ -37,9 +37,9 @@ ABSL_DECLARE_FLAG(std::string, kafka_security_protocol);
 ABSL_DECLARE_FLAG(std::string, kafka_sasl_mechanism);
 ABSL_DECLARE_FLAG(std::string, kafka_sasl_username);
 ABSL_DECLARE_FLAG(std::string, kafka_sasl_password_file);
-ABSL_DECLARE_FLAG(std::string, kafka_ssl_ca_location);
-ABSL_DECLARE_FLAG(std::string, kafka_ssl_certificate_location);
-ABSL_DECLARE_FLAG(std::string, kafka_ssl_key_location);
+ABSL_DECLARE_FLAG(std::string, kafka_ssl_ca_file);
+ABSL_DECLARE_FLAG(std::string, kafka_ssl_cert_file);
+ABSL_DECLARE_FLAG(std::string, kafka_ssl_key_file);
 ABSL_DECLARE_FLAG(std::string, kafka_ssl_key_password_file);
 
 namespace triad::config {
