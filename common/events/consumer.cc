@@ -415,9 +415,13 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     if (it->second.origin.has_value()) {
       absl::Status origin = CheckOrigin(*it->second.origin, event->type, topic, event->source);
       if (!origin.ok()) {
-        CountOriginRejected(options_.group_id, event->type);
-        ++stats_rejected_;
+        // Counted once, when the dead letter is written (a DLQ outage retries the message).
+        const int64_t dead_before = stats_dead_.load();
         DeadLetterOrRetry(m, origin);
+        if (stats_dead_.load() > dead_before) {
+          CountOriginRejected(options_.group_id, event->type);
+          ++stats_rejected_;
+        }
         return;
       }
     }

@@ -89,8 +89,8 @@ struct ConsumerStats {
   int64_t ignored = 0;
   // Transient failures (each paused its partition for a retry).
   int64_t retried = 0;
-  // Events refused because their topic or ce_source is not their origin's (also counted in
-  // dead_lettered once the dead letter is written).
+  // Events refused because their topic or ce_source is not their origin's, counted when their
+  // dead letter is written (so also in dead_lettered).
   int64_t rejected_origin = 0;
 };
 
