@@ -8,6 +8,7 @@
 #include "common/config/flags.h"
 #include "common/config/logging.h"
 #include "common/server/denial_log.h"
+#include "common/events/kafka_security.h"
 #include "common/util/idempotency.h"
 
 namespace triad::server {
@@ -212,7 +213,10 @@ void ServiceRuntime::Connect() {
     }
   }
   connected_ = true;
-  logging::Info("runtime: connected to Kafka", {{"service", options_.service}});
+  logging::Info("runtime: connected to Kafka",
+                {{"service", options_.service},
+                 {"bootstrap", options_.kafka.bootstrap_servers},
+                 {"security", events::DescribeKafkaSecurity(options_.kafka)}});
 }
 
 void ServiceRuntime::AddPeriodicTask(std::string name, absl::Duration interval,
@@ -238,6 +242,8 @@ void ServiceRuntime::StopPeriodicTasks() {
 
 events::IdempotentConsumer& ServiceRuntime::AddConsumer(events::ConsumerOptions options) {
   if (options.group_id.empty()) options.group_id = options_.consumer_group;
+  // A service applies only events whose origin its contracts declare.
+  options.require_contracts = true;
   for (const std::string& t : options.topics) consumed_topics_.push_back(t);
   consumers_.push_back(std::make_unique<events::IdempotentConsumer>(
       store_.get(), outbox_.get(), options_.kafka, std::move(options)));

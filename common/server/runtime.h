@@ -98,7 +98,9 @@ class ServiceRuntime {
   const std::string& consumer_group() const { return options_.consumer_group; }
 
   // AddConsumer creates a consumer (group defaults to consumer_group()) to register handlers
-  // on; it starts with Start and its source topics are created (with .dlq) if missing.
+  // on; it starts with Start and its source topics are created (with .dlq) if missing. Its
+  // handlers must be of contracted types (ConsumerOptions::require_contracts): each event is
+  // applied only from its contract's topic and producer.
   events::IdempotentConsumer& AddConsumer(events::ConsumerOptions options);
 
   // AddPeriodicTask runs `task` every `interval` on its own thread, from Start until shutdown
