@@ -17,4 +17,10 @@ grpc::Status ClientsAdminGrpcService::ScanDueFollowUps(grpc::ServerContext*,
   return Reply(domain_->ScanDueFollowUps(), resp);
 }
 
+grpc::Status ClientsAdminGrpcService::ErasePersonalData(grpc::ServerContext*,
+                                                        const v1::ErasePersonalDataRequest* req,
+                                                        v1::ErasePersonalDataResponse* resp) {
+  return Reply(domain_->ErasePersonalData(*req), resp);
+}
+
 }  // namespace triad::clients

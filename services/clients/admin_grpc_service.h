@@ -1,5 +1,6 @@
 // ClientsAdminGrpcService: the thin gRPC adapter of the clients service's operator API (the
-// periodic scans, triggered at once). Each RPC calls ClientsDomain and maps its status.
+// periodic scans, triggered at once; the right to erasure). Each RPC calls ClientsDomain and maps
+// its status.
 #ifndef TRIAD_SERVICES_CLIENTS_ADMIN_GRPC_SERVICE_H_
 #define TRIAD_SERVICES_CLIENTS_ADMIN_GRPC_SERVICE_H_
 
@@ -19,6 +20,8 @@ class ClientsAdminGrpcService final : public v1::ClientsAdminService::Service {
                                v1::ScanSlaBreachesResponse* resp) override;
   grpc::Status ScanDueFollowUps(grpc::ServerContext*, const v1::ScanDueFollowUpsRequest* req,
                                 v1::ScanDueFollowUpsResponse* resp) override;
+  grpc::Status ErasePersonalData(grpc::ServerContext*, const v1::ErasePersonalDataRequest* req,
+                                 v1::ErasePersonalDataResponse* resp) override;
 
  private:
   ClientsDomain* domain_;
