@@ -8,6 +8,7 @@
 // Touchpoint summaries are notes about meetings with people: erased. The history keeps every
 // entry and its audit chain; the erased fields' values and salts are blanked, their digests
 // stay (history_chain.h), and a "personal_data_erased" entry records who erased, when and why.
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -61,6 +62,10 @@ std::vector<std::string> BlankClient(Client& c, bool person) {
 }
 
 }  // namespace
+
+bool IsAlwaysPersonalField(std::string_view field) {
+  return AlwaysPersonal().count(std::string(field)) > 0;
+}
 
 absl::StatusOr<v1::ErasePersonalDataResponse> ClientsDomain::ErasePersonalData(
     const v1::ErasePersonalDataRequest& req) {

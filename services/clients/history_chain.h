@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/audit/chain.h"
 #include "common/storage/store.h"
 #include "triad/clients/v1/resources.pb.h"

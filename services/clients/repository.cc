@@ -263,7 +263,8 @@ class PendingPut : public rocksdb::WriteBatch::Handler {
   PendingPut(uint32_t cf_id, std::string_view key) : cf_id_(cf_id), key_(key) {}
   rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
                         const rocksdb::Slice& value) override {
-    if (cf_id == cf_id_ && key.ToStringView() == key_) value_ = value.ToString();
+    if (cf_id == cf_id_ && std::string_view(key.data(), key.size()) == key_)
+      value_ = value.ToString();
     return rocksdb::Status::OK();
   }
   const std::optional<std::string>& value() const { return value_; }

@@ -3,6 +3,7 @@
 // the erasure), the event, idempotency and the checks of the request.
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -196,6 +197,18 @@ TEST_F(ErasureTest, RecordsMergedIntoTheClientAreErasedToo) {
   EXPECT_THAT(ev.merged_client_ids(), ElementsAre(loser.client_id()));
   std::string report;
   EXPECT_EQ(VerifyChains(&report), 0) << report;
+}
+
+TEST_F(ErasureTest, UpdatedEventsNameChangedPersonalFieldsWithoutTheirValues) {
+  APersonWithData("Zhang Design Studio");
+  auto updated = env_.EventsOfType("triad.clients.client.updated.v1");
+  ASSERT_EQ(updated.size(), 1u);
+  v1::ClientUpdated ev;
+  ASSERT_TRUE(ev.ParseFromString(updated[0].payload()));
+  ASSERT_EQ(ev.changes_size(), 1);
+  EXPECT_EQ(ev.changes(0).field(), "phone");
+  EXPECT_EQ(ev.changes(0).old_value(), "");
+  EXPECT_EQ(ev.changes(0).new_value(), "");
 }
 
 TEST_F(ErasureTest, ChecksTheRequest) {

@@ -4,6 +4,7 @@
 // purpose (duplicates, invalid values, stale etags, a bad CSV row, an unknown client's event);
 // every log line written meanwhile (debug level: every call is logged) is captured and must
 // hold none of the values.
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
