@@ -47,11 +47,11 @@ std::string CheckValue(const v1::FieldChange& ch, std::string_view which, const 
                        const std::string& salt, const std::string& digest) {
   if (value.empty() && salt.empty()) {
     if (digest.empty() || ch.erased()) return "";
-    return absl::StrCat(which, " value of ", ch.field(),
+    return absl::StrCat(std::string(which), " value of ", ch.field(),
                         " is blank but not marked erased (it was removed)");
   }
   if (audit::ValueDigest(salt, value) != digest) {
-    return absl::StrCat(which, " value of ", ch.field(), " does not match its digest");
+    return absl::StrCat(std::string(which), " value of ", ch.field(), " does not match its digest");
   }
   return "";
 }

@@ -267,6 +267,19 @@ class PendingPut : public rocksdb::WriteBatch::Handler {
       value_ = value.ToString();
     return rocksdb::Status::OK();
   }
+  // The batch's other records are of no interest (the defaults refuse column families).
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
   const std::optional<std::string>& value() const { return value_; }
 
  private:

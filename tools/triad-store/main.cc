@@ -143,7 +143,7 @@ int VerifyAudit(const std::string& data_dir) {
                  data_dir.c_str());
     return 1;
   }
-  std::printf("%s: %d chains, %d broken\n", broken == 0 ? "OK" : "BROKEN", chains, broken);
+  std::printf("%s: %d checked, %d broken\n", broken == 0 ? "OK" : "BROKEN", chains, broken);
   return broken == 0 ? 0 : 1;
 }
 

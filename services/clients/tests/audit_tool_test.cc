@@ -68,7 +68,7 @@ TEST(AuditToolTest, FindsAnEntryChangedInTheStore) {
   ToolRun ok = RunVerifyAudit(path);
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_THAT(ok.output, HasSubstr("client " + client_id + ": ok (3 entries)"));
-  EXPECT_THAT(ok.output, HasSubstr("OK: 1 chains, 0 broken"));
+  EXPECT_THAT(ok.output, HasSubstr("OK: 1 checked, 0 broken"));
 
   {
     // Tamper with seq 2 directly in RocksDB: the recorded new phone number is replaced.
@@ -94,7 +94,9 @@ TEST(AuditToolTest, FindsAnEntryChangedInTheStore) {
   ToolRun broken = RunVerifyAudit(path);
   EXPECT_EQ(broken.exit_code, 1) << broken.output;
   EXPECT_THAT(broken.output, HasSubstr("client " + client_id + ": BROKEN at seq 2"));
-  EXPECT_THAT(broken.output, HasSubstr("BROKEN: 1 chains, 1 broken"));
+  // Only the by-client entry was changed: its by-actor copy no longer matches it either.
+  EXPECT_THAT(broken.output, HasSubstr("actor u:zhang: BROKEN: its copy of client " + client_id));
+  EXPECT_THAT(broken.output, HasSubstr("BROKEN: 2 checked, 2 broken"));
 }
 
 TEST(AuditToolTest, RefusesADirectoryWithoutAStore) {
