@@ -75,7 +75,8 @@ class ErasureTest : public DomainTest {
       EXPECT_TRUE(env_.store
                       ->ScanPrefix(cf, "",
                                    [&](std::string_view k, std::string_view v) {
-                                     absl::StrAppend(&all, k, "=", v, "\n");
+                                     absl::StrAppend(&all, std::string(k), "=", std::string(v),
+                                                     "\n");
                                      return true;
                                    })
                       .ok());
