@@ -4,6 +4,8 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -17,6 +19,8 @@ namespace {
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
 std::mutex g_mu;
 std::string* g_service = new std::string("triad");
+std::mutex g_observer_mu;
+auto* g_observer = new std::function<void(std::string_view)>();
 
 spdlog::logger& Logger() {
   static spdlog::logger* logger = [] {
@@ -56,6 +60,11 @@ void Init(std::string_view service, std::string_view level) {
   g_min_level.store(static_cast<int>(l));
 }
 
+void SetLineObserver(std::function<void(std::string_view line)> observer) {
+  std::lock_guard<std::mutex> lock(g_observer_mu);
+  *g_observer = std::move(observer);
+}
+
 bool Enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }
 
 void Log(Level level, std::string_view msg, std::initializer_list<Field> fields) {
@@ -72,7 +81,10 @@ void Log(Level level, std::string_view msg, std::initializer_list<Field> fields)
     std::string key(f.key());
     std::visit([&](const auto& v) { line[key] = v; }, f.value());
   }
-  Logger().info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  Logger().info(text);
+  std::lock_guard<std::mutex> lock(g_observer_mu);
+  if (*g_observer) (*g_observer)(text);
 }
 
 }  // namespace triad::logging

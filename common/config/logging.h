@@ -4,6 +4,7 @@
 #define TRIAD_COMMON_CONFIG_LOGGING_H_
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -45,6 +46,10 @@ void Init(std::string_view service, std::string_view level);
 
 // Enabled is true when lines at `level` are written.
 bool Enabled(Level level);
+
+// SetLineObserver installs a function that also receives every line written (the JSON text),
+// e.g. for a test that checks what the logs contain; nullptr removes it.
+void SetLineObserver(std::function<void(std::string_view line)> observer);
 
 // Log writes one line at `level` with the message and fields.
 void Log(Level level, std::string_view msg, std::initializer_list<Field> fields = {});

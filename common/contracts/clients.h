@@ -111,6 +111,22 @@ struct ClientsMerged {
       ServiceSet{} | Service::kPipeline | Service::kReview | Service::kProduction;
 };
 
+// triad.clients.client.personal_data_erased.v1: an operator erased the personal data of a
+// client; consumers blank any copy they keep (pipeline's client replica holds the name, blanked
+// when the client is a natural person; review and production keep no personal data of
+// clients).
+struct ClientPersonalDataErased {
+  using Message = ::triad::clients::v1::ClientPersonalDataErased;
+  using Topic = ClientTopic;
+  static constexpr std::string_view kTopic = Topic::kName;
+  static constexpr std::string_view kEvent = "personal_data_erased";
+  static constexpr int kVersion = 1;
+  static constexpr std::string_view kType = "triad.clients.client.personal_data_erased.v1";
+  static constexpr std::string_view kSummary =
+      "the personal data of a client was erased; consumers blank their copies";
+  static constexpr ServiceSet kConsumers = Service::kPipeline;
+};
+
 // triad.clients.case: the lifecycle of service cases; key = case id.
 struct CaseTopic {
   static constexpr Service kProducer = Service::kClients;
@@ -282,9 +298,9 @@ struct PersonOffboarded {
 using Topics = std::tuple<ClientTopic, CaseTopic, FollowUpTopic, PersonTopic>;
 using Events =
     std::tuple<ClientRegistered, ClientUpdated, ClientVerified, ClientArchived, ClientRestored,
-               ClientOwnerChanged, ClientsMerged, CaseOpened, CaseAssigned, CaseStarted,
-               CaseResolved, CaseClosed, CaseReopened, CaseBreached, FollowUpScheduled, FollowUpDue,
-               FollowUpCompleted, PersonOffboarded>;
+               ClientOwnerChanged, ClientsMerged, ClientPersonalDataErased, CaseOpened,
+               CaseAssigned, CaseStarted, CaseResolved, CaseClosed, CaseReopened, CaseBreached,
+               FollowUpScheduled, FollowUpDue, FollowUpCompleted, PersonOffboarded>;
 
 }  // namespace triad::contracts::clients
 

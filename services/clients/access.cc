@@ -391,9 +391,10 @@ void ClientsAccess::BuildRules() {
   // Spans every team's records and has no filter to scope it.
   r.EverythingOnly("ListInactiveHoldings");
   // --- ClientsAdminService and the operator AdminService.
+  // ErasePersonalData (the right to erasure) is an operator's act on any client.
   for (const char* m :
-       {"ScanSlaBreaches", "ScanDueFollowUps", "CreateBackup", "ListBackups", "DeleteBackup",
-        "ListQuarantinedEvents", "RequeueQuarantinedEvent", "ListAccessDenials"}) {
+       {"ScanSlaBreaches", "ScanDueFollowUps", "ErasePersonalData", "CreateBackup", "ListBackups",
+        "DeleteBackup", "ListQuarantinedEvents", "RequeueQuarantinedEvent", "ListAccessDenials"}) {
     r.EverythingOnly(m);
   }
 }

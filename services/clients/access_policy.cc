@@ -61,6 +61,7 @@ const auth::Policy& ClientsAdminPolicy() {
                        {
                            {"ScanSlaBreaches", kNone},
                            {"ScanDueFollowUps", kNone},
+                           {"ErasePersonalData", kNone},
                        });
   return *policy;
 }

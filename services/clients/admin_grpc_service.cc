@@ -12,7 +12,7 @@ ClientsAdminGrpcService::ClientsAdminGrpcService(ClientsDomain* domain, auth::Ca
 #define TRIAD_CLIENTS_ADMIN_DEFINE(Method, Request, Response, DomainCall)                        \
   grpc::Status ClientsAdminGrpcService::Method(grpc::ServerContext* ctx, const v1::Request* req, \
                                                v1::Response* resp) {                             \
-    return guard_.Call(ctx, #Method, *req, resp, [this](const v1::Request&) {                    \
+    return guard_.Call(ctx, #Method, *req, resp, [this]([[maybe_unused]] const v1::Request& r) { \
       ClientsDomain& d = *domain_;                                                               \
       return DomainCall;                                                                         \
     });                                                                                          \

@@ -1,6 +1,6 @@
 // ClientsAdminGrpcService: the thin gRPC adapter of the clients service's operator API (the
-// periodic scans, triggered at once). Each RPC runs the request guard (ClientsAdminPolicy:
-// operators), calls ClientsDomain and maps its status.
+// periodic scans, triggered at once; the right to erasure). Each RPC runs the request guard
+// (ClientsAdminPolicy: operators), calls ClientsDomain and maps its status.
 #ifndef TRIAD_SERVICES_CLIENTS_ADMIN_GRPC_SERVICE_H_
 #define TRIAD_SERVICES_CLIENTS_ADMIN_GRPC_SERVICE_H_
 
@@ -14,10 +14,11 @@ namespace triad::clients {
 inline constexpr char kAdminServiceFullName[] = "triad.clients.v1.ClientsAdminService";
 
 // The RPCs of triad.clients.v1.ClientsAdminService: (method, request, response, the domain
-// call on the domain `d`).
-#define TRIAD_CLIENTS_ADMIN_RPCS(X)                                                        \
-  X(ScanSlaBreaches, ScanSlaBreachesRequest, ScanSlaBreachesResponse, d.ScanSlaBreaches()) \
-  X(ScanDueFollowUps, ScanDueFollowUpsRequest, ScanDueFollowUpsResponse, d.ScanDueFollowUps())
+// call on the domain `d` with the guarded request `r`).
+#define TRIAD_CLIENTS_ADMIN_RPCS(X)                                                            \
+  X(ScanSlaBreaches, ScanSlaBreachesRequest, ScanSlaBreachesResponse, d.ScanSlaBreaches())     \
+  X(ScanDueFollowUps, ScanDueFollowUpsRequest, ScanDueFollowUpsResponse, d.ScanDueFollowUps()) \
+  X(ErasePersonalData, ErasePersonalDataRequest, ErasePersonalDataResponse, d.ErasePersonalData(r))
 
 class ClientsAdminGrpcService final : public v1::ClientsAdminService::Service {
  public:

@@ -199,6 +199,13 @@ class ClientsDomain {
   // ScanDueFollowUps emits one follow-up.due event per follow-up that has fallen due.
   absl::StatusOr<v1::ScanDueFollowUpsResponse> ScanDueFollowUps();
 
+  // --- Right to erasure (erasure.cc) ----------------------------------------------------------
+  // ErasePersonalData blanks the personal data kept of a client and of every id merged into it
+  // (see clients_admin_service.proto for what is personal), records the erasure in the history
+  // and emits ClientPersonalDataErased; idempotent with request_id.
+  absl::StatusOr<v1::ErasePersonalDataResponse> ErasePersonalData(
+      const v1::ErasePersonalDataRequest& req);
+
   // --- Import --------------------------------------------------------------------------------
   // ImportClientsCsv creates one client per valid row; each row is all-or-nothing.
   absl::StatusOr<v1::ImportClientsCsvResponse> ImportClientsCsv(

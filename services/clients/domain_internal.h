@@ -63,6 +63,11 @@ std::vector<v1::FieldChange> Diff(const v1::Client& before, const v1::Client& af
 v1::FieldChange Change(std::string_view field, std::string_view old_value,
                        std::string_view new_value);
 
+// IsAlwaysPersonalField is true for the client fields that may hold a person's data whatever
+// the client is (phone, email, notes): erased by ErasePersonalData, and their values are never
+// carried by events (the client topic is kept for ever). See erasure.cc.
+bool IsAlwaysPersonalField(std::string_view field);
+
 // SummaryOf is the summary events carry.
 v1::ClientSummary SummaryOf(const v1::Client& c, bool repeat_client);
 

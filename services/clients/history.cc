@@ -1,4 +1,5 @@
-// Implements ClientsDomain's field-level history lists (by client and by actor).
+// Implements ClientsDomain's field-level history lists (by client and by actor); the salts of
+// the audit chain are not returned.
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +8,7 @@
 #include "common/status/status_macros.h"
 #include "services/clients/domain.h"
 #include "services/clients/domain_internal.h"
+#include "services/clients/history_chain.h"
 
 namespace triad::clients {
 
@@ -21,7 +23,7 @@ absl::StatusOr<v1::ListHistoryResponse> ClientsDomain::ListClientHistory(
   RETURN_IF_ERROR(repo_->ScanHistory(false, req.client_id(), pager.after_key(),
                                      [&](std::string_view key, const v1::HistoryEntry& e) {
                                        if (!pager.Accept(key)) return false;
-                                       *resp.add_entries() = e;
+                                       StripForApi(*resp.add_entries() = e);
                                        return true;
                                      }));
   resp.set_next_page_token(pager.NextPageToken());
@@ -38,7 +40,7 @@ absl::StatusOr<v1::ListHistoryResponse> ClientsDomain::ListActorHistory(
   RETURN_IF_ERROR(repo_->ScanHistory(true, req.actor_id(), pager.after_key(),
                                      [&](std::string_view key, const v1::HistoryEntry& e) {
                                        if (!pager.Accept(key)) return false;
-                                       *resp.add_entries() = e;
+                                       StripForApi(*resp.add_entries() = e);
                                        return true;
                                      }));
   resp.set_next_page_token(pager.NextPageToken());

@@ -250,7 +250,15 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
   bool repeat = with_rb.repeat_business().repeat_client();
   v1::ClientUpdated ev;
   *ev.mutable_client() = SummaryOf(after, repeat);
-  for (const FieldChange& ch : ev_changes) *ev.add_changes() = ch;
+  for (const FieldChange& ch : ev_changes) {
+    FieldChange* out = ev.add_changes();
+    *out = ch;
+    // Personal values stay out of the event log (kept for ever); the field name says what changed.
+    if (IsAlwaysPersonalField(ch.field())) {
+      out->clear_old_value();
+      out->clear_new_value();
+    }
+  }
   *ev.mutable_actor() = req.actor();
   contracts::Emit<contracts::clients::ClientUpdated>(txn, after.client_id(), ev);
   if (before.owner_id() != after.owner_id()) {

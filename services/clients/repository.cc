@@ -1,6 +1,7 @@
 // Implements the RocksDB repository of the clients service and its key layout.
 #include "services/clients/repository.h"
 
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -254,19 +255,106 @@ absl::Status RocksClientsRepository::ScanIndex(ClientIndex index, std::string_vi
       after_key);
 }
 
+namespace {
+
+// PendingPut finds the last value a batch puts at `key` of column family `cf_id`.
+class PendingPut : public rocksdb::WriteBatch::Handler {
+ public:
+  PendingPut(uint32_t cf_id, std::string_view key) : cf_id_(cf_id), key_(key) {}
+  rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    if (cf_id == cf_id_ && std::string_view(key.data(), key.size()) == key_)
+      value_ = value.ToString();
+    return rocksdb::Status::OK();
+  }
+  // The batch's other records are of no interest (the defaults refuse column families).
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  const std::optional<std::string>& value() const { return value_; }
+
+ private:
+  uint32_t cf_id_;
+  std::string_view key_;
+  std::optional<std::string> value_;
+};
+
+std::string HistoryKey(std::string_view kind, std::string_view id, int64_t micros, uint64_t seq) {
+  return KeyBuilder().Str(kind).Str(id).I64(micros).U64(seq).Build();
+}
+
+}  // namespace
+
+std::string ChainHeadKey(std::string_view client_id) {
+  return KeyBuilder().Str("h").Str(client_id).Build();
+}
+
+absl::StatusOr<ChainHead> RocksClientsRepository::HistoryHead(rocksdb::WriteBatch& batch,
+                                                              std::string_view client_id) const {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfHistory));
+  const std::string key = ChainHeadKey(client_id);
+  // An entry of the same client earlier in this batch is the head.
+  PendingPut pending(cf->GetID(), key);
+  RETURN_IF_ERROR(storage::ToStatus(batch.Iterate(&pending)));
+  if (pending.value()) return DecodeChainHead(*pending.value());
+  absl::StatusOr<std::string> stored = store_->Get(kCfHistory, key);
+  if (stored.ok()) return DecodeChainHead(*stored);
+  if (!absl::IsNotFound(stored.status())) return stored.status();
+  // No chain yet: entries written before chaining (if any) come first, unchained.
+  ChainHead head;
+  RETURN_IF_ERROR(store_->ScanPrefix(kCfHistory, KeyBuilder().Str("c").Str(client_id).Build(),
+                                     [&](std::string_view, std::string_view) {
+                                       ++head.seq;
+                                       return true;
+                                     }));
+  return head;
+}
+
 absl::Status RocksClientsRepository::AddHistory(rocksdb::WriteBatch& batch,
                                                 const v1::HistoryEntry& entry) {
   ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfHistory));
+  ASSIGN_OR_RETURN(ChainHead head, HistoryHead(batch, entry.client_id()));
+  v1::HistoryEntry sealed = entry;
+  SealHistoryEntry(sealed, head.seq + 1, head.hash);
   int64_t micros = absl::ToUnixMicros(util::FromProto(entry.time()));
   uint64_t seq = history_seq_.fetch_add(1);
-  std::string value = entry.SerializeAsString();
-  RETURN_IF_ERROR(storage::ToStatus(batch.Put(
-      cf, KeyBuilder().Str("c").Str(entry.client_id()).I64(micros).U64(seq).Build(), value)));
+  std::string value = sealed.SerializeAsString();
+  RETURN_IF_ERROR(
+      storage::ToStatus(batch.Put(cf, HistoryKey("c", entry.client_id(), micros, seq), value)));
   if (!entry.actor().id().empty()) {
-    RETURN_IF_ERROR(storage::ToStatus(batch.Put(
-        cf, KeyBuilder().Str("a").Str(entry.actor().id()).I64(micros).U64(seq).Build(), value)));
+    RETURN_IF_ERROR(
+        storage::ToStatus(batch.Put(cf, HistoryKey("a", entry.actor().id(), micros, seq), value)));
   }
-  return absl::OkStatus();
+  return storage::ToStatus(batch.Put(cf, ChainHeadKey(entry.client_id()),
+                                     EncodeChainHead({sealed.chain_seq(), sealed.entry_hash()})));
+}
+
+absl::Status RocksClientsRepository::RewriteHistory(rocksdb::WriteBatch& batch,
+                                                    std::string_view key,
+                                                    const v1::HistoryEntry& entry) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfHistory));
+  storage::KeyReader reader(key);
+  absl::StatusOr<std::string> kind = reader.Str();
+  absl::StatusOr<std::string> id = kind.ok() ? reader.Str() : kind;
+  absl::StatusOr<int64_t> micros = id.ok() ? reader.I64() : id.status();
+  absl::StatusOr<uint64_t> seq = micros.ok() ? reader.U64() : micros.status();
+  if (!seq.ok() || *kind != "c") {
+    return absl::InvalidArgumentError("not a client history key");
+  }
+  const std::string value = entry.SerializeAsString();
+  RETURN_IF_ERROR(storage::ToStatus(batch.Put(cf, std::string(key), value)));
+  if (entry.actor().id().empty()) return absl::OkStatus();
+  return storage::ToStatus(
+      batch.Put(cf, HistoryKey("a", entry.actor().id(), *micros, *seq), value));
 }
 
 absl::Status RocksClientsRepository::ScanHistory(bool by_actor, std::string_view id,

@@ -6,7 +6,9 @@
 //   client_index  (kind, value, client id) -> "" : owner, team, status, industry, region, tier,
 //                 tag, search name, and the duplicate keys (normalised name, tax id, phone,
 //                 e-mail domain). Merged records have no index entries.
-//   history       ("c", client, time, seq) and ("a", actor, time, seq) -> HistoryEntry
+//   history       ("c", client, time, seq) and ("a", actor, time, seq) -> HistoryEntry (sealed
+//                 into the client's audit chain, see history_chain.h); ("h", client) -> the
+//                 chain's head
 //   records       typed records keyed by the helpers below: contacts, touchpoints, cases and
 //                 their indexes, follow-ups and their due index, handovers, repeat business,
 //                 progress of CSV imports running under a request id.
@@ -25,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/storage/store.h"
 #include "rocksdb/write_batch.h"
+#include "services/clients/history_chain.h"
 #include "triad/clients/v1/resources.pb.h"
 
 namespace triad::clients {
@@ -79,8 +82,14 @@ class ClientsRepository {
   virtual absl::Status ScanIndex(ClientIndex index, std::string_view value, bool prefix,
                                  std::string_view after_key, const IndexScanFn& fn) const = 0;
 
-  // AddHistory writes a history entry, findable by client and by actor.
+  // AddHistory seals a history entry into its client's audit chain (after the client's last
+  // entry, also one earlier in `batch`) and writes it, findable by client and by actor.
   virtual absl::Status AddHistory(rocksdb::WriteBatch& batch, const v1::HistoryEntry& entry) = 0;
+
+  // RewriteHistory replaces the stored by-client entry at `key` (a key ScanHistory gave) and
+  // its by-actor copy with `entry` (used only to blank erased values; the chain is unchanged).
+  virtual absl::Status RewriteHistory(rocksdb::WriteBatch& batch, std::string_view key,
+                                      const v1::HistoryEntry& entry) = 0;
 
   // ScanHistory visits the history of one client (or, with `by_actor`, of one actor) oldest
   // first, after `after_key`.
@@ -151,6 +160,9 @@ std::string CaseByAssigneePrefix(std::string_view assignee_id);
 // The marker written once the case-by-assignee index covers every case.
 std::string CaseAssigneeIndexMarkerKey();
 
+// ChainHeadKey is the key of a client's chain head in the history column family.
+std::string ChainHeadKey(std::string_view client_id);
+
 // LastComponent reads the last component of a key made of string components only (the id it
 // ends with); "" when the key has other components.
 std::string LastComponent(std::string_view key);
@@ -168,6 +180,8 @@ class RocksClientsRepository : public ClientsRepository {
   absl::Status ScanIndex(ClientIndex index, std::string_view value, bool prefix,
                          std::string_view after_key, const IndexScanFn& fn) const override;
   absl::Status AddHistory(rocksdb::WriteBatch& batch, const v1::HistoryEntry& entry) override;
+  absl::Status RewriteHistory(rocksdb::WriteBatch& batch, std::string_view key,
+                              const v1::HistoryEntry& entry) override;
   absl::Status ScanHistory(bool by_actor, std::string_view id, std::string_view after_key,
                            const HistoryScanFn& fn) const override;
   absl::Status GetRecord(std::string_view key, google::protobuf::Message* msg) const override;
@@ -184,6 +198,9 @@ class RocksClientsRepository : public ClientsRepository {
 
  private:
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> Cf(const char* name) const;
+  // HistoryHead is the head of a client's chain, counting an earlier put in `batch`.
+  absl::StatusOr<ChainHead> HistoryHead(rocksdb::WriteBatch& batch,
+                                        std::string_view client_id) const;
 
   storage::Store* store_;
   std::atomic<uint64_t> history_seq_;

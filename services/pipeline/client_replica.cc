@@ -1,6 +1,8 @@
 // Implements Pipeline's replica of client summaries: resolving a client (following merges),
 // repeat-client detection, and applying consumed client events.
 #include <set>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/api/validation.h"
@@ -169,6 +171,32 @@ absl::Status Pipeline::ApplyClient(const events::Event& event,
     }
   }
   return StageLocked(work);
+}
+
+absl::Status Pipeline::ApplyClientErased(const events::Event& event,
+                                         const clients::v1::ClientPersonalDataErased& m,
+                                         events::Transaction& txn) {
+  for (const std::string& id : m.merged_client_ids()) {
+    RETURN_IF_ERROR(api::CheckId("merged_client_ids", id));
+  }
+  RETURN_IF_ERROR(ApplyClient(event, m.client(), {}, {}, {}, txn));
+  if (!m.client_is_person()) return absl::OkStatus();
+  // ApplyClient keeps a newer stored version of the client as it is: blank its name as well.
+  std::vector<std::string> ids(m.merged_client_ids().begin(), m.merged_client_ids().end());
+  clients::v1::ClientSummary stored;
+  absl::Status st = repo_->GetProto(Kind::kClient, m.client().client_id(), &stored);
+  if (!st.ok() && !absl::IsNotFound(st)) return st;
+  if (st.ok() && stored.version() > m.client().version()) ids.push_back(m.client().client_id());
+  for (const std::string& id : ids) {
+    clients::v1::ClientSummary c;
+    absl::Status got = repo_->GetProto(Kind::kClient, id, &c);
+    if (absl::IsNotFound(got)) continue;
+    RETURN_IF_ERROR(got);
+    if (c.name() == m.client().name()) continue;
+    c.set_name(m.client().name());
+    repo_->PutProto(txn.batch(), Kind::kClient, id, c);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace triad::pipeline

@@ -31,6 +31,7 @@ constexpr std::string_view kClientsMerged = cc::ClientsMerged::kType;
 constexpr std::string_view kVerdictRecorded = contracts::review::ReviewVerdictRecorded::kType;
 constexpr std::string_view kFeasibilityAnswered = contracts::production::FeasibilityAnswered::kType;
 constexpr std::string_view kPersonOffboarded = cc::PersonOffboarded::kType;
+constexpr std::string_view kClientErased = cc::ClientPersonalDataErased::kType;
 
 // Decode parses the payload as `Msg` (INVALID_ARGUMENT, i.e. dead-lettered, when it does not).
 template <typename Msg>
@@ -48,7 +49,7 @@ std::vector<std::string> Pipeline::HandledTypes() {
   std::vector<std::string> types;
   for (std::string_view t : {kClientRegistered, kClientUpdated, kClientVerified, kClientArchived,
                              kClientRestored, kClientOwnerChanged, kClientsMerged, kVerdictRecorded,
-                             kFeasibilityAnswered, kPersonOffboarded}) {
+                             kFeasibilityAnswered, kPersonOffboarded, kClientErased}) {
     types.emplace_back(t);
   }
   return types;
@@ -93,6 +94,10 @@ absl::Status Pipeline::HandleEventIn(const events::Event& e, events::Transaction
       return absl::InvalidArgumentError("merged event without merged_client_id");
     }
     return ApplyClient(e, m.survivor(), {}, {}, m.merged_client_id(), txn);
+  }
+  if (t == kClientErased) {
+    ASSIGN_OR_RETURN(auto m, Decode<cv1::ClientPersonalDataErased>(e));
+    return ApplyClientErased(e, m, txn);
   }
   if (t == kVerdictRecorded) {
     ASSIGN_OR_RETURN(auto m, Decode<review::v1::ReviewVerdictRecorded>(e));

@@ -240,6 +240,11 @@ class Pipeline {
   absl::Status ApplyClient(const events::Event& event, const clients::v1::ClientSummary& client,
                            std::string_view previous_owner, std::string_view new_owner,
                            std::string_view merged_client_id, events::Transaction& txn);
+  // ApplyClientErased takes the erased client's summary and, for a client who is a natural
+  // person, blanks the name kept of it (and of the ids merged into it) in the replica.
+  absl::Status ApplyClientErased(const events::Event& event,
+                                 const clients::v1::ClientPersonalDataErased& m,
+                                 events::Transaction& txn);
   // Offboarding (offboarding.cc): the inactive check of owner fields, and one chunk of moving
   // an offboarded person's opportunities and leads (from the announcement, then from
   // ContinueOffboardings).

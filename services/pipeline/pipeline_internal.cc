@@ -8,6 +8,7 @@
 #include "common/status/status_macros.h"
 #include "common/storage/key_codec.h"
 #include "common/util/proto_time.h"
+#include "services/pipeline/history_chain.h"
 #include "services/pipeline/pipeline.h"
 
 namespace triad::pipeline {
@@ -94,6 +95,7 @@ v1::HistoryEntry* AddHistory(v1::Opportunity& opp, absl::Time now, std::string k
   h->set_kind(std::move(kind));
   h->set_detail(std::move(detail));
   h->set_actor_id(std::string(actor));
+  SealLastHistoryEntry(opp);
   return h;
 }
 

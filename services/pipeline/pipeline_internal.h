@@ -62,7 +62,7 @@ int RepeatDim(bool repeat);
 // Weighted is a value weighted by a win probability, rounded.
 int64_t Weighted(int64_t value, double probability);
 
-// AddHistory appends a history entry to an opportunity.
+// AddHistory appends a history entry to an opportunity, sealed into its audit chain.
 v1::HistoryEntry* AddHistory(v1::Opportunity& opp, absl::Time now, std::string kind,
                              std::string detail, std::string_view actor);
 

@@ -30,6 +30,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"
+#include "services/clients/history_chain.h"
 #include "services/clients/tests/test_support.h"
 #include "tests/testing/fuzzer.h"
 
@@ -228,13 +229,27 @@ void CheckStoreConsistency(DomainEnv& env) {
           .ok());
   ASSERT_TRUE(env.store
                   ->ScanPrefix(kCfHistory, "",
-                               [&](std::string_view, std::string_view value) {
+                               [&](std::string_view key, std::string_view value) {
+                                 storage::KeyReader reader(key);
+                                 absl::StatusOr<std::string> kind = reader.Str();
+                                 EXPECT_TRUE(kind.ok());
+                                 if (kind.ok() && *kind == "h") {  // a chain head
+                                   EXPECT_TRUE(DecodeChainHead(value).ok());
+                                   return true;
+                                 }
                                  v1::HistoryEntry h;
                                  EXPECT_TRUE(h.ParseFromArray(value.data(),
                                                               static_cast<int>(value.size())));
                                  return true;
                                })
                   .ok());
+  // Every client's history chain verifies (history_chain.h).
+  std::string broken_chains;
+  absl::StatusOr<int> broken = VerifyClientHistory(*env.store, [&](const std::string& line) {
+    if (line.find("BROKEN") != std::string::npos) broken_chains += line + "\n";
+  });
+  ASSERT_TRUE(broken.ok()) << broken.status();
+  EXPECT_EQ(*broken, 0) << broken_chains;
   // Listing without a filter pages through every live client exactly once.
   v1::ListClientsRequest lr;
   lr.set_page_size(97);
