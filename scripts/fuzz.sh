@@ -23,8 +23,15 @@ TARGETS=(clients_request_fuzz clients_event_fuzz pipeline_request_fuzz pipeline_
 
 build() {
   local start=$SECONDS
+  # The generated protobuf code (not instrumented) comes from the normal build.
+  local protos="${TRIAD_BUILD_DIR:-$ROOT/build}"
+  [[ "$protos" = /* ]] || protos="$ROOT/$protos"
+  if [[ ! -f "$protos/build.ninja" ]]; then
+    cmake -S "$ROOT" -B "$protos" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  ninja -C "$protos" -j"${TRIAD_JOBS:-2}" triad_proto
   CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DTRIAD_FUZZ=ON >/dev/null
+    -DTRIAD_FUZZ=ON -DTRIAD_FUZZ_PROTO_BUILD="$protos" >/dev/null
   ninja -C "$BUILD" -j"${TRIAD_JOBS:-2}" fuzz_targets
   echo "fuzz: targets built in $((SECONDS - start)) s ($BUILD)" >&2
 }
@@ -38,7 +45,9 @@ run() {
   fi
   local corpus="$ROOT/tests/fuzz/corpus/$target" regressions="$ROOT/tests/fuzz/regressions/$target"
   local work="$BUILD/work/$target" artifacts="$BUILD/artifacts/$target/"
-  mkdir -p "$work" "$artifacts"
+  mkdir -p "$work" "$artifacts" "$BUILD/tmp"
+  # The targets' stores live in temporary directories: keep those in the build directory.
+  export TMPDIR="$BUILD/tmp"
   # Leak checking is off: gRPC's and RocksDB's process-wide objects live until exit.
   local flags=(-detect_leaks=0 -rss_limit_mb=2560 -timeout=30 -max_len=65536
     -artifact_prefix="$artifacts" -print_final_stats=1)

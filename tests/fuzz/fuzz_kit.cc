@@ -26,10 +26,14 @@ void Check(bool ok, std::string_view what) {
 
 FuzzStore FuzzStore::Open(const std::vector<std::string>& column_families,
                           const std::string& source) {
+  // Removed at exit (the store itself lives as long as the process).
+  static testing::TempDir* dir = [] {
+    static testing::TempDir d;
+    return &d;
+  }();
   FuzzStore fs;
-  fs.dir = std::make_unique<testing::TempDir>();
   absl::StatusOr<testing::ServiceStorage> s =
-      testing::OpenServiceStorage(fs.dir->Sub("db"), column_families, source);
+      testing::OpenServiceStorage(dir->Sub("db"), column_families, source);
   Check(s.ok(), s.status().ToString());
   fs.storage = std::move(*s);
   return fs;

@@ -41,11 +41,10 @@
 namespace triad::fuzz {
 
 // FuzzStore is a service's storage (with the runtime's column families) in a temporary
-// directory removed at exit.
+// directory removed at exit (one per process).
 struct FuzzStore {
   // Open opens it with the service's own column families; aborts on failure.
   static FuzzStore Open(const std::vector<std::string>& column_families, const std::string& source);
-  std::unique_ptr<testing::TempDir> dir;
   testing::ServiceStorage storage;
 };
 
