@@ -86,11 +86,12 @@ absl::Status CheckField(const Message& m, const FieldDescriptor& f, const std::s
       // A map entry is part of its map: it does not count as a level of nesting.
       const int next = f.is_map() ? depth : depth + 1;
       if (next > kMaxNestingDepth) {
-        return InvalidField(path, absl::StrCat("at most ", kMaxNestingDepth,
-                                               " levels of nested messages"));
+        return InvalidField(
+            path, absl::StrCat("at most ", kMaxNestingDepth, " levels of nested messages"));
       }
       for (int i = 0; i < n; ++i) {
-        const Message& sub = f.is_repeated() ? r->GetRepeatedMessage(m, &f, i) : r->GetMessage(m, &f);
+        const Message& sub =
+            f.is_repeated() ? r->GetRepeatedMessage(m, &f, i) : r->GetMessage(m, &f);
         if (absl::Status s = CheckMessage(sub, item_path(i), next); !s.ok()) return s;
       }
       return absl::OkStatus();

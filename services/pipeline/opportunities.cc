@@ -51,9 +51,9 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
     RETURN_IF_ERROR(CheckFieldName("fields", k));
   }
   if (req.fields_size() > kMaxOpportunityFields) {
-    return InvalidField("fields", absl::StrCat("at most ", kMaxOpportunityFields,
-                                               " fields per opportunity (got ", req.fields_size(),
-                                               ")"));
+    return InvalidField(
+        "fields", absl::StrCat("at most ", kMaxOpportunityFields, " fields per opportunity (got ",
+                               req.fields_size(), ")"));
   }
   std::lock_guard lock(mu_);
   const api::Replay<v1::Opportunity> replay(*store_, kMethod, req.request_id(), req);

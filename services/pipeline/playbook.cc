@@ -156,8 +156,8 @@ absl::Status ValidatePlaybook(const v1::Playbook& p) {
     return absl::InvalidArgumentError("playbook.product_line is required");
   if (p.stages_size() == 0) return absl::InvalidArgumentError("playbook.stages must not be empty");
   if (p.stages_size() > kMaxStages) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("playbook.stages: at most ", kMaxStages, " stages (got ", p.stages_size(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("playbook.stages: at most ", kMaxStages,
+                                                   " stages (got ", p.stages_size(), ")"));
   }
   if (p.targets_size() > kMaxFunnelTargets) {
     return absl::InvalidArgumentError(absl::StrCat("playbook.targets: at most ", kMaxFunnelTargets,

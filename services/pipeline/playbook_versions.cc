@@ -62,10 +62,9 @@ absl::StatusOr<v1::Playbook> Pipeline::CreatePlaybookVersion(
         "playbook.product_line: at most ", kMaxProductLines, " product lines have a playbook"));
   }
   if (it != playbooks_.end() && static_cast<int>(it->second.size()) >= kMaxPlaybookVersions) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("playbook.version: at most ", kMaxPlaybookVersions,
-                     " versions are kept per product line (", pb.product_line(), " has ",
-                     it->second.size(), ")"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "playbook.version: at most ", kMaxPlaybookVersions, " versions are kept per product line (",
+        pb.product_line(), " has ", it->second.size(), ")"));
   }
   if (it != playbooks_.end() && !it->second.empty()) pb.set_version(it->second.rbegin()->first + 1);
   *pb.mutable_create_time() = ToProto(options_.clock());

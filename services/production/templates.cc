@@ -67,10 +67,9 @@ absl::StatusOr<v1::PhaseTemplateSet> Production::CreatePhaseTemplateVersion(
                                                      " product lines have phase templates"));
   }
   if (it != templates_.end() && static_cast<int>(it->second.size()) >= kMaxTemplateVersions) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("template.version: at most ", kMaxTemplateVersions,
-                     " versions are kept per product line (", t.product_line(), " has ",
-                     it->second.size(), ")"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "template.version: at most ", kMaxTemplateVersions, " versions are kept per product line (",
+        t.product_line(), " has ", it->second.size(), ")"));
   }
   t.set_version(it == templates_.end() || it->second.empty() ? 1 : it->second.rbegin()->first + 1);
   *t.mutable_create_time() = util::ToProto(Now());

@@ -13,9 +13,9 @@
 #include "absl/strings/str_join.h"
 #include "common/api/etag.h"
 #include "common/api/field_mask.h"
+#include "common/api/limits.h"
 #include "common/api/pager.h"
 #include "common/api/replay.h"
-#include "common/api/limits.h"
 #include "common/api/validation.h"
 #include "common/contracts/review.h"
 #include "common/status/status_macros.h"
@@ -83,12 +83,11 @@ absl::Status NormalizeAndValidate(v1::Solution& s) {
   RETURN_IF_ERROR(api::CheckText("solution.body", s.body(), kMaxBodyLength));
   RETURN_IF_ERROR(api::CheckText("solution.document_ref", s.document_ref(), kMaxRefLength));
   // Every distinct word is an index entry written with the document.
-  const size_t words =
-      Tokenize(absl::StrCat(s.title(), " ", s.summary(), " ", s.body())).size();
+  const size_t words = Tokenize(absl::StrCat(s.title(), " ", s.summary(), " ", s.body())).size();
   if (words > static_cast<size_t>(kMaxIndexedWords)) {
-    return InvalidField("solution.body", absl::StrCat("at most ", kMaxIndexedWords,
-                                                      " distinct words per document (got ",
-                                                      words, ")"));
+    return InvalidField("solution.body",
+                        absl::StrCat("at most ", kMaxIndexedWords,
+                                     " distinct words per document (got ", words, ")"));
   }
   return absl::OkStatus();
 }
@@ -284,9 +283,9 @@ absl::StatusOr<v1::Solution> Reviews::CreateSolutionVersion(
                                                       latest.version(), ")"));
   }
   if (latest.version() >= kMaxSolutionVersions) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("solution_id: at most ", kMaxSolutionVersions, " versions are kept per solution (",
-                     latest.solution_id(), " has ", latest.version(), ")"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "solution_id: at most ", kMaxSolutionVersions, " versions are kept per solution (",
+        latest.solution_id(), " has ", latest.version(), ")"));
   }
   absl::Time now = options_.clock();
   v1::Solution s = latest;

@@ -33,11 +33,11 @@ struct Env {
 #else
   clients::ClientsGrpcService service{&domain};
   clients::ClientsAdminGrpcService admin{&domain};
-  RequestFuzzer fuzzer{{{&service, "triad.clients.v1.ClientsService"},
-                        {&admin, clients::kAdminServiceFullName}}};
+  RequestFuzzer fuzzer{
+      {{&service, "triad.clients.v1.ClientsService"}, {&admin, clients::kAdminServiceFullName}}};
   std::vector<std::pair<std::string, std::string>> Seeds() {
-    auto seeds = MethodSeeds(
-        fuzzer, {"triad.clients.v1.ClientsService", clients::kAdminServiceFullName});
+    auto seeds =
+        MethodSeeds(fuzzer, {"triad.clients.v1.ClientsService", clients::kAdminServiceFullName});
     clients::v1::ImportClientsCsvRequest csv;
     csv.set_request_id("seed-import");
     csv.set_csv("name,owner_id,phone,tags\nWuhan Design Institute,u:zhao,027-12345678,a;b\n");

@@ -96,8 +96,8 @@ void RequestFuzzer::Run(const uint8_t* data, size_t size) {
 std::string RequestFuzzer::Seed(std::string_view full_method,
                                 const google::protobuf::Message& request) const {
   for (size_t i = 0; i < methods_.size(); ++i) {
-    const std::string name = absl::StrCat(methods_[i]->service()->full_name(), "/",
-                                          methods_[i]->name());
+    const std::string name =
+        absl::StrCat(methods_[i]->service()->full_name(), "/", methods_[i]->name());
     if (name != full_method) continue;
     Check(methods_[i]->input_type() == request.GetDescriptor(), name);
     return std::string(1, static_cast<char>(i)) + request.SerializeAsString();
@@ -154,7 +154,9 @@ class FakeMessage : public RdKafka::Message {
   RdKafka::MessageTimestamp timestamp() const override { return {}; }
   void* msg_opaque() const override { return nullptr; }
   int64_t latency() const override { return 0; }
-  struct rd_kafka_message_s* c_ptr() override { return nullptr; }
+  struct rd_kafka_message_s* c_ptr() override {
+    return nullptr;
+  }
   RdKafka::Message::Status status() const override { return MSG_STATUS_PERSISTED; }
   RdKafka::Headers* headers() override { return headers_; }
   RdKafka::Headers* headers(RdKafka::ErrorCode* err) override {
@@ -247,13 +249,15 @@ void EventFuzzer::Run(const uint8_t* data, size_t size) {
   // consumer skips the others).
   const contracts::EventContract* contract = contracts::FindEvent(event->type);
   bool consumed = false;
-  for (const std::string& t : types_) consumed = consumed || (contract != nullptr && t == contract->type);
+  for (const std::string& t : types_)
+    consumed = consumed || (contract != nullptr && t == contract->type);
   if (!consumed) return;
   const absl::Status first = apply_(*event);
   if (!first.ok()) {
     Check(events::IsPermanentError(first),
-          absl::StrCat(event->type, " failed transiently on a healthy store (would retry for ever): ",
-                       first.ToString()));
+          absl::StrCat(
+              event->type,
+              " failed transiently on a healthy store (would retry for ever): ", first.ToString()));
     return;
   }
   // A redelivery of the same record is skipped, never an error.
@@ -307,10 +311,10 @@ void FillLevel(google::protobuf::Message& m, int depth) {
     const std::string& name = f->name();
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING: {
-        std::string v = name == "currency" ? "CNY"
-                        : api::IsIdFieldName(name) ? "u:fuzz"
+        std::string v = name == "currency"                       ? "CNY"
+                        : api::IsIdFieldName(name)               ? "u:fuzz"
                         : name.find("date") != std::string::npos ? "2027-01-04"
-                                                                  : "seed " + name;
+                                                                 : "seed " + name;
         if (f->is_repeated()) {
           r->AddString(&m, f, v);
         } else {
@@ -344,8 +348,7 @@ void FillLevel(google::protobuf::Message& m, int depth) {
                                         1798329600);  // 2026-12-27
           continue;
         }
-        FillLevel(f->is_repeated() ? *r->AddMessage(&m, f) : *r->MutableMessage(&m, f),
-                  depth - 1);
+        FillLevel(f->is_repeated() ? *r->AddMessage(&m, f) : *r->MutableMessage(&m, f), depth - 1);
         break;
     }
   }
@@ -355,8 +358,8 @@ void FillLevel(google::protobuf::Message& m, int depth) {
 
 void FillSample(google::protobuf::Message& message) { FillLevel(message, 3); }
 
-std::vector<std::pair<std::string, std::string>> MethodSeeds(const RequestFuzzer& fuzzer,
-                                                            const std::vector<std::string>& names) {
+std::vector<std::pair<std::string, std::string>> MethodSeeds(
+    const RequestFuzzer& fuzzer, const std::vector<std::string>& names) {
   std::vector<std::pair<std::string, std::string>> out;
   const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
   for (const std::string& service : names) {
@@ -365,7 +368,9 @@ std::vector<std::pair<std::string, std::string>> MethodSeeds(const RequestFuzzer
     for (int i = 0; i < d->method_count(); ++i) {
       const google::protobuf::MethodDescriptor* m = d->method(i);
       std::unique_ptr<google::protobuf::Message> req(
-          google::protobuf::MessageFactory::generated_factory()->GetPrototype(m->input_type())->New());
+          google::protobuf::MessageFactory::generated_factory()
+              ->GetPrototype(m->input_type())
+              ->New());
       FillSample(*req);
       out.emplace_back(absl::StrCat("sample-", m->name()),
                        fuzzer.Seed(absl::StrCat(service, "/", m->name()), *req));

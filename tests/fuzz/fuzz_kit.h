@@ -129,7 +129,7 @@ void FillSample(google::protobuf::Message& message);
 
 // MethodSeeds returns one seed per method of the named services: a FillSample request.
 std::vector<std::pair<std::string, std::string>> MethodSeeds(const RequestFuzzer& fuzzer,
-                                                            const std::vector<std::string>& names);
+                                                             const std::vector<std::string>& names);
 
 // EventSeeds returns one seed per consumed event type: a FillSample payload.
 std::vector<std::pair<std::string, std::string>> EventSeeds(const EventFuzzer& fuzzer);

@@ -1,7 +1,7 @@
-// libFuzzer targets of the pipeline service: pipeline_request_fuzz (requests of its API and its admin API through the
-// guard's check, the gRPC adapter and the domain) and, built with TRIAD_FUZZ_EVENTS,
-// pipeline_event_fuzz (Kafka records of the events pipeline consumes through decoding, the contract
-// check and the handlers). See fuzz_kit.h.
+// libFuzzer targets of the pipeline service: pipeline_request_fuzz (requests of its API and its
+// admin API through the guard's check, the gRPC adapter and the domain) and, built with
+// TRIAD_FUZZ_EVENTS, pipeline_event_fuzz (Kafka records of the events pipeline consumes through
+// decoding, the contract check and the handlers). See fuzz_kit.h.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -17,7 +17,8 @@ namespace {
 
 // MakeDomain creates the domain on the fuzz store; aborts on failure.
 std::unique_ptr<pipeline::Pipeline> MakeDomain(FuzzStore& fs) {
-  auto d = pipeline::Pipeline::Create(fs.storage.store.get(), fs.storage.outbox.get(), pipeline::PipelineOptions{});
+  auto d = pipeline::Pipeline::Create(fs.storage.store.get(), fs.storage.outbox.get(),
+                                      pipeline::PipelineOptions{});
   Check(d.ok(), d.status().ToString());
   return std::move(*d);
 }
@@ -29,16 +30,18 @@ struct Env {
 #ifdef TRIAD_FUZZ_EVENTS
   EventFuzzer fuzzer{contracts::Service::kPipeline,
                      ApplyWith(fs.storage.store.get(), fs.storage.outbox.get(), &domain->mutex(),
-                                   [this](const events::Event& e, events::Transaction& txn) {
-                                     return domain->HandleEventIn(e, txn);
-                                   })};
+                               [this](const events::Event& e, events::Transaction& txn) {
+                                 return domain->HandleEventIn(e, txn);
+                               })};
   std::vector<std::pair<std::string, std::string>> Seeds() { return EventSeeds(fuzzer); }
 #else
   pipeline::PipelineGrpcService service{domain.get()};
   pipeline::PipelineAdminGrpcService admin{domain.get()};
-  RequestFuzzer fuzzer{{{&service, "triad.pipeline.v1.PipelineService"}, {&admin, pipeline::kAdminServiceFullName}}};
+  RequestFuzzer fuzzer{
+      {{&service, "triad.pipeline.v1.PipelineService"}, {&admin, pipeline::kAdminServiceFullName}}};
   std::vector<std::pair<std::string, std::string>> Seeds() {
-    return MethodSeeds(fuzzer, {"triad.pipeline.v1.PipelineService", pipeline::kAdminServiceFullName});
+    return MethodSeeds(fuzzer,
+                       {"triad.pipeline.v1.PipelineService", pipeline::kAdminServiceFullName});
   }
 #endif
 };

@@ -1,11 +1,10 @@
-// libFuzzer targets of the production service: production_request_fuzz (requests of its API through the
-// guard's check, the gRPC adapter and the domain) and, built with TRIAD_FUZZ_EVENTS,
-// production_event_fuzz (Kafka records of the events production consumes through decoding, the contract
-// check and the handlers). See fuzz_kit.h.
+// libFuzzer targets of the production service: production_request_fuzz (requests of its API through
+// the guard's check, the gRPC adapter and the domain) and, built with TRIAD_FUZZ_EVENTS,
+// production_event_fuzz (Kafka records of the events production consumes through decoding, the
+// contract check and the handlers). See fuzz_kit.h.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-
 
 #include "services/production/grpc_service.h"
 #include "services/production/production.h"
@@ -17,7 +16,8 @@ namespace {
 
 // MakeDomain creates the domain on the fuzz store; aborts on failure.
 std::unique_ptr<production::Production> MakeDomain(FuzzStore& fs) {
-  auto d = production::Production::Create(fs.storage.store.get(), fs.storage.outbox.get(), production::ProductionOptions{});
+  auto d = production::Production::Create(fs.storage.store.get(), fs.storage.outbox.get(),
+                                          production::ProductionOptions{});
   Check(d.ok(), d.status().ToString());
   return std::move(*d);
 }
@@ -29,9 +29,9 @@ struct Env {
 #ifdef TRIAD_FUZZ_EVENTS
   EventFuzzer fuzzer{contracts::Service::kProduction,
                      ApplyWith(fs.storage.store.get(), fs.storage.outbox.get(), &domain->mutex(),
-                                   [this](const events::Event& e, events::Transaction& txn) {
-                                     return domain->HandleEventIn(e, txn);
-                                   })};
+                               [this](const events::Event& e, events::Transaction& txn) {
+                                 return domain->HandleEventIn(e, txn);
+                               })};
   std::vector<std::pair<std::string, std::string>> Seeds() { return EventSeeds(fuzzer); }
 #else
   production::ProductionGrpcService service{domain.get()};

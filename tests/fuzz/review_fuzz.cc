@@ -6,10 +6,9 @@
 #include <cstdint>
 #include <memory>
 
-
 #include "services/review/grpc_service.h"
-#include "services/review/review.h"
 #include "services/review/repository.h"
+#include "services/review/review.h"
 #include "tests/fuzz/fuzz_kit.h"
 
 namespace triad::fuzz {
@@ -17,7 +16,8 @@ namespace {
 
 // MakeDomain creates the domain on the fuzz store; aborts on failure.
 std::unique_ptr<review::Reviews> MakeDomain(FuzzStore& fs) {
-  auto d = review::Reviews::Create(fs.storage.store.get(), fs.storage.outbox.get(), review::ReviewOptions{});
+  auto d = review::Reviews::Create(fs.storage.store.get(), fs.storage.outbox.get(),
+                                   review::ReviewOptions{});
   Check(d.ok(), d.status().ToString());
   return std::move(*d);
 }

@@ -106,8 +106,7 @@ TEST_F(PipelineTest, AtMostMaxPlaybookVersionsAreKeptPerProductLine) {
   req.set_request_id("pb-over");
   auto over = p_->CreatePlaybookVersion(req);
   EXPECT_TRUE(absl::IsResourceExhausted(over.status())) << over.status();
-  EXPECT_THAT(over.status().message(),
-              HasSubstr("at most 100 versions are kept per product line"));
+  EXPECT_THAT(over.status().message(), HasSubstr("at most 100 versions are kept per product line"));
   // Another product line is still free.
   req.mutable_playbook()->set_product_line("survey-services");
   req.set_request_id("pb-other");

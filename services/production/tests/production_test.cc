@@ -452,8 +452,8 @@ TEST_F(ProductionTest, TemplatesAreBoundedInPhasesAndVersionsKept) {
   tpl.set_request_id("tpl-over");
   auto over = p_->CreatePhaseTemplateVersion(tpl);
   EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted) << over.status();
-  EXPECT_TRUE(absl::StrContains(over.status().message(),
-                                "at most 100 versions are kept per product line"))
+  EXPECT_TRUE(
+      absl::StrContains(over.status().message(), "at most 100 versions are kept per product line"))
       << over.status();
 }
 

@@ -3,8 +3,8 @@
 // following the latest version), and similar past solutions by domain and shared tags.
 #include "absl/strings/str_cat.h"
 #include "common/contracts/review.h"
-#include "services/review/review_internal.h"
 #include "gmock/gmock.h"
+#include "services/review/review_internal.h"
 #include "services/review/tests/test_support.h"
 
 namespace triad::review {
