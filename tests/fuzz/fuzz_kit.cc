@@ -11,6 +11,7 @@
 #include "common/api/limits.h"
 #include "common/api/validation.h"
 #include "common/contracts/registry.h"
+#include "google/protobuf/stubs/logging.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/rpc_method.h"
@@ -39,10 +40,25 @@ FuzzStore FuzzStore::Open(const std::vector<std::string>& column_families,
   return fs;
 }
 
+namespace {
+
+// QuietProtobuf drops protobuf's log lines (one per undecodable input, which is most of them).
+void QuietProtobuf() {
+  static const bool once = [] {
+    google::protobuf::SetLogHandler(
+        [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
+    return true;
+  }();
+  (void)once;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
 RequestFuzzer::RequestFuzzer(std::vector<std::pair<grpc::Service*, std::string>> services) {
+  QuietProtobuf();
   const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
   grpc::ServerBuilder builder;
   for (auto& [service, name] : services) {
@@ -217,6 +233,7 @@ std::string RenderRecord(const ParsedRecord& rec) {
 }
 
 EventFuzzer::EventFuzzer(contracts::Service service, Apply apply) : apply_(std::move(apply)) {
+  QuietProtobuf();
   for (const contracts::EventContract* e : contracts::ConsumedBy(service)) {
     types_.emplace_back(e->type);
     sources_.push_back(absl::StrCat("triad/", std::string(contracts::ServiceName(e->producer))));
