@@ -436,7 +436,7 @@ TEST_F(ProductionTest, TemplatesAreBoundedInPhasesAndVersionsKept) {
   for (int i = 0; i <= kMaxPhases; ++i) {
     v1::PhaseTemplate* ph = tpl.mutable_template_()->add_phases();
     ph->set_name(absl::StrCat("phase ", i));
-    ph->set_effort_share(0.01);
+    ph->set_effort_share(0.05);
     ph->set_required_skill("survey");
   }
   *tpl.mutable_actor() = Actor();
