@@ -49,6 +49,7 @@ start() {
       --data_dir="$STATE/data/$svc" \
       --grpc_port="${GRPC_PORT[$svc]}" --admin_port="${ADMIN_PORT[$svc]}" \
       --topic_replication=1 --topic_min_insync_replicas=1 \
+      --auth_mode=disabled \
       >"$STATE/$svc.log" 2>&1 &
     echo $! >"$pidfile"
   done

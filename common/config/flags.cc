@@ -50,22 +50,52 @@ ABSL_FLAG(absl::Duration, dedupe_retention, absl::Hours(24 * 7),
 ABSL_FLAG(absl::Duration, dedupe_compaction_interval, absl::Hours(1),
           "How often expired dedupe records are compacted away (0 disables).");
 ABSL_FLAG(std::string, kafka_security_protocol, "",
-          "Kafka security.protocol: plaintext, ssl, sasl_plaintext or sasl_ssl (empty: the "
-          "client default, plaintext).");
+          "Kafka security.protocol of every producer, consumer and admin client: plaintext, "
+          "ssl, sasl_plaintext or sasl_ssl (empty: plaintext).");
 ABSL_FLAG(std::string, kafka_sasl_mechanism, "",
-          "Kafka sasl.mechanism, e.g. SCRAM-SHA-512 or PLAIN.");
-ABSL_FLAG(std::string, kafka_sasl_username, "", "Kafka sasl.username.");
+          "Kafka SASL mechanism with a sasl_* protocol: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.");
+ABSL_FLAG(std::string, kafka_sasl_username, "", "Kafka SASL user name (with a sasl_* protocol).");
 ABSL_FLAG(std::string, kafka_sasl_password_file, "",
-          "File holding the Kafka sasl.password (secrets are never taken from the command line).");
-ABSL_FLAG(std::string, kafka_ssl_ca_location, "", "Kafka ssl.ca.location (CA certificate file).");
-ABSL_FLAG(std::string, kafka_ssl_certificate_location, "",
-          "Kafka ssl.certificate.location (client certificate file, for mTLS).");
-ABSL_FLAG(std::string, kafka_ssl_key_location, "",
-          "Kafka ssl.key.location (client private key file, for mTLS).");
+          "File holding the Kafka SASL password (else env TRIAD_KAFKA_SASL_PASSWORD; a secret "
+          "is never taken from the command line).");
+ABSL_FLAG(std::string, kafka_ssl_ca_file, "",
+          "PEM CA bundle the Kafka brokers' certificates are verified against (ssl, sasl_ssl; "
+          "empty: the system's CAs).");
+ABSL_FLAG(std::string, kafka_ssl_cert_file, "",
+          "PEM client certificate for TLS client authentication to Kafka (with "
+          "--kafka_ssl_key_file).");
+ABSL_FLAG(std::string, kafka_ssl_key_file, "", "PEM private key of --kafka_ssl_cert_file.");
 ABSL_FLAG(std::string, kafka_ssl_key_password_file, "",
-          "File holding the password of the Kafka client private key, if it has one.");
+          "File holding the password of an encrypted --kafka_ssl_key_file, if it has one.");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync the RocksDB WAL on every write (survives power loss, slower).");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain of the gRPC server (with --tls_key_file; neither: plaintext, "
+          "only with --auth_mode=disabled or --allow_plaintext).");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of the gRPC server (a file path; with --tls_cert_file).");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle of client certificates: enables mTLS (a client certificate is "
+          "requested and verified when presented; its CN is a service account).");
+ABSL_FLAG(bool, tls_require_client_cert, false,
+          "Refuse TLS clients without a verified client certificate (needs "
+          "--tls_client_ca_file).");
+ABSL_FLAG(bool, allow_plaintext, false,
+          "Serve gRPC without TLS while authenticating tokens (loopback development only: "
+          "refused unless --listen_host is a loopback address).");
+ABSL_FLAG(std::string, auth_mode, "jwt",
+          "Authentication of gRPC calls: jwt (bearer tokens, mTLS service accounts) or "
+          "disabled (development and tests only: no authentication, the request's actor "
+          "stands).");
+ABSL_FLAG(std::string, auth_jwt_keys_dir, "",
+          "Directory of the token-signing public keys, <kid>.pem (RSA or EC P-256); required "
+          "with --auth_mode=jwt.");
+ABSL_FLAG(std::string, auth_issuer, "",
+          "The iss every token must carry; required with --auth_mode=jwt.");
+ABSL_FLAG(std::string, auth_audience, "triad", "The aud every token must contain.");
+ABSL_FLAG(bool, grpc_reflection, true, "Serve gRPC server reflection (the prod overlay: false).");
+ABSL_FLAG(int32_t, grpc_max_message_bytes, 4 << 20,
+          "Largest gRPC request message accepted, in bytes (larger: RESOURCE_EXHAUSTED).");
 
 namespace triad::config {
 

@@ -124,6 +124,8 @@ std::string DataSchema(const EventContract& event) {
   return std::string(kDataSchemaPrefix) + event.message;
 }
 
+std::string SourceOf(Service service) { return "triad/" + std::string(ServiceName(service)); }
+
 std::vector<const EventContract*> ConsumedBy(Service service) {
   std::vector<const EventContract*> out;
   for (const EventContract& e : AllEvents()) {

@@ -50,6 +50,9 @@ const EventContract* FindEvent(std::string_view type);
 // the full protobuf message name.
 std::string DataSchema(const EventContract& event);
 
+// SourceOf returns the ce_source of the events `service` produces: "triad/<service>".
+std::string SourceOf(Service service);
+
 // ConsumedBy returns the events `service` handles, in AllEvents order.
 std::vector<const EventContract*> ConsumedBy(Service service);
 

@@ -61,11 +61,17 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
 
   ~Impl() override { Stop(); }
 
-  std::map<std::string, Handler> handlers;
+  // A handler and the origin its events must come from (resolved at Start).
+  struct Registration {
+    Handler handler;
+    std::optional<EventOrigin> origin;
+  };
+  std::map<std::string, Registration> handlers;
 
   absl::Status Start() {
     if (options_.group_id.empty()) return absl::InvalidArgumentError("consumer: group_id is empty");
     if (options_.topics.empty()) return absl::InvalidArgumentError("consumer: no topics");
+    if (absl::Status s = ResolveOrigins(); !s.ok()) return s;
     if (store_->Cf(IdempotentConsumer::kInboxColumnFamily) == nullptr) {
       return absl::FailedPreconditionError("consumer: the store has no \"inbox\" column family");
     }
@@ -142,7 +148,18 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
 
   ConsumerStats Stats() const {
     return ConsumerStats{stats_applied_.load(), stats_duplicates_.load(), stats_dead_.load(),
-                         stats_ignored_.load(), stats_retried_.load()};
+                         stats_ignored_.load(), stats_retried_.load(),    stats_rejected_.load()};
+  }
+
+  // ResolveOrigins gives every handler registered without an origin its contract's.
+  absl::Status ResolveOrigins() {
+    for (auto& [type, r] : handlers) {
+      absl::StatusOr<std::optional<EventOrigin>> origin =
+          ResolveOrigin(options_.group_id, type, r.origin, options_.require_contracts);
+      if (!origin.ok()) return origin.status();
+      r.origin = *std::move(origin);
+    }
+    return absl::OkStatus();
   }
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
@@ -395,9 +412,23 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
       return;
     }
     const std::string topic = m.topic_name();
+    if (it->second.origin.has_value()) {
+      absl::Status origin = CheckOrigin(*it->second.origin, event->type, topic, event->source);
+      if (!origin.ok()) {
+        // Counted once, when the dead letter is written (a DLQ outage retries the message).
+        const int64_t dead_before = stats_dead_.load();
+        DeadLetterOrRetry(m, origin);
+        if (stats_dead_.load() > dead_before) {
+          CountOriginRejected(options_.group_id, event->type);
+          ++stats_rejected_;
+        }
+        return;
+      }
+    }
     const ConsumedPosition position{topic, m.partition(), m.offset()};
-    absl::StatusOr<ApplyOutcome> outcome = ApplyOnce(*store_, outbox_, options_.group_id, *event,
-                                                     it->second, options_.apply_mutex, &position);
+    absl::StatusOr<ApplyOutcome> outcome =
+        ApplyOnce(*store_, outbox_, options_.group_id, *event, it->second.handler,
+                  options_.apply_mutex, &position);
     if (!outcome.ok()) {
       DeadLetterOrRetry(m, outcome.status());
       return;
@@ -494,7 +525,7 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
   bool dlq_reported_ = false;
   RdKafka::ErrorCode dlq_result_ = RdKafka::ERR_NO_ERROR;
   std::atomic<int64_t> stats_applied_{0}, stats_duplicates_{0}, stats_dead_{0}, stats_ignored_{0},
-      stats_retried_{0};
+      stats_retried_{0}, stats_rejected_{0};
 };
 
 IdempotentConsumer::IdempotentConsumer(storage::Store* store, Outbox* outbox, KafkaConfig kafka,
@@ -511,8 +542,8 @@ IdempotentConsumer::IdempotentConsumer(storage::Store* store, Outbox* outbox, Ka
 
 IdempotentConsumer::~IdempotentConsumer() { impl_->Stop(); }
 
-void IdempotentConsumer::On(std::string type, Handler handler) {
-  impl_->handlers[std::move(type)] = std::move(handler);
+void IdempotentConsumer::On(std::string type, Handler handler, std::optional<EventOrigin> origin) {
+  impl_->handlers[std::move(type)] = {std::move(handler), std::move(origin)};
 }
 
 absl::Status IdempotentConsumer::Start() { return impl_->Start(); }

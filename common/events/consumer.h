@@ -13,6 +13,11 @@
 // an unavailable dependency, a DLQ that cannot be written) is transient: the partition is
 // paused and the same message retried with capped exponential backoff, for ever, while the
 // other partitions go on. Events of types with no handler are skipped.
+//
+// Every event is checked against its origin (origin.h) before it is applied: a type declared in
+// common/contracts is accepted only from its contract's topic with its producer's ce_source
+// (triad/<service>). A forged or misrouted event is poison: dead-lettered with the mismatch as
+// the reason, counted in triad_consumer_origin_rejected_total, never applied.
 #ifndef TRIAD_COMMON_EVENTS_CONSUMER_H_
 #define TRIAD_COMMON_EVENTS_CONSUMER_H_
 
@@ -21,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +36,7 @@
 #include "common/events/consumer_offsets.h"
 #include "common/events/envelope.h"
 #include "common/events/kafka.h"
+#include "common/events/origin.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
 
@@ -68,6 +75,11 @@ struct ConsumerOptions {
   // serialises consumed events with its RPCs' read-modify-write (the handlers must not lock it
   // themselves).
   std::mutex* apply_mutex = nullptr;
+  // When set, Start refuses a handler of a ce_type that no contract declares and that was
+  // registered without an explicit origin, so every event the consumer applies has its origin
+  // checked (service processes: ServiceRuntime::AddConsumer sets it). Otherwise such a type
+  // (tests, tools) is applied from any topic and source, with a warning at start.
+  bool require_contracts = false;
 };
 
 struct ConsumerStats {
@@ -77,6 +89,9 @@ struct ConsumerStats {
   int64_t ignored = 0;
   // Transient failures (each paused its partition for a retry).
   int64_t retried = 0;
+  // Events refused because their topic or ce_source is not their origin's, counted when their
+  // dead letter is written (so also in dead_lettered).
+  int64_t rejected_origin = 0;
 };
 
 class IdempotentConsumer {
@@ -90,22 +105,27 @@ class IdempotentConsumer {
                      ConsumerOptions options);
   ~IdempotentConsumer();
 
-  // On registers the handler of one ce_type. Call before Start.
-  void On(std::string type, Handler handler);
+  // On registers the handler of one ce_type. Call before Start. Its events are accepted only
+  // from `origin` when given, else from the origin its contract declares (ContractOrigin).
+  void On(std::string type, Handler handler, std::optional<EventOrigin> origin = std::nullopt);
 
   // OnMessage registers a handler that receives the payload decoded as `Msg`; a payload that
-  // does not decode is dead-lettered.
+  // does not decode is dead-lettered. `origin` as for On.
   template <typename Msg>
   void OnMessage(std::string type,
-                 std::function<absl::Status(const Event&, const Msg&, Transaction&)> fn) {
-    On(std::move(type), [fn = std::move(fn)](const Event& e, Transaction& txn) -> absl::Status {
-      Msg msg;
-      if (!msg.ParseFromString(e.payload)) {
-        return PermanentError(
-            absl::InvalidArgumentError("payload does not decode as " + msg.GetTypeName()));
-      }
-      return fn(e, msg, txn);
-    });
+                 std::function<absl::Status(const Event&, const Msg&, Transaction&)> fn,
+                 std::optional<EventOrigin> origin = std::nullopt) {
+    On(
+        std::move(type),
+        [fn = std::move(fn)](const Event& e, Transaction& txn) -> absl::Status {
+          Msg msg;
+          if (!msg.ParseFromString(e.payload)) {
+            return PermanentError(
+                absl::InvalidArgumentError("payload does not decode as " + msg.GetTypeName()));
+          }
+          return fn(e, msg, txn);
+        },
+        std::move(origin));
   }
 
   // Start joins the group and consumes on a background thread.

@@ -2,57 +2,36 @@
 #include "common/events/kafka.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
-#include <tuple>
+#include <cstdlib>
+#include <mutex>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/config/flags.h"
+#include "common/events/kafka_security.h"
 #include "librdkafka/rdkafka.h"
 
 namespace triad::events {
 
-namespace {
-
-absl::StatusOr<std::string> ReadSecretFile(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string v = ss.str();
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-  return v;
-}
-
-}  // namespace
-
 absl::StatusOr<KafkaConfig> KafkaConfigFromFlags() {
   KafkaConfig config;
   config.bootstrap_servers = absl::GetFlag(FLAGS_kafka_bootstrap_servers);
-  const std::pair<const char*, std::string> plain[] = {
-      {"security.protocol", absl::GetFlag(FLAGS_kafka_security_protocol)},
-      {"sasl.mechanism", absl::GetFlag(FLAGS_kafka_sasl_mechanism)},
-      {"sasl.username", absl::GetFlag(FLAGS_kafka_sasl_username)},
-      {"ssl.ca.location", absl::GetFlag(FLAGS_kafka_ssl_ca_location)},
-      {"ssl.certificate.location", absl::GetFlag(FLAGS_kafka_ssl_certificate_location)},
-      {"ssl.key.location", absl::GetFlag(FLAGS_kafka_ssl_key_location)},
+  KafkaSecurity security{
+      .protocol = absl::GetFlag(FLAGS_kafka_security_protocol),
+      .sasl_mechanism = absl::GetFlag(FLAGS_kafka_sasl_mechanism),
+      .sasl_username = absl::GetFlag(FLAGS_kafka_sasl_username),
+      .sasl_password_file = absl::GetFlag(FLAGS_kafka_sasl_password_file),
+      .sasl_password = {},
+      .ssl_ca_file = absl::GetFlag(FLAGS_kafka_ssl_ca_file),
+      .ssl_cert_file = absl::GetFlag(FLAGS_kafka_ssl_cert_file),
+      .ssl_key_file = absl::GetFlag(FLAGS_kafka_ssl_key_file),
+      .ssl_key_password_file = absl::GetFlag(FLAGS_kafka_ssl_key_password_file),
   };
-  for (const auto& [key, value] : plain) {
-    if (!value.empty()) config.properties[key] = value;
-  }
-  const std::tuple<const char*, const char*, std::string> secrets[] = {
-      {"kafka_sasl_password_file", "sasl.password", absl::GetFlag(FLAGS_kafka_sasl_password_file)},
-      {"kafka_ssl_key_password_file", "ssl.key.password",
-       absl::GetFlag(FLAGS_kafka_ssl_key_password_file)},
-  };
-  for (const auto& [flag, key, path] : secrets) {
-    if (path.empty()) continue;
-    absl::StatusOr<std::string> v = ReadSecretFile(flag, path);
-    if (!v.ok()) return v.status();
-    config.properties[key] = *v;
-  }
+  if (const char* v = std::getenv(kKafkaSaslPasswordEnv); v != nullptr) security.sasl_password = v;
+  absl::Status s = ApplyKafkaSecurity(security, config);
+  if (!s.ok()) return s;
   return config;
 }
 
@@ -133,11 +112,44 @@ int32_t KafkaDefaultPartition(std::string_view key, int32_t partitions) {
 
 namespace {
 
-// AdminHandle is a short-lived librdkafka producer handle used for admin requests.
+// AdminHandle is a short-lived librdkafka producer handle used for admin requests. It keeps the
+// last error librdkafka reported about the connection (TLS, SASL, a refused connection), so a
+// failed request can say why instead of only "timed out".
 struct AdminHandle {
   rd_kafka_t* rk = nullptr;
+  std::mutex mu;
+  rd_kafka_resp_err_t last_code = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string last_error;
   ~AdminHandle() {
     if (rk != nullptr) rd_kafka_destroy(rk);
+  }
+
+  static void OnError(rd_kafka_t*, int code, const char* reason, void* opaque) {
+    auto* self = static_cast<AdminHandle*>(opaque);
+    std::lock_guard<std::mutex> lock(self->mu);
+    // An authentication or TLS failure is the most telling; a later generic one does not hide it.
+    const bool telling = self->last_code == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+                         self->last_code == RD_KAFKA_RESP_ERR__SSL;
+    if (telling && code != RD_KAFKA_RESP_ERR__AUTHENTICATION && code != RD_KAFKA_RESP_ERR__SSL) {
+      return;
+    }
+    self->last_code = static_cast<rd_kafka_resp_err_t>(code);
+    self->last_error = reason != nullptr ? reason : rd_kafka_err2str(self->last_code);
+  }
+
+  // Explain adds the last connection error to a failed `status`; an authentication failure
+  // becomes UNAUTHENTICATED.
+  absl::Status Explain(absl::Status status) {
+    if (status.ok()) return status;
+    if (rk != nullptr) rd_kafka_poll(rk, 0);  // serves the queued error callbacks
+    std::lock_guard<std::mutex> lock(mu);
+    if (last_error.empty()) return status;
+    const std::string message =
+        absl::StrCat(status.message(), " (last broker error: ", last_error, ")");
+    if (last_code == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+      return absl::UnauthenticatedError(absl::StrCat("kafka: authentication failed: ", message));
+    }
+    return absl::Status(status.code(), message);
   }
 };
 
@@ -154,6 +166,8 @@ absl::Status NewAdmin(const KafkaConfig& config, AdminHandle& admin) {
     rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
   }
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
+  rd_kafka_conf_set_error_cb(conf, &AdminHandle::OnError);
+  rd_kafka_conf_set_opaque(conf, &admin);
   admin.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (admin.rk == nullptr) {
     return absl::InternalError(absl::StrCat("kafka admin handle: ", err));
@@ -232,6 +246,7 @@ absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::stri
   rd_kafka_event_t* ev =
       rd_kafka_queue_poll(queue, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   absl::Status result = absl::OkStatus();
+  std::vector<std::string> not_created;
   if (ev == nullptr) {
     result = absl::DeadlineExceededError("kafka: CreateTopics timed out");
   } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -243,6 +258,12 @@ absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::stri
     const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
     for (size_t i = 0; i < n; ++i) {
       rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+      if (e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        // A client whose ACLs do not allow creating the topic (topics declared as KafkaTopic
+        // resources, deploy/k8s): fine as long as the topic exists, checked below.
+        not_created.push_back(rd_kafka_topic_result_name(results[i]));
+        continue;
+      }
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         const char* msg = rd_kafka_topic_result_error_string(results[i]);
         result = absl::UnavailableError(absl::StrCat("kafka: creating topic ",
@@ -256,13 +277,19 @@ absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::stri
   rd_kafka_AdminOptions_destroy(options);
   rd_kafka_queue_destroy(queue);
   for (auto* n : new_topics) rd_kafka_NewTopic_destroy(n);
-  if (!result.ok()) return result;
+  if (!result.ok()) return admin.Explain(result);
 
   absl::Time deadline = absl::Now() + timeout;
   while (true) {
     absl::StatusOr<bool> ready = LeadersReady(admin.rk, topics, nullptr);
     if (ready.ok() && *ready) return absl::OkStatus();
     if (absl::Now() >= deadline) {
+      if (!not_created.empty()) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "kafka: not allowed to create ", absl::StrJoin(not_created, ", "),
+            " (TOPIC_AUTHORIZATION_FAILED) and not all of them exist with leaders yet: declare "
+            "them (deploy/k8s/base/kafka-topics) or grant this user Create and Describe"));
+      }
       return absl::DeadlineExceededError("kafka: topics created but partitions have no leader yet");
     }
     absl::SleepFor(absl::Milliseconds(100));
@@ -313,7 +340,7 @@ absl::StatusOr<int> PartitionCount(const KafkaConfig& config, const std::string&
   if (!s.ok()) return s;
   int partitions = 0;
   absl::StatusOr<bool> ready = LeadersReady(admin.rk, {topic}, &partitions);
-  if (!ready.ok()) return ready.status();
+  if (!ready.ok()) return admin.Explain(ready.status());
   if (partitions == 0) return absl::NotFoundError("kafka: no topic " + topic);
   return partitions;
 }

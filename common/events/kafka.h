@@ -24,8 +24,9 @@ struct KafkaConfig {
 };
 
 // KafkaConfigFromFlags reads --kafka_bootstrap_servers and the client security settings
-// (--kafka_security_protocol, --kafka_sasl_*, --kafka_ssl_*; secrets from files), which
-// every producer, consumer and admin handle of the process then uses.
+// (--kafka_security_protocol, --kafka_sasl_*, --kafka_ssl_*; the SASL password from
+// --kafka_sasl_password_file or env TRIAD_KAFKA_SASL_PASSWORD; checked by ApplyKafkaSecurity in
+// kafka_security.h), which every producer, consumer and admin handle of the process then uses.
 absl::StatusOr<KafkaConfig> KafkaConfigFromFlags();
 
 // MakeConf builds a librdkafka global configuration from `defaults`, then `config`, then
@@ -45,7 +46,11 @@ int32_t Murmur2(std::string_view data);
 
 // EnsureTopics creates the topics that do not exist yet (with `partitions` partitions,
 // replication factor `replication` and, when positive, min.insync.replicas), then waits until
-// every partition has a leader. `configs` are further topic settings of the new topics.
+// every partition has a leader. `configs` are further topic settings of the new topics. A topic
+// the client may not create (TOPIC_AUTHORIZATION_FAILED: its ACLs grant no Create) only has to
+// exist; PERMISSION_DENIED when it does not within `timeout`. A failure caused by the
+// connection says why (the last broker error: TLS, SASL); an authentication failure is
+// UNAUTHENTICATED.
 absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<std::string>& topics,
                           int partitions, int replication = 1, int min_insync_replicas = 0,
                           absl::Duration timeout = absl::Seconds(30),

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/flags.h"
 #include "common/config/logging.h"
+#include "common/server/denial_log.h"
+#include "common/events/kafka_security.h"
 #include "common/util/idempotency.h"
 
 namespace triad::server {
@@ -90,6 +92,9 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
       rt->store_.get(), BackupsOptions{.service = rt->options_.service,
                                        .backup_dir = rt->options_.backup_dir,
                                        .consumer_group = rt->options_.consumer_group});
+  absl::StatusOr<std::unique_ptr<DenialLog>> denials = DenialLog::Open(rt->store_.get());
+  if (!denials.ok()) return denials.status();
+  rt->denials_ = std::move(*denials);
   rt->host_ = std::make_unique<ServiceHost>(rt->options_.server);
   ServiceRuntime* self = rt.get();
   rt->host_->OnStop("stop connecting to Kafka", [self] { self->StopConnector(); });
@@ -113,6 +118,10 @@ ServiceRuntime::~ServiceRuntime() {
   if (host_) host_->Shutdown();
   StopConnector();
   StopPeriodicTasks();
+}
+
+auth::CallSecurity ServiceRuntime::call_security() const {
+  return auth::CallSecurity{.authenticator = options_.authenticator, .denials = denials_.get()};
 }
 
 absl::Status ServiceRuntime::Failed() const {
@@ -204,7 +213,10 @@ void ServiceRuntime::Connect() {
     }
   }
   connected_ = true;
-  logging::Info("runtime: connected to Kafka", {{"service", options_.service}});
+  logging::Info("runtime: connected to Kafka",
+                {{"service", options_.service},
+                 {"bootstrap", options_.kafka.bootstrap_servers},
+                 {"security", events::DescribeKafkaSecurity(options_.kafka)}});
 }
 
 void ServiceRuntime::AddPeriodicTask(std::string name, absl::Duration interval,
@@ -230,6 +242,8 @@ void ServiceRuntime::StopPeriodicTasks() {
 
 events::IdempotentConsumer& ServiceRuntime::AddConsumer(events::ConsumerOptions options) {
   if (options.group_id.empty()) options.group_id = options_.consumer_group;
+  // A service applies only events whose origin its contracts declare.
+  options.require_contracts = true;
   for (const std::string& t : options.topics) consumed_topics_.push_back(t);
   consumers_.push_back(std::make_unique<events::IdempotentConsumer>(
       store_.get(), outbox_.get(), options_.kafka, std::move(options)));

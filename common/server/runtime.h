@@ -22,11 +22,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/auth/call_security.h"
 #include "common/events/consumer.h"
 #include "common/events/kafka.h"
 #include "common/events/lease.h"
 #include "common/events/outbox.h"
 #include "common/server/backups.h"
+#include "common/server/denial_log.h"
 #include "common/server/service_host.h"
 #include "common/storage/store.h"
 
@@ -62,6 +64,9 @@ struct RuntimeOptions {
   // How long the connector waits for the single-instance lease (longer than the session
   // timeout of an instance killed without leaving).
   absl::Duration lease_wait = absl::Seconds(25);
+  // Who calls: null means authentication disabled (in-process tests); RunService builds it
+  // from the --auth_* flags (server/auth_config.h).
+  std::shared_ptr<const auth::Authenticator> authenticator;
   // Clock of the dedupe records (tests move it).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
@@ -82,11 +87,20 @@ class ServiceRuntime {
   Backups& backups() { return *backups_; }
   const RuntimeOptions& options() const { return options_; }
 
+  // call_security is what the request guards of the service's gRPC adapters need: the
+  // authenticator and where denials are kept. The service adds its ResourceAccess, if any.
+  auth::CallSecurity call_security() const;
+
+  // denials keeps the calls the service refused (AdminService.ListAccessDenials lists them).
+  DenialLog& denials() { return *denials_; }
+
   // consumer_group is the group AddConsumer uses when none is given (resolved at Create).
   const std::string& consumer_group() const { return options_.consumer_group; }
 
   // AddConsumer creates a consumer (group defaults to consumer_group()) to register handlers
-  // on; it starts with Start and its source topics are created (with .dlq) if missing.
+  // on; it starts with Start and its source topics are created (with .dlq) if missing. Its
+  // handlers must be of contracted types (ConsumerOptions::require_contracts): each event is
+  // applied only from its contract's topic and producer.
   events::IdempotentConsumer& AddConsumer(events::ConsumerOptions options);
 
   // AddPeriodicTask runs `task` every `interval` on its own thread, from Start until shutdown
@@ -119,6 +133,7 @@ class ServiceRuntime {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<events::Outbox> outbox_;
   std::unique_ptr<Backups> backups_;
+  std::unique_ptr<DenialLog> denials_;
   std::vector<std::unique_ptr<events::IdempotentConsumer>> consumers_;
   std::vector<std::string> consumed_topics_;
   std::unique_ptr<ServiceHost> host_;

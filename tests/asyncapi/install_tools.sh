@@ -3,7 +3,10 @@
 # second run only compares two files): the npm packages pinned in tests/asyncapi/package.json
 # and package-lock.json (@asyncapi/parser and its dependencies), installed with `npm ci` into
 # .cache/asyncapi-tools. npm ci installs exactly the versions of the lockfile and verifies each
-# tarball against its sha512 integrity hash; lifecycle scripts are not run. Needs node and npm
+# tarball against its sha512 integrity hash (it fails with EINTEGRITY on a mismatch); lifecycle
+# scripts are not run. Before that, the lockfile itself is checked: every package must carry a
+# sha512 integrity and come from registry.npmjs.org (no git, file or other URLs, which would
+# have no hash to verify). Needs node and npm
 # (scripts/setup.sh installs Debian's nodejs and npm when they are missing). Env override:
 # TRIAD_ASYNCAPI_TOOLS_DIR (where to install).
 set -euo pipefail
@@ -21,6 +24,25 @@ done
 if cmp -s "$SRC/package-lock.json" "$TOOLS/package-lock.json" &&
    [[ -f "$TOOLS/node_modules/@asyncapi/parser/package.json" ]]; then
   exit 0
+fi
+
+# Every package of the lockfile pinned by a sha512 integrity hash, from the npm registry.
+if ! node - "$SRC/package-lock.json" <<'JS' >&2; then
+const lock = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
+const bad = [];
+for (const [path, p] of Object.entries(lock.packages || {})) {
+  if (path === "" || p.link) continue;
+  if (!/^sha512-/.test(p.integrity || "")) bad.push(`${path}: no sha512 integrity`);
+  if (p.resolved && !p.resolved.startsWith("https://registry.npmjs.org/")) {
+    bad.push(`${path}: resolved from ${p.resolved}`);
+  }
+}
+if (lock.lockfileVersion < 2) bad.push(`lockfileVersion ${lock.lockfileVersion}: use npm 7 or newer`);
+for (const b of bad) console.error(`asyncapi-tools: FATAL: package-lock.json: ${b}`);
+process.exit(bad.length ? 1 : 0);
+JS
+  log "FATAL: tests/asyncapi/package-lock.json pins packages without a verifiable hash"
+  exit 1
 fi
 
 log "installing @asyncapi/parser (tests/asyncapi/package-lock.json) into $TOOLS"

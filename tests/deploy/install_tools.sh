@@ -2,11 +2,15 @@
 # install_tools.sh — installs what tests/deploy/validate_manifests.sh needs, idempotently (a
 # second run only checks, in well under a second):
 #   * kustomize v5: `kubectl kustomize` when kubectl embeds kustomize v5 or later; otherwise a
-#     standalone kustomize built with `go install` from the Go module proxy into
-#     .cache/deploy-tools/bin (Debian's kubernetes-client 1.20 embeds kustomize v2, too old);
+#     standalone kustomize built with `go install` into .cache/deploy-tools/bin (Debian's
+#     kubernetes-client 1.20 embeds kustomize v2, too old) inside the module
+#     tests/deploy/kustomize, whose go.mod pins the version and whose go.sum pins the hash of
+#     every module it is built from (Go stops on a checksum mismatch);
 #   * a Python venv (.cache/deploy-tools/venv) with the PyPI package kubernetes-validate, which
-#     ships the Kubernetes JSON schemas used offline. A venv, because Debian bookworm's pip
-#     refuses to install into the system Python;
+#     ships the Kubernetes JSON schemas used offline, and its dependencies: every one pinned
+#     with its sha256 in tests/deploy/requirements.txt (pip --require-hashes: a download that
+#     differs fails the install). A venv, because Debian bookworm's pip refuses to install into
+#     the system Python;
 #   * promtool (checks and unit-tests the alert rules, parses the dashboard's PromQL): taken
 #     from Debian bookworm's `prometheus` package, upstream version PROMTOOL_VERSION below, by
 #     `apt-get download` and extracting only usr/bin/promtool into .cache/deploy-tools/bin
@@ -19,12 +23,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="${TRIAD_DEPLOY_TOOLS_DIR:-$ROOT/.cache/deploy-tools}"
 KUBERNETES_VALIDATE_VERSION="1.37.0"
-KUSTOMIZE_VERSION="v5.5.0"
+KUSTOMIZE_MODULE="$ROOT/tests/deploy/kustomize"
+KUSTOMIZE_VERSION="$(sed -n 's:^require sigs.k8s.io/kustomize/kustomize/v5 \(v[0-9.]*\)$:\1:p' "$KUSTOMIZE_MODULE/go.mod")"
 # Debian bookworm's prometheus package is 2.42.0+ds-<debian revision>; the Go module of the
 # same release is v0.42.0 (Prometheus tags its Go module 0.<minor>).
 PROMTOOL_VERSION="2.42.0"
 PROMTOOL_GO_VERSION="v0.42.0"
 VENV="$TOOLS/venv"
+REQUIREMENTS="$ROOT/tests/deploy/requirements.txt"
 mkdir -p "$TOOLS/bin"
 
 log() { echo "deploy-tools: $*" >&2; }
@@ -32,6 +38,7 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # --- Python venv with kubernetes-validate -----------------------------------------------------
 venv_ok() {
+  cmp -s "$REQUIREMENTS" "$VENV/requirements.txt" &&
   [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" - "$KUBERNETES_VALIDATE_VERSION" <<'EOF' 2>/dev/null
 import sys
 import yaml  # noqa: F401  (a dependency of kubernetes-validate)
@@ -52,11 +59,18 @@ if ! venv_ok; then
       DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends python3-venv >&2
     fi
   fi
-  log "creating $VENV with kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  grep -q "^kubernetes-validate==$KUBERNETES_VALIDATE_VERSION " "$REQUIREMENTS" ||
+    { log "$REQUIREMENTS does not pin kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"; exit 1; }
+  log "creating $VENV with kubernetes-validate==$KUBERNETES_VALIDATE_VERSION ($REQUIREMENTS, hashes required)"
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes \
+      --no-deps --only-binary=:all: -r "$REQUIREMENTS" >&2; then
+    log "FATAL: pip refused the packages of $REQUIREMENTS (a hash mismatch is named above)"
+    rm -rf "$VENV"
+    exit 1
+  fi
+  cp "$REQUIREMENTS" "$VENV/requirements.txt"
   venv_ok || { log "kubernetes-validate did not install into $VENV"; exit 1; }
 fi
 
@@ -72,14 +86,19 @@ if [[ "${TRIAD_KUSTOMIZE_STANDALONE:-0}" != "1" ]] && command -v kubectl >/dev/n
   fi
 fi
 if [[ -z "$KUSTOMIZE_CMD" ]]; then
-  # `go install` builds report "(devel)" as their version, so a marker file records it.
-  if [[ -x "$TOOLS/bin/kustomize" && "$(cat "$TOOLS/bin/kustomize.version" 2>/dev/null)" == "$KUSTOMIZE_VERSION" ]]; then
+  # `go install` builds report "(devel)" as their version, so a marker file records the version
+  # and the go.sum it was built from.
+  stamp="$KUSTOMIZE_VERSION $(sha256sum "$KUSTOMIZE_MODULE/go.sum" | cut -d' ' -f1)"
+  if [[ -x "$TOOLS/bin/kustomize" && "$(cat "$TOOLS/bin/kustomize.version" 2>/dev/null)" == "$stamp" ]]; then
     KUSTOMIZE_CMD="$TOOLS/bin/kustomize build"
   elif command -v go >/dev/null 2>&1; then
-    log "building kustomize $KUSTOMIZE_VERSION with go install (a few minutes, once)"
-    GOBIN="$TOOLS/bin" GOTOOLCHAIN=local GOFLAGS="-buildvcs=false" \
-      nice -n 10 go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2
-    echo "$KUSTOMIZE_VERSION" > "$TOOLS/bin/kustomize.version"
+    log "building kustomize $KUSTOMIZE_VERSION with go install from the pinned modules of $KUSTOMIZE_MODULE (a few minutes, once)"
+    if ! (cd "$KUSTOMIZE_MODULE" && GOBIN="$TOOLS/bin" GOWORK=off GOFLAGS="-buildvcs=false -mod=readonly" \
+          nice -n 10 go install sigs.k8s.io/kustomize/kustomize/v5 >&2); then
+      log "FATAL: building kustomize from the pinned modules failed (a checksum mismatch is named above)"
+      exit 1
+    fi
+    echo "$stamp" > "$TOOLS/bin/kustomize.version"
     KUSTOMIZE_CMD="$TOOLS/bin/kustomize build"
   else
     log "no kustomize v5: install kubectl (>= 1.27) or Go (for go install sigs.k8s.io/kustomize/kustomize/v5)"

@@ -5,7 +5,8 @@
 #      (kubernetes-validate, Kubernetes 1.29 and 1.33), Strimzi KafkaTopics by their required
 #      fields, and checks the policy (non-root, read-only root, resources, gRPC probes, PVC
 #      templates, PDBs, ...) and the consistency with the code (flags, topics):
-#      tests/deploy/check_manifests.py;
+#      tests/deploy/check_manifests.py; Kafka users (ACLs against the contracts registry of the
+#      build's contracts_dump), NetworkPolicies, secrets, TLS: manifest_security.py;
 #   3. checks deploy/docker/Dockerfile statically: tests/deploy/check_dockerfile.py.
 # Needs no cluster and no network once tests/deploy/install_tools.sh has run (it is called here
 # and returns at once when everything is installed). Exits non-zero on any problem.
@@ -44,9 +45,22 @@ check() {
     "${version_args[@]}" "$@" "$rendered" || failed=1
 }
 
-check base base
-check overlays/dev overlays/dev --replicas 1 --require-namespace
-check overlays/prod overlays/prod --replicas 1 --require-namespace --require-monitoring
+# The Kafka users' ACLs are compared with the contracts registry when it is built.
+DUMP="$BUILD_DIR/tools/contracts/contracts_dump"
+dump_args=()
+if [[ -x "$DUMP" ]]; then dump_args=(--contracts-dump "$DUMP"); fi
+check base base "${dump_args[@]}"
+check overlays/dev overlays/dev --replicas 1 --require-namespace "${dump_args[@]}"
+check overlays/prod overlays/prod --replicas 1 --require-namespace --require-monitoring --hardened \
+  "${dump_args[@]}"
+
+# The security checks themselves: the rendered prod overlay passes and each weakening is caught.
+if [[ -x "$DUMP" ]]; then
+  "$DUMP" >"$OUT/registry.json"
+  "$TRIAD_DEPLOY_PYTHON" "$HERE/manifest_security_test.py" "$OUT/overlays_prod.yaml" \
+    "$OUT/registry.json" 2>"$OUT/security-test.log" ||
+    { cat "$OUT/security-test.log" >&2; failed=1; }
+fi
 
 # Every directory under overlays/ must be one of the checked ones.
 for d in "$ROOT"/deploy/k8s/overlays/*/; do

@@ -187,7 +187,10 @@ class Service:
                    "--grpc_port=%d" % self.grpc_port, "--admin_port=%d" % self.admin_port,
                    "--kafka_bootstrap_servers=" + self.bootstrap,
                    "--topic_replication=1", "--topic_min_insync_replicas=1",
-                   "--drain_timeout=%ds" % DRAIN_TIMEOUT_S] + self.extra_flags
+                   "--drain_timeout=%ds" % DRAIN_TIMEOUT_S,
+                   # Plaintext without authentication on loopback (the tests' callers send no
+                   # tokens yet).
+                   "--auth_mode=disabled"] + self.extra_flags
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL)

@@ -43,8 +43,9 @@ TEST(ServiceRuntimeTest, RunsTopicsRelayConsumersTasksAndShutsDownInOrder) {
 
   // The service consumes its own topic: the relay and the consumer both run.
   events::IdempotentConsumer& consumer = rt.AddConsumer({.topics = {topic}});
-  consumer.OnMessage<Ticked>(events::testutil::kTickType,
-                             events::testutil::LedgerHandler(&rt.store()));
+  consumer.OnMessage<Ticked>(
+      events::testutil::kTickType, events::testutil::LedgerHandler(&rt.store()),
+      events::EventOrigin{.topic = topic, .source = "triad/rtest", .what = "Ticked"});
   std::atomic<int> task_runs{0};
   std::atomic<int> task_write_failures{0};
   rt.AddPeriodicTask("write a heartbeat", absl::Milliseconds(20), [&] {

@@ -101,23 +101,31 @@ TEST(FlagsTest, KafkaSecuritySettingsPassThroughWithSecretsFromFiles) {
     std::fputs("s3cret\n", f);
     std::fclose(f);
   }
+  const std::string ca = dir.path() + "/ca.pem";
+  {
+    std::FILE* f = std::fopen(ca.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", f);
+    std::fclose(f);
+  }
   absl::SetFlag(&FLAGS_kafka_security_protocol, "sasl_ssl");
   absl::SetFlag(&FLAGS_kafka_sasl_mechanism, "SCRAM-SHA-512");
   absl::SetFlag(&FLAGS_kafka_sasl_username, "triad-clients");
   absl::SetFlag(&FLAGS_kafka_sasl_password_file, secret);
-  absl::SetFlag(&FLAGS_kafka_ssl_ca_location, "/etc/triad/ca.pem");
+  absl::SetFlag(&FLAGS_kafka_ssl_ca_file, ca);
   absl::StatusOr<events::KafkaConfig> config = events::KafkaConfigFromFlags();
   absl::SetFlag(&FLAGS_kafka_security_protocol, "");
   absl::SetFlag(&FLAGS_kafka_sasl_mechanism, "");
   absl::SetFlag(&FLAGS_kafka_sasl_username, "");
   absl::SetFlag(&FLAGS_kafka_sasl_password_file, "");
-  absl::SetFlag(&FLAGS_kafka_ssl_ca_location, "");
+  absl::SetFlag(&FLAGS_kafka_ssl_ca_file, "");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->properties.at("security.protocol"), "sasl_ssl");
   EXPECT_EQ(config->properties.at("sasl.mechanism"), "SCRAM-SHA-512");
   EXPECT_EQ(config->properties.at("sasl.username"), "triad-clients");
   EXPECT_EQ(config->properties.at("sasl.password"), "s3cret");  // trailing newline dropped
-  EXPECT_EQ(config->properties.at("ssl.ca.location"), "/etc/triad/ca.pem");
+  EXPECT_EQ(config->properties.at("ssl.ca.location"), ca);
+  EXPECT_EQ(config->properties.at("ssl.endpoint.identification.algorithm"), "https");
   // Every producer and consumer is built from this config: the settings reach librdkafka.
   EXPECT_TRUE(events::MakeConf(*config, {}).ok());
 

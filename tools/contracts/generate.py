@@ -6,6 +6,8 @@ where topics, ce_types and payload messages are declared. This script renders fr
 
   * docs/asyncapi.yaml                          AsyncAPI 3.0: channels, messages, operations;
   * deploy/k8s/base/kafka-topics/topics.yaml    a Strimzi KafkaTopic per topic and per .dlq;
+  * deploy/k8s/base/kafka-users/users.yaml      a Strimzi KafkaUser per service with its ACLs
+                                                (kafka_users.py);
   * docs/events.md, between the GENERATED markers, the tables of topics and event types.
 
 and checks that no source under services/ or tools/ spells a topic or ce_type the registry does
@@ -26,6 +28,9 @@ import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kafka_users import USERS_PATH, users_yaml  # noqa: E402
 
 # Deployment settings of every topic (the KafkaTopic resources and the AsyncAPI Kafka bindings).
 # PARTITIONS must equal TRIAD_TOPIC_PARTITIONS in deploy/k8s/base/kustomization.yaml.
@@ -437,6 +442,7 @@ def main():
     wanted = {
         ASYNCAPI_PATH: asyncapi(reg),
         TOPICS_PATH: topics_yaml(reg),
+        USERS_PATH: users_yaml(reg),
         EVENTS_MD_PATH: events_md(read(EVENTS_MD_PATH), reg),
     }
     failed = False

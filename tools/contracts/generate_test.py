@@ -16,7 +16,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GENERATE = os.path.join(HERE, "generate.py")
-COPIED = ["docs/asyncapi.yaml", "docs/events.md", "deploy/k8s/base/kafka-topics/topics.yaml"]
+COPIED = ["docs/asyncapi.yaml", "docs/events.md", "deploy/k8s/base/kafka-topics/topics.yaml",
+          "deploy/k8s/base/kafka-users/users.yaml"]
 DUMP = None  # set by main
 
 

@@ -21,6 +21,8 @@ import time
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
+from triad_py.kafka_security import security_config
+
 DLQ_PREFIX = "triad_dlq_"
 H_REASON = "triad_dlq_reason"
 H_TOPIC = "triad_dlq_topic"
@@ -103,6 +105,7 @@ def _consumer(bootstrap):
         "enable.auto.commit": False,
         "enable.partition.eof": False,
         "auto.offset.reset": "earliest",
+        **security_config(),
     })
 
 
@@ -200,6 +203,7 @@ class Redriver:
             "enable.idempotence": True,
             "acks": "all",
             "client.id": "triad-dlq",
+            **security_config(),
         })
 
     def publish(self, letter, timeout=30.0):

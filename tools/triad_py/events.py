@@ -8,6 +8,8 @@ import uuid
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
+from triad_py.kafka_security import security_config
+
 CONTENT_TYPE = "application/x-protobuf"
 SPEC_VERSION = "1.0"
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
@@ -76,6 +78,7 @@ class Publisher:
             "enable.idempotence": True,
             "acks": "all",
             "client.id": "triad-py-" + source.replace("/", "-"),
+            **security_config(),
         })
 
     def publish(self, topic, key, ce_type, message, ce_id=None, timeout=30.0):
@@ -115,6 +118,7 @@ class TopicReader:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
+            **security_config(),
         })
         assignment = []
         for topic in topics:

@@ -59,7 +59,10 @@ class ServiceProcess:
                    "--kafka_bootstrap_servers=" + self.bootstrap,
                    # A test broker is a single node.
                    "--topic_replication=1", "--topic_min_insync_replicas=1",
-                   "--drain_timeout=%ds" % self.drain_timeout_s] + self.extra_flags
+                   "--drain_timeout=%ds" % self.drain_timeout_s,
+                   # Plaintext without authentication on loopback (the callers send no tokens
+                   # yet).
+                   "--auth_mode=disabled"] + self.extra_flags
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/contracts/registry.h"
 #include "common/events/envelope.h"
 #include "common/events/kafka.h"
 #include "common/server/runtime.h"
@@ -102,7 +103,9 @@ events::Event MakeEvent(const std::string& topic, std::string_view type, const s
   events::Event ev;
   ev.id = events::NewEventId();
   ev.type = type;
-  ev.source = "triad/integration-test";
+  // The producer's ce_source: the consumer applies an event only from its contract's producer.
+  const contracts::EventContract* contract = contracts::FindEvent(type);
+  ev.source = contract != nullptr ? contracts::SourceOf(contract->producer) : "triad/unknown";
   ev.time = absl::Now();
   ev.topic = topic;
   ev.key = key;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "common/contracts/registry.h"
 #include "common/events/envelope.h"
 #include "common/events/kafka.h"
 #include "common/server/runtime.h"
@@ -43,7 +44,9 @@ events::Event MakeEvent(const std::string& topic, const std::string& key, const 
   events::Event e;
   e.id = events::NewEventId();
   e.type = type;
-  e.source = "triad/test";
+  // The producer's ce_source: the consumer applies an event only from its contract's producer.
+  const contracts::EventContract* contract = contracts::FindEvent(e.type);
+  e.source = contract != nullptr ? contracts::SourceOf(contract->producer) : "triad/unknown";
   e.time = absl::Now();
   e.topic = topic;
   e.key = key;

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/contracts/pipeline.h"
 #include "common/contracts/production.h"
+#include "common/contracts/registry.h"
 #include "common/contracts/review.h"
 #include "common/events/envelope.h"
 #include "common/events/kafka.h"
@@ -46,7 +47,9 @@ events::Event MakeEvent(std::string_view topic, const std::string& key, std::str
   events::Event e;
   e.id = events::NewEventId();
   e.type = std::string(type);
-  e.source = "triad/test";
+  // The producer's ce_source: the consumer applies an event only from its contract's producer.
+  const contracts::EventContract* contract = contracts::FindEvent(e.type);
+  e.source = contract != nullptr ? contracts::SourceOf(contract->producer) : "triad/unknown";
   e.time = absl::Now();
   e.topic = std::string(topic);
   e.key = key;
