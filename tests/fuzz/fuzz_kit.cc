@@ -11,6 +11,7 @@
 #include "common/api/limits.h"
 #include "common/api/validation.h"
 #include "common/contracts/registry.h"
+#include "common/events/origin.h"
 #include "google/protobuf/stubs/logging.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
@@ -269,6 +270,15 @@ void EventFuzzer::Run(const uint8_t* data, size_t size) {
   for (const std::string& t : types_)
     consumed = consumed || (contract != nullptr && t == contract->type);
   if (!consumed) return;
+  // The origin check the consumer runs (events/origin.h): the contract's topic and producer.
+  absl::StatusOr<events::EventOrigin> origin = events::ContractOrigin(event->type);
+  Check(origin.ok(), origin.status().ToString());
+  const absl::Status from =
+      events::CheckOrigin(*origin, event->type, message.topic_name(), event->source);
+  if (!from.ok()) {
+    Check(events::IsPermanentError(from), from.ToString());
+    return;
+  }
   const absl::Status first = apply_(*event);
   if (!first.ok()) {
     Check(events::IsPermanentError(first),

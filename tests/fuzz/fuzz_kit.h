@@ -10,7 +10,8 @@
 //
 // EventFuzzer: the input is a Kafka record (see ParseRecord: the consumed event type it targets,
 // headers, key, payload). It is decoded as the consumer decodes it (events::FromMessage), checked
-// against the event contracts (common/contracts: a declared type the service consumes) and
+// against the event contracts (common/contracts: a declared type the service consumes, from its
+// contract's topic and producer: events::CheckOrigin) and
 // applied by the service's handler exactly once (events::ApplyOnce). On a healthy store every
 // failure must be poison (events::IsPermanentError), else the consumer would retry the message for
 // ever; a second delivery of an applied record must succeed (skipped as a duplicate).
