@@ -1,5 +1,5 @@
 # Triad — the two ways in: `make run` and `make test`. Everything else is a helper.
-.PHONY: all setup build test unit run stop status bench sanitize tsan fmt clean
+.PHONY: all setup build test unit run stop status bench sanitize tsan fuzz fmt clean
 
 BUILD ?= build
 
@@ -42,6 +42,11 @@ sanitize:
 # Only the ThreadSanitizer build and run (build-tsan/; suppressions in scripts/tsan.supp).
 tsan:
 	scripts/sanitize.sh tsan
+
+# The libFuzzer targets (tests/fuzz) with clang + ASan + UBSan in build-fuzz/; `make test` builds
+# them and its ctest entries (label `fuzz`) run each for a bounded time (scripts/fuzz.sh).
+fuzz: setup
+	scripts/fuzz.sh build
 
 fmt:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -9,6 +9,9 @@ BUILD="${TRIAD_BUILD_DIR:-build}"
 source scripts/lib.sh
 
 triad_build
+# The fuzz targets (build-fuzz/, clang): their ctest entries (label `fuzz`) run each for
+# TRIAD_FUZZ_SECONDS (default 20). TRIAD_SKIP_FUZZ=1 leaves them out (the entries skip).
+[[ "${TRIAD_SKIP_FUZZ:-0}" == 1 ]] || scripts/fuzz.sh build
 triad_private_kafka "${TRIAD_TEST_KAFKA_PORT:-19192}" kafka-test
 
 echo "test: running ctest against Kafka at $BOOTSTRAP" >&2

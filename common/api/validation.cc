@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/api/limits.h"
 #include "common/status/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/stubs/common.h"
@@ -149,7 +150,9 @@ absl::Status CheckIdFields(const google::protobuf::Message& m, std::string_view 
 }
 
 absl::Status CheckRequest(const google::protobuf::Message& request) {
-  return CheckIdFields(request);
+  RETURN_IF_ERROR(CheckRequestSize(request));
+  RETURN_IF_ERROR(CheckIdFields(request));
+  return CheckLimits(request);
 }
 
 absl::Status CheckOptionalId(std::string_view path, std::string_view value) {

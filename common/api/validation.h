@@ -76,8 +76,10 @@ bool IsIdFieldName(std::string_view name);
 // so a malformed id is INVALID_ARGUMENT, never NOT_FOUND.
 absl::Status CheckIdFields(const google::protobuf::Message& message, std::string_view prefix = {});
 
-// CheckRequest is the check every RPC's request passes before its domain sees it: the id
-// fields (CheckIdFields). The request guard calls it after authentication.
+// CheckRequest is the check every RPC's request passes before its domain sees it: the size of
+// the whole request (CheckRequestSize, RESOURCE_EXHAUSTED), the id fields (CheckIdFields) and the
+// generic limits of every field (CheckLimits in limits.h: string lengths, item counts, nesting,
+// page_size). The request guard calls it after authentication.
 absl::Status CheckRequest(const google::protobuf::Message& request);
 
 // CheckTimestamp checks a Timestamp lies in the range the type allows (0001-01-01 ..

@@ -20,6 +20,10 @@ namespace triad::clients {
 // CSV import.
 
 namespace {
+// How to import a bigger file, said by the size errors.
+constexpr char kChunkAdvice[] =
+    "send a bigger file in chunks, each with its own request_id (triadctl clients import does)";
+
 // Fingerprint64 is FNV-1a over the CSV: binds an import's request_id to its content.
 uint64_t Fingerprint64(std::string_view data) {
   uint64_t h = 14695981039346656037ULL;
@@ -50,7 +54,8 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
   if (req.csv().empty()) return InvalidField("csv", "required");
   if (req.csv().size() > options_.max_csv_bytes) {
-    return InvalidField("csv", absl::StrCat("larger than ", options_.max_csv_bytes, " bytes"));
+    return InvalidField("csv", absl::StrCat("at most ", options_.max_csv_bytes, " bytes (got ",
+                                            req.csv().size(), "); ", kChunkAdvice));
   }
   RETURN_IF_ERROR(api::CheckOptionalId("default_owner_id", req.default_owner_id()));
   const std::string& rid = req.request_id();
@@ -83,6 +88,10 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
   }
   ASSIGN_OR_RETURN(auto rows, ParseCsv(req.csv()));
   if (rows.empty()) return InvalidField("csv", "no header row");
+  if (rows.size() - 1 > static_cast<size_t>(options_.max_csv_rows)) {
+    return InvalidField("csv", absl::StrCat("at most ", options_.max_csv_rows, " rows (got ",
+                                            rows.size() - 1, "); ", kChunkAdvice));
+  }
   std::map<std::string, size_t> col;
   for (size_t i = 0; i < rows[0].size(); ++i) {
     col[absl::AsciiStrToLower(absl::StripAsciiWhitespace(rows[0][i]))] = i;

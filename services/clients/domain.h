@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/api/limits.h"
 #include "common/contracts/clients.h"
 #include "common/contracts/pipeline.h"
 #include "common/contracts/production.h"
@@ -66,6 +67,9 @@ static_assert(std::string_view(kReviewPersonTopic) == contracts::review::PersonT
 static_assert(std::string_view(kProductionPersonTopic) ==
               contracts::production::PersonTopic::kName);
 
+// The most data rows one ImportClientsCsv request may carry.
+inline constexpr int kMaxCsvRows = 10000;
+
 struct DomainOptions {
   // The clock; tests inject a fake one.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
@@ -81,8 +85,12 @@ struct DomainOptions {
   int import_stop_after_rows = 0;
   // Delay between a project's completion and its post-delivery follow-up.
   absl::Duration post_delivery_delay = absl::Hours(24 * 7);
-  // Largest CSV accepted by ImportClientsCsv, in bytes.
-  size_t max_csv_bytes = 16 << 20;
+  // Largest CSV accepted by ImportClientsCsv, in bytes (api::kMaxCsvBytes, within the gRPC
+  // message limit).
+  size_t max_csv_bytes = api::kMaxCsvBytes;
+  // Most data rows (after the header) of one ImportClientsCsv request; bigger files are sent in
+  // chunks, each under its own request_id (what `triadctl clients import` does).
+  int max_csv_rows = kMaxCsvRows;
 };
 
 // CadenceDays returns the follow-up cadence of a tier (strategic 30, key 30, standard 90,

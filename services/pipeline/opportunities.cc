@@ -15,8 +15,21 @@
 #include "common/util/proto_time.h"
 #include "services/pipeline/pipeline.h"
 #include "services/pipeline/pipeline_internal.h"
+#include "services/pipeline/playbook.h"
 
 namespace triad::pipeline {
+namespace {
+
+// CheckFieldName refuses a custom field name longer than kMaxFieldNameLength.
+absl::Status CheckFieldName(std::string_view path, const std::string& name) {
+  if (name.size() > kMaxFieldNameLength) {
+    return InvalidField(path, absl::StrCat("at most ", kMaxFieldNameLength,
+                                           " bytes per field name (got ", name.size(), ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
     const v1::CreateOpportunityRequest& req) {
@@ -35,6 +48,12 @@ absl::StatusOr<v1::Opportunity> Pipeline::CreateOpportunity(
   }
   for (const auto& [k, v] : req.fields()) {
     if (k.empty()) return InvalidField("fields", "keys must not be empty");
+    RETURN_IF_ERROR(CheckFieldName("fields", k));
+  }
+  if (req.fields_size() > kMaxOpportunityFields) {
+    return InvalidField(
+        "fields", absl::StrCat("at most ", kMaxOpportunityFields, " fields per opportunity (got ",
+                               req.fields_size(), ")"));
   }
   std::lock_guard lock(mu_);
   const api::Replay<v1::Opportunity> replay(*store_, kMethod, req.request_id(), req);
@@ -260,11 +279,18 @@ absl::StatusOr<v1::Opportunity> Pipeline::UpdateOpportunity(
     if (path == "fields") {
       for (const auto& [k, v] : in.fields()) {
         if (k.empty()) return InvalidField("opportunity.fields", "empty key");
+        RETURN_IF_ERROR(CheckFieldName("opportunity.fields", k));
         if (v.empty()) {
           opp.mutable_fields()->erase(k);
         } else {
           (*opp.mutable_fields())[k] = v;
         }
+      }
+      if (opp.fields_size() > kMaxOpportunityFields) {
+        return InvalidField("opportunity.fields",
+                            absl::StrCat("at most ", kMaxOpportunityFields,
+                                         " fields per opportunity (the update would leave ",
+                                         opp.fields_size(), ")"));
       }
     }
     changed.push_back(path);

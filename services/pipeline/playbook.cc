@@ -155,6 +155,14 @@ absl::Status ValidatePlaybook(const v1::Playbook& p) {
   if (p.product_line().empty())
     return absl::InvalidArgumentError("playbook.product_line is required");
   if (p.stages_size() == 0) return absl::InvalidArgumentError("playbook.stages must not be empty");
+  if (p.stages_size() > kMaxStages) {
+    return absl::InvalidArgumentError(absl::StrCat("playbook.stages: at most ", kMaxStages,
+                                                   " stages (got ", p.stages_size(), ")"));
+  }
+  if (p.targets_size() > kMaxFunnelTargets) {
+    return absl::InvalidArgumentError(absl::StrCat("playbook.targets: at most ", kMaxFunnelTargets,
+                                                   " funnel targets (got ", p.targets_size(), ")"));
+  }
   if (p.max_skip() < 0) return absl::InvalidArgumentError("playbook.max_skip must be >= 0");
   // Negated comparisons so that NaN is refused too.
   if (!(p.default_expert_hours() >= 0) || !std::isfinite(p.default_expert_hours())) {
@@ -183,6 +191,11 @@ absl::Status ValidatePlaybook(const v1::Playbook& p) {
     if (s.max_days() < 0 || s.max_days() > kMaxPlaybookDays) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ".max_days must be within 0..", kMaxPlaybookDays));
+    }
+    if (s.checkpoints_size() > kMaxCheckpointsPerStage) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".checkpoints: at most ",
+                                                     kMaxCheckpointsPerStage, " checkpoints (got ",
+                                                     s.checkpoints_size(), ")"));
     }
     for (int j = 0; j < s.checkpoints_size(); ++j) {
       const v1::Checkpoint& c = s.checkpoints(j);

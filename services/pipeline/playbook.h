@@ -18,12 +18,26 @@ inline constexpr char kSpecialisedEquipment[] = "specialised-equipment";
 
 // The largest max_days / default_delivery_days a playbook may set (ten years).
 inline constexpr int kMaxPlaybookDays = 3660;
+// The size of a playbook: stages, checkpoints (required fields, checklist items, gates) per
+// stage and funnel targets. Every deal's stage move evaluates its playbook.
+inline constexpr int kMaxStages = 30;
+inline constexpr int kMaxCheckpointsPerStage = 50;
+inline constexpr int kMaxFunnelTargets = 50;
+// Versions kept per product line (never deleted: open deals keep the version they started on)
+// and product lines with a playbook; CreatePlaybookVersion beyond them is RESOURCE_EXHAUSTED.
+inline constexpr int kMaxPlaybookVersions = 100;
+inline constexpr int kMaxProductLines = 100;
+// The custom fields of one opportunity (Opportunity.fields, which updates merge into) and the
+// longest field name.
+inline constexpr int kMaxOpportunityFields = 100;
+inline constexpr size_t kMaxFieldNameLength = 100;
 
 // DefaultPlaybooks returns version 1 of the shipped playbooks (architectural design and
 // specialised equipment manufacturing).
 std::vector<v1::Playbook> DefaultPlaybooks();
 
-// ValidatePlaybook checks a playbook definition; INVALID_ARGUMENT names the offending field.
+// ValidatePlaybook checks a playbook definition, its size limits included; INVALID_ARGUMENT
+// names the offending field.
 absl::Status ValidatePlaybook(const v1::Playbook& playbook);
 
 // StageIndex returns the position of stage `id` in the playbook, or -1.

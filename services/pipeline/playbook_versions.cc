@@ -8,6 +8,7 @@
 #include "common/util/proto_time.h"
 #include "services/pipeline/pipeline.h"
 #include "services/pipeline/pipeline_internal.h"
+#include "services/pipeline/playbook.h"
 
 namespace triad::pipeline {
 
@@ -56,6 +57,15 @@ absl::StatusOr<v1::Playbook> Pipeline::CreatePlaybookVersion(
   pb.set_version(1);
   RETURN_IF_ERROR(ValidatePlaybook(pb));
   auto it = playbooks_.find(pb.product_line());
+  if (it == playbooks_.end() && static_cast<int>(playbooks_.size()) >= kMaxProductLines) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "playbook.product_line: at most ", kMaxProductLines, " product lines have a playbook"));
+  }
+  if (it != playbooks_.end() && static_cast<int>(it->second.size()) >= kMaxPlaybookVersions) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "playbook.version: at most ", kMaxPlaybookVersions, " versions are kept per product line (",
+        pb.product_line(), " has ", it->second.size(), ")"));
+  }
   if (it != playbooks_.end() && !it->second.empty()) pb.set_version(it->second.rbegin()->first + 1);
   *pb.mutable_create_time() = ToProto(options_.clock());
   Work work;

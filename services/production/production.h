@@ -39,6 +39,11 @@ inline constexpr char kSpecialisedEquipment[] = "specialised-equipment";
 inline constexpr size_t kMaxNameLength = 200;
 inline constexpr int kMaxSkills = 20;
 inline constexpr int kMaxPhases = 20;
+// Phase template versions kept per product line (never deleted: projects keep the version they
+// were planned from) and product lines with a template; CreatePhaseTemplateVersion beyond them is
+// RESOURCE_EXHAUSTED. A project's phases come from one template: at most kMaxPhases.
+inline constexpr int kMaxTemplateVersions = 100;
+inline constexpr int kMaxTemplateProductLines = 100;
 inline constexpr int kMaxNonWorkingDates = 400;
 inline constexpr int kMaxLeaveRanges = 100;
 // Effort bounds (hours).

@@ -212,7 +212,9 @@ absl::Status CheckDate(std::string_view path, std::string_view value) {
 absl::Status CheckTemplate(const v1::PhaseTemplateSet& t) {
   RETURN_IF_ERROR(api::CheckId("template.product_line", t.product_line()));
   if (t.phases_size() < 1 || t.phases_size() > kMaxPhases) {
-    return api::InvalidField("template.phases", "must list 1 to 20 phases");
+    return api::InvalidField(
+        "template.phases",
+        absl::StrCat("must list 1 to ", kMaxPhases, " phases (got ", t.phases_size(), ")"));
   }
   if (!(t.default_effort_hours() > 0 && t.default_effort_hours() <= kMaxEffortHours)) {
     return api::InvalidField("template.default_effort_hours", "must be in (0, 1000000]");

@@ -61,6 +61,16 @@ absl::StatusOr<v1::PhaseTemplateSet> Production::CreatePhaseTemplateVersion(
   if (prior) return *prior;
   v1::PhaseTemplateSet t = req.template_();
   auto it = templates_.find(t.product_line());
+  if (it == templates_.end() && static_cast<int>(templates_.size()) >= kMaxTemplateProductLines) {
+    return absl::ResourceExhaustedError(absl::StrCat("template.product_line: at most ",
+                                                     kMaxTemplateProductLines,
+                                                     " product lines have phase templates"));
+  }
+  if (it != templates_.end() && static_cast<int>(it->second.size()) >= kMaxTemplateVersions) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "template.version: at most ", kMaxTemplateVersions, " versions are kept per product line (",
+        t.product_line(), " has ", it->second.size(), ")"));
+  }
   t.set_version(it == templates_.end() || it->second.empty() ? 1 : it->second.rbegin()->first + 1);
   *t.mutable_create_time() = util::ToProto(Now());
   *t.mutable_created_by() = req.actor();

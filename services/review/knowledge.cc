@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "common/api/etag.h"
 #include "common/api/field_mask.h"
+#include "common/api/limits.h"
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
@@ -35,7 +36,7 @@ namespace {
 
 constexpr size_t kMaxTagLength = 50;
 constexpr int kMaxTags = 20;
-constexpr size_t kMaxBodyLength = 20000;
+constexpr size_t kMaxBodyLength = api::kMaxDocumentLength;
 constexpr size_t kMaxRefLength = 1000;
 constexpr int kMaxQueryWords = 10;
 constexpr int kMaxSimilarScan = 1000;
@@ -81,6 +82,13 @@ absl::Status NormalizeAndValidate(v1::Solution& s) {
   RETURN_IF_ERROR(api::CheckText("solution.summary", s.summary()));
   RETURN_IF_ERROR(api::CheckText("solution.body", s.body(), kMaxBodyLength));
   RETURN_IF_ERROR(api::CheckText("solution.document_ref", s.document_ref(), kMaxRefLength));
+  // Every distinct word is an index entry written with the document.
+  const size_t words = Tokenize(absl::StrCat(s.title(), " ", s.summary(), " ", s.body())).size();
+  if (words > static_cast<size_t>(kMaxIndexedWords)) {
+    return InvalidField("solution.body",
+                        absl::StrCat("at most ", kMaxIndexedWords,
+                                     " distinct words per document (got ", words, ")"));
+  }
   return absl::OkStatus();
 }
 
@@ -273,6 +281,11 @@ absl::StatusOr<v1::Solution> Reviews::CreateSolutionVersion(
     return absl::FailedPreconditionError(absl::StrCat("solution ", latest.solution_id(),
                                                       " already has a draft (version ",
                                                       latest.version(), ")"));
+  }
+  if (latest.version() >= kMaxSolutionVersions) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "solution_id: at most ", kMaxSolutionVersions, " versions are kept per solution (",
+        latest.solution_id(), " has ", latest.version(), ")"));
   }
   absl::Time now = options_.clock();
   v1::Solution s = latest;

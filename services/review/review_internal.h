@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/api/limits.h"
 #include "common/api/validation.h"
 #include "common/events/outbox.h"
 #include "services/review/repository.h"
@@ -27,7 +28,11 @@ inline absl::Status CheckActor(const common::v1::Actor& actor, bool reason_requi
   return api::CheckActor(actor, reason_required, kMaxReasonLength);
 }
 inline constexpr size_t kMaxTitleLength = 300;
-inline constexpr size_t kMaxLongText = 10000;
+inline constexpr size_t kMaxLongText = api::kMaxLongTextLength;
+// Knowledge base documents: versions kept per solution (every version stays readable) and
+// distinct words indexed per version (each an index entry written with it).
+inline constexpr int kMaxSolutionVersions = 100;
+inline constexpr int kMaxIndexedWords = 3000;
 inline constexpr int kMaxDomains = 20;
 inline constexpr int kMaxLeaveWindows = 50;
 inline constexpr int kMaxConflicts = 200;

@@ -160,5 +160,46 @@ TEST(ImportResumeTest, ConcurrentRetriesCreateEachRowOnce) {
   EXPECT_EQ(env.domain->ListClients(all)->clients_size(), 60);
 }
 
+TEST(ImportLimitsTest, ARequestHoldsAtMostMaxCsvRowsAndSaysHowToImportMore) {
+  EXPECT_EQ(DomainOptions{}.max_csv_rows, kMaxCsvRows);
+  EXPECT_EQ(kMaxCsvRows, 10000);
+  EXPECT_EQ(DomainOptions{}.max_csv_bytes, api::kMaxCsvBytes);
+  triad::testing::TempDir dir;
+  DomainOptions o;
+  o.max_csv_rows = 3;
+  DomainEnv env(dir.Sub("db"), o);
+  std::string csv = "name,owner_id\n";
+  for (int i = 0; i < 3; ++i) absl::StrAppend(&csv, "Company ", i, " Works,u:a\n");
+  v1::ImportClientsCsvRequest req;
+  req.set_request_id("imp-limit-1");
+  req.set_csv(csv);
+  *req.mutable_actor() = MakeActor("u:importer");
+  auto ok = env.domain->ImportClientsCsv(req);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->created(), 3);
+  // One row more is refused as a whole, before any row is imported.
+  absl::StrAppend(&csv, "Company 3 Works,u:a\n");
+  req.set_request_id("imp-limit-2");
+  req.set_csv(csv);
+  auto over = env.domain->ImportClientsCsv(req);
+  EXPECT_TRUE(absl::IsInvalidArgument(over.status()));
+  EXPECT_THAT(std::string(over.status().message()),
+              ::testing::StartsWith("csv: at most 3 rows (got 4); send a bigger file in chunks"));
+  v1::ListClientsRequest all;
+  EXPECT_EQ(env.domain->ListClients(all)->clients_size(), 3);
+}
+
+TEST(ImportLimitsTest, ACsvOverMaxCsvBytesIsRefused) {
+  triad::testing::TempDir dir;
+  DomainOptions o;
+  o.max_csv_bytes = 64;
+  DomainEnv env(dir.Sub("db"), o);
+  v1::ImportClientsCsvRequest req;
+  req.set_csv("name,owner_id\n" + std::string(64, 'x') + ",u:a\n");
+  *req.mutable_actor() = MakeActor("u:importer");
+  EXPECT_THAT(std::string(env.domain->ImportClientsCsv(req).status().message()),
+              ::testing::StartsWith("csv: at most 64 bytes (got 83)"));
+}
+
 }  // namespace
 }  // namespace triad::clients

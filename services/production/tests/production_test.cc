@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/contracts/pipeline.h"
 #include "common/contracts/review.h"
 #include "common/events/envelope.h"
@@ -426,6 +427,34 @@ TEST_F(ProductionTest, CreateProjectIsIdempotentByRequestId) {
   EXPECT_EQ(Projects().size(), 1u);
   req.mutable_project()->set_title("other");
   EXPECT_EQ(p_->CreateProject(req).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProductionTest, TemplatesAreBoundedInPhasesAndVersionsKept) {
+  v1::CreatePhaseTemplateVersionRequest tpl;
+  tpl.mutable_template_()->set_product_line("survey");
+  tpl.mutable_template_()->set_default_effort_hours(100);
+  for (int i = 0; i <= kMaxPhases; ++i) {
+    v1::PhaseTemplate* ph = tpl.mutable_template_()->add_phases();
+    ph->set_name(absl::StrCat("phase ", i));
+    ph->set_effort_share(0.05);
+    ph->set_required_skill("survey");
+  }
+  *tpl.mutable_actor() = Actor();
+  EXPECT_EQ(p_->CreatePhaseTemplateVersion(tpl).status().message(),
+            "template.phases: must list 1 to 20 phases (got 21)");
+  tpl.mutable_template_()->mutable_phases()->RemoveLast();
+  for (int v = 1; v <= kMaxTemplateVersions; ++v) {
+    tpl.set_request_id(absl::StrCat("tpl-", v));
+    auto t = p_->CreatePhaseTemplateVersion(tpl);
+    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_EQ(t->version(), v);
+  }
+  tpl.set_request_id("tpl-over");
+  auto over = p_->CreatePhaseTemplateVersion(tpl);
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted) << over.status();
+  EXPECT_TRUE(
+      absl::StrContains(over.status().message(), "at most 100 versions are kept per product line"))
+      << over.status();
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // Tests of the knowledge base: versions and status (draft, published, superseded), publishing
 // from an approved review, search by domain, tag and words through the index (paged, the index
 // following the latest version), and similar past solutions by domain and shared tags.
+#include "absl/strings/str_cat.h"
 #include "common/contracts/review.h"
 #include "gmock/gmock.h"
+#include "services/review/review_internal.h"
 #include "services/review/tests/test_support.h"
 
 namespace triad::review {
@@ -87,6 +89,45 @@ TEST_F(KnowledgeTest, SearchPages) {
   // Every match exactly once over the pages (ids order them; ids made in one millisecond tie).
   std::sort(all.begin(), all.end());
   EXPECT_THAT(all, ElementsAre("Roof 0", "Roof 1", "Roof 2", "Roof 3", "Roof 4"));
+}
+
+TEST_F(KnowledgeTest, ADocumentIndexesAtMostMaxIndexedWords) {
+  std::string body;
+  for (int i = 0; i < kMaxIndexedWords - 2; ++i) absl::StrAppend(&body, "w", i, " ");
+  // With the title's two words the document is at the limit.
+  Add("Braced core", "structural", {}, true, body);
+  absl::StrAppend(&body, "one more");
+  v1::CreateSolutionRequest req;
+  req.mutable_solution()->set_title("Braced core");
+  req.mutable_solution()->set_domain("structural");
+  req.mutable_solution()->set_body(body);
+  *req.mutable_actor() = Actor("x-li");
+  auto over = r_->CreateSolution(req);
+  EXPECT_TRUE(absl::IsInvalidArgument(over.status())) << over.status();
+  EXPECT_EQ(over.status().message(),
+            "solution.body: at most 3000 distinct words per document (got 3002)");
+}
+
+TEST_F(KnowledgeTest, AtMostMaxSolutionVersionsAreKept) {
+  v1::Solution s = Add("Braced core", "structural", {"steel"}, true, "wind bracing");
+  for (int v = 2; v <= kMaxSolutionVersions; ++v) {
+    v1::CreateSolutionVersionRequest nv;
+    nv.set_solution_id(s.solution_id());
+    *nv.mutable_actor() = Actor("x-wu");
+    auto draft = r_->CreateSolutionVersion(nv);
+    ASSERT_TRUE(draft.ok()) << draft.status();
+    v1::PublishSolutionRequest pub;
+    pub.set_solution_id(s.solution_id());
+    pub.set_etag(draft->etag());
+    *pub.mutable_actor() = Actor("x-wu");
+    ASSERT_TRUE(r_->PublishSolution(pub).ok());
+  }
+  v1::CreateSolutionVersionRequest nv;
+  nv.set_solution_id(s.solution_id());
+  *nv.mutable_actor() = Actor("x-wu");
+  auto over = r_->CreateSolutionVersion(nv);
+  EXPECT_TRUE(absl::IsResourceExhausted(over.status())) << over.status();
+  EXPECT_THAT(over.status().message(), HasSubstr("at most 100 versions are kept per solution"));
 }
 
 TEST_F(KnowledgeTest, VersionsSupersedeAndTheIndexFollowsTheLatest) {
