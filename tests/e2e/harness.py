@@ -18,10 +18,18 @@ are there (triad_py.ensure_python()). API:
   binary(name)             the built binary of a service (TRIAD_<NAME>_BIN, else under
                            TRIAD_BUILD_DIR); binary(env_name, rel): variable and path given
   Service(name, binary, workdir, extra_flags=(), bootstrap=BOOTSTRAP)
-                           one service process on free loopback ports: start() (waits for
-                           SERVING), restart() (same ports and data), kill() (SIGKILL),
+                           one service process on free loopback ports, with TLS and JWT
+                           authentication (the run's dev PKI): start() (waits for SERVING),
+                           restart() (same ports and data), kill() (SIGKILL),
                            terminate(timeout) (SIGTERM; the exit code), alive(), address,
-                           data_dir, log_tail(), consumer_count(result) (Prometheus counter)
+                           data_dir, log_tail(), consumer_count(result) and metric(name, labels)
+                           (Prometheus), channel() (calls as their actor, see ActorTokens)
+  pki()                    the run's dev PKI (triad_py.auth.DevPki; scripts/dev-pki.sh into a
+                           temporary directory): pki().token(sub, roles, teams), .channel(...)
+  OPERATOR                 the subject of calls that name no actor (role operator)
+  actor_channel(address)   a TLS channel whose calls carry a token of the request's actor.id
+                           (else OPERATOR), role operator: tests not about access act as the
+                           people their requests name
   DRAIN_TIMEOUT_S          --drain_timeout given to every service
   Cluster                  the four services on fresh data directories and consumer groups:
                            Cluster(workdir, bootstrap).start(); .clients/.pipeline/.review/
@@ -57,6 +65,12 @@ run a product line of its own (a copy of the shipped `architectural-design` play
 template whose review domain, sign-off domain and skills carry RUN): other runs' review requests
 and projects never take this run's experts' or resources' capacity.
 
+Authentication: every service runs with TLS (mTLS requested) and JWT authentication against a
+dev PKI made for the run (pki()); the servers take a change's actor from the caller's token, so
+the channels of Cluster and Service.channel() send each call with a token whose subject is the
+request's actor.id (role operator). A binary built without the authentication flags (no
+--auth_jwt_keys_dir in its --helpfull) runs plaintext instead, with a warning.
+
 Environment: KAFKA_BOOTSTRAP_SERVERS; TRIAD_BUILD_DIR (build tree, default <repo>/build);
 TRIAD_SOURCE_DIR; TRIAD_<SVC>_BIN (explicit binary); TRIAD_E2E_KEEP=1 keeps the temporary
 directory (data, logs).
@@ -85,7 +99,7 @@ triad_py.ensure_python()
 
 import grpc  # noqa: E402
 
-from triad_py import rpc  # noqa: E402
+from triad_py import procs, rpc  # noqa: E402
 from triad_py import stubs as _stubs  # noqa: E402
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:19092"
@@ -102,8 +116,12 @@ API = {"clients": "triad.clients.v1.ClientsService",
 _QUIET = {"clients": ["--scan_interval=0"], "pipeline": ["--stale_scan_interval=0"],
           "review": ["--leave_scan_interval=0"], "production": []}
 SHIPPED_LINE = "architectural-design"
+OPERATOR = procs.OPERATOR
 
 S = None
+pki = procs.pki
+supports_auth = procs.supports_auth
+actor_channel = procs.actor_channel
 
 
 def stubs():
@@ -174,6 +192,18 @@ class Service:
         self.grpc_port = None
         self.admin_port = None
         self.address = None
+        self.secure = supports_auth(binary_path)
+        # Health needs no token; TLS with the run's CA, or plaintext.
+        self.health_security = pki() if self.secure else None
+
+    def security_flags(self):
+        """TLS (mTLS requested) and JWT authentication against the run's dev PKI."""
+        return pki().server_flags() if self.secure else []
+
+    def channel(self):
+        """A channel to the service: TLS with a token of each request's actor (actor_channel),
+        or plaintext for a binary without authentication."""
+        return actor_channel(self.address) if self.secure else rpc.channel(self.address)
 
     def start(self, attempts=3):
         """Starts the process and waits for grpc.health.v1 SERVING (ports are picked again when
@@ -187,13 +217,15 @@ class Service:
                    "--grpc_port=%d" % self.grpc_port, "--admin_port=%d" % self.admin_port,
                    "--kafka_bootstrap_servers=" + self.bootstrap,
                    "--topic_replication=1", "--topic_min_insync_replicas=1",
-                   "--drain_timeout=%ds" % DRAIN_TIMEOUT_S] + self.extra_flags
+                   "--drain_timeout=%ds" % DRAIN_TIMEOUT_S] + self.security_flags() + \
+                self.extra_flags
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL)
             self.address = "127.0.0.1:%d" % self.grpc_port
             try:
-                rpc.wait_serving(self.address, timeout=60, alive=self.alive)
+                rpc.wait_serving(self.address, timeout=60, alive=self.alive,
+                                 security=self.health_security)
                 return
             except (RuntimeError, TimeoutError) as e:
                 last = e
@@ -229,12 +261,18 @@ class Service:
     def consumer_count(self, result):
         """The service's triad_consumer_messages_total for `result` (applied, duplicate, ...),
         read from its Prometheus endpoint."""
+        return self.metric("triad_consumer_messages_total", {"result": result})
+
+    def metric(self, name, labels=None):
+        """The sum of the samples of metric `name` on the service's /metrics whose labels
+        include every label of `labels` (a dict)."""
         body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin_port,
                                       timeout=5).read().decode()
         total = 0.0
         for line in body.splitlines():
-            if line.startswith("triad_consumer_messages_total{") and \
-                    'result="%s"' % result in line:
+            if not (line.startswith(name + "{") or line.startswith(name + " ")):
+                continue
+            if all('%s="%s"' % (k, v) in line for k, v in (labels or {}).items()):
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
@@ -288,7 +326,7 @@ class Cluster:
         old = self.channels.pop(name, None)
         if old is not None:
             old.close()
-        ch = rpc.channel(self.svc[name].address)
+        ch = self.svc[name].channel()
         self.channels[name] = ch
         stub = {"clients": S.ClientsStub, "pipeline": S.PipelineStub, "review": S.ReviewStub,
                 "production": S.ProductionStub}[name](ch)

@@ -139,9 +139,9 @@ class ClientConfig:
     def resolve(cls, tls_ca=None, token=None, token_file=None, client_cert=None,
                 client_key=None, plaintext=False, environ=None):
         """The configuration from explicit values (flags), else the environment (TRIAD_TLS_CA,
-        TRIAD_TOKEN, TRIAD_TOKEN_FILE, TRIAD_CLIENT_CERT, TRIAD_CLIENT_KEY), else the dev PKI
-        (dev_pki_dir()/ca.pem) and the token `triadctl login` stored (token_file_default()),
-        when they exist. plaintext: no TLS and no token (servers run with
+        TRIAD_TOKEN, TRIAD_CLIENT_CERT, TRIAD_CLIENT_KEY), else the dev PKI
+        (dev_pki_dir()/ca.pem) and the token `triadctl login` stored (token_file_default():
+        $TRIAD_TOKEN_FILE or .triad/token), when they exist. plaintext: no TLS and no token (servers run with
         --auth_mode=disabled). ValueError on an unreadable file or a bad combination."""
         environ = os.environ if environ is None else environ
         if plaintext:
@@ -151,10 +151,8 @@ class ClientConfig:
             dev_ca = os.path.join(dev_pki_dir(environ), "ca.pem")
             ca = dev_ca if os.path.isfile(dev_ca) else None
         if not token:
-            path = token_file or (None if environ.get("TRIAD_TOKEN") else
-                                  environ.get("TRIAD_TOKEN_FILE"))
-            if path:
-                token = _read_token(path)
+            if token_file:
+                token = _read_token(token_file)
             elif environ.get("TRIAD_TOKEN"):
                 token = environ["TRIAD_TOKEN"].strip()
             elif ca and os.path.isfile(token_file_default(environ)):
