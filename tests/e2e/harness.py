@@ -22,7 +22,7 @@ are there (triad_py.ensure_python()). API:
                            authentication (the run's dev PKI): start() (waits for SERVING),
                            restart() (same ports and data), kill() (SIGKILL),
                            terminate(timeout) (SIGTERM; the exit code), alive(), address,
-                           data_dir, log_tail(), consumer_count(result) and metric(name, labels)
+                           data_dir, log_tail(), consumer_count(result) and metric(name, ...)
                            (Prometheus), channel() (calls as their actor, see ActorTokens)
   pki()                    the run's dev PKI (triad_py.auth.DevPki; scripts/dev-pki.sh into a
                            temporary directory): pki().token(sub, roles, teams), .channel(...)
@@ -263,16 +263,17 @@ class Service:
         read from its Prometheus endpoint."""
         return self.metric("triad_consumer_messages_total", {"result": result})
 
-    def metric(self, name, labels=None):
+    def metric(self, name, labels=None, contains=""):
         """The sum of the samples of metric `name` on the service's /metrics whose labels
-        include every label of `labels` (a dict)."""
+        include every label of `labels` (a dict) and whose line contains `contains`."""
         body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin_port,
                                       timeout=5).read().decode()
         total = 0.0
         for line in body.splitlines():
             if not (line.startswith(name + "{") or line.startswith(name + " ")):
                 continue
-            if all('%s="%s"' % (k, v) in line for k, v in (labels or {}).items()):
+            if contains in line and all('%s="%s"' % (k, v) in line
+                                        for k, v in (labels or {}).items()):
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
