@@ -3,8 +3,9 @@
 scripts/dev-pki.sh (files, modes, idempotence, SANs, chain), triad_py.auth (tokens verified
 with the public key the servers get, TLS channels with the dev CA, client certificates and
 bearer credentials against an in-process gRPC health server, ActorTokens, ClientConfig's
-precedence) and `triadctl login / dev-token / whoami` (token stored 0600, never printed; a
-request needs no --actor when a token is sent).
+precedence), triad_py.jwks (an identity provider's JWKS to PEM files per kid) and
+`triadctl login / dev-token / whoami` (token stored 0600, never printed; a request needs no
+--actor when a token is sent).
 
 Run: python3 tests/tools/auth_unit_test.py
 """
@@ -221,6 +222,42 @@ class ResolveTest(unittest.TestCase):
         self.assertEqual((none.ca_file, none.token), (None, None))
         with self.assertRaises(ValueError):
             auth.ClientConfig.resolve(tls_ca=os.path.join(DIR, "missing.pem"), environ={})
+
+
+class JwksTest(unittest.TestCase):
+    def test_jwks_keys_become_pem_per_kid(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from triad_py import jwks
+
+        rsa_pub = serialization.load_pem_public_key(public_key())
+        ec_priv = ec.generate_private_key(ec.SECP256R1())
+        doc = {"keys": [
+            dict(json_loads(RSAAlgorithm.to_jwk(rsa_pub)), kid="rsa-1", alg="RS256", use="sig"),
+            dict(json_loads(ECAlgorithm.to_jwk(ec_priv)), kid="ec-1"),
+            dict(json_loads(RSAAlgorithm.to_jwk(rsa_pub)), kid="enc-1", use="enc"),
+            dict(json_loads(RSAAlgorithm.to_jwk(rsa_pub)), kid="../evil"),
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac-1"},
+        ]}
+        out = os.path.join(DIR, "jwks-out")
+        written, skipped = jwks.convert(doc, out)
+        self.assertEqual(written, ["rsa-1", "ec-1"])
+        self.assertEqual(sorted(k for k, _ in skipped), ["../evil", "enc-1", "hmac-1"])
+        self.assertEqual(sorted(os.listdir(out)), ["ec-1.pem", "rsa-1.pem"])
+        # The RSA key is the dev key: a dev token verifies with the converted file.
+        tok = PKI.token("u:a", ["sales"], kid="rsa-1")
+        with open(os.path.join(out, "rsa-1.pem"), "rb") as f:
+            self.assertEqual(jwt.decode(tok, f.read(), algorithms=["RS256"],
+                                        audience="triad")["sub"], "u:a")
+        ec_pem = open(os.path.join(out, "ec-1.pem")).read()
+        self.assertIn("BEGIN PUBLIC KEY", ec_pem)
+        self.assertNotIn("PRIVATE", ec_pem)
+
+
+def json_loads(text):
+    import json
+    return json.loads(text)
 
 
 class TriadctlLoginTest(unittest.TestCase):
