@@ -66,6 +66,33 @@ ABSL_FLAG(std::string, kafka_ssl_key_password_file, "",
           "File holding the password of the Kafka client private key, if it has one.");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync the RocksDB WAL on every write (survives power loss, slower).");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain of the gRPC server (with --tls_key_file; neither: plaintext, "
+          "only with --auth_mode=disabled or --allow_plaintext).");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of the gRPC server (a file path; with --tls_cert_file).");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle of client certificates: enables mTLS (a client certificate is "
+          "requested and verified when presented; its CN is a service account).");
+ABSL_FLAG(bool, tls_require_client_cert, false,
+          "Refuse TLS clients without a verified client certificate (needs "
+          "--tls_client_ca_file).");
+ABSL_FLAG(bool, allow_plaintext, false,
+          "Serve gRPC without TLS while authenticating tokens (loopback development only: "
+          "refused unless --listen_host is a loopback address).");
+ABSL_FLAG(std::string, auth_mode, "jwt",
+          "Authentication of gRPC calls: jwt (bearer tokens, mTLS service accounts) or "
+          "disabled (development and tests only: no authentication, the request's actor "
+          "stands).");
+ABSL_FLAG(std::string, auth_jwt_keys_dir, "",
+          "Directory of the token-signing public keys, <kid>.pem (RSA or EC P-256); required "
+          "with --auth_mode=jwt.");
+ABSL_FLAG(std::string, auth_issuer, "",
+          "The iss every token must carry; required with --auth_mode=jwt.");
+ABSL_FLAG(std::string, auth_audience, "triad", "The aud every token must contain.");
+ABSL_FLAG(bool, grpc_reflection, true, "Serve gRPC server reflection (the prod overlay: false).");
+ABSL_FLAG(int32_t, grpc_max_message_bytes, 4 << 20,
+          "Largest gRPC request message accepted, in bytes (larger: RESOURCE_EXHAUSTED).");
 
 namespace triad::config {
 

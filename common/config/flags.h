@@ -41,6 +41,17 @@ ABSL_DECLARE_FLAG(std::string, kafka_ssl_ca_location);
 ABSL_DECLARE_FLAG(std::string, kafka_ssl_certificate_location);
 ABSL_DECLARE_FLAG(std::string, kafka_ssl_key_location);
 ABSL_DECLARE_FLAG(std::string, kafka_ssl_key_password_file);
+ABSL_DECLARE_FLAG(std::string, tls_cert_file);
+ABSL_DECLARE_FLAG(std::string, tls_key_file);
+ABSL_DECLARE_FLAG(std::string, tls_client_ca_file);
+ABSL_DECLARE_FLAG(bool, tls_require_client_cert);
+ABSL_DECLARE_FLAG(bool, allow_plaintext);
+ABSL_DECLARE_FLAG(std::string, auth_mode);
+ABSL_DECLARE_FLAG(std::string, auth_jwt_keys_dir);
+ABSL_DECLARE_FLAG(std::string, auth_issuer);
+ABSL_DECLARE_FLAG(std::string, auth_audience);
+ABSL_DECLARE_FLAG(bool, grpc_reflection);
+ABSL_DECLARE_FLAG(int32_t, grpc_max_message_bytes);
 
 namespace triad::config {
 

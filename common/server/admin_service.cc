@@ -14,6 +14,7 @@
 #include "common/api/replay.h"
 #include "common/api/validation.h"
 #include "common/config/logging.h"
+#include "common/server/admin_policy.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/storage/key_codec.h"
@@ -175,46 +176,57 @@ void Audit(const grpc::ServerContext* ctx, std::string_view method, const std::s
 
 }  // namespace
 
+AdminGrpcService::AdminGrpcService(storage::Store* store, events::Outbox* outbox, Backups* backups,
+                                   std::string service, auth::CallSecurity security)
+    : admin_(store, outbox, backups),
+      guard_(std::move(service), AdminServicePolicy(), std::move(security)) {}
+
 grpc::Status AdminGrpcService::CreateBackup(grpc::ServerContext* ctx,
                                             const admin::v1::CreateBackupRequest* req,
                                             admin::v1::Backup* resp) {
-  grpc::Status s =
-      Reply(admin_.CreateBackup(*req, Deadline(ctx), [ctx] { return ctx->IsCancelled(); }), resp);
+  grpc::Status s = guard_.Call(ctx, "CreateBackup", *req, resp, [&](const auto& r) {
+    return admin_.CreateBackup(r, Deadline(ctx), [ctx] { return ctx->IsCancelled(); });
+  });
   Audit(ctx, "CreateBackup", req->request_id(), s, absl::StrCat("backup ", resp->backup_id()));
   return s;
 }
 
-grpc::Status AdminGrpcService::ListBackups(grpc::ServerContext*,
+grpc::Status AdminGrpcService::ListBackups(grpc::ServerContext* ctx,
                                            const admin::v1::ListBackupsRequest* req,
                                            admin::v1::ListBackupsResponse* resp) {
-  return Reply(admin_.ListBackups(*req), resp);
+  return guard_.Call(ctx, "ListBackups", *req, resp,
+                     [&](const auto& r) { return admin_.ListBackups(r); });
 }
 
 grpc::Status AdminGrpcService::DeleteBackup(grpc::ServerContext* ctx,
                                             const admin::v1::DeleteBackupRequest* req,
                                             admin::v1::DeleteBackupResponse* resp) {
-  grpc::Status s = Reply(admin_.DeleteBackup(*req), resp);
+  grpc::Status s = guard_.Call(ctx, "DeleteBackup", *req, resp,
+                               [&](const auto& r) { return admin_.DeleteBackup(r); });
   Audit(ctx, "DeleteBackup", req->request_id(), s, absl::StrCat("backup ", req->backup_id()));
   return s;
 }
 
 grpc::Status AdminGrpcService::ListQuarantinedEvents(
-    grpc::ServerContext*, const admin::v1::ListQuarantinedEventsRequest* req,
+    grpc::ServerContext* ctx, const admin::v1::ListQuarantinedEventsRequest* req,
     admin::v1::ListQuarantinedEventsResponse* resp) {
-  return Reply(admin_.ListQuarantinedEvents(*req), resp);
+  return guard_.Call(ctx, "ListQuarantinedEvents", *req, resp,
+                     [&](const auto& r) { return admin_.ListQuarantinedEvents(r); });
 }
 
 grpc::Status AdminGrpcService::RequeueQuarantinedEvent(
     grpc::ServerContext* ctx, const admin::v1::RequeueQuarantinedEventRequest* req,
     admin::v1::RequeueQuarantinedEventResponse* resp) {
-  grpc::Status s = Reply(admin_.RequeueQuarantinedEvent(*req), resp);
+  grpc::Status s = guard_.Call(ctx, "RequeueQuarantinedEvent", *req, resp,
+                               [&](const auto& r) { return admin_.RequeueQuarantinedEvent(r); });
   Audit(ctx, "RequeueQuarantinedEvent", req->request_id(), s,
         absl::StrCat("sequence ", req->sequence()));
   return s;
 }
 
 std::unique_ptr<AdminGrpcService> AddAdminService(ServiceRuntime& rt) {
-  auto service = std::make_unique<AdminGrpcService>(&rt.store(), &rt.outbox(), &rt.backups());
+  auto service = std::make_unique<AdminGrpcService>(&rt.store(), &rt.outbox(), &rt.backups(),
+                                                    rt.options().service, rt.call_security());
   rt.host().AddService(service.get(), "triad.admin.v1.AdminService");
   return service;
 }

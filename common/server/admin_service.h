@@ -16,6 +16,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/auth/call_security.h"
+#include "common/auth/guard.h"
 #include "common/events/outbox.h"
 #include "common/server/backups.h"
 #include "common/server/runtime.h"
@@ -62,11 +64,13 @@ class Admin {
   Backups* backups_;
 };
 
-// AdminGrpcService is the gRPC adapter of Admin.
+// AdminGrpcService is the gRPC adapter of Admin; every call passes the request guard with
+// AdminServicePolicy (operators only).
 class AdminGrpcService final : public admin::v1::AdminService::Service {
  public:
-  AdminGrpcService(storage::Store* store, events::Outbox* outbox, Backups* backups)
-      : admin_(store, outbox, backups) {}
+  // `service` is the short name of the serving service (the denial metric's label).
+  AdminGrpcService(storage::Store* store, events::Outbox* outbox, Backups* backups,
+                   std::string service = "admin", auth::CallSecurity security = {});
 
   grpc::Status CreateBackup(grpc::ServerContext* ctx, const admin::v1::CreateBackupRequest* req,
                             admin::v1::Backup* resp) override;
@@ -83,6 +87,7 @@ class AdminGrpcService final : public admin::v1::AdminService::Service {
 
  private:
   Admin admin_;
+  auth::Guard guard_;
 };
 
 // AddAdminService registers an AdminGrpcService for the runtime's store, outbox and backups

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/auth/call_security.h"
 #include "common/events/consumer.h"
 #include "common/events/kafka.h"
 #include "common/events/lease.h"
@@ -62,6 +63,9 @@ struct RuntimeOptions {
   // How long the connector waits for the single-instance lease (longer than the session
   // timeout of an instance killed without leaving).
   absl::Duration lease_wait = absl::Seconds(25);
+  // Who calls: null means authentication disabled (in-process tests); RunService builds it
+  // from the --auth_* flags (server/auth_config.h).
+  std::shared_ptr<const auth::Authenticator> authenticator;
   // Clock of the dedupe records (tests move it).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
@@ -81,6 +85,12 @@ class ServiceRuntime {
   // backups takes and lists the store's backups (AdminService serves it).
   Backups& backups() { return *backups_; }
   const RuntimeOptions& options() const { return options_; }
+
+  // call_security is what the request guards of the service's gRPC adapters need: the
+  // authenticator and where denials are kept. The service adds its ResourceAccess, if any.
+  auth::CallSecurity call_security() const {
+    return auth::CallSecurity{.authenticator = options_.authenticator};
+  }
 
   // consumer_group is the group AddConsumer uses when none is given (resolved at Create).
   const std::string& consumer_group() const { return options_.consumer_group; }

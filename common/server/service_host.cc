@@ -5,8 +5,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -17,6 +20,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -212,6 +217,54 @@ class CallInterceptorFactory : public grpc::experimental::ServerInterceptorFacto
   std::shared_ptr<DeadlineWatchdog> watchdog_;
 };
 
+// NoReflection removes the server reflection plugin (registered process-wide) from a builder.
+class NoReflection : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
+
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", path));
+  std::stringstream content;
+  content << in.rdbuf();
+  if (content.str().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", path, " is empty"));
+  }
+  return content.str();
+}
+
+// Credentials builds the server's transport credentials: TLS (with the client certificate
+// mode of the options) or plaintext.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOptions& tls) {
+  if (absl::Status s = CheckTlsOptions(tls); !s.ok()) return s;
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadPemFile(tls.cert_file, "--tls_cert_file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPemFile(tls.key_file, "--tls_key_file");
+  if (!key.ok()) return key.status();
+  grpc_ssl_client_certificate_request_type mode = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  std::string client_ca;
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPemFile(tls.client_ca_file, "--tls_client_ca_file");
+    if (!ca.ok()) return ca.status();
+    client_ca = *std::move(ca);
+    mode = tls.require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                   : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  grpc::SslServerCredentialsOptions options(mode);
+  options.pem_root_certs = client_ca;
+  options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  return grpc::SslServerCredentials(options);
+}
+
 sigset_t TerminationSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -231,7 +284,26 @@ ServerOptions ServerOptionsFromFlags(std::string service_name) {
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   o.not_serving_grace = absl::GetFlag(FLAGS_not_serving_grace);
   o.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  o.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  o.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  o.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  o.tls.require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
+  o.reflection = absl::GetFlag(FLAGS_grpc_reflection);
+  o.max_message_bytes = absl::GetFlag(FLAGS_grpc_max_message_bytes);
   return o;
+}
+
+absl::Status CheckTlsOptions(const TlsOptions& tls) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file/--tls_key_file");
+  }
+  if (tls.require_client_cert && tls.client_ca_file.empty()) {
+    return absl::InvalidArgumentError("--tls_require_client_cert needs --tls_client_ca_file");
+  }
+  return absl::OkStatus();
 }
 
 void BlockTerminationSignals() {
@@ -259,15 +331,21 @@ absl::Status ServiceHost::Start() {
   if (server_) return absl::FailedPreconditionError("server already started");
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (options_.max_message_bytes <= 0) {
+    return absl::InvalidArgumentError("--grpc_max_message_bytes must be positive");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options_.tls);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.grpc_port),
-                           grpc::InsecureServerCredentials(), &grpc_port_);
+  if (!options_.reflection) builder.SetOption(std::make_unique<NoReflection>());
+  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.grpc_port), *credentials,
+                           &grpc_port_);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   for (auto& [service, name] : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<CallInterceptorFactory>(
@@ -294,9 +372,12 @@ absl::Status ServiceHost::Start() {
     }
     admin_ = std::move(*admin);
   }
-  logging::Info(
-      "server listening",
-      {{"service", options_.service_name}, {"grpc", grpc_address()}, {"admin_port", admin_port()}});
+  logging::Info("server listening", {{"service", options_.service_name},
+                                     {"grpc", grpc_address()},
+                                     {"tls", options_.tls.enabled()},
+                                     {"mtls", !options_.tls.client_ca_file.empty()},
+                                     {"reflection", options_.reflection},
+                                     {"admin_port", admin_port()}});
   return absl::OkStatus();
 }
 

@@ -1,9 +1,10 @@
 // ServiceHost: the gRPC server bootstrap every Triad service uses.
 //
-// It enables the standard gRPC health service (overall and per service name) and server
-// reflection, sets keepalive, applies a default deadline to calls that carry none, logs and
-// counts every call (method, status code, latency) through interceptors, serves Prometheus
-// /metrics on the admin port, and shuts down in order on SIGTERM/SIGINT:
+// It enables the standard gRPC health service (overall and per service name, open without a
+// token) and server reflection (unless turned off), serves TLS (and mTLS) when given a
+// certificate, bounds request messages, sets keepalive, applies a default deadline to calls that
+// carry none, logs and counts every call (method, status code, latency) through interceptors,
+// serves Prometheus /metrics on the admin port, and shuts down in order on SIGTERM/SIGINT:
 // NOT_SERVING -> drain in-flight calls within the drain deadline -> the registered stop steps
 // (stop consumers and commit, flush the producer, close RocksDB), in the order they were added.
 #ifndef TRIAD_COMMON_SERVER_SERVICE_HOST_H_
@@ -27,6 +28,20 @@ class Service;
 
 namespace triad::server {
 
+// TLS of the gRPC server: PEM file paths (secrets are files, never flag values).
+struct TlsOptions {
+  // Certificate chain and private key; both or neither (neither: plaintext).
+  std::string cert_file;
+  std::string key_file;
+  // CA bundle of client certificates: a client certificate is requested and verified when
+  // presented (mTLS); empty: none is requested.
+  std::string client_ca_file;
+  // Refuse clients without a verified certificate (needs client_ca_file).
+  bool require_client_cert = false;
+
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
 struct ServerOptions {
   // Short name used in logs and metrics, e.g. "clients".
   std::string service_name;
@@ -40,10 +55,18 @@ struct ServerOptions {
   // the listeners close and in-flight calls drain.
   absl::Duration not_serving_grace = absl::ZeroDuration();
   absl::Duration default_deadline = absl::Seconds(30);
+  TlsOptions tls;
+  bool reflection = true;
+  // Largest request message accepted (larger ones: RESOURCE_EXHAUSTED).
+  int max_message_bytes = 4 << 20;
 };
 
-// ServerOptionsFromFlags reads --listen_host, --grpc_port, --admin_port, --drain_timeout and
-// --default_deadline.
+// CheckTlsOptions refuses an incomplete TLS configuration (a certificate without its key, a
+// required client certificate without a CA, a client CA without a server certificate).
+absl::Status CheckTlsOptions(const TlsOptions& tls);
+
+// ServerOptionsFromFlags reads --listen_host, --grpc_port, --admin_port, --drain_timeout,
+// --default_deadline, the --tls_* files, --grpc_reflection and --grpc_max_message_bytes.
 ServerOptions ServerOptionsFromFlags(std::string service_name);
 
 // BlockTerminationSignals blocks SIGTERM and SIGINT in the calling thread and every thread it

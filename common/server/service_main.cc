@@ -7,6 +7,7 @@
 #include "common/config/flags.h"
 #include "common/config/logging.h"
 #include "common/server/admin_service.h"
+#include "common/server/auth_config.h"
 
 namespace triad::server {
 
@@ -19,6 +20,16 @@ int RunService(int argc, char** argv, const ServiceSpec& spec) {
   options.service = spec.name;
   options.column_families = spec.column_families;
   options.topics = spec.topics;
+  // Authentication and transport security are checked before anything opens: a service
+  // never starts half-secured.
+  absl::StatusOr<std::shared_ptr<const auth::Authenticator>> authenticator =
+      BuildAuthenticator(AuthConfigFromFlags(), ServerOptionsFromFlags(spec.name));
+  if (!authenticator.ok()) {
+    logging::Error("refusing to start: authentication or TLS misconfigured",
+                   {{"error", authenticator.status()}});
+    return EXIT_FAILURE;
+  }
+  options.authenticator = *std::move(authenticator);
   absl::StatusOr<std::unique_ptr<ServiceRuntime>> runtime =
       ServiceRuntime::CreateFromFlags(std::move(options));
   if (!runtime.ok()) {

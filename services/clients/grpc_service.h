@@ -1,85 +1,71 @@
-// ClientsGrpcService: the thin gRPC adapter of the clients service. Each RPC calls
-// ClientsDomain and maps its status with triad::ToGrpcStatus; no business logic lives here.
+// ClientsGrpcService: the thin gRPC adapter of the clients service. Each RPC runs the request
+// guard (common/auth/guard.h: authentication, ClientsServicePolicy, request check, ownership,
+// actor from the principal), calls ClientsDomain and maps its status; no business logic lives
+// here.
 #ifndef TRIAD_SERVICES_CLIENTS_GRPC_SERVICE_H_
 #define TRIAD_SERVICES_CLIENTS_GRPC_SERVICE_H_
 
+#include "common/auth/call_security.h"
+#include "common/auth/guard.h"
 #include "services/clients/domain.h"
 #include "triad/clients/v1/clients_service.grpc.pb.h"
 
 namespace triad::clients {
 
+inline constexpr char kServiceFullName[] = "triad.clients.v1.ClientsService";
+
+// The RPCs of triad.clients.v1.ClientsService: (method, request, response, the domain call
+// on the request `r` and the domain `d`).
+#define TRIAD_CLIENTS_RPCS(X)                                                                   \
+  X(CreateClient, CreateClientRequest, Client, d.CreateClient(r))                               \
+  X(GetClient, GetClientRequest, Client, d.GetClient(r.client_id()))                            \
+  X(ListClients, ListClientsRequest, ListClientsResponse, d.ListClients(r))                     \
+  X(UpdateClient, UpdateClientRequest, Client, d.UpdateClient(r))                               \
+  X(VerifyClient, VerifyClientRequest, Client, d.VerifyClient(r))                               \
+  X(ArchiveClient, ArchiveClientRequest, Client, d.ArchiveClient(r))                            \
+  X(RestoreClient, RestoreClientRequest, Client, d.RestoreClient(r))                            \
+  X(FindDuplicates, FindDuplicatesRequest, FindDuplicatesResponse, d.FindDuplicates(r))         \
+  X(MergeClients, MergeClientsRequest, Client, d.MergeClients(r))                               \
+  X(ListClientHistory, ListClientHistoryRequest, ListHistoryResponse, d.ListClientHistory(r))   \
+  X(ListActorHistory, ListActorHistoryRequest, ListHistoryResponse, d.ListActorHistory(r))      \
+  X(ReassignClient, ReassignClientRequest, Client, d.ReassignClient(r))                         \
+  X(HandOverPortfolio, HandOverPortfolioRequest, Handover, d.HandOverPortfolio(r))              \
+  X(GetHandover, GetHandoverRequest, Handover, d.GetHandover(r.handover_id()))                  \
+  X(OffboardPerson, OffboardPersonRequest, Offboarding, d.OffboardPerson(r))                    \
+  X(GetOffboarding, GetOffboardingRequest, Offboarding, d.GetOffboarding(r.offboarding_id()))   \
+  X(ListOffboardings, ListOffboardingsRequest, ListOffboardingsResponse, d.ListOffboardings(r)) \
+  X(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse,            \
+    d.ListInactiveHoldings(r))                                                                  \
+  X(CreateContact, CreateContactRequest, Contact, d.CreateContact(r))                           \
+  X(ListContacts, ListContactsRequest, ListContactsResponse, d.ListContacts(r))                 \
+  X(CreateTouchpoint, CreateTouchpointRequest, Touchpoint, d.CreateTouchpoint(r))               \
+  X(ListTouchpoints, ListTouchpointsRequest, ListTouchpointsResponse, d.ListTouchpoints(r))     \
+  X(OpenCase, OpenCaseRequest, ServiceCase, d.OpenCase(r))                                      \
+  X(GetCase, GetCaseRequest, ServiceCase, d.GetCase(r.case_id()))                               \
+  X(ListCases, ListCasesRequest, ListCasesResponse, d.ListCases(r))                             \
+  X(AssignCase, AssignCaseRequest, ServiceCase, d.AssignCase(r))                                \
+  X(TransitionCase, TransitionCaseRequest, ServiceCase, d.TransitionCase(r))                    \
+  X(GetFollowUpPlan, GetFollowUpPlanRequest, FollowUpPlan, d.GetFollowUpPlan(r.client_id()))    \
+  X(ListOverdueFollowUps, ListOverdueFollowUpsRequest, ListOverdueFollowUpsResponse,            \
+    d.ListOverdueFollowUps(r))                                                                  \
+  X(CompleteFollowUp, CompleteFollowUpRequest, CompleteFollowUpResponse, d.CompleteFollowUp(r)) \
+  X(ImportClientsCsv, ImportClientsCsvRequest, ImportClientsCsvResponse, d.ImportClientsCsv(r))
+
 class ClientsGrpcService final : public v1::ClientsService::Service {
  public:
-  // The domain is not owned.
-  explicit ClientsGrpcService(ClientsDomain* domain) : domain_(domain) {}
+  // The domain is not owned. `security` defaults to authentication disabled (in-process
+  // tests).
+  explicit ClientsGrpcService(ClientsDomain* domain, auth::CallSecurity security = {});
 
-  grpc::Status CreateClient(grpc::ServerContext*, const v1::CreateClientRequest* req,
-                            v1::Client* resp) override;
-  grpc::Status GetClient(grpc::ServerContext*, const v1::GetClientRequest* req,
-                         v1::Client* resp) override;
-  grpc::Status ListClients(grpc::ServerContext*, const v1::ListClientsRequest* req,
-                           v1::ListClientsResponse* resp) override;
-  grpc::Status UpdateClient(grpc::ServerContext*, const v1::UpdateClientRequest* req,
-                            v1::Client* resp) override;
-  grpc::Status VerifyClient(grpc::ServerContext*, const v1::VerifyClientRequest* req,
-                            v1::Client* resp) override;
-  grpc::Status ArchiveClient(grpc::ServerContext*, const v1::ArchiveClientRequest* req,
-                             v1::Client* resp) override;
-  grpc::Status RestoreClient(grpc::ServerContext*, const v1::RestoreClientRequest* req,
-                             v1::Client* resp) override;
-  grpc::Status FindDuplicates(grpc::ServerContext*, const v1::FindDuplicatesRequest* req,
-                              v1::FindDuplicatesResponse* resp) override;
-  grpc::Status MergeClients(grpc::ServerContext*, const v1::MergeClientsRequest* req,
-                            v1::Client* resp) override;
-  grpc::Status ListClientHistory(grpc::ServerContext*, const v1::ListClientHistoryRequest* req,
-                                 v1::ListHistoryResponse* resp) override;
-  grpc::Status ListActorHistory(grpc::ServerContext*, const v1::ListActorHistoryRequest* req,
-                                v1::ListHistoryResponse* resp) override;
-  grpc::Status ReassignClient(grpc::ServerContext*, const v1::ReassignClientRequest* req,
-                              v1::Client* resp) override;
-  grpc::Status HandOverPortfolio(grpc::ServerContext*, const v1::HandOverPortfolioRequest* req,
-                                 v1::Handover* resp) override;
-  grpc::Status GetHandover(grpc::ServerContext*, const v1::GetHandoverRequest* req,
-                           v1::Handover* resp) override;
-  grpc::Status OffboardPerson(grpc::ServerContext*, const v1::OffboardPersonRequest* req,
-                              v1::Offboarding* resp) override;
-  grpc::Status GetOffboarding(grpc::ServerContext*, const v1::GetOffboardingRequest* req,
-                              v1::Offboarding* resp) override;
-  grpc::Status ListOffboardings(grpc::ServerContext*, const v1::ListOffboardingsRequest* req,
-                                v1::ListOffboardingsResponse* resp) override;
-  grpc::Status ListInactiveHoldings(grpc::ServerContext*,
-                                    const v1::ListInactiveHoldingsRequest* req,
-                                    v1::ListInactiveHoldingsResponse* resp) override;
-  grpc::Status CreateContact(grpc::ServerContext*, const v1::CreateContactRequest* req,
-                             v1::Contact* resp) override;
-  grpc::Status ListContacts(grpc::ServerContext*, const v1::ListContactsRequest* req,
-                            v1::ListContactsResponse* resp) override;
-  grpc::Status CreateTouchpoint(grpc::ServerContext*, const v1::CreateTouchpointRequest* req,
-                                v1::Touchpoint* resp) override;
-  grpc::Status ListTouchpoints(grpc::ServerContext*, const v1::ListTouchpointsRequest* req,
-                               v1::ListTouchpointsResponse* resp) override;
-  grpc::Status OpenCase(grpc::ServerContext*, const v1::OpenCaseRequest* req,
-                        v1::ServiceCase* resp) override;
-  grpc::Status GetCase(grpc::ServerContext*, const v1::GetCaseRequest* req,
-                       v1::ServiceCase* resp) override;
-  grpc::Status ListCases(grpc::ServerContext*, const v1::ListCasesRequest* req,
-                         v1::ListCasesResponse* resp) override;
-  grpc::Status AssignCase(grpc::ServerContext*, const v1::AssignCaseRequest* req,
-                          v1::ServiceCase* resp) override;
-  grpc::Status TransitionCase(grpc::ServerContext*, const v1::TransitionCaseRequest* req,
-                              v1::ServiceCase* resp) override;
-  grpc::Status GetFollowUpPlan(grpc::ServerContext*, const v1::GetFollowUpPlanRequest* req,
-                               v1::FollowUpPlan* resp) override;
-  grpc::Status ListOverdueFollowUps(grpc::ServerContext*,
-                                    const v1::ListOverdueFollowUpsRequest* req,
-                                    v1::ListOverdueFollowUpsResponse* resp) override;
-  grpc::Status CompleteFollowUp(grpc::ServerContext*, const v1::CompleteFollowUpRequest* req,
-                                v1::CompleteFollowUpResponse* resp) override;
-  grpc::Status ImportClientsCsv(grpc::ServerContext*, const v1::ImportClientsCsvRequest* req,
-                                v1::ImportClientsCsvResponse* resp) override;
+#define TRIAD_CLIENTS_DECLARE(Method, Request, Response, DomainCall)                        \
+  grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
+      override;
+  TRIAD_CLIENTS_RPCS(TRIAD_CLIENTS_DECLARE)
+#undef TRIAD_CLIENTS_DECLARE
 
  private:
   ClientsDomain* domain_;
+  auth::Guard guard_;
 };
 
 }  // namespace triad::clients

@@ -25,11 +25,11 @@ namespace {
 
 // Process is what the clients process keeps alive: repository, domain and gRPC adapter.
 struct Process {
-  Process(server::ServiceRuntime& rt, DomainOptions options)
+  Process(server::ServiceRuntime& rt, DomainOptions options, const auth::CallSecurity& security)
       : repo(&rt.store()),
         domain(&rt.store(), &rt.outbox(), &repo, options),
-        service(&domain),
-        admin(&domain) {}
+        service(&domain, security),
+        admin(&domain, security) {}
   RocksClientsRepository repo;
   ClientsDomain domain;
   ClientsGrpcService service;
@@ -71,9 +71,13 @@ int main(int argc, char** argv) {
     triad::clients::DomainOptions options;
     options.handover_chunk_size = absl::GetFlag(FLAGS_handover_chunk_size);
     options.post_delivery_delay = absl::Hours(24 * absl::GetFlag(FLAGS_post_delivery_days));
-    auto owned = std::make_shared<Process>(rt, options);
+    triad::auth::CallSecurity security = rt.call_security();
+    // Ownership of clients: the one place the clients' ResourceAccess
+    // (clients::ClientsAccess, services/clients/access.h) is plugged in.
+    security.access = nullptr;
+    auto owned = std::make_shared<Process>(rt, options, security);
     process = owned.get();
-    rt.host().AddService(&process->service, "triad.clients.v1.ClientsService");
+    rt.host().AddService(&process->service, triad::clients::kServiceFullName);
     rt.host().AddService(&process->admin, triad::clients::kAdminServiceFullName);
     triad::events::ConsumerOptions consumer;
     consumer.topics = {triad::clients::kOpportunityTopic, triad::clients::kProjectTopic,

@@ -1,44 +1,24 @@
-// Implements the gRPC adapter: each RPC forwards to the domain and maps the status.
+// Implements the gRPC adapter: every method runs the request guard around its domain call
+// (one line each, from TRIAD_PIPELINE_RPCS) and presents the answer for the API.
 #include "services/pipeline/grpc_service.h"
 
-#include "common/status/grpc_status.h"
+#include "services/pipeline/access_policy.h"
 #include "services/pipeline/opportunity_history.h"
 
 namespace triad::pipeline {
 
-#define TRIAD_PIPELINE_RPC(Method, Request, Response)                                    \
-  grpc::Status PipelineGrpcService::Method(grpc::ServerContext*, const v1::Request* req, \
-                                           v1::Response* resp) {                         \
-    grpc::Status status = Reply(p_->Method(*req), resp);                                 \
-    if (status.ok()) PresentForApi(resp);                                                \
-    return status;                                                                       \
+PipelineGrpcService::PipelineGrpcService(Pipeline* pipeline, auth::CallSecurity security)
+    : p_(pipeline), guard_("pipeline", PipelineServicePolicy(), std::move(security)) {}
+
+#define TRIAD_PIPELINE_DEFINE(Method, Request, Response)                                       \
+  grpc::Status PipelineGrpcService::Method(grpc::ServerContext* ctx, const v1::Request* req,   \
+                                           v1::Response* resp) {                               \
+    grpc::Status status = guard_.Call(ctx, #Method, *req, resp,                                \
+                                      [this](const v1::Request& r) { return p_->Method(r); }); \
+    if (status.ok()) PresentForApi(resp);                                                      \
+    return status;                                                                             \
   }
-TRIAD_PIPELINE_RPC(GetPlaybook, GetPlaybookRequest, Playbook)
-TRIAD_PIPELINE_RPC(ListPlaybooks, ListPlaybooksRequest, ListPlaybooksResponse)
-TRIAD_PIPELINE_RPC(CreatePlaybookVersion, CreatePlaybookVersionRequest, Playbook)
-TRIAD_PIPELINE_RPC(RecordSignal, RecordSignalRequest, Signal)
-TRIAD_PIPELINE_RPC(GetSignal, GetSignalRequest, Signal)
-TRIAD_PIPELINE_RPC(ListSignals, ListSignalsRequest, ListSignalsResponse)
-TRIAD_PIPELINE_RPC(CreateLead, CreateLeadRequest, Lead)
-TRIAD_PIPELINE_RPC(GetLead, GetLeadRequest, Lead)
-TRIAD_PIPELINE_RPC(ListLeads, ListLeadsRequest, ListLeadsResponse)
-TRIAD_PIPELINE_RPC(QualifyLead, QualifyLeadRequest, Lead)
-TRIAD_PIPELINE_RPC(DisqualifyLead, DisqualifyLeadRequest, Lead)
-TRIAD_PIPELINE_RPC(CreateOpportunity, CreateOpportunityRequest, Opportunity)
-TRIAD_PIPELINE_RPC(GetOpportunity, GetOpportunityRequest, Opportunity)
-TRIAD_PIPELINE_RPC(ListOpportunities, ListOpportunitiesRequest, ListOpportunitiesResponse)
-TRIAD_PIPELINE_RPC(ListOpportunityHistory, ListOpportunityHistoryRequest,
-                   ListOpportunityHistoryResponse)
-TRIAD_PIPELINE_RPC(UpdateOpportunity, UpdateOpportunityRequest, Opportunity)
-TRIAD_PIPELINE_RPC(CompleteChecklistItem, CompleteChecklistItemRequest, Opportunity)
-TRIAD_PIPELINE_RPC(AdvanceStage, AdvanceStageRequest, Opportunity)
-TRIAD_PIPELINE_RPC(WinOpportunity, WinOpportunityRequest, Opportunity)
-TRIAD_PIPELINE_RPC(LoseOpportunity, LoseOpportunityRequest, Opportunity)
-TRIAD_PIPELINE_RPC(ReassignOpportunity, ReassignOpportunityRequest, Opportunity)
-TRIAD_PIPELINE_RPC(GetFunnelReport, GetFunnelReportRequest, FunnelReport)
-TRIAD_PIPELINE_RPC(RankOpenDeals, RankOpenDealsRequest, RankOpenDealsResponse)
-TRIAD_PIPELINE_RPC(ListStaleDeals, ListStaleDealsRequest, ListStaleDealsResponse)
-TRIAD_PIPELINE_RPC(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
-#undef TRIAD_PIPELINE_RPC
+TRIAD_PIPELINE_RPCS(TRIAD_PIPELINE_DEFINE)
+#undef TRIAD_PIPELINE_DEFINE
 
 }  // namespace triad::pipeline

@@ -1,8 +1,12 @@
-// PipelineGrpcService: the thin gRPC adapter of the pipeline domain. Each RPC calls the domain
-// and maps its absl::Status with triad::ToGrpcStatus; no logic lives here.
+// PipelineGrpcService: the thin gRPC adapter of the pipeline domain. Each RPC runs the request
+// guard (common/auth/guard.h: authentication, PipelineServicePolicy, request check, ownership,
+// actor from the principal), calls the domain and maps its absl::Status once; no logic lives
+// here.
 #ifndef TRIAD_SERVICES_PIPELINE_GRPC_SERVICE_H_
 #define TRIAD_SERVICES_PIPELINE_GRPC_SERVICE_H_
 
+#include "common/auth/call_security.h"
+#include "common/auth/guard.h"
 #include "services/pipeline/pipeline.h"
 #include "triad/pipeline/v1/pipeline_service.grpc.pb.h"
 
@@ -10,45 +14,49 @@ namespace triad::pipeline {
 
 inline constexpr char kServiceFullName[] = "triad.pipeline.v1.PipelineService";
 
+// The RPCs of triad.pipeline.v1.PipelineService: (method, request, response).
+#define TRIAD_PIPELINE_RPCS(X)                                                             \
+  X(GetPlaybook, GetPlaybookRequest, Playbook)                                             \
+  X(ListPlaybooks, ListPlaybooksRequest, ListPlaybooksResponse)                            \
+  X(CreatePlaybookVersion, CreatePlaybookVersionRequest, Playbook)                         \
+  X(RecordSignal, RecordSignalRequest, Signal)                                             \
+  X(GetSignal, GetSignalRequest, Signal)                                                   \
+  X(ListSignals, ListSignalsRequest, ListSignalsResponse)                                  \
+  X(CreateLead, CreateLeadRequest, Lead)                                                   \
+  X(GetLead, GetLeadRequest, Lead)                                                         \
+  X(ListLeads, ListLeadsRequest, ListLeadsResponse)                                        \
+  X(QualifyLead, QualifyLeadRequest, Lead)                                                 \
+  X(DisqualifyLead, DisqualifyLeadRequest, Lead)                                           \
+  X(CreateOpportunity, CreateOpportunityRequest, Opportunity)                              \
+  X(GetOpportunity, GetOpportunityRequest, Opportunity)                                    \
+  X(ListOpportunities, ListOpportunitiesRequest, ListOpportunitiesResponse)                \
+  X(ListOpportunityHistory, ListOpportunityHistoryRequest, ListOpportunityHistoryResponse) \
+  X(UpdateOpportunity, UpdateOpportunityRequest, Opportunity)                              \
+  X(CompleteChecklistItem, CompleteChecklistItemRequest, Opportunity)                      \
+  X(AdvanceStage, AdvanceStageRequest, Opportunity)                                        \
+  X(WinOpportunity, WinOpportunityRequest, Opportunity)                                    \
+  X(LoseOpportunity, LoseOpportunityRequest, Opportunity)                                  \
+  X(ReassignOpportunity, ReassignOpportunityRequest, Opportunity)                          \
+  X(GetFunnelReport, GetFunnelReportRequest, FunnelReport)                                 \
+  X(RankOpenDeals, RankOpenDealsRequest, RankOpenDealsResponse)                            \
+  X(ListStaleDeals, ListStaleDealsRequest, ListStaleDealsResponse)                         \
+  X(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
+
 class PipelineGrpcService final : public v1::PipelineService::Service {
  public:
-  // The domain is not owned and must outlive the service.
-  explicit PipelineGrpcService(Pipeline* pipeline) : p_(pipeline) {}
+  // The domain is not owned and must outlive the service. `security` defaults to
+  // authentication disabled (in-process tests).
+  explicit PipelineGrpcService(Pipeline* pipeline, auth::CallSecurity security = {});
 
-#define TRIAD_PIPELINE_RPC(Method, Request, Response)                                       \
+#define TRIAD_PIPELINE_DECLARE(Method, Request, Response)                                   \
   grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
       override;
-  TRIAD_PIPELINE_RPC(GetPlaybook, GetPlaybookRequest, Playbook)
-  TRIAD_PIPELINE_RPC(ListPlaybooks, ListPlaybooksRequest, ListPlaybooksResponse)
-  TRIAD_PIPELINE_RPC(CreatePlaybookVersion, CreatePlaybookVersionRequest, Playbook)
-  TRIAD_PIPELINE_RPC(RecordSignal, RecordSignalRequest, Signal)
-  TRIAD_PIPELINE_RPC(GetSignal, GetSignalRequest, Signal)
-  TRIAD_PIPELINE_RPC(ListSignals, ListSignalsRequest, ListSignalsResponse)
-  TRIAD_PIPELINE_RPC(CreateLead, CreateLeadRequest, Lead)
-  TRIAD_PIPELINE_RPC(GetLead, GetLeadRequest, Lead)
-  TRIAD_PIPELINE_RPC(ListLeads, ListLeadsRequest, ListLeadsResponse)
-  TRIAD_PIPELINE_RPC(QualifyLead, QualifyLeadRequest, Lead)
-  TRIAD_PIPELINE_RPC(DisqualifyLead, DisqualifyLeadRequest, Lead)
-  TRIAD_PIPELINE_RPC(CreateOpportunity, CreateOpportunityRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(GetOpportunity, GetOpportunityRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(ListOpportunities, ListOpportunitiesRequest, ListOpportunitiesResponse)
-  TRIAD_PIPELINE_RPC(ListOpportunityHistory, ListOpportunityHistoryRequest,
-                     ListOpportunityHistoryResponse)
-  TRIAD_PIPELINE_RPC(UpdateOpportunity, UpdateOpportunityRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(CompleteChecklistItem, CompleteChecklistItemRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(AdvanceStage, AdvanceStageRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(WinOpportunity, WinOpportunityRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(LoseOpportunity, LoseOpportunityRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(ReassignOpportunity, ReassignOpportunityRequest, Opportunity)
-  TRIAD_PIPELINE_RPC(GetFunnelReport, GetFunnelReportRequest, FunnelReport)
-  TRIAD_PIPELINE_RPC(RankOpenDeals, RankOpenDealsRequest, RankOpenDealsResponse)
-  TRIAD_PIPELINE_RPC(ListStaleDeals, ListStaleDealsRequest, ListStaleDealsResponse)
-  TRIAD_PIPELINE_RPC(ListInactiveHoldings, ListInactiveHoldingsRequest,
-                     ListInactiveHoldingsResponse)
-#undef TRIAD_PIPELINE_RPC
+  TRIAD_PIPELINE_RPCS(TRIAD_PIPELINE_DECLARE)
+#undef TRIAD_PIPELINE_DECLARE
 
  private:
   Pipeline* p_;
+  auth::Guard guard_;
 };
 
 }  // namespace triad::pipeline

@@ -21,8 +21,10 @@ namespace {
 
 // Process is what the pipeline process keeps alive: the domain and its gRPC adapter.
 struct Process {
-  explicit Process(std::unique_ptr<Pipeline> p)
-      : pipeline(std::move(p)), service(pipeline.get()), admin(pipeline.get()) {}
+  Process(std::unique_ptr<Pipeline> p, const auth::CallSecurity& security)
+      : pipeline(std::move(p)),
+        service(pipeline.get(), security),
+        admin(pipeline.get(), security) {}
   std::unique_ptr<Pipeline> pipeline;
   PipelineGrpcService service;
   PipelineAdminGrpcService admin;
@@ -34,7 +36,11 @@ absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
   absl::StatusOr<std::unique_ptr<Pipeline>> pipeline =
       Pipeline::Create(&rt.store(), &rt.outbox(), options);
   if (!pipeline.ok()) return pipeline.status();
-  auto process = std::make_shared<Process>(std::move(*pipeline));
+  auth::CallSecurity security = rt.call_security();
+  // Ownership of leads and opportunities: the one place the pipeline's ResourceAccess
+  // (pipeline::PipelineAccess, services/pipeline/access.h) is plugged in.
+  security.access = nullptr;
+  auto process = std::make_shared<Process>(std::move(*pipeline), security);
   Pipeline* domain = process->pipeline.get();
 
   events::ConsumerOptions consumer;

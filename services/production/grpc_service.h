@@ -1,8 +1,11 @@
-// ProductionGrpcService: the thin gRPC adapter of the production domain. Each RPC calls the
-// domain and maps its absl::Status with triad::Reply; no logic lives here.
+// ProductionGrpcService: the thin gRPC adapter of the production domain. Each RPC runs the request
+// guard (common/auth/guard.h: authentication, ProductionServicePolicy, request check, actor from
+// the principal), calls the domain and maps its absl::Status once; no logic lives here.
 #ifndef TRIAD_SERVICES_PRODUCTION_GRPC_SERVICE_H_
 #define TRIAD_SERVICES_PRODUCTION_GRPC_SERVICE_H_
 
+#include "common/auth/call_security.h"
+#include "common/auth/guard.h"
 #include "services/production/production.h"
 #include "triad/production/v1/production_service.grpc.pb.h"
 
@@ -34,8 +37,9 @@ inline constexpr char kServiceFullName[] = "triad.production.v1.ProductionServic
 
 class ProductionGrpcService final : public v1::ProductionService::Service {
  public:
-  // The domain is not owned and must outlive the service.
-  explicit ProductionGrpcService(Production* production) : p_(production) {}
+  // The domain is not owned and must outlive the service. `security` defaults to
+  // authentication disabled (in-process tests).
+  explicit ProductionGrpcService(Production* domain, auth::CallSecurity security = {});
 
 #define TRIAD_PRODUCTION_DECLARE(Method, Request, Response)                                 \
   grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
@@ -45,6 +49,7 @@ class ProductionGrpcService final : public v1::ProductionService::Service {
 
  private:
   Production* p_;
+  auth::Guard guard_;
 };
 
 }  // namespace triad::production

@@ -13,8 +13,8 @@ namespace {
 
 // Process is what the production process keeps alive: the domain and its gRPC adapter.
 struct Process {
-  explicit Process(std::unique_ptr<Production> p)
-      : production(std::move(p)), service(production.get()) {}
+  Process(std::unique_ptr<Production> p, auth::CallSecurity security)
+      : production(std::move(p)), service(production.get(), std::move(security)) {}
   std::unique_ptr<Production> production;
   ProductionGrpcService service;
 };
@@ -25,7 +25,8 @@ absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
   absl::StatusOr<std::unique_ptr<Production>> production =
       Production::Create(&rt.store(), &rt.outbox(), options);
   if (!production.ok()) return production.status();
-  auto process = std::make_shared<Process>(std::move(*production));
+  // Production records are not owned by salespeople: no ResourceAccess, the role table only.
+  auto process = std::make_shared<Process>(std::move(*production), rt.call_security());
   Production* domain = process->production.get();
   events::ConsumerOptions consumer;
   consumer.group_id = options.consumer_group;

@@ -1,17 +1,19 @@
-// Implements the gRPC adapter: each RPC checks the request's id fields (api::CheckIdFields),
-// forwards to the domain and maps the status.
+// Implements the gRPC adapter: every method runs the request guard around its domain call
+// (one line each, from TRIAD_REVIEW_RPCS).
 #include "services/review/grpc_service.h"
 
-#include "common/api/validation.h"
-#include "common/status/grpc_status.h"
+#include "services/review/access_policy.h"
 
 namespace triad::review {
 
-#define TRIAD_REVIEW_DEFINE(Method, Request, Response)                                    \
-  grpc::Status ReviewGrpcService::Method(grpc::ServerContext*, const v1::Request* req,    \
-                                         v1::Response* resp) {                            \
-    if (absl::Status ids = api::CheckIdFields(*req); !ids.ok()) return ToGrpcStatus(ids); \
-    return Reply(r_->Method(*req), resp);                                                 \
+ReviewGrpcService::ReviewGrpcService(Reviews* domain, auth::CallSecurity security)
+    : r_(domain), guard_("review", ReviewServicePolicy(), std::move(security)) {}
+
+#define TRIAD_REVIEW_DEFINE(Method, Request, Response)                                     \
+  grpc::Status ReviewGrpcService::Method(grpc::ServerContext* ctx, const v1::Request* req, \
+                                         v1::Response* resp) {                             \
+    return guard_.Call(ctx, #Method, *req, resp,                                           \
+                       [this](const v1::Request& r) { return r_->Method(r); });            \
   }
 TRIAD_REVIEW_RPCS(TRIAD_REVIEW_DEFINE)
 #undef TRIAD_REVIEW_DEFINE

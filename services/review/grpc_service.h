@@ -1,8 +1,11 @@
-// ReviewGrpcService: the thin gRPC adapter of the review domain. Each RPC calls the domain and
-// maps its absl::Status with triad::Reply; no logic lives here.
+// ReviewGrpcService: the thin gRPC adapter of the review domain. Each RPC runs the request guard
+// (common/auth/guard.h: authentication, ReviewServicePolicy, request check, actor from the
+// principal), calls the domain and maps its absl::Status once; no logic lives here.
 #ifndef TRIAD_SERVICES_REVIEW_GRPC_SERVICE_H_
 #define TRIAD_SERVICES_REVIEW_GRPC_SERVICE_H_
 
+#include "common/auth/call_security.h"
+#include "common/auth/guard.h"
 #include "services/review/review.h"
 #include "triad/review/v1/review_service.grpc.pb.h"
 
@@ -37,8 +40,9 @@ inline constexpr char kServiceFullName[] = "triad.review.v1.ReviewService";
 
 class ReviewGrpcService final : public v1::ReviewService::Service {
  public:
-  // The domain is not owned and must outlive the service.
-  explicit ReviewGrpcService(Reviews* reviews) : r_(reviews) {}
+  // The domain is not owned and must outlive the service. `security` defaults to
+  // authentication disabled (in-process tests).
+  explicit ReviewGrpcService(Reviews* domain, auth::CallSecurity security = {});
 
 #define TRIAD_REVIEW_DECLARE(Method, Request, Response)                                     \
   grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
@@ -48,6 +52,7 @@ class ReviewGrpcService final : public v1::ReviewService::Service {
 
  private:
   Reviews* r_;
+  auth::Guard guard_;
 };
 
 }  // namespace triad::review

@@ -24,7 +24,8 @@ namespace {
 
 // Process is what the review process keeps alive: the domain and its gRPC adapter.
 struct Process {
-  explicit Process(std::unique_ptr<Reviews> r) : reviews(std::move(r)), service(reviews.get()) {}
+  Process(std::unique_ptr<Reviews> r, auth::CallSecurity security)
+      : reviews(std::move(r)), service(reviews.get(), std::move(security)) {}
   std::unique_ptr<Reviews> reviews;
   ReviewGrpcService service;
 };
@@ -36,7 +37,8 @@ absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
   absl::StatusOr<std::unique_ptr<Reviews>> reviews =
       Reviews::Create(&rt.store(), &rt.outbox(), options);
   if (!reviews.ok()) return reviews.status();
-  auto process = std::make_shared<Process>(std::move(*reviews));
+  // Review records are not owned by salespeople: no ResourceAccess, the role table only.
+  auto process = std::make_shared<Process>(std::move(*reviews), rt.call_security());
   Reviews* domain = process->reviews.get();
 
   events::ConsumerOptions consumer;
