@@ -45,7 +45,8 @@ are there (triad_py.ensure_python()). API:
   Triad(cluster)           the flow helpers every test shares: clients, experts, resources,
                            opportunities driven through the playbook, reviews decided by the
                            assigned expert, wins, project progress (see its methods)
-  main(*test_cases)        runs unittest cases, prints "N passed, M failed", returns the status
+  main(*test_cases)        runs unittest cases, prints "N passed, M failed[, K skipped]",
+                           returns the status (skips are not failures)
 
 A test of another group of flows (e.g. offboarding_test.py) is a file beside this one:
 
@@ -502,13 +503,17 @@ class CountingResult(unittest.TextTestResult):
 
 
 def main(*cases):
-    """Runs the test cases in order; prints "N passed, M failed"; returns the exit status."""
+    """Runs the test cases in order; prints "N passed, M failed" (and the skipped); returns
+    the exit status."""
     suite = unittest.TestSuite()
     for c in cases:
         suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(c))
     runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=CountingResult)
     result = runner.run(suite)
-    failed = max(suite.countTestCases() - result.passed, len(result.failures) + len(result.errors))
+    skipped = len(result.skipped)
+    failed = max(suite.countTestCases() - result.passed - skipped,
+                 len(result.failures) + len(result.errors))
     sys.stdout.flush()
-    print("%d passed, %d failed" % (result.passed, failed), flush=True)
+    print("%d passed, %d failed%s" % (result.passed, failed,
+                                      ", %d skipped" % skipped if skipped else ""), flush=True)
     return 0 if failed == 0 and result.wasSuccessful() else 1
