@@ -7,7 +7,7 @@ precedence), triad_py.jwks (an identity provider's JWKS to PEM files per kid) an
 `triadctl login / dev-token / whoami` (token stored 0600, never printed; a request needs no
 --actor when a token is sent).
 
-Run: python3 tests/tools/auth_unit_test.py
+Run: python3 tests/tools/client_auth_test.py
 """
 import os
 import shutil
