@@ -190,6 +190,10 @@ absl::StatusOr<Principal> JwtVerifier::Verify(std::string_view token, absl::Time
   if (alg != "RS256" && alg != "ES256") {
     return Unauthenticated("alg_refused", "token algorithm not supported (only RS256 and ES256)");
   }
+  if (header->contains("crit")) {
+    return Unauthenticated("malformed",
+                           "token header has critical extensions (crit) not supported");
+  }
   auto kid_it = header->find("kid");
   if (kid_it == header->end() || !kid_it->is_string()) {
     return Unauthenticated("unknown_key", "token header has no kid");

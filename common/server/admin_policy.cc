@@ -13,6 +13,7 @@ const auth::Policy& AdminServicePolicy() {
                            {"DeleteBackup", {}},
                            {"ListQuarantinedEvents", {}},
                            {"RequeueQuarantinedEvent", {}},
+                           {"ListAccessDenials", {}},
                        });
   return *policy;
 }

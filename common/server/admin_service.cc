@@ -156,6 +156,22 @@ absl::StatusOr<admin::v1::RequeueQuarantinedEventResponse> Admin::RequeueQuarant
   return resp;
 }
 
+absl::StatusOr<admin::v1::ListAccessDenialsResponse> Admin::ListAccessDenials(
+    const admin::v1::ListAccessDenialsRequest& req) {
+  ASSIGN_OR_RETURN(api::Pager pager,
+                   AdminPager(req.page_size(), req.page_token(), "access denials"));
+  admin::v1::ListAccessDenialsResponse resp;
+  if (denials_ == nullptr) return resp;
+  ASSIGN_OR_RETURN(auto page,
+                   denials_->List(static_cast<size_t>(pager.page_size()) + 1, pager.after_key()));
+  for (auto& [key, denial] : page) {
+    if (!pager.Accept(key)) break;
+    *resp.add_denials() = std::move(denial);
+  }
+  resp.set_next_page_token(pager.NextPageToken());
+  return resp;
+}
+
 namespace {
 
 absl::Time Deadline(const grpc::ServerContext* ctx) {
@@ -177,8 +193,9 @@ void Audit(const grpc::ServerContext* ctx, std::string_view method, const std::s
 }  // namespace
 
 AdminGrpcService::AdminGrpcService(storage::Store* store, events::Outbox* outbox, Backups* backups,
-                                   std::string service, auth::CallSecurity security)
-    : admin_(store, outbox, backups),
+                                   std::string service, auth::CallSecurity security,
+                                   const DenialLog* denials)
+    : admin_(store, outbox, backups, denials),
       guard_(std::move(service), AdminServicePolicy(), std::move(security)) {}
 
 grpc::Status AdminGrpcService::CreateBackup(grpc::ServerContext* ctx,
@@ -224,9 +241,17 @@ grpc::Status AdminGrpcService::RequeueQuarantinedEvent(
   return s;
 }
 
+grpc::Status AdminGrpcService::ListAccessDenials(grpc::ServerContext* ctx,
+                                                 const admin::v1::ListAccessDenialsRequest* req,
+                                                 admin::v1::ListAccessDenialsResponse* resp) {
+  return guard_.Call(ctx, "ListAccessDenials", *req, resp,
+                     [&](const auto& r) { return admin_.ListAccessDenials(r); });
+}
+
 std::unique_ptr<AdminGrpcService> AddAdminService(ServiceRuntime& rt) {
-  auto service = std::make_unique<AdminGrpcService>(&rt.store(), &rt.outbox(), &rt.backups(),
-                                                    rt.options().service, rt.call_security());
+  auto service =
+      std::make_unique<AdminGrpcService>(&rt.store(), &rt.outbox(), &rt.backups(),
+                                         rt.options().service, rt.call_security(), &rt.denials());
   rt.host().AddService(service.get(), "triad.admin.v1.AdminService");
   return service;
 }

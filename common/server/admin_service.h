@@ -1,7 +1,7 @@
 // AdminService (triad.admin.v1), the operator's API every service serves beside its own:
-// online backups of the store (ServiceRuntime::backups) and the outbox quarantine
-// (Outbox::ListQuarantined / Requeue). RunService registers it for every service; in-process
-// tests call AddAdminService.
+// online backups of the store (ServiceRuntime::backups), the outbox quarantine
+// (Outbox::ListQuarantined / Requeue) and the refused calls (DenialLog). RunService registers it
+// for every service; in-process tests call AddAdminService.
 //
 // CreateBackup starts the backup on its own thread and waits for it within the call's
 // deadline; one backup runs at a time (another CreateBackup gets ABORTED, a retry with the
@@ -20,6 +20,7 @@
 #include "common/auth/guard.h"
 #include "common/events/outbox.h"
 #include "common/server/backups.h"
+#include "common/server/denial_log.h"
 #include "common/server/runtime.h"
 #include "common/storage/store.h"
 #include "triad/admin/v1/admin_service.grpc.pb.h"
@@ -36,9 +37,11 @@ inline constexpr int kMaxAdminPageSize = 100;
 // absl statuses and knows nothing of gRPC.
 class Admin {
  public:
-  // None is owned; the store must have the "requests" column family.
-  Admin(storage::Store* store, events::Outbox* outbox, Backups* backups)
-      : store_(store), outbox_(outbox), backups_(backups) {}
+  // None is owned; the store must have the "requests" column family. Without `denials`
+  // ListAccessDenials lists nothing.
+  Admin(storage::Store* store, events::Outbox* outbox, Backups* backups,
+        const DenialLog* denials = nullptr)
+      : store_(store), outbox_(outbox), backups_(backups), denials_(denials) {}
 
   // CreateBackup takes a backup, waiting for it until `deadline` or until `cancelled`
   // returns true (the call was cancelled, e.g. at shutdown); the backup goes on either way.
@@ -57,11 +60,15 @@ class Admin {
   // RequeueQuarantinedEvent moves one quarantined event back into the outbox.
   absl::StatusOr<admin::v1::RequeueQuarantinedEventResponse> RequeueQuarantinedEvent(
       const admin::v1::RequeueQuarantinedEventRequest& req);
+  // ListAccessDenials lists the refused calls, newest first.
+  absl::StatusOr<admin::v1::ListAccessDenialsResponse> ListAccessDenials(
+      const admin::v1::ListAccessDenialsRequest& req);
 
  private:
   storage::Store* store_;
   events::Outbox* outbox_;
   Backups* backups_;
+  const DenialLog* denials_;
 };
 
 // AdminGrpcService is the gRPC adapter of Admin; every call passes the request guard with
@@ -70,7 +77,8 @@ class AdminGrpcService final : public admin::v1::AdminService::Service {
  public:
   // `service` is the short name of the serving service (the denial metric's label).
   AdminGrpcService(storage::Store* store, events::Outbox* outbox, Backups* backups,
-                   std::string service = "admin", auth::CallSecurity security = {});
+                   std::string service = "admin", auth::CallSecurity security = {},
+                   const DenialLog* denials = nullptr);
 
   grpc::Status CreateBackup(grpc::ServerContext* ctx, const admin::v1::CreateBackupRequest* req,
                             admin::v1::Backup* resp) override;
@@ -84,6 +92,9 @@ class AdminGrpcService final : public admin::v1::AdminService::Service {
   grpc::Status RequeueQuarantinedEvent(grpc::ServerContext* ctx,
                                        const admin::v1::RequeueQuarantinedEventRequest* req,
                                        admin::v1::RequeueQuarantinedEventResponse* resp) override;
+  grpc::Status ListAccessDenials(grpc::ServerContext* ctx,
+                                 const admin::v1::ListAccessDenialsRequest* req,
+                                 admin::v1::ListAccessDenialsResponse* resp) override;
 
  private:
   Admin admin_;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/flags.h"
 #include "common/config/logging.h"
+#include "common/server/denial_log.h"
 #include "common/util/idempotency.h"
 
 namespace triad::server {
@@ -90,6 +91,9 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
       rt->store_.get(), BackupsOptions{.service = rt->options_.service,
                                        .backup_dir = rt->options_.backup_dir,
                                        .consumer_group = rt->options_.consumer_group});
+  absl::StatusOr<std::unique_ptr<DenialLog>> denials = DenialLog::Open(rt->store_.get());
+  if (!denials.ok()) return denials.status();
+  rt->denials_ = std::move(*denials);
   rt->host_ = std::make_unique<ServiceHost>(rt->options_.server);
   ServiceRuntime* self = rt.get();
   rt->host_->OnStop("stop connecting to Kafka", [self] { self->StopConnector(); });
@@ -113,6 +117,10 @@ ServiceRuntime::~ServiceRuntime() {
   if (host_) host_->Shutdown();
   StopConnector();
   StopPeriodicTasks();
+}
+
+auth::CallSecurity ServiceRuntime::call_security() const {
+  return auth::CallSecurity{.authenticator = options_.authenticator, .denials = denials_.get()};
 }
 
 absl::Status ServiceRuntime::Failed() const {

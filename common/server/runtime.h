@@ -33,6 +33,8 @@
 
 namespace triad::server {
 
+class DenialLog;
+
 struct RuntimeOptions {
   // Service name, e.g. "clients": ce_source is "triad/<service>", the default consumer group
   // "triad-<service>".
@@ -88,9 +90,10 @@ class ServiceRuntime {
 
   // call_security is what the request guards of the service's gRPC adapters need: the
   // authenticator and where denials are kept. The service adds its ResourceAccess, if any.
-  auth::CallSecurity call_security() const {
-    return auth::CallSecurity{.authenticator = options_.authenticator};
-  }
+  auth::CallSecurity call_security() const;
+
+  // denials keeps the calls the service refused (AdminService.ListAccessDenials lists them).
+  DenialLog& denials() { return *denials_; }
 
   // consumer_group is the group AddConsumer uses when none is given (resolved at Create).
   const std::string& consumer_group() const { return options_.consumer_group; }
@@ -129,6 +132,7 @@ class ServiceRuntime {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<events::Outbox> outbox_;
   std::unique_ptr<Backups> backups_;
+  std::unique_ptr<DenialLog> denials_;
   std::vector<std::unique_ptr<events::IdempotentConsumer>> consumers_;
   std::vector<std::string> consumed_topics_;
   std::unique_ptr<ServiceHost> host_;

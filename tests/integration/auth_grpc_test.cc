@@ -62,6 +62,10 @@ class AuthGrpcTest : public ::testing::Test {
     runtime_->host().AddService(service_.get(), kServiceFullName);
     admin_ = server::AddAdminService(*runtime_);
     ASSERT_TRUE(runtime_->Start().ok());
+    // Connected (lease taken, relay and consumers running) before the test acts, so that the
+    // shutdown never races a lease still being taken.
+    ASSERT_TRUE(triad::testing::PollUntil([&] { return runtime_->Connected(); }, absl::Seconds(60)))
+        << runtime_->Failed();
     address_ = runtime_->host().grpc_address();
     channel_ = pki_.Channel(address_);
     clients_ = v1::ClientsService::NewStub(channel_);
@@ -171,6 +175,23 @@ TEST_F(AuthGrpcTest, SalesOnOperatorMethodIsPermissionDeniedAndCounted) {
   triad::testing::WithBearer(&op, kit_.Token("u:root", {"operator"}));
   grpc::Status ok = admin_stub_->ListBackups(&op, admin::v1::ListBackupsRequest(), &resp);
   EXPECT_TRUE(ok.ok()) << ok.error_message();
+
+  // The operator sees the refusals, newest first, with who, what and why.
+  grpc::ClientContext list;
+  Deadline(&list);
+  triad::testing::WithBearer(&list, kit_.Token("u:root", {"operator"}));
+  admin::v1::ListAccessDenialsResponse denials;
+  grpc::Status listed =
+      admin_stub_->ListAccessDenials(&list, admin::v1::ListAccessDenialsRequest(), &denials);
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  ASSERT_GE(denials.denials_size(), 2);
+  EXPECT_EQ(denials.denials(0).subject(), "u:boss");
+  EXPECT_EQ(denials.denials(1).subject(), "u:alice");
+  EXPECT_EQ(denials.denials(1).method(), "ListBackups");
+  EXPECT_EQ(denials.denials(1).reason(), "role");
+  EXPECT_EQ(denials.denials(1).code(), "PERMISSION_DENIED");
+  EXPECT_FALSE(denials.denials(1).peer().empty());
+  EXPECT_GT(denials.denials(0).sequence(), denials.denials(1).sequence());
 
   // A token without any known role may call nothing.
   EXPECT_EQ(ListClients(kit_.Token("u:nobody", {"janitor"})).error_code(),

@@ -128,6 +128,7 @@ std::string MintToken(const TokenSpec& spec) {
   const std::string claims = spec.claims.dump();
   jwt_add_grants_json(jwt, claims.c_str());
   if (!spec.kid.empty()) jwt_add_header(jwt, "kid", spec.kid.c_str());
+  if (!spec.headers.empty()) jwt_add_headers_json(jwt, spec.headers.dump().c_str());
   const auto* key = reinterpret_cast<const unsigned char*>(spec.key.data());
   const int len = static_cast<int>(spec.key.size());
   int rc = 0;

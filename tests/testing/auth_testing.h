@@ -39,6 +39,8 @@ struct TokenSpec {
   // The signing key: a private PEM for RS256/ES256, the secret for HS256.
   std::string key;
   nlohmann::json claims = nlohmann::json::object();
+  // Extra header parameters.
+  nlohmann::json headers = nlohmann::json::object();
 };
 
 // MintToken signs a compact JWS (libjwt) from `spec`.

@@ -13,7 +13,10 @@
 #include "common/auth/guard.h"
 #include "common/auth/jwt.h"
 #include "common/auth/policy.h"
+#include "common/config/logging.h"
 #include "common/server/auth_config.h"
+#include "common/server/denial_log.h"
+#include "common/storage/store.h"
 #include "gtest/gtest.h"
 #include "tests/testing/auth_testing.h"
 #include "tests/testing/test_env.h"
@@ -111,6 +114,13 @@ TEST_F(JwtVerifierTest, RefusesForeignSignatureAndUnknownKid) {
   ExpectRefused(
       MintToken({.alg = TokenAlg::kRs256, .key = kit_.rsa().private_pem, .claims = claims}),
       "unknown_key", "no kid");
+  // A critical header extension the verifier does not know.
+  ExpectRefused(MintToken({.alg = TokenAlg::kRs256,
+                           .kid = "rsa",
+                           .key = kit_.rsa().private_pem,
+                           .claims = claims,
+                           .headers = {{"crit", json::array({"exp"})}, {"exp", 1}}}),
+                "malformed", "crit");
   // A valid token with its payload swapped for another one's.
   std::string good = kit_.Signed(claims);
   std::string admin = kit_.Signed(AuthKit::Claims("u:mallory", {"operator"}));
@@ -327,6 +337,85 @@ TEST(GuardTest, BadIdIsInvalidArgumentBeforeTheDomain) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("client_id"), std::string::npos);
   EXPECT_FALSE(called);
+}
+
+TEST(DenialAuditTest, WritesAnAuditLineAndCounts) {
+  logging::Init("authtest", "info");
+  const double before = DeniedCount("audittest", "GetClient", "expired");
+  ::testing::internal::CaptureStderr();
+  AuditDenial(Denial{.service = "audittest",
+                     .method = "GetClient",
+                     .reason = "expired",
+                     .subject = "",
+                     .peer = "ipv4:127.0.0.1:40000",
+                     .code = absl::StatusCode::kUnauthenticated,
+                     .message = "token expired",
+                     .time = absl::Now()});
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(DeniedCount("audittest", "GetClient", "expired"), before + 1);
+  bool found = false;
+  size_t start = 0;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    json line = json::parse(out.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (line.is_discarded() || line.value("audit", "") != "access_denied") continue;
+    found = true;
+    EXPECT_EQ(line.value("method", ""), "GetClient");
+    EXPECT_EQ(line.value("reason", ""), "expired");
+    EXPECT_EQ(line.value("code", ""), "UNAUTHENTICATED");
+    EXPECT_EQ(line.value("peer", ""), "ipv4:127.0.0.1:40000");
+    EXPECT_FALSE(line.value("time", "").empty());
+    EXPECT_TRUE(line.contains("subject"));
+  }
+  EXPECT_TRUE(found) << out;
+}
+
+Denial MakeDenial(int i) {
+  return Denial{.service = "clients",
+                .method = "GetClient",
+                .reason = "role",
+                .subject = "u:" + std::to_string(i),
+                .peer = "ipv4:127.0.0.1:1",
+                .code = absl::StatusCode::kPermissionDenied,
+                .message = "role sales may not call GetClient",
+                .time = absl::Now()};
+}
+
+TEST(DenialLogTest, KeepsTheNewestBoundedAndListsNewestFirstAcrossReopen) {
+  testing::TempDir dir;
+  storage::StoreOptions so;
+  so.path = dir.Sub("db");
+  {
+    auto store = storage::Store::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto log = server::DenialLog::Open(store->get(), /*keep=*/150);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 1; i <= 250; ++i) (*log)->Keep(MakeDenial(i));
+    auto all = (*log)->List(1000, "");
+    ASSERT_TRUE(all.ok()) << all.status();
+    ASSERT_EQ(all->size(), 150u);
+    EXPECT_EQ(all->front().second.sequence(), 250u);
+    EXPECT_EQ(all->front().second.subject(), "u:250");
+    EXPECT_EQ(all->front().second.code(), "PERMISSION_DENIED");
+    EXPECT_EQ(all->back().second.sequence(), 101u);
+    // Paging: after the 10th key comes the 11th newest.
+    auto page = (*log)->List(5, (*all)[9].first);
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->size(), 5u);
+    EXPECT_EQ(page->front().second.sequence(), 240u);
+  }
+  auto store = storage::Store::Open(so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto log = server::DenialLog::Open(store->get(), /*keep=*/150);
+  ASSERT_TRUE(log.ok());
+  (*log)->Keep(MakeDenial(251));
+  auto all = (*log)->List(1000, "");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 150u);
+  EXPECT_EQ(all->front().second.sequence(), 251u);
+  EXPECT_EQ(all->back().second.sequence(), 102u);
 }
 
 TEST(AuthConfigTest, RefusesToStartHalfSecured) {
