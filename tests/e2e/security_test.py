@@ -14,8 +14,8 @@ an attacker or a careless client would:
     to set (OWNERSHIP_WIRED);
   - a spoofed actor.id in a request has no effect: the client's history shows the token's sub
     (and keeps the free-text reason);
-  - a sales token calling AdminService is PERMISSION_DENIED and triad_auth_denied_total on the
-    service's /metrics goes up;
+  - a sales token calling AdminService is PERMISSION_DENIED, triad_auth_denied_total on the
+    service's /metrics goes up and AdminService.ListAccessDenials shows who, what and when;
   - an oversized request is RESOURCE_EXHAUSTED (over --grpc_max_message_bytes) or
     INVALID_ARGUMENT (over a field's limit) and the service keeps serving.
 
@@ -210,9 +210,18 @@ class SecurityTest(unittest.TestCase):
             harness.poll(lambda: svc.metric("triad_auth_denied_total",
                                             contains="ListBackups") >= before + 1,
                          "triad_auth_denied_total of %s to count the denial" % name, timeout=10)
-        # An operator may.
+        # An operator may, and finds the denial in the service's audit (who, what, when).
+        ops = self.as_("u:ops." + RUN, "operator")
         self.admin["clients"].ListBackups(admin_pb.ListBackupsRequest(), timeout=T,
-                                          credentials=self.as_("u:ops." + RUN, "operator"))
+                                          credentials=ops)
+        if hasattr(admin_pb, "ListAccessDenialsRequest"):
+            denials = self.admin["clients"].ListAccessDenials(
+                admin_pb.ListAccessDenialsRequest(page_size=100), timeout=T,
+                credentials=ops).denials
+            mine = [d for d in denials if d.subject == ALICE and d.method == "ListBackups"]
+            self.assertTrue(mine, "no audited denial of %s in %s" % (ALICE, denials))
+            self.assertEqual((mine[0].code, mine[0].service), ("PERMISSION_DENIED", "clients"))
+            self.assertGreater(mine[0].denial_time.seconds, time.time() - 600)
 
     def test_spoofed_actor_has_no_effect_on_the_audit(self):
         alice = self.as_(ALICE, "sales", teams=[TEAM_A])
