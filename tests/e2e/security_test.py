@@ -214,14 +214,13 @@ class SecurityTest(unittest.TestCase):
         ops = self.as_("u:ops." + RUN, "operator")
         self.admin["clients"].ListBackups(admin_pb.ListBackupsRequest(), timeout=T,
                                           credentials=ops)
-        if hasattr(admin_pb, "ListAccessDenialsRequest"):
-            denials = self.admin["clients"].ListAccessDenials(
-                admin_pb.ListAccessDenialsRequest(page_size=100), timeout=T,
-                credentials=ops).denials
-            mine = [d for d in denials if d.subject == ALICE and d.method == "ListBackups"]
-            self.assertTrue(mine, "no audited denial of %s in %s" % (ALICE, denials))
-            self.assertEqual((mine[0].code, mine[0].service), ("PERMISSION_DENIED", "clients"))
-            self.assertGreater(mine[0].denial_time.seconds, time.time() - 600)
+        denials = self.admin["clients"].ListAccessDenials(
+            admin_pb.ListAccessDenialsRequest(page_size=100), timeout=T,
+            credentials=ops).denials
+        mine = [d for d in denials if d.subject == ALICE and d.method == "ListBackups"]
+        self.assertTrue(mine, "no audited denial of %s in %s" % (ALICE, denials))
+        self.assertEqual((mine[0].code, mine[0].service), ("PERMISSION_DENIED", "clients"))
+        self.assertGreater(mine[0].denial_time.seconds, time.time() - 600)
 
     def test_spoofed_actor_has_no_effect_on_the_audit(self):
         alice = self.as_(ALICE, "sales", teams=[TEAM_A])
