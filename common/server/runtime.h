@@ -28,12 +28,11 @@
 #include "common/events/lease.h"
 #include "common/events/outbox.h"
 #include "common/server/backups.h"
+#include "common/server/denial_log.h"
 #include "common/server/service_host.h"
 #include "common/storage/store.h"
 
 namespace triad::server {
-
-class DenialLog;
 
 struct RuntimeOptions {
   // Service name, e.g. "clients": ce_source is "triad/<service>", the default consumer group

@@ -4,11 +4,15 @@
 // UNAUTHENTICATED; a sales token on an operator-only method is PERMISSION_DENIED and counted;
 // the recorded actor is the token's sub whatever the request says; health answers without a
 // token; a CA-signed client certificate is a service account; an oversized message is
-// RESOURCE_EXHAUSTED and the server keeps serving.
+// RESOURCE_EXHAUSTED and the server keeps serving; the service binary refuses to start
+// half-secured.
+#include <cstdio>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/auth/denials.h"
 #include "common/auth/jwt.h"
@@ -283,6 +287,46 @@ TEST_F(AuthGrpcTest, OversizedMessageIsResourceExhaustedAndTheServerKeepsServing
     EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   }
   EXPECT_TRUE(ListClients(kit_.Token("u:pm", {"production_manager"})).ok());
+}
+
+// RunBinary runs `command` through the shell (stderr folded into stdout) and returns its exit
+// status and output.
+std::pair<int, std::string> RunBinary(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  return {pclose(pipe), out};
+}
+
+TEST(RunServiceAuthTest, RefusesToStartHalfSecured) {
+  triad::testing::TempDir dir;
+  AuthKit kit(dir.path());
+  triad::testing::TestPki pki(dir.Sub("pki"));
+  const std::string base = absl::StrCat(TRIAD_CLIENTS_BIN, " --data_dir=", dir.Sub("db"),
+                                        " --grpc_port=0 --admin_port=-1");
+  // The default (--auth_mode=jwt) without TLS: tokens would travel in plaintext.
+  auto [code, out] = RunBinary(base);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("refusing to start"), std::string::npos) << out;
+  EXPECT_NE(out.find("--tls_cert_file"), std::string::npos) << out;
+  // TLS but no issuer.
+  const std::string tls = absl::StrCat(" --tls_cert_file=", pki.server_cert_file(),
+                                       " --tls_key_file=", pki.server_key_file());
+  std::tie(code, out) = RunBinary(base + tls + " --auth_jwt_keys_dir=" + kit.keys_dir());
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("--auth_issuer"), std::string::npos) << out;
+  // An issuer but no keys.
+  std::tie(code, out) = RunBinary(base + tls + " --auth_issuer=https://x");
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("--auth_jwt_keys_dir"), std::string::npos) << out;
+  // A certificate without its key.
+  std::tie(code, out) =
+      RunBinary(base + " --tls_cert_file=" + pki.server_cert_file() + " --auth_mode=disabled");
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("--tls_key_file"), std::string::npos) << out;
 }
 
 }  // namespace
