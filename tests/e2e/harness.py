@@ -106,6 +106,9 @@ from triad_py import stubs as _stubs  # noqa: E402
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:19092"
 BUILD_DIR = os.environ.get("TRIAD_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
 DRAIN_TIMEOUT_S = 10
+# How long a starting service may take to answer health (four start side by side, TLS
+# handshakes included, on a shared machine).
+START_TIMEOUT_S = 120
 SYNC_TIMEOUT_S = 90
 RUN = uuid.uuid4().hex[:8]
 SERVICES = ("clients", "pipeline", "review", "production")
@@ -225,7 +228,7 @@ class Service:
                                              stdin=subprocess.DEVNULL)
             self.address = "127.0.0.1:%d" % self.grpc_port
             try:
-                rpc.wait_serving(self.address, timeout=60, alive=self.alive,
+                rpc.wait_serving(self.address, timeout=START_TIMEOUT_S, alive=self.alive,
                                  security=self.health_security)
                 return
             except (RuntimeError, TimeoutError) as e:

@@ -115,7 +115,7 @@ class ServiceProcess:
         plaintext for a binary without authentication."""
         return actor_channel(self.address) if self.secure else rpc.channel(self.address)
 
-    def start(self, attempts=3, timeout=60):
+    def start(self, attempts=3, timeout=120):
         """Starts the process and waits until it is SERVING (a port taken meanwhile by someone
         else is retried with new ports)."""
         last = None

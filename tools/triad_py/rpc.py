@@ -10,13 +10,19 @@ from triad_py import stubs as _stubs
 DEFAULT_RPC_TIMEOUT = 15.0
 
 
-def channel(address, security=None):
+# Reconnect quickly while a server starts: gRPC's default backoff grows to 120 s between
+# connection attempts, longer than a wait for health should ever be.
+WAIT_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200),
+                ("grpc.max_reconnect_backoff_ms", 2000)]
+
+
+def channel(address, security=None, options=None):
     """A channel to address (host:port). security: what connects (anything with a
-    channel(address) method: auth.ClientConfig, auth.DevPki, auth.ActorTokens); None is
-    plaintext without credentials, for servers run with --auth_mode=disabled."""
+    channel(address, options) method: auth.ClientConfig, auth.DevPki, auth.ActorTokens); None
+    is plaintext without credentials, for servers run with --auth_mode=disabled."""
     if security is not None:
-        return security.channel(address)
-    return grpc.insecure_channel(address)
+        return security.channel(address, options=options)
+    return grpc.insecure_channel(address, options=options)
 
 
 def wait_serving(address, timeout=60.0, service="", alive=None, security=None):
@@ -29,7 +35,7 @@ def wait_serving(address, timeout=60.0, service="", alive=None, security=None):
     start = time.monotonic()
     deadline = start + timeout
     last = "no answer"
-    with channel(address, security) as ch:
+    with channel(address, security, WAIT_OPTIONS) as ch:
         stub = s.HealthStub(ch)
         while True:
             if alive is not None and not alive():
