@@ -83,7 +83,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 import urllib.request
 import uuid
@@ -209,32 +208,44 @@ class Service:
         or plaintext for a binary without authentication."""
         return actor_channel(self.address) if self.secure else rpc.channel(self.address)
 
+    def launch(self):
+        """Starts the process on its ports (new free ones when none are set); returns at once."""
+        if self.grpc_port is None:
+            self.grpc_port, self.admin_port = free_port(), free_port()
+        os.makedirs(self.data_dir, exist_ok=True)
+        cmd = [self.binary, "--data_dir=" + self.data_dir, "--listen_host=127.0.0.1",
+               "--grpc_port=%d" % self.grpc_port, "--admin_port=%d" % self.admin_port,
+               "--kafka_bootstrap_servers=" + self.bootstrap,
+               "--topic_replication=1", "--topic_min_insync_replicas=1",
+               "--drain_timeout=%ds" % DRAIN_TIMEOUT_S] + self.security_flags() + \
+            self.extra_flags
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        self.address = "127.0.0.1:%d" % self.grpc_port
+
+    def wait_serving(self):
+        """Waits for grpc.health.v1 SERVING; on failure kills the process, forgets its ports
+        and raises."""
+        try:
+            rpc.wait_serving(self.address, timeout=START_TIMEOUT_S, alive=self.alive,
+                             security=self.health_security)
+        except (RuntimeError, TimeoutError):
+            self.kill()
+            self.grpc_port = None
+            raise
+
     def start(self, attempts=3):
         """Starts the process and waits for grpc.health.v1 SERVING (ports are picked again when
         a start fails, e.g. a port taken in between)."""
         last = None
         for _ in range(attempts):
-            if self.grpc_port is None:
-                self.grpc_port, self.admin_port = free_port(), free_port()
-            os.makedirs(self.data_dir, exist_ok=True)
-            cmd = [self.binary, "--data_dir=" + self.data_dir, "--listen_host=127.0.0.1",
-                   "--grpc_port=%d" % self.grpc_port, "--admin_port=%d" % self.admin_port,
-                   "--kafka_bootstrap_servers=" + self.bootstrap,
-                   "--topic_replication=1", "--topic_min_insync_replicas=1",
-                   "--drain_timeout=%ds" % DRAIN_TIMEOUT_S] + self.security_flags() + \
-                self.extra_flags
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL)
-            self.address = "127.0.0.1:%d" % self.grpc_port
+            self.launch()
             try:
-                rpc.wait_serving(self.address, timeout=START_TIMEOUT_S, alive=self.alive,
-                                 security=self.health_security)
+                self.wait_serving()
                 return
             except (RuntimeError, TimeoutError) as e:
                 last = e
-                self.kill()
-                self.grpc_port = None
         raise RuntimeError("%s did not become SERVING: %s\n%s" % (self.name, last,
                                                                    self.log_tail()))
 
@@ -307,22 +318,21 @@ class Cluster:
         self.skills = ("architectural-design", "drafting")
 
     def start(self):
-        """Starts the four processes side by side; returns once every one is SERVING."""
-        errors = []
-
-        def one(name):
-            try:
-                self.svc[name].start()
-            except Exception as e:  # reported below, after every start ended
-                errors.append(e)
-        threads = [threading.Thread(target=one, args=(n,)) for n in SERVICES]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        if errors:
+        """Starts the four processes side by side; returns once every one is SERVING. The
+        processes are launched first and then waited for one after the other, from this
+        thread (no process is forked while a TLS channel is being set up); one that does not
+        come up is started again (start(): new ports)."""
+        for name in SERVICES:
+            self.svc[name].launch()
+        try:
+            for name in SERVICES:
+                try:
+                    self.svc[name].wait_serving()
+                except (RuntimeError, TimeoutError):
+                    self.svc[name].start()
+        except Exception:
             self.close(failed=True)
-            raise errors[0]
+            raise
         for name in SERVICES:
             self._connect(name)
         return self
