@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run-local.sh — `make run` / `make stop`: brings up Kafka and every Triad service that exists
 # (each built binary build/services/<svc>/triad-<svc>), with data under .triad/, and loads the
-# demo data when scripts/demo.sh exists; `stop` takes it all down.
+# demo data when scripts/demo.sh exists; `stop` takes it all down. Every service runs with TLS
+# (mTLS requested) and JWT authentication against the dev PKI scripts/dev-pki.sh writes into
+# .triad/pki (kept between runs); `tools/triadctl login` mints a token with its dev signing key.
 #
 #   scripts/run-local.sh start|stop|status
 #
@@ -11,12 +13,14 @@
 #   TRIAD_ADMIN_PORT_BASE  metrics ports are base+1..base+4 (default TRIAD_PORT_BASE + 2000)
 #   TRIAD_RUN_DIR          data, logs and pids (default .triad/run)
 #   TRIAD_KAFKA_PORT, TRIAD_KAFKA_DIR, KAFKA_BOOTSTRAP_SERVERS   the broker (scripts/kafka-local.sh)
+#   TRIAD_PKI_DIR          the dev PKI (default .triad/pki)
 #   TRIAD_NO_DEMO=1        start without loading the demo
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BUILD="${TRIAD_BUILD_DIR:-build}"
 STATE="${TRIAD_RUN_DIR:-$ROOT/.triad/run}"
+PKI="${TRIAD_PKI_DIR:-$ROOT/.triad/pki}"
 SERVICES=(clients pipeline review production)
 source scripts/lib.sh
 PORT_BASE="${TRIAD_PORT_BASE:-7100}"
@@ -35,6 +39,12 @@ start() {
   local bootstrap
   bootstrap="$(scripts/kafka-local.sh bootstrap)"
   mkdir -p "$STATE"
+  scripts/dev-pki.sh "$PKI"
+  local auth_flags=(
+    --tls_cert_file="$PKI/server.pem" --tls_key_file="$PKI/server.key"
+    --tls_client_ca_file="$PKI/ca.pem"
+    --auth_mode=jwt --auth_jwt_keys_dir="$PKI/jwt" --auth_issuer="$(cat "$PKI/issuer")"
+    --auth_audience=triad)
   echo "Kafka        $bootstrap"
   for svc in "${SERVICES[@]}"; do
     local bin="$BUILD/services/$svc/triad-$svc"
@@ -49,7 +59,7 @@ start() {
       --data_dir="$STATE/data/$svc" \
       --grpc_port="${GRPC_PORT[$svc]}" --admin_port="${ADMIN_PORT[$svc]}" \
       --topic_replication=1 --topic_min_insync_replicas=1 \
-      --auth_mode=disabled \
+      "${auth_flags[@]}" \
       >"$STATE/$svc.log" 2>&1 &
     echo $! >"$pidfile"
   done
@@ -72,9 +82,12 @@ start() {
     printf '%-12s gRPC 127.0.0.1:%s  metrics http://127.0.0.1:%s/metrics  log %s\n' \
       "$svc" "${GRPC_PORT[$svc]}" "${ADMIN_PORT[$svc]}" "$STATE/$svc.log"
   done
+  echo "TLS + JWT    CA $PKI/ca.pem, token keys $PKI/jwt, issuer $(cat "$PKI/issuer")"
   if [[ -x scripts/demo.sh && -z "${TRIAD_NO_DEMO:-}" ]]; then
-    TRIAD_PORT_BASE="$PORT_BASE" TRIAD_RUN_DIR="$STATE" scripts/demo.sh
+    TRIAD_PORT_BASE="$PORT_BASE" TRIAD_RUN_DIR="$STATE" TRIAD_PKI_DIR="$PKI" scripts/demo.sh
   fi
+  echo "Call the services as someone: tools/triadctl login --as u:zhao.am --roles sales \\"
+  echo "    --teams firm-a.east   (a dev token in .triad/token; operators: --roles operator)"
   echo "Stop everything with: make stop"
 }
 

@@ -18,10 +18,18 @@ are there (triad_py.ensure_python()). API:
   binary(name)             the built binary of a service (TRIAD_<NAME>_BIN, else under
                            TRIAD_BUILD_DIR); binary(env_name, rel): variable and path given
   Service(name, binary, workdir, extra_flags=(), bootstrap=BOOTSTRAP)
-                           one service process on free loopback ports: start() (waits for
-                           SERVING), restart() (same ports and data), kill() (SIGKILL),
+                           one service process on free loopback ports, with TLS and JWT
+                           authentication (the run's dev PKI): start() (waits for SERVING),
+                           restart() (same ports and data), kill() (SIGKILL),
                            terminate(timeout) (SIGTERM; the exit code), alive(), address,
-                           data_dir, log_tail(), consumer_count(result) (Prometheus counter)
+                           data_dir, log_tail(), consumer_count(result) and metric(name, ...)
+                           (Prometheus), channel() (calls as their actor, see ActorTokens)
+  pki()                    the run's dev PKI (triad_py.auth.DevPki; scripts/dev-pki.sh into a
+                           temporary directory): pki().token(sub, roles, teams), .channel(...)
+  OPERATOR                 the subject of calls that name no actor (role operator)
+  actor_channel(address)   a TLS channel whose calls carry a token of the request's actor.id
+                           (else OPERATOR), role operator: tests not about access act as the
+                           people their requests name
   DRAIN_TIMEOUT_S          --drain_timeout given to every service
   Cluster                  the four services on fresh data directories and consumer groups:
                            Cluster(workdir, bootstrap).start(); .clients/.pipeline/.review/
@@ -37,7 +45,8 @@ are there (triad_py.ensure_python()). API:
   Triad(cluster)           the flow helpers every test shares: clients, experts, resources,
                            opportunities driven through the playbook, reviews decided by the
                            assigned expert, wins, project progress (see its methods)
-  main(*test_cases)        runs unittest cases, prints "N passed, M failed", returns the status
+  main(*test_cases)        runs unittest cases, prints "N passed, M failed[, K skipped]",
+                           returns the status (skips are not failures)
 
 A test of another group of flows (e.g. offboarding_test.py) is a file beside this one:
 
@@ -57,6 +66,12 @@ run a product line of its own (a copy of the shipped `architectural-design` play
 template whose review domain, sign-off domain and skills carry RUN): other runs' review requests
 and projects never take this run's experts' or resources' capacity.
 
+Authentication: every service runs with TLS (mTLS requested) and JWT authentication against a
+dev PKI made for the run (pki()); the servers take a change's actor from the caller's token, so
+the channels of Cluster and Service.channel() send each call with a token whose subject is the
+request's actor.id (role operator). A binary built without the authentication flags (no
+--auth_jwt_keys_dir in its --helpfull) runs plaintext instead, with a warning.
+
 Environment: KAFKA_BOOTSTRAP_SERVERS; TRIAD_BUILD_DIR (build tree, default <repo>/build);
 TRIAD_SOURCE_DIR; TRIAD_<SVC>_BIN (explicit binary); TRIAD_E2E_KEEP=1 keeps the temporary
 directory (data, logs).
@@ -68,7 +83,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 import urllib.request
 import uuid
@@ -85,12 +99,15 @@ triad_py.ensure_python()
 
 import grpc  # noqa: E402
 
-from triad_py import rpc  # noqa: E402
+from triad_py import procs, rpc  # noqa: E402
 from triad_py import stubs as _stubs  # noqa: E402
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:19092"
 BUILD_DIR = os.environ.get("TRIAD_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
 DRAIN_TIMEOUT_S = 10
+# How long a starting service may take to answer health (four start side by side, TLS
+# handshakes included, on a shared machine).
+START_TIMEOUT_S = 120
 SYNC_TIMEOUT_S = 90
 RUN = uuid.uuid4().hex[:8]
 SERVICES = ("clients", "pipeline", "review", "production")
@@ -102,8 +119,12 @@ API = {"clients": "triad.clients.v1.ClientsService",
 _QUIET = {"clients": ["--scan_interval=0"], "pipeline": ["--stale_scan_interval=0"],
           "review": ["--leave_scan_interval=0"], "production": []}
 SHIPPED_LINE = "architectural-design"
+OPERATOR = procs.OPERATOR
 
 S = None
+pki = procs.pki
+supports_auth = procs.supports_auth
+actor_channel = procs.actor_channel
 
 
 def stubs():
@@ -174,34 +195,57 @@ class Service:
         self.grpc_port = None
         self.admin_port = None
         self.address = None
+        self.secure = supports_auth(binary_path)
+        # Health needs no token; TLS with the run's CA, or plaintext.
+        self.health_security = pki() if self.secure else None
+
+    def security_flags(self):
+        """TLS (mTLS requested) and JWT authentication against the run's dev PKI."""
+        return pki().server_flags() if self.secure else []
+
+    def channel(self):
+        """A channel to the service: TLS with a token of each request's actor (actor_channel),
+        or plaintext for a binary without authentication."""
+        return actor_channel(self.address) if self.secure else rpc.channel(self.address)
+
+    def launch(self):
+        """Starts the process on its ports (new free ones when none are set); returns at once."""
+        if self.grpc_port is None:
+            self.grpc_port, self.admin_port = free_port(), free_port()
+        os.makedirs(self.data_dir, exist_ok=True)
+        cmd = [self.binary, "--data_dir=" + self.data_dir, "--listen_host=127.0.0.1",
+               "--grpc_port=%d" % self.grpc_port, "--admin_port=%d" % self.admin_port,
+               "--kafka_bootstrap_servers=" + self.bootstrap,
+               "--topic_replication=1", "--topic_min_insync_replicas=1",
+               "--drain_timeout=%ds" % DRAIN_TIMEOUT_S] + self.security_flags() + \
+            self.extra_flags
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        self.address = "127.0.0.1:%d" % self.grpc_port
+
+    def wait_serving(self):
+        """Waits for grpc.health.v1 SERVING; on failure kills the process, forgets its ports
+        and raises."""
+        try:
+            rpc.wait_serving(self.address, timeout=START_TIMEOUT_S, alive=self.alive,
+                             security=self.health_security)
+        except (RuntimeError, TimeoutError):
+            self.kill()
+            self.grpc_port = None
+            raise
 
     def start(self, attempts=3):
         """Starts the process and waits for grpc.health.v1 SERVING (ports are picked again when
         a start fails, e.g. a port taken in between)."""
         last = None
         for _ in range(attempts):
-            if self.grpc_port is None:
-                self.grpc_port, self.admin_port = free_port(), free_port()
-            os.makedirs(self.data_dir, exist_ok=True)
-            cmd = [self.binary, "--data_dir=" + self.data_dir, "--listen_host=127.0.0.1",
-                   "--grpc_port=%d" % self.grpc_port, "--admin_port=%d" % self.admin_port,
-                   "--kafka_bootstrap_servers=" + self.bootstrap,
-                   "--topic_replication=1", "--topic_min_insync_replicas=1",
-                   "--drain_timeout=%ds" % DRAIN_TIMEOUT_S,
-                   # Plaintext without authentication on loopback (the tests' callers send no
-                   # tokens yet).
-                   "--auth_mode=disabled"] + self.extra_flags
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL)
-            self.address = "127.0.0.1:%d" % self.grpc_port
+            self.launch()
             try:
-                rpc.wait_serving(self.address, timeout=60, alive=self.alive)
+                self.wait_serving()
                 return
             except (RuntimeError, TimeoutError) as e:
                 last = e
-                self.kill()
-                self.grpc_port = None
         raise RuntimeError("%s did not become SERVING: %s\n%s" % (self.name, last,
                                                                    self.log_tail()))
 
@@ -232,12 +276,19 @@ class Service:
     def consumer_count(self, result):
         """The service's triad_consumer_messages_total for `result` (applied, duplicate, ...),
         read from its Prometheus endpoint."""
+        return self.metric("triad_consumer_messages_total", {"result": result})
+
+    def metric(self, name, labels=None, contains=""):
+        """The sum of the samples of metric `name` on the service's /metrics whose labels
+        include every label of `labels` (a dict) and whose line contains `contains`."""
         body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin_port,
                                       timeout=5).read().decode()
         total = 0.0
         for line in body.splitlines():
-            if line.startswith("triad_consumer_messages_total{") and \
-                    'result="%s"' % result in line:
+            if not (line.startswith(name + "{") or line.startswith(name + " ")):
+                continue
+            if contains in line and all('%s="%s"' % (k, v) in line
+                                        for k, v in (labels or {}).items()):
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
@@ -267,22 +318,21 @@ class Cluster:
         self.skills = ("architectural-design", "drafting")
 
     def start(self):
-        """Starts the four processes side by side; returns once every one is SERVING."""
-        errors = []
-
-        def one(name):
-            try:
-                self.svc[name].start()
-            except Exception as e:  # reported below, after every start ended
-                errors.append(e)
-        threads = [threading.Thread(target=one, args=(n,)) for n in SERVICES]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        if errors:
+        """Starts the four processes side by side; returns once every one is SERVING. The
+        processes are launched first and then waited for one after the other, from this
+        thread (no process is forked while a TLS channel is being set up); one that does not
+        come up is started again (start(): new ports)."""
+        for name in SERVICES:
+            self.svc[name].launch()
+        try:
+            for name in SERVICES:
+                try:
+                    self.svc[name].wait_serving()
+                except (RuntimeError, TimeoutError):
+                    self.svc[name].start()
+        except Exception:
             self.close(failed=True)
-            raise errors[0]
+            raise
         for name in SERVICES:
             self._connect(name)
         return self
@@ -291,7 +341,7 @@ class Cluster:
         old = self.channels.pop(name, None)
         if old is not None:
             old.close()
-        ch = rpc.channel(self.svc[name].address)
+        ch = self.svc[name].channel()
         self.channels[name] = ch
         stub = {"clients": S.ClientsStub, "pipeline": S.PipelineStub, "review": S.ReviewStub,
                 "production": S.ProductionStub}[name](ch)
@@ -466,13 +516,17 @@ class CountingResult(unittest.TextTestResult):
 
 
 def main(*cases):
-    """Runs the test cases in order; prints "N passed, M failed"; returns the exit status."""
+    """Runs the test cases in order; prints "N passed, M failed" (and the skipped); returns
+    the exit status."""
     suite = unittest.TestSuite()
     for c in cases:
         suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(c))
     runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=CountingResult)
     result = runner.run(suite)
-    failed = max(suite.countTestCases() - result.passed, len(result.failures) + len(result.errors))
+    skipped = len(result.skipped)
+    failed = max(suite.countTestCases() - result.passed - skipped,
+                 len(result.failures) + len(result.errors))
     sys.stdout.flush()
-    print("%d passed, %d failed" % (result.passed, failed), flush=True)
+    print("%d passed, %d failed%s" % (result.passed, failed,
+                                      ", %d skipped" % skipped if skipped else ""), flush=True)
     return 0 if failed == 0 and result.wasSuccessful() else 1

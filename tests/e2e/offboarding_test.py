@@ -64,7 +64,7 @@ def setUpModule():
                           ["--consumer_group=triad-%s-e2e-ob-%s" % (name, RUN)] + flags)
             Env.services[name] = svc
             svc.start()
-            Env.channels[name] = rpc.channel(svc.address)
+            Env.channels[name] = svc.channel()
     except Exception:
         tearDownModule()
         raise

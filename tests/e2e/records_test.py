@@ -35,8 +35,10 @@ class RecordsTest(ClusterCase):
         """Each process answers grpc.health.v1 SERVING, overall and for its API service."""
         for name, svc in self.cluster.svc.items():
             self.assertTrue(svc.alive(), svc.log_tail())
-            self.assertEqual(rpc.health_status(svc.address), "SERVING")
-            self.assertEqual(rpc.health_status(svc.address, harness.API[name]), "SERVING")
+            self.assertEqual(rpc.health_status(svc.address, security=svc.health_security),
+                             "SERVING")
+            self.assertEqual(rpc.health_status(svc.address, harness.API[name],
+                                               security=svc.health_security), "SERVING")
         pb = self.cluster.pipeline.GetPlaybook(S.pipeline.GetPlaybookRequest(
             product_line=harness.SHIPPED_LINE), timeout=T)
         self.assertEqual([s.id for s in pb.stages],

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Integration test of tools/triadctl against the four real service binaries and a real Kafka
 broker: it starts triad-clients, triad-pipeline, triad-review and triad-production (fresh data
-directories, free loopback ports, unique consumer groups), waits for SERVING, and drives
-triadctl as a subprocess, the way a user does:
+directories, free loopback ports, unique consumer groups, TLS and JWT authentication against a
+dev PKI made for the run), waits for SERVING, and drives triadctl as a subprocess, the way a
+user does:
 
+  `triadctl login` stores a dev token (0600, never printed) that later calls use; without a
+  token a call is refused (UNAUTHENTICATED, exit 1) ->
   create clients and list them (table, json, pages) -> a request missing a required field
   prints the field at fault and exits 1 -> a CSV import with a bad row reports it under its
   row number in the file and exits 1, and a re-run changes nothing (same report, no new
@@ -80,9 +83,25 @@ def tearDownModule():
         print("kept %s" % Env.workdir)
 
 
-def ctl(*argv, expect=0):
-    """Runs triadctl; returns (stdout, stderr); fails the test on another exit status."""
-    env = dict(os.environ, TRIAD_ACTOR="u:ctl-test.%s" % RUN)
+ACTOR = "u:ctl-test.%s" % RUN
+
+
+def ctl(*argv, expect=0, token=True):
+    """Runs triadctl; returns (stdout, stderr); fails the test on another exit status. The
+    servers run with TLS and JWT authentication: triadctl trusts the run's dev CA and sends an
+    operator token of ACTOR (none when token is False; the dev PKI for `login` is the run's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAD_")}
+    env.update(TRIAD_SOURCE_DIR=SOURCE_DIR, TRIAD_ACTOR=ACTOR,
+               TRIAD_TOKEN_FILE=os.path.join(Env.workdir, "no-token"))
+    if procs.supports_auth(procs.service_binary(BUILD_DIR, "clients")):
+        pki = procs.pki()
+        env.update(TRIAD_TLS_CA=pki.ca, TRIAD_PKI_DIR=pki.root)
+        if token is True:
+            env["TRIAD_TOKEN"] = pki.token(ACTOR, ["operator"])
+        elif token:
+            env["TRIAD_TOKEN_FILE"] = token
+    else:
+        env["TRIAD_PKI_DIR"] = os.path.join(Env.workdir, "no-pki")
     for name, svc in Env.services.items():
         env["TRIAD_%s_ADDR" % name.upper()] = svc.address
     r = subprocess.run([sys.executable, TRIADCTL] + list(argv), capture_output=True, text=True,
@@ -117,6 +136,27 @@ class TriadctlTest(unittest.TestCase):
         if result and len(result.failures) + len(result.errors) > before:
             Env.failed = Env.failed or self.id()
         return out
+
+    def test_0_login_stores_a_token_that_calls_use(self):
+        if not procs.supports_auth(procs.service_binary(BUILD_DIR, "clients")):
+            self.skipTest("the service binaries have no authentication flags")
+        path = os.path.join(Env.workdir, "token")
+        out, _ = ctl("login", "--as", "u:login.%s" % RUN, "--roles", "operator", "--teams",
+                     "t1", token=path)
+        self.assertIn("logged in as u:login.%s, roles operator, teams t1" % RUN, out)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        with open(path) as f:
+            stored = f.read().strip()
+        self.assertEqual(stored.count("."), 2)
+        self.assertNotIn(stored, out)
+        who, _ = ctl("whoami", token=path)
+        self.assertTrue(who.startswith("u:login.%s, roles operator" % RUN), who)
+        self.assertNotIn(stored, who)
+        listed = json.loads(ctl("clients", "list-clients", "--owner-id", OWNER, "--output",
+                                "json", token=path)[0])
+        self.assertIsInstance(listed, dict)
+        _, err = ctl("clients", "list-clients", "--owner-id", OWNER, token=None, expect=1)
+        self.assertIn("UNAUTHENTICATED", err)
 
     def test_1_create_and_list_clients(self):
         out, _ = ctl("clients", "create-client", "--client.name", "Wuhan Design Institute " + RUN,

@@ -18,7 +18,10 @@ Running it twice adds nothing.
                                [--production ADDR] [--state-dir DIR]
 
 Addresses default to 127.0.0.1:<TRIAD_PORT_BASE + 1..4> (TRIAD_PORT_BASE defaults to 7100, the
-ports of `make run`), or TRIAD_<SERVICE>_ADDR when set.
+ports of `make run`), or TRIAD_<SERVICE>_ADDR when set. Calls go over TLS with a dev token of the
+person each step names (tools/demo/demo_kit.py: PEOPLE), minted with the dev PKI of `make run`
+(--pki-dir, else $TRIAD_PKI_DIR, else .triad/pki); --plaintext for services run with
+--auth_mode=disabled.
 """
 import argparse
 import os
@@ -55,6 +58,8 @@ def next_steps(k, addrs):
         say("  export %s" % " ".join("TRIAD_%s_ADDR=%s" % (s.upper(), addrs[s])
                                      for s in SERVICES))
     steps = [
+        ("act as an operator, who sees every record",
+         "tools/triadctl login --as u:ops --roles operator"),
         ("the funnel against the playbook's 7:1 targets",
          "tools/triadctl pipeline funnel --product-line architectural-design"),
         ("who carries how many reviews, and the queue",
@@ -72,6 +77,8 @@ def next_steps(k, addrs):
     for what, cmd in steps:
         say("  # " + what)
         say("  " + cmd)
+    say("  # triadctl calls as the person you log in as (a dev token in .triad/token), e.g.")
+    say("  tools/triadctl login --as u:zhao.am --roles sales --teams firm-a.east")
     say("  # without triadctl: python3 tools/triad_py/call.py %s list" % addrs["pipeline"])
 
 
@@ -83,11 +90,20 @@ def main():
     ap.add_argument("--state-dir", default=os.environ.get("TRIAD_RUN_DIR") or os.path.join(
         os.path.dirname(os.path.dirname(HERE)), ".triad", "run"),
         help="where the demo keeps its day 0 (default .triad/run)")
+    ap.add_argument("--pki-dir", help="the dev PKI (default $TRIAD_PKI_DIR, else .triad/pki)")
+    ap.add_argument("--plaintext", action="store_true",
+                    help="services run without TLS and authentication (--auth_mode=disabled)")
     args = ap.parse_args()
     addrs = {svc: getattr(args, svc) for svc in SERVICES}
+    from demo_kit import security
+    try:
+        calls, health = security(args.pki_dir, args.plaintext)
+    except RuntimeError as e:
+        print("demo: %s" % e)
+        return 1
     for svc, addr in addrs.items():
         try:
-            rpc.wait_serving(addr, timeout=30)
+            rpc.wait_serving(addr, timeout=30, security=health)
         except (TimeoutError, RuntimeError) as e:
             print("demo: %s is not serving at %s: %s" % (svc, addr, e))
             return 1
@@ -97,7 +113,7 @@ def main():
 
     print("Loading the Triad demo (the source article's two cases) through the services\n")
     start = time.monotonic()
-    k = Kit(addrs, args.state_dir)
+    k = Kit(addrs, args.state_dir, calls)
     try:
         case_generalist.run(k)
         case_experts.run(k)

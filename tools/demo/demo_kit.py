@@ -3,13 +3,20 @@
 Every record the demo makes carries a fixed request_id (rid()), every step checks where a record
 already is before moving it, and dates count from the first load (kept in .triad so a second run
 sends the same requests): loading twice changes nothing.
+
+Against services run with JWT authentication (`make run`), each call carries a dev token of the
+person its request names as actor, with that person's roles (PEOPLE): salespeople act as sales,
+the heads of business lines as sales managers (hand-overs, offboarding), experts decide their
+reviews as experts, production orders are planned as production manager, and what names nobody
+(loading records from spreadsheets, staffing, reading back the numbers) runs as the operator
+LOADER.
 """
 import datetime
 import os
 
 import grpc
 
-from triad_py import rpc, stubs
+from triad_py import auth, rpc, stubs
 
 SYNC_TIMEOUT_S = 60
 T = 15
@@ -34,6 +41,41 @@ def load_stubs():
     return S
 
 
+LOADER = "u:demo.loader"
+# Who is who in the demo: subject -> (roles, teams) of their tokens.
+PEOPLE = {
+    LOADER: (["operator"], []),
+    "u:wang.tech": (["sales"], ["firm-a.east"]),
+    "u:zhao.am": (["sales"], ["firm-a.east"]),
+    # The head of firm A's business line manages its sales team and plans its production orders.
+    "u:manager.qian": (["sales_manager", "production_manager"], ["firm-a.east"]),
+    "u:sun.sales": (["sales_manager"], ["firm-b.design"]),
+    "u:expert.gao": (["expert"], []),
+    "u:expert.zhou": (["expert"], []),
+    "u:expert.xu": (["expert"], []),
+    "u:expert.lin": (["expert"], []),
+}
+
+
+def person(subject):
+    """The roles and teams of a demo person's token (an unknown subject acts as an operator)."""
+    return PEOPLE.get(subject, (["operator"], []))
+
+
+def security(pki_dir=None, plaintext=False):
+    """How the demo connects: TLS with a token per acting person (auth.ActorTokens) when the dev
+    PKI (pki_dir, else $TRIAD_PKI_DIR, else .triad/pki) has its signing key; plaintext when
+    `plaintext` (services run with --auth_mode=disabled). Returns (security for calls, security
+    for health checks)."""
+    if plaintext:
+        return None, None
+    pki = auth.DevPki(pki_dir or auth.dev_pki_dir())
+    if not pki.exists():
+        raise RuntimeError("no dev PKI at %s (make run writes it; --plaintext for services run "
+                           "without authentication)" % pki.root)
+    return auth.ActorTokens(pki, person, LOADER), pki
+
+
 def rid(name):
     """The fixed request_id of one demo record."""
     return "demo-v2-" + name
@@ -50,13 +92,13 @@ def poll(fn, what, timeout=SYNC_TIMEOUT_S):
 class Kit:
     """Stubs of the four services and the helpers both cases use."""
 
-    def __init__(self, addrs, state_dir):
+    def __init__(self, addrs, state_dir, calls=None):
         load_stubs()
         self.addrs = addrs
-        self.c = S.ClientsStub(rpc.channel(addrs["clients"]))
-        self.p = S.PipelineStub(rpc.channel(addrs["pipeline"]))
-        self.r = S.ReviewStub(rpc.channel(addrs["review"]))
-        self.pr = S.ProductionStub(rpc.channel(addrs["production"]))
+        self.c = S.ClientsStub(rpc.channel(addrs["clients"], calls))
+        self.p = S.PipelineStub(rpc.channel(addrs["pipeline"], calls))
+        self.r = S.ReviewStub(rpc.channel(addrs["review"], calls))
+        self.pr = S.ProductionStub(rpc.channel(addrs["production"], calls))
         self.ids = {}
         self.start = self._start_day(state_dir)
 
@@ -88,7 +130,7 @@ class Kit:
             request_id=rid("client-" + key),
             client=S.clients.Client(name=name, owner_id=owner, tier=tier, industry=industry,
                                     region="cn-east", team_id=team, **extra),
-            actor=rpc.actor("u:demo.loader", "moved from a personal spreadsheet into the "
+            actor=rpc.actor(LOADER, "moved from a personal spreadsheet into the "
                             "company record")), timeout=T)
         self.ids[key] = c.client_id
         return c
@@ -177,7 +219,7 @@ class Kit:
 
     def expert(self, expert_id, name, domain, capacity, level=None):
         return self.r.CreateExpert(S.review.CreateExpertRequest(
-            request_id=rid("expert-" + expert_id), actor=rpc.actor("u:demo.loader"),
+            request_id=rid("expert-" + expert_id), actor=rpc.actor(LOADER),
             expert=S.review.Expert(expert_id=expert_id, display_name=name,
                                    weekly_capacity_hours=capacity, domains=[S.review.DomainSkill(
                                        domain=domain,
@@ -186,7 +228,7 @@ class Kit:
 
     def resource(self, key, name, skill, hours, resource_id=""):
         r = self.pr.CreateResource(S.production.CreateResourceRequest(
-            request_id=rid("resource-" + key), actor=rpc.actor("u:demo.loader"),
+            request_id=rid("resource-" + key), actor=rpc.actor(LOADER),
             resource=S.production.Resource(resource_id=resource_id, display_name=name,
                                            skills=[skill], weekly_capacity_hours=hours)),
             timeout=T)

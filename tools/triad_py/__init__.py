@@ -9,13 +9,16 @@ Modules:
   events  CloudEvents (Kafka binary mode) headers, a publisher and a topic reader;
   call    a tiny command line gRPC caller with JSON in/out (for when grpcurl is not installed);
   dlq     reading dead-letter topics and re-driving their messages (tools/triad-dlq);
-  procs   service binaries as processes for tests (free ports, health wait, SIGTERM);
+  auth    dev tokens (JWT), TLS channels with bearer credentials, the dev PKI of
+          scripts/dev-pki.sh, tokens per acting person for tests and the demo;
+  procs   service binaries as processes for tests (free ports, TLS + JWT against a per-run dev
+          PKI, health wait, SIGTERM);
   ctl     the code of tools/triadctl, the command line client (see ctl/__init__.py).
 
-Only Debian's packages are used: python3-grpcio, python3-protobuf, python3-confluent-kafka and
-python3-grpc-tools. Call ensure_python() before importing the other modules: when the running
-interpreter lacks them (e.g. a pyenv python3 ahead of /usr/bin/python3 on PATH) it re-executes
-the script with Debian's /usr/bin/python3.
+Only Debian's packages are used: python3-grpcio, python3-protobuf, python3-confluent-kafka,
+python3-grpc-tools, python3-jwt and python3-cryptography. Call ensure_python() before importing
+the other modules: when the running interpreter lacks them (e.g. a pyenv python3 ahead of
+/usr/bin/python3 on PATH) it re-executes the script with Debian's /usr/bin/python3.
 """
 import os
 import sys
@@ -23,7 +26,7 @@ import sys
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTO_ROOT = os.path.join(REPO_ROOT, "proto")
 
-_REQUIRED = ("grpc", "google.protobuf", "confluent_kafka", "grpc_tools")
+_REQUIRED = ("grpc", "google.protobuf", "confluent_kafka", "grpc_tools", "jwt", "cryptography")
 _FALLBACK_PYTHON = "/usr/bin/python3"
 
 
@@ -58,5 +61,6 @@ def ensure_python(required=_REQUIRED):
         os.execv(_FALLBACK_PYTHON, [_FALLBACK_PYTHON] + sys.argv)
     sys.stderr.write(
         "triad_py: python modules missing: %s (install python3-grpcio python3-protobuf "
-        "python3-confluent-kafka python3-grpc-tools, e.g. scripts/setup.sh)\n" % ", ".join(missing))
+        "python3-confluent-kafka python3-grpc-tools python3-jwt python3-cryptography, e.g. "
+        "scripts/setup.sh)\n" % ", ".join(missing))
     sys.exit(2)

@@ -6,13 +6,72 @@ the broker given, waiting for grpc.health.v1 SERVING, SIGTERM at the end.
     svc.start()            # svc.address is "127.0.0.1:<free port>"
     ...
     svc.stop()
+
+Services run with TLS (mTLS requested) and JWT authentication against a dev PKI made once per
+test process (pki(), scripts/dev-pki.sh into a temporary directory); a binary without the
+authentication flags runs plaintext, with a warning (supports_auth()). actor_channel(address)
+calls as the people the requests name: each call carries a token whose subject is the request's
+actor.id (else OPERATOR), role operator, for tests that are not about access.
 """
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
+import uuid
 
-from triad_py import rpc
+from triad_py import auth, rpc
+
+OPERATOR = "u:test.operator." + uuid.uuid4().hex[:8]
+
+_PKI = None
+_AUTH_SUPPORT = {}
+_ACTOR_TOKENS = None
+
+
+def pki():
+    """The test process's dev PKI (auth.DevPki; a temporary directory removed at exit unless
+    TRIAD_E2E_KEEP or TRIAD_CTL_TEST_KEEP is set)."""
+    global _PKI
+    if _PKI is None:
+        root = tempfile.mkdtemp(prefix="triad-test-pki-")
+        if not (os.environ.get("TRIAD_E2E_KEEP") or os.environ.get("TRIAD_CTL_TEST_KEEP")):
+            atexit.register(shutil.rmtree, root, True)
+        _PKI = auth.DevPki.ensure(os.path.join(root, "pki"))
+    return _PKI
+
+
+def supports_auth(binary_path):
+    """True when the binary has the authentication flags (--auth_jwt_keys_dir in its
+    --helpfull); prints a warning once when it has not."""
+    if binary_path not in _AUTH_SUPPORT:
+        try:
+            r = subprocess.run([binary_path, "--helpfull"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=30)
+            _AUTH_SUPPORT[binary_path] = b"auth_jwt_keys_dir" in r.stdout
+        except (OSError, subprocess.TimeoutExpired):
+            _AUTH_SUPPORT[binary_path] = False
+        if not _AUTH_SUPPORT[binary_path]:
+            print("WARNING: %s has no authentication flags: it runs plaintext, without TLS or "
+                  "tokens" % binary_path, flush=True)
+    return _AUTH_SUPPORT[binary_path]
+
+
+def operator_directory(subject):
+    """The roles and teams of every subject in tests not about access: operator, no team."""
+    del subject
+    return (["operator"], [])
+
+
+def actor_channel(address):
+    """A TLS channel to address (the test PKI's CA) whose calls carry a token of the request's
+    actor.id, else OPERATOR, with role operator (auth.ActorTokens)."""
+    global _ACTOR_TOKENS
+    if _ACTOR_TOKENS is None:
+        _ACTOR_TOKENS = auth.ActorTokens(pki(), operator_directory, OPERATOR)
+    return _ACTOR_TOKENS.channel(address)
 
 
 def free_port():
@@ -45,8 +104,18 @@ class ServiceProcess:
         self.log_path = os.path.join(workdir, name + ".log")
         self.address = None
         self.admin_port = None
+        self.secure = supports_auth(binary)
 
-    def start(self, attempts=3, timeout=60):
+    def security_flags(self):
+        """TLS and JWT authentication against pki() (none for a binary without them)."""
+        return pki().server_flags() if self.secure else []
+
+    def channel(self):
+        """A channel to the service calling as the requests' actors (actor_channel), or
+        plaintext for a binary without authentication."""
+        return actor_channel(self.address) if self.secure else rpc.channel(self.address)
+
+    def start(self, attempts=3, timeout=120):
         """Starts the process and waits until it is SERVING (a port taken meanwhile by someone
         else is retried with new ports)."""
         last = None
@@ -59,17 +128,16 @@ class ServiceProcess:
                    "--kafka_bootstrap_servers=" + self.bootstrap,
                    # A test broker is a single node.
                    "--topic_replication=1", "--topic_min_insync_replicas=1",
-                   "--drain_timeout=%ds" % self.drain_timeout_s,
-                   # Plaintext without authentication on loopback (the callers send no tokens
-                   # yet).
-                   "--auth_mode=disabled"] + self.extra_flags
+                   "--drain_timeout=%ds" % self.drain_timeout_s] + self.security_flags() + \
+                self.extra_flags
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL)
             self.address = "127.0.0.1:%d" % grpc_port
             self.admin_port = admin_port
             try:
-                rpc.wait_serving(self.address, timeout=timeout, alive=self.alive)
+                rpc.wait_serving(self.address, timeout=timeout, alive=self.alive,
+                                 security=pki() if self.secure else None)
                 return
             except (RuntimeError, TimeoutError) as e:
                 last = e

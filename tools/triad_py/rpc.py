@@ -1,4 +1,4 @@
-"""gRPC helpers: channels, waiting for grpc.health.v1 SERVING, polling with a deadline, and small
+"""gRPC helpers: channels (plaintext or through triad_py.auth), waiting for grpc.health.v1 SERVING, polling with a deadline, and small
 value constructors (Money, Timestamp, Actor)."""
 import datetime
 import time
@@ -10,13 +10,24 @@ from triad_py import stubs as _stubs
 DEFAULT_RPC_TIMEOUT = 15.0
 
 
-def channel(address):
-    """An insecure channel to address (host:port). Triad listens on loopback only."""
-    return grpc.insecure_channel(address)
+# Reconnect quickly while a server starts: gRPC's default backoff grows to 120 s between
+# connection attempts, longer than a wait for health should ever be.
+WAIT_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200),
+                ("grpc.max_reconnect_backoff_ms", 2000)]
 
 
-def wait_serving(address, timeout=60.0, service="", alive=None):
-    """Polls grpc.health.v1.Health/Check on address until it answers SERVING.
+def channel(address, security=None, options=None):
+    """A channel to address (host:port). security: what connects (anything with a
+    channel(address, options) method: auth.ClientConfig, auth.DevPki, auth.ActorTokens); None
+    is plaintext without credentials, for servers run with --auth_mode=disabled."""
+    if security is not None:
+        return security.channel(address, options=options)
+    return grpc.insecure_channel(address, options=options)
+
+
+def wait_serving(address, timeout=60.0, service="", alive=None, security=None):
+    """Polls grpc.health.v1.Health/Check on address (over `security`, see channel()) until it
+    answers SERVING. Health needs no token.
 
     alive: optional callable; when it returns False (e.g. the process exited) waiting stops.
     Returns the seconds waited; raises TimeoutError with the last answer/error."""
@@ -24,7 +35,7 @@ def wait_serving(address, timeout=60.0, service="", alive=None):
     start = time.monotonic()
     deadline = start + timeout
     last = "no answer"
-    with channel(address) as ch:
+    with channel(address, security, WAIT_OPTIONS) as ch:
         stub = s.HealthStub(ch)
         while True:
             if alive is not None and not alive():
@@ -42,10 +53,10 @@ def wait_serving(address, timeout=60.0, service="", alive=None):
             time.sleep(0.1)
 
 
-def health_status(address, service=""):
+def health_status(address, service="", security=None):
     """One health check; returns the ServingStatus name or the gRPC error code name."""
     s = _stubs.load()
-    with channel(address) as ch:
+    with channel(address, security) as ch:
         try:
             resp = s.HealthStub(ch).Check(s.health.HealthCheckRequest(service=service),
                                           timeout=2.0)

@@ -143,7 +143,9 @@ def add_parser(cmds, parents):
                    help="owner of rows without an owner_id cell")
     p.add_argument("--force", action="store_true", help="import possible duplicates anyway")
     p.add_argument("--errors-only", action="store_true", help="report only rejected rows")
-    p.add_argument("--actor", dest="x_actor", help="who imports (default $TRIAD_ACTOR or u:<user>)")
+    p.add_argument("--actor", dest="x_actor",
+                   help="who imports, for a server run without authentication (with a token "
+                   "the server takes it from the token)")
     p.add_argument("--actor-reason", "--reason", dest="x_actor_reason", help="why")
     p.set_defaults(run=run)
 
@@ -160,13 +162,14 @@ def run(ctx, args):
     chunks = [records[i:i + args.chunk_rows] for i in range(0, len(records), args.chunk_rows)]
     ids = request_ids(data, args.default_owner_id, args.force, args.chunk_rows, len(chunks))
     method = ctx.method("clients", "ImportClientsCsv")
-    actor = args.x_actor or rpc_cmd.default_actor()
+    actor = args.x_actor or rpc_cmd.default_actor(with_token=ctx.has_token)
     progress = Progress(len(records))
     responses, done = [], 0
     for i, (chunk, rid) in enumerate(zip(chunks, ids)):
         req = method.request_cls(request_id=rid, csv=chunk_csv(header, chunk),
                                  default_owner_id=args.default_owner_id, force=args.force)
-        req.actor.id = actor
+        if actor:
+            req.actor.id = actor
         if args.x_actor_reason:
             req.actor.reason = args.x_actor_reason
         try:

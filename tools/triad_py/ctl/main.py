@@ -4,8 +4,8 @@
 
 Groups: clients, pipeline, review, production (every RPC of the service's gRPC services and of
 the operator AdminService, plus the views: clients import, pipeline funnel, review load,
-production gantt), and the operator groups dlq, backup, quarantine. Global flags may also come
-after the command.
+production gantt), the operator groups dlq, backup, quarantine, and the dev identities login,
+dev-token, whoami, logout. Global flags may also come after the command.
 """
 import argparse
 import os
@@ -14,7 +14,7 @@ import sys
 
 from triad_py import stubs
 from triad_py.ctl import (EXIT_USAGE, CommandError, UsageError, catalog, funnel, gantt,
-                          importcsv, load, ops, rpc_cmd)
+                          importcsv, load, login, ops, rpc_cmd)
 
 GROUP_HELP = {
     "clients": "client records, contacts, cases, follow-ups; `import FILE.csv`",
@@ -52,6 +52,22 @@ def _globals(suppress):
     g.add_argument("--output", "-o", choices=("table", "json"), default=d("table"),
                    help=argparse.SUPPRESS if suppress else
                    "table (readable) or json (the proto3 JSON of the response)")
+    h = (lambda text: argparse.SUPPRESS) if suppress else (lambda text: text)
+    g.add_argument("--tls-ca", metavar="FILE", default=d(None),
+                   help=h("CA bundle to verify the servers (default $TRIAD_TLS_CA, else "
+                          ".triad/pki/ca.pem of `make run` when present; none: plaintext)"))
+    g.add_argument("--token", metavar="JWT", default=d(None),
+                   help=h("bearer token (prefer --token-file or $TRIAD_TOKEN: a command line "
+                          "is visible to other users)"))
+    g.add_argument("--token-file", metavar="FILE", default=d(None),
+                   help=h("file holding the bearer token (default $TRIAD_TOKEN, else "
+                          "$TRIAD_TOKEN_FILE, else .triad/token of `triadctl login`)"))
+    g.add_argument("--client-cert", metavar="FILE", default=d(None),
+                   help=h("client certificate (mTLS; default $TRIAD_CLIENT_CERT)"))
+    g.add_argument("--client-key", metavar="FILE", default=d(None),
+                   help=h("its private key (default $TRIAD_CLIENT_KEY)"))
+    g.add_argument("--plaintext", action="store_true", default=d(False),
+                   help=h("no TLS and no token (servers run with --auth_mode=disabled)"))
     return p
 
 
@@ -73,6 +89,7 @@ def build_parser(cat):
         for method in cat.methods(svc).values():
             rpc_cmd.add_parser(cmds, method, cat.comments, leaf)
     ops.add_parsers(groups, leaf)
+    login.add_parsers(groups, leaf)
     return top
 
 

@@ -4,10 +4,11 @@ through which every command (generic or view) calls a service.
 A request is built from --json (a JSON object, @FILE or @- for standard input) and then the field
 flags (see fields.py). Then:
   - a request with a top-level `request_id` gets a fresh one unless given (--request-id);
-  - a request with a top-level `actor` gets --actor (default $TRIAD_ACTOR, else u:<OS user>) and
-    --actor-reason; --reason is the actor's reason too unless the request has a field of that
-    name (then --reason sets that field and, being text, also the actor's reason when
-    --actor-reason is not given);
+  - a request with a top-level `actor` gets --actor-reason / --reason; its id is the caller's
+    token's subject, which the server sets, so it is left empty when a token is sent (--actor or
+    $TRIAD_ACTOR still fill it in, for a server run with --auth_mode=disabled; without a token
+    it defaults to u:<OS user>); --reason sets the request's own `reason` field when it has one
+    and, being text, also the actor's reason when --actor-reason is not given;
   - an update request (a FieldMask `update_mask` beside one message field) without a mask gets
     the paths of the resource's fields given as flags.
 A paginated list (page_token -> next_page_token) follows every page with --all; otherwise the
@@ -22,17 +23,21 @@ import uuid
 import grpc
 from google.protobuf import json_format
 
+from triad_py import auth
 from triad_py.ctl import UsageError, catalog, errors, fields, output
 
 RESERVED = ("--json", "--all", "--output", "--deadline", "--actor", "--actor-reason", "--help")
 DEFAULT_DEADLINE = 10.0
 
 
-def default_actor(environ=None):
-    """$TRIAD_ACTOR, else "u:<OS user>"."""
+def default_actor(environ=None, with_token=False):
+    """$TRIAD_ACTOR, else "u:<OS user>" without a token; with one, "" (the server takes the
+    actor from the token)."""
     environ = os.environ if environ is None else environ
     if environ.get("TRIAD_ACTOR"):
         return environ["TRIAD_ACTOR"]
+    if with_token:
+        return ""
     try:
         return "u:" + getpass.getuser()
     except Exception:  # no user name in this environment
@@ -49,7 +54,8 @@ class RpcFailed(Exception):
 
 
 class Context:
-    """Addresses, deadline and the catalog: what a command needs to call a service."""
+    """Addresses, connection security, deadline and the catalog: what a command needs to call a
+    service."""
 
     def __init__(self, cat, args):
         self.catalog = cat
@@ -57,13 +63,35 @@ class Context:
         self.deadline = getattr(args, "deadline", DEFAULT_DEADLINE)
         self.output = getattr(args, "output", "table")
         self._channels = {}
+        self._security = None
 
     def address(self, group):
         return catalog.address(group, getattr(self.args, "%s_addr" % group, None))
 
+    @property
+    def security(self):
+        """The auth.ClientConfig of the global flags (--tls-ca, --token, --token-file,
+        --client-cert, --client-key, --plaintext), the environment and the dev PKI."""
+        if self._security is None:
+            a = self.args
+            try:
+                self._security = auth.ClientConfig.resolve(
+                    tls_ca=getattr(a, "tls_ca", None), token=getattr(a, "token", None),
+                    token_file=getattr(a, "token_file", None),
+                    client_cert=getattr(a, "client_cert", None),
+                    client_key=getattr(a, "client_key", None),
+                    plaintext=bool(getattr(a, "plaintext", False)))
+            except ValueError as e:
+                raise UsageError(str(e))
+        return self._security
+
+    @property
+    def has_token(self):
+        return bool(self.security.token)
+
     def channel(self, group):
         if group not in self._channels:
-            self._channels[group] = grpc.insecure_channel(self.address(group))
+            self._channels[group] = self.security.channel(self.address(group))
         return self._channels[group]
 
     def method(self, group, name):
@@ -148,7 +176,8 @@ def add_parser(sub, method, comments, parents):
         p.add_argument(option, **kw)
     if has_actor:
         p.add_argument("--actor", dest="x_actor", metavar="ID",
-                       help="who makes the change (default $TRIAD_ACTOR, else u:<OS user>)")
+                       help="who makes the change, for a server run without authentication "
+                       "(with a token the server takes it from the token)")
         p.add_argument("--actor-reason", dest="x_actor_reason", metavar="TEXT",
                        help="why (the actor's reason)")
         if not has_reason_field:
@@ -177,8 +206,9 @@ def _load_json(text, request):
         raise UsageError("--json: %s" % e)
 
 
-def build_request(method, flags, args, environ=None, now=None):
-    """The request of an RPC command from its parsed arguments (see the module comment)."""
+def build_request(method, flags, args, environ=None, now=None, with_token=False):
+    """The request of an RPC command from its parsed arguments (see the module comment);
+    with_token: a bearer token goes with the call (no default actor id then)."""
     req = method.request_cls()
     if getattr(args, "json", None):
         _load_json(args.json, req)
@@ -197,7 +227,7 @@ def build_request(method, flags, args, environ=None, now=None):
         if getattr(args, "x_actor", None):
             actor.id = args.x_actor
         elif not actor.id:
-            actor.id = default_actor(environ)
+            actor.id = default_actor(environ, with_token)
         reason = getattr(args, "x_actor_reason", None)
         if reason is None and ("reason",) in given and \
                 desc.fields_by_name["reason"].type == fields.FD.TYPE_STRING:
@@ -229,7 +259,7 @@ def _infer_update_mask(req, desc, given):
 def run(ctx, args):
     """Runs one RPC command; returns the exit code."""
     method = args.method
-    req = build_request(method, args.flags, args)
+    req = build_request(method, args.flags, args, with_token=ctx.has_token)
     follow = bool(getattr(args, "x_all", False))
     resp = ctx.call_all(method, req, follow=follow)
     columns = [c.strip() for c in (getattr(args, "x_columns", None) or "").split(",")
