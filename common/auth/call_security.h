@@ -20,6 +20,13 @@ struct CallSecurity {
   ResourceAccess* access = nullptr;
   // Where denials are kept besides the log and the metric (not owned; null: nowhere).
   DenialSink* denials = nullptr;
+
+  // WithAccess is a copy of this with `rules` as the ownership rules.
+  CallSecurity WithAccess(ResourceAccess* rules) const {
+    CallSecurity copy = *this;
+    copy.access = rules;
+    return copy;
+  }
 };
 
 }  // namespace triad::auth

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/config/logging.h"
 #include "common/server/service_main.h"
+#include "services/clients/access.h"
 #include "services/clients/admin_grpc_service.h"
 #include "services/clients/domain.h"
 #include "services/clients/grpc_service.h"
@@ -23,14 +24,17 @@ ABSL_FLAG(int32_t, post_delivery_days, 7,
 namespace triad::clients {
 namespace {
 
-// Process is what the clients process keeps alive: repository, domain and gRPC adapter.
+// Process is what the clients process keeps alive: repository, ownership rules, domain and gRPC
+// adapters.
 struct Process {
   Process(server::ServiceRuntime& rt, DomainOptions options, const auth::CallSecurity& security)
       : repo(&rt.store()),
+        access(&repo),
         domain(&rt.store(), &rt.outbox(), &repo, options),
-        service(&domain, security),
-        admin(&domain, security) {}
+        service(&domain, security.WithAccess(&access)),
+        admin(&domain, security.WithAccess(&access)) {}
   RocksClientsRepository repo;
+  ClientsAccess access;
   ClientsDomain domain;
   ClientsGrpcService service;
   ClientsAdminGrpcService admin;
@@ -71,11 +75,8 @@ int main(int argc, char** argv) {
     triad::clients::DomainOptions options;
     options.handover_chunk_size = absl::GetFlag(FLAGS_handover_chunk_size);
     options.post_delivery_delay = absl::Hours(24 * absl::GetFlag(FLAGS_post_delivery_days));
-    triad::auth::CallSecurity security = rt.call_security();
-    // Ownership of clients: the one place the clients' ResourceAccess
-    // (clients::ClientsAccess, services/clients/access.h) is plugged in.
-    security.access = nullptr;
-    auto owned = std::make_shared<Process>(rt, options, security);
+    // Ownership of clients (clients::ClientsAccess) is plugged in by Process.
+    auto owned = std::make_shared<Process>(rt, options, rt.call_security());
     process = owned.get();
     rt.host().AddService(&process->service, triad::clients::kServiceFullName);
     rt.host().AddService(&process->admin, triad::clients::kAdminServiceFullName);

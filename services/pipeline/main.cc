@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "common/config/logging.h"
 #include "common/server/service_main.h"
+#include "services/pipeline/access.h"
 #include "services/pipeline/admin_grpc_service.h"
 #include "services/pipeline/grpc_service.h"
 #include "services/pipeline/pipeline.h"
@@ -19,13 +20,16 @@ ABSL_FLAG(absl::Duration, stale_scan_interval, absl::Hours(1),
 namespace triad::pipeline {
 namespace {
 
-// Process is what the pipeline process keeps alive: the domain and its gRPC adapter.
+// Process is what the pipeline process keeps alive: the domain, the ownership rules of leads and
+// opportunities, and the gRPC adapters.
 struct Process {
-  Process(std::unique_ptr<Pipeline> p, const auth::CallSecurity& security)
+  Process(std::unique_ptr<Pipeline> p, storage::Store* store, const auth::CallSecurity& security)
       : pipeline(std::move(p)),
-        service(pipeline.get(), security),
-        admin(pipeline.get(), security) {}
+        access(store),
+        service(pipeline.get(), security.WithAccess(&access)),
+        admin(pipeline.get(), security.WithAccess(&access)) {}
   std::unique_ptr<Pipeline> pipeline;
+  PipelineAccess access;
   PipelineGrpcService service;
   PipelineAdminGrpcService admin;
 };
@@ -36,11 +40,7 @@ absl::StatusOr<std::shared_ptr<void>> Wire(server::ServiceRuntime& rt) {
   absl::StatusOr<std::unique_ptr<Pipeline>> pipeline =
       Pipeline::Create(&rt.store(), &rt.outbox(), options);
   if (!pipeline.ok()) return pipeline.status();
-  auth::CallSecurity security = rt.call_security();
-  // Ownership of leads and opportunities: the one place the pipeline's ResourceAccess
-  // (pipeline::PipelineAccess, services/pipeline/access.h) is plugged in.
-  security.access = nullptr;
-  auto process = std::make_shared<Process>(std::move(*pipeline), security);
+  auto process = std::make_shared<Process>(std::move(*pipeline), &rt.store(), rt.call_security());
   Pipeline* domain = process->pipeline.get();
 
   events::ConsumerOptions consumer;

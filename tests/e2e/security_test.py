@@ -41,7 +41,7 @@ from triad_py import auth, rpc  # noqa: E402
 
 # The lead sets this to True once ResourceAccess (ownership) is wired into the clients and
 # pipeline adapters; until then the ownership cases are skipped with this reason.
-OWNERSHIP_WIRED = False
+OWNERSHIP_WIRED = True
 OWNERSHIP_PENDING = "ownership wiring pending"
 
 RUN = harness.RUN

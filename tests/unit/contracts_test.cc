@@ -114,6 +114,7 @@ TEST(ContractsTest, ConsumedByListsWhatEachServiceHandles) {
                                 review::ReviewVerdictRecorded::kType,
                                 production::FeasibilityAnswered::kType,
                                 clients::PersonOffboarded::kType,
+                                clients::ClientPersonalDataErased::kType,
                             }));
   std::set<std::string_view> clients_reads;
   for (const EventContract* e : ConsumedBy(Service::kClients)) clients_reads.insert(e->type);
