@@ -251,7 +251,7 @@ class SecurityTest(unittest.TestCase):
         self.assertIn(mine.client_id, [c.client_id for c in self.list_clients(
             alice, team_id=TEAM_A).clients])
         self.clients.UpdateClient(S.clients.UpdateClientRequest(
-            client=S.clients.Client(client_id=mine.client_id, phone="027-1"),
+            client=S.clients.Client(client_id=mine.client_id, phone="027-8765-4321"),
             update_mask=rpc.field_mask("phone"), etag=got.etag), timeout=T, credentials=alice)
         # Team B's: not readable, listable or changeable.
         self.assertCode(grpc.StatusCode.PERMISSION_DENIED, lambda: self.clients.GetClient(
