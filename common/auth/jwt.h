@@ -4,8 +4,9 @@
 // Refused, each with its own reason: a malformed token, the algorithms `none` and HS* (also
 // as the algorithm-confusion defence: the header's alg must match the key's type, so an HS256
 // token "signed" with an RSA public key as the secret never verifies), an unknown `kid`, a bad
-// signature, a critical header extension (`crit`), a missing or passed `exp`, a future `nbf`/`iat` (60 s leeway), a wrong `iss`, an
-// `aud` without the audience, and a missing `sub`. Messages say why, never echo the token.
+// signature, a critical header extension (`crit`), a missing or passed `exp`, a future `nbf`/`iat`
+// (60 s leeway), a wrong `iss`, an `aud` without the audience, and a missing `sub`. Messages say
+// why, never echo the token.
 #ifndef TRIAD_COMMON_AUTH_JWT_H_
 #define TRIAD_COMMON_AUTH_JWT_H_
 

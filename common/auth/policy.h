@@ -44,6 +44,13 @@ class RoleSet {
 inline constexpr RoleSet kReadEverything{Role::kProductHead, Role::kProductionManager};
 // Salespeople and their managers.
 inline constexpr RoleSet kSellers{Role::kSales, Role::kSalesManager};
+// The single-role sets the service tables name, and the empty set (no role beyond the ones the
+// PolicyKind adds).
+inline constexpr RoleSet kManager{Role::kSalesManager};
+inline constexpr RoleSet kExpert{Role::kExpert};
+inline constexpr RoleSet kProductHead{Role::kProductHead};
+inline constexpr RoleSet kProductionManager{Role::kProductionManager};
+inline constexpr RoleSet kNone{};
 
 // Whether a service is an operator API (only `operator` besides the listed roles) or a
 // service API (`operator` and `service` may call every listed method).

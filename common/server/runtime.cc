@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/flags.h"
 #include "common/config/logging.h"
-#include "common/server/denial_log.h"
 #include "common/events/kafka_security.h"
+#include "common/server/denial_log.h"
 #include "common/util/idempotency.h"
 
 namespace triad::server {

@@ -5,14 +5,13 @@
 namespace triad::pipeline {
 namespace {
 
+using auth::kExpert;
+using auth::kManager;
+using auth::kNone;
 using auth::kReadEverything;
 using auth::kSellers;
 using auth::Role;
 using auth::RoleSet;
-
-constexpr RoleSet kManager{Role::kSalesManager};
-constexpr RoleSet kExpert{Role::kExpert};
-constexpr RoleSet kNone{};
 
 }  // namespace
 

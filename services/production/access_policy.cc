@@ -5,13 +5,12 @@
 namespace triad::production {
 namespace {
 
+using auth::kManager;
+using auth::kProductionManager;
 using auth::kReadEverything;
 using auth::kSellers;
 using auth::Role;
 using auth::RoleSet;
-
-constexpr RoleSet kManager{Role::kSalesManager};
-constexpr RoleSet kProductionManager{Role::kProductionManager};
 
 }  // namespace
 
