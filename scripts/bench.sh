@@ -24,3 +24,11 @@ if [[ "${TRIAD_BENCH_CPSAT:-1}" != 0 ]]; then
   echo "=== production_cpsat (bench/production_cpsat/cpsat_gap.py)"
   TRIAD_BUILD_DIR="$BUILD" bench/production_cpsat/cpsat_gap.py ${TRIAD_BENCH_CPSAT_ARGS:-}
 fi
+
+# The scale benchmark: start-up, read p99, peak RSS and disk of each service at 10k, 100k and 1M
+# records (scripts/bench-scale.sh; seeds cached in .cache/bench-scale). TRIAD_BENCH_SCALE=0 skips it.
+if [[ "${TRIAD_BENCH_SCALE:-1}" != 0 ]]; then
+  echo "=== scale (scripts/bench-scale.sh)"
+  KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" TRIAD_BUILD_DIR="$BUILD" TRIAD_SCALE_SKIP_BUILD=1 \
+    scripts/bench-scale.sh
+fi
