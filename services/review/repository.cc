@@ -42,6 +42,32 @@ class RocksReviewRepository final : public ReviewRepository {
   absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const override {
     return ScanRecords<v1::ReviewRequest>(*store_, kReviewsCf, "review", fn);
   }
+  absl::StatusOr<v1::ReviewRequest> GetReview(const std::string& id) const override {
+    absl::StatusOr<std::string> raw = store_->Get(kReviewsCf, id);
+    if (!raw.ok()) {
+      return absl::IsNotFound(raw.status()) ? absl::NotFoundError(absl::StrCat("review ", id))
+                                            : raw.status();
+    }
+    v1::ReviewRequest r;
+    if (!r.ParseFromString(*raw)) return absl::DataLossError("corrupt review record");
+    return r;
+  }
+  absl::Status ScanReviewsAfter(std::string_view after_key,
+                                const std::function<bool(v1::ReviewRequest)>& fn) const override {
+    absl::Status bad;
+    RETURN_IF_ERROR(store_->ScanPrefix(
+        kReviewsCf, "",
+        [&](std::string_view, std::string_view v) {
+          v1::ReviewRequest r;
+          if (!r.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+            bad = absl::DataLossError("corrupt review record");
+            return false;
+          }
+          return fn(std::move(r));
+        },
+        after_key));
+    return bad;
+  }
   absl::Status ScanLeads(const std::function<void(std::string, std::string)>& fn) const override {
     storage::KeyBuilder prefix;
     prefix.Str("lead");

@@ -47,6 +47,13 @@ class ReviewRepository {
   virtual absl::Status ScanExperts(const std::function<void(v1::Expert)>& fn) const = 0;
   // ScanReviews visits every review request in id order; DATA_LOSS as ScanExperts.
   virtual absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const = 0;
+  // GetReview reads one review request; NOT_FOUND when absent, DATA_LOSS when it does not
+  // decode.
+  virtual absl::StatusOr<v1::ReviewRequest> GetReview(const std::string& id) const = 0;
+  // ScanReviewsAfter visits the review requests after `after_key` in id order until `fn`
+  // returns false; DATA_LOSS as ScanExperts.
+  virtual absl::Status ScanReviewsAfter(std::string_view after_key,
+                                        const std::function<bool(v1::ReviewRequest)>& fn) const = 0;
   // ScanLeads visits every (opportunity id, technical lead expert id).
   virtual absl::Status ScanLeads(
       const std::function<void(std::string opportunity, std::string expert)>& fn) const = 0;

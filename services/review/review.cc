@@ -86,24 +86,23 @@ absl::Status Reviews::Load() {
     std::string id = e.expert_id();
     experts_[id] = std::move(e);
   }));
+  // Decided requests only feed the continuity and approver indexes; the undecided ones are
+  // the working set kept in memory.
   RETURN_IF_ERROR(repo_->ScanReviews([&](v1::ReviewRequest r) {
-    std::string id = r.review_id();
-    reviews_[id] = std::move(r);
-  }));
-  for (const auto& [id, r] : reviews_) {
-    if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
-    if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
-    if (r.state() != v1::REVIEW_STATE_DECIDED && !OriginKey(r).empty()) {
-      open_by_origin_[OriginKey(r)] = id;
-    }
     if (r.state() == v1::REVIEW_STATE_DECIDED) {
       if (!r.client_id().empty()) continuity_[r.client_id()].insert(r.verdict().expert_id());
       if (r.kind() == v1::REVIEW_KIND_OPPORTUNITY_GATE &&
           r.verdict().verdict() == v1::VERDICT_APPROVED && !r.opportunity_id().empty()) {
         approvers_[r.opportunity_id()] = r.verdict().expert_id();
       }
+      return;
     }
-  }
+    std::string id = r.review_id();
+    if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
+    if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
+    if (!OriginKey(r).empty()) open_by_origin_[OriginKey(r)] = id;
+    reviews_[id] = std::move(r);
+  }));
   RETURN_IF_ERROR(repo_->ScanLeads(
       [&](std::string opportunity, std::string expert) { leads_[opportunity] = expert; }));
   return absl::OkStatus();
@@ -125,14 +124,22 @@ v1::Expert* Reviews::MutableExpertLocked(Work& w, const std::string& id) {
 const v1::ReviewRequest* Reviews::ReviewLocked(const Work& w, const std::string& id) const {
   if (auto it = w.reviews.find(id); it != w.reviews.end()) return &it->second;
   if (auto it = reviews_.find(id); it != reviews_.end()) return &it->second;
-  return nullptr;
+  if (auto it = w.decided.find(id); it != w.decided.end()) return &it->second;
+  absl::StatusOr<v1::ReviewRequest> stored = repo_->GetReview(id);
+  if (!stored.ok()) return nullptr;
+  return &(w.decided[id] = *std::move(stored));
 }
 
 v1::ReviewRequest* Reviews::MutableReviewLocked(Work& w, const std::string& id) {
   if (auto it = w.reviews.find(id); it != w.reviews.end()) return &it->second;
-  auto it = reviews_.find(id);
-  if (it == reviews_.end()) return nullptr;
-  return &(w.reviews[id] = it->second);
+  const v1::ReviewRequest* committed = ReviewLocked(w, id);
+  if (committed == nullptr) return nullptr;
+  return &(w.reviews[id] = *committed);
+}
+
+absl::StatusOr<v1::ReviewRequest> Reviews::ReviewByIdLocked(const std::string& id) const {
+  if (auto it = reviews_.find(id); it != reviews_.end()) return it->second;
+  return repo_->GetReview(id);
 }
 
 std::vector<std::string> Reviews::QueuedLocked(const Work& w) const {
@@ -388,7 +395,11 @@ void Reviews::FinishLocked(Work& w) {
           approvers_[r.opportunity_id()] = r.verdict().expert_id();
         }
       }
-      reviews_[id] = std::move(r);
+      if (r.state() == v1::REVIEW_STATE_DECIDED) {
+        reviews_.erase(id);  // read from the repository from now on
+      } else {
+        reviews_[id] = std::move(r);
+      }
     }
     for (auto& [opp, lead] : leads) leads_[opp] = lead;
   });
