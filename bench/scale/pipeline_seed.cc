@@ -56,7 +56,8 @@ absl::StatusOr<SeedStats> SeedPipeline(const SeedSpec& spec) {
     req.set_title(absl::StrCat("Deal ", i, " retrofit"));
     req.set_product_line(lines[i % 2]);
     req.mutable_value()->set_currency("CNY");
-    req.mutable_value()->set_amount_minor(100 * (100'000 + static_cast<int64_t>(rng() % 5'000'000)));
+    req.mutable_value()->set_amount_minor(100 *
+                                          (100'000 + static_cast<int64_t>(rng() % 5'000'000)));
     req.mutable_actor()->set_id(OwnerOf(i));
     ASSIGN_OR_RETURN(pipeline::v1::Opportunity opp, p->CreateOpportunity(req));
     sample.Offer(i, opp.id());

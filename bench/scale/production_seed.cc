@@ -27,8 +27,8 @@ namespace {
 
 constexpr int kResources = 300;
 constexpr int kPrototypesPerLine = 8;
-const char* const kSkills[] = {"architectural-design", "drafting",      "equipment-design",
-                               "manufacturing",        "testing",       "installation"};
+const char* const kSkills[] = {"architectural-design", "drafting", "equipment-design",
+                               "manufacturing",        "testing",  "installation"};
 
 common::v1::Actor Actor(const std::string& id) {
   common::v1::Actor a;
@@ -41,8 +41,8 @@ std::string Day(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTC
 }  // namespace
 
 absl::StatusOr<SeedStats> SeedProduction(const SeedSpec& spec) {
-  ASSIGN_OR_RETURN(SeedStore s, OpenSeedStore(spec.data_dir, production::ColumnFamilies(),
-                                              "triad/production"));
+  ASSIGN_OR_RETURN(SeedStore s,
+                   OpenSeedStore(spec.data_dir, production::ColumnFamilies(), "triad/production"));
   production::ProductionOptions po;
   po.clock = [&spec] { return spec.now; };
   std::vector<production::v1::Project> prototypes;
@@ -91,9 +91,8 @@ absl::StatusOr<SeedStats> SeedProduction(const SeedSpec& spec) {
   }
   for (int64_t i = 0; i < spec.n; ++i) {
     const bool done = i < spec.n - active;
-    const absl::Time created =
-        done ? spec.now - span + span * (static_cast<double>(i) / spec.n)
-             : spec.now - absl::Hours(24 * 30) + absl::Seconds(i % 86400);
+    const absl::Time created = done ? spec.now - span + span * (static_cast<double>(i) / spec.n)
+                                    : spec.now - absl::Hours(24 * 30) + absl::Seconds(i % 86400);
     production::v1::Project c = prototypes[i % prototypes.size()];
     const uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(created));
     c.set_project_id(absl::StrFormat("pj_%012x%016x", millis & 0xFFFFFFFFFFFFull, rng()));
@@ -141,7 +140,8 @@ absl::StatusOr<SeedStats> SeedProduction(const SeedSpec& spec) {
   stats.records = spec.n;
   stats.open = active;
   stats.extra = kResources;
-  stats.note = "resources, prototypes: domain path; projects: repository copies; plans: start-up reschedule";
+  stats.note =
+      "resources, prototypes: domain path; projects: repository copies; plans: start-up reschedule";
   return stats;
 }
 

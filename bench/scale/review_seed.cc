@@ -4,7 +4,8 @@
 // by load and capacity; and the closed rest (decided, the bulk of a firm's history) as copies of
 // one request the domain took through accept, start and an APPROVED verdict, each with its own
 // ids, client, opportunity, expert and times, written through ReviewRepository::PutReview in
-// WriteBatches of 10,000 (the domain's path would take four calls per closed request).
+// WriteBatches of 10,000 with their approver and continuity index entries (the domain's path
+// would take four calls per closed request).
 #include <random>
 #include <string>
 
@@ -86,7 +87,8 @@ absl::StatusOr<SeedStats> SeedReview(const SeedSpec& spec) {
     RETURN_IF_ERROR(r->CreateSolution(req).status());
   }
   // The prototype of a decided request, taken through the domain.
-  ASSIGN_OR_RETURN(review::v1::ReviewRequest proto, r->CreateReviewRequest(NewRequest(int64_t{2'000'000'000}, now)));
+  ASSIGN_OR_RETURN(review::v1::ReviewRequest proto,
+                   r->CreateReviewRequest(NewRequest(int64_t{2'000'000'000}, now)));
   {
     review::v1::AcceptReviewRequest a;
     a.set_review_id(proto.review_id());
@@ -127,17 +129,19 @@ absl::StatusOr<SeedStats> SeedReview(const SeedSpec& spec) {
     review::v1::ReviewRequest c = proto;
     const uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(created));
     c.set_review_id(absl::StrFormat("rv_%012x%016x", millis & 0xFFFFFFFFFFFFull, rng()));
-    c.set_opportunity_id(absl::StrCat("opp-seed-", i));
+    c.set_opportunity_id(absl::StrFormat("opp_%012x%016x", millis & 0xFFFFFFFFFFFFull, rng()));
     c.set_client_id(absl::StrCat("cl-", i % 100'000));
     c.set_domain(DomainOf(i));
     c.set_expert_id(ExpertOf(i));
     for (review::v1::Assignment& a : *c.mutable_assignments()) a.set_expert_id(c.expert_id());
+    c.mutable_verdict()->set_expert_id(c.expert_id());
     c.set_title(absl::StrCat("Concept review ", i));
     c.clear_solution_id();
     *c.mutable_create_time() = util::ToProto(created);
     *c.mutable_update_time() = util::ToProto(created + absl::Hours(72));
     *c.mutable_due_time() = util::ToProto(created + absl::Hours(24 * 14));
     repo->PutReview(batch, c);
+    repo->PutDecided(batch, c);  // its approver and continuity entries, as FinishLocked writes
     sample.Offer(i, c.review_id());
     if (batch.Count() >= 10'000) {
       RETURN_IF_ERROR(s.store->Write(batch));

@@ -43,8 +43,9 @@ absl::Status IdSample::Write(const std::string& path) const {
 absl::StatusOr<SeedStore> OpenSeedStore(const std::string& path,
                                         std::vector<std::string> column_families,
                                         const std::string& source) {
-  for (const char* cf : {events::Outbox::kColumnFamily, events::IdempotentConsumer::kInboxColumnFamily,
-                         util::kRequestsColumnFamily, events::kOffsetsColumnFamily}) {
+  for (const char* cf :
+       {events::Outbox::kColumnFamily, events::IdempotentConsumer::kInboxColumnFamily,
+        util::kRequestsColumnFamily, events::kOffsetsColumnFamily}) {
     column_families.push_back(cf);
   }
   storage::StoreOptions so;
@@ -118,8 +119,8 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"service\":\"%s\",\"records\":%lld,\"open\":%lld,\"extra\":%lld,\"seconds\":%.1f,"
       "\"note\":\"%s\"}\n",
-      service.c_str(), static_cast<long long>(stats->records),
-      static_cast<long long>(stats->open), static_cast<long long>(stats->extra),
-      absl::ToDoubleSeconds(absl::Now() - t0), stats->note.c_str());
+      service.c_str(), static_cast<long long>(stats->records), static_cast<long long>(stats->open),
+      static_cast<long long>(stats->extra), absl::ToDoubleSeconds(absl::Now() - t0),
+      stats->note.c_str());
   return 0;
 }

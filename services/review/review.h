@@ -248,10 +248,8 @@ class Reviews {
   std::map<std::string, std::set<std::string>> by_domain_;
   std::set<std::string> queue_;
   std::map<std::string, std::set<std::string>> open_by_expert_;
-  std::map<std::string, std::set<std::string>> continuity_;
-  // Opportunity -> the expert whose approval opened its gate; and the technical lead once won.
-  std::map<std::string, std::string> approvers_;
-  std::map<std::string, std::string> leads_;
+  // The continuity (client -> experts who decided its reviews), the approver of each deal's
+  // gate and the technical leads are read from the repository's meta records when needed.
   // Open requests by their origin (opportunity+gate or project+phase): one at a time.
   std::map<std::string, std::string> open_by_origin_;
 };

@@ -324,5 +324,44 @@ TEST_F(ReviewsTest, DecidedRequestsStayOnDiskAndReadable) {
   EXPECT_TRUE(created.ok()) << created.status();
 }
 
+// A store written before the approver and continuity indexes existed (decided requests
+// without their meta entries, no marker) gets them once at start: continuity and the technical
+// lead of a won deal work from them.
+TEST_F(ReviewsTest, DecidedIndexesAreBackfilledOnce) {
+  AddExpert("a", 40);
+  AddExpert("b", 40);
+  v1::ReviewRequest r = Create(8, "client-8");
+  ASSERT_TRUE(Accept(r.review_id()).ok());
+  ASSERT_TRUE(Verdict(r.review_id(), v1::VERDICT_APPROVED).ok());
+  const std::string decider = Get(r.review_id()).verdict().expert_id();
+  // Back to the older layout: only the records.
+  for (const std::string& key : {DecidedIndexedKey(), ApproverKey(r.opportunity_id())}) {
+    rocksdb::WriteBatch del;
+    del.Delete(store_->Cf(kMetaCf), key);
+    ASSERT_TRUE(store_->Write(del).ok());
+  }
+  int continuity_entries = 0;
+  ASSERT_TRUE(store_
+                  ->ScanPrefix(kMetaCf, "",
+                               [&](std::string_view k, std::string_view) {
+                                 rocksdb::WriteBatch del;
+                                 del.Delete(store_->Cf(kMetaCf), k);
+                                 ++continuity_entries;
+                                 return store_->Write(del).ok();
+                               })
+                  .ok());
+  EXPECT_EQ(continuity_entries, 1);
+  Open();
+  auto indexed = NewRocksReviewRepository(store_.get())->GetMeta(DecidedIndexedKey());
+  ASSERT_TRUE(indexed.ok()) << indexed.status();
+  EXPECT_TRUE(indexed->has_value());
+  auto approver = NewRocksReviewRepository(store_.get())->GetApprover(r.opportunity_id());
+  ASSERT_TRUE(approver.ok()) << approver.status();
+  EXPECT_EQ(approver->value_or(""), decider);
+  v1::ReviewRequest next = Create(1, "client-8");
+  EXPECT_EQ(next.expert_id(), decider);
+  EXPECT_TRUE(next.assignments(0).continuity());
+}
+
 }  // namespace
 }  // namespace triad::review
