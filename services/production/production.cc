@@ -135,8 +135,12 @@ void Production::Stage(Work& work) {
   auto projects = std::make_shared<std::map<std::string, v1::Project>>(std::move(work.projects));
   auto removed = std::make_shared<std::vector<std::string>>(std::move(work.removed_projects));
   std::shared_ptr<sched::Scheduler> scheduler(std::move(work.scheduler));
+  auto placed = std::make_shared<std::optional<sched::ProjectOut>>(std::move(work.placed));
+  const bool stable = work.plan_stable;
+  const bool changed = !resources->empty() || !projects->empty() || !removed->empty();
+  work.placed.reset();
   work.opportunity_index.clear();
-  work.txn.AfterCommit([this, resources, projects, removed, scheduler] {
+  work.txn.AfterCommit([this, resources, projects, removed, scheduler, placed, stable, changed] {
     for (auto& [id, r] : *resources) resources_[id] = std::move(r);
     for (auto& [id, p] : *projects) {
       if (p.state() == v1::PROJECT_STATE_ACTIVE) {
@@ -146,8 +150,15 @@ void Production::Stage(Work& work) {
       }
     }
     for (const std::string& id : *removed) projects_.erase(id);
-    if (scheduler != nullptr)
+    if (scheduler != nullptr) {
       scheduler_ = std::make_unique<sched::Scheduler>(std::move(*scheduler));
+      plan_stable_ = stable;
+    } else if (placed->has_value() && scheduler_ != nullptr && plan_stable_ && stable) {
+      scheduler_->Commit(**placed);  // the grid now holds the new project too
+      ++incremental_placements_;
+    } else if (changed) {
+      plan_stable_ = false;  // changed without a reschedule: the next one is a full one
+    }
   });
 }
 
@@ -203,6 +214,100 @@ std::string Explain(const sched::PhaseOut& out, const sched::PhaseIn& in,
 
 }  // namespace
 
+void Production::SaveOutcomeLocked(Work& work, const std::string& id,
+                                   const std::vector<int>& phase_index, const sched::ProjectIn& in,
+                                   const sched::ProjectOut& out,
+                                   const std::map<std::string, bool>& active, absl::Time now,
+                                   std::string_view reason, const common::v1::Actor& actor,
+                                   v1::ScheduleReport& report) {
+  v1::Project next = *FindProject(&work, id);
+  const v1::Project before = next;
+  std::vector<std::string> explanations;
+  for (size_t k = 0; k < phase_index.size(); ++k) {
+    v1::Phase& ph = *next.mutable_phases(phase_index[k]);
+    const sched::PhaseOut& po = out.phases[k];
+    ApplyPlan(po, ph);
+    report.set_phases_scheduled(report.phases_scheduled() + 1);
+    if (po.moved) {
+      std::string why = Explain(po, in.phases[k], active);
+      explanations.push_back(absl::StrCat(ph.name(), ": ", why));
+      if (report.moves_size() < kMaxReportedMoves) {
+        v1::PhaseMove* m = report.add_moves();
+        m->set_project_id(next.project_id());
+        m->set_phase_id(ph.phase_id());
+        m->set_previous_start_date(sched::FormatDay(in.phases[k].previous_start));
+        m->set_planned_start_date(ph.planned_start_date());
+        m->set_shift_days(po.start - in.phases[k].previous_start);
+        m->set_previous_resource_id(in.phases[k].previous_resource);
+        m->set_resource_id(ph.resource_id());
+        m->set_explanation(why);
+      }
+    }
+  }
+  next.set_planned_end_date(out.end >= 0 ? sched::FormatDay(out.end) : "");
+  const bool was_at_risk = next.at_risk();
+  next.set_at_risk(out.late);
+  next.set_risk_reason(out.late ? RiskReason(next, out) : "");
+  if (out.late && !next.tentative() && report.projects_at_risk_size() < kMaxReportedMoves) {
+    report.add_projects_at_risk(next.project_id());
+  }
+  const bool plan_changed = !SamePlan(before, next);
+  if (!plan_changed && next.scheduled() && was_at_risk == next.at_risk() &&
+      before.risk_reason() == next.risk_reason()) {
+    return;
+  }
+  const bool first = !next.scheduled();
+  next.set_scheduled(true);
+  next.set_etag(api::NextEtag(next.etag()));
+  *next.mutable_update_time() = util::ToProto(now);
+  *next.mutable_updated_by() = actor;
+  if (!next.tentative()) {
+    if (first) {
+      v1::ProjectScheduled ev;
+      ev.set_project_id(next.project_id());
+      FillPlans(next, ev.mutable_phases());
+      if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
+      *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
+      *ev.mutable_schedule_time() = util::ToProto(now);
+      work.txn.Emit(c::ProjectScheduled::kTopic, next.project_id(), c::ProjectScheduled::kType, ev);
+    } else if (plan_changed) {
+      v1::ProjectRescheduled ev;
+      ev.set_project_id(next.project_id());
+      FillPlans(next, ev.mutable_phases());
+      if (auto d = sched::ParseDay(before.planned_end_date())) {
+        *ev.mutable_previous_planned_end_time() = DayTime(*d);
+      }
+      if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
+      std::string why = absl::StrCat(std::string(reason), explanations.empty() ? "" : ": ",
+                                     absl::StrJoin(explanations, "; "));
+      ev.set_reason(why.substr(0, 2000));
+      *ev.mutable_reschedule_time() = util::ToProto(now);
+      work.txn.Emit(c::ProjectRescheduled::kTopic, next.project_id(), c::ProjectRescheduled::kType,
+                    ev);
+    }
+    if (next.at_risk() && !was_at_risk) {
+      v1::ProjectAtRisk ev;
+      ev.set_project_id(next.project_id());
+      if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
+      *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
+      ev.set_reason(next.risk_reason());
+      ev.set_bottleneck_resource(out.bottleneck_resource.empty() ? out.bottleneck_skill
+                                                                 : out.bottleneck_resource);
+      *ev.mutable_detect_time() = util::ToProto(now);
+      work.txn.Emit(c::ProjectAtRisk::kTopic, next.project_id(), c::ProjectAtRisk::kType, ev);
+    } else if (!next.at_risk() && was_at_risk) {
+      v1::ProjectBackOnTrack ev;
+      ev.set_project_id(next.project_id());
+      *ev.mutable_planned_end_time() = DayTime(out.end);
+      *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
+      *ev.mutable_recover_time() = util::ToProto(now);
+      work.txn.Emit(c::ProjectBackOnTrack::kTopic, next.project_id(), c::ProjectBackOnTrack::kType,
+                    ev);
+    }
+  }
+  work.projects[next.project_id()] = std::move(next);
+}
+
 v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view reason,
                                                 const common::v1::Actor& actor) {
   const absl::Time now = Now();
@@ -244,96 +349,10 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
   report.set_total_shift_days(result.total_shift_days);
   *report.mutable_schedule_time() = util::ToProto(now);
   for (size_t i = 0; i < refs.size(); ++i) {
-    const sched::ProjectIn& in = problem.projects[i];
-    const sched::ProjectOut& out = result.projects[i];
-    v1::Project next = *FindProject(&work, refs[i].id);
-    const v1::Project before = next;
-    std::vector<std::string> explanations;
-    for (size_t k = 0; k < refs[i].phase_index.size(); ++k) {
-      v1::Phase& ph = *next.mutable_phases(refs[i].phase_index[k]);
-      const sched::PhaseOut& po = out.phases[k];
-      ApplyPlan(po, ph);
-      report.set_phases_scheduled(report.phases_scheduled() + 1);
-      if (po.moved) {
-        std::string why = Explain(po, in.phases[k], active);
-        explanations.push_back(absl::StrCat(ph.name(), ": ", why));
-        if (report.moves_size() < kMaxReportedMoves) {
-          v1::PhaseMove* m = report.add_moves();
-          m->set_project_id(next.project_id());
-          m->set_phase_id(ph.phase_id());
-          m->set_previous_start_date(sched::FormatDay(in.phases[k].previous_start));
-          m->set_planned_start_date(ph.planned_start_date());
-          m->set_shift_days(po.start - in.phases[k].previous_start);
-          m->set_previous_resource_id(in.phases[k].previous_resource);
-          m->set_resource_id(ph.resource_id());
-          m->set_explanation(why);
-        }
-      }
-    }
-    next.set_planned_end_date(out.end >= 0 ? sched::FormatDay(out.end) : "");
-    const bool was_at_risk = next.at_risk();
-    next.set_at_risk(out.late);
-    next.set_risk_reason(out.late ? RiskReason(next, out) : "");
-    if (out.late && !next.tentative() && report.projects_at_risk_size() < kMaxReportedMoves) {
-      report.add_projects_at_risk(next.project_id());
-    }
-    const bool plan_changed = !SamePlan(before, next);
-    if (!plan_changed && next.scheduled() && was_at_risk == next.at_risk() &&
-        before.risk_reason() == next.risk_reason()) {
-      continue;
-    }
-    const bool first = !next.scheduled();
-    next.set_scheduled(true);
-    next.set_etag(api::NextEtag(next.etag()));
-    *next.mutable_update_time() = util::ToProto(now);
-    *next.mutable_updated_by() = actor;
-    if (!next.tentative()) {
-      if (first) {
-        v1::ProjectScheduled ev;
-        ev.set_project_id(next.project_id());
-        FillPlans(next, ev.mutable_phases());
-        if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
-        *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
-        *ev.mutable_schedule_time() = util::ToProto(now);
-        work.txn.Emit(c::ProjectScheduled::kTopic, next.project_id(), c::ProjectScheduled::kType,
-                      ev);
-      } else if (plan_changed) {
-        v1::ProjectRescheduled ev;
-        ev.set_project_id(next.project_id());
-        FillPlans(next, ev.mutable_phases());
-        if (auto d = sched::ParseDay(before.planned_end_date())) {
-          *ev.mutable_previous_planned_end_time() = DayTime(*d);
-        }
-        if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
-        std::string why = absl::StrCat(std::string(reason), explanations.empty() ? "" : ": ",
-                                       absl::StrJoin(explanations, "; "));
-        ev.set_reason(why.substr(0, 2000));
-        *ev.mutable_reschedule_time() = util::ToProto(now);
-        work.txn.Emit(c::ProjectRescheduled::kTopic, next.project_id(),
-                      c::ProjectRescheduled::kType, ev);
-      }
-      if (next.at_risk() && !was_at_risk) {
-        v1::ProjectAtRisk ev;
-        ev.set_project_id(next.project_id());
-        if (out.end >= 0) *ev.mutable_planned_end_time() = DayTime(out.end);
-        *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
-        ev.set_reason(next.risk_reason());
-        ev.set_bottleneck_resource(out.bottleneck_resource.empty() ? out.bottleneck_skill
-                                                                   : out.bottleneck_resource);
-        *ev.mutable_detect_time() = util::ToProto(now);
-        work.txn.Emit(c::ProjectAtRisk::kTopic, next.project_id(), c::ProjectAtRisk::kType, ev);
-      } else if (!next.at_risk() && was_at_risk) {
-        v1::ProjectBackOnTrack ev;
-        ev.set_project_id(next.project_id());
-        *ev.mutable_planned_end_time() = DayTime(out.end);
-        *ev.mutable_due_time() = DayTime(*sched::ParseDay(next.due_date()));
-        *ev.mutable_recover_time() = util::ToProto(now);
-        work.txn.Emit(c::ProjectBackOnTrack::kTopic, next.project_id(),
-                      c::ProjectBackOnTrack::kType, ev);
-      }
-    }
-    work.projects[next.project_id()] = std::move(next);
+    SaveOutcomeLocked(work, refs[i].id, refs[i].phase_index, problem.projects[i],
+                      result.projects[i], active, now, reason, actor, report);
   }
+  work.plan_stable = PlanStable(problem, result, active);
   return report;
 }
 

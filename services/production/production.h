@@ -5,6 +5,7 @@
 #ifndef TRIAD_SERVICES_PRODUCTION_PRODUCTION_H_
 #define TRIAD_SERVICES_PRODUCTION_PRODUCTION_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,6 +57,9 @@ struct ProductionOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Nothing is planned further ahead than this many days.
   int horizon_days = 1100;
+  // A new firm project is placed on the capacity the others leave (their plans kept) when that
+  // is what the full reschedule would do (see PlaceAddedLocked); false always reschedules all.
+  bool incremental_placement = true;
 };
 
 class Production {
@@ -148,6 +152,12 @@ class Production {
     std::lock_guard<std::mutex> lock(mu_);
     return projects_.size();
   }
+  // IncrementalPlacements counts the projects added by PlaceAddedLocked (not a full
+  // reschedule): tests prove with it that the incremental path ran.
+  int64_t IncrementalPlacements() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return incremental_placements_;
+  }
 
  private:
   // Work is one unit of change: the transaction and the records it changes (applied to the
@@ -164,6 +174,10 @@ class Production {
     std::vector<std::string> removed_projects;
     std::map<std::string, std::string> opportunity_index;
     std::unique_ptr<sched::Scheduler> scheduler;
+    // True when the plans this work commits are a fixed point of the full reschedule (see
+    // PlanStable); `placed` is a new project placed on scheduler_'s grid (booked on commit).
+    bool plan_stable = false;
+    std::optional<sched::ProjectOut> placed;
   };
 
   Production(storage::Store* store, events::Outbox* outbox, ProductionOptions options);
@@ -180,6 +194,22 @@ class Production {
   // whose plan or risk changed into `work` with their events, and reports the moves.
   v1::ScheduleReport RescheduleLocked(Work& work, std::string_view reason,
                                       const common::v1::Actor& actor);
+
+  // PlaceAddedLocked places the new project `id` of `work` on the capacity the committed plans
+  // leave, as the full reschedule would (the committed plans are a fixed point of it, nothing
+  // else changed, the day is the same, the new project is firm and on time); nullopt when the
+  // full reschedule is needed. Costs the new project's placement, not every project's.
+  std::optional<v1::ScheduleReport> PlaceAddedLocked(Work& work, const std::string& id,
+                                                     std::string_view reason,
+                                                     const common::v1::Actor& actor);
+  // SaveOutcomeLocked applies one project's scheduling outcome (`in` and `out`; its open
+  // phases are `phase_index`) into `work` when its plan or risk changed, with its events, and
+  // adds it to `report`.
+  void SaveOutcomeLocked(Work& work, const std::string& id, const std::vector<int>& phase_index,
+                         const sched::ProjectIn& in, const sched::ProjectOut& out,
+                         const std::map<std::string, bool>& active, absl::Time now,
+                         std::string_view reason, const common::v1::Actor& actor,
+                         v1::ScheduleReport& report);
 
   // The current view of a record: the work's copy when it has one.
   const v1::Resource* FindResource(const Work* work, const std::string& id) const;
@@ -243,6 +273,11 @@ class Production {
   std::map<std::string, v1::Project> projects_;
   // The schedule of the last reschedule (its remaining capacity answers feasibility).
   std::unique_ptr<sched::Scheduler> scheduler_;
+  // True when the committed plans are a fixed point of the full reschedule on scheduler_'s
+  // grid (set by a full reschedule, kept by incremental placements, cleared by any other
+  // change to projects or resources).
+  bool plan_stable_ = false;
+  int64_t incremental_placements_ = 0;
 };
 
 // ResourceIn converts a resource for the scheduler (calendar days off, active flag).

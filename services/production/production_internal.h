@@ -3,6 +3,7 @@
 #ifndef TRIAD_SERVICES_PRODUCTION_PRODUCTION_INTERNAL_H_
 #define TRIAD_SERVICES_PRODUCTION_PRODUCTION_INTERNAL_H_
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,14 @@ std::vector<v1::PhaseTemplateSet> DefaultTemplates();
 
 // OpportunityKey is the index key of the project created for an opportunity.
 std::string OpportunityKey(std::string_view opportunity_id);
+
+// PlanStable is true when the plans of `result` are a fixed point of the full reschedule of
+// `problem`: no tentative project (re-placed every time), no late or unschedulable one, every
+// started or pinned phase booked as it is (on an active resource), every other phase with a
+// plan of its own that the kept schedule keeps. Then a new firm project that is on time on
+// the remaining capacity is exactly what rescheduling everything gives it.
+bool PlanStable(const sched::Problem& problem, const sched::Result& result,
+                const std::map<std::string, bool>& active);
 
 // ToSchedulerProject converts an open project (its phases not completed) for the scheduler.
 sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today);

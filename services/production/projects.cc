@@ -93,7 +93,11 @@ v1::ScheduleReport Production::AddProjectLocked(Work& work, v1::Project p,
   }
   const std::string id = p.project_id();
   work.projects[id] = std::move(p);
-  return RescheduleLocked(work, absl::StrCat("project ", id, " added"), actor);
+  const std::string reason = absl::StrCat("project ", id, " added");
+  if (std::optional<v1::ScheduleReport> report = PlaceAddedLocked(work, id, reason, actor)) {
+    return *std::move(report);
+  }
+  return RescheduleLocked(work, reason, actor);
 }
 
 absl::StatusOr<v1::CreateProjectResponse> Production::CreateProject(

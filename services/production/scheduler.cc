@@ -338,6 +338,19 @@ ProjectOut Scheduler::Probe(const ProjectIn& project) const {
   return po;
 }
 
+void Scheduler::Commit(const ProjectOut& placed) {
+  if (grid_ == nullptr) return;
+  Grid& g = *grid_;
+  for (const PhaseOut& ph : placed.phases) {
+    int r = g.Index(ph.resource);
+    if (r >= 0) Book(g, r, ph.allocation, -1);
+    for (const PartOut& part : ph.parts) {
+      int pr = g.Index(part.resource);
+      if (pr >= 0 && !part.allocation.empty()) Book(g, pr, part.allocation, -1);
+    }
+  }
+}
+
 double Scheduler::RemainingHours(int index, Day day) const {
   return grid_ ? grid_->Remaining(index, day) : 0;
 }

@@ -179,6 +179,10 @@ class Scheduler {
   // Probe places `project` after everything of the last Run (the kept grid is unchanged).
   ProjectOut Probe(const ProjectIn& project) const;
 
+  // Commit books a placed project (as Probe returned it) on the kept grid, as if the last Run
+  // had placed it: the next Probe sees its capacity taken.
+  void Commit(const ProjectOut& placed);
+
   // RemainingHours is the capacity left for resource `index` (in the last problem) on `day`.
   double RemainingHours(int index, Day day) const;
   // CapacityHours is the capacity of resource `index` on `day` (0 on days off or inactive).

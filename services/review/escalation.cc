@@ -33,10 +33,7 @@ void Reviews::EscalateLocked(Work& w, v1::ReviewRequest& r, const std::string& r
   *r.mutable_next_escalation_time() = ToProto(now + options_.escalation_sla);
   AddAudit(r.mutable_history(), now, kEscalationActor, "escalated",
            TruncateUtf8(absl::StrCat("level ", r.escalation_level(), ": ", reason), 1000));
-  int length = 0;
-  for (const std::string& id : QueuedLocked(w)) {
-    if (ReviewLocked(w, id)->domain() == r.domain()) ++length;
-  }
+  const int length = QueueLengthLocked(w, r.domain());
   v1::ReviewRequestEscalated ev;
   ev.set_review_id(r.review_id());
   ev.set_domain(r.domain());

@@ -103,7 +103,9 @@ absl::Status Reviews::Load() {
       return;
     }
     std::string id = r.review_id();
-    if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
+    if (r.state() == v1::REVIEW_STATE_QUEUED && queue_.insert(id).second) {
+      ++queued_by_domain_[r.domain()];
+    }
     if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
     if (!OriginKey(r).empty()) open_by_origin_[OriginKey(r)] = id;
     reviews_[id] = std::move(r);
@@ -165,6 +167,20 @@ std::vector<std::string> Reviews::QueuedLocked(const Work& w) const {
     return ta != tb ? ta < tb : a < b;
   });
   return out;
+}
+
+int Reviews::QueueLengthLocked(const Work& w, const std::string& domain) const {
+  int length = 0;
+  if (auto it = queued_by_domain_.find(domain); it != queued_by_domain_.end()) length = it->second;
+  for (const auto& [id, r] : w.reviews) {
+    // The work's copy replaces the committed request (a queued one is always in reviews_).
+    if (auto it = reviews_.find(id);
+        it != reviews_.end() && queue_.count(id) > 0 && it->second.domain() == domain) {
+      --length;
+    }
+    if (r.state() == v1::REVIEW_STATE_QUEUED && r.domain() == domain) ++length;
+  }
+  return length;
 }
 
 std::vector<std::string> Reviews::OpenOfExpertLocked(const Work& w,
@@ -390,9 +406,16 @@ void Reviews::FinishLocked(Work& w) {
         for (auto& [id, r] : reviews) {
           if (auto it = reviews_.find(id); it != reviews_.end()) {
             open_by_expert_[it->second.expert_id()].erase(id);
+            if (queue_.erase(id) > 0) {
+              auto q = queued_by_domain_.find(it->second.domain());
+              if (q != queued_by_domain_.end() && --q->second <= 0) queued_by_domain_.erase(q);
+            }
           }
-          queue_.erase(id);
-          if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
+          queue_.erase(id);  // (a queued id is always in reviews_; this keeps them in step)
+          if (r.state() == v1::REVIEW_STATE_QUEUED) {
+            queue_.insert(id);
+            ++queued_by_domain_[r.domain()];
+          }
           if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
           std::string origin = OriginKey(r);
           if (!origin.empty()) {

@@ -182,6 +182,9 @@ class Reviews {
   v1::ReviewRequest* MutableReviewLocked(Work& w, const std::string& id);
   absl::StatusOr<v1::ReviewRequest> ReviewByIdLocked(const std::string& id) const;
   std::vector<std::string> QueuedLocked(const Work& w) const;
+  // QueueLengthLocked counts the queued requests of `domain` (as changed by `w`) from the
+  // committed per-domain count and the work's copies: O(copies), not O(queue).
+  int QueueLengthLocked(const Work& w, const std::string& domain) const;
   std::vector<std::string> OpenOfExpertLocked(const Work& w, const std::string& expert) const;
 
   // Policy steps.
@@ -247,6 +250,8 @@ class Reviews {
   std::map<std::string, v1::ReviewRequest> reviews_;
   std::map<std::string, std::set<std::string>> by_domain_;
   std::set<std::string> queue_;
+  // How many of queue_ ask for each domain (kept with queue_; escalations report it).
+  std::map<std::string, int> queued_by_domain_;
   std::map<std::string, std::set<std::string>> open_by_expert_;
   // The continuity (client -> experts who decided its reviews), the approver of each deal's
   // gate and the technical leads are read from the repository's meta records when needed.

@@ -1,7 +1,8 @@
 // Benchmarks of the review service: one assignment decision with 1,000 experts of the domain and
 // 10,000 open reviews — the pure policy (Decide) and the whole CreateReviewRequest (validation,
 // policy, audit, events, RocksDB commit); knowledge-base search over 100,000 documents by
-// domain, tag and words, and similar past solutions.
+// domain, tag and words, and similar past solutions; review requests consumed one by one while
+// 1,000 experts are full and the queue is long (every new request queues and escalates).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/contracts/pipeline.h"
+#include "common/events/envelope.h"
 #include "common/util/proto_time.h"
 #include "services/review/policy.h"
 #include "services/review/review.h"
@@ -115,6 +118,73 @@ void BM_CreateReviewRequestWithTenThousandOpen(benchmark::State& state) {
 BENCHMARK(BM_CreateReviewRequestWithTenThousandOpen)
     ->Unit(benchmark::kMicrosecond)
     ->Iterations(2000);
+
+// QueueEnv is a Reviews domain whose 1,000 experts cannot take the 8 h a consumed review
+// request asks for (3 h a week each), so every request queues and escalates; kQueued requests
+// wait already.
+constexpr int kQueued = 5'000;
+
+struct QueueEnv {
+  testing::TempDir dir;
+  testing::ServiceStorage storage;
+  std::unique_ptr<Reviews> reviews;
+  int seq = 0;
+
+  QueueEnv() {
+    storage =
+        std::move(*testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/review"));
+    ReviewOptions o;
+    o.clock = [] { return kNow; };
+    o.event_review_hours = 8;
+    reviews = std::move(*Reviews::Create(storage.store.get(), storage.outbox.get(), o));
+    for (int i = 0; i < kExperts; ++i) {
+      v1::CreateExpertRequest req;
+      v1::Expert* e = req.mutable_expert();
+      e->set_expert_id(absl::StrCat("x", 10000 + i));
+      e->set_display_name("Expert");
+      e->set_weekly_capacity_hours(3);
+      v1::DomainSkill* d = e->add_domains();
+      d->set_domain("structural");
+      d->set_level(v1::PROFICIENCY_PRINCIPAL);
+      req.mutable_actor()->set_id("u:bench");
+      if (!reviews->CreateExpert(req).ok()) std::abort();
+    }
+    for (int i = 0; i < kQueued; ++i) {
+      if (!Apply().ok()) std::abort();
+    }
+  }
+
+  // Apply consumes one ReviewRequested event of a new opportunity.
+  absl::Status Apply() {
+    pipeline::v1::ReviewRequested m;
+    m.set_opportunity_id(absl::StrCat("opp-", ++seq));
+    m.set_client_id(absl::StrCat("c", seq % 500));
+    m.set_domain("structural");
+    m.set_requirements("Check the long-span roof");
+    m.set_gate_id("concept.expert_review");
+    m.set_stage("concept");
+    *m.mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * 14));
+    events::Event e;
+    e.id = events::NewEventId();
+    e.type = std::string(contracts::pipeline::ReviewRequested::kType);
+    e.source = "triad/bench";
+    e.topic = std::string(contracts::pipeline::ReviewRequested::kTopic);
+    e.payload = m.SerializeAsString();
+    return reviews->HandleEvent(e);
+  }
+};
+
+void BM_ApplyReviewRequestedWithLongQueue(benchmark::State& state) {
+  static QueueEnv* env = new QueueEnv();
+  for (auto _ : state) {
+    if (!env->Apply().ok()) state.SkipWithError("apply failed");
+  }
+  state.SetItemsProcessed(state.iterations());  // items_per_second: requests applied per second
+  auto view = env->reviews->GetLoadView(v1::GetLoadViewRequest());
+  state.counters["experts"] = kExperts;
+  state.counters["queue_length"] = view.ok() ? view->queue().length() : -1;
+}
+BENCHMARK(BM_ApplyReviewRequestedWithLongQueue)->Unit(benchmark::kMicrosecond)->Iterations(2000);
 
 constexpr int kDocuments = 100'000;
 constexpr int kVocabulary = 5'000;
