@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -140,7 +141,7 @@ class Production {
   void RegisterHandlers(events::IdempotentConsumer& consumer);
 
   // mutex is the domain lock that serialises RPCs and consumed events.
-  std::mutex& mutex() const { return mu_; }
+  std::shared_mutex& mutex() const { return mu_; }
 
  private:
   // Work is one unit of change: the transaction and the records it changes (applied to the
@@ -220,7 +221,7 @@ class Production {
   events::Outbox* outbox_;
   ProductionOptions options_;
   std::unique_ptr<Repository> repo_;
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
   std::map<std::string, v1::Resource> resources_;
   std::map<std::string, std::map<int, v1::PhaseTemplateSet>> templates_;
   std::map<std::string, v1::Project> projects_;

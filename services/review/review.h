@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -138,7 +139,7 @@ class Reviews {
   absl::Status HandleEvent(const events::Event& e);
 
   // mutex serialises RPCs with consumed events.
-  std::mutex& mutex() { return mu_; }
+  std::shared_mutex& mutex() { return mu_; }
 
  private:
   struct Work;
@@ -229,7 +230,7 @@ class Reviews {
   events::Outbox* outbox_;
   ReviewOptions options_;
   std::unique_ptr<ReviewRepository> repo_;
-  std::mutex mu_;
+  std::shared_mutex mu_;
   // Committed state (guarded by mu_).
   std::map<std::string, v1::Expert> experts_;
   std::map<std::string, v1::ReviewRequest> reviews_;
