@@ -24,3 +24,12 @@ if [[ "${TRIAD_BENCH_CPSAT:-1}" != 0 ]]; then
   echo "=== production_cpsat (bench/production_cpsat/cpsat_gap.py)"
   TRIAD_BUILD_DIR="$BUILD" bench/production_cpsat/cpsat_gap.py ${TRIAD_BENCH_CPSAT_ARGS:-}
 fi
+
+# The gRPC-limit benchmark against a bare gRPC server and the PostgreSQL comparison
+# (scripts/bench-grpc.sh, docs/performance-grpc.md; about 8 minutes, its own broker on
+# TRIAD_BENCH_GRPC_KAFKA_PORT). TRIAD_BENCH_GRPC=0 skips it.
+if [[ "${TRIAD_BENCH_GRPC:-1}" != 0 ]]; then
+  echo "=== grpc (scripts/bench-grpc.sh)"
+  TRIAD_BUILD_DIR="$BUILD" TRIAD_BENCH_SKIP_BUILD=1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
+    scripts/bench-grpc.sh
+fi
