@@ -27,9 +27,8 @@ fi
 
 # The gRPC-limit benchmark against a bare gRPC server and the PostgreSQL comparison
 # (scripts/bench-grpc.sh, docs/performance-grpc.md; about 8 minutes, its own broker on
-# TRIAD_BENCH_GRPC_KAFKA_PORT). TRIAD_BENCH_GRPC=0 skips it.
+# TRIAD_BENCH_GRPC_KAFKA_PORT, so no other service shares its topics). TRIAD_BENCH_GRPC=0 skips it.
 if [[ "${TRIAD_BENCH_GRPC:-1}" != 0 ]]; then
   echo "=== grpc (scripts/bench-grpc.sh)"
-  TRIAD_BUILD_DIR="$BUILD" TRIAD_BENCH_SKIP_BUILD=1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-    scripts/bench-grpc.sh
+  TRIAD_BUILD_DIR="$BUILD" TRIAD_BENCH_SKIP_BUILD=1 scripts/bench-grpc.sh
 fi

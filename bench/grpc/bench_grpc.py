@@ -108,13 +108,15 @@ class Bench:
         self.results = []
         self.runs = 0
         self.run_seconds = 0.0
+        self.run_id = os.getpid()
 
     # ------------------------------------------------------------------ processes
 
     def start_hello(self):
         for mode in ("sync", "callback"):
             port = free_port()
-            p = Proc("hello-" + mode, [os.path.join(self.a.build_dir, "bench", "bench_hello_server"),
+            p = Proc("hello-" + mode, [os.path.join(self.a.build_dir, "bench", "grpc",
+                                                     "bench_hello_server"),
                                         "--mode=" + mode, "--port=%d" % port],
                      os.path.join(self.work, "hello-%s.log" % mode))
             self.procs["hello-" + mode] = p
@@ -129,7 +131,8 @@ class Bench:
             flags = ["--data_dir=" + data, "--grpc_port=%d" % port, "--admin_port=-1",
                      "--topic_replication=1", "--topic_min_insync_replicas=1",
                      "--sync_writes=" + sync, "--allow_plaintext", "--log_level=warn",
-                     "--auth_mode=" + auth_mode]
+                     "--auth_mode=" + auth_mode,
+                     "--consumer_group=bench-grpc-%s-%d" % (svc, self.run_id)]
             if auth_mode == "jwt":
                 flags += ["--auth_jwt_keys_dir=" + self.pki.jwt_keys_dir,
                           "--auth_issuer=" + self.pki.issuer, "--auth_audience=triad"]
@@ -159,8 +162,11 @@ class Bench:
     def ghz(self, target, call, data=None, duration=None, count=None, rps=None,
             metadata=True, proto=None, label=""):
         """One ghz run; returns its summary (qps, p50/p99 ms, ok/total, error codes)."""
+        # --duration-stop=wait: calls in flight when the duration ends finish and count (ghz's
+        # default cancels them and reports them as errors).
         argv = [self.a.ghz, "--insecure", "--call", call, "-c", str(self.a.concurrency),
-                "--connections", "1", "--timeout", "30s", "-O", "json"]
+                "--connections", "1", "--timeout", "30s", "--duration-stop", "wait",
+                "-O", "json"]
         if proto:
             argv += ["--proto", os.path.join(REPO, "proto", proto),
                      "--import-paths", os.path.join(REPO, "proto")]
@@ -211,6 +217,8 @@ class Bench:
                  "reason": "benchmark moves the deal back"} for o in opps]
         phases = ids["phases"]
         today = time.strftime("%Y-%m-%d", time.gmtime())
+        year_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 365 * 86400))
+        tomorrow = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
         verdicts = ids["review_ids"][phase]
 
         def create_client(tag):
@@ -236,7 +244,8 @@ class Bench:
              "triad.clients.v1.ClientsService/ListClients",
              {"owner_id": ids["owner"], "page_size": 50}, None),
             ("GetFunnelReport", "read", a["pipeline"],
-             "triad.pipeline.v1.PipelineService/GetFunnelReport", {}, None),
+             "triad.pipeline.v1.PipelineService/GetFunnelReport",
+             {"start_time": year_ago, "end_time": tomorrow}, None),
             ("GetLoadView", "read", a["review"], "triad.review.v1.ReviewService/GetLoadView",
              {"weeks": 4}, None),
             ("GetUtilisation (schedule)", "read", a["production"],
@@ -375,6 +384,8 @@ class Bench:
                 and r["name"] != "RecordVerdict"]
         goal = lambda r: READ_GOAL if r["kind"] == "read" else WRITE_GOAL["false"]  # noqa: E731
         worst = min(rows, key=lambda r: (r["qps"] / max(r["baseline_qps"], 1)) / goal(r))
+        if self.a.perf_call:
+            worst = [r for r in rows if r["name"] == self.a.perf_call][0]
         self.start_services("false")
         call = [c for c in self.calls(ids, 0) if c[0] == worst["name"]][0]
         svc = [s for s in SERVICES if self.addrs[s] == call[2]][0]
@@ -400,12 +411,23 @@ class Bench:
             perf.send_signal(signal.SIGINT)
             perf.wait(60)
             self.stop(SERVICES)
-        rep = subprocess.run(["perf", "report", "-i", out, "--stdio", "--no-children",
-                              "--percent-limit", "1.5", "-g", "none", "--sort", "dso,symbol"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        lines = [l for l in rep.stdout.decode(errors="replace").splitlines()
-                 if l.strip() and not l.startswith("#")]
-        return {"call": name, "service": svc, "pid_file": out, "top": lines[:25]}
+        def report(*extra, sort="dso,symbol"):
+            rep = subprocess.run(["perf", "report", "-i", out, "--stdio", "-g", "none",
+                                  "--percent-limit", "1", "--sort", sort] + list(extra),
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            lines = [" ".join(l.split()) for l in rep.stdout.decode(errors="replace").splitlines()
+                     if l.strip() and not l.startswith("#")]
+            return [l[:-4] if l.endswith(" - -") else l for l in lines]
+
+        # Self time (where the cycles are spent) and, with children, the inclusive share of
+        # Triad's, the JWT library's and gRPC's own functions (what the time is spent for).
+        top = report("--no-children")[:20]
+        by_library = report("--no-children", sort="dso")[:12]
+        inclusive = [l for l in report("--children")
+                     if any(k in l for k in ("triad::", "jwt_", "libjwt", "PEM_", "DECODER",
+                                             "rocksdb::DB", "grpc::Server"))][:20]
+        return {"call": name, "service": svc, "perf_data": out, "top": top,
+                "inclusive": inclusive, "by_library": by_library}
 
 
 def fmt(v, d=2):
@@ -450,10 +472,13 @@ def report(bench, rate_rows, auth_rows, perf, args):
         print("| call | rps | p99 ms | baseline p99 ms | ratio | met? | non-OK |")
         print("| --- | ---: | ---: | ---: | ---: | --- | --- |")
         for r in rate_rows:
-            ratio = (r["p99"] or 0) / max(r["baseline_p99"] or 1e-9, 1e-9)
-            print("| %s | %d | %s | %s | %.1f | %s | %d |" % (
-                r["name"], r["rps"], fmt(r["p99"]), fmt(r["baseline_p99"]), ratio,
-                "yes" if ratio <= 2 else "no", r["total"] - r["ok"]))
+            bad = r["total"] - r["ok"]
+            ratio = None
+            if r["p99"] is not None and r["baseline_p99"]:
+                ratio = r["p99"] / r["baseline_p99"]
+            print("| %s | %d | %s | %s | %s | %s | %d |" % (
+                r["name"], r["rps"], fmt(r["p99"]), fmt(r["baseline_p99"]), fmt(ratio, 1),
+                "yes" if ratio is not None and ratio <= 2 and not bad else "no", bad))
     if auth_rows:
         print()
         print("JWT verification cost (GetClient, sync=false):")
@@ -478,11 +503,26 @@ def report(bench, rate_rows, auth_rows, perf, args):
             print("perf: " + perf["error"])
         else:
             print("perf profile of %s (service %s, perf record -g -F 499, perf report --stdio "
-                  "--no-children --sort dso,symbol, entries >= 1.5%%):" % (perf["call"],
+                  "--no-children --sort dso,symbol, entries >= 1%%):" % (perf["call"],
                                                                           perf["service"]))
             print()
             print("```")
             for line in perf["top"]:
+                print(line)
+            print("```")
+            print()
+            print("self time by library (perf report --no-children --sort dso):")
+            print()
+            print("```")
+            for line in perf["by_library"]:
+                print(line)
+            print("```")
+            print()
+            print("inclusive (perf report --children), Triad, libjwt, RocksDB and gRPC server "
+                  "frames:")
+            print()
+            print("```")
+            for line in perf["inclusive"]:
                 print(line)
             print("```")
     sys.stdout.flush()
@@ -500,13 +540,16 @@ def main():
                    help="seconds per rate-limited run (p99 at half the peak)")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--clients", type=int, default=10000)
-    p.add_argument("--opportunities", type=int, default=400)
+    p.add_argument("--opportunities", type=int, default=1000,
+                   help="deals AdvanceStage moves forward and back (many more than --concurrency, "
+                        "so a deal's two moves are never in flight together)")
     p.add_argument("--projects", type=int, default=20)
     p.add_argument("--verdicts-per-mode", type=int, default=3000,
                    help="review requests seeded per sync mode (RecordVerdict's fixed count)")
     p.add_argument("--warmup-verdicts", type=int, default=200)
     p.add_argument("--sync-modes", default="false,true")
     p.add_argument("--perf", action="store_true", help="profile the worst-ratio call")
+    p.add_argument("--perf-call", default="", help="profile this call instead (e.g. GetClient)")
     p.add_argument("--json", help="write every number here")
     args = p.parse_args()
     args.sync_modes = args.sync_modes.split(",")
