@@ -100,9 +100,10 @@ TEST_F(TokenCacheTest, TamperedTokenNeverHitsTheCache) {
   absl::StatusOr<Principal> p = verifier_->Verify(spliced, absl::Now());
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(DenialReason(p.status()), "bad_signature");
-  // One flipped signature character, and a trailing byte.
+  // One flipped signature character (inside the signature: the last base64url character also
+  // carries padding bits), and a trailing byte.
   std::string flipped = good;
-  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  flipped[b + 10] = flipped[b + 10] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(verifier_->Verify(flipped, absl::Now()).ok());
   EXPECT_FALSE(verifier_->Verify(good + "x", absl::Now()).ok());
   EXPECT_EQ(verifier_->cached_tokens(), 1u);  // only the good one
