@@ -35,14 +35,15 @@ echo "ghz: $GHZ ($(sed -n 's:^require github.com/bojand/ghz \(v[0-9.]*\)$:\1:p' 
 ARGS=()
 if [[ "${TRIAD_BENCH_GRPC_SMOKE:-}" == 1 ]]; then
   ARGS=(--duration 1 --warmup 0.5 --rate-duration 1 --clients 300 --opportunities 60
-        --projects 4 --verdicts-per-mode 300 --warmup-verdicts 50 --sync-modes false,true)
+        --projects 4 --verdicts-per-mode 300 --warmup-verdicts 50 --sync-modes false,true
+        --thread-rounds 1)
 fi
 # shellcheck disable=SC2086
 python3 bench/grpc/bench_grpc.py --build-dir "$BUILD" --bootstrap "$BOOTSTRAP" --ghz "$GHZ" \
   --json "$OUT/grpc.json" "${ARGS[@]}" ${TRIAD_BENCH_GRPC_ARGS:-} | tee "$OUT/grpc.md"
 
 if [[ "${TRIAD_BENCH_POSTGRES:-1}" != 0 ]]; then
-  PG_ARGS=()
+  PG_ARGS=(--duration 10)
   [[ "${TRIAD_BENCH_GRPC_SMOKE:-}" == 1 ]] && PG_ARGS=(--duration 3)
   # shellcheck disable=SC2086
   bench/postgres/pgbench.sh --triad-json "$OUT/grpc.json" "${PG_ARGS[@]}" \

@@ -296,6 +296,7 @@ class Bench:
     def run(self):
         t0 = time.monotonic()
         self.start_hello()
+        self.thread_rows = self.thread_model()
         ids = None
         rate_rows, auth_rows = [], []
         for phase, sync in enumerate(self.a.sync_modes):
@@ -335,6 +336,18 @@ class Bench:
         perf = self.profile(ids) if self.a.perf else None
         return rate_rows, auth_rows, perf
 
+    def thread_model(self):
+        """The hello server's sync API against its callback API, alternating, --thread-rounds
+        rounds of --duration each."""
+        rows = []
+        for i in range(self.a.thread_rounds):
+            for api in ("sync", "callback"):
+                r = self.ghz(self.addrs["hello-" + api], "triad.bench.hello.v1.Greeter/SayHello",
+                             {"name": "triad"}, duration=self.a.duration, metadata=False,
+                             label="thread model %s" % api)
+                rows.append(dict(r, api=api, round=i + 1))
+        return rows
+
     def half_peak(self, ids, phase):
         """p99 at half of our own peak: every duration-mode call rate-limited to half its
         measured QPS, beside the baseline at the same rate."""
@@ -343,16 +356,21 @@ class Bench:
                 and r["kind"] != "baseline"}
         for call in self.calls(ids, phase):
             name, kind, target, method, data, mode = call
-            if mode is not None or name not in peak:
-                continue  # count-mode writes (fixed targets) are not rate-limited
+            if mode == "all" or name not in peak:
+                continue  # RecordVerdict's targets are spent
             rps = max(1, peak[name]["qps"] / 2)
             proto = HEALTH_PROTO if method.startswith("grpc.health") else None
             md = not method.startswith("grpc.health")
             if name == "CreateClient":
                 data = (data[0] if isinstance(data, tuple) else data).copy()
                 data["client"] = dict(data["client"], phone="0800000-{{.RequestNumber}}")
-            r = self.ghz(target, method, data, duration=self.a.rate_duration, rps=rps,
-                         metadata=md, proto=proto, label="%s at %d rps" % (name, rps))
+            if mode == "cycles":  # whole cycles: every deal ends where it started
+                cycles = max(1, int(round(rps * self.a.rate_duration / len(data))))
+                r = self.ghz(target, method, data, count=cycles * len(data), rps=rps,
+                             label="%s at %d rps" % (name, rps))
+            else:
+                r = self.ghz(target, method, data, duration=self.a.rate_duration, rps=rps,
+                             metadata=md, proto=proto, label="%s at %d rps" % (name, rps))
             b = self.baseline("sync", "false", rps=rps, duration=self.a.rate_duration)
             rows.append({"name": name, "rps": int(rps), "p99": r["p99"], "baseline_p99": b["p99"],
                          "ok": r["ok"], "total": r["total"], "codes": r["codes"]})
@@ -488,15 +506,23 @@ def report(bench, rate_rows, auth_rows, perf, args):
         for r in auth_rows:
             print("| %s | %.0f | %s | %s | %d |" % (r["auth"], r["qps"], fmt(r["p50"]),
                                                    fmt(r["p99"]), r["total"] - r["ok"]))
-    sb = [r for r in bench.results if r["kind"] == "baseline"]
-    sync_b = [r["qps"] for r in sb if "sync API" in r["name"]]
-    cb_b = [r["qps"] for r in sb if "callback" in r["name"]]
-    if sync_b and cb_b:
+    if getattr(bench, "thread_rows", None):
         print()
-        print("thread model: hello sync API %.0f qps (mean of %d runs), callback API %.0f qps "
-              "(mean of %d runs): callback/sync = %.2f" % (
-                  sum(sync_b) / len(sync_b), len(sync_b), sum(cb_b) / len(cb_b), len(cb_b),
-                  (sum(cb_b) / len(cb_b)) / max(sum(sync_b) / len(sync_b), 1)))
+        print("thread model: the hello server with the sync API and with the callback API, "
+              "alternating, %gs each:" % args.duration)
+        print()
+        print("| round | API | QPS | p50 ms | p99 ms | non-OK |")
+        print("| ---: | --- | ---: | ---: | ---: | ---: |")
+        for r in bench.thread_rows:
+            print("| %d | %s | %.0f | %s | %s | %d |" % (r["round"], r["api"], r["qps"],
+                                                       fmt(r["p50"]), fmt(r["p99"]),
+                                                       r["total"] - r["ok"]))
+        mean = {api: sum(r["qps"] for r in bench.thread_rows if r["api"] == api) /
+                max(1, sum(1 for r in bench.thread_rows if r["api"] == api))
+                for api in ("sync", "callback")}
+        print()
+        print("mean: sync %.0f qps, callback %.0f qps, callback/sync = %.2f" % (
+            mean["sync"], mean["callback"], mean["callback"] / max(mean["sync"], 1)))
     if perf:
         print()
         if "error" in perf:
@@ -540,14 +566,16 @@ def main():
                    help="seconds per rate-limited run (p99 at half the peak)")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--clients", type=int, default=10000)
-    p.add_argument("--opportunities", type=int, default=1000,
+    p.add_argument("--opportunities", type=int, default=600,
                    help="deals AdvanceStage moves forward and back (many more than --concurrency, "
                         "so a deal's two moves are never in flight together)")
     p.add_argument("--projects", type=int, default=20)
-    p.add_argument("--verdicts-per-mode", type=int, default=3000,
+    p.add_argument("--verdicts-per-mode", type=int, default=2000,
                    help="review requests seeded per sync mode (RecordVerdict's fixed count)")
-    p.add_argument("--warmup-verdicts", type=int, default=200)
+    p.add_argument("--warmup-verdicts", type=int, default=100)
     p.add_argument("--sync-modes", default="false,true")
+    p.add_argument("--thread-rounds", type=int, default=3,
+                   help="rounds of the sync-vs-callback comparison of the hello server")
     p.add_argument("--perf", action="store_true", help="profile the worst-ratio call")
     p.add_argument("--perf-call", default="", help="profile this call instead (e.g. GetClient)")
     p.add_argument("--json", help="write every number here")
@@ -567,6 +595,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"results": bench.results, "half_peak": rate_rows, "auth": auth_rows,
+                       "thread_model": getattr(bench, "thread_rows", []),
                        "perf": perf, "total_seconds": bench.total_seconds}, f, indent=1)
     if tmp and not os.environ.get("TRIAD_BENCH_KEEP"):
         shutil.rmtree(tmp, ignore_errors=True)
