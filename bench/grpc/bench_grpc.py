@@ -408,10 +408,11 @@ class Bench:
         call = [c for c in self.calls(ids, 0) if c[0] == worst["name"]][0]
         svc = [s for s in SERVICES if self.addrs[s] == call[2]][0]
         out = os.path.join(self.work, "perf.data")
+        # perf stops by itself after the run's duration (-- sleep), so its file is complete.
         perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", out, "-p",
-                                 str(self.procs[svc].pid)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        time.sleep(0.5)  # perf attaches (not a synchronisation of the system under test)
+                                 str(self.procs[svc].pid), "--", "sleep",
+                                 str(self.a.rate_duration + 1)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         name, kind, target, method, data, mode = call
         if isinstance(data, tuple):
             data = data[0]
@@ -425,10 +426,13 @@ class Bench:
                          label="perf " + name)
             elif mode == "cycles":
                 self.ghz(target, method, data, count=2 * len(data), label="perf " + name)
+            perf.wait(120)
         finally:
-            perf.send_signal(signal.SIGINT)
-            perf.wait(60)
+            if perf.poll() is None:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(60)
             self.stop(SERVICES)
+
         def report(*extra, sort="dso,symbol"):
             rep = subprocess.run(["perf", "report", "-i", out, "--stdio", "-g", "none",
                                   "--percent-limit", "1", "--sort", sort] + list(extra),

@@ -9,6 +9,7 @@
 // --mode=sync is the synchronous API the services use; --mode=callback is the callback
 // (reactor) API, so the two thread models are compared by measurement. The chosen port is
 // printed ("listening on 127.0.0.1:PORT") and written to --port_file; SIGTERM/SIGINT stop it.
+#include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -60,19 +61,17 @@ class CallbackGreeter final : public Greeter::CallbackService {
   }
 };
 
-std::unique_ptr<grpc::Server> g_server;
-
-void Stop(int) {
-  // Shutdown from a signal handler is not async-signal-safe; a detached thread does it.
-  std::thread([] {
-    if (g_server) g_server->Shutdown();
-  }).detach();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // SIGTERM and SIGINT are blocked in every thread (gRPC's inherit the mask) and taken by
+  // sigwait below, which shuts the server down outside any signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   std::unique_ptr<grpc::Service> service;
   if (mode == "sync") {
@@ -97,19 +96,23 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.RegisterService(service.get());
-  g_server = builder.BuildAndStart();
-  if (!g_server || port == 0) {
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
     std::cerr << "cannot listen\n";
     return 1;
   }
-  g_server->GetHealthCheckService()->SetServingStatus(true);
+  server->GetHealthCheckService()->SetServingStatus(true);
   std::cout << "listening on " << absl::GetFlag(FLAGS_host) << ":" << port << " (" << mode
             << " API)" << std::endl;
   if (const std::string file = absl::GetFlag(FLAGS_port_file); !file.empty()) {
     std::ofstream(file) << port << "\n";
   }
-  signal(SIGTERM, Stop);
-  signal(SIGINT, Stop);
-  g_server->Wait();
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server->Shutdown();
+  });
+  server->Wait();
+  stopper.join();
   return 0;
 }
