@@ -177,7 +177,11 @@ class Bench:
         if rps:
             argv += ["--rps", str(int(rps))]
         if data is not None:
-            argv += ["-d", json.dumps(data)]
+            # Through a file: a data array of thousands of requests exceeds an argument's limit.
+            data_file = os.path.join(self.work, "ghz-data.json")
+            with open(data_file, "w") as f:
+                json.dump(data, f)
+            argv += ["-D", data_file]
         if metadata:
             argv += ["-m", self.md]
         argv.append(target)
