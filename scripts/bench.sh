@@ -24,3 +24,10 @@ if [[ "${TRIAD_BENCH_CPSAT:-1}" != 0 ]]; then
   echo "=== production_cpsat (bench/production_cpsat/cpsat_gap.py)"
   TRIAD_BUILD_DIR="$BUILD" bench/production_cpsat/cpsat_gap.py ${TRIAD_BENCH_CPSAT_ARGS:-}
 fi
+
+# The event-flow benchmark (scripts/bench-flow.sh: deal won -> project scheduled latency,
+# apply throughput per service) on a broker of its own; TRIAD_BENCH_FLOW=0 skips it.
+if [[ "${TRIAD_BENCH_FLOW:-1}" != 0 ]]; then
+  echo "=== event flow (scripts/bench-flow.sh)"
+  TRIAD_BUILD_DIR="$BUILD" TRIAD_FLOW_BUILD=0 scripts/bench-flow.sh
+fi
