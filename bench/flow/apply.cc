@@ -171,8 +171,8 @@ class Perf {
     child_ = fork();
     if (child_ == 0) {
       std::string p = std::to_string(pid);
-      execlp("perf", "perf", "record", "-q", "-g", "-F", "499", "-p", p.c_str(), "-o", path.c_str(),
-             static_cast<char*>(nullptr));
+      execlp("perf", "perf", "record", "-q", "--call-graph=dwarf,16384", "-F", "199", "-p",
+             p.c_str(), "-o", path.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
   }
@@ -259,10 +259,11 @@ absl::Status RunCase(const Setup& setup, const ApplyOptions& o, const Case& c, i
   }
   const double window = absl::ToDoubleSeconds(last - first);
   const double rate = window > 0 ? applied / window : 0;
-  std::printf("| %s | `%s` | %d | %.1f | %.1f | %s%.1f | **%.0f** | %.0f | %.0f / %.0f | %s |\n",
-              c.service.c_str(), c.type.c_str(), c.events, produce_s,
-              absl::ToDoubleSeconds(first - p->start_time()), waited.ok() ? "" : "(timeout) ",
-              window, rate, applied > 0 ? cpu * 1e6 / applied : 0, dead, ignored, c.what.c_str());
+  std::printf(
+      "| %s | `%s` | %.0f / %d | %.1f | %.1f | %s%.1f | **%.0f** | %.0f | %.0f / %.0f | %s |\n",
+      c.service.c_str(), c.type.c_str(), applied, c.events, produce_s,
+      absl::ToDoubleSeconds(first - p->start_time()), waited.ok() ? "" : "(timeout) ", window, rate,
+      applied > 0 ? cpu * 1e6 / applied : 0, dead, ignored, c.what.c_str());
   std::fflush(stdout);
   return absl::OkStatus();
 }
@@ -279,7 +280,7 @@ absl::Status RunApply(const Setup& setup, const ApplyOptions& options) {
       "per second from the first applied event to the last (triad_consumer_messages_total "
       "of its group, polled every 20 ms); CPU = the service's user+system CPU per 1,000 "
       "events; goal >= 5,000 events/s\n\n"
-      "| service | consumed event | backlog | produce s | start -> first applied s | "
+      "| service | consumed event | applied / backlog | produce s | start -> first applied s | "
       "apply s | events/s | CPU ms / 1k events | dead-lettered / ignored | what it does |\n"
       "|---|---|---|---|---|---|---|---|---|---|\n",
       setup.service_flags.empty() ? "" : ", ", absl::StrJoin(setup.service_flags, " ").c_str());

@@ -395,6 +395,12 @@ absl::Status RunLatency(const Setup& setup, const LatencyOptions& options) {
   // Warm-up: one deal at a time, until each project is visible (connections, group joins).
   for (int i = 0; i < options.warmup_deals; ++i) {
     RunRate(world, deals, mu, observer, 1000, i, 1, options);
+    absl::MutexLock l(&mu);
+    if (deals[i].scheduled_seen == absl::InfinitePast()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "warm-up deal ", deals[i].opp_id, " (win ", deals[i].rpc_ok ? "ok" : deals[i].rpc_error,
+          ") has no scheduled project; production log:\n", world.Get("production")->LogTail()));
+    }
   }
   std::printf(
       "\n### Event flow latency: WinOpportunity -> ProjectScheduled visible on Kafka\n\n"
