@@ -32,7 +32,7 @@ struct LatencyOptions {
   // Deals won (one at a time) before the measured runs, not reported.
   int warmup_deals = 20;
   // How long to wait after the last win of a run for its projects.
-  absl::Duration drain_timeout = absl::Seconds(30);
+  absl::Duration drain_timeout = absl::Seconds(20);
   // Every n-th deal of a run is read back with GetProject once its event is visible.
   int verify_every = 20;
   // Concurrent callers preparing deals (create + advance to the last stage).
@@ -53,7 +53,7 @@ struct ApplyOptions {
   // Backlog of production's OpportunityWon (each creates and schedules a project).
   int production_won_events = 2000;
   // Longest wait for one backlog to be applied.
-  absl::Duration apply_timeout = absl::Seconds(45);
+  absl::Duration apply_timeout = absl::Seconds(30);
 };
 
 // RunApply measures, per service, events applied per second over a backlog produced before the

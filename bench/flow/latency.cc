@@ -236,6 +236,8 @@ RateResult RunRate(World& world, std::vector<Deal>& deals, absl::Mutex& mu, Obse
   std::thread verifier([&] {
     auto drain = [&] {
       for (size_t i : observer.TakeVerify()) {
+        // A deal of an earlier run scheduled late is not this run's sample.
+        if (i < first || i >= first + n) continue;
         std::string project, opp;
         absl::Time seen;
         {

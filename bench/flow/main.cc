@@ -28,7 +28,7 @@ ABSL_FLAG(std::string, flow_service_flags, "",
 ABSL_FLAG(std::string, flow_rates, "10,100,1000", "win rates of part 1 (deals/s)");
 ABSL_FLAG(double, flow_seconds, 10, "seconds of open-loop load per rate");
 ABSL_FLAG(int, flow_warmup, 20, "warm-up deals before the measured runs");
-ABSL_FLAG(absl::Duration, flow_drain_timeout, absl::Seconds(30),
+ABSL_FLAG(absl::Duration, flow_drain_timeout, absl::Seconds(20),
           "wait for a run's projects after its last win");
 ABSL_FLAG(int, flow_verify_every, 20, "every n-th deal is read back with GetProject");
 ABSL_FLAG(int, flow_resources_per_skill, 10, "production resources per skill");
@@ -36,7 +36,7 @@ ABSL_FLAG(int, flow_apply_events, 50000, "backlog per service in part 2");
 ABSL_FLAG(int, flow_apply_won_events, 2000, "backlog of OpportunityWon for production");
 ABSL_FLAG(std::string, flow_apply_services, "clients,pipeline,review,production",
           "services measured in part 2");
-ABSL_FLAG(absl::Duration, flow_apply_timeout, absl::Seconds(45), "longest wait for one backlog");
+ABSL_FLAG(absl::Duration, flow_apply_timeout, absl::Seconds(30), "longest wait for one backlog");
 
 namespace {
 
