@@ -220,15 +220,10 @@ absl::Status RunCase(const Setup& setup, const ApplyOptions& o, const Case& c, i
         ScrapeMetric(p->admin_port(), "triad_consumer_messages_total", labels);
     return v.ok() ? *v : -1;
   };
-  auto done = [&] {
-    double n = 0;
-    for (const char* r : {"applied", "duplicate", "dead_lettered", "ignored"}) {
-      n += std::max(0.0, count(r));
-    }
-    return n;
-  };
+  // Every result but `retried` (a transient failure, the same event counted again later).
+  auto done = [&] { return std::max(0.0, count(nullptr)) - std::max(0.0, count("retried")); };
   absl::Time first = absl::InfinitePast();
-  double cpu_first = 0;
+  double n_first = 0, cpu_first = 0;
   std::unique_ptr<Perf> perf;
   absl::Status waited = WaitUntil(
       [&] {
@@ -236,6 +231,7 @@ absl::Status RunCase(const Setup& setup, const ApplyOptions& o, const Case& c, i
         const double n = done();
         if (n > 0 && first == absl::InfinitePast()) {
           first = absl::Now();
+          n_first = n;
           cpu_first = CpuSeconds(p->pid());
           if (!perf_dir.empty()) {
             perf = std::make_unique<Perf>(
@@ -246,24 +242,31 @@ absl::Status RunCase(const Setup& setup, const ApplyOptions& o, const Case& c, i
       },
       o.apply_timeout, absl::StrCat(c.service, " to apply ", c.events, " events"));
   const absl::Time last = absl::Now();
-  const double cpu = CpuSeconds(p->pid()) - cpu_first;
+  const bool died = !p->Alive();
+  const double cpu = died ? 0 : CpuSeconds(p->pid()) - cpu_first;
   if (perf != nullptr) perf->Stop();
-  const double applied = done();
-  const double dead = count("dead_lettered");
-  const double ignored = count("ignored");
+  const double applied = died ? 0 : done();
+  const double dead = died ? 0 : count("dead_lettered");
+  const double ignored = died ? 0 : count("ignored");
+  const double retried = died ? 0 : count("retried");
   p->Stop();
-  if (!p->Alive() && applied == 0 && first == absl::InfinitePast() && !waited.ok()) {
-    std::printf("| %s | %s | %d | service applied nothing: %s |\n", c.service.c_str(),
-                c.type.c_str(), c.events, std::string(waited.message()).c_str());
+  if (died || first == absl::InfinitePast()) {
+    std::printf("| %s | `%s` | %s | | | | | | | %s |\n", c.service.c_str(), c.type.c_str(),
+                died ? "the service exited (see its log)" : "nothing applied",
+                std::string(waited.message()).c_str());
+    std::fflush(stdout);
     return absl::OkStatus();
   }
+  // The rate over the window: events counted after the first poll that saw any.
   const double window = absl::ToDoubleSeconds(last - first);
-  const double rate = window > 0 ? applied / window : 0;
+  const double counted = applied - n_first;
+  const double rate = window > 0 ? counted / window : 0;
   std::printf(
-      "| %s | `%s` | %.0f / %d | %.1f | %.1f | %s%.1f | **%.0f** | %.0f | %.0f / %.0f | %s |\n",
+      "| %s | `%s` | %.0f / %d | %.1f | %.1f | %s%.1f | **%.0f** | %.0f | %.0f / %.0f%s | %s |\n",
       c.service.c_str(), c.type.c_str(), applied, c.events, produce_s,
       absl::ToDoubleSeconds(first - p->start_time()), waited.ok() ? "" : "(timeout) ", window, rate,
-      applied > 0 ? cpu * 1e6 / applied : 0, dead, ignored, c.what.c_str());
+      counted > 0 ? cpu * 1e6 / counted : 0, dead, ignored,
+      retried > 0 ? absl::StrCat(" (", retried, " retried)").c_str() : "", c.what.c_str());
   std::fflush(stdout);
   return absl::OkStatus();
 }
@@ -277,7 +280,8 @@ absl::Status RunApply(const Setup& setup, const ApplyOptions& options) {
       "\n### Sustained apply throughput (backlog produced first, then the service started)\n\n"
       "setup: one service at a time (real binary, --auth_mode=disabled%s%s), fresh data "
       "directory and consumer group, its references seeded through its API; events applied "
-      "per second from the first applied event to the last (triad_consumer_messages_total "
+      "per second from the first poll that saw an applied event to the last "
+      "(triad_consumer_messages_total "
       "of its group, polled every 20 ms); CPU = the service's user+system CPU per 1,000 "
       "events; goal >= 5,000 events/s\n\n"
       "| service | consumed event | applied / backlog | produce s | start -> first applied s | "
