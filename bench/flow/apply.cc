@@ -23,6 +23,8 @@
 #include "bench/flow/flow_world.h"
 #include "common/contracts/clients.h"
 #include "common/contracts/pipeline.h"
+#include "common/events/kafka.h"
+#include "common/events/origin.h"
 #include "common/util/proto_time.h"
 #include "triad/clients/v1/events.pb.h"
 #include "triad/pipeline/v1/events.pb.h"
@@ -202,6 +204,13 @@ absl::Status RunCase(const Setup& setup, const ApplyOptions& o, const Case& c, i
   p->Stop();
   // Anything the seeding emitted that the service consumes is dropped too: the backlog alone.
   if (absl::Status s = PurgeTopics(setup.bootstrap, ConsumedTopics()); !s.ok()) return s;
+  // The topic exists with the services' default partitions even on a broker no producer of it
+  // has run against yet (--flow_part=apply alone).
+  absl::StatusOr<events::EventOrigin> origin = events::ContractOrigin(c.type);
+  if (!origin.ok()) return origin.status();
+  events::KafkaConfig kafka;
+  kafka.bootstrap_servers = setup.bootstrap;
+  if (absl::Status s = events::EnsureTopics(kafka, {origin->topic}, 6); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<EventProducer>> producer = EventProducer::Create(setup.bootstrap);
   if (!producer.ok()) return producer.status();
   const absl::Time produce_begin = absl::Now();
