@@ -32,3 +32,10 @@ if [[ "${TRIAD_BENCH_GRPC:-1}" != 0 ]]; then
   echo "=== grpc (scripts/bench-grpc.sh)"
   TRIAD_BUILD_DIR="$BUILD" TRIAD_BENCH_SKIP_BUILD=1 scripts/bench-grpc.sh
 fi
+
+# The event-flow benchmark (scripts/bench-flow.sh: deal won -> project scheduled latency,
+# apply throughput per service) on a broker of its own; TRIAD_BENCH_FLOW=0 skips it.
+if [[ "${TRIAD_BENCH_FLOW:-1}" != 0 ]]; then
+  echo "=== event flow (scripts/bench-flow.sh)"
+  TRIAD_BUILD_DIR="$BUILD" TRIAD_FLOW_BUILD=0 scripts/bench-flow.sh
+fi
