@@ -39,3 +39,11 @@ if [[ "${TRIAD_BENCH_FLOW:-1}" != 0 ]]; then
   echo "=== event flow (scripts/bench-flow.sh)"
   TRIAD_BUILD_DIR="$BUILD" TRIAD_FLOW_BUILD=0 scripts/bench-flow.sh
 fi
+
+# The scale benchmark: start-up, read p99, peak RSS and disk of each service at 10k, 100k and 1M
+# records (scripts/bench-scale.sh; seeds cached in .cache/bench-scale). TRIAD_BENCH_SCALE=0 skips it.
+if [[ "${TRIAD_BENCH_SCALE:-1}" != 0 ]]; then
+  echo "=== scale (scripts/bench-scale.sh)"
+  KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" TRIAD_BUILD_DIR="$BUILD" TRIAD_SCALE_SKIP_BUILD=1 \
+    scripts/bench-scale.sh
+fi
