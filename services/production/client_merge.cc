@@ -27,15 +27,24 @@ absl::Status Production::ApplyClientsMerged(const events::Event& e,
   actor.set_reason(absl::StrCat("client merged into ", survivor, " (event ", e.id, ")"));
   const absl::Time now = Now();
   Work work(txn);
-  for (const auto& [id, stored] : projects_) {
-    if (merged.count(stored.client_id()) == 0) continue;
-    v1::Project p = stored;
+  // Every project, completed ones included: a scan of the repository (merges are rare; the
+  // committed state there is that of the active projects in memory too).
+  absl::Status bad;
+  RETURN_IF_ERROR(repo_->Scan(Kind::kProject, [&](std::string_view key, std::string_view value) {
+    v1::Project p;
+    if (!p.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      bad = absl::DataLossError("corrupt project record");
+      return false;
+    }
+    if (merged.count(p.client_id()) == 0) return true;
     p.set_client_id(survivor);
     p.set_etag(api::NextEtag(p.etag()));
     *p.mutable_update_time() = util::ToProto(now);
     *p.mutable_updated_by() = actor;
-    work.projects[id] = std::move(p);
-  }
+    work.projects[std::string(key)] = std::move(p);
+    return true;
+  }));
+  RETURN_IF_ERROR(bad);
   if (!work.projects.empty()) Stage(work);
   return absl::OkStatus();
 }

@@ -101,7 +101,9 @@ void Production::RegisterHandlers(events::IdempotentConsumer& consumer) {
 absl::Status Production::ApplyWon(const events::Event& e, const pipeline::v1::OpportunityWon& won,
                                   events::Transaction& txn) {
   RETURN_IF_ERROR(api::CheckId("opportunity_id", won.opportunity_id()));
-  if (by_opportunity_.count(won.opportunity_id())) {
+  ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                   ProjectOfOpportunityLocked(won.opportunity_id()));
+  if (existing.has_value()) {
     logging::Info("won opportunity already has a project",
                   {{"opportunity", won.opportunity_id()}, {"event", e.id}});
     return absl::OkStatus();
@@ -175,11 +177,12 @@ absl::Status Production::ApplySignOff(const events::Event& e,
   RETURN_IF_ERROR(api::CheckId("phase_id", done.phase_id()));
   RETURN_IF_ERROR(api::CheckOptionalId("review_id", done.review_id()));
   RETURN_IF_ERROR(api::CheckOptionalId("expert_id", done.expert_id()));
-  auto it = projects_.find(done.project_id());
-  if (it == projects_.end()) {
+  absl::StatusOr<v1::Project> found = ProjectByIdLocked(done.project_id());
+  if (absl::IsNotFound(found.status())) {
     return absl::NotFoundError(absl::StrCat("sign-off for unknown project ", done.project_id()));
   }
-  v1::Project p = it->second;
+  if (!found.ok()) return found.status();
+  v1::Project p = *std::move(found);
   v1::Phase* ph = nullptr;
   for (v1::Phase& x : *p.mutable_phases()) {
     if (x.phase_id() == done.phase_id()) ph = &x;

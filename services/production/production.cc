@@ -70,8 +70,7 @@ absl::Status Production::Init() {
       bad = absl::DataLossError("corrupt project record");
       return false;
     }
-    if (!p.opportunity_id().empty()) by_opportunity_[p.opportunity_id()] = p.project_id();
-    projects_[p.project_id()] = std::move(p);
+    if (p.state() == v1::PROJECT_STATE_ACTIVE) projects_[p.project_id()] = std::move(p);
     return true;
   }));
   RETURN_IF_ERROR(bad);
@@ -135,14 +134,18 @@ void Production::Stage(Work& work) {
   auto resources = std::make_shared<std::map<std::string, v1::Resource>>(std::move(work.resources));
   auto projects = std::make_shared<std::map<std::string, v1::Project>>(std::move(work.projects));
   auto removed = std::make_shared<std::vector<std::string>>(std::move(work.removed_projects));
-  auto index =
-      std::make_shared<std::map<std::string, std::string>>(std::move(work.opportunity_index));
   std::shared_ptr<sched::Scheduler> scheduler(std::move(work.scheduler));
-  work.txn.AfterCommit([this, resources, projects, removed, index, scheduler] {
+  work.opportunity_index.clear();
+  work.txn.AfterCommit([this, resources, projects, removed, scheduler] {
     for (auto& [id, r] : *resources) resources_[id] = std::move(r);
-    for (auto& [id, p] : *projects) projects_[id] = std::move(p);
+    for (auto& [id, p] : *projects) {
+      if (p.state() == v1::PROJECT_STATE_ACTIVE) {
+        projects_[id] = std::move(p);
+      } else {
+        projects_.erase(id);  // completed: read from the repository from now on
+      }
+    }
     for (const std::string& id : *removed) projects_.erase(id);
-    for (auto& [opp, id] : *index) by_opportunity_[opp] = id;
     if (scheduler != nullptr)
       scheduler_ = std::make_unique<sched::Scheduler>(std::move(*scheduler));
   });

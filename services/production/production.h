@@ -143,6 +143,13 @@ class Production {
   // mutex is the domain lock that serialises RPCs and consumed events.
   std::shared_mutex& mutex() const { return mu_; }
 
+  // ProjectsInMemory is the number of projects held in memory: the active ones (tests and the
+  // scale benchmark prove with it that completed history stays on disk).
+  size_t ProjectsInMemory() const {
+    std::shared_lock lock(mu_);
+    return projects_.size();
+  }
+
  private:
   // Work is one unit of change: the transaction and the records it changes (applied to the
   // in-memory state after the commit).
@@ -186,6 +193,13 @@ class Production {
   v1::ScheduleReport AddProjectLocked(Work& work, v1::Project project,
                                       const common::v1::Actor& actor);
   absl::StatusOr<v1::Project> LoadProjectForChange(std::string_view id, std::string_view etag);
+  // ProjectByIdLocked is the committed project (active from memory, completed from the
+  // repository); NOT_FOUND when there is none.
+  absl::StatusOr<v1::Project> ProjectByIdLocked(std::string_view id) const;
+  // ProjectOfOpportunityLocked is the id of the project made for an opportunity (nullopt when
+  // there is none), from the repository's index.
+  absl::StatusOr<std::optional<std::string>> ProjectOfOpportunityLocked(
+      std::string_view opportunity_id) const;
 
   // FeasibilityLocked places a hypothetical project of `line` on the remaining capacity.
   absl::StatusOr<v1::CheckFeasibilityResponse> FeasibilityLocked(
@@ -224,8 +238,10 @@ class Production {
   mutable std::shared_mutex mu_;
   std::map<std::string, v1::Resource> resources_;
   std::map<std::string, std::map<int, v1::PhaseTemplateSet>> templates_;
+  // The active projects: what the scheduler plans. Completed projects, the bulk of the
+  // history, stay in the repository and are read when asked for (ProjectByIdLocked); the
+  // opportunity index is read from the repository too (ProjectOfOpportunityLocked).
   std::map<std::string, v1::Project> projects_;
-  std::map<std::string, std::string> by_opportunity_;
   // The schedule of the last reschedule (its remaining capacity answers feasibility).
   std::unique_ptr<sched::Scheduler> scheduler_;
 };

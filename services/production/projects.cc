@@ -106,10 +106,13 @@ absl::StatusOr<v1::CreateProjectResponse> Production::CreateProject(
   ASSIGN_OR_RETURN(std::optional<v1::CreateProjectResponse> prior, replay.Prior());
   if (prior) return *prior;
   ASSIGN_OR_RETURN(v1::Project p, NewProjectLocked(req.project(), req.actor()));
-  if (!p.opportunity_id().empty() && by_opportunity_.count(p.opportunity_id())) {
-    return absl::AlreadyExistsError(absl::StrCat("opportunity ", p.opportunity_id(),
-                                                 " already has project ",
-                                                 by_opportunity_[p.opportunity_id()]));
+  if (!p.opportunity_id().empty()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                     ProjectOfOpportunityLocked(p.opportunity_id()));
+    if (existing.has_value()) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("opportunity ", p.opportunity_id(), " already has project ", *existing));
+    }
   }
   Work work;
   v1::CreateProjectResponse resp;
@@ -126,11 +129,27 @@ absl::StatusOr<v1::CreateProjectResponse> Production::CreateProject(
 absl::StatusOr<v1::Project> Production::GetProject(const v1::GetProjectRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("project_id", req.project_id()));
   std::shared_lock lock(mu_);
-  auto it = projects_.find(req.project_id());
-  if (it == projects_.end()) {
-    return absl::NotFoundError(absl::StrCat("project ", req.project_id(), " not found"));
+  return ProjectByIdLocked(req.project_id());
+}
+
+absl::StatusOr<v1::Project> Production::ProjectByIdLocked(std::string_view id) const {
+  if (auto it = projects_.find(std::string(id)); it != projects_.end()) return it->second;
+  absl::StatusOr<std::string> raw = repo_->GetRaw(Kind::kProject, id);
+  if (absl::IsNotFound(raw.status())) {
+    return absl::NotFoundError(absl::StrCat("project ", std::string(id), " not found"));
   }
-  return it->second;
+  if (!raw.ok()) return raw.status();
+  v1::Project p;
+  if (!p.ParseFromString(*raw)) return absl::DataLossError("corrupt project record");
+  return p;
+}
+
+absl::StatusOr<std::optional<std::string>> Production::ProjectOfOpportunityLocked(
+    std::string_view opportunity_id) const {
+  absl::StatusOr<std::string> id = repo_->GetRaw(Kind::kIndex, OpportunityKey(opportunity_id));
+  if (absl::IsNotFound(id.status())) return std::optional<std::string>();
+  if (!id.ok()) return id.status();
+  return std::optional<std::string>(*std::move(id));
 }
 
 absl::StatusOr<v1::ListProjectsResponse> Production::ListProjects(
@@ -140,10 +159,27 @@ absl::StatusOr<v1::ListProjectsResponse> Production::ListProjects(
                                      api::FilterFingerprint({req.at_risk_only() ? "risk" : ""})));
   std::shared_lock lock(mu_);
   v1::ListProjectsResponse resp;
-  for (auto it = projects_.upper_bound(pager.after_key()); it != projects_.end(); ++it) {
-    if (req.at_risk_only() && !it->second.at_risk()) continue;
-    if (!pager.Accept(it->first)) break;
-    *resp.add_projects() = it->second;
+  if (req.at_risk_only()) {
+    // Only an active project is at risk: the active set in memory holds every one.
+    for (auto it = projects_.upper_bound(pager.after_key()); it != projects_.end(); ++it) {
+      if (!it->second.at_risk()) continue;
+      if (!pager.Accept(it->first)) break;
+      *resp.add_projects() = it->second;
+    }
+  } else {
+    absl::Status bad;
+    RETURN_IF_ERROR(repo_->Scan(
+        Kind::kProject,
+        [&](std::string_view key, std::string_view value) {
+          if (!pager.Accept(key)) return false;
+          if (!resp.add_projects()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            bad = absl::DataLossError("corrupt project record");
+            return false;
+          }
+          return true;
+        },
+        pager.after_key()));
+    RETURN_IF_ERROR(bad);
   }
   resp.set_next_page_token(pager.NextPageToken());
   return resp;
@@ -151,16 +187,13 @@ absl::StatusOr<v1::ListProjectsResponse> Production::ListProjects(
 
 absl::StatusOr<v1::Project> Production::LoadProjectForChange(std::string_view id,
                                                              std::string_view etag) {
-  auto it = projects_.find(std::string(id));
-  if (it == projects_.end())
-    return absl::NotFoundError(absl::StrCat("project ", std::string(id), " not found"));
-  RETURN_IF_ERROR(
-      api::CheckEtag(api::StoredEtag(it->second.etag()), api::GivenEtag(etag), "project"));
-  if (it->second.state() != v1::PROJECT_STATE_ACTIVE) {
+  ASSIGN_OR_RETURN(v1::Project p, ProjectByIdLocked(id));
+  RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(p.etag()), api::GivenEtag(etag), "project"));
+  if (p.state() != v1::PROJECT_STATE_ACTIVE) {
     return absl::FailedPreconditionError(
         absl::StrCat("project ", std::string(id), " is completed"));
   }
-  return it->second;
+  return p;
 }
 
 namespace {
@@ -326,7 +359,6 @@ absl::StatusOr<v1::ReleaseTentativeProjectResponse> Production::ReleaseTentative
   work.removed_projects.push_back(p.project_id());
   if (!p.opportunity_id().empty()) {
     repo_->Delete(work.txn.batch(), Kind::kIndex, OpportunityKey(p.opportunity_id()));
-    work.txn.AfterCommit([this, opp = p.opportunity_id()] { by_opportunity_.erase(opp); });
   }
   v1::ReleaseTentativeProjectResponse resp;
   *resp.mutable_report() = RescheduleLocked(

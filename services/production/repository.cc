@@ -39,8 +39,9 @@ class RocksRepository : public Repository {
   void Delete(rocksdb::WriteBatch& batch, Kind kind, std::string_view key) override {
     batch.Delete(store_->Cf(CfName(kind)), rocksdb::Slice(key.data(), key.size()));
   }
-  absl::Status Scan(Kind kind, const storage::ScanFn& fn) const override {
-    return store_->ScanPrefix(CfName(kind), "", fn);
+  absl::Status Scan(Kind kind, const storage::ScanFn& fn,
+                    std::string_view start_after) const override {
+    return store_->ScanPrefix(CfName(kind), "", fn, start_after);
   }
 
  private:

@@ -36,8 +36,9 @@ class Repository {
                       std::string_view value) = 0;
   // Delete adds the removal of `key` to `batch`.
   virtual void Delete(rocksdb::WriteBatch& batch, Kind kind, std::string_view key) = 0;
-  // Scan visits every key of `kind` in order.
-  virtual absl::Status Scan(Kind kind, const storage::ScanFn& fn) const = 0;
+  // Scan visits every key of `kind` in order (after `start_after` when it is non-empty).
+  virtual absl::Status Scan(Kind kind, const storage::ScanFn& fn,
+                            std::string_view start_after = {}) const = 0;
 };
 
 // ColumnFamilies lists the column families RocksRepository needs.

@@ -137,10 +137,10 @@ absl::Status Reviews::OnReviewRequested(const events::Event& e,
 absl::Status Reviews::OnOpportunityWon(const events::Event&, const pipeline::v1::OpportunityWon& m,
                                        events::Transaction& txn) {
   RETURN_IF_ERROR(api::CheckId("opportunity_id", m.opportunity_id()));
-  auto it = approvers_.find(m.opportunity_id());
-  if (it == approvers_.end()) return absl::OkStatus();  // no review approved this deal
+  ASSIGN_OR_RETURN(std::optional<std::string> approver, repo_->GetApprover(m.opportunity_id()));
+  if (!approver.has_value()) return absl::OkStatus();  // no review approved this deal
   Work w(txn);
-  w.leads[m.opportunity_id()] = it->second;
+  w.leads[m.opportunity_id()] = *approver;
   FinishLocked(w);
   return absl::OkStatus();
 }

@@ -154,11 +154,7 @@ absl::StatusOr<v1::Solution> Reviews::CreateSolution(const v1::CreateSolutionReq
   ASSIGN_OR_RETURN(std::optional<v1::Solution> prior, replay.Prior());
   if (prior.has_value()) return *prior;
   if (!req.source_review_id().empty()) {
-    auto it = reviews_.find(req.source_review_id());
-    if (it == reviews_.end()) {
-      return absl::NotFoundError(absl::StrCat("review ", req.source_review_id()));
-    }
-    const v1::ReviewRequest& r = it->second;
+    ASSIGN_OR_RETURN(const v1::ReviewRequest r, ReviewByIdLocked(req.source_review_id()));
     if (r.state() != v1::REVIEW_STATE_DECIDED || r.verdict().verdict() != v1::VERDICT_APPROVED) {
       return absl::FailedPreconditionError(
           absl::StrCat("review ", r.review_id(), " has no approved verdict"));
@@ -401,9 +397,7 @@ absl::StatusOr<v1::SimilarSolutionsResponse> Reviews::SimilarSolutions(
   v1::ReviewRequest r;
   {
     std::shared_lock lock(mu_);
-    auto it = reviews_.find(req.review_id());
-    if (it == reviews_.end()) return absl::NotFoundError(absl::StrCat("review ", req.review_id()));
-    r = it->second;
+    ASSIGN_OR_RETURN(r, ReviewByIdLocked(req.review_id()));
   }
   std::map<std::string, std::vector<std::string>> shared;  // solution id -> shared tags
   std::set<std::string> tags;

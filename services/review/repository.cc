@@ -42,6 +42,32 @@ class RocksReviewRepository final : public ReviewRepository {
   absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const override {
     return ScanRecords<v1::ReviewRequest>(*store_, kReviewsCf, "review", fn);
   }
+  absl::StatusOr<v1::ReviewRequest> GetReview(const std::string& id) const override {
+    absl::StatusOr<std::string> raw = store_->Get(kReviewsCf, id);
+    if (!raw.ok()) {
+      return absl::IsNotFound(raw.status()) ? absl::NotFoundError(absl::StrCat("review ", id))
+                                            : raw.status();
+    }
+    v1::ReviewRequest r;
+    if (!r.ParseFromString(*raw)) return absl::DataLossError("corrupt review record");
+    return r;
+  }
+  absl::Status ScanReviewsAfter(std::string_view after_key,
+                                const std::function<bool(v1::ReviewRequest)>& fn) const override {
+    absl::Status bad;
+    RETURN_IF_ERROR(store_->ScanPrefix(
+        kReviewsCf, "",
+        [&](std::string_view, std::string_view v) {
+          v1::ReviewRequest r;
+          if (!r.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+            bad = absl::DataLossError("corrupt review record");
+            return false;
+          }
+          return fn(std::move(r));
+        },
+        after_key));
+    return bad;
+  }
   absl::Status ScanLeads(const std::function<void(std::string, std::string)>& fn) const override {
     storage::KeyBuilder prefix;
     prefix.Str("lead");
@@ -52,6 +78,52 @@ class RocksReviewRepository final : public ReviewRepository {
       if (opp.ok()) fn(*opp, std::string(v));
       return true;
     });
+  }
+  absl::StatusOr<std::optional<std::string>> GetLead(
+      const std::string& opportunity) const override {
+    return GetMeta(LeadKey(opportunity));
+  }
+  absl::StatusOr<std::optional<std::string>> GetApprover(
+      const std::string& opportunity) const override {
+    return GetMeta(ApproverKey(opportunity));
+  }
+  absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& key) const override {
+    absl::StatusOr<std::string> v = store_->Get(kMetaCf, key);
+    if (absl::IsNotFound(v.status())) return std::optional<std::string>();
+    if (!v.ok()) return v.status();
+    return std::optional<std::string>(*std::move(v));
+  }
+  absl::StatusOr<std::set<std::string>> ContinuityOf(const std::string& client) const override {
+    std::set<std::string> experts;
+    storage::KeyBuilder prefix;
+    prefix.Str("continuity").Str(client);
+    RETURN_IF_ERROR(
+        store_->ScanPrefix(kMetaCf, prefix.Build(), [&](std::string_view k, std::string_view) {
+          storage::KeyReader reader(k);
+          (void)reader.Str();
+          (void)reader.Str();
+          absl::StatusOr<std::string> expert = reader.Str();
+          if (expert.ok()) experts.insert(*std::move(expert));
+          return true;
+        }));
+    return experts;
+  }
+  void PutDecided(rocksdb::WriteBatch& batch, const v1::ReviewRequest& r) override {
+    if (r.state() != v1::REVIEW_STATE_DECIDED) return;
+    const std::string& expert = r.verdict().expert_id();
+    if (!r.client_id().empty()) {
+      storage::KeyBuilder k;
+      k.Str("continuity").Str(r.client_id()).Str(expert);
+      batch.Put(store_->Cf(kMetaCf), k.Build(), "");
+    }
+    if (r.kind() == v1::REVIEW_KIND_OPPORTUNITY_GATE &&
+        r.verdict().verdict() == v1::VERDICT_APPROVED && !r.opportunity_id().empty()) {
+      batch.Put(store_->Cf(kMetaCf), ApproverKey(r.opportunity_id()), expert);
+    }
+  }
+  void PutMeta(rocksdb::WriteBatch& batch, const std::string& key,
+               const std::string& value) override {
+    batch.Put(store_->Cf(kMetaCf), key, value);
   }
   void PutExpert(rocksdb::WriteBatch& batch, const v1::Expert& e) override {
     batch.Put(store_->Cf(kExpertsCf), e.expert_id(), e.SerializeAsString());
@@ -111,6 +183,18 @@ class RocksReviewRepository final : public ReviewRepository {
 };
 
 }  // namespace
+
+std::string ApproverKey(const std::string& opportunity_id) {
+  storage::KeyBuilder k;
+  k.Str("approver").Str(opportunity_id);
+  return k.Build();
+}
+
+std::string DecidedIndexedKey() {
+  storage::KeyBuilder k;
+  k.Str("indexed").Str("decided");
+  return k.Build();
+}
 
 std::string LeadKey(const std::string& opportunity_id) {
   storage::KeyBuilder k;

@@ -6,7 +6,10 @@
 // Column families:
 //   experts    expert id -> Expert
 //   reviews    review id -> ReviewRequest
-//   meta       ("lead", opportunity id) -> expert id
+//   meta       ("lead", opportunity id) -> expert id; ("approver", opportunity id) -> the
+//              expert whose approval opened the deal's gate; ("continuity", client id, expert
+//              id) -> "" for each expert who decided a review of the client; ("indexed",
+//              "decided") -> "" once the two indexes before cover every decided request
 //   solutions  (solution id, version) -> Solution
 //   kb_index   postings (see knowledge.cc) -> ""
 #ifndef TRIAD_SERVICES_REVIEW_REPOSITORY_H_
@@ -14,6 +17,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +40,11 @@ inline constexpr char kKbIndexCf[] = "kb_index";
 
 // LeadKey is the meta key of an opportunity's technical lead.
 std::string LeadKey(const std::string& opportunity_id);
+// DecidedIndexedKey is the meta key marking that the approver and continuity indexes cover
+// every decided request (written once by the backfill of a store that predates them).
+std::string DecidedIndexedKey();
+// ApproverKey is the meta key of the expert whose approval opened an opportunity's gate.
+std::string ApproverKey(const std::string& opportunity_id);
 
 // RepositoryColumnFamilies lists the column families ReviewRepository needs (append-only).
 std::vector<std::string> RepositoryColumnFamilies();
@@ -47,9 +57,29 @@ class ReviewRepository {
   virtual absl::Status ScanExperts(const std::function<void(v1::Expert)>& fn) const = 0;
   // ScanReviews visits every review request in id order; DATA_LOSS as ScanExperts.
   virtual absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const = 0;
+  // GetReview reads one review request; NOT_FOUND when absent, DATA_LOSS when it does not
+  // decode.
+  virtual absl::StatusOr<v1::ReviewRequest> GetReview(const std::string& id) const = 0;
+  // ScanReviewsAfter visits the review requests after `after_key` in id order until `fn`
+  // returns false; DATA_LOSS as ScanExperts.
+  virtual absl::Status ScanReviewsAfter(std::string_view after_key,
+                                        const std::function<bool(v1::ReviewRequest)>& fn) const = 0;
   // ScanLeads visits every (opportunity id, technical lead expert id).
   virtual absl::Status ScanLeads(
       const std::function<void(std::string opportunity, std::string expert)>& fn) const = 0;
+  // GetLead, GetApprover and GetMeta read a meta record (nullopt when absent).
+  virtual absl::StatusOr<std::optional<std::string>> GetLead(
+      const std::string& opportunity) const = 0;
+  virtual absl::StatusOr<std::optional<std::string>> GetApprover(
+      const std::string& opportunity) const = 0;
+  virtual absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& key) const = 0;
+  // ContinuityOf is the set of experts who decided a review of `client`.
+  virtual absl::StatusOr<std::set<std::string>> ContinuityOf(const std::string& client) const = 0;
+  // PutDecided adds the approver and continuity entries of a decided request to `batch`.
+  virtual void PutDecided(rocksdb::WriteBatch& batch, const v1::ReviewRequest& r) = 0;
+  // PutMeta adds a raw meta record to `batch`.
+  virtual void PutMeta(rocksdb::WriteBatch& batch, const std::string& key,
+                       const std::string& value) = 0;
   // PutExpert, PutReview and PutLead add a record to `batch`.
   virtual void PutExpert(rocksdb::WriteBatch& batch, const v1::Expert& e) = 0;
   virtual void PutReview(rocksdb::WriteBatch& batch, const v1::ReviewRequest& r) = 0;

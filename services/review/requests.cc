@@ -112,9 +112,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::GetReviewRequest(
     const v1::GetReviewRequestRequest& req) {
   RETURN_IF_ERROR(api::CheckId("review_id", req.review_id()));
   std::shared_lock lock(mu_);
-  auto it = reviews_.find(req.review_id());
-  if (it == reviews_.end()) return absl::NotFoundError(absl::StrCat("review ", req.review_id()));
-  return it->second;
+  return ReviewByIdLocked(req.review_id());
 }
 
 absl::StatusOr<v1::ListReviewRequestsResponse> Reviews::ListReviewRequests(
@@ -128,13 +126,23 @@ absl::StatusOr<v1::ListReviewRequestsResponse> Reviews::ListReviewRequests(
                                                              req.expert_id(), req.domain()})));
   std::shared_lock lock(mu_);
   v1::ListReviewRequestsResponse resp;
-  for (auto it = reviews_.upper_bound(pager.after_key()); it != reviews_.end(); ++it) {
-    const v1::ReviewRequest& r = it->second;
-    if (req.state() != v1::REVIEW_STATE_UNSPECIFIED && r.state() != req.state()) continue;
-    if (!req.expert_id().empty() && r.expert_id() != req.expert_id()) continue;
-    if (!req.domain().empty() && r.domain() != req.domain()) continue;
-    if (!pager.Accept(it->first)) break;
+  // Visit adds `r` when it matches; false once the page is full.
+  auto visit = [&](const v1::ReviewRequest& r) {
+    if (req.state() != v1::REVIEW_STATE_UNSPECIFIED && r.state() != req.state()) return true;
+    if (!req.expert_id().empty() && r.expert_id() != req.expert_id()) return true;
+    if (!req.domain().empty() && r.domain() != req.domain()) return true;
+    if (!pager.Accept(r.review_id())) return false;
     *resp.add_reviews() = r;
+    return true;
+  };
+  if (req.state() != v1::REVIEW_STATE_UNSPECIFIED && req.state() != v1::REVIEW_STATE_DECIDED) {
+    // Undecided states: the working set in memory holds every such request.
+    for (auto it = reviews_.upper_bound(pager.after_key()); it != reviews_.end(); ++it) {
+      if (!visit(it->second)) break;
+    }
+  } else {
+    RETURN_IF_ERROR(
+        repo_->ScanReviewsAfter(pager.after_key(), [&](v1::ReviewRequest r) { return visit(r); }));
   }
   resp.set_next_page_token(pager.NextPageToken());
   return resp;

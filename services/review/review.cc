@@ -86,26 +86,33 @@ absl::Status Reviews::Load() {
     std::string id = e.expert_id();
     experts_[id] = std::move(e);
   }));
+  // The undecided requests are the working set kept in memory. Decided ones stay on disk with
+  // their approver and continuity index entries, which a store that predates those indexes
+  // gets once here (in batches, then the marker).
+  ASSIGN_OR_RETURN(std::optional<std::string> indexed, repo_->GetMeta(DecidedIndexedKey()));
+  rocksdb::WriteBatch backfill;
+  absl::Status backfill_status;
   RETURN_IF_ERROR(repo_->ScanReviews([&](v1::ReviewRequest r) {
+    if (r.state() == v1::REVIEW_STATE_DECIDED) {
+      if (indexed.has_value() || !backfill_status.ok()) return;
+      repo_->PutDecided(backfill, r);
+      if (backfill.Count() >= 10'000) {
+        backfill_status = store_->Write(backfill);
+        backfill.Clear();
+      }
+      return;
+    }
     std::string id = r.review_id();
-    reviews_[id] = std::move(r);
-  }));
-  for (const auto& [id, r] : reviews_) {
     if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
     if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
-    if (r.state() != v1::REVIEW_STATE_DECIDED && !OriginKey(r).empty()) {
-      open_by_origin_[OriginKey(r)] = id;
-    }
-    if (r.state() == v1::REVIEW_STATE_DECIDED) {
-      if (!r.client_id().empty()) continuity_[r.client_id()].insert(r.verdict().expert_id());
-      if (r.kind() == v1::REVIEW_KIND_OPPORTUNITY_GATE &&
-          r.verdict().verdict() == v1::VERDICT_APPROVED && !r.opportunity_id().empty()) {
-        approvers_[r.opportunity_id()] = r.verdict().expert_id();
-      }
-    }
+    if (!OriginKey(r).empty()) open_by_origin_[OriginKey(r)] = id;
+    reviews_[id] = std::move(r);
+  }));
+  RETURN_IF_ERROR(backfill_status);
+  if (!indexed.has_value()) {
+    repo_->PutMeta(backfill, DecidedIndexedKey(), "");
+    RETURN_IF_ERROR(store_->Write(backfill));
   }
-  RETURN_IF_ERROR(repo_->ScanLeads(
-      [&](std::string opportunity, std::string expert) { leads_[opportunity] = expert; }));
   return absl::OkStatus();
 }
 
@@ -125,14 +132,22 @@ v1::Expert* Reviews::MutableExpertLocked(Work& w, const std::string& id) {
 const v1::ReviewRequest* Reviews::ReviewLocked(const Work& w, const std::string& id) const {
   if (auto it = w.reviews.find(id); it != w.reviews.end()) return &it->second;
   if (auto it = reviews_.find(id); it != reviews_.end()) return &it->second;
-  return nullptr;
+  if (auto it = w.decided.find(id); it != w.decided.end()) return &it->second;
+  absl::StatusOr<v1::ReviewRequest> stored = repo_->GetReview(id);
+  if (!stored.ok()) return nullptr;
+  return &(w.decided[id] = *std::move(stored));
 }
 
 v1::ReviewRequest* Reviews::MutableReviewLocked(Work& w, const std::string& id) {
   if (auto it = w.reviews.find(id); it != w.reviews.end()) return &it->second;
-  auto it = reviews_.find(id);
-  if (it == reviews_.end()) return nullptr;
-  return &(w.reviews[id] = it->second);
+  const v1::ReviewRequest* committed = ReviewLocked(w, id);
+  if (committed == nullptr) return nullptr;
+  return &(w.reviews[id] = *committed);
+}
+
+absl::StatusOr<v1::ReviewRequest> Reviews::ReviewByIdLocked(const std::string& id) const {
+  if (auto it = reviews_.find(id); it != reviews_.end()) return it->second;
+  return repo_->GetReview(id);
 }
 
 std::vector<std::string> Reviews::QueuedLocked(const Work& w) const {
@@ -241,15 +256,18 @@ absl::StatusOr<bool> Reviews::AssignLocked(Work& w, const std::string& review_id
   absl::Time now = options_.clock();
   PolicyRequest p = PolicyRequestOf(*r, now);
   if (!relieve.empty()) p.excluded.insert(relieve);
-  if (auto it = continuity_.find(r->client_id()); it != continuity_.end() && !p.client_id.empty()) {
-    p.continuity = it->second;
+  if (!p.client_id.empty()) {
+    absl::StatusOr<std::set<std::string>> continuity = repo_->ContinuityOf(r->client_id());
+    if (!continuity.ok()) return continuity.status();
+    p.continuity = *std::move(continuity);
   }
   // A sign-off goes to the project's technical lead when the lead can take it.
   if (r->kind() == v1::REVIEW_KIND_MILESTONE_SIGN_OFF && !r->opportunity_id().empty()) {
     std::string lead;
     if (auto it = w.leads.find(r->opportunity_id()); it != w.leads.end()) lead = it->second;
-    if (auto it = leads_.find(r->opportunity_id()); lead.empty() && it != leads_.end()) {
-      lead = it->second;
+    if (lead.empty()) {
+      ASSIGN_OR_RETURN(std::optional<std::string> stored, repo_->GetLead(r->opportunity_id()));
+      lead = stored.value_or("");
     }
     const v1::Expert* e = lead.empty() ? nullptr : ExpertLocked(w, lead);
     if (e != nullptr && PassOverReason(*e, p).empty()) {
@@ -354,44 +372,43 @@ absl::StatusOr<int> Reviews::RelieveLocked(Work& w, const std::string& expert,
 
 void Reviews::FinishLocked(Work& w) {
   for (auto& [id, e] : w.experts) repo_->PutExpert(w.txn.batch(), e);
-  for (auto& [id, r] : w.reviews) repo_->PutReview(w.txn.batch(), r);
+  for (auto& [id, r] : w.reviews) {
+    repo_->PutReview(w.txn.batch(), r);
+    repo_->PutDecided(w.txn.batch(), r);  // the approver and continuity entries
+  }
   for (auto& [opp, lead] : w.leads) repo_->PutLead(w.txn.batch(), opp, lead);
   // Committed: the copies become the state, and the indexes follow.
-  w.txn.AfterCommit([this, experts = std::move(w.experts), reviews = std::move(w.reviews),
-                     leads = std::move(w.leads)]() mutable {
-    for (auto& [id, e] : experts) {
-      if (auto it = experts_.find(id); it != experts_.end()) {
-        for (const v1::DomainSkill& d : it->second.domains()) by_domain_[d.domain()].erase(id);
-      }
-      for (const v1::DomainSkill& d : e.domains()) by_domain_[d.domain()].insert(id);
-      experts_[id] = std::move(e);
-    }
-    for (auto& [id, r] : reviews) {
-      if (auto it = reviews_.find(id); it != reviews_.end()) {
-        open_by_expert_[it->second.expert_id()].erase(id);
-      }
-      queue_.erase(id);
-      if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
-      if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
-      std::string origin = OriginKey(r);
-      if (!origin.empty()) {
-        if (r.state() == v1::REVIEW_STATE_DECIDED) {
-          open_by_origin_.erase(origin);
-        } else {
-          open_by_origin_[origin] = id;
+  w.txn.AfterCommit(
+      [this, experts = std::move(w.experts), reviews = std::move(w.reviews)]() mutable {
+        for (auto& [id, e] : experts) {
+          if (auto it = experts_.find(id); it != experts_.end()) {
+            for (const v1::DomainSkill& d : it->second.domains()) by_domain_[d.domain()].erase(id);
+          }
+          for (const v1::DomainSkill& d : e.domains()) by_domain_[d.domain()].insert(id);
+          experts_[id] = std::move(e);
         }
-      }
-      if (r.state() == v1::REVIEW_STATE_DECIDED) {
-        if (!r.client_id().empty()) continuity_[r.client_id()].insert(r.verdict().expert_id());
-        if (r.kind() == v1::REVIEW_KIND_OPPORTUNITY_GATE &&
-            r.verdict().verdict() == v1::VERDICT_APPROVED && !r.opportunity_id().empty()) {
-          approvers_[r.opportunity_id()] = r.verdict().expert_id();
+        for (auto& [id, r] : reviews) {
+          if (auto it = reviews_.find(id); it != reviews_.end()) {
+            open_by_expert_[it->second.expert_id()].erase(id);
+          }
+          queue_.erase(id);
+          if (r.state() == v1::REVIEW_STATE_QUEUED) queue_.insert(id);
+          if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
+          std::string origin = OriginKey(r);
+          if (!origin.empty()) {
+            if (r.state() == v1::REVIEW_STATE_DECIDED) {
+              open_by_origin_.erase(origin);
+            } else {
+              open_by_origin_[origin] = id;
+            }
+          }
+          if (r.state() == v1::REVIEW_STATE_DECIDED) {
+            reviews_.erase(id);  // read from the repository from now on
+          } else {
+            reviews_[id] = std::move(r);
+          }
         }
-      }
-      reviews_[id] = std::move(r);
-    }
-    for (auto& [opp, lead] : leads) leads_[opp] = lead;
-  });
+      });
   w.experts.clear();
   w.reviews.clear();
   w.leads.clear();

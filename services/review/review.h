@@ -141,6 +141,13 @@ class Reviews {
   // mutex serialises RPCs with consumed events.
   std::shared_mutex& mutex() { return mu_; }
 
+  // ReviewsInMemory is the number of review requests held in memory: the undecided ones (tests
+  // and the scale benchmark prove with it that decided history stays on disk).
+  size_t ReviewsInMemory() {
+    std::shared_lock lock(mu_);
+    return reviews_.size();
+  }
+
  private:
   struct Work;
 
@@ -170,8 +177,11 @@ class Reviews {
   // State access through the unit of work (its copies first, then the committed state).
   const v1::Expert* ExpertLocked(const Work& w, const std::string& id) const;
   v1::Expert* MutableExpertLocked(Work& w, const std::string& id);
+  // ReviewLocked and MutableReviewLocked read a decided request from the repository (nullptr
+  // when it is absent or unreadable); ReviewByIdLocked is the committed request.
   const v1::ReviewRequest* ReviewLocked(const Work& w, const std::string& id) const;
   v1::ReviewRequest* MutableReviewLocked(Work& w, const std::string& id);
+  absl::StatusOr<v1::ReviewRequest> ReviewByIdLocked(const std::string& id) const;
   std::vector<std::string> QueuedLocked(const Work& w) const;
   std::vector<std::string> OpenOfExpertLocked(const Work& w, const std::string& expert) const;
 
@@ -233,14 +243,14 @@ class Reviews {
   std::shared_mutex mu_;
   // Committed state (guarded by mu_).
   std::map<std::string, v1::Expert> experts_;
+  // The undecided requests (queued or with an expert): the policy's working set. Decided
+  // requests, the bulk of the history, stay in the repository and are read when asked for.
   std::map<std::string, v1::ReviewRequest> reviews_;
   std::map<std::string, std::set<std::string>> by_domain_;
   std::set<std::string> queue_;
   std::map<std::string, std::set<std::string>> open_by_expert_;
-  std::map<std::string, std::set<std::string>> continuity_;
-  // Opportunity -> the expert whose approval opened its gate; and the technical lead once won.
-  std::map<std::string, std::string> approvers_;
-  std::map<std::string, std::string> leads_;
+  // The continuity (client -> experts who decided its reviews), the approver of each deal's
+  // gate and the technical leads are read from the repository's meta records when needed.
   // Open requests by their origin (opportunity+gate or project+phase): one at a time.
   std::map<std::string, std::string> open_by_origin_;
 };

@@ -51,6 +51,9 @@ struct Reviews::Work {
   std::map<std::string, v1::Expert> experts;
   std::map<std::string, v1::ReviewRequest> reviews;
   std::map<std::string, std::string> leads;
+  // Decided requests read from the repository while the unit of work looked at them (the
+  // committed state keeps only undecided requests in memory; see Reviews::reviews_).
+  mutable std::map<std::string, v1::ReviewRequest> decided;
 };
 
 // IsOpen is true for a request assigned to an expert and not decided.

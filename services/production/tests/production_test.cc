@@ -5,9 +5,11 @@
 #include "common/contracts/production.h"
 
 #include <memory>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/contracts/clients.h"
 #include "common/contracts/pipeline.h"
 #include "common/contracts/review.h"
 #include "common/events/envelope.h"
@@ -238,6 +240,78 @@ TEST_F(ProductionTest, DeactivatingAResourceMovesItsWork) {
   }
   // Stale etag.
   EXPECT_EQ(p_->DeactivateResource(req).status().code(), absl::StatusCode::kAborted);
+}
+
+// Completed projects (the bulk of the history) are not held in memory, before and after a
+// restart, and stay readable: Get, the list (paged), the opportunity index that keeps a second
+// win of the deal from making another project, and a client merge moving them too.
+TEST_F(ProductionTest, CompletedProjectsStayOnDiskAndReadable) {
+  AddArchitects();
+  ASSERT_TRUE(p_->HandleEvent(WonEvent("opp-done", "2026-12-31", 100)).ok());
+  v1::Project active = CreateProject("2026-12-31", 100, "active");
+  std::string done_id;
+  for (const v1::Project& p : Projects()) {
+    if (p.opportunity_id() == "opp-done") done_id = p.project_id();
+  }
+  ASSERT_FALSE(done_id.empty());
+  auto sign_off = [&](const std::string& phase) {
+    review::v1::SignOffCompleted done;
+    done.set_project_id(done_id);
+    done.set_phase_id(phase);
+    done.set_expert_id("u:expert");
+    done.set_verdict(review::v1::VERDICT_APPROVED);
+    events::Event e;
+    e.id = events::NewEventId();
+    e.source = "triad/review";
+    e.type = std::string(contracts::review::SignOffCompleted::kType);
+    e.payload = done.SerializeAsString();
+    return p_->HandleEvent(e);
+  };
+  ASSERT_TRUE(Progress(done_id, "ph1", 100).ok());
+  ASSERT_TRUE(sign_off("ph1").ok());
+  ASSERT_TRUE(Progress(done_id, "ph2", 100).ok());
+  ASSERT_TRUE(sign_off("ph2").ok());
+  ASSERT_TRUE(Progress(done_id, "ph3", 100).ok());
+  ASSERT_EQ(Get(done_id).state(), v1::PROJECT_STATE_COMPLETED);
+  for (int restart = 0; restart < 2; ++restart) {
+    SCOPED_TRACE(restart ? "after a restart" : "before a restart");
+    EXPECT_EQ(p_->ProjectsInMemory(), 1u);
+    EXPECT_EQ(Get(done_id).state(), v1::PROJECT_STATE_COMPLETED);
+    EXPECT_EQ(Get(active.project_id()).state(), v1::PROJECT_STATE_ACTIVE);
+    v1::ListProjectsRequest list;
+    list.set_page_size(1);
+    std::set<std::string> listed;
+    for (int page = 0; page < 3; ++page) {
+      auto resp = p_->ListProjects(list);
+      ASSERT_TRUE(resp.ok()) << resp.status();
+      for (const v1::Project& p : resp->projects()) listed.insert(p.project_id());
+      list.set_page_token(resp->next_page_token());
+      if (resp->next_page_token().empty()) break;
+    }
+    EXPECT_EQ(listed, (std::set<std::string>{done_id, active.project_id()}));
+    // The deal won again (a new event) makes no second project.
+    ASSERT_TRUE(p_->HandleEvent(WonEvent("opp-done", "2026-12-31", 100)).ok());
+    EXPECT_EQ(Projects().size(), 2u);
+    EXPECT_EQ(Progress(done_id, "ph3", 100).status().code(), absl::StatusCode::kFailedPrecondition);
+    p_.reset();
+    ProductionOptions o;
+    o.clock = clock_.AsFunction();
+    auto reopened = Production::Create(store_.get(), outbox_.get(), o);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    p_ = std::move(*reopened);
+  }
+  // A client merge moves the completed project to the survivor as well.
+  clients::v1::ClientsMerged merged;
+  merged.mutable_survivor()->set_client_id("client-9");
+  merged.set_merged_client_id("client-1");
+  events::Event e;
+  e.id = events::NewEventId();
+  e.source = "triad/clients";
+  e.type = std::string(contracts::clients::ClientsMerged::kType);
+  e.payload = merged.SerializeAsString();
+  ASSERT_TRUE(p_->HandleEvent(e).ok());
+  EXPECT_EQ(Get(done_id).client_id(), "client-9");
+  EXPECT_EQ(p_->ProjectsInMemory(), 1u);
 }
 
 TEST_F(ProductionTest, KeyMilestoneWaitsForSignOffAndCompletionIsAnnounced) {

@@ -4,6 +4,7 @@
 // applied once).
 #include <algorithm>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "common/contracts/review.h"
@@ -254,6 +255,112 @@ TEST_F(ReviewsTest, StateSurvivesReopen) {
   ASSERT_TRUE(Verdict(r1.review_id(), v1::VERDICT_REVISE).ok());
   EXPECT_EQ(Get(r2.review_id()).expert_id(), "a");  // the queue index was reloaded
   CheckInvariants();
+}
+
+// Decided requests (the bulk of the history) are not held in memory, before and after a
+// restart, and stay readable: Get, the lists (all, by state, paged), the continuity the policy
+// uses, and a solution citing one as its source.
+TEST_F(ReviewsTest, DecidedRequestsStayOnDiskAndReadable) {
+  AddExpert("a", 40);
+  v1::ReviewRequest decided = Create(8, "client-7");
+  v1::ReviewRequest open1 = Create(8);
+  v1::ReviewRequest open2 = Create(8);
+  ASSERT_TRUE(Accept(decided.review_id()).ok());
+  ASSERT_TRUE(Verdict(decided.review_id(), v1::VERDICT_APPROVED).ok());
+  EXPECT_EQ(r_->ReviewsInMemory(), 2u);
+  for (int restart = 0; restart < 2; ++restart) {
+    SCOPED_TRACE(restart ? "after a restart" : "before a restart");
+    EXPECT_EQ(r_->ReviewsInMemory(), 2u);
+    v1::ReviewRequest got = Get(decided.review_id());
+    EXPECT_EQ(got.state(), v1::REVIEW_STATE_DECIDED);
+    EXPECT_EQ(got.verdict().verdict(), v1::VERDICT_APPROVED);
+    v1::ListReviewRequestsRequest all;
+    all.set_page_size(2);
+    auto page1 = r_->ListReviewRequests(all);
+    ASSERT_TRUE(page1.ok()) << page1.status();
+    ASSERT_EQ(page1->reviews_size(), 2);
+    all.set_page_token(page1->next_page_token());
+    auto page2 = r_->ListReviewRequests(all);
+    ASSERT_TRUE(page2.ok()) << page2.status();
+    ASSERT_EQ(page2->reviews_size(), 1);
+    EXPECT_TRUE(page2->next_page_token().empty());
+    std::set<std::string> ids = {page1->reviews(0).review_id(), page1->reviews(1).review_id(),
+                                 page2->reviews(0).review_id()};
+    EXPECT_EQ(ids,
+              (std::set<std::string>{decided.review_id(), open1.review_id(), open2.review_id()}));
+    v1::ListReviewRequestsRequest by_state;
+    by_state.set_state(v1::REVIEW_STATE_DECIDED);
+    auto decided_list = r_->ListReviewRequests(by_state);
+    ASSERT_TRUE(decided_list.ok()) << decided_list.status();
+    ASSERT_EQ(decided_list->reviews_size(), 1);
+    EXPECT_EQ(decided_list->reviews(0).review_id(), decided.review_id());
+    by_state.set_state(v1::REVIEW_STATE_ASSIGNED);
+    auto assigned = r_->ListReviewRequests(by_state);
+    ASSERT_TRUE(assigned.ok()) << assigned.status();
+    EXPECT_EQ(assigned->reviews_size(), 2);
+    // A decided review with the same verdict cannot be decided again.
+    v1::RecordVerdictRequest again;
+    again.set_review_id(decided.review_id());
+    again.set_verdict(v1::VERDICT_REJECTED);
+    again.set_judgement("late");
+    *again.mutable_actor() = Actor("a");
+    EXPECT_EQ(r_->RecordVerdict(again).status().code(), absl::StatusCode::kFailedPrecondition);
+    Open();
+  }
+  // The continuity kept from the decided review still guides the policy: client-7's next
+  // request goes to "a" for continuity even with a second expert free.
+  AddExpert("b", 40);
+  v1::ReviewRequest next = Create(1, "client-7");
+  EXPECT_EQ(next.expert_id(), "a");
+  EXPECT_TRUE(next.assignments(0).continuity());
+  v1::CreateSolutionRequest sol;
+  sol.mutable_solution()->set_title("Braced core");
+  sol.mutable_solution()->set_domain("structural");
+  sol.mutable_solution()->set_summary("Steel frame with braced core");
+  sol.set_source_review_id(decided.review_id());
+  sol.set_request_id("sol-from-decided");
+  *sol.mutable_actor() = Actor("a");
+  auto created = r_->CreateSolution(sol);
+  EXPECT_TRUE(created.ok()) << created.status();
+}
+
+// A store written before the approver and continuity indexes existed (decided requests
+// without their meta entries, no marker) gets them once at start: continuity and the technical
+// lead of a won deal work from them.
+TEST_F(ReviewsTest, DecidedIndexesAreBackfilledOnce) {
+  AddExpert("a", 40);
+  AddExpert("b", 40);
+  v1::ReviewRequest r = Create(8, "client-8");
+  ASSERT_TRUE(Accept(r.review_id()).ok());
+  ASSERT_TRUE(Verdict(r.review_id(), v1::VERDICT_APPROVED).ok());
+  const std::string decider = Get(r.review_id()).verdict().expert_id();
+  // Back to the older layout: only the records.
+  for (const std::string& key : {DecidedIndexedKey(), ApproverKey(r.opportunity_id())}) {
+    rocksdb::WriteBatch del;
+    del.Delete(store_->Cf(kMetaCf), key);
+    ASSERT_TRUE(store_->Write(del).ok());
+  }
+  int continuity_entries = 0;
+  ASSERT_TRUE(store_
+                  ->ScanPrefix(kMetaCf, "",
+                               [&](std::string_view k, std::string_view) {
+                                 rocksdb::WriteBatch del;
+                                 del.Delete(store_->Cf(kMetaCf), k);
+                                 ++continuity_entries;
+                                 return store_->Write(del).ok();
+                               })
+                  .ok());
+  EXPECT_EQ(continuity_entries, 1);
+  Open();
+  auto indexed = NewRocksReviewRepository(store_.get())->GetMeta(DecidedIndexedKey());
+  ASSERT_TRUE(indexed.ok()) << indexed.status();
+  EXPECT_TRUE(indexed->has_value());
+  auto approver = NewRocksReviewRepository(store_.get())->GetApprover(r.opportunity_id());
+  ASSERT_TRUE(approver.ok()) << approver.status();
+  EXPECT_EQ(approver->value_or(""), decider);
+  v1::ReviewRequest next = Create(1, "client-8");
+  EXPECT_EQ(next.expert_id(), decider);
+  EXPECT_TRUE(next.assignments(0).continuity());
 }
 
 }  // namespace

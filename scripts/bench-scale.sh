@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench-scale.sh — the scale benchmark: for N in 10k, 100k, 1M records and each service, seed N
+# records (bench/scale, cached in .cache/bench-scale/<svc>-<N>-<seeder version>), start the real
+# service binary on them (private Kafka broker, --auth_mode=disabled on loopback), and print
+# start-up time, p50/p99 of its main reads (ghz, 8 concurrent, 5 s each), peak RSS and disk size
+# as one markdown table per service (docs/performance-scale.md). Prints numbers, asserts nothing.
+#
+# Environment: TRIAD_SCALE_SIZES (default 10000,100000,1000000), TRIAD_SCALE_SERVICES (default
+# clients,pipeline,review,production), TRIAD_SCALE_DURATION (5s), TRIAD_SCALE_CONCURRENCY (8),
+# TRIAD_SCALE_KAFKA_PORT (19294), TRIAD_SCALE_SKIP_BUILD=1 (use the build as it is),
+# KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting one).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD="${TRIAD_BUILD_DIR:-build}"
+source scripts/lib.sh
+
+if [[ "${TRIAD_SCALE_SKIP_BUILD:-0}" != 1 ]]; then
+  triad_build
+fi
+
+# ghz, built once from the Go module proxy with the versions pinned in bench/scale/ghz.
+GHZ_DIR="$ROOT/.cache/ghz"
+GHZ_KEY="$(sha256sum bench/scale/ghz/go.sum | cut -c1-16)"
+if [[ ! -x "$GHZ_DIR/ghz" || "$(cat "$GHZ_DIR/key" 2>/dev/null)" != "$GHZ_KEY" ]]; then
+  echo "bench-scale: building ghz v0.120.0 into $GHZ_DIR (bench/scale/ghz/go.mod)"
+  mkdir -p "$GHZ_DIR"
+  (cd bench/scale/ghz && GOBIN="$GHZ_DIR" GOFLAGS=-mod=mod go install github.com/bojand/ghz/cmd/ghz)
+  echo "$GHZ_KEY" >"$GHZ_DIR/key"
+fi
+
+# The seeds are keyed by the last commit of the seeder and the services' code (a dirty tree
+# reseeds: its key is that of its diff).
+SEED_PATHS=(bench/scale services common/storage)
+SEED_KEY="$(git log -1 --format=%h -- "${SEED_PATHS[@]}")"
+if [[ -n "$(git status --porcelain -- "${SEED_PATHS[@]}")" ]]; then
+  SEED_KEY="dirty$(git diff HEAD -- "${SEED_PATHS[@]}" | sha256sum | cut -c1-10)"
+fi
+
+triad_private_kafka "${TRIAD_SCALE_KAFKA_PORT:-19294}" kafka-scale
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); Kafka at $BOOTSTRAP; seeder $SEED_KEY"
+python3 bench/scale/run_scale.py --build "$BUILD" --ghz "$GHZ_DIR/ghz" --bootstrap "$BOOTSTRAP" \
+  --sizes "${TRIAD_SCALE_SIZES:-10000,100000,1000000}" \
+  --services "${TRIAD_SCALE_SERVICES:-clients,pipeline,review,production}" \
+  --duration "${TRIAD_SCALE_DURATION:-5s}" --concurrency "${TRIAD_SCALE_CONCURRENCY:-8}" \
+  --seed-key "$SEED_KEY"
