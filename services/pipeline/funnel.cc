@@ -60,10 +60,6 @@ absl::StatusOr<Dims> DecodeDims(std::string_view s) {
   return d;
 }
 
-uint64_t RowIndexKey(uint32_t tuple, uint32_t step) {
-  return (static_cast<uint64_t>(tuple) << 32) | step;
-}
-
 }  // namespace
 
 int64_t DayOf(absl::Time t) {
