@@ -124,7 +124,7 @@ absl::Status FunnelIndex::Load() {
   });
   if (!st.ok()) return st;
   if (!inner.ok()) return inner;
-  st = repo_->Scan(Kind::kFunnel, "r", [&](std::string_view key, std::string_view v) {
+  st = repo_->ScanBulk(Kind::kFunnel, "r", [&](std::string_view key, std::string_view v) {
     storage::KeyReader r(key.substr(1));
     auto day = r.I64();
     auto tuple = r.U64();
@@ -144,6 +144,9 @@ absl::Status FunnelIndex::Load() {
   });
   if (!st.ok()) return st;
   for (TupleRows& rows : rows_) rows.ShrinkToFit();
+  for (Marginal& m : marginals_) {
+    for (auto& [day, cells] : m.days) cells.shrink_to_fit();
+  }
   return inner;
 }
 
@@ -223,18 +226,24 @@ Counter FunnelIndex::Current(int64_t day, uint32_t tuple, uint32_t step) const {
   return day == kOpenDay ? rows_[tuple].FindOpen(step) : rows_[tuple].Find(day, step);
 }
 
-FunnelIndex::Groups FunnelIndex::GroupsOf(const TupleCode& code) {
-  // Empty strings, tier 0 and an unknown kind are never asked for by a filter: no group.
-  auto key = [](GroupDim dim, uint32_t value) { return (uint64_t{dim} << 32) | value; };
-  Groups g;
-  g.keys[g.n++] = key(kAll, 0);
-  if (code.line != 0) g.keys[g.n++] = key(kLine, code.line);
-  if (code.region != 0) g.keys[g.n++] = key(kRegion, code.region);
-  if (code.tier != 0) g.keys[g.n++] = key(kTier, static_cast<uint32_t>(code.tier));
-  if (code.repeat == 1 || code.repeat == 2) {
-    g.keys[g.n++] = key(kKind, static_cast<uint32_t>(code.repeat));
+bool FunnelIndex::GroupKey(uint32_t mask, const uint32_t values[4], uint64_t* key) {
+  uint64_t packed = 0;
+  int n = 0;
+  for (int i = 0; i < 4; ++i) {
+    if ((mask & (1u << i)) == 0) continue;
+    // 0 ("", tier 0, an unknown kind) is never asked for by a filter: no group.
+    if (values[i] == 0 || values[i] >= (1u << 30) || n == 2) return false;
+    packed = (packed << 30) | values[i];
+    ++n;
   }
-  return g;
+  *key = (uint64_t{mask} << 60) | packed;
+  return true;
+}
+
+uint32_t FunnelIndex::GroupIdLocked(uint64_t key) {
+  auto [it, inserted] = group_ids_.try_emplace(key, static_cast<uint32_t>(marginals_.size()));
+  if (inserted) marginals_.emplace_back();
+  return it->second;
 }
 
 void FunnelIndex::AddToMarginal(Marginal& m, int64_t day, uint32_t cell, const Counter& delta) {
@@ -252,9 +261,15 @@ void FunnelIndex::AddToMarginal(Marginal& m, int64_t day, uint32_t cell, const C
 }
 
 uint32_t FunnelIndex::CellLocked(uint32_t step, uint32_t currency) {
+  // A dense (step, currency) -> cell + 1 table in front of the hash map: one lookup per row.
+  if (cell_cache_.size() <= step) cell_cache_.resize(step + 1);
+  std::vector<uint32_t>& by_currency = cell_cache_[step];
+  if (by_currency.size() <= currency) by_currency.resize(currency + 1, 0);
+  if (by_currency[currency] != 0) return by_currency[currency] - 1;
   auto [it, inserted] = cell_ids_.try_emplace((static_cast<uint64_t>(step) << 32) | currency,
                                               static_cast<uint32_t>(cells_.size()));
   if (inserted) cells_.emplace_back(step, currency);
+  by_currency[currency] = it->second + 1;
   return it->second;
 }
 
@@ -264,12 +279,10 @@ void FunnelIndex::SetRowLocked(int64_t day, uint32_t tuple, uint32_t step, const
       day == kOpenDay ? rows_[tuple].SetOpen(step, value) : rows_[tuple].Set(day, step, value);
   Counter delta{value.count - old.count, value.value - old.value, value.extra - old.extra};
   if (delta.count == 0 && delta.value == 0 && delta.extra == 0) return;
-  const TupleCode& code = tuples_[tuple];
-  uint32_t cell = CellLocked(step, code.currency);
-  Groups groups = GroupsOf(code);
-  for (int i = 0; i < groups.n; ++i) {
-    // A new marginal starts with the last-day cache empty; later ones keep theirs.
-    AddToMarginal(marginals_[groups.keys[i]], day, cell, delta);
+  const uint32_t cell = CellLocked(step, tuples_[tuple].currency);
+  const uint32_t* groups = &tuple_groups_[static_cast<size_t>(tuple) * kMaxGroups];
+  for (int i = 0; i < kMaxGroups && groups[i] != kNoGroup; ++i) {
+    AddToMarginal(marginals_[groups[i]], day, cell, delta);
   }
 }
 
@@ -288,6 +301,19 @@ void FunnelIndex::SetTupleLocked(uint32_t id, const Dims& dims) {
   c.tier = dims.tier;
   c.repeat = dims.repeat;
   tuple_known_[id] = 1;
+  // The tuple's marginal groups: every tuple, each coarse dimension, each pair of them.
+  if (tuple_groups_.size() < tuples_.size() * kMaxGroups) {
+    tuple_groups_.resize(tuples_.size() * kMaxGroups, kNoGroup);
+  }
+  const uint32_t values[4] = {c.line, c.region, static_cast<uint32_t>(c.tier),
+                              c.repeat == 1 || c.repeat == 2 ? static_cast<uint32_t>(c.repeat) : 0};
+  uint32_t* groups = &tuple_groups_[static_cast<size_t>(id) * kMaxGroups];
+  int n = 0;
+  for (uint32_t mask : {0u, 1u, 2u, 4u, 8u, 3u, 5u, 9u, 6u, 10u, 12u}) {
+    uint64_t key;
+    if (GroupKey(mask, values, &key)) groups[n++] = GroupIdLocked(key);
+  }
+  while (n < kMaxGroups) groups[n++] = kNoGroup;
 }
 
 std::vector<char> FunnelIndex::TupleMatchesLocked(const v1::FunnelFilter& f) const {
@@ -339,43 +365,48 @@ size_t FunnelIndex::MemoryBytes() const {
   for (const TupleRows& r : rows_) n += r.Bytes();
   // Hash maps: about one slot (key, value, control byte) per entry plus the key's heap text.
   for (const auto& [enc, id] : tuple_ids_) n += sizeof(std::string) + 5 + enc.capacity();
-  for (const auto& [key, m] : marginals_) {
+  for (const Marginal& m : marginals_) {
+    n += sizeof(Marginal);
     for (const auto& [day, cells] : m.days) n += 48 + cells.capacity() * sizeof(Counter);
   }
+  n += group_ids_.size() * 13 + tuple_groups_.capacity() * sizeof(uint32_t);
   n += cell_ids_.size() * 13 + cells_.capacity() * sizeof(cells_[0]);
   return n;
 }
 
 const FunnelIndex::Marginal* FunnelIndex::QueryGroup(const v1::FunnelFilter& f, bool* empty) const {
   *empty = false;
-  const bool kind =
-      f.client_kind() == v1::CLIENT_KIND_NEW || f.client_kind() == v1::CLIENT_KIND_REPEAT;
-  const int set = !f.owner_id().empty() + !f.team_id().empty() + !f.product_line().empty() +
-                  !f.region().empty() + (f.client_tier() != 0) + kind;
-  uint64_t key;
-  if (set == 0) {
-    key = uint64_t{kAll} << 32;
-  } else if (set > 1 || !f.owner_id().empty() || !f.team_id().empty()) {
-    return nullptr;  // selective: scan the matching tuples
-  } else if (!f.product_line().empty() || !f.region().empty()) {
-    bool line = !f.product_line().empty();
-    int64_t id = line ? lines_.Find(f.product_line()) : regions_.Find(f.region());
+  if (!f.owner_id().empty() || !f.team_id().empty()) return nullptr;  // selective: scan
+  uint32_t mask = 0;
+  uint32_t values[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const std::string& name = i == 0 ? f.product_line() : f.region();
+    if (name.empty()) continue;
+    int64_t id = (i == 0 ? lines_ : regions_).Find(name);
     if (id < 0) {
-      *empty = true;
+      *empty = true;  // a value no tuple has
       return nullptr;
     }
-    key = (uint64_t{line ? kLine : kRegion} << 32) | static_cast<uint64_t>(id);
-  } else if (f.client_tier() != 0) {
-    key = (uint64_t{kTier} << 32) | static_cast<uint32_t>(f.client_tier());
-  } else {
-    key = (uint64_t{kKind} << 32) | (f.client_kind() == v1::CLIENT_KIND_NEW ? 1u : 2u);
+    mask |= i == 0 ? kLine : kRegion;
+    values[i] = static_cast<uint32_t>(id);
   }
-  auto it = marginals_.find(key);
-  if (it == marginals_.end()) {
-    *empty = true;  // no row of any tuple of that value
+  if (f.client_tier() != 0) {
+    mask |= kTier;
+    values[2] = static_cast<uint32_t>(f.client_tier());
+  }
+  if (f.client_kind() == v1::CLIENT_KIND_NEW || f.client_kind() == v1::CLIENT_KIND_REPEAT) {
+    mask |= kKind;
+    values[3] = f.client_kind() == v1::CLIENT_KIND_NEW ? 1 : 2;
+  }
+  uint64_t key;
+  // Three or four dimensions (or a value outside the groups): scan the matching tuples.
+  if (!GroupKey(mask, values, &key)) return nullptr;
+  auto it = group_ids_.find(key);
+  if (it == group_ids_.end()) {
+    *empty = true;  // no tuple has these values
     return nullptr;
   }
-  return &it->second;
+  return &marginals_[it->second];
 }
 
 Totals FunnelIndex::Query(int64_t from_day, int64_t to_day, const v1::FunnelFilter& filter) const {

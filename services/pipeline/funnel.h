@@ -3,13 +3,14 @@
 // are written to the "funnel" column family in the same WriteBatch as the change, and mirrored
 // in memory (loaded from the column family at start). The mirror is tuple-major and compact
 // (funnel_columns.h): a report matches the filter against the dictionary-encoded tuples, then
-// sums the period's rows of the matching tuples only. Reports filtered by nothing or by one
-// coarse dimension (product line, region, client tier, new vs repeat) read pre-summed
-// per-(day, step, currency) marginals instead.
+// sums the period's rows of the matching tuples only. Reports filtered by nothing, by one or by
+// two of the coarse dimensions (product line, region, client tier, new vs repeat) read
+// pre-summed per-(day, step, currency) marginals instead.
 #ifndef TRIAD_SERVICES_PIPELINE_FUNNEL_H_
 #define TRIAD_SERVICES_PIPELINE_FUNNEL_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <shared_mutex>
 #include <string>
@@ -132,20 +133,25 @@ class FunnelIndex {
     int64_t last_day = 0;
     std::vector<Counter>* last = nullptr;
   };
-  // Marginal groups: every tuple, and one per value of each coarse dimension.
-  enum GroupDim : uint64_t { kAll = 0, kLine = 1, kRegion = 2, kTier = 3, kKind = 4 };
-  struct Groups {
-    uint64_t keys[5];
-    int n = 0;
-  };
+  // Marginal groups: a group is a set of coarse dimensions (a mask of kLine, kRegion, kTier,
+  // kKind with at most two bits: every tuple, one per value of each dimension, one per pair of
+  // values of each pair of dimensions) and their values. Its key packs the mask (top 4 bits)
+  // and up to two values of 30 bits each (a tuple whose value does not fit is in no group of
+  // that mask, and a filter naming such a value scans tuples).
+  enum GroupDim : uint32_t { kLine = 1, kRegion = 2, kTier = 4, kKind = 8 };
+  static constexpr int kMaxGroups = 11;  // 1 + 4 single dimensions + 6 pairs
+  static constexpr uint32_t kNoGroup = UINT32_MAX;
+  // GroupKey returns the key of (mask, values of the tuple's dimensions in mask order), or
+  // false when a value is 0 ("" / unset: never asked for by a filter) or does not fit.
+  static bool GroupKey(uint32_t mask, const uint32_t values[4], uint64_t* key);
 
   Counter Current(int64_t day, uint32_t tuple, uint32_t step) const;
   // SetRowLocked stores a row and keeps the marginals in step.
   void SetRowLocked(int64_t day, uint32_t tuple, uint32_t step, const Counter& value);
   std::vector<char> TupleMatchesLocked(const v1::FunnelFilter& filter) const;
   void SetTupleLocked(uint32_t id, const Dims& dims);
-  // GroupsOf lists the marginal groups a tuple belongs to.
-  static Groups GroupsOf(const TupleCode& code);
+  // GroupIdLocked returns the dense id of a group key, creating its marginal.
+  uint32_t GroupIdLocked(uint64_t key);
   static void AddToMarginal(Marginal& m, int64_t day, uint32_t cell, const Counter& delta);
   // CellLocked returns the cell id of (step, currency), creating it.
   uint32_t CellLocked(uint32_t step, uint32_t currency);
@@ -163,9 +169,14 @@ class FunnelIndex {
   absl::flat_hash_map<std::string, uint32_t> tuple_ids_;
   std::vector<std::string> steps_;
   absl::flat_hash_map<std::string, uint32_t> step_ids_;
-  absl::flat_hash_map<uint64_t, Marginal> marginals_;
+  // Marginals by dense group id (a deque: references stay valid as groups are added), the ids
+  // by group key, and each tuple's group ids (kMaxGroups per tuple, kNoGroup when unused).
+  std::deque<Marginal> marginals_;
+  absl::flat_hash_map<uint64_t, uint32_t> group_ids_;
+  std::vector<uint32_t> tuple_groups_;
   absl::flat_hash_map<uint64_t, uint32_t> cell_ids_;
   std::vector<std::pair<uint32_t, uint32_t>> cells_;  // cell -> (step, currency)
+  std::vector<std::vector<uint32_t>> cell_cache_;     // [step][currency] -> cell + 1, or 0
 };
 
 // EncodeDims renders dims as a dictionary key.

@@ -116,6 +116,11 @@ void PackedColumn::Insert(size_t i, int64_t v) {
   int64_t off = OffsetOf(v, base_);
   int w = WidthFor(off);
   if (w > width_) Widen(w);
+  // Grow by a quarter, not the vector's doubling: the rows of every tuple grow together at
+  // load, so the spare capacity is a share of the whole mirror at its peak.
+  if (data_.size() + width_ > data_.capacity()) {
+    data_.reserve(std::max(data_.size() + width_, data_.capacity() + data_.capacity() / 4 + 16));
+  }
   data_.insert(data_.begin() + static_cast<ptrdiff_t>(i * width_), width_, 0);
   StoreOffset(data_.data() + i * width_, width_, off);
   ++n_;

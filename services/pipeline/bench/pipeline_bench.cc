@@ -3,7 +3,9 @@
 // peak RSS and the funnel's bytes), AdvanceStage with checkpoint evaluation, and ranking
 // 100,000 open deals by expected value per expert-hour.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +29,8 @@
 namespace triad::pipeline {
 namespace {
 
-constexpr int kFunnelOpportunities = 1'000'000;
+// The funnel's size: 1,000,000 opportunities unless --funnel_opportunities=N (quick runs).
+int kFunnelOpportunities = 1'000'000;
 constexpr int kRankDeals = 100'000;
 constexpr int kDays = 365;
 const absl::Time kDay0 = absl::FromUnixSeconds(int64_t{20000} * 86400);
@@ -162,6 +165,14 @@ int64_t ProcStatusKb(const char* field) {
   return kb;
 }
 
+// ThreadCpuSeconds is the CPU time of the calling thread (what a phase cost on a shared machine,
+// whatever its wall time).
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 // FunnelFilterFor sets the dimensions of bit mask `combo` (owner, team, line, region, tier,
 // repeat) to values present in the data and returns the filter's label.
 std::string FunnelFilterFor(int combo, v1::FunnelFilter* f) {
@@ -202,8 +213,11 @@ void RunFunnelBench() {
   const int64_t hwm_before_kb = ProcStatusKb("VmHWM");
   env.OpenStore();
   const absl::Time t2 = absl::Now();
+  const double cpu0 = ThreadCpuSeconds();
   env.OpenPipeline();
   const absl::Time t3 = absl::Now();
+  const double load_cpu = ThreadCpuSeconds() - cpu0;
+  const struct mallinfo2 mi = mallinfo2();
   const int64_t hwm_kb = ProcStatusKb("VmHWM");
   const int64_t rss_kb = ProcStatusKb("VmRSS");
   const size_t rows = env.pipeline->FunnelRows();
@@ -216,10 +230,14 @@ void RunFunnelBench() {
   std::printf("| writing the aggregates (child process: Stage + WriteBatch) | %.1f s |\n",
               absl::ToDoubleSeconds(t1 - t0));
   std::printf("| opening the store | %.2f s |\n", absl::ToDoubleSeconds(t2 - t1));
-  std::printf("| start-up load (Pipeline::Create) | %.2f s |\n", absl::ToDoubleSeconds(t3 - t2));
+  std::printf("| start-up load (Pipeline::Create), wall | %.2f s |\n",
+              absl::ToDoubleSeconds(t3 - t2));
+  std::printf("| start-up load, CPU time of the loading thread | %.2f s |\n", load_cpu);
   std::printf("| peak RSS after loading (VmHWM; %.1f MiB before the store opened) | %.1f MiB |\n",
               hwm_before_kb / 1024.0, hwm_kb / 1024.0);
-  std::printf("| RSS after loading (VmRSS) | %.1f MiB |\n\n", rss_kb / 1024.0);
+  std::printf("| RSS after loading (VmRSS) | %.1f MiB |\n", rss_kb / 1024.0);
+  std::printf("| malloc after loading: in use / held from the OS | %.1f / %.1f MiB |\n\n",
+              mi.uordblks / 1048576.0, (mi.arena + mi.hblkhd) / 1048576.0);
 
   std::printf("| filter | 365 d ms | 90 d ms | opportunities (365 d) |\n");
   std::printf("| --- | ---: | ---: | ---: |\n");
@@ -380,13 +398,16 @@ BENCHMARK(BM_RankOpenDeals)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 }  // namespace
 }  // namespace triad::pipeline
 
-// main prints the funnel table (unless --skip_funnel), then runs the registered benchmarks.
+// main prints the funnel table (unless --skip_funnel; --funnel_opportunities=N for a smaller
+// funnel), then runs the registered benchmarks.
 int main(int argc, char** argv) {
   bool funnel = true;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--skip_funnel") == 0) {
       funnel = false;
+    } else if (std::strncmp(argv[i], "--funnel_opportunities=", 23) == 0) {
+      triad::pipeline::kFunnelOpportunities = std::max(1000, std::atoi(argv[i] + 23));
     } else {
       argv[kept++] = argv[i];
     }

@@ -315,13 +315,17 @@ TEST_F(PipelineTest, FunnelPathsAgreeAfterMovesReassignmentAndRestart) {
     return r.ok() ? *r : v1::FunnelReport();
   };
   // Every client is in team-east: adding the team turns a marginal read into a tuple scan.
-  v1::FunnelFilter none, region, region_team, line, line_team;
+  v1::FunnelFilter none, region, region_team, line, line_team, pair, pair_team;
   region.set_region("east");
   region_team = region;
   region_team.set_team_id("team-east");
   line.set_product_line(kArchitecturalDesign);
   line_team = line;
   line_team.set_team_id("team-east");
+  pair = line;  // a pair of coarse dimensions: its own marginal
+  pair.set_region("east");
+  pair_team = pair;
+  pair_team.set_team_id("team-east");
   using google::protobuf::util::MessageDifferencer;
   std::vector<v1::FunnelReport> before;
   for (auto [from, to] : {std::pair{-1, 30}, std::pair{6, 8}}) {
@@ -329,6 +333,7 @@ TEST_F(PipelineTest, FunnelPathsAgreeAfterMovesReassignmentAndRestart) {
     EXPECT_TRUE(MessageDifferencer::Equals(all, report(region, from, to)));
     EXPECT_TRUE(MessageDifferencer::Equals(all, report(region_team, from, to)));
     EXPECT_TRUE(MessageDifferencer::Equals(report(line, from, to), report(line_team, from, to)));
+    EXPECT_TRUE(MessageDifferencer::Equals(report(pair, from, to), report(pair_team, from, to)));
     for (const auto& f : {none, region, region_team}) before.push_back(report(f, from, to));
   }
   int64_t opportunities = 0;
