@@ -71,12 +71,11 @@ class RocksRepository : public Repository {
 
   absl::Status ScanBulk(Kind kind, std::string_view prefix,
                         const storage::ScanFn& fn) const override {
-    // Blocks are not added to the block cache (a start-up load would fill it to its full
-    // size and evict the working set) and are read ahead in large chunks.
+    // Blocks are not added to the block cache: a start-up load would fill it to its full
+    // size and evict the working set.
     std::string end = storage::PrefixSuccessor(prefix);
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
-    ro.readahead_size = 2 << 20;
     rocksdb::Slice upper(end.data(), end.size());
     if (!end.empty()) ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->Cf(CfName(kind))));
