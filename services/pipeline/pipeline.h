@@ -190,6 +190,8 @@ class Pipeline {
 
   // FunnelRows is the number of aggregate rows held (benchmarks).
   size_t FunnelRows() const { return funnel_.RowCount(); }
+  // FunnelBytes is the heap memory of the in-memory funnel (benchmarks).
+  size_t FunnelBytes() const { return funnel_.MemoryBytes(); }
 
   // ListRecordsExamined counts the records list RPCs have read since start (tests prove with it
   // that a filtered list reads through an index, not the whole table).
