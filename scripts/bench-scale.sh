@@ -19,15 +19,8 @@ if [[ "${TRIAD_SCALE_SKIP_BUILD:-0}" != 1 ]]; then
   triad_build
 fi
 
-# ghz, built once from the Go module proxy with the versions pinned in bench/scale/ghz.
-GHZ_DIR="$ROOT/.cache/ghz"
-GHZ_KEY="$(sha256sum bench/scale/ghz/go.sum | cut -c1-16)"
-if [[ ! -x "$GHZ_DIR/ghz" || "$(cat "$GHZ_DIR/key" 2>/dev/null)" != "$GHZ_KEY" ]]; then
-  echo "bench-scale: building ghz v0.120.0 into $GHZ_DIR (bench/scale/ghz/go.mod)"
-  mkdir -p "$GHZ_DIR"
-  (cd bench/scale/ghz && GOBIN="$GHZ_DIR" GOFLAGS=-mod=mod go install github.com/bojand/ghz/cmd/ghz)
-  echo "$GHZ_KEY" >"$GHZ_DIR/key"
-fi
+# ghz: the one pinned build (bench/grpc/ghz), installed once into .cache/ghz.
+GHZ="$(bench/grpc/install_ghz.sh)"
 
 # The seeds are keyed by the last commit of the seeder and the services' code (a dirty tree
 # reseeds: its key is that of its diff).
@@ -40,7 +33,7 @@ fi
 triad_private_kafka "${TRIAD_SCALE_KAFKA_PORT:-19294}" kafka-scale
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); Kafka at $BOOTSTRAP; seeder $SEED_KEY"
-python3 bench/scale/run_scale.py --build "$BUILD" --ghz "$GHZ_DIR/ghz" --bootstrap "$BOOTSTRAP" \
+python3 bench/scale/run_scale.py --build "$BUILD" --ghz "$GHZ" --bootstrap "$BOOTSTRAP" \
   --sizes "${TRIAD_SCALE_SIZES:-10000,100000,1000000}" \
   --services "${TRIAD_SCALE_SERVICES:-clients,pipeline,review,production}" \
   --duration "${TRIAD_SCALE_DURATION:-5s}" --concurrency "${TRIAD_SCALE_CONCURRENCY:-8}" \

@@ -25,6 +25,21 @@ if [[ "${TRIAD_BENCH_CPSAT:-1}" != 0 ]]; then
   TRIAD_BUILD_DIR="$BUILD" bench/production_cpsat/cpsat_gap.py ${TRIAD_BENCH_CPSAT_ARGS:-}
 fi
 
+# The gRPC-limit benchmark against a bare gRPC server and the PostgreSQL comparison
+# (scripts/bench-grpc.sh, docs/performance-grpc.md; about 8 minutes, its own broker on
+# TRIAD_BENCH_GRPC_KAFKA_PORT, so no other service shares its topics). TRIAD_BENCH_GRPC=0 skips it.
+if [[ "${TRIAD_BENCH_GRPC:-1}" != 0 ]]; then
+  echo "=== grpc (scripts/bench-grpc.sh)"
+  TRIAD_BUILD_DIR="$BUILD" TRIAD_BENCH_SKIP_BUILD=1 scripts/bench-grpc.sh
+fi
+
+# The event-flow benchmark (scripts/bench-flow.sh: deal won -> project scheduled latency,
+# apply throughput per service) on a broker of its own; TRIAD_BENCH_FLOW=0 skips it.
+if [[ "${TRIAD_BENCH_FLOW:-1}" != 0 ]]; then
+  echo "=== event flow (scripts/bench-flow.sh)"
+  TRIAD_BUILD_DIR="$BUILD" TRIAD_FLOW_BUILD=0 scripts/bench-flow.sh
+fi
+
 # The scale benchmark: start-up, read p99, peak RSS and disk of each service at 10k, 100k and 1M
 # records (scripts/bench-scale.sh; seeds cached in .cache/bench-scale). TRIAD_BENCH_SCALE=0 skips it.
 if [[ "${TRIAD_BENCH_SCALE:-1}" != 0 ]]; then

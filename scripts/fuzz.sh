@@ -30,6 +30,9 @@ build() {
     cmake -S "$ROOT" -B "$protos" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   fi
   ninja -C "$protos" -j"${TRIAD_JOBS:-2}" triad_proto
+  # The libraries' precompiled headers (tests/fuzz/CMakeLists.txt): ccache caches their users
+  # only with these sloppiness settings (without, it compiles them, uncached).
+  export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:+$CCACHE_SLOPPINESS,}pch_defines,time_macros,include_file_mtime,include_file_ctime"
   CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTRIAD_FUZZ=ON -DTRIAD_FUZZ_PROTO_BUILD="$protos" >/dev/null
   ninja -C "$BUILD" -j"${TRIAD_JOBS:-2}" fuzz_targets

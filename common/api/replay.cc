@@ -53,6 +53,9 @@ absl::StatusOr<bool> RequestReplay::Lookup(google::protobuf::Message& response) 
       util::LookupRequest(store_, method_, request_id_);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return false;
+  // The stored answer may belong to a write still awaiting its group commit: acknowledge it
+  // only once that is durable.
+  store_.NoteDependency();
   std::string_view value = **stored;
   if (value.substr(0, kHeader.size()) == kHeader &&
       value.size() >= kHeader.size() + kFingerprintBytes) {

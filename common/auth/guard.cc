@@ -42,6 +42,11 @@ bool HasActorField(const google::protobuf::Descriptor* descriptor) {
   return false;
 }
 
+absl::Status NotDurable(const absl::Status& cause) {
+  return absl::UnavailableError(absl::StrCat("the change was not confirmed durable (",
+                                             cause.message(), "); retry with the same request_id"));
+}
+
 bool StampActor(std::string_view subject, google::protobuf::Message* request) {
   const google::protobuf::Descriptor* descriptor = request->GetDescriptor();
   const google::protobuf::Reflection* reflection = request->GetReflection();

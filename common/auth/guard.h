@@ -6,7 +6,9 @@
 //   4. the service's ResourceAccess::CheckRequest, if it has one      -> PERMISSION_DENIED
 //   5. every top-level triad.common.v1.Actor field of the request gets id = principal.subject
 //      (its free-text reason stays); with authentication disabled the request's actor stands
-//   6. the domain call, its status mapped once (ToGrpcStatus)
+//   6. the domain call, its status mapped once (ToGrpcStatus); the writes it made are made
+//      durable (storage::AwaitDurable: group commit, after the domain released its lock)
+//      before the answer leaves — UNAVAILABLE if they cannot be
 //   7. ResourceAccess::FilterResponse on a successful response.
 // Every UNAUTHENTICATED/PERMISSION_DENIED of steps 1, 2 and 4 is audited (AuditDenial) and kept
 // in the CallSecurity's DenialSink.
@@ -23,6 +25,7 @@
 #include "common/auth/policy.h"
 #include "common/auth/principal.h"
 #include "common/status/grpc_status.h"
+#include "common/storage/durability.h"
 #include "google/protobuf/message.h"
 
 namespace grpc {
@@ -37,6 +40,10 @@ bool StampActor(std::string_view subject, google::protobuf::Message* request);
 
 // HasActorField is true when `descriptor` has a top-level triad.common.v1.Actor field.
 bool HasActorField(const google::protobuf::Descriptor* descriptor);
+
+// NotDurable is the error answered when a call's writes could not be made durable (`cause`):
+// UNAVAILABLE, so the caller retries with the same request id.
+absl::Status NotDurable(const absl::Status& cause);
 
 class Guard {
  public:
@@ -66,7 +73,11 @@ class Guard {
       StampActor(principal->subject, &*stamped);
       effective = &*stamped;
     }
-    grpc::Status status = Reply(std::forward<Domain>(domain)(*effective), response);
+    auto result = std::forward<Domain>(domain)(*effective);
+    if (absl::Status durable = storage::AwaitDurable(); !durable.ok()) {
+      return ToGrpcStatus(NotDurable(durable));
+    }
+    grpc::Status status = Reply(std::move(result), response);
     if (status.ok()) Filter(*principal, method, response);
     return status;
   }

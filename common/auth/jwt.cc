@@ -1,5 +1,6 @@
 // Implements JwtVerifier: JOSE header checks (alg, kid) before libjwt verifies the signature,
-// then the registered claims (exp, nbf, iat, iss, aud, sub) and Triad's roles and teams.
+// then the registered claims (exp, nbf, iat, iss, aud, sub) and Triad's roles and teams; and
+// VerifiedTokenCache, which remembers the tokens that passed.
 #include "common/auth/jwt.h"
 
 #include <jwt.h>
@@ -7,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -93,7 +95,72 @@ absl::Status PermissionDenied(std::string_view reason, std::string_view message)
   return s;
 }
 
-JwtVerifier::JwtVerifier(JwtOptions options) : options_(std::move(options)) {}
+VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
+    : shard_capacity_(std::max<size_t>(1, (capacity + kShards - 1) / kShards)) {}
+
+std::string VerifiedTokenCache::KeyOf(std::string_view token) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(token.data(), token.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    return std::string();  // No digest: not cached.
+  }
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+VerifiedTokenCache::Shard& VerifiedTokenCache::ShardOf(const std::string& key) const {
+  size_t index = key.empty() ? 0 : static_cast<unsigned char>(key[0]) % kShards;
+  return shards_[index];
+}
+
+std::optional<Principal> VerifiedTokenCache::Lookup(std::string_view token, absl::Time now) const {
+  std::string key = KeyOf(token);
+  if (key.empty()) return std::nullopt;
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return std::nullopt;
+  if (now >= it->second.valid_until) {
+    shard.entries.erase(it);
+    return std::nullopt;
+  }
+  if (now < it->second.valid_from) return std::nullopt;
+  return it->second.principal;
+}
+
+void VerifiedTokenCache::Insert(std::string_view token, const Principal& principal,
+                                absl::Time valid_from, absl::Time valid_until) {
+  if (valid_until <= valid_from) return;
+  std::string key = KeyOf(token);
+  if (key.empty()) return;
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  if (shard.entries.size() >= shard_capacity_ && !shard.entries.contains(key)) {
+    shard.entries.clear();
+  }
+  shard.entries.insert_or_assign(std::move(key), Entry{principal, valid_from, valid_until});
+}
+
+void VerifiedTokenCache::Clear() {
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    shard.entries.clear();
+  }
+}
+
+size_t VerifiedTokenCache::size() const {
+  size_t n = 0;
+  for (const Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    n += shard.entries.size();
+  }
+  return n;
+}
+
+JwtVerifier::JwtVerifier(JwtOptions options) : options_(std::move(options)) {
+  if (options_.token_cache_capacity > 0) {
+    cache_ = std::make_unique<VerifiedTokenCache>(options_.token_cache_capacity);
+  }
+}
 
 JwtVerifier::~JwtVerifier() = default;
 
@@ -163,10 +230,27 @@ absl::Status JwtVerifier::AddKey(std::string kid, std::string pem) {
   EVP_PKEY_free(key);
   if (!status.ok()) return status;
   keys_[std::move(kid)] = Key{type, std::move(pem)};
+  if (cache_) cache_->Clear();
   return absl::OkStatus();
 }
 
 absl::StatusOr<Principal> JwtVerifier::Verify(std::string_view token, absl::Time now) const {
+  if (cache_ == nullptr || token.empty() || token.size() > kMaxTokenBytes) {
+    absl::Time from, until;
+    return VerifyInFull(token, now, &from, &until);
+  }
+  if (std::optional<Principal> hit = cache_->Lookup(token, now); hit.has_value()) return *hit;
+  absl::Time valid_from = absl::InfinitePast(), valid_until = absl::InfinitePast();
+  absl::StatusOr<Principal> principal = VerifyInFull(token, now, &valid_from, &valid_until);
+  if (principal.ok() && valid_until > now) {
+    cache_->Insert(token, *principal, valid_from, valid_until);
+  }
+  return principal;
+}
+
+absl::StatusOr<Principal> JwtVerifier::VerifyInFull(std::string_view token, absl::Time now,
+                                                    absl::Time* valid_from,
+                                                    absl::Time* valid_until) const {
   if (token.empty()) return Unauthenticated("no_token", "empty bearer token");
   if (token.size() > kMaxTokenBytes) return Unauthenticated("malformed", "token too long");
   std::vector<absl::string_view> parts =
@@ -270,6 +354,12 @@ absl::StatusOr<Principal> JwtVerifier::Verify(std::string_view token, absl::Time
   if (!teams.ok()) return teams.status();
   principal.teams = *std::move(teams);
   principal.method = AuthMethod::kJwt;
+  // The window a cached answer may be given in: never past exp (the leeway after it is left to
+  // a full verification), never before nbf/iat less the leeway (what was checked above).
+  *valid_until = **exp;
+  *valid_from = absl::InfinitePast();
+  if (nbf->has_value()) *valid_from = std::max(*valid_from, **nbf - options_.leeway);
+  if (iat->has_value()) *valid_from = std::max(*valid_from, **iat - options_.leeway);
   return principal;
 }
 

@@ -7,16 +7,25 @@
 // signature, a critical header extension (`crit`), a missing or passed `exp`, a future `nbf`/`iat`
 // (60 s leeway), a wrong `iss`, an `aud` without the audience, and a missing `sub`. Messages say
 // why, never echo the token.
+//
+// Verified tokens are remembered (VerifiedTokenCache, keyed by the SHA-256 of the exact token):
+// the same token presented again within its validity is answered without parsing and checking
+// the signature again. A different or tampered token has a different key and is verified in full.
 #ifndef TRIAD_COMMON_AUTH_JWT_H_
 #define TRIAD_COMMON_AUTH_JWT_H_
 
+#include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/auth/principal.h"
 
@@ -48,6 +57,51 @@ struct JwtOptions {
   std::string audience = "triad";
   // Clock skew allowed for exp, nbf and iat.
   absl::Duration leeway = absl::Seconds(60);
+  // How many verified tokens are remembered (VerifiedTokenCache); 0 verifies every call in full.
+  size_t token_cache_capacity = 4096;
+};
+
+// VerifiedTokenCache remembers the principals of tokens that verified, keyed by the SHA-256 of
+// the exact token, each only for the window it was valid in (never past its `exp`). It holds at
+// most `capacity` entries: sixteen shards, each with its own mutex (little contention), each
+// emptied when full. Thread-safe.
+class VerifiedTokenCache {
+ public:
+  explicit VerifiedTokenCache(size_t capacity);
+  VerifiedTokenCache(const VerifiedTokenCache&) = delete;
+  VerifiedTokenCache& operator=(const VerifiedTokenCache&) = delete;
+
+  // Lookup returns the principal remembered for `token` when `now` lies in [valid_from,
+  // valid_until) of its entry; nullopt otherwise (an entry past its end is dropped).
+  std::optional<Principal> Lookup(std::string_view token, absl::Time now) const;
+
+  // Insert remembers `principal` for `token` from `valid_from` until (before) `valid_until`.
+  void Insert(std::string_view token, const Principal& principal, absl::Time valid_from,
+              absl::Time valid_until);
+
+  // Clear forgets every entry.
+  void Clear();
+
+  // size is the number of entries remembered.
+  size_t size() const;
+
+ private:
+  static constexpr size_t kShards = 16;
+  using Key = std::array<unsigned char, 32>;
+  struct Entry {
+    Principal principal;
+    absl::Time valid_from;
+    absl::Time valid_until;
+  };
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<std::string, Entry> entries ABSL_GUARDED_BY(mu);
+  };
+  static std::string KeyOf(std::string_view token);
+  Shard& ShardOf(const std::string& key) const;
+
+  size_t shard_capacity_;
+  mutable std::array<Shard, kShards> shards_;
 };
 
 class JwtVerifier {
@@ -62,7 +116,8 @@ class JwtVerifier {
   static absl::StatusOr<std::unique_ptr<JwtVerifier>> FromKeysDir(const std::string& dir,
                                                                   JwtOptions options);
 
-  // AddKey adds the public key `pem` (RSA, or EC on P-256) under `kid`.
+  // AddKey adds the public key `pem` (RSA, or EC on P-256) under `kid`; it forgets every
+  // remembered token (the cache never outlives the key set it was verified against).
   absl::Status AddKey(std::string kid, std::string pem);
 
   // key_count is the number of keys loaded.
@@ -70,10 +125,19 @@ class JwtVerifier {
 
   // Verify checks `token` at time `now` and returns who it names: subject = `sub`, the known
   // roles of `roles` (unknown names are ignored), the teams of `teams`, method kJwt. Errors are
-  // UNAUTHENTICATED with a reason (DenialReason).
+  // UNAUTHENTICATED with a reason (DenialReason). A token verified before and still inside its
+  // validity window is answered from the token cache.
   absl::StatusOr<Principal> Verify(std::string_view token, absl::Time now) const;
 
+  // cached_tokens is the number of verified tokens remembered (0 without a cache).
+  size_t cached_tokens() const { return cache_ ? cache_->size() : 0; }
+
  private:
+  // VerifyInFull is Verify without the cache; on success it sets the window in which the token
+  // is valid (`*valid_from`: nbf/iat less the leeway; `*valid_until`: exp).
+  absl::StatusOr<Principal> VerifyInFull(std::string_view token, absl::Time now,
+                                         absl::Time* valid_from, absl::Time* valid_until) const;
+
   enum class KeyType { kRsa, kEcP256 };
   struct Key {
     KeyType type;
@@ -81,6 +145,7 @@ class JwtVerifier {
   };
   JwtOptions options_;
   std::map<std::string, Key, std::less<>> keys_;
+  std::unique_ptr<VerifiedTokenCache> cache_;
 };
 
 }  // namespace triad::auth

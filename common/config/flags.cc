@@ -68,7 +68,8 @@ ABSL_FLAG(std::string, kafka_ssl_key_file, "", "PEM private key of --kafka_ssl_c
 ABSL_FLAG(std::string, kafka_ssl_key_password_file, "",
           "File holding the password of an encrypted --kafka_ssl_key_file, if it has one.");
 ABSL_FLAG(bool, sync_writes, false,
-          "fsync the RocksDB WAL on every write (survives power loss, slower).");
+          "Acknowledge a write only once the RocksDB WAL holding it is fsynced (survives power "
+          "loss); concurrent writes share each fsync (group commit).");
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain of the gRPC server (with --tls_key_file; neither: plaintext, "
           "only with --auth_mode=disabled or --allow_plaintext).");

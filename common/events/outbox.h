@@ -92,7 +92,8 @@ struct OutboxOptions {
   size_t max_event_bytes = 900 * 1024;
   // Sync the write-ahead log before publishing rows read from the outbox (one fsync per batch
   // of rows), so no event is ever published whose state change a power loss could undo.
-  // Unneeded (and skipped) when the store syncs every write.
+  // With StoreOptions::sync_writes this fsync is shared with the writers' (group commit) and
+  // is usually already done.
   bool sync_before_publish = true;
 };
 

@@ -83,7 +83,8 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   events::OutboxOptions oo;
   oo.source = absl::StrCat("triad/", rt->options_.service);
   oo.kafka = rt->options_.kafka;
-  oo.sync_before_publish = !rt->options_.sync_writes;
+  // Always: with sync_writes the fsync is shared with the RPCs' group commit (usually done).
+  oo.sync_before_publish = true;
   absl::StatusOr<std::unique_ptr<events::Outbox>> outbox =
       events::Outbox::Create(rt->store_.get(), std::move(oo));
   if (!outbox.ok()) return outbox.status();

@@ -142,7 +142,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   if (!s.ok()) return ToStatus(s);
   store->db_.reset(raw);
   for (size_t i = 0; i < handles.size(); ++i) store->handles_[descriptors[i].name] = handles[i];
-  store->write_options_.sync = options.sync_writes;
+  // Never an fsync inside Write: with sync_writes the caller awaits a grouped sync instead.
+  store->write_options_.sync = false;
+  rocksdb::DB* db = raw;
+  Store* self = store.get();
+  store->group_ = std::make_shared<GroupCommit>([db] { return db->GetLatestSequenceNumber(); },
+                                                [self] { return self->SyncWalNow(); });
   store->cf_options_ = cf_options;
   return store;
 }
@@ -174,6 +179,7 @@ absl::Status Store::Write(rocksdb::WriteBatch& batch) {
     needs_resume_ = true;
     return s;
   }
+  if (options_.sync_writes) group_->NoteWrite(db_->GetLatestSequenceNumber());
   std::vector<std::function<void()>> listeners;
   {
     std::lock_guard<std::mutex> lock(listeners_mu_);
@@ -306,6 +312,15 @@ absl::Status Store::ScanPrefixReverse(std::string_view cf, std::string_view pref
 
 absl::Status Store::SyncWal() {
   if (!db_) return absl::FailedPreconditionError("store: closed");
+  return group_->SyncAll();
+}
+
+void Store::NoteDependency() const {
+  if (db_ && options_.sync_writes) group_->NoteDependency();
+}
+
+absl::Status Store::SyncWalNow() {
+  if (!db_) return absl::FailedPreconditionError("store: closed");
   if (needs_resume_.load()) {
     // After a failed write the WAL writer is in an error state where syncing it is not
     // allowed: resume first, or report the store as unavailable.
@@ -324,6 +339,7 @@ void Store::AddWriteListener(std::function<void()> listener) {
 absl::Status Store::Close() {
   if (!db_) return absl::OkStatus();
   absl::Status status = ToStatus(db_->SyncWAL());
+  group_->Close();
   rocksdb::CancelAllBackgroundWork(db_.get(), /*wait=*/true);
   for (auto& [name, handle] : handles_) {
     db_->DestroyColumnFamilyHandle(handle);

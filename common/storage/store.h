@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/storage/durability.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -31,7 +32,9 @@ struct StoreOptions {
   std::vector<std::string> column_families;
   // Size of the shared LRU block cache, in bytes.
   size_t block_cache_bytes = 64 << 20;
-  // fsync the WAL on every write (survives power loss, not only process death).
+  // Acknowledged writes survive power loss, not only process death: each Write is noted for
+  // the calling thread and AwaitDurable (common/storage/durability.h) fsyncs the WAL for many
+  // concurrent writes at once (group commit), outside any lock the writer held.
   bool sync_writes = false;
   // Column families whose records expire: written with PutExpiring, removed by compaction
   // once older than the retention (the dedupe records of consumed events and requests).
@@ -61,6 +64,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* Cf(std::string_view name) const;
 
   // Write applies the batch atomically across column families, then tells the listeners.
+  // With sync_writes the write is not yet durable when Write returns: the caller (the request
+  // guard, for every RPC) calls AwaitDurable before acknowledging it.
   // After a failed write (e.g. a full disk put RocksDB into read-only mode) the next Write
   // first tries to resume the database, so a store recovers once the fault is gone.
   absl::Status Write(rocksdb::WriteBatch& batch);
@@ -105,8 +110,17 @@ class Store {
   absl::Status ScanPrefixReverse(std::string_view cf, std::string_view prefix,
                                  const ScanFn& fn) const;
 
-  // SyncWal makes every write so far durable on disk (fsync of the write-ahead log).
+  // SyncWal makes every write so far durable on disk (fsync of the write-ahead log), sharing
+  // the fsync with concurrent callers (group commit).
   absl::Status SyncWal();
+
+  // NoteDependency makes the calling thread's next AwaitDurable wait for every write so far
+  // (before acknowledging an answer read from the store, e.g. a repeated request's). A no-op
+  // without sync_writes.
+  void NoteDependency() const;
+
+  // group_commit is the store's log-sync coordinator (counters for tests and metrics).
+  const GroupCommit& group_commit() const { return *group_; }
 
   // AddWriteListener registers a callback run after every successful Write.
   void AddWriteListener(std::function<void()> listener);
@@ -122,6 +136,8 @@ class Store {
  private:
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> Handle(std::string_view cf) const;
+  // SyncWalNow runs one fsync of the log (GroupCommit calls it; one at a time).
+  absl::Status SyncWalNow();
 
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -129,6 +145,7 @@ class Store {
   rocksdb::WriteOptions write_options_;
   std::mutex listeners_mu_;
   std::atomic<bool> needs_resume_{false};
+  std::shared_ptr<GroupCommit> group_;
   rocksdb::ColumnFamilyOptions cf_options_;
   // Compaction filters of the expiring column families (RocksDB does not own them).
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;

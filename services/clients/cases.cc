@@ -93,7 +93,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::OpenCase(const v1::OpenCaseReques
   RETURN_IF_ERROR(api::CheckLength("description", req.description(), 10 * kMaxTextLength));
   RETURN_IF_ERROR(api::CheckOptionalId("contact_id", req.contact_id()));
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::ServiceCase> replay(*store_, "OpenCase", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ServiceCase> prior, replay.Prior());
   if (prior.has_value()) return *std::move(prior);
@@ -182,7 +182,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::AssignCase(const v1::AssignCaseRe
   RETURN_IF_ERROR(api::CheckId("case_id", req.case_id()));
   RETURN_IF_ERROR(api::CheckId("assignee_id", req.assignee_id()));
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   RETURN_IF_ERROR(CheckPersonActive("assignee_id", req.assignee_id()));
   ASSIGN_OR_RETURN(v1::ServiceCase before, LoadCase(req.case_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
@@ -222,7 +222,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
   if (to != v1::CASE_STATUS_CLOSED && req.satisfaction_score() != 0) {
     return InvalidField("satisfaction_score", "only given when closing");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(v1::ServiceCase before, LoadCase(req.case_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
                                  absl::StrCat("case ", before.case_id())));
@@ -287,7 +287,7 @@ absl::StatusOr<v1::ServiceCase> ClientsDomain::TransitionCase(
 }
 
 absl::StatusOr<v1::ScanSlaBreachesResponse> ClientsDomain::ScanSlaBreaches() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   absl::Time now = Now();
   std::vector<std::string> ids;
   absl::Status inner;

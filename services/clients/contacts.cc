@@ -33,7 +33,7 @@ absl::StatusOr<v1::Contact> ClientsDomain::CreateContact(const v1::CreateContact
     return InvalidField("contact.phone", "needs at least 6 digits");
   }
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::Contact> replay(*store_, "CreateContact", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Contact> prior, replay.Prior());
   if (prior.has_value()) return *std::move(prior);
@@ -95,7 +95,7 @@ absl::StatusOr<v1::Touchpoint> ClientsDomain::CreateTouchpoint(
   RETURN_IF_ERROR(api::CheckId("touchpoint.client_id", in.client_id()));
   RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/true));
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::Touchpoint> replay(*store_, "CreateTouchpoint", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Touchpoint> prior, replay.Prior());
   if (prior.has_value()) return *std::move(prior);

@@ -62,7 +62,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
   const uint64_t fingerprint = Fingerprint64(req.csv());
   const api::Replay<v1::ImportClientsCsvResponse> replay(*store_, "ImportClientsCsv", rid, req);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     ASSIGN_OR_RETURN(std::optional<v1::ImportClientsCsvResponse> prior, replay.Prior());
     if (prior.has_value()) return *std::move(prior);
     if (!rid.empty()) {
@@ -111,7 +111,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     };
     v1::ImportRowResult result;
     result.set_row(static_cast<int>(r));
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     if (!rid.empty()) {
       absl::Status ps = repo_->GetRecord(ImportRowKey(rid, static_cast<int64_t>(r)), &result);
       if (ps.ok()) {  // processed before this call: report what happened then
@@ -189,7 +189,7 @@ absl::StatusOr<v1::ImportClientsCsvResponse> ClientsDomain::ImportClientsCsv(
     *resp.add_rows() = std::move(result);
   }
   if (!rid.empty()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     // A concurrent call with the same request id may have finished first: keep its report.
     ASSIGN_OR_RETURN(std::optional<v1::ImportClientsCsvResponse> first, replay.Prior());
     if (first.has_value()) return *std::move(first);

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -225,7 +226,7 @@ class ClientsDomain {
   // effect is read, written and committed under the lock the RPCs use.
   void RegisterHandlers(events::IdempotentConsumer& consumer);
   // mutex is the lock that serialises every read-modify-write of this domain.
-  std::mutex& mutex() const { return mu_; }
+  std::shared_mutex& mutex() const { return mu_; }
   // EventHandlers lists each consumed ce_type with the handler the consumer runs for it
   // (payload decoding included: a payload that does not decode is INVALID_ARGUMENT).
   std::vector<std::pair<std::string, events::Handler>> EventHandlers();
@@ -293,7 +294,7 @@ class ClientsDomain {
   ClientsRepository* repo_;
   DomainOptions options_;
   // Serialises every read-modify-write (etag checks, duplicate checks, idempotency).
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
 };
 
 }  // namespace triad::clients

@@ -72,7 +72,7 @@ absl::StatusOr<v1::ErasePersonalDataResponse> ClientsDomain::ErasePersonalData(
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   RETURN_IF_ERROR(api::CheckActor(req.actor(), /*reason_required=*/true));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::ErasePersonalDataResponse> replay(*store_, "ErasePersonalData",
                                                           req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ErasePersonalDataResponse> prior, replay.Prior());

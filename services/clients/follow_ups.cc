@@ -175,7 +175,7 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
   const v1::Touchpoint& in = req.touchpoint();
   RETURN_IF_ERROR(ValidateTouchpoint(in, "touchpoint.", /*require_participants=*/false));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::CompleteFollowUpResponse> replay(*store_, "CompleteFollowUp",
                                                          req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::CompleteFollowUpResponse> prior, replay.Prior());
@@ -244,7 +244,7 @@ absl::StatusOr<v1::CompleteFollowUpResponse> ClientsDomain::CompleteFollowUp(
 }
 
 absl::StatusOr<v1::ScanDueFollowUpsResponse> ClientsDomain::ScanDueFollowUps() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   absl::Time now = Now();
   struct Due {
     std::string key, client_id, follow_up_id;

@@ -47,7 +47,7 @@ absl::StatusOr<Client> ClientsDomain::ReassignClient(const v1::ReassignClientReq
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
   if (IsBlank(req.actor().reason()))
     return InvalidField("actor.reason", "required when changing owner");
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   RETURN_IF_ERROR(CheckPersonActive("new_owner_id", req.new_owner_id()));
   ASSIGN_OR_RETURN(Client c, LoadLiveClient(req.client_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(c.etag()), api::GivenEtag(req.etag()),
@@ -74,7 +74,7 @@ absl::StatusOr<v1::Handover> ClientsDomain::HandOverPortfolio(
   if (IsBlank(req.actor().reason())) return InvalidField("actor.reason", "required for a handover");
   v1::Handover h;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     RETURN_IF_ERROR(CheckPersonActive("to_owner_id", req.to_owner_id()));
     // The replay stores the handover as created; a retry continues it from its stored progress.
     const api::Replay<v1::Handover> replay(*store_, "HandOverPortfolio", req.request_id(), req);
@@ -112,7 +112,7 @@ absl::StatusOr<v1::Handover> ClientsDomain::RunHandover(v1::Handover h) {
   int chunks = 0;
   const int chunk_size = std::max(1, options_.handover_chunk_size);
   while (true) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     // Another caller may run the same handover (a concurrent retry, or the start-up resume):
     // continue from the progress persisted by the last chunk, whoever moved it.
     v1::Handover stored;

@@ -23,7 +23,7 @@ absl::StatusOr<Client> ClientsDomain::MergeClients(const v1::MergeClientsRequest
     return InvalidField("merged_id", "must differ from survivor_id");
   }
   if (IsBlank(req.actor().reason())) return InvalidField("actor.reason", "required for a merge");
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Client survivor, LoadLiveClient(req.survivor_id()));
   ASSIGN_OR_RETURN(Client loser, LoadLiveClient(req.merged_id()));
   events::Transaction txn;

@@ -117,7 +117,7 @@ absl::StatusOr<v1::Offboarding> ClientsDomain::OffboardPerson(
   }
   std::string id;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     const api::Replay<v1::Offboarding> replay(*store_, "OffboardPerson", req.request_id(), req);
     ASSIGN_OR_RETURN(std::optional<v1::Offboarding> prior, replay.Prior());
     if (prior.has_value()) {
@@ -255,7 +255,7 @@ absl::StatusOr<bool> ClientsDomain::OffboardChunkLocked(v1::Offboarding& o,
 absl::StatusOr<v1::Offboarding> ClientsDomain::RunOffboarding(std::string offboarding_id) {
   int chunks = 0;
   while (true) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     // Continue from the persisted progress, whoever moved the last chunk (a concurrent retry or
     // the start-up resume).
     v1::Offboarding o;
@@ -415,7 +415,7 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> ClientsDomain::ListInactiveHold
 
 absl::Status ClientsDomain::ResumeOffboardings() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     v1::Offboarding unused;
     absl::Status marker = repo_->GetRecord(CaseAssigneeIndexMarkerKey(), &unused);
     if (absl::IsNotFound(marker)) {

@@ -87,7 +87,7 @@ absl::StatusOr<Client> ClientsDomain::CreateClient(const v1::CreateClientRequest
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
   RETURN_IF_ERROR(ValidateClient(req.client(), "client."));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<Client> replay(*store_, "CreateClient", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<Client> prior, replay.Prior());
   if (prior.has_value()) return *std::move(prior);
@@ -194,7 +194,7 @@ absl::StatusOr<Client> ClientsDomain::UpdateClient(const v1::UpdateClientRequest
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
   RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kUpdatablePaths));
   if (req.etag().empty()) return InvalidField("etag", "required");
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Client before, LoadLiveClient(req.client().client_id()));
   if (before.status() == v1::CLIENT_STATUS_ARCHIVED) {
     return absl::FailedPreconditionError(
@@ -277,7 +277,7 @@ template <typename Req>
 absl::StatusOr<Client> ClientsDomain::Transition(const Req& req, std::string_view action) {
   RETURN_IF_ERROR(api::CheckId("client_id", req.client_id()));
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Client before, LoadLiveClient(req.client_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(before.etag()), api::GivenEtag(req.etag()),
                                  absl::StrCat("client ", before.client_id())));

@@ -239,7 +239,7 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> Pipeline::ListInactiveHoldings(
   ASSIGN_OR_RETURN(api::Pager pager,
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({"inactive-holdings"})));
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   std::vector<std::string> people;
   RETURN_IF_ERROR(
       repo_->Scan(Kind::kIndex, InactivePrefix(), [&](std::string_view key, std::string_view) {

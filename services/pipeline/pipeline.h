@@ -186,10 +186,12 @@ class Pipeline {
   void RegisterHandlers(events::IdempotentConsumer& consumer);
 
   // mutex is the domain lock that serialises RPCs and consumed events.
-  std::mutex& mutex() const { return mu_; }
+  std::shared_mutex& mutex() const { return mu_; }
 
   // FunnelRows is the number of aggregate rows held (benchmarks).
   size_t FunnelRows() const { return funnel_.RowCount(); }
+  // FunnelBytes is the heap memory of the in-memory funnel (benchmarks).
+  size_t FunnelBytes() const { return funnel_.MemoryBytes(); }
 
   // ListRecordsExamined counts the records list RPCs have read since start (tests prove with it
   // that a filtered list reads through an index, not the whole table).
@@ -308,7 +310,7 @@ class Pipeline {
   std::unique_ptr<Repository> repo_;
   FunnelIndex funnel_;
   // Serialises every read-modify-write (RPCs and consumed events).
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
   // Guards playbooks_ and open_deals_ for readers that do not take mu_.
   mutable std::shared_mutex read_mu_;
   std::map<std::string, std::map<int, v1::Playbook>> playbooks_;

@@ -1,7 +1,10 @@
 // Implements the RocksDB repository of the pipeline service.
 #include "services/pipeline/repository.h"
 
+#include <memory>
+
 #include "common/storage/key_codec.h"
+#include "rocksdb/db.h"
 
 namespace triad::pipeline {
 namespace {
@@ -64,6 +67,24 @@ class RocksRepository : public Repository {
   absl::Status Scan(Kind kind, std::string_view prefix, const storage::ScanFn& fn,
                     std::string_view start_after) const override {
     return store_->ScanPrefix(CfName(kind), prefix, fn, start_after);
+  }
+
+  absl::Status ScanBulk(Kind kind, std::string_view prefix,
+                        const storage::ScanFn& fn) const override {
+    // Blocks are not added to the block cache: a start-up load would fill it to its full
+    // size and evict the working set.
+    std::string end = storage::PrefixSuccessor(prefix);
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    rocksdb::Slice upper(end.data(), end.size());
+    if (!end.empty()) ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->Cf(CfName(kind))));
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+      rocksdb::Slice k = it->key();
+      rocksdb::Slice v = it->value();
+      if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+    }
+    return storage::ToStatus(it->status());
   }
 
  private:

@@ -48,6 +48,12 @@ class Repository {
   // Scan visits the keys of `kind` starting with `prefix` in order, after `start_after`.
   virtual absl::Status Scan(Kind kind, std::string_view prefix, const storage::ScanFn& fn,
                             std::string_view start_after = {}) const = 0;
+  // ScanBulk is Scan for a one-off load of many keys (start-up): it does not fill the block
+  // cache.
+  virtual absl::Status ScanBulk(Kind kind, std::string_view prefix,
+                                const storage::ScanFn& fn) const {
+    return Scan(kind, prefix, fn);
+  }
 };
 
 // ColumnFamilies lists the column families RocksRepository needs.

@@ -81,7 +81,7 @@ absl::StatusOr<v1::CheckFeasibilityResponse> Production::CheckFeasibility(
     RETURN_IF_ERROR(CheckDate("desired_end_date", req.desired_end_date()));
     end = sched::ParseDay(req.desired_end_date());
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   return FeasibilityLocked(req.product_line(), req.effort_hours(), start, end);
 }
 
@@ -100,7 +100,7 @@ absl::StatusOr<v1::GetUtilisationResponse> Production::GetUtilisation(
       api::Pager::Start(req.page_size(), req.page_token(),
                         api::FilterFingerprint({sched::FormatDay(from), absl::StrCat(weeks),
                                                 req.over_allocated_only() ? "over" : ""})));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   // Allocated hours per (resource, skill, week) from the plans; capacity per (resource, week).
   std::map<std::tuple<std::string, std::string, int>, double> allocated;
   std::map<std::pair<std::string, int>, double> total;

@@ -144,7 +144,7 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> Production::ListInactiveHolding
   ASSIGN_OR_RETURN(api::Pager pager,
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({"inactive-holdings"})));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   // Every unstarted phase planned on a resource that is not active (offboarded people are
   // deactivated as resources).
   std::map<std::string, std::pair<std::string, std::string>> items;  // key -> (person, item)

@@ -44,7 +44,7 @@ sched::Day Production::Today() const {
 }
 
 absl::Status Production::Init() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   absl::Status bad;
   RETURN_IF_ERROR(repo_->Scan(Kind::kResource, [&](std::string_view, std::string_view v) {
     v1::Resource r;

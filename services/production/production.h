@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -144,12 +145,12 @@ class Production {
   void RegisterHandlers(events::IdempotentConsumer& consumer);
 
   // mutex is the domain lock that serialises RPCs and consumed events.
-  std::mutex& mutex() const { return mu_; }
+  std::shared_mutex& mutex() const { return mu_; }
 
   // ProjectsInMemory is the number of projects held in memory: the active ones (tests and the
   // scale benchmark prove with it that completed history stays on disk).
   size_t ProjectsInMemory() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_lock lock(mu_);
     return projects_.size();
   }
   // IncrementalPlacements counts the projects added by PlaceAddedLocked (not a full
@@ -264,7 +265,7 @@ class Production {
   events::Outbox* outbox_;
   ProductionOptions options_;
   std::unique_ptr<Repository> repo_;
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
   std::map<std::string, v1::Resource> resources_;
   std::map<std::string, std::map<int, v1::PhaseTemplateSet>> templates_;
   // The active projects: what the scheduler plans. Completed projects, the bulk of the

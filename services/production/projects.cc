@@ -104,7 +104,7 @@ absl::StatusOr<v1::CreateProjectResponse> Production::CreateProject(
     const v1::CreateProjectRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(CheckActor(req.actor()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::CreateProjectResponse> replay(*store_, "CreateProject", req.request_id(),
                                                       req);
   ASSIGN_OR_RETURN(std::optional<v1::CreateProjectResponse> prior, replay.Prior());
@@ -132,7 +132,7 @@ absl::StatusOr<v1::CreateProjectResponse> Production::CreateProject(
 
 absl::StatusOr<v1::Project> Production::GetProject(const v1::GetProjectRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("project_id", req.project_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   return ProjectByIdLocked(req.project_id());
 }
 
@@ -161,7 +161,7 @@ absl::StatusOr<v1::ListProjectsResponse> Production::ListProjects(
   ASSIGN_OR_RETURN(api::Pager pager,
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({req.at_risk_only() ? "risk" : ""})));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   v1::ListProjectsResponse resp;
   if (req.at_risk_only()) {
     // Only an active project is at risk: the active set in memory holds every one.
@@ -214,7 +214,7 @@ absl::StatusOr<v1::Project> Production::PinPhase(const v1::PinPhaseRequest& req)
   RETURN_IF_ERROR(CheckActor(req.actor()));
   RETURN_IF_ERROR(api::CheckId("project_id", req.project_id()));
   RETURN_IF_ERROR(api::CheckId("phase_id", req.phase_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::Project> replay(*store_, "PinPhase", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Project> prior, replay.Prior());
   if (prior) return *prior;
@@ -262,7 +262,7 @@ absl::StatusOr<v1::ReportPhaseProgressResponse> Production::ReportPhaseProgress(
   if (!(req.actual_effort_hours() >= 0 && req.actual_effort_hours() <= kMaxEffortHours)) {
     return api::InvalidField("actual_effort_hours", "must be in [0, 1000000]");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::ReportPhaseProgressResponse> replay(*store_, "ReportPhaseProgress",
                                                             req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ReportPhaseProgressResponse> prior, replay.Prior());
@@ -349,7 +349,7 @@ absl::StatusOr<v1::ReleaseTentativeProjectResponse> Production::ReleaseTentative
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(CheckActor(req.actor()));
   RETURN_IF_ERROR(api::CheckId("project_id", req.project_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::ReleaseTentativeProjectResponse> replay(*store_, "ReleaseTentativeProject",
                                                                 req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ReleaseTentativeProjectResponse> prior, replay.Prior());
@@ -375,7 +375,7 @@ absl::StatusOr<v1::ReleaseTentativeProjectResponse> Production::ReleaseTentative
 absl::StatusOr<v1::ScheduleReport> Production::Reschedule(const v1::RescheduleRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(CheckActor(req.actor()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::ScheduleReport> replay(*store_, "Reschedule", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ScheduleReport> prior, replay.Prior());
   if (prior) return *prior;

@@ -65,7 +65,7 @@ absl::StatusOr<v1::Resource> Production::CreateResource(const v1::CreateResource
   RETURN_IF_ERROR(CheckActor(req.actor()));
   RETURN_IF_ERROR(CheckResourceFields(req.resource()));
   RETURN_IF_ERROR(api::CheckOptionalId("resource.resource_id", req.resource().resource_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::Resource> replay(*store_, "CreateResource", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Resource> prior, replay.Prior());
   if (prior) return *prior;
@@ -91,7 +91,7 @@ absl::StatusOr<v1::Resource> Production::CreateResource(const v1::CreateResource
 
 absl::StatusOr<v1::Resource> Production::GetResource(const v1::GetResourceRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("resource_id", req.resource_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   auto it = resources_.find(req.resource_id());
   if (it == resources_.end()) {
     return absl::NotFoundError(absl::StrCat("resource ", req.resource_id(), " not found"));
@@ -105,7 +105,7 @@ absl::StatusOr<v1::ListResourcesResponse> Production::ListResources(
   ASSIGN_OR_RETURN(api::Pager pager,
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({"skill", req.skill()})));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   v1::ListResourcesResponse resp;
   for (auto it = resources_.upper_bound(pager.after_key()); it != resources_.end(); ++it) {
     const v1::Resource& r = it->second;
@@ -125,7 +125,7 @@ absl::StatusOr<v1::Resource> Production::UpdateResource(const v1::UpdateResource
   RETURN_IF_ERROR(CheckActor(req.actor()));
   RETURN_IF_ERROR(api::CheckId("resource.resource_id", req.resource().resource_id()));
   RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kResourceMask));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::Resource> replay(*store_, "UpdateResource", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Resource> prior, replay.Prior());
   if (prior) return *prior;
@@ -155,7 +155,7 @@ absl::StatusOr<v1::DeactivateResourceResponse> Production::DeactivateResource(
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(CheckActor(req.actor()));
   RETURN_IF_ERROR(api::CheckId("resource_id", req.resource_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::DeactivateResourceResponse> replay(*store_, "DeactivateResource",
                                                            req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::DeactivateResourceResponse> prior, replay.Prior());

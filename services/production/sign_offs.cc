@@ -106,7 +106,7 @@ absl::StatusOr<v1::Project> Production::RequestSignOff(const v1::RequestSignOffR
   RETURN_IF_ERROR(api::CheckRequired("actor.reason", req.actor().reason()));
   RETURN_IF_ERROR(api::CheckId("project_id", req.project_id()));
   RETURN_IF_ERROR(api::CheckId("phase_id", req.phase_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::Project> replay(*store_, "RequestSignOff", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Project> prior, replay.Prior());
   if (prior) return *prior;

@@ -15,7 +15,7 @@ absl::StatusOr<v1::PhaseTemplateSet> Production::GetPhaseTemplate(
     const v1::GetPhaseTemplateRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("product_line", req.product_line()));
   if (req.version() < 0) return api::InvalidField("version", "must be 0 (latest) or positive");
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   auto it = templates_.find(req.product_line());
   if (it == templates_.end() || it->second.empty()) {
     return absl::NotFoundError(absl::StrCat("no template for product line ", req.product_line()));
@@ -32,7 +32,7 @@ absl::StatusOr<v1::PhaseTemplateSet> Production::GetPhaseTemplate(
 absl::StatusOr<v1::ListPhaseTemplatesResponse> Production::ListPhaseTemplates(
     const v1::ListPhaseTemplatesRequest& req) const {
   ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   v1::ListPhaseTemplatesResponse resp;
   for (const auto& [line, versions] : templates_) {
     for (const auto& [version, t] : versions) {
@@ -54,7 +54,7 @@ absl::StatusOr<v1::PhaseTemplateSet> Production::CreatePhaseTemplateVersion(
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(CheckActor(req.actor()));
   RETURN_IF_ERROR(CheckTemplate(req.template_()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const api::Replay<v1::PhaseTemplateSet> replay(*store_, "CreatePhaseTemplateVersion",
                                                  req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::PhaseTemplateSet> prior, replay.Prior());

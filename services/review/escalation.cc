@@ -48,7 +48,7 @@ void Reviews::EscalateLocked(Work& w, v1::ReviewRequest& r, const std::string& r
 }
 
 absl::StatusOr<int> Reviews::ScanEscalations() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const absl::Time now = options_.clock();
   // The undecided requests: queued or with an expert.
   std::set<std::string> undecided(queue_.begin(), queue_.end());

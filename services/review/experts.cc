@@ -73,7 +73,7 @@ absl::StatusOr<v1::Expert> Reviews::CreateExpert(const v1::CreateExpertRequest& 
   RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(ValidateExpertFields(req.expert()));
   RETURN_IF_ERROR(api::CheckOptionalId("expert.expert_id", req.expert().expert_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::Expert> replay(*store_, "CreateExpert", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Expert> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -104,7 +104,7 @@ absl::StatusOr<v1::Expert> Reviews::CreateExpert(const v1::CreateExpertRequest& 
 
 absl::StatusOr<v1::Expert> Reviews::GetExpert(const v1::GetExpertRequest& req) {
   RETURN_IF_ERROR(api::CheckId("expert_id", req.expert_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   auto it = experts_.find(req.expert_id());
   if (it == experts_.end()) return absl::NotFoundError(absl::StrCat("expert ", req.expert_id()));
   return it->second;
@@ -114,7 +114,7 @@ absl::StatusOr<v1::ListExpertsResponse> Reviews::ListExperts(const v1::ListExper
   RETURN_IF_ERROR(api::CheckText("domain", req.domain(), kMaxDomainLength));
   ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(),
                                                        api::FilterFingerprint({req.domain()})));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   v1::ListExpertsResponse resp;
   for (auto it = experts_.upper_bound(pager.after_key()); it != experts_.end(); ++it) {
     if (!req.domain().empty() &&
@@ -134,7 +134,7 @@ absl::StatusOr<v1::Expert> Reviews::UpdateExpert(const v1::UpdateExpertRequest& 
   RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckId("expert.expert_id", req.expert().expert_id()));
   RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kAllowed));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::Expert> replay(*store_, "UpdateExpert", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Expert> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -183,7 +183,7 @@ absl::StatusOr<v1::Expert> Reviews::UpdateExpert(const v1::UpdateExpertRequest& 
 absl::StatusOr<v1::Expert> Reviews::SetExpertActive(const v1::SetExpertActiveRequest& req) {
   RETURN_IF_ERROR(api::CheckId("expert_id", req.expert_id()));
   RETURN_IF_ERROR(CheckActor(req.actor(), true));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::Expert> replay(*store_, "SetExpertActive", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Expert> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -211,7 +211,7 @@ absl::StatusOr<v1::Expert> Reviews::SetExpertActive(const v1::SetExpertActiveReq
 }
 
 absl::StatusOr<int> Reviews::ScanLeave() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   events::Transaction txn;
   Work w(txn);
   absl::Time now = options_.clock();

@@ -149,7 +149,7 @@ absl::StatusOr<v1::Solution> Reviews::CreateSolution(const v1::CreateSolutionReq
   RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckOptionalId("source_review_id", req.source_review_id()));
   v1::Solution s = req.solution();
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::Solution> replay(*store_, "CreateSolution", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Solution> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -200,7 +200,7 @@ absl::StatusOr<v1::Solution> Reviews::UpdateSolution(const v1::UpdateSolutionReq
   RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckId("solution.solution_id", req.solution().solution_id()));
   RETURN_IF_ERROR(api::CheckUpdateMask(req.update_mask(), kAllowed));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::Solution> replay(*store_, "UpdateSolution", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Solution> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -230,7 +230,7 @@ absl::StatusOr<v1::Solution> Reviews::UpdateSolution(const v1::UpdateSolutionReq
 absl::StatusOr<v1::Solution> Reviews::PublishSolution(const v1::PublishSolutionRequest& req) {
   RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckId("solution_id", req.solution_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::Solution> replay(*store_, "PublishSolution", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Solution> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -268,7 +268,7 @@ absl::StatusOr<v1::Solution> Reviews::CreateSolutionVersion(
     const v1::CreateSolutionVersionRequest& req) {
   RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(api::CheckId("solution_id", req.solution_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::Solution> replay(*store_, "CreateSolutionVersion", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::Solution> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -396,7 +396,7 @@ absl::StatusOr<v1::SimilarSolutionsResponse> Reviews::SimilarSolutions(
   int limit = req.limit() == 0 ? 10 : std::min(req.limit(), 100);
   v1::ReviewRequest r;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_lock lock(mu_);
     ASSIGN_OR_RETURN(r, ReviewByIdLocked(req.review_id()));
   }
   std::map<std::string, std::vector<std::string>> shared;  // solution id -> shared tags

@@ -20,7 +20,7 @@ absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(const v1::GetLoadVi
   }
   RETURN_IF_ERROR(api::CheckText("domain", req.domain(), kMaxDomainLength));
   int weeks = req.weeks() == 0 ? 4 : req.weeks();
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   absl::Time now = options_.clock();
   v1::GetLoadViewResponse resp;
   std::map<std::string, v1::DomainLoad> domains;

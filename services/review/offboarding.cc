@@ -106,7 +106,7 @@ absl::StatusOr<v1::ListInactiveHoldingsResponse> Reviews::ListInactiveHoldings(
   ASSIGN_OR_RETURN(api::Pager pager,
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({"inactive-holdings"})));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   std::set<std::string> people;
   RETURN_IF_ERROR(store_->ScanPrefix(kMetaCf, storage::KeyBuilder().Str(kInactiveTag).Build(),
                                      [&](std::string_view k, std::string_view) {

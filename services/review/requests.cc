@@ -82,7 +82,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::CreateReviewRequest(
     const v1::CreateReviewRequestRequest& req) {
   RETURN_IF_ERROR(CheckActor(req.actor(), false));
   RETURN_IF_ERROR(ValidateNewReview(req.review()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::ReviewRequest> replay(*store_, "CreateReviewRequest", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ReviewRequest> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -111,7 +111,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::CreateReviewRequest(
 absl::StatusOr<v1::ReviewRequest> Reviews::GetReviewRequest(
     const v1::GetReviewRequestRequest& req) {
   RETURN_IF_ERROR(api::CheckId("review_id", req.review_id()));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   return ReviewByIdLocked(req.review_id());
 }
 
@@ -124,7 +124,7 @@ absl::StatusOr<v1::ListReviewRequestsResponse> Reviews::ListReviewRequests(
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({v1::ReviewState_Name(req.state()),
                                                              req.expert_id(), req.domain()})));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock lock(mu_);
   v1::ListReviewRequestsResponse resp;
   // Visit adds `r` when it matches; false once the page is full.
   auto visit = [&](const v1::ReviewRequest& r) {
@@ -195,14 +195,14 @@ absl::StatusOr<v1::ReviewRequest> Reviews::TransitionLocked(
 }
 
 absl::StatusOr<v1::ReviewRequest> Reviews::AcceptReview(const v1::AcceptReviewRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   return TransitionLocked("AcceptReview", req, req.review_id(), req.etag(), req.request_id(),
                           req.actor(), v1::REVIEW_STATE_ASSIGNED, v1::REVIEW_STATE_ACCEPTED,
                           "accepted");
 }
 
 absl::StatusOr<v1::ReviewRequest> Reviews::StartReview(const v1::StartReviewRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   return TransitionLocked("StartReview", req, req.review_id(), req.etag(), req.request_id(),
                           req.actor(), v1::REVIEW_STATE_ACCEPTED, v1::REVIEW_STATE_IN_REVIEW,
                           "started");
@@ -211,7 +211,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::StartReview(const v1::StartReviewRequ
 absl::StatusOr<v1::ReviewRequest> Reviews::DeclineReview(const v1::DeclineReviewRequest& req) {
   RETURN_IF_ERROR(api::CheckId("review_id", req.review_id()));
   RETURN_IF_ERROR(CheckActor(req.actor(), true));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::ReviewRequest> replay(*store_, "DeclineReview", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ReviewRequest> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -242,7 +242,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::AssignReview(const v1::AssignReviewRe
   RETURN_IF_ERROR(api::CheckId("review_id", req.review_id()));
   RETURN_IF_ERROR(api::CheckId("expert_id", req.expert_id()));
   RETURN_IF_ERROR(CheckActor(req.actor(), true));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::ReviewRequest> replay(*store_, "AssignReview", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ReviewRequest> prior, replay.Prior());
   if (prior.has_value()) return *prior;
@@ -309,7 +309,7 @@ absl::StatusOr<v1::ReviewRequest> Reviews::RecordVerdict(const v1::RecordVerdict
   for (int i = 0; i < req.risks_size(); ++i) {
     RETURN_IF_ERROR(api::CheckText(absl::StrCat("risks[", i, "]"), req.risks(i), kMaxReasonLength));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   api::Replay<v1::ReviewRequest> replay(*store_, "RecordVerdict", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<v1::ReviewRequest> prior, replay.Prior());
   if (prior.has_value()) return *prior;

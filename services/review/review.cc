@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<Reviews>> Reviews::Create(storage::Store* store,
 }
 
 absl::Status Reviews::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   RETURN_IF_ERROR(repo_->ScanExperts([&](v1::Expert e) {
     for (const v1::DomainSkill& d : e.domains()) by_domain_[d.domain()].insert(e.expert_id());
     std::string id = e.expert_id();

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -138,12 +139,12 @@ class Reviews {
   absl::Status HandleEvent(const events::Event& e);
 
   // mutex serialises RPCs with consumed events.
-  std::mutex& mutex() { return mu_; }
+  std::shared_mutex& mutex() { return mu_; }
 
   // ReviewsInMemory is the number of review requests held in memory: the undecided ones (tests
   // and the scale benchmark prove with it that decided history stays on disk).
   size_t ReviewsInMemory() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_lock lock(mu_);
     return reviews_.size();
   }
 
@@ -242,7 +243,7 @@ class Reviews {
   events::Outbox* outbox_;
   ReviewOptions options_;
   std::unique_ptr<ReviewRepository> repo_;
-  std::mutex mu_;
+  std::shared_mutex mu_;
   // Committed state (guarded by mu_).
   std::map<std::string, v1::Expert> experts_;
   // The undecided requests (queued or with an expert): the policy's working set. Decided

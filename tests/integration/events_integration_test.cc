@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -267,7 +268,7 @@ TEST(EventsIntegrationTest, ApplyMutexIsHeldAcrossHandlerAndCommit) {
   ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 1).ok());
   triad::testing::TempDir dir;
   auto store = testutil::OpenEventStore(dir.path());
-  std::mutex domain_mu;
+  std::shared_mutex domain_mu;
   std::atomic<int> handler_unlocked{0}, commit_unlocked{0}, commits{0};
   // Runs right after each successful write, i.e. inside the consumer's commit.
   store->AddWriteListener([&] {

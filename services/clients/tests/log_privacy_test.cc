@@ -157,7 +157,7 @@ TEST_F(LogPrivacyTest, NoNamePhoneOrEmailReachesTheLogs) {
   won.set_client_id("cl_unknown_to_clients");
   won.set_opportunity_id("op-1");
   {
-    std::lock_guard<std::mutex> lock(env_->domain->mutex());
+    std::lock_guard lock(env_->domain->mutex());
     events::Transaction txn;
     EXPECT_TRUE(env_->domain->ApplyOpportunityWon(won, txn).ok());
   }

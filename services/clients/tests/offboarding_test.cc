@@ -123,7 +123,7 @@ TEST_F(DomainTest, OffboardingMovesClientsCasesAndFollowUpsAndCompletesWithTheRe
   moved["opportunities"] = 3;
   for (const char* service : {"pipeline", "review", "production"}) {
     events::Transaction txn;
-    std::lock_guard<std::mutex> lock(d().mutex());
+    std::lock_guard lock(d().mutex());
     ASSERT_TRUE(
         d().ApplyOffboardingProgress(service, o->offboarding_id(), moved, 0, true, txn).ok());
     ASSERT_TRUE(env_.outbox->Commit(txn).ok());
@@ -135,7 +135,7 @@ TEST_F(DomainTest, OffboardingMovesClientsCasesAndFollowUpsAndCompletesWithTheRe
   // A late, unfinished report (redelivered out of order) does not reopen a completed step.
   {
     events::Transaction txn;
-    std::lock_guard<std::mutex> lock(d().mutex());
+    std::lock_guard lock(d().mutex());
     moved["opportunities"] = 1;
     ASSERT_TRUE(
         d().ApplyOffboardingProgress("pipeline", o->offboarding_id(), moved, 5, false, txn).ok());

@@ -1,6 +1,6 @@
-// The pinned build of the gRPC load tool ghz for bench/scale (scripts/bench-scale.sh builds it
-// into .cache/ghz): its version here, every module it is built from pinned by hash in go.sum.
-module triad.dev/bench/scale/ghz
+// The pinned build of the gRPC load tool ghz (bench/grpc/install_ghz.sh): its version here,
+// every module it is built from pinned by hash in go.sum, which `go install` verifies.
+module triad.dev/tools/ghz
 
 go 1.22
 

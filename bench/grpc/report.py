@@ -1,0 +1,116 @@
+"""The markdown report of the gRPC-limit benchmark (bench/grpc/bench_grpc.py): the table of every
+call against the baseline with the goals, p99 at half of the peak, the JWT cost, the thread-model
+rounds and the perf profile."""
+import os
+import platform
+import sys
+
+# Goals of the performance round (ratio of Triad's QPS to the baseline's).
+READ_GOAL = 0.75
+WRITE_GOAL = {"false": 0.5, "true": 0.25}
+
+
+def fmt(v, d=2):
+    return "-" if v is None else ("%.*f" % (d, v))
+
+
+def report(bench, rate_rows, auth_rows, perf, args):
+    print("## gRPC-limit benchmark")
+    print()
+    print("machine: %s, %d cores, %s; load average at the end %s" % (
+        platform.node(), os.cpu_count(), platform.platform(),
+        " ".join("%.2f" % x for x in os.getloadavg())))
+    print("setup: ghz %d concurrent callers on 1 connection, %gs per run after a %gs warm-up; "
+          "AdvanceStage and RecordVerdict run a fixed count (their targets are finite); "
+          "services plaintext + JWT (RS256 dev key), seeded with %d clients, %d opportunities, "
+          "%d projects; seeding %.0fs; %d ghz runs, %.0fs of ghz, whole run %.0fs" % (
+              args.concurrency, args.duration, args.warmup, args.clients, args.opportunities,
+              args.projects, getattr(bench, "seed_seconds", 0), bench.runs, bench.run_seconds,
+              bench.total_seconds))
+    print()
+    print("| call | sync | QPS | p50 ms | p99 ms | ratio to baseline QPS | goal | met? | non-OK |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |")
+    for r in bench.results:
+        if r["kind"] == "baseline":
+            if "callback" in r["name"]:
+                print("| %s | %s | %.0f | %s | %s | - | - | - | %s |" % (
+                    r["name"], r["sync"], r["qps"], fmt(r["p50"]), fmt(r["p99"]),
+                    r["total"] - r["ok"]))
+            continue
+        ratio = r["qps"] / max(r["baseline_qps"], 1)
+        goal = READ_GOAL if r["kind"] == "read" else WRITE_GOAL[r["sync"]]
+        bad = r["total"] - r["ok"]
+        print("| %s | %s | %.0f | %s | %s | %.2f (of %.0f) | >= %.2fx | %s | %s |" % (
+            r["name"], r["sync"], r["qps"], fmt(r["p50"]), fmt(r["p99"]), ratio,
+            r["baseline_qps"], goal, "yes" if ratio >= goal and bad == 0 else "no",
+            ("%d of %d %s" % (bad, r["total"], r["codes"])) if bad else "0"))
+    if rate_rows:
+        print()
+        print("p99 at half of our own peak (sync=false; %gs per run, rate-limited ghz; goal: "
+              "p99 <= 2x the baseline's p99 at the same rate):" % args.rate_duration)
+        print()
+        print("| call | rps | p99 ms | baseline p99 ms | ratio | met? | non-OK |")
+        print("| --- | ---: | ---: | ---: | ---: | --- | --- |")
+        for r in rate_rows:
+            bad = r["total"] - r["ok"]
+            ratio = None
+            if r["p99"] is not None and r["baseline_p99"]:
+                ratio = r["p99"] / r["baseline_p99"]
+            print("| %s | %d | %s | %s | %s | %s | %d |" % (
+                r["name"], r["rps"], fmt(r["p99"]), fmt(r["baseline_p99"]), fmt(ratio, 1),
+                "yes" if ratio is not None and ratio <= 2 and not bad else "no", bad))
+    if auth_rows:
+        print()
+        print("JWT verification cost (GetClient, sync=false):")
+        print()
+        print("| auth_mode | QPS | p50 ms | p99 ms | non-OK |")
+        print("| --- | ---: | ---: | ---: | --- |")
+        for r in auth_rows:
+            print("| %s | %.0f | %s | %s | %d |" % (r["auth"], r["qps"], fmt(r["p50"]),
+                                                   fmt(r["p99"]), r["total"] - r["ok"]))
+    if getattr(bench, "thread_rows", None):
+        print()
+        print("thread model: the hello server with the sync API and with the callback API, "
+              "alternating, %gs each:" % args.duration)
+        print()
+        print("| round | API | QPS | p50 ms | p99 ms | non-OK |")
+        print("| ---: | --- | ---: | ---: | ---: | ---: |")
+        for r in bench.thread_rows:
+            print("| %d | %s | %.0f | %s | %s | %d |" % (r["round"], r["api"], r["qps"],
+                                                       fmt(r["p50"]), fmt(r["p99"]),
+                                                       r["total"] - r["ok"]))
+        mean = {api: sum(r["qps"] for r in bench.thread_rows if r["api"] == api) /
+                max(1, sum(1 for r in bench.thread_rows if r["api"] == api))
+                for api in ("sync", "callback")}
+        print()
+        print("mean: sync %.0f qps, callback %.0f qps, callback/sync = %.2f" % (
+            mean["sync"], mean["callback"], mean["callback"] / max(mean["sync"], 1)))
+    if perf:
+        print()
+        if "error" in perf:
+            print("perf: " + perf["error"])
+        else:
+            print("perf profile of %s (service %s, perf record -g -F 499, perf report --stdio "
+                  "--no-children --sort dso,symbol, entries >= 1%%):" % (perf["call"],
+                                                                          perf["service"]))
+            print()
+            print("```")
+            for line in perf["top"]:
+                print(line)
+            print("```")
+            print()
+            print("self time by library (perf report --no-children --sort dso):")
+            print()
+            print("```")
+            for line in perf["by_library"]:
+                print(line)
+            print("```")
+            print()
+            print("inclusive (perf report --children), Triad, libjwt, RocksDB and gRPC server "
+                  "frames:")
+            print()
+            print("```")
+            for line in perf["inclusive"]:
+                print(line)
+            print("```")
+    sys.stdout.flush()
