@@ -156,7 +156,7 @@ class Production {
   // IncrementalPlacements counts the projects added by PlaceAddedLocked (not a full
   // reschedule): tests prove with it that the incremental path ran.
   int64_t IncrementalPlacements() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_lock lock(mu_);
     return incremental_placements_;
   }
 
