@@ -39,7 +39,7 @@ namespace pv1 = ::triad::pipeline::v1;
 // services consume).
 std::vector<std::string> ConsumedTopics() {
   return {"triad.clients.client",     "triad.clients.person",         "triad.pipeline.opportunity",
-          "triad.pipeline.person",    "triad.review.request",         "triad.review.expert",
+          "triad.pipeline.person",    "triad.review.request",         "triad.review.person",
           "triad.production.project", "triad.production.feasibility", "triad.production.person"};
 }
 
