@@ -306,8 +306,8 @@ std::string EventFuzzer::Seed(std::string_view type,
   return "";
 }
 
-EventFuzzer::Apply ApplyWith(storage::Store* store, events::Outbox* outbox, std::mutex* mutex,
-                             events::Handler handler) {
+EventFuzzer::Apply ApplyWith(storage::Store* store, events::Outbox* outbox,
+                             std::shared_mutex* mutex, events::Handler handler) {
   return [=](const events::Event& e) {
     return events::ApplyOnce(*store, outbox, "triad-fuzz", e, handler, mutex, nullptr).status();
   };

@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -116,8 +117,8 @@ class EventFuzzer {
 
 // ApplyWith returns an EventFuzzer::Apply running `handler` through events::ApplyOnce on
 // `store`/`outbox` under `mutex` (what the service's consumer does).
-EventFuzzer::Apply ApplyWith(storage::Store* store, events::Outbox* outbox, std::mutex* mutex,
-                             events::Handler handler);
+EventFuzzer::Apply ApplyWith(storage::Store* store, events::Outbox* outbox,
+                             std::shared_mutex* mutex, events::Handler handler);
 
 // MaybeWriteSeeds writes `seeds` (file name -> input) into $TRIAD_FUZZ_WRITE_SEEDS and exits,
 // when that variable is set.
