@@ -8,6 +8,20 @@ triad_build() {
   ninja -C "$BUILD" -j"${TRIAD_JOBS:-2}"
 }
 
+# triad_ensure_go LABEL puts a Go toolchain on PATH (Debian's usual places, else installs
+# golang-go), for the tools built from pinned Go modules (buf, ghz). LABEL prefixes its messages.
+triad_ensure_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    for candidate in /usr/local/go/bin/go /usr/lib/go/bin/go; do
+      [[ -x "$candidate" ]] && export PATH="$(dirname "$candidate"):$PATH" && break
+    done
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    echo "$1: installing golang-go" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >&2
+  fi
+}
+
 # triad_private_kafka PORT NAME starts a broker of its own on PORT with fresh state in
 # .triad/NAME (so a `make run` broker is untouched), stops it when the script exits, and sets
 # BOOTSTRAP. When KAFKA_BOOTSTRAP_SERVERS names a cluster, it starts nothing and uses that.

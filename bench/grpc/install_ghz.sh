@@ -16,15 +16,8 @@ if [[ -x "$BIN" ]] && cmp -s "$MODULE/go.sum" "$TOOLS/bin/ghz.go.sum" &&
   echo "$BIN"
   exit 0
 fi
-if ! command -v go >/dev/null 2>&1; then
-  for candidate in /usr/local/go/bin/go /usr/lib/go/bin/go; do
-    [[ -x "$candidate" ]] && export PATH="$(dirname "$candidate"):$PATH" && break
-  done
-fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "ghz: installing golang-go" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >&2
-fi
+source "$ROOT/scripts/lib.sh"
+triad_ensure_go ghz
 mkdir -p "$TOOLS/bin"
 echo "ghz: go install github.com/bojand/ghz/cmd/ghz (modules pinned by $MODULE/go.sum)" >&2
 if ! (cd "$MODULE" && GOBIN="$TOOLS/bin" GOFLAGS="-buildvcs=false -mod=readonly" GOWORK=off \

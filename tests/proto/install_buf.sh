@@ -17,15 +17,8 @@ if [[ -x "$BIN" ]] && [[ "v$("$BIN" --version 2>/dev/null)" == "$BUF_VERSION" ]]
    cmp -s "$MODULE/go.sum" "$TOOLS/bin/buf.go.sum"; then
   exit 0
 fi
-if ! command -v go >/dev/null 2>&1; then
-  for candidate in /usr/local/go/bin/go /usr/lib/go/bin/go; do
-    [[ -x "$candidate" ]] && export PATH="$(dirname "$candidate"):$PATH" && break
-  done
-fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "proto-tools: installing golang-go" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >&2
-fi
+source "$ROOT/scripts/lib.sh"
+triad_ensure_go proto-tools
 mkdir -p "$TOOLS/bin"
 echo "proto-tools: go install github.com/bufbuild/buf/cmd/buf ($BUF_VERSION, modules pinned by $MODULE/go.sum)" >&2
 if ! (cd "$MODULE" && GOBIN="$TOOLS/bin" GOFLAGS="-buildvcs=false -mod=readonly" GOWORK=off \
