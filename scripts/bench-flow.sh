@@ -8,7 +8,7 @@
 #
 # Environment:
 #   TRIAD_BUILD_DIR           build tree (default build)
-#   TRIAD_FLOW_KAFKA_PORT     port of the private broker (default 19295); KAFKA_BOOTSTRAP_SERVERS
+#   TRIAD_FLOW_KAFKA_PORT     port of the private broker (default 19304); KAFKA_BOOTSTRAP_SERVERS
 #                             uses that cluster instead (its topics' records are purged!)
 #   TRIAD_FLOW_ARGS           more flow_bench flags (e.g. --flow_part=latency --flow_seconds=5;
 #                             build/bench/flow/flow_bench --helpfull lists them)
@@ -31,7 +31,7 @@ fi
 WORK="$ROOT/.triad/bench-flow"
 rm -rf "$WORK"
 mkdir -p "$WORK"
-triad_private_kafka "${TRIAD_FLOW_KAFKA_PORT:-19295}" kafka-flow
+triad_private_kafka "${TRIAD_FLOW_KAFKA_PORT:-19304}" kafka-flow
 
 start=$(date +%s)
 echo "=== flow_bench (scripts/bench-flow.sh): $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB," \

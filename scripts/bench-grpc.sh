@@ -8,7 +8,7 @@
 # Prints markdown tables. Budget: about 8 minutes on 2 cores (the durations are printed).
 #
 # Environment (all optional):
-#   TRIAD_BENCH_GRPC_KAFKA_PORT  the private broker's port (default 19293)
+#   TRIAD_BENCH_GRPC_KAFKA_PORT  the private broker's port (default 19302)
 #   TRIAD_BENCH_GRPC_ARGS        more flags for bench_grpc.py (e.g. "--duration 10 --perf")
 #   TRIAD_BENCH_GRPC_SMOKE=1     a short smoke run (1 s runs, small seed, one sync mode)
 #   TRIAD_BENCH_POSTGRES=0       skip the PostgreSQL comparison
@@ -26,7 +26,7 @@ if [[ -z "${TRIAD_BENCH_SKIP_BUILD:-}" ]]; then
   triad_build
 fi
 GHZ="$(bench/grpc/install_ghz.sh)"
-triad_private_kafka "${TRIAD_BENCH_GRPC_KAFKA_PORT:-19293}" kafka-bench-grpc
+triad_private_kafka "${TRIAD_BENCH_GRPC_KAFKA_PORT:-19302}" kafka-bench-grpc
 OUT="${TRIAD_BENCH_GRPC_OUT:-$ROOT/.triad/bench-grpc}"
 mkdir -p "$OUT"
 echo "machine: $(hostname), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,7 +7,7 @@
 #
 # Environment: TRIAD_SCALE_SIZES (default 10000,100000,1000000), TRIAD_SCALE_SERVICES (default
 # clients,pipeline,review,production), TRIAD_SCALE_DURATION (5s), TRIAD_SCALE_CONCURRENCY (8),
-# TRIAD_SCALE_KAFKA_PORT (19294), TRIAD_SCALE_SKIP_BUILD=1 (use the build as it is),
+# TRIAD_SCALE_KAFKA_PORT (19306), TRIAD_SCALE_SKIP_BUILD=1 (use the build as it is),
 # KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting one).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +30,7 @@ if [[ -n "$(git status --porcelain -- "${SEED_PATHS[@]}")" ]]; then
   SEED_KEY="dirty$(git diff HEAD -- "${SEED_PATHS[@]}" | sha256sum | cut -c1-10)"
 fi
 
-triad_private_kafka "${TRIAD_SCALE_KAFKA_PORT:-19294}" kafka-scale
+triad_private_kafka "${TRIAD_SCALE_KAFKA_PORT:-19306}" kafka-scale
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); Kafka at $BOOTSTRAP; seeder $SEED_KEY"
 python3 bench/scale/run_scale.py --build "$BUILD" --ghz "$GHZ" --bootstrap "$BOOTSTRAP" \

@@ -15,7 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DURATION=15
 CLIENTS=16
-PORT="${TRIAD_BENCH_PG_PORT:-19294}"
+PORT="${TRIAD_BENCH_PG_PORT:-19308}"
 TRIAD_JSON=""
 while [[ $# -gt 0 ]]; do
   case "$1" in

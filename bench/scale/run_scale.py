@@ -4,7 +4,7 @@ seed N records (cached per seeder commit), start the real service binary on a co
 and measure start-up until gRPC health SERVING, the p50/p99 of the service's main reads with
 ghz, peak RSS (VmHWM) and the RocksDB size on disk; print one markdown table per service.
 
-    bench/scale/run_scale.py --build build --ghz .cache/ghz/ghz --bootstrap 127.0.0.1:19294 \
+    bench/scale/run_scale.py --build build --ghz .cache/ghz/ghz --bootstrap 127.0.0.1:19306 \
         --sizes 10000,100000,1000000 --services clients,pipeline,review,production
 
 It prints numbers; it asserts nothing (the goals are marked met / not met in the tables).
@@ -153,7 +153,7 @@ def ghz(args, address, service, method, data, ids_path, workdir):
     """Runs ghz for one read; returns its JSON report (rps, latency distribution, errors)."""
     call = "%s/%s" % (SERVICES[service], method)
     cmd = [args.ghz, "--insecure", "--call", call, "-c", str(args.concurrency),
-           "-z", args.duration, "--connections", "2", "-O", "json"]
+           "-z", args.duration, "--duration-stop", "wait", "--connections", "2", "-O", "json"]
     if isinstance(data, tuple):
         field = data[0]
         with open(ids_path) as f:

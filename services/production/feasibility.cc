@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/api/pager.h"
@@ -105,25 +106,35 @@ absl::StatusOr<v1::GetUtilisationResponse> Production::GetUtilisation(
   std::map<std::tuple<std::string, std::string, int>, double> allocated;
   std::map<std::pair<std::string, int>, double> total;
   const sched::Day until = from + 7 * weeks;
+  // ISO dates order as strings: allocations outside [from, until) are skipped unparsed, and
+  // each assignment's hours are summed per week before they reach the maps.
+  const std::string from_text = sched::FormatDay(from), until_text = sched::FormatDay(until);
+  std::vector<double> weekly(static_cast<size_t>(weeks));
+  auto add = [&](const std::string& resource, const std::string& skill,
+                 const google::protobuf::RepeatedPtrField<v1::DayAllocation>& allocations) {
+    std::fill(weekly.begin(), weekly.end(), 0.0);
+    bool any = false;
+    for (const v1::DayAllocation& a : allocations) {
+      if (a.date() < from_text || a.date() >= until_text) continue;
+      auto d = sched::ParseDay(a.date());
+      if (!d) continue;
+      weekly[static_cast<size_t>((*d - from) / 7)] += a.hours();
+      any = true;
+    }
+    if (!any) return;
+    for (int w = 0; w < weeks; ++w) {
+      if (weekly[static_cast<size_t>(w)] == 0) continue;
+      allocated[{resource, skill, w}] += weekly[static_cast<size_t>(w)];
+      total[{resource, w}] += weekly[static_cast<size_t>(w)];
+    }
+  };
   for (const auto& [id, p] : projects_) {
     if (p.state() != v1::PROJECT_STATE_ACTIVE) continue;
     for (const v1::Phase& ph : p.phases()) {
       if (ph.state() == v1::PHASE_STATE_COMPLETED) continue;
-      for (const v1::DayAllocation& a : ph.allocations()) {
-        auto d = sched::ParseDay(a.date());
-        if (!d || *d < from || *d >= until) continue;
-        int w = (*d - from) / 7;
-        allocated[{ph.resource_id(), ph.required_skill(), w}] += a.hours();
-        total[{ph.resource_id(), w}] += a.hours();
-      }
+      add(ph.resource_id(), ph.required_skill(), ph.allocations());
       for (const v1::PhaseAssignment& extra : ph.additional_assignments()) {
-        for (const v1::DayAllocation& a : extra.allocations()) {
-          auto d = sched::ParseDay(a.date());
-          if (!d || *d < from || *d >= until) continue;
-          int w = (*d - from) / 7;
-          allocated[{extra.resource_id(), extra.required_skill(), w}] += a.hours();
-          total[{extra.resource_id(), w}] += a.hours();
-        }
+        add(extra.resource_id(), extra.required_skill(), extra.allocations());
       }
     }
   }

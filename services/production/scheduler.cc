@@ -16,13 +16,31 @@ const absl::CivilDay kEpoch(1970, 1, 1);
 }  // namespace
 
 std::optional<Day> ParseDay(std::string_view text) {
-  if (text.size() != 10) return std::nullopt;
-  absl::CivilDay d;
-  if (!absl::ParseCivilTime(absl::string_view(text.data(), text.size()), &d)) return std::nullopt;
-  if (d.year() < 1970 || d.year() > 2200) return std::nullopt;
-  Day day = static_cast<Day>(d - kEpoch);
-  if (FormatDay(day) != text) return std::nullopt;  // no normalised dates (2026-02-30)
-  return day;
+  // Hand-parsed (the scheduler and the utilisation view parse every allocation's date): four,
+  // two and two digits with dashes, a real calendar day in [1970, 2200].
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  auto digits = [&](size_t from, size_t n, int* out) {
+    int v = 0;
+    for (size_t i = from; i < from + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int y = 0, m = 0, d = 0;
+  if (!digits(0, 4, &y) || !digits(5, 2, &m) || !digits(8, 2, &d)) return std::nullopt;
+  if (y < 1970 || y > 2200 || m < 1 || m > 12 || d < 1) return std::nullopt;
+  static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDaysIn[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
+  // Days since 1970-01-01 of the proleptic Gregorian date (years counted from March).
+  const int ya = m <= 2 ? y - 1 : y;
+  const int era = ya / 400;
+  const int yoe = ya - era * 400;
+  const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<Day>(era * 146097 + doe - 719468);
 }
 
 std::string FormatDay(Day day) { return absl::FormatCivilTime(kEpoch + day); }

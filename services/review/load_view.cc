@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/api/pager.h"
 #include "common/api/validation.h"
 #include "common/status/status_macros.h"
 #include "common/util/proto_time.h"
@@ -20,13 +21,38 @@ absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(const v1::GetLoadVi
   }
   RETURN_IF_ERROR(api::CheckText("domain", req.domain(), kMaxDomainLength));
   int weeks = req.weeks() == 0 ? 4 : req.weeks();
+  ASSIGN_OR_RETURN(api::Pager pager,
+                   api::Pager::Start(req.page_size(), req.page_token(),
+                                     api::FilterFingerprint({req.domain(), absl::StrCat(weeks)})));
   std::shared_lock lock(mu_);
   absl::Time now = options_.clock();
   v1::GetLoadViewResponse resp;
   std::map<std::string, v1::DomainLoad> domains;
   double max_ratio = 0;
+  bool page_done = false;
   for (const auto& [id, e] : experts_) {
     if (!req.domain().empty() && ProficiencyIn(e, req.domain()) == v1::PROFICIENCY_UNSPECIFIED) {
+      continue;
+    }
+    max_ratio = std::max(max_ratio, LoadRatio(e));
+    for (const v1::DomainSkill& d : e.domains()) {
+      if (!req.domain().empty() && d.domain() != req.domain()) continue;
+      v1::DomainLoad& dl = domains[d.domain()];
+      if (dl.experts() == 0) {
+        dl.set_domain(d.domain());
+        dl.set_min_load_ratio(std::numeric_limits<double>::max());
+      }
+      if (!e.active()) continue;
+      dl.set_experts(dl.experts() + 1);
+      dl.set_capacity_hours(dl.capacity_hours() + e.weekly_capacity_hours());
+      dl.set_load_hours(dl.load_hours() + e.load_hours());
+      dl.set_min_load_ratio(std::min(dl.min_load_ratio(), LoadRatio(e)));
+      dl.set_max_load_ratio(std::max(dl.max_load_ratio(), LoadRatio(e)));
+    }
+    // Only the page's experts get a row (and their open work summed by week).
+    if (page_done || (!pager.after_key().empty() && id <= pager.after_key())) continue;
+    if (!pager.Accept(id)) {
+      page_done = true;
       continue;
     }
     v1::ExpertLoad* l = resp.add_experts();
@@ -47,21 +73,6 @@ absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(const v1::GetLoadVi
             static_cast<int>(week),
             l->weekly_load_hours(static_cast<int>(week)) + r.estimated_hours());
       }
-    }
-    max_ratio = std::max(max_ratio, LoadRatio(e));
-    for (const v1::DomainSkill& d : e.domains()) {
-      if (!req.domain().empty() && d.domain() != req.domain()) continue;
-      v1::DomainLoad& dl = domains[d.domain()];
-      if (dl.experts() == 0) {
-        dl.set_domain(d.domain());
-        dl.set_min_load_ratio(std::numeric_limits<double>::max());
-      }
-      if (!e.active()) continue;
-      dl.set_experts(dl.experts() + 1);
-      dl.set_capacity_hours(dl.capacity_hours() + e.weekly_capacity_hours());
-      dl.set_load_hours(dl.load_hours() + e.load_hours());
-      dl.set_min_load_ratio(std::min(dl.min_load_ratio(), LoadRatio(e)));
-      dl.set_max_load_ratio(std::max(dl.max_load_ratio(), LoadRatio(e)));
     }
   }
   double total_wait = 0, oldest = 0;
@@ -85,6 +96,7 @@ absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(const v1::GetLoadVi
   resp.mutable_queue()->set_oldest_wait_hours(oldest);
   resp.mutable_queue()->set_mean_wait_hours(queued > 0 ? total_wait / queued : 0);
   resp.set_max_load_ratio(max_ratio);
+  resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }
 

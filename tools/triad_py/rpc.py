@@ -1,6 +1,7 @@
 """gRPC helpers: channels (plaintext or through triad_py.auth), waiting for grpc.health.v1 SERVING, polling with a deadline, and small
 value constructors (Money, Timestamp, Actor)."""
 import datetime
+import socket
 import time
 
 import grpc
@@ -35,6 +36,22 @@ def wait_serving(address, timeout=60.0, service="", alive=None, security=None):
     start = time.monotonic()
     deadline = start + timeout
     last = "no answer"
+    # Wait for the port to accept first: a channel whose first attempts were refused keeps
+    # backing off (about 10 s with this grpcio, whatever WAIT_OPTIONS say), which would count
+    # as start-up time.
+    host, _, port = address.rpartition(":")
+    while True:
+        if alive is not None and not alive():
+            raise RuntimeError("process serving %s exited while waiting for health" % address)
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=0.5).close()
+            break
+        except OSError as e:
+            last = "port not accepting: %s" % e
+        if time.monotonic() >= deadline:
+            raise TimeoutError("%s (service %r) not SERVING after %.0fs; last: %s"
+                               % (address, service, timeout, last))
+        time.sleep(0.05)
     with channel(address, security, WAIT_OPTIONS) as ch:
         stub = s.HealthStub(ch)
         while True:

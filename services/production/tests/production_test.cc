@@ -4,6 +4,7 @@
 // without touching the schedule, utilisation, and validation that writes nothing.
 #include "common/contracts/production.h"
 
+#include <map>
 #include <memory>
 #include <set>
 
@@ -415,6 +416,45 @@ TEST_F(ProductionTest, UtilisationNeverExceedsCapacity) {
   EXPECT_NEAR(total, 1500, 1e-6);
   req.set_over_allocated_only(true);
   EXPECT_EQ(p_->GetUtilisation(req)->rows_size(), 0);
+}
+
+// A window that starts and ends inside the plans counts exactly the allocations dated in it,
+// each in its own week (the view skips the others by comparing the ISO dates as strings).
+TEST_F(ProductionTest, UtilisationWindowCountsOnlyTheAllocationsDatedInIt) {
+  AddArchitects();
+  for (int i = 0; i < 3; ++i) CreateProject("2026-06-01", 200);
+  std::map<std::string, double> by_day;  // date -> hours, from the plans themselves
+  for (const v1::Project& p : Projects()) {
+    for (const v1::Phase& ph : p.phases()) {
+      for (const v1::DayAllocation& a : ph.allocations()) by_day[a.date()] += a.hours();
+      for (const v1::PhaseAssignment& x : ph.additional_assignments()) {
+        for (const v1::DayAllocation& a : x.allocations()) by_day[a.date()] += a.hours();
+      }
+    }
+  }
+  ASSERT_GE(by_day.size(), 10u);
+  // The second Monday of the plans up to two weeks later.
+  sched::Day first = *sched::ParseDay(by_day.begin()->first);
+  sched::Day from = first - sched::Weekday(first) + 7;
+  v1::GetUtilisationRequest req;
+  req.set_from_date(sched::FormatDay(from));
+  req.set_weeks(2);
+  req.set_page_size(1000);
+  auto r = p_->GetUtilisation(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::map<std::string, double> by_week;
+  for (const v1::UtilisationRow& row : r->rows()) {
+    by_week[row.week_start_date()] += row.allocated_hours();
+  }
+  for (int w = 0; w < 2; ++w) {
+    double expected = 0;
+    for (const auto& [date, hours] : by_day) {
+      const sched::Day d = *sched::ParseDay(date);
+      if (d >= from + 7 * w && d < from + 7 * (w + 1)) expected += hours;
+    }
+    EXPECT_NEAR(by_week[sched::FormatDay(from + 7 * w)], expected, 1e-6) << "week " << w;
+  }
+  EXPECT_GT(by_week[sched::FormatDay(from)], 0);
 }
 
 TEST_F(ProductionTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {

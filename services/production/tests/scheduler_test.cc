@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_env.h"
 
@@ -50,6 +51,26 @@ TEST(DayTest, ParsesAndFormatsStrictly) {
   EXPECT_FALSE(ParseDay("1960-01-01").has_value());
   EXPECT_EQ(Weekday(Monday()), 0);
   EXPECT_TRUE(IsWeekend(Monday() + 5));
+}
+
+// ParseDay is hand-written for speed: it must agree with absl's civil calendar on every day
+// it accepts and refuse every string that is not exactly a real YYYY-MM-DD in [1970, 2200].
+TEST(DayTest, ParseDayAgreesWithTheCivilCalendarOnEveryDay) {
+  const absl::CivilDay epoch(1970, 1, 1);
+  for (absl::CivilDay d = epoch; d.year() <= 2200; ++d) {
+    const std::string text = absl::FormatCivilTime(d);
+    const std::optional<Day> parsed = ParseDay(text);
+    ASSERT_TRUE(parsed.has_value()) << text;
+    ASSERT_EQ(*parsed, d - epoch) << text;
+    ASSERT_EQ(FormatDay(*parsed), text);
+  }
+  for (const char* bad : {"2023-02-29", "2100-02-29", "1969-12-31", "2201-01-01", "2026-13-01",
+                          "2026-00-10", "2026-01-00", "2026-04-31", "2026-01-0a", "+026-01-01",
+                          "2026/01/01", "2026-01-1 ", " 2026-01-1", "20260-1-01", "2026-01-01T"}) {
+    EXPECT_FALSE(ParseDay(bad).has_value()) << bad;
+  }
+  EXPECT_TRUE(ParseDay("2024-02-29").has_value());
+  EXPECT_TRUE(ParseDay("2000-02-29").has_value());
 }
 
 TEST(SchedulerTest, PhasesRunInOrderOnWorkingDays) {

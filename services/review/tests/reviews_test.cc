@@ -41,6 +41,41 @@ TEST_F(ReviewsTest, AssignsLowestLoadAndRecordsWhy) {
   EXPECT_DOUBLE_EQ(GetExpert("a").load_hours(), 8);
 }
 
+TEST_F(ReviewsTest, LoadViewPagesExpertRowsAndKeepsDomainFiguresWhole) {
+  AddExpert("a", 10);
+  AddExpert("b", 10);
+  AddExpert("c", 10);
+  Create(4);
+  v1::GetLoadViewRequest req;
+  req.set_page_size(2);
+  absl::StatusOr<v1::GetLoadViewResponse> first = r_->GetLoadView(req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->experts_size(), 2);
+  EXPECT_EQ(first->experts(0).expert_id(), "a");
+  EXPECT_EQ(first->experts(1).expert_id(), "b");
+  ASSERT_FALSE(first->next_page_token().empty());
+  ASSERT_EQ(first->domains_size(), 1);
+  EXPECT_EQ(first->domains(0).experts(), 3);
+  EXPECT_DOUBLE_EQ(first->domains(0).load_hours(), 4);
+  EXPECT_DOUBLE_EQ(first->max_load_ratio(), 0.4);
+
+  req.set_page_token(first->next_page_token());
+  absl::StatusOr<v1::GetLoadViewResponse> second = r_->GetLoadView(req);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->experts_size(), 1);
+  EXPECT_EQ(second->experts(0).expert_id(), "c");
+  EXPECT_TRUE(second->next_page_token().empty());
+  ASSERT_EQ(second->domains_size(), 1);
+  EXPECT_EQ(second->domains(0).experts(), 3);
+  EXPECT_DOUBLE_EQ(second->max_load_ratio(), 0.4);
+
+  // A token is bound to its filter: another week count is refused by field name.
+  req.set_weeks(8);
+  absl::Status changed = r_->GetLoadView(req).status();
+  EXPECT_EQ(changed.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(changed.message(), HasSubstr("page_token"));
+}
+
 TEST_F(ReviewsTest, QueuesEscalatesAndDrainsWhenAVerdictFreesCapacity) {
   AddExpert("a", 10);
   v1::ReviewRequest r1 = Create(8);

@@ -84,7 +84,14 @@ def run(ctx, args):
     req = method.request_cls(weeks=args.weeks)
     if args.domain:
         req.domain = args.domain
+    # The expert rows come in pages; the domain and queue figures are whole on every page.
+    req.page_size = 1000
     view = ctx.call(method, req)
+    while view.next_page_token:
+        req.page_token = view.next_page_token
+        page = ctx.call(method, req)
+        view.experts.extend(page.experts)
+        view.next_page_token = page.next_page_token
     if ctx.output == "json":
         print(output.to_json(view))
         return 0
