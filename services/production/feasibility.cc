@@ -101,7 +101,37 @@ absl::StatusOr<v1::GetUtilisationResponse> Production::GetUtilisation(
       api::Pager::Start(req.page_size(), req.page_token(),
                         api::FilterFingerprint({sched::FormatDay(from), absl::StrCat(weeks),
                                                 req.over_allocated_only() ? "over" : ""})));
-  std::shared_lock lock(mu_);
+  std::shared_ptr<const UtilisationRows> rows;
+  {
+    std::shared_lock lock(mu_);
+    const std::string key = absl::StrCat(from, "/", weeks);
+    std::lock_guard cache_lock(utilisation_mu_);
+    if (utilisation_rows_ == nullptr || utilisation_generation_ != generation_ ||
+        utilisation_key_ != key) {
+      utilisation_rows_ = UtilisationRowsLocked(from, weeks);
+      utilisation_generation_ = generation_;
+      utilisation_key_ = key;
+    }
+    rows = utilisation_rows_;
+  }
+  v1::GetUtilisationResponse resp;
+  auto it = rows->begin();
+  if (!pager.after_key().empty()) {
+    it =
+        std::upper_bound(rows->begin(), rows->end(), pager.after_key(),
+                         [](std::string_view after, const auto& row) { return after < row.first; });
+  }
+  for (; it != rows->end(); ++it) {
+    if (req.over_allocated_only() && !it->second.over_allocated()) continue;
+    if (!pager.Accept(it->first)) break;
+    *resp.add_rows() = it->second;
+  }
+  resp.set_next_page_token(pager.NextPageToken());
+  return resp;
+}
+
+std::shared_ptr<const Production::UtilisationRows> Production::UtilisationRowsLocked(
+    sched::Day from, int weeks) const {
   // Allocated hours per (resource, skill, week) from the plans; capacity per (resource, week).
   std::map<std::tuple<std::string, std::string, int>, double> allocated;
   std::map<std::pair<std::string, int>, double> total;
@@ -142,8 +172,9 @@ absl::StatusOr<v1::GetUtilisationResponse> Production::GetUtilisation(
   if (scheduler_) {
     for (int i = 0; i < scheduler_->ResourceCount(); ++i) index[scheduler_->ResourceId(i)] = i;
   }
-  v1::GetUtilisationResponse resp;
-  std::vector<std::pair<std::string, v1::UtilisationRow>> rows;
+  std::vector<std::string> week_starts;
+  for (int w = 0; w < weeks; ++w) week_starts.push_back(sched::FormatDay(from + 7 * w));
+  auto rows = std::make_shared<UtilisationRows>();
   for (const auto& [rid, r] : resources_) {
     auto idx = index.find(rid);
     for (int w = 0; w < weeks; ++w) {
@@ -151,32 +182,26 @@ absl::StatusOr<v1::GetUtilisationResponse> Production::GetUtilisation(
       for (int d = 0; d < 7 && idx != index.end(); ++d) {
         cap += scheduler_->CapacityHours(idx->second, from + 7 * w + d);
       }
-      const double sum = total.count({rid, w}) ? total[{rid, w}] : 0;
+      auto t = total.find({rid, w});
+      const double sum = t == total.end() ? 0 : t->second;
       for (const std::string& skill : r.skills()) {
         v1::UtilisationRow row;
         row.set_resource_id(rid);
         row.set_skill(skill);
-        row.set_week_start_date(sched::FormatDay(from + 7 * w));
+        row.set_week_start_date(week_starts[static_cast<size_t>(w)]);
         auto a = allocated.find({rid, skill, w});
         row.set_allocated_hours(a == allocated.end() ? 0 : a->second);
         row.set_capacity_hours(cap);
         row.set_over_allocated(sum > cap + 1e-6);
-        if (req.over_allocated_only() && !row.over_allocated()) continue;
         storage::KeyBuilder k;
         k.Str(rid).U64(static_cast<uint64_t>(w)).Str(skill);
-        rows.emplace_back(k.Build(), std::move(row));
+        rows->emplace_back(k.Build(), std::move(row));
       }
     }
   }
-  std::sort(rows.begin(), rows.end(),
+  std::sort(rows->begin(), rows->end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [key, row] : rows) {
-    if (!pager.after_key().empty() && key <= pager.after_key()) continue;
-    if (!pager.Accept(key)) break;
-    *resp.add_rows() = std::move(row);
-  }
-  resp.set_next_page_token(pager.NextPageToken());
-  return resp;
+  return rows;
 }
 
 }  // namespace triad::production

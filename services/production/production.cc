@@ -141,6 +141,7 @@ void Production::Stage(Work& work) {
   work.placed.reset();
   work.opportunity_index.clear();
   work.txn.AfterCommit([this, resources, projects, removed, scheduler, placed, stable, changed] {
+    ++generation_;
     for (auto& [id, r] : *resources) resources_[id] = std::move(r);
     for (auto& [id, p] : *projects) {
       if (p.state() == v1::PROJECT_STATE_ACTIVE) {

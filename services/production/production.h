@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -279,6 +280,18 @@ class Production {
   // change to projects or resources).
   bool plan_stable_ = false;
   int64_t incremental_placements_ = 0;
+  // Bumped by every commit that reaches the in-memory state (resources_, projects_,
+  // scheduler_): what is computed from that state is valid for one generation.
+  uint64_t generation_ = 0;
+
+  // The utilisation view's rows (sorted by page key) for one window, computed once per
+  // generation and shared by the readers of every page (utilisation_mu_ guards the cache).
+  using UtilisationRows = std::vector<std::pair<std::string, v1::UtilisationRow>>;
+  std::shared_ptr<const UtilisationRows> UtilisationRowsLocked(sched::Day from, int weeks) const;
+  mutable std::mutex utilisation_mu_;
+  mutable std::string utilisation_key_;
+  mutable uint64_t utilisation_generation_ = 0;
+  mutable std::shared_ptr<const UtilisationRows> utilisation_rows_;
 };
 
 // ResourceIn converts a resource for the scheduler (calendar days off, active flag).

@@ -43,7 +43,29 @@ std::optional<Day> ParseDay(std::string_view text) {
   return static_cast<Day>(era * 146097 + doe - 719468);
 }
 
-std::string FormatDay(Day day) { return absl::FormatCivilTime(kEpoch + day); }
+std::string FormatDay(Day day) {
+  // The inverse of ParseDay's day count (years counted from March), by hand like it.
+  const int z = static_cast<int>(day) + 719468;
+  const int era = (z >= 0 ? z : z - 146096) / 146097;
+  const int doe = z - era * 146097;
+  const int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int mp = (5 * doy + 2) / 153;
+  const int d = doy - (153 * mp + 2) / 5 + 1;
+  const int m = mp < 10 ? mp + 3 : mp - 9;
+  const int y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  if (y < 0 || y > 9999) return absl::FormatCivilTime(kEpoch + day);
+  std::string out = "0000-00-00";
+  out[0] = static_cast<char>('0' + y / 1000);
+  out[1] = static_cast<char>('0' + y / 100 % 10);
+  out[2] = static_cast<char>('0' + y / 10 % 10);
+  out[3] = static_cast<char>('0' + y % 10);
+  out[5] = static_cast<char>('0' + m / 10);
+  out[6] = static_cast<char>('0' + m % 10);
+  out[8] = static_cast<char>('0' + d / 10);
+  out[9] = static_cast<char>('0' + d % 10);
+  return out;
+}
 
 Scheduler::Scheduler() = default;
 Scheduler::~Scheduler() = default;

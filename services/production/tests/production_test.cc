@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -455,6 +457,46 @@ TEST_F(ProductionTest, UtilisationWindowCountsOnlyTheAllocationsDatedInIt) {
     EXPECT_NEAR(by_week[sched::FormatDay(from + 7 * w)], expected, 1e-6) << "week " << w;
   }
   EXPECT_GT(by_week[sched::FormatDay(from)], 0);
+}
+
+// The view's rows are cached per state generation: every commit that changes the plans is
+// visible in the next answer, and every page of one window comes from the same rows.
+TEST_F(ProductionTest, UtilisationFollowsEveryCommitAndPagesOneWindow) {
+  AddArchitects();
+  v1::GetUtilisationRequest req;
+  req.set_weeks(52);
+  req.set_page_size(1000);
+  auto sum = [&]() {
+    auto r = p_->GetUtilisation(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    double total = 0;
+    for (const v1::UtilisationRow& row : r->rows()) total += row.allocated_hours();
+    return total;
+  };
+  EXPECT_NEAR(sum(), 0, 1e-6);
+  CreateProject("2026-05-01", 120);
+  EXPECT_NEAR(sum(), 120, 1e-6);
+  CreateProject("2026-06-01", 80);
+  EXPECT_NEAR(sum(), 200, 1e-6);
+
+  std::vector<std::string> all, paged;
+  auto whole = p_->GetUtilisation(req);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  for (const v1::UtilisationRow& row : whole->rows()) {
+    all.push_back(absl::StrCat(row.resource_id(), row.skill(), row.week_start_date()));
+  }
+  v1::GetUtilisationRequest page = req;
+  page.set_page_size(7);
+  do {
+    auto r = p_->GetUtilisation(page);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const v1::UtilisationRow& row : r->rows()) {
+      paged.push_back(absl::StrCat(row.resource_id(), row.skill(), row.week_start_date()));
+    }
+    page.set_page_token(r->next_page_token());
+  } while (!page.page_token().empty());
+  EXPECT_GT(all.size(), 7u);
+  EXPECT_EQ(paged, all);
 }
 
 TEST_F(ProductionTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {

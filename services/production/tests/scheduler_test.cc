@@ -64,6 +64,10 @@ TEST(DayTest, ParseDayAgreesWithTheCivilCalendarOnEveryDay) {
     ASSERT_EQ(*parsed, d - epoch) << text;
     ASSERT_EQ(FormatDay(*parsed), text);
   }
+  // FormatDay is hand-written too: days before 1970 and far ahead agree with absl as well.
+  for (Day day : {-800000, -1, 0, 59, 365 * 400, 2932896}) {
+    EXPECT_EQ(FormatDay(day), absl::FormatCivilTime(epoch + day)) << day;
+  }
   for (const char* bad : {"2023-02-29", "2100-02-29", "1969-12-31", "2201-01-01", "2026-13-01",
                           "2026-00-10", "2026-01-00", "2026-04-31", "2026-01-0a", "+026-01-01",
                           "2026/01/01", "2026-01-1 ", " 2026-01-1", "20260-1-01", "2026-01-01T"}) {
