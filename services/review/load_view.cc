@@ -64,14 +64,11 @@ absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(const v1::GetLoadVi
     l->set_active(e.active());
     l->set_on_leave(OnLeave(e, now, now));
     l->mutable_weekly_load_hours()->Resize(weeks, 0.0);
-    if (auto it = open_by_expert_.find(id); it != open_by_expert_.end()) {
-      for (const std::string& rid : it->second) {
-        const v1::ReviewRequest& r = reviews_.at(rid);
-        int64_t week = (FromProto(r.due_time()) - now) / absl::Hours(24 * 7);
-        week = std::clamp<int64_t>(week, 0, weeks - 1);
-        l->set_weekly_load_hours(
-            static_cast<int>(week),
-            l->weekly_load_hours(static_cast<int>(week)) + r.estimated_hours());
+    if (auto it = open_work_.find(id); it != open_work_.end()) {
+      double* weekly = l->mutable_weekly_load_hours()->mutable_data();
+      for (const auto& [due, hours] : it->second) {
+        const int64_t week = std::clamp<int64_t>((due - now) / absl::Hours(24 * 7), 0, weeks - 1);
+        weekly[week] += hours;
       }
     }
   }

@@ -106,7 +106,10 @@ absl::Status Reviews::Load() {
     if (r.state() == v1::REVIEW_STATE_QUEUED && queue_.insert(id).second) {
       ++queued_by_domain_[r.domain()];
     }
-    if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
+    if (IsOpen(r)) {
+      open_by_expert_[r.expert_id()].insert(id);
+      AddOpenWork(r);
+    }
     if (!OriginKey(r).empty()) open_by_origin_[OriginKey(r)] = id;
     reviews_[id] = std::move(r);
   }));
@@ -129,6 +132,23 @@ v1::Expert* Reviews::MutableExpertLocked(Work& w, const std::string& id) {
   auto it = experts_.find(id);
   if (it == experts_.end()) return nullptr;
   return &(w.experts[id] = it->second);
+}
+
+void Reviews::AddOpenWork(const v1::ReviewRequest& r) {
+  open_work_[r.expert_id()].emplace(util::FromProto(r.due_time()), r.estimated_hours());
+}
+
+void Reviews::RemoveOpenWork(const v1::ReviewRequest& r) {
+  auto e = open_work_.find(r.expert_id());
+  if (e == open_work_.end()) return;
+  auto [lo, hi] = e->second.equal_range(util::FromProto(r.due_time()));
+  for (auto it = lo; it != hi; ++it) {
+    if (it->second == r.estimated_hours()) {
+      e->second.erase(it);
+      break;
+    }
+  }
+  if (e->second.empty()) open_work_.erase(e);
 }
 
 const v1::ReviewRequest* Reviews::ReviewLocked(const Work& w, const std::string& id) const {
@@ -406,6 +426,7 @@ void Reviews::FinishLocked(Work& w) {
         for (auto& [id, r] : reviews) {
           if (auto it = reviews_.find(id); it != reviews_.end()) {
             open_by_expert_[it->second.expert_id()].erase(id);
+            if (IsOpen(it->second)) RemoveOpenWork(it->second);
             if (queue_.erase(id) > 0) {
               auto q = queued_by_domain_.find(it->second.domain());
               if (q != queued_by_domain_.end() && --q->second <= 0) queued_by_domain_.erase(q);
@@ -416,7 +437,10 @@ void Reviews::FinishLocked(Work& w) {
             queue_.insert(id);
             ++queued_by_domain_[r.domain()];
           }
-          if (IsOpen(r)) open_by_expert_[r.expert_id()].insert(id);
+          if (IsOpen(r)) {
+            open_by_expert_[r.expert_id()].insert(id);
+            AddOpenWork(r);
+          }
           std::string origin = OriginKey(r);
           if (!origin.empty()) {
             if (r.state() == v1::REVIEW_STATE_DECIDED) {

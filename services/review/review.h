@@ -254,6 +254,12 @@ class Reviews {
   // How many of queue_ ask for each domain (kept with queue_; escalations report it).
   std::map<std::string, int> queued_by_domain_;
   std::map<std::string, std::set<std::string>> open_by_expert_;
+  // The same open work by its due time (-> estimated hours) per expert, kept with
+  // open_by_expert_ (AddOpenWork / RemoveOpenWork): the load view sums it by week without
+  // looking each request up.
+  std::map<std::string, std::multimap<absl::Time, double>> open_work_;
+  void AddOpenWork(const v1::ReviewRequest& r);
+  void RemoveOpenWork(const v1::ReviewRequest& r);
   // The continuity (client -> experts who decided its reviews), the approver of each deal's
   // gate and the technical leads are read from the repository's meta records when needed.
   // Open requests by their origin (opportunity+gate or project+phase): one at a time.

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "common/contracts/review.h"
 #include "gmock/gmock.h"
@@ -74,6 +75,40 @@ TEST_F(ReviewsTest, LoadViewPagesExpertRowsAndKeepsDomainFiguresWhole) {
   absl::Status changed = r_->GetLoadView(req).status();
   EXPECT_EQ(changed.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(changed.message(), HasSubstr("page_token"));
+}
+
+// Each expert's open work lands in the week it is due (overdue in the first, beyond the view
+// in the last), follows the clock, and leaves the view when decided.
+TEST_F(ReviewsTest, LoadViewSumsOpenWorkByTheWeekItIsDue) {
+  AddExpert("a", 100);
+  auto create = [&](double hours, absl::Duration due_in) {
+    v1::CreateReviewRequestRequest req = NewRequest(hours);
+    *req.mutable_review()->mutable_due_time() = util::ToProto(clock_.Now() + due_in);
+    auto r = r_->CreateReviewRequest(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::ReviewRequest();
+  };
+  const absl::Duration day = absl::Hours(24);
+  v1::ReviewRequest soon = create(3, 2 * day);
+  create(5, 9 * day);
+  create(7, 10 * day);
+  create(11, 40 * day);
+  auto weekly = [&]() {
+    auto view = r_->GetLoadView(v1::GetLoadViewRequest());
+    EXPECT_TRUE(view.ok()) << view.status();
+    std::vector<double> out;
+    if (view.ok() && view->experts_size() == 1) {
+      out.assign(view->experts(0).weekly_load_hours().begin(),
+                 view->experts(0).weekly_load_hours().end());
+    }
+    return out;
+  };
+  EXPECT_EQ(weekly(), (std::vector<double>{3, 12, 0, 11}));
+  clock_.Advance(8 * day);  // the first is overdue now; the next two fall due this week
+  EXPECT_EQ(weekly(), (std::vector<double>{15, 0, 0, 11}));
+  ASSERT_TRUE(Accept(soon.review_id()).ok());
+  ASSERT_TRUE(Verdict(soon.review_id(), v1::VERDICT_APPROVED, 60).ok());
+  EXPECT_EQ(weekly(), (std::vector<double>{12, 0, 0, 11}));
 }
 
 TEST_F(ReviewsTest, QueuesEscalatesAndDrainsWhenAVerdictFreesCapacity) {
