@@ -7,7 +7,7 @@
 #
 # Environment: TRIAD_SCALE_SIZES (default 10000,100000,1000000), TRIAD_SCALE_SERVICES (default
 # clients,pipeline,review,production), TRIAD_SCALE_DURATION (5s), TRIAD_SCALE_CONCURRENCY (8),
-# TRIAD_SCALE_KAFKA_PORT (19306), TRIAD_SCALE_SKIP_BUILD=1 (use the build as it is),
+# TRIAD_SCALE_SEED_JOBS (2 seeders at a time), TRIAD_SCALE_KAFKA_PORT (19306), TRIAD_SCALE_SKIP_BUILD=1 (use the build as it is),
 # KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting one).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,4 +37,5 @@ python3 bench/scale/run_scale.py --build "$BUILD" --ghz "$GHZ" --bootstrap "$BOO
   --sizes "${TRIAD_SCALE_SIZES:-10000,100000,1000000}" \
   --services "${TRIAD_SCALE_SERVICES:-clients,pipeline,review,production}" \
   --duration "${TRIAD_SCALE_DURATION:-5s}" --concurrency "${TRIAD_SCALE_CONCURRENCY:-8}" \
+  --seed-jobs "${TRIAD_SCALE_SEED_JOBS:-2}" \
   --seed-key "$SEED_KEY"

@@ -459,8 +459,8 @@ def main():
     p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
     p.add_argument("--ghz", required=True, help="the ghz binary")
     p.add_argument("--work-dir", default=None, help="data, logs (default: a temporary dir)")
-    p.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
-    p.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per call")
+    p.add_argument("--duration", type=float, default=4.0, help="seconds per measured run")
+    p.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up per call")
     p.add_argument("--rate-duration", type=float, default=4.0,
                    help="seconds per rate-limited run (p99 at half the peak)")
     p.add_argument("--concurrency", type=int, default=16)

@@ -10,6 +10,7 @@ ghz, peak RSS (VmHWM) and the RocksDB size on disk; print one markdown table per
 It prints numbers; it asserts nothing (the goals are marked met / not met in the tables).
 """
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
@@ -258,12 +259,31 @@ def main():
     p.add_argument("--seed-key", required=True, help="the seeder's version (cache key)")
     p.add_argument("--start-timeout", type=float, default=300)
     p.add_argument("--keep", action="store_true", help="keep .triad/bench-scale/ run dirs")
+    p.add_argument("--seed-jobs", type=int, default=2,
+                   help="seeders run at once before the measurements (default 2)")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    services = [s for s in args.services.split(",") if s]
     now = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
+    # Seed everything first, --seed-jobs at a time, largest first: seeding is most of a cold run
+    # and a seeder keeps about one core busy. The measurements below run alone afterwards (a
+    # seed that failed here is tried again, and reported, by its measurement).
+    combos = sorted(((s, n) for s in services for n in sizes), key=lambda c: -c[1])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.seed_jobs)) as ex:
+        jobs = {ex.submit(seed, args, s, n, args.seed_key): (s, n) for s, n in combos}
+        for job in concurrent.futures.as_completed(jobs):
+            s, n = jobs[job]
+            try:
+                _, rep = job.result()
+                print("%s N=%d seeded (%.0f s)" % (s, n, rep["seconds"]), file=sys.stderr,
+                      flush=True)
+            except Exception as e:  # noqa: BLE001 -- measure() seeds again and reports
+                print("%s N=%d seeding failed: %s" % (s, n, e), file=sys.stderr, flush=True)
+    print("scale: seeds ready after %.0f s (%d at a time)"
+          % (time.monotonic() - t0, max(1, args.seed_jobs)), file=sys.stderr, flush=True)
     out = []
-    for service in [s for s in args.services.split(",") if s]:
+    for service in services:
         rows = []
         for n in sizes:
             ts = time.monotonic()

@@ -42,6 +42,35 @@ class RocksReviewRepository final : public ReviewRepository {
   absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const override {
     return ScanRecords<v1::ReviewRequest>(*store_, kReviewsCf, "review", fn);
   }
+  absl::Status ScanUndecidedReviews(
+      const std::function<void(v1::ReviewRequest)>& fn) const override {
+    storage::KeyBuilder prefix;
+    prefix.Str("undecided");
+    std::vector<std::string> ids;
+    absl::Status bad;
+    RETURN_IF_ERROR(
+        store_->ScanPrefix(kMetaCf, prefix.Build(), [&](std::string_view k, std::string_view) {
+          storage::KeyReader reader(k);
+          absl::StatusOr<std::string> tag = reader.Str();
+          absl::StatusOr<std::string> id = reader.Str();
+          if (!tag.ok() || !id.ok()) {
+            bad = absl::DataLossError("corrupt undecided index entry");
+            return false;
+          }
+          ids.push_back(*std::move(id));
+          return true;
+        }));
+    RETURN_IF_ERROR(bad);
+    for (const std::string& id : ids) {
+      absl::StatusOr<v1::ReviewRequest> r = GetReview(id);
+      if (absl::IsNotFound(r.status())) {
+        return absl::DataLossError(absl::StrCat("undecided index lists a missing review ", id));
+      }
+      RETURN_IF_ERROR(r.status());
+      fn(*std::move(r));
+    }
+    return absl::OkStatus();
+  }
   absl::StatusOr<v1::ReviewRequest> GetReview(const std::string& id) const override {
     absl::StatusOr<std::string> raw = store_->Get(kReviewsCf, id);
     if (!raw.ok()) {
@@ -130,6 +159,11 @@ class RocksReviewRepository final : public ReviewRepository {
   }
   void PutReview(rocksdb::WriteBatch& batch, const v1::ReviewRequest& r) override {
     batch.Put(store_->Cf(kReviewsCf), r.review_id(), r.SerializeAsString());
+    if (r.state() == v1::REVIEW_STATE_DECIDED) {
+      batch.Delete(store_->Cf(kMetaCf), UndecidedKey(r.review_id()));
+    } else {
+      batch.Put(store_->Cf(kMetaCf), UndecidedKey(r.review_id()), "");
+    }
   }
   void PutLead(rocksdb::WriteBatch& batch, const std::string& opportunity,
                const std::string& expert) override {
@@ -193,6 +227,18 @@ std::string ApproverKey(const std::string& opportunity_id) {
 std::string DecidedIndexedKey() {
   storage::KeyBuilder k;
   k.Str("indexed").Str("decided");
+  return k.Build();
+}
+
+std::string UndecidedKey(const std::string& review_id) {
+  storage::KeyBuilder k;
+  k.Str("undecided").Str(review_id);
+  return k.Build();
+}
+
+std::string UndecidedIndexedKey() {
+  storage::KeyBuilder k;
+  k.Str("indexed").Str("undecided");
   return k.Build();
 }
 

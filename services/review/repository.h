@@ -43,6 +43,12 @@ std::string LeadKey(const std::string& opportunity_id);
 // DecidedIndexedKey is the meta key marking that the approver and continuity indexes cover
 // every decided request (written once by the backfill of a store that predates them).
 std::string DecidedIndexedKey();
+// UndecidedKey is the meta key listing an undecided request (PutReview keeps it: present while
+// the request is undecided); UndecidedIndexedKey marks that those keys cover every undecided
+// request (written once by the start-up backfill of a store that predates them), so start-up
+// reads the undecided requests alone instead of scanning the whole history.
+std::string UndecidedKey(const std::string& review_id);
+std::string UndecidedIndexedKey();
 // ApproverKey is the meta key of the expert whose approval opened an opportunity's gate.
 std::string ApproverKey(const std::string& opportunity_id);
 
@@ -57,6 +63,10 @@ class ReviewRepository {
   virtual absl::Status ScanExperts(const std::function<void(v1::Expert)>& fn) const = 0;
   // ScanReviews visits every review request in id order; DATA_LOSS as ScanExperts.
   virtual absl::Status ScanReviews(const std::function<void(v1::ReviewRequest)>& fn) const = 0;
+  // ScanUndecidedReviews visits the requests the undecided index lists, in id order;
+  // DATA_LOSS as ScanExperts and when a listed request is missing.
+  virtual absl::Status ScanUndecidedReviews(
+      const std::function<void(v1::ReviewRequest)>& fn) const = 0;
   // GetReview reads one review request; NOT_FOUND when absent, DATA_LOSS when it does not
   // decode.
   virtual absl::StatusOr<v1::ReviewRequest> GetReview(const std::string& id) const = 0;
@@ -80,7 +90,8 @@ class ReviewRepository {
   // PutMeta adds a raw meta record to `batch`.
   virtual void PutMeta(rocksdb::WriteBatch& batch, const std::string& key,
                        const std::string& value) = 0;
-  // PutExpert, PutReview and PutLead add a record to `batch`.
+  // PutExpert, PutReview and PutLead add a record to `batch` (PutReview also its undecided
+  // index entry, or the entry's removal once the request is decided).
   virtual void PutExpert(rocksdb::WriteBatch& batch, const v1::Expert& e) = 0;
   virtual void PutReview(rocksdb::WriteBatch& batch, const v1::ReviewRequest& r) = 0;
   virtual void PutLead(rocksdb::WriteBatch& batch, const std::string& opportunity,

@@ -87,21 +87,10 @@ absl::Status Reviews::Load() {
     experts_[id] = std::move(e);
   }));
   // The undecided requests are the working set kept in memory. Decided ones stay on disk with
-  // their approver and continuity index entries, which a store that predates those indexes
-  // gets once here (in batches, then the marker).
-  ASSIGN_OR_RETURN(std::optional<std::string> indexed, repo_->GetMeta(DecidedIndexedKey()));
-  rocksdb::WriteBatch backfill;
-  absl::Status backfill_status;
-  RETURN_IF_ERROR(repo_->ScanReviews([&](v1::ReviewRequest r) {
-    if (r.state() == v1::REVIEW_STATE_DECIDED) {
-      if (indexed.has_value() || !backfill_status.ok()) return;
-      repo_->PutDecided(backfill, r);
-      if (backfill.Count() >= 10'000) {
-        backfill_status = store_->Write(backfill);
-        backfill.Clear();
-      }
-      return;
-    }
+  // their approver and continuity index entries. Start-up reads the undecided ones through
+  // their index; a store that predates an index gets it once here by one scan of every request
+  // (in batches, then the markers).
+  auto keep = [&](v1::ReviewRequest r) {
     std::string id = r.review_id();
     if (r.state() == v1::REVIEW_STATE_QUEUED && queue_.insert(id).second) {
       ++queued_by_domain_[r.domain()];
@@ -112,13 +101,35 @@ absl::Status Reviews::Load() {
     }
     if (!OriginKey(r).empty()) open_by_origin_[OriginKey(r)] = id;
     reviews_[id] = std::move(r);
+  };
+  ASSIGN_OR_RETURN(std::optional<std::string> indexed, repo_->GetMeta(DecidedIndexedKey()));
+  ASSIGN_OR_RETURN(std::optional<std::string> undecided_indexed,
+                   repo_->GetMeta(UndecidedIndexedKey()));
+  if (indexed.has_value() && undecided_indexed.has_value()) {
+    return repo_->ScanUndecidedReviews(keep);
+  }
+  rocksdb::WriteBatch backfill;
+  absl::Status backfill_status;
+  auto flush = [&] {
+    if (backfill_status.ok() && backfill.Count() >= 10'000) {
+      backfill_status = store_->Write(backfill);
+      backfill.Clear();
+    }
+  };
+  RETURN_IF_ERROR(repo_->ScanReviews([&](v1::ReviewRequest r) {
+    if (r.state() == v1::REVIEW_STATE_DECIDED) {
+      if (!indexed.has_value()) repo_->PutDecided(backfill, r);
+      flush();
+      return;
+    }
+    if (!undecided_indexed.has_value()) repo_->PutMeta(backfill, UndecidedKey(r.review_id()), "");
+    flush();
+    keep(std::move(r));
   }));
   RETURN_IF_ERROR(backfill_status);
-  if (!indexed.has_value()) {
-    repo_->PutMeta(backfill, DecidedIndexedKey(), "");
-    RETURN_IF_ERROR(store_->Write(backfill));
-  }
-  return absl::OkStatus();
+  repo_->PutMeta(backfill, DecidedIndexedKey(), "");
+  repo_->PutMeta(backfill, UndecidedIndexedKey(), "");
+  return store_->Write(backfill);
 }
 
 const v1::Expert* Reviews::ExpertLocked(const Work& w, const std::string& id) const {

@@ -394,6 +394,52 @@ TEST_F(ReviewsTest, DecidedRequestsStayOnDiskAndReadable) {
   EXPECT_TRUE(created.ok()) << created.status();
 }
 
+// Start-up loads the undecided requests through their index; a store without it (no marker,
+// no entries) is scanned once, gets the index, and loads the same working set either way.
+TEST_F(ReviewsTest, UndecidedIndexIsBackfilledOnceAndLoadsTheWorkingSet) {
+  AddExpert("a", 10);
+  v1::ReviewRequest decided = Create(4);
+  v1::ReviewRequest open = Create(4);
+  v1::ReviewRequest queued = Create(8);
+  ASSERT_EQ(Get(queued.review_id()).state(), v1::REVIEW_STATE_QUEUED);
+  ASSERT_TRUE(Accept(decided.review_id()).ok());
+  ASSERT_TRUE(Verdict(decided.review_id(), v1::VERDICT_APPROVED).ok());
+  auto listed = [&]() {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(
+        NewRocksReviewRepository(store_.get())
+            ->ScanUndecidedReviews([&](v1::ReviewRequest r) { ids.push_back(r.review_id()); })
+            .ok());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  std::vector<std::string> undecided = {open.review_id(), Get(queued.review_id()).review_id()};
+  std::sort(undecided.begin(), undecided.end());
+  EXPECT_EQ(listed(), undecided);
+  // Back to the older layout: no undecided entries, no marker.
+  for (const std::string& key :
+       {UndecidedIndexedKey(), UndecidedKey(open.review_id()), UndecidedKey(queued.review_id())}) {
+    rocksdb::WriteBatch del;
+    del.Delete(store_->Cf(kMetaCf), key);
+    ASSERT_TRUE(store_->Write(del).ok());
+  }
+  EXPECT_TRUE(listed().empty());
+  for (int restart = 0; restart < 2; ++restart) {
+    SCOPED_TRACE(restart ? "loaded through the index" : "loaded by the backfill scan");
+    Open();
+    EXPECT_EQ(r_->ReviewsInMemory(), 2u);
+    EXPECT_EQ(listed(), undecided);
+    auto marker = NewRocksReviewRepository(store_.get())->GetMeta(UndecidedIndexedKey());
+    ASSERT_TRUE(marker.ok()) << marker.status();
+    EXPECT_TRUE(marker->has_value());
+    v1::GetLoadViewResponse view = *r_->GetLoadView(v1::GetLoadViewRequest());
+    EXPECT_EQ(view.queue().length(), 1);
+    ASSERT_EQ(view.experts_size(), 1);
+    EXPECT_EQ(view.experts(0).open_reviews(), 1);
+    CheckInvariants();
+  }
+}
+
 // A store written before the approver and continuity indexes existed (decided requests
 // without their meta entries, no marker) gets them once at start: continuity and the technical
 // lead of a won deal work from them.
@@ -420,7 +466,7 @@ TEST_F(ReviewsTest, DecidedIndexesAreBackfilledOnce) {
                                  return store_->Write(del).ok();
                                })
                   .ok());
-  EXPECT_EQ(continuity_entries, 1);
+  EXPECT_EQ(continuity_entries, 2);  // the continuity entry and the undecided-index marker
   Open();
   auto indexed = NewRocksReviewRepository(store_.get())->GetMeta(DecidedIndexedKey());
   ASSERT_TRUE(indexed.ok()) << indexed.status();
