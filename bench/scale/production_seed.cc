@@ -84,7 +84,7 @@ absl::StatusOr<SeedStats> SeedProduction(const SeedSpec& spec) {
   // The prototypes are removed: the N copies are the records.
   rocksdb::WriteBatch batch;
   for (const production::v1::Project& p : prototypes) {
-    repo->Delete(batch, production::Kind::kProject, p.project_id());
+    production::DeleteProject(*repo, batch, p.project_id());
     if (!p.opportunity_id().empty()) {
       repo->Delete(batch, production::Kind::kIndex, production::OpportunityKey(p.opportunity_id()));
     }
@@ -119,7 +119,7 @@ absl::StatusOr<SeedStats> SeedProduction(const SeedSpec& spec) {
     } else {
       c.set_due_date(Day(spec.now + absl::Hours(24 * (60 + static_cast<int64_t>(rng() % 400)))));
     }
-    repo->PutProto(batch, production::Kind::kProject, c.project_id(), c);
+    production::PutProject(*repo, batch, c);
     repo->PutRaw(batch, production::Kind::kIndex, production::OpportunityKey(c.opportunity_id()),
                  c.project_id());
     sample.Offer(i, c.project_id());

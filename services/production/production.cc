@@ -43,6 +43,53 @@ sched::Day Production::Today() const {
       std::floor(absl::ToDoubleSeconds(Now() - absl::UnixEpoch()) / 86400.0));
 }
 
+absl::Status Production::LoadActiveProjectsLocked() {
+  // Through the active-project index; a store without it (no marker) is scanned once and
+  // gets the index.
+  absl::StatusOr<std::string> marker = repo_->GetRaw(Kind::kIndex, ActiveIndexedKey());
+  if (!marker.ok() && !absl::IsNotFound(marker.status())) return marker.status();
+  absl::Status bad;
+  if (marker.ok()) {
+    const std::string prefix = ActiveKey("");
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(repo_->Scan(
+        Kind::kIndex,
+        [&](std::string_view key, std::string_view) {
+          if (key.substr(0, prefix.size()) != prefix) return false;
+          ids.emplace_back(key.substr(prefix.size()));
+          return true;
+        },
+        std::string_view(prefix).substr(0, prefix.size() - 1)));
+    for (const std::string& id : ids) {
+      absl::StatusOr<std::string> raw = repo_->GetRaw(Kind::kProject, id);
+      if (absl::IsNotFound(raw.status())) {
+        return absl::DataLossError(absl::StrCat("active index lists a missing project ", id));
+      }
+      RETURN_IF_ERROR(raw.status());
+      v1::Project p;
+      if (!p.ParseFromString(*raw)) return absl::DataLossError("corrupt project record");
+      if (p.state() == v1::PROJECT_STATE_ACTIVE) projects_[p.project_id()] = std::move(p);
+    }
+    return absl::OkStatus();
+  }
+  rocksdb::WriteBatch backfill;
+  RETURN_IF_ERROR(repo_->Scan(Kind::kProject, [&](std::string_view, std::string_view v) {
+    v1::Project p;
+    if (!p.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      bad = absl::DataLossError("corrupt project record");
+      return false;
+    }
+    if (p.state() == v1::PROJECT_STATE_ACTIVE) {
+      repo_->PutRaw(backfill, Kind::kIndex, ActiveKey(p.project_id()), "");
+      projects_[p.project_id()] = std::move(p);
+    }
+    return true;
+  }));
+  RETURN_IF_ERROR(bad);
+  repo_->PutRaw(backfill, Kind::kIndex, ActiveIndexedKey(), "");
+  return store_->Write(backfill);
+}
+
 absl::Status Production::Init() {
   std::lock_guard lock(mu_);
   absl::Status bad;
@@ -64,16 +111,8 @@ absl::Status Production::Init() {
     templates_[t.product_line()][t.version()] = std::move(t);
     return true;
   }));
-  RETURN_IF_ERROR(repo_->Scan(Kind::kProject, [&](std::string_view, std::string_view v) {
-    v1::Project p;
-    if (!p.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-      bad = absl::DataLossError("corrupt project record");
-      return false;
-    }
-    if (p.state() == v1::PROJECT_STATE_ACTIVE) projects_[p.project_id()] = std::move(p);
-    return true;
-  }));
   RETURN_IF_ERROR(bad);
+  RETURN_IF_ERROR(LoadActiveProjectsLocked());
   // Seed version 1 of the default templates.
   events::Transaction txn;
   bool seeded = false;
@@ -122,10 +161,9 @@ const v1::Project* Production::FindProject(const Work* work, const std::string& 
 void Production::Stage(Work& work) {
   for (const auto& [id, r] : work.resources)
     repo_->PutProto(work.txn.batch(), Kind::kResource, id, r);
-  for (const auto& [id, p] : work.projects)
-    repo_->PutProto(work.txn.batch(), Kind::kProject, id, p);
+  for (const auto& [id, p] : work.projects) PutProject(*repo_, work.txn.batch(), p);
   for (const std::string& id : work.removed_projects) {
-    repo_->Delete(work.txn.batch(), Kind::kProject, id);
+    DeleteProject(*repo_, work.txn.batch(), id);
   }
   for (const auto& [opp, id] : work.opportunity_index) {
     repo_->PutRaw(work.txn.batch(), Kind::kIndex, OpportunityKey(opp), id);

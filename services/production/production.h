@@ -257,6 +257,8 @@ class Production {
   // resource with the skill (else the scheduler re-plans them) and reports.
   absl::Status ApplyPersonOffboarded(const events::Event& e, const clients::v1::PersonOffboarded& m,
                                      events::Transaction& txn);
+  // LoadActiveProjectsLocked reads the active projects into projects_ (start-up).
+  absl::Status LoadActiveProjectsLocked();
   // CheckPersonActiveLocked is FAILED_PRECONDITION naming `field` for an offboarded person.
   absl::Status CheckPersonActiveLocked(std::string_view field, std::string_view person) const;
   absl::Status ApplySignOff(const events::Event& e, const review::v1::SignOffCompleted& done,

@@ -50,6 +50,26 @@ std::string OpportunityKey(std::string_view opportunity_id) {
   return absl::StrCat("opp/", std::string(opportunity_id));
 }
 
+std::string ActiveKey(std::string_view project_id) {
+  return absl::StrCat("active/", std::string(project_id));
+}
+
+std::string ActiveIndexedKey() { return "indexed/active"; }
+
+void PutProject(Repository& repo, rocksdb::WriteBatch& batch, const v1::Project& p) {
+  repo.PutProto(batch, Kind::kProject, p.project_id(), p);
+  if (p.state() == v1::PROJECT_STATE_ACTIVE) {
+    repo.PutRaw(batch, Kind::kIndex, ActiveKey(p.project_id()), "");
+  } else {
+    repo.Delete(batch, Kind::kIndex, ActiveKey(p.project_id()));
+  }
+}
+
+void DeleteProject(Repository& repo, rocksdb::WriteBatch& batch, std::string_view project_id) {
+  repo.Delete(batch, Kind::kProject, project_id);
+  repo.Delete(batch, Kind::kIndex, ActiveKey(project_id));
+}
+
 sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today) {
   sched::ProjectIn in;
   in.id = p.project_id();

@@ -12,6 +12,8 @@
 #include "common/api/validation.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "rocksdb/write_batch.h"
+#include "services/production/repository.h"
 #include "services/production/scheduler.h"
 #include "triad/common/v1/types.pb.h"
 #include "triad/production/v1/events.pb.h"
@@ -29,6 +31,16 @@ std::vector<v1::PhaseTemplateSet> DefaultTemplates();
 
 // OpportunityKey is the index key of the project created for an opportunity.
 std::string OpportunityKey(std::string_view opportunity_id);
+
+// ActiveKey (Kind::kIndex) lists an active project; ActiveIndexedKey marks a store whose
+// active-project index is complete (written by the start-up backfill of a store that predates
+// it). Start-up reads the active projects through the index instead of the whole history.
+std::string ActiveKey(std::string_view project_id);
+std::string ActiveIndexedKey();
+// PutProject adds a project record to `batch` with its active index entry (or the entry's
+// removal when the project is no longer active); DeleteProject removes both.
+void PutProject(Repository& repo, rocksdb::WriteBatch& batch, const v1::Project& p);
+void DeleteProject(Repository& repo, rocksdb::WriteBatch& batch, std::string_view project_id);
 
 // PlanStable is true when the plans of `result` are a fixed point of the full reschedule of
 // `problem`: no tentative project (re-placed every time), no late or unschedulable one, every

@@ -10,6 +10,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/production/production.h"
+#include "services/production/production_internal.h"
+#include "services/production/repository.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
@@ -144,6 +146,36 @@ TEST_F(RoundsAndRestartTest, PlanRecomputedAtStartIsStoredAndStable) {
   EXPECT_TRUE(MessageDifferencer::Equals(Get(created.project_id()), after))
       << Get(created.project_id()).DebugString();
   EXPECT_EQ(::triad::testing::ReadOutboxOfType(*store_, c::ProjectRescheduled::kType).size(), 1u);
+}
+
+// Start-up loads the active projects through their index; a store without it (no marker, no
+// entries) is scanned once, gets the index, and loads the same active set either way.
+TEST_F(RoundsAndRestartTest, ActiveProjectIndexIsBackfilledOnceAndLoadsTheActiveSet) {
+  AddResource("arch-1", "architectural-design");
+  AddResource("draft-1", "drafting");
+  const v1::Project a = CreateProject("2026-12-31", 120);
+  const v1::Project b = CreateProject("2027-03-31", 80);
+  Open();
+  EXPECT_EQ(p_->ProjectsInMemory(), 2u);
+  // Back to the older layout: no active entries, no marker.
+  auto repo = NewRocksRepository(store_.get());
+  rocksdb::WriteBatch del;
+  for (const std::string& key :
+       {ActiveIndexedKey(), ActiveKey(a.project_id()), ActiveKey(b.project_id())}) {
+    ASSERT_TRUE(repo->GetRaw(Kind::kIndex, key).ok()) << key;
+    repo->Delete(del, Kind::kIndex, key);
+  }
+  ASSERT_TRUE(store_->Write(del).ok());
+  for (int restart = 0; restart < 2; ++restart) {
+    SCOPED_TRACE(restart ? "loaded through the index" : "loaded by the backfill scan");
+    Open();
+    EXPECT_EQ(p_->ProjectsInMemory(), 2u);
+    EXPECT_TRUE(MessageDifferencer::Equals(Get(a.project_id()), a));
+    for (const std::string& key :
+         {ActiveIndexedKey(), ActiveKey(a.project_id()), ActiveKey(b.project_id())}) {
+      EXPECT_TRUE(NewRocksRepository(store_.get())->GetRaw(Kind::kIndex, key).ok()) << key;
+    }
+  }
 }
 
 TEST_F(RoundsAndRestartTest, RejectedSignOffIsRequestedAgainInANewRound) {
