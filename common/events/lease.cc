@@ -1,6 +1,8 @@
 // Implements the single-instance lease on a one-partition topic's consumer group.
 #include "common/events/lease.h"
 
+#include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +12,7 @@
 
 namespace triad::events {
 
-class Lease::Impl : public RdKafka::RebalanceCb {
+class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
   Impl(KafkaConfig kafka, std::string group, std::string topic, std::atomic<bool>* held)
       : kafka_(std::move(kafka)), group_(std::move(group)), topic_(std::move(topic)), held_(held) {}
@@ -35,6 +37,16 @@ class Lease::Impl : public RdKafka::RebalanceCb {
     }
   }
 
+  // event_cb notes when the brokers were last unreachable: time without a broker says nothing
+  // about another instance holding the lease, so the waits below do not count it.
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
+    if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN || event.err() == RdKafka::ERR__TRANSPORT ||
+        event.err() == RdKafka::ERR__RESOLVE) {
+      broker_trouble_at_ns_.store(absl::ToUnixNanos(absl::Now()));
+    }
+  }
+
   absl::Status Acquire(absl::Duration wait, const std::function<bool()>& cancelled,
                        std::function<void()> on_lost) {
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
@@ -46,7 +58,9 @@ class Lease::Impl : public RdKafka::RebalanceCb {
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
-        RdKafka::Conf::CONF_OK) {
+            RdKafka::Conf::CONF_OK ||
+        (*conf)->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) !=
+            RdKafka::Conf::CONF_OK) {
       return absl::InternalError("lease: " + err);
     }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
@@ -55,10 +69,11 @@ class Lease::Impl : public RdKafka::RebalanceCb {
     if (code != RdKafka::ERR_NO_ERROR) {
       return absl::UnavailableError(absl::StrCat("lease: subscribe: ", RdKafka::err2str(code)));
     }
-    const absl::Time deadline = absl::Now() + wait;
+    const absl::Time start = absl::Now();
     while (!held_->load()) {
       if (cancelled()) return absl::CancelledError("lease: stopping");
-      if (absl::Now() >= deadline) {
+      // `wait` of reachable brokers without the lease: another member holds it.
+      if (absl::Now() >= std::max(start, BrokerTroubleAt()) + wait) {
         consumer_->close();
         consumer_.reset();
         return absl::FailedPreconditionError(absl::StrCat(
@@ -90,13 +105,16 @@ class Lease::Impl : public RdKafka::RebalanceCb {
     bool reported = false;
     while (running_) {
       delete consumer_->consume(200);
-      if (!held_->load() && !reported && absl::Now() - lost_at_ > wait_) {
+      if (!held_->load() && !reported &&
+          absl::Now() - std::max(lost_at_, BrokerTroubleAt()) > wait_) {
         reported = true;
         logging::Error("lease: lost for good (another instance may run)", {{"group", group_}});
         if (on_lost_) on_lost_();
       }
     }
   }
+
+  absl::Time BrokerTroubleAt() const { return absl::FromUnixNanos(broker_trouble_at_ns_.load()); }
 
   KafkaConfig kafka_;
   std::string group_;
@@ -108,6 +126,8 @@ class Lease::Impl : public RdKafka::RebalanceCb {
   absl::Duration wait_;
   absl::Time lost_at_ = absl::InfiniteFuture();
   std::function<void()> on_lost_;
+  // When the brokers were last unreachable (event_cb; written on the polling thread).
+  std::atomic<int64_t> broker_trouble_at_ns_{0};
 };
 
 std::string Lease::LeaseTopic(std::string_view service) {
