@@ -11,8 +11,9 @@ once on the same data. Afterwards:
   - every verdict reached its opportunity exactly once: one review request per gate, one
     `review_verdict` history entry on the deal, naming that review;
   - no service exits for any other reason than its single-instance lease (lost, or not
-    acquired in time, while the broker was down: the runtime stops rather than risk two
-    instances; the test restarts it then, as Kubernetes would, and prints a NOTE).
+    acquired in time: the runtime stops rather than risk two instances; time without a
+    reachable broker does not count toward that, so a broker outage alone does not cause it;
+    the test restarts such a service, as Kubernetes would, and prints a NOTE).
 
 The broker is the test's own (scripts/kafka-local.sh on a free port pair, or
 TRIAD_TEST_CRASH_KAFKA_PORT), so it can be killed whatever KAFKA_BOOTSTRAP_SERVERS names. The
@@ -167,9 +168,9 @@ class CrashTest(harness.ClusterCase):
 
     def supervise(self):
         """Restarts a service that stopped because of its single-instance lease (lost for
-        longer than the lease wait, or not acquired within it after a restart, both of which a
-        broker outage can cause: the runtime then stops rather than risk two instances), as its
-        supervisor (Kubernetes) would, at most 3 times per service; any other exit fails the
+        longer than the lease wait, or not acquired within it after a restart, counting only
+        time with a reachable broker: the runtime then stops rather than risk two instances), as
+        its supervisor (Kubernetes) would, at most 3 times per service; any other exit fails the
         test. Returns True."""
         for name, svc in self.cluster.svc.items():
             if svc.alive():
