@@ -72,6 +72,7 @@ class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     const absl::Time start = absl::Now();
     while (!held_->load()) {
       if (cancelled()) return absl::CancelledError("lease: stopping");
+      ProbeBrokers();
       // `wait` of reachable brokers without the lease: another member holds it.
       if (absl::Now() >= std::max(start, BrokerTroubleAt()) + wait) {
         consumer_->close();
@@ -105,6 +106,7 @@ class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     bool reported = false;
     while (running_) {
       delete consumer_->consume(200);
+      if (!held_->load()) ProbeBrokers();
       if (!held_->load() && !reported &&
           absl::Now() - std::max(lost_at_, BrokerTroubleAt()) > wait_) {
         reported = true;
@@ -112,6 +114,19 @@ class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         if (on_lost_) on_lost_();
       }
     }
+  }
+
+  // ProbeBrokers asks the cluster for metadata (every 2 s at most, while the lease is not
+  // held): librdkafka reports a lost broker once, so a failed request is what marks the whole
+  // outage.
+  void ProbeBrokers() {
+    const absl::Time now = absl::Now();
+    if (now < next_probe_) return;
+    next_probe_ = now + absl::Seconds(2);
+    RdKafka::Metadata* md = nullptr;
+    const RdKafka::ErrorCode err = consumer_->metadata(false, nullptr, &md, 500);
+    delete md;
+    if (err != RdKafka::ERR_NO_ERROR) broker_trouble_at_ns_.store(absl::ToUnixNanos(absl::Now()));
   }
 
   absl::Time BrokerTroubleAt() const { return absl::FromUnixNanos(broker_trouble_at_ns_.load()); }
@@ -128,6 +143,7 @@ class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   std::function<void()> on_lost_;
   // When the brokers were last unreachable (event_cb; written on the polling thread).
   std::atomic<int64_t> broker_trouble_at_ns_{0};
+  absl::Time next_probe_ = absl::InfinitePast();
 };
 
 std::string Lease::LeaseTopic(std::string_view service) {

@@ -191,6 +191,9 @@ void ServiceRuntime::Connect() {
   }
   if (connector_stop_) return;
   // 2. The single-instance lease.
+  logging::Info("runtime: taking the single-instance lease",
+                {{"group", absl::StrCat(options_.consumer_group, ".lease")},
+                 {"wait_s", absl::ToDoubleSeconds(options_.lease_wait)}});
   lease_ = std::make_unique<events::Lease>(
       options_.kafka, absl::StrCat(options_.consumer_group, ".lease"), lease_topic);
   absl::Status s = lease_->Acquire(

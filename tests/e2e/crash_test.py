@@ -190,18 +190,71 @@ class CrashTest(harness.ClusterCase):
         return True
 
     def call(self, fn, d):
-        """Runs one step, retrying (same request ids) while a service is unreachable."""
+        """Runs one step, retrying (same request ids) while a service is unreachable or a call
+        was cut by a service stopping (supervise() restarts it)."""
         deadline = time.monotonic() + 60
         while True:
             try:
                 return fn(d)
             except grpc.RpcError as e:
                 if e.code() not in (grpc.StatusCode.UNAVAILABLE,
-                                    grpc.StatusCode.DEADLINE_EXCEEDED) or \
+                                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                                    grpc.StatusCode.CANCELLED) or \
                         time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
                 self.supervise()
+
+    def test_a_service_restarted_into_a_broker_outage_keeps_running(self):
+        """clients is SIGKILLed and started again, and the broker dies right after, for longer
+        than the lease wait (25 s): the restarted service must wait for Kafka, not give up its
+        start as if another instance held the lease; then a client it registers reaches
+        pipeline. Every other service rides out the same outage."""
+        self.log, self.restarts = [], {}
+        svc = self.cluster.svc["clients"]
+        with open(svc.log_path, "rb") as f:
+            seen = f.read().count(b"runtime: taking the single-instance lease")
+        self.cluster.kill("clients")
+        self.cluster.restart("clients")
+        # The broker dies while the restarted service waits for its lease (the old instance's
+        # group membership has not expired yet).
+        deadline = time.monotonic() + 30
+        while True:
+            with open(svc.log_path, "rb") as f:
+                if f.read().count(b"runtime: taking the single-instance lease") > seen:
+                    break
+            self.assertLess(time.monotonic(), deadline, "clients never started to take its lease")
+            time.sleep(0.1)
+        self.broker.kill()
+        outage_end = time.monotonic() + 30  # the outage under test, not a wait for a result
+        while time.monotonic() < outage_end:
+            for name, svc in self.cluster.svc.items():
+                self.assertTrue(svc.alive(), "%s exited during the broker outage:\n%s"
+                                % (name, svc.log_tail()))
+            time.sleep(0.5)
+        self.broker.start()
+        key = "outage-%s" % RUN
+        client = self.read(self.t.client, key, "Outage Test Clinic %s" % RUN, OWNER)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                self.cluster.pipeline.CreateOpportunity(S.pipeline.CreateOpportunityRequest(
+                    request_id="e2e-%s-opp-%s" % (RUN, key), client_id=client.client_id,
+                    owner_id=OWNER, value=rpc.money(100_000), title="Deal " + key,
+                    product_line=self.cluster.product_line, actor=rpc.actor(OWNER),
+                    expected_close_time=day(60), desired_delivery_time=day(400)), timeout=15)
+                break
+            except grpc.RpcError as e:
+                retry = e.code() == grpc.StatusCode.UNAVAILABLE or (
+                    e.code() == grpc.StatusCode.FAILED_PRECONDITION and "not known" in e.details())
+                if not retry or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        for name, svc in self.cluster.svc.items():
+            self.assertTrue(svc.alive(), "%s exited after the broker outage:\n%s"
+                            % (name, svc.log_tail()))
+            with open(svc.log_path, "rb") as f:
+                self.assertNotIn(b'"runtime: fatal', f.read(), "%s stopped itself" % name)
 
     def test_crash_and_restart_every_service_and_the_broker(self):
         rng = random.Random(self.seed)
