@@ -12,7 +12,7 @@
 
 namespace triad::events {
 
-class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
+class Lease::Impl : public RdKafka::RebalanceCb {
  public:
   Impl(KafkaConfig kafka, std::string group, std::string topic, std::atomic<bool>* held)
       : kafka_(std::move(kafka)), group_(std::move(group)), topic_(std::move(topic)), held_(held) {}
@@ -37,16 +37,6 @@ class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     }
   }
 
-  // event_cb notes when the brokers were last unreachable: time without a broker says nothing
-  // about another instance holding the lease, so the waits below do not count it.
-  void event_cb(RdKafka::Event& event) override {
-    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
-    if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN || event.err() == RdKafka::ERR__TRANSPORT ||
-        event.err() == RdKafka::ERR__RESOLVE) {
-      broker_trouble_at_ns_.store(absl::ToUnixNanos(absl::Now()));
-    }
-  }
-
   absl::Status Acquire(absl::Duration wait, const std::function<bool()>& cancelled,
                        std::function<void()> on_lost) {
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
@@ -58,9 +48,7 @@ class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
-            RdKafka::Conf::CONF_OK ||
-        (*conf)->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) !=
-            RdKafka::Conf::CONF_OK) {
+        RdKafka::Conf::CONF_OK) {
       return absl::InternalError("lease: " + err);
     }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
@@ -141,7 +129,7 @@ class Lease::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   absl::Duration wait_;
   absl::Time lost_at_ = absl::InfiniteFuture();
   std::function<void()> on_lost_;
-  // When the brokers were last unreachable (event_cb; written on the polling thread).
+  // When a metadata probe last failed (ProbeBrokers; written on the polling thread).
   std::atomic<int64_t> broker_trouble_at_ns_{0};
   absl::Time next_probe_ = absl::InfinitePast();
 };
