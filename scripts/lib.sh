@@ -36,4 +36,15 @@ triad_private_kafka() {
   trap '"$ROOT/scripts/kafka-local.sh" stop' EXIT
   "$ROOT/scripts/kafka-local.sh" start
   BOOTSTRAP="$("$ROOT/scripts/kafka-local.sh" bootstrap)"
+  TRIAD_PRIVATE_KAFKA_STARTED=1
+}
+
+# triad_stop_private_kafka stops the broker triad_private_kafka started (nothing when it used
+# KAFKA_BOOTSTRAP_SERVERS), so later steps do not share the cores with an idle broker.
+triad_stop_private_kafka() {
+  if [[ "${TRIAD_PRIVATE_KAFKA_STARTED:-0}" == 1 ]]; then
+    "$ROOT/scripts/kafka-local.sh" stop
+    trap - EXIT
+    TRIAD_PRIVATE_KAFKA_STARTED=0
+  fi
 }

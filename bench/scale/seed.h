@@ -37,7 +37,9 @@ absl::StatusOr<SeedStore> OpenSeedStore(const std::string& path,
                                         const std::string& source);
 
 // FinishSeedStore drops the outbox entries and request-replay records the seeding wrote,
-// compacts the database (a service starts on settled files) and closes it.
+// flushes the store (seeding writes skip the write-ahead log: StoreOptions::bulk_load) and
+// closes it. Nothing is compacted by force: a service starts on the files RocksDB's own
+// compaction left, as after a long run of writes.
 absl::Status FinishSeedStore(SeedStore& s);
 
 // SeedSpec says what to seed.

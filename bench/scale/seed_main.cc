@@ -18,6 +18,7 @@
 #include "bench/scale/seed.h"
 #include "common/events/consumer.h"
 #include "common/events/consumer_offsets.h"
+#include "common/status/status_macros.h"
 #include "common/util/idempotency.h"
 #include "rocksdb/db.h"
 
@@ -51,6 +52,7 @@ absl::StatusOr<SeedStore> OpenSeedStore(const std::string& path,
   storage::StoreOptions so;
   so.path = path;
   so.column_families = std::move(column_families);
+  so.bulk_load = true;
   SeedStore s;
   absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(so);
   if (!store.ok()) return store.status();
@@ -76,10 +78,7 @@ absl::Status FinishSeedStore(SeedStore& s) {
     rocksdb::Status st = db->DeleteRange(rocksdb::WriteOptions(), h, "", end);
     if (!st.ok()) return storage::ToStatus(st);
   }
-  rocksdb::CompactRangeOptions co;
-  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
-  rocksdb::Status st = db->CompactRange(co, nullptr, nullptr);
-  if (!st.ok()) return storage::ToStatus(st);
+  RETURN_IF_ERROR(s.store->Flush());
   return s.store->Close();
 }
 

@@ -144,6 +144,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   for (size_t i = 0; i < handles.size(); ++i) store->handles_[descriptors[i].name] = handles[i];
   // Never an fsync inside Write: with sync_writes the caller awaits a grouped sync instead.
   store->write_options_.sync = false;
+  store->write_options_.disableWAL = options.bulk_load;
   rocksdb::DB* db = raw;
   Store* self = store.get();
   store->group_ = std::make_shared<GroupCommit>([db] { return db->GetLatestSequenceNumber(); },
@@ -334,6 +335,13 @@ absl::Status Store::SyncWalNow() {
 void Store::AddWriteListener(std::function<void()> listener) {
   std::lock_guard<std::mutex> lock(listeners_mu_);
   listeners_.push_back(std::move(listener));
+}
+
+absl::Status Store::Flush() {
+  if (!db_) return absl::FailedPreconditionError("store: closed");
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (const auto& [name, handle] : handles_) handles.push_back(handle);
+  return ToStatus(db_->Flush(rocksdb::FlushOptions(), handles));
 }
 
 absl::Status Store::Close() {

@@ -46,6 +46,9 @@ struct StoreOptions {
   // Opens a frozen copy (a checkpoint being backed up): the write-ahead log is not flushed
   // at recovery and nothing is compacted, so the files stay those of the copy.
   bool frozen_copy = false;
+  // Bulk load (offline seeding tools only, never a service): writes skip the write-ahead log,
+  // so they are on disk only after Flush (Close flushes too); a crash before that loses them.
+  bool bulk_load = false;
 };
 
 // ScanFn receives each key/value in order; returning false stops the scan.
@@ -124,6 +127,10 @@ class Store {
 
   // AddWriteListener registers a callback run after every successful Write.
   void AddWriteListener(std::function<void()> listener);
+
+  // Flush writes every column family's memtable to SST files (ends a bulk load: its writes
+  // skipped the write-ahead log).
+  absl::Status Flush();
 
   // Close syncs the WAL, stops background work and closes the database. Idempotent.
   absl::Status Close();

@@ -40,6 +40,42 @@ TEST(StoreTest, BatchIsAtomicAcrossColumnFamiliesAndSurvivesReopen) {
   EXPECT_TRUE(absl::IsInvalidArgument(store->Get("unknown_cf", "k").status()));
 }
 
+uint64_t WalBytes(Store& store) {
+  rocksdb::VectorLogPtr wals;
+  EXPECT_TRUE(store.db()->GetSortedWalFiles(wals).ok());
+  uint64_t bytes = 0;
+  for (const auto& w : wals) bytes += w->SizeFileBytes();
+  return bytes;
+}
+
+TEST(StoreTest, BulkLoadSkipsTheLogAndIsKeptByFlush) {
+  testing::TempDir dir;
+  for (bool bulk : {false, true}) {
+    StoreOptions o;
+    o.path = dir.path() + (bulk ? "/bulk" : "/logged");
+    o.column_families = {"items"};
+    o.bulk_load = bulk;
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int i = 0; i < 100; ++i) {
+      rocksdb::WriteBatch batch;
+      batch.Put((*store)->Cf("items"), "k" + std::to_string(i), std::string(100, 'v'));
+      ASSERT_TRUE((*store)->Write(batch).ok());
+    }
+    if (bulk) {
+      EXPECT_EQ(WalBytes(**store), 0u);
+      ASSERT_TRUE((*store)->Flush().ok());
+    } else {
+      EXPECT_GT(WalBytes(**store), 10'000u);
+    }
+    ASSERT_TRUE((*store)->Close().ok());
+    o.bulk_load = false;
+    auto reopened = Store::Open(o);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    EXPECT_EQ(*(*reopened)->Get("items", "k99"), std::string(100, 'v')) << "bulk " << bulk;
+  }
+}
+
 TEST(StoreTest, PrefixScanIsOrderedBoundedAndResumable) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
