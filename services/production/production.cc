@@ -259,7 +259,18 @@ void Production::SaveOutcomeLocked(Work& work, const std::string& id,
                                    const std::map<std::string, bool>& active, absl::Time now,
                                    std::string_view reason, const common::v1::Actor& actor,
                                    v1::ScheduleReport& report) {
-  v1::Project next = *FindProject(&work, id);
+  // Most projects keep their plan in a reschedule: those are recognised without a copy (the
+  // same outcome as the comparison below: no move, same plan, same risk).
+  const v1::Project& current = *FindProject(&work, id);
+  const bool none_moved = std::none_of(out.phases.begin(), out.phases.end(),
+                                       [](const sched::PhaseOut& po) { return po.moved; });
+  if (none_moved && current.scheduled() && current.at_risk() == out.late &&
+      PlanUnchanged(current, phase_index, out) &&
+      current.risk_reason() == (out.late ? RiskReason(current, out) : "")) {
+    report.set_phases_scheduled(report.phases_scheduled() + static_cast<int>(phase_index.size()));
+    return;
+  }
+  v1::Project next = current;
   const v1::Project before = next;
   std::vector<std::string> explanations;
   for (size_t k = 0; k < phase_index.size(); ++k) {

@@ -189,6 +189,48 @@ bool SamePlan(const v1::Project& a, const v1::Project& b) {
   return true;
 }
 
+namespace {
+
+// SameDay is true when `stored` is what ApplyPlan stores for `day`.
+bool SameDay(const std::string& stored, sched::Day day) {
+  return day >= 0 ? stored == sched::FormatDay(day) : stored.empty();
+}
+
+}  // namespace
+
+bool PlanUnchanged(const v1::Project& p, const std::vector<int>& phase_index,
+                   const sched::ProjectOut& out) {
+  if (!SameDay(p.planned_end_date(), out.end) || phase_index.size() != out.phases.size()) {
+    return false;
+  }
+  for (size_t k = 0; k < phase_index.size(); ++k) {
+    if (phase_index[k] < 0 || phase_index[k] >= p.phases_size()) return false;
+    const v1::Phase& ph = p.phases(phase_index[k]);
+    const sched::PhaseOut& po = out.phases[k];
+    if (ph.resource_id() != po.resource || !SameDay(ph.planned_start_date(), po.start) ||
+        !SameDay(ph.planned_end_date(), po.end) || ph.unschedulable_reason() != po.unschedulable) {
+      return false;
+    }
+    for (int j = 0; j < ph.additional_assignments_size(); ++j) {
+      const v1::PhaseAssignment& extra = ph.additional_assignments(j);
+      if (static_cast<size_t>(j) >= po.parts.size() || !po.unschedulable.empty()) {
+        if (!extra.resource_id().empty() || !extra.planned_start_date().empty() ||
+            !extra.planned_end_date().empty()) {
+          return false;
+        }
+        continue;
+      }
+      const sched::PartOut& part = po.parts[j];
+      if (extra.resource_id() != part.resource ||
+          !SameDay(extra.planned_start_date(), part.start) ||
+          !SameDay(extra.planned_end_date(), part.end)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 std::string RiskReason(const v1::Project& p, const sched::ProjectOut& out) {
   for (const v1::Phase& ph : p.phases()) {
     if (!ph.unschedulable_reason().empty()) {

@@ -59,6 +59,12 @@ void ApplyPlan(const sched::PhaseOut& out, v1::Phase& phase);
 // SamePlan is true when both versions plan every phase identically and end on the same day.
 bool SamePlan(const v1::Project& a, const v1::Project& b);
 
+// PlanUnchanged is true when applying `out` to `p` (ApplyPlan on the phases `phase_index`,
+// out.phases[k] to p.phases(phase_index[k]), and out.end as the planned end) would leave it
+// SamePlan with `p`: the comparison a reschedule makes for every project, without the copy.
+bool PlanUnchanged(const v1::Project& p, const std::vector<int>& phase_index,
+                   const sched::ProjectOut& out);
+
 // RiskReason explains why a project is late.
 std::string RiskReason(const v1::Project& p, const sched::ProjectOut& out);
 

@@ -1,7 +1,9 @@
 // Domain tests of the production service (no Kafka, real RocksDB on disk): the plan recomputed
 // at start-up is stored (GetProject agrees with the schedule across restarts), and a rejected
-// key-milestone sign-off is requested again in a new round with the earlier rounds kept.
+// key-milestone sign-off is requested again in a new round with the earlier rounds kept; the
+// reschedule's copy-free "plan unchanged" check agrees with applying the plan and comparing.
 #include <memory>
+#include <random>
 
 #include "absl/strings/match.h"
 #include "common/contracts/production.h"
@@ -251,6 +253,82 @@ TEST_F(RoundsAndRestartTest, RejectedSignOffIsRequestedAgainInANewRound) {
   // Approved: nothing more to request.
   again.set_request_id("resign-2");
   EXPECT_EQ(p_->RequestSignOff(again).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A reschedule skips the projects whose plan did not change without copying them:
+// PlanUnchanged must answer exactly what ApplyPlan followed by SamePlan answers, over random
+// plans that differ from the stored one in any field (or not at all).
+TEST(PlanUnchangedTest, AgreesWithApplyingThePlanAndComparing) {
+  std::mt19937_64 rng(7);
+  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+  const std::vector<std::string> resources = {"", "r1", "r2"};
+  auto random_part = [&] {
+    sched::PartOut part;
+    part.resource = resources[pick(3)];
+    part.start = pick(3) == 0 ? -1 : 20000 + pick(3);
+    part.end = pick(3) == 0 ? -1 : 20005 + pick(3);
+    return part;
+  };
+  int unchanged = 0, changed = 0;
+  for (int round = 0; round < 4000; ++round) {
+    v1::Project stored;
+    stored.set_planned_end_date(pick(4) == 0 ? "" : sched::FormatDay(20010 + pick(2)));
+    sched::ProjectOut out;
+    out.end = pick(4) == 0 ? -1 : 20010 + pick(2);
+    std::vector<int> index;
+    for (int k = 0; k < 3; ++k) {
+      v1::Phase* ph = stored.add_phases();
+      ph->set_name(absl::StrCat("phase ", k));
+      sched::PhaseOut po;
+      po.resource = resources[pick(3)];
+      po.start = pick(3) == 0 ? -1 : 20000 + pick(2);
+      po.end = pick(3) == 0 ? -1 : 20005 + pick(2);
+      po.unschedulable = pick(5) == 0 ? "no resource has the skill" : "";
+      po.allocation.push_back({20000 + pick(3), 1.0 + pick(8)});
+      for (int j = 0, n = pick(3); j < n; ++j) po.parts.push_back(random_part());
+      for (int j = 0, n = pick(3); j < n; ++j) ph->add_additional_assignments();
+      // The stored phase: the same plan, or this plan with one field changed.
+      ApplyPlan(po, *ph);
+      if (pick(3) == 0) {
+        sched::PhaseOut other = po;
+        switch (pick(5)) {
+          case 0:
+            other.resource = resources[pick(3)];
+            break;
+          case 1:
+            other.start = pick(2) == 0 ? -1 : 20000 + pick(3);
+            break;
+          case 2:
+            other.end = pick(2) == 0 ? -1 : 20005 + pick(3);
+            break;
+          case 3:
+            other.unschedulable = pick(2) == 0 ? "" : "resource on leave";
+            break;
+          default:
+            if (!other.parts.empty()) other.parts[pick(other.parts.size())] = random_part();
+            if (pick(2) == 0) other.parts.push_back(random_part());
+        }
+        ApplyPlan(other, *ph);
+      }
+      if (pick(4) != 0) {
+        index.push_back(k);
+        out.phases.push_back(po);
+      }
+    }
+    v1::Project applied = stored;
+    for (size_t k = 0; k < index.size(); ++k) {
+      ApplyPlan(out.phases[k], *applied.mutable_phases(index[k]));
+    }
+    applied.set_planned_end_date(out.end >= 0 ? sched::FormatDay(out.end) : "");
+    const bool expected = SamePlan(stored, applied);
+    ASSERT_EQ(PlanUnchanged(stored, index, out), expected)
+        << "round " << round << "\nstored: " << stored.ShortDebugString()
+        << "\napplied: " << applied.ShortDebugString();
+    (expected ? unchanged : changed)++;
+  }
+  // Both answers were exercised many times.
+  EXPECT_GT(unchanged, 300);
+  EXPECT_GT(changed, 300);
 }
 
 }  // namespace
