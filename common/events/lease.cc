@@ -32,13 +32,19 @@ class Lease::Impl : public RdKafka::RebalanceCb {
       if (!partitions.empty()) {
         held_->store(false);
         lost_at_ = absl::Now();
-        logging::Warn("lease: lost; waiting to get it back", {{"group", group_}});
+        if (releasing_) {
+          // Leaving the group on shutdown hands the lease on: not a loss to warn about.
+          logging::Info("lease: released", {{"group", group_}});
+        } else {
+          logging::Warn("lease: lost; waiting to get it back", {{"group", group_}});
+        }
       }
     }
   }
 
   absl::Status Acquire(absl::Duration wait, const std::function<bool()>& cancelled,
                        std::function<void()> on_lost) {
+    releasing_ = false;
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
         kafka_,
         {{"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"}, {"log_level", "3"}},
@@ -79,6 +85,7 @@ class Lease::Impl : public RdKafka::RebalanceCb {
   }
 
   void Release() {
+    releasing_ = true;
     if (running_.exchange(false) && thread_.joinable()) thread_.join();
     if (consumer_) {
       consumer_->close();
@@ -126,6 +133,8 @@ class Lease::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::thread thread_;
   std::atomic<bool> running_{false};
+  // Set by Release: the revocation that follows is this instance leaving, not a loss.
+  std::atomic<bool> releasing_{false};
   absl::Duration wait_;
   absl::Time lost_at_ = absl::InfiniteFuture();
   std::function<void()> on_lost_;

@@ -2,16 +2,21 @@
 // quarantined while the stream goes on; a failed delivery keeps per-key order; a storage fault
 // pauses consumption (nothing is dead-lettered) and every event is applied exactly once after
 // recovery; a service starts and serves while Kafka is down and relays once it is back; a second
-// instance of a service is refused.
+// instance of a service is refused; a clean shutdown releases the lease without a warning.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/logging.h"
 #include "common/server/runtime.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
@@ -326,6 +331,31 @@ TEST(HardeningTest, ASecondInstanceOfAServiceIsRefused) {
   EXPECT_TRUE(a->Failed().ok());
   b->Shutdown();
   a->Shutdown();
+}
+
+// A clean shutdown hands the single-instance lease on: logged as released, not as a loss (a
+// warning on every rolling restart would teach operators to ignore the real one).
+TEST(HardeningTest, ACleanShutdownReleasesTheLeaseWithoutAWarning) {
+  const std::string service = UniqueName("lease-release");
+  TempDir dir;
+  auto rt = std::move(*server::ServiceRuntime::Create(
+      RuntimeFor(service, dir.path(), UniqueName("g-"), TestKafkaConfig())));
+  ASSERT_TRUE(rt->Start().ok());
+  ASSERT_TRUE(PollUntil([&] { return rt->Connected(); }, absl::Seconds(60))) << rt->Failed();
+  std::mutex mu;
+  std::vector<std::string> lines;
+  logging::SetLineObserver([&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.emplace_back(line);
+  });
+  rt->Shutdown();
+  logging::SetLineObserver(nullptr);
+  bool released = false;
+  for (const std::string& line : lines) {
+    EXPECT_FALSE(absl::StrContains(line, "lease: lost")) << line;
+    released = released || absl::StrContains(line, "lease: released");
+  }
+  EXPECT_TRUE(released) << "no 'lease: released' line among " << lines.size();
 }
 
 }  // namespace
