@@ -218,35 +218,26 @@ class RocksReviewRepository final : public ReviewRepository {
 
 }  // namespace
 
+namespace {
+
+// MetaKey is a key of the meta column family: what it records, then the id it is about.
+std::string MetaKey(std::string_view kind, std::string_view id) {
+  return storage::KeyBuilder().Str(kind).Str(id).Build();
+}
+
+}  // namespace
+
 std::string ApproverKey(const std::string& opportunity_id) {
-  storage::KeyBuilder k;
-  k.Str("approver").Str(opportunity_id);
-  return k.Build();
+  return MetaKey("approver", opportunity_id);
 }
 
-std::string DecidedIndexedKey() {
-  storage::KeyBuilder k;
-  k.Str("indexed").Str("decided");
-  return k.Build();
-}
+std::string DecidedIndexedKey() { return MetaKey("indexed", "decided"); }
 
-std::string UndecidedKey(const std::string& review_id) {
-  storage::KeyBuilder k;
-  k.Str("undecided").Str(review_id);
-  return k.Build();
-}
+std::string UndecidedKey(const std::string& review_id) { return MetaKey("undecided", review_id); }
 
-std::string UndecidedIndexedKey() {
-  storage::KeyBuilder k;
-  k.Str("indexed").Str("undecided");
-  return k.Build();
-}
+std::string UndecidedIndexedKey() { return MetaKey("indexed", "undecided"); }
 
-std::string LeadKey(const std::string& opportunity_id) {
-  storage::KeyBuilder k;
-  k.Str("lead").Str(opportunity_id);
-  return k.Build();
-}
+std::string LeadKey(const std::string& opportunity_id) { return MetaKey("lead", opportunity_id); }
 
 std::vector<std::string> RepositoryColumnFamilies() {
   return {kExpertsCf, kReviewsCf, kMetaCf, kSolutionsCf, kKbIndexCf};
