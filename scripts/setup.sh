@@ -13,7 +13,7 @@ PACKAGES=(
   libssl-dev libspdlog-dev prometheus-cpp-dev libcli11-dev nlohmann-json3-dev
   kcat clang-format python3 python3-grpcio python3-confluent-kafka python3-protobuf
   python3-grpc-tools python3-jwt python3-cryptography
-  libjwt-dev clang libfuzzer-14-dev libclang-rt-14-dev openssl
+  libjwt-dev libgoogle-perftools-dev clang libfuzzer-14-dev libclang-rt-14-dev openssl
   curl procps
 )
 command -v java >/dev/null 2>&1 || PACKAGES+=(openjdk-17-jre-headless)
