@@ -33,6 +33,8 @@ ABSL_FLAG(int32_t, port, 0, "Port to listen on (0 picks a free one).");
 ABSL_FLAG(std::string, port_file, "", "File the chosen port is written to.");
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20,
           "Largest request accepted (the services' --grpc_max_message_bytes default).");
+ABSL_FLAG(int32_t, max_pollers, 32,
+          "Idle sync-API handler threads kept (the services' --grpc_max_pollers default).");
 
 namespace {
 
@@ -95,6 +97,8 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              absl::GetFlag(FLAGS_max_pollers));
   builder.RegisterService(service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {

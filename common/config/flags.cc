@@ -97,6 +97,10 @@ ABSL_FLAG(std::string, auth_audience, "triad", "The aud every token must contain
 ABSL_FLAG(bool, grpc_reflection, true, "Serve gRPC server reflection (the prod overlay: false).");
 ABSL_FLAG(int32_t, grpc_max_message_bytes, 4 << 20,
           "Largest gRPC request message accepted, in bytes (larger: RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int32_t, grpc_max_pollers, 32,
+          "Most idle gRPC handler threads kept waiting for calls; beyond it an idle thread exits. "
+          "Set it to at least the concurrent calls expected: below that, threads are created "
+          "and destroyed for every burst of calls.");
 
 namespace triad::config {
 

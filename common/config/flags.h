@@ -52,6 +52,7 @@ ABSL_DECLARE_FLAG(std::string, auth_issuer);
 ABSL_DECLARE_FLAG(std::string, auth_audience);
 ABSL_DECLARE_FLAG(bool, grpc_reflection);
 ABSL_DECLARE_FLAG(int32_t, grpc_max_message_bytes);
+ABSL_DECLARE_FLAG(int32_t, grpc_max_pollers);
 
 namespace triad::config {
 

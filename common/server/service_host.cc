@@ -290,6 +290,7 @@ ServerOptions ServerOptionsFromFlags(std::string service_name) {
   o.tls.require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
   o.reflection = absl::GetFlag(FLAGS_grpc_reflection);
   o.max_message_bytes = absl::GetFlag(FLAGS_grpc_max_message_bytes);
+  o.max_pollers = absl::GetFlag(FLAGS_grpc_max_pollers);
   return o;
 }
 
@@ -334,6 +335,9 @@ absl::Status ServiceHost::Start() {
   if (options_.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("--grpc_max_message_bytes must be positive");
   }
+  if (options_.max_pollers <= 0) {
+    return absl::InvalidArgumentError("--grpc_max_pollers must be positive");
+  }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options_.tls);
   if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
@@ -346,6 +350,8 @@ absl::Status ServiceHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              options_.max_pollers);
   for (auto& [service, name] : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<CallInterceptorFactory>(

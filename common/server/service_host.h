@@ -59,6 +59,9 @@ struct ServerOptions {
   bool reflection = true;
   // Largest request message accepted (larger ones: RESOURCE_EXHAUSTED).
   int max_message_bytes = 4 << 20;
+  // Most idle handler threads of the synchronous server kept polling for calls (gRPC's
+  // default, 2, makes every burst of concurrent calls create and destroy threads).
+  int max_pollers = 32;
 };
 
 // CheckTlsOptions refuses an incomplete TLS configuration (a certificate without its key, a
@@ -66,7 +69,8 @@ struct ServerOptions {
 absl::Status CheckTlsOptions(const TlsOptions& tls);
 
 // ServerOptionsFromFlags reads --listen_host, --grpc_port, --admin_port, --drain_timeout,
-// --default_deadline, the --tls_* files, --grpc_reflection and --grpc_max_message_bytes.
+// --default_deadline, the --tls_* files, --grpc_reflection, --grpc_max_message_bytes and
+// --grpc_max_pollers.
 ServerOptions ServerOptionsFromFlags(std::string service_name);
 
 // BlockTerminationSignals blocks SIGTERM and SIGINT in the calling thread and every thread it

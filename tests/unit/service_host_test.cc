@@ -1,14 +1,18 @@
 // Tests of ServiceHost through real gRPC channels: health, metrics, default deadline, ordered
-// graceful shutdown.
+// graceful shutdown, handler threads kept between bursts of calls.
 #include "common/server/service_host.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,8 +35,20 @@ class EchoImpl : public EchoService::Service {
  public:
   std::atomic<int> entered{0};
 
+  // Threads returns the ids of the threads that ran Echo since the last call of it.
+  std::set<pid_t> Threads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<pid_t> out;
+    out.swap(threads_);
+    return out;
+  }
+
   grpc::Status Echo(grpc::ServerContext* ctx, const EchoRequest* req, EchoResponse* resp) override {
     ++entered;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      threads_.insert(gettid());
+    }
     absl::Time until = absl::Now() + absl::Milliseconds(req->delay_ms());
     while (absl::Now() < until) {
       if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
@@ -45,7 +61,23 @@ class EchoImpl : public EchoService::Service {
     resp->set_text(req->text());
     return grpc::Status::OK;
   }
+
+ private:
+  std::mutex mu_;
+  std::set<pid_t> threads_;
 };
+
+// ProcessThreads lists the ids of this process's threads (/proc/self/task).
+std::set<pid_t> ProcessThreads() {
+  std::set<pid_t> out;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') out.insert(static_cast<pid_t>(std::atoi(e->d_name)));
+  }
+  closedir(dir);
+  return out;
+}
 
 std::string HttpGet(int port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -71,7 +103,7 @@ class ServiceHostTest : public ::testing::Test {
  protected:
   void StartHost(absl::Duration default_deadline = absl::Seconds(30),
                  absl::Duration not_serving_grace = absl::ZeroDuration()) {
-    ServerOptions o;
+    ServerOptions o = options_;
     o.service_name = "echo";
     o.default_deadline = default_deadline;
     o.not_serving_grace = not_serving_grace;
@@ -107,6 +139,22 @@ class ServiceHostTest : public ::testing::Test {
     return resp.status();
   }
 
+  // Burst makes `n` concurrent calls of 100 ms each and waits for all of them.
+  void Burst(int n) {
+    std::vector<std::future<grpc::Status>> calls;
+    for (int i = 0; i < n; ++i) {
+      calls.push_back(std::async(std::launch::async, [this] {
+        EchoRequest req;
+        req.set_text("burst");
+        req.set_delay_ms(100);
+        EchoResponse resp;
+        return Call(req, &resp);
+      }));
+    }
+    for (auto& c : calls) EXPECT_TRUE(c.get().ok());
+  }
+
+  ServerOptions options_;
   EchoImpl impl_;
   std::vector<std::string> steps_;
   std::unique_ptr<ServiceHost> host_;
@@ -124,6 +172,32 @@ TEST_F(ServiceHostTest, ServesHealthOverallAndPerService) {
             grpc::health::v1::HealthCheckResponse::SERVING);
   Health("no.such.Service", &code);
   EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServiceHostTest, RefusesANonPositivePollerCount) {
+  ServerOptions o;
+  o.service_name = "echo";
+  o.max_pollers = 0;
+  ServiceHost host(o);
+  absl::Status s = host.Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--grpc_max_pollers"), std::string_view::npos) << s;
+}
+
+// With gRPC's default of two idle pollers, the threads a burst of calls needed exit when it is
+// over and the next burst creates new ones; the host keeps up to --grpc_max_pollers of them.
+TEST_F(ServiceHostTest, KeepsHandlerThreadsBetweenBurstsOfCalls) {
+  StartHost();
+  Burst(8);
+  const std::set<pid_t> first = impl_.Threads();
+  ASSERT_GE(first.size(), 4u) << "the burst was not served concurrently";
+  const std::set<pid_t> existing = ProcessThreads();
+  Burst(8);
+  const std::set<pid_t> second = impl_.Threads();
+  ASSERT_FALSE(second.empty());
+  for (pid_t t : second) {
+    EXPECT_EQ(existing.count(t), 1u) << "thread " << t << " was created for the second burst";
+  }
 }
 
 TEST_F(ServiceHostTest, CountsCallsByMethodAndCodeOnTheMetricsEndpoint) {
