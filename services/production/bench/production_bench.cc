@@ -132,10 +132,9 @@ v1::Project StoredProject(const ProjectIn& pr, Day due) {
   return p;
 }
 
-// PutStoredProject adds `p` to `batch` as the service writes a project (record and active
-// index entry) and marks the store's active index as built, so start-up reads through it.
-void PutStoredProject(Repository& repo, rocksdb::WriteBatch& batch, const v1::Project& p) {
-  PutProject(repo, batch, p);
+// MarkActiveIndexBuilt marks the store's active-project index as built (the projects having
+// been written with PutProject, record and index entry), so start-up reads through it.
+void MarkActiveIndexBuilt(Repository& repo, rocksdb::WriteBatch& batch) {
   repo.PutRaw(batch, Kind::kIndex, ActiveIndexedKey(), "");
 }
 
@@ -169,8 +168,9 @@ void DomainBench(const Problem& big) {
   for (const ProjectIn& pr : big.projects) {
     v1::Project p = StoredProject(pr, pr.due);
     p.set_template_version(1);
-    PutStoredProject(*repo, batch, p);
+    PutProject(*repo, batch, p);
   }
+  MarkActiveIndexBuilt(*repo, batch);
   if (!storage->store->Write(batch).ok()) return;
   ProductionOptions o;
   const absl::Time now = absl::FromCivil(absl::CivilDay(2026, 3, 2), absl::UTCTimeZone());
@@ -241,8 +241,9 @@ void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
     repo->PutProto(batch, Kind::kResource, r.id, StoredResource(r, line_skill, /*off_days=*/false));
   }
   for (const ProjectIn& pr : inst.projects) {
-    PutStoredProject(*repo, batch, StoredProject(pr, pr.due + 365));
+    PutProject(*repo, batch, StoredProject(pr, pr.due + 365));
   }
+  MarkActiveIndexBuilt(*repo, batch);
   if (!storage->store->Write(batch).ok()) return;
   ProductionOptions o;
   const absl::Time now = absl::FromCivil(absl::CivilDay(2026, 3, 2), absl::UTCTimeZone());
