@@ -31,7 +31,7 @@ fi
 WORK="$ROOT/.triad/bench-flow"
 rm -rf "$WORK"
 mkdir -p "$WORK"
-triad_private_kafka "${TRIAD_FLOW_KAFKA_PORT:-19304}" kafka-flow
+triad_private_kafka "${TRIAD_FLOW_KAFKA_PORT:-19304}" kafka-flow full
 
 start=$(date +%s)
 echo "=== flow_bench (scripts/bench-flow.sh): $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB," \

@@ -26,7 +26,7 @@ if [[ -z "${TRIAD_BENCH_SKIP_BUILD:-}" ]]; then
   triad_build
 fi
 GHZ="$(bench/grpc/install_ghz.sh)"
-triad_private_kafka "${TRIAD_BENCH_GRPC_KAFKA_PORT:-19302}" kafka-bench-grpc
+triad_private_kafka "${TRIAD_BENCH_GRPC_KAFKA_PORT:-19302}" kafka-bench-grpc full
 OUT="${TRIAD_BENCH_GRPC_OUT:-$ROOT/.triad/bench-grpc}"
 mkdir -p "$OUT"
 echo "machine: $(hostname), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"

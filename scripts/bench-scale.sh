@@ -30,7 +30,7 @@ if [[ -n "$(git status --porcelain -- "${SEED_PATHS[@]}")" ]]; then
   SEED_KEY="dirty$(git diff HEAD -- "${SEED_PATHS[@]}" | sha256sum | cut -c1-10)"
 fi
 
-triad_private_kafka "${TRIAD_SCALE_KAFKA_PORT:-19306}" kafka-scale
+triad_private_kafka "${TRIAD_SCALE_KAFKA_PORT:-19306}" kafka-scale full
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); Kafka at $BOOTSTRAP; seeder $SEED_KEY"
 python3 bench/scale/run_scale.py --build "$BUILD" --ghz "$GHZ" --bootstrap "$BOOTSTRAP" \

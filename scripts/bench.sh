@@ -9,7 +9,7 @@ BUILD="${TRIAD_BUILD_DIR:-build}"
 source scripts/lib.sh
 
 triad_build
-triad_private_kafka "${TRIAD_BENCH_KAFKA_PORT:-19292}" kafka-bench
+triad_private_kafka "${TRIAD_BENCH_KAFKA_PORT:-19292}" kafka-bench full
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; Kafka at $BOOTSTRAP"
 while read -r bench; do

@@ -26,6 +26,9 @@
 #   TRIAD_KAFKA_CONTROLLER_PORT controller listener port     (default: client port + 1)
 #   TRIAD_KAFKA_DIR          broker state: config, data, log, pid (default .triad/kafka-<port>)
 #   TRIAD_KAFKA_HEAP         JVM heap                        (default 384m)
+#   TRIAD_KAFKA_JIT          quick: the JVM's first-tier compiler only, for a fast start
+#                            (tests); full: both tiers, as a production broker runs, for
+#                            benchmarks (default quick)
 #   TRIAD_KAFKA_START_TIMEOUT seconds to wait for the broker (default 90)
 #   TRIAD_CACHE_DIR          where the jars are cached       (default .cache, not committed)
 #   TRIAD_KAFKA_SECURE       1: add the SASL_SSL listener    (default 0)
@@ -38,6 +41,7 @@ PORT="${TRIAD_KAFKA_PORT:-19092}"
 CPORT="${TRIAD_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
 KDIR="${TRIAD_KAFKA_DIR:-$ROOT/.triad/kafka-$PORT}"
 HEAP="${TRIAD_KAFKA_HEAP:-384m}"
+JIT="${TRIAD_KAFKA_JIT:-quick}"
 TIMEOUT="${TRIAD_KAFKA_START_TIMEOUT:-90}"
 CACHE="${TRIAD_CACHE_DIR:-$ROOT/.cache}"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/kafka/pom.xml")"
@@ -51,6 +55,11 @@ TLSDIR="$KDIR/tls"
 LOG="$KDIR/broker.log"
 
 log() { echo "kafka-local: $*" >&2; }
+
+if [[ "$JIT" != quick && "$JIT" != full ]]; then
+  log "TRIAD_KAFKA_JIT=$JIT: expected quick or full"
+  exit 2
+fi
 
 bootstrap() {
   if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then echo "$KAFKA_BOOTSTRAP_SERVERS"; else echo "127.0.0.1:$PORT"; fi
@@ -249,8 +258,12 @@ YAML
 }
 
 java_args() {
-  JAVA_ARGS=(-Xms128m "-Xmx$HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$KDIR/log4j2.yaml" -cp "$JARS/*")
+  JAVA_ARGS=(-Xms128m "-Xmx$HEAP" -XX:+UseG1GC)
+  case "$JIT" in
+    quick) JAVA_ARGS+=(-XX:TieredStopAtLevel=1) ;;
+    full) ;;
+  esac
+  JAVA_ARGS+=(-Djava.awt.headless=true "-Dlog4j2.configurationFile=$KDIR/log4j2.yaml" -cp "$JARS/*")
 }
 
 start() {

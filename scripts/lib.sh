@@ -22,9 +22,11 @@ triad_ensure_go() {
   fi
 }
 
-# triad_private_kafka PORT NAME starts a broker of its own on PORT with fresh state in
+# triad_private_kafka PORT NAME [JIT] starts a broker of its own on PORT with fresh state in
 # .triad/NAME (so a `make run` broker is untouched), stops it when the script exits, and sets
 # BOOTSTRAP. When KAFKA_BOOTSTRAP_SERVERS names a cluster, it starts nothing and uses that.
+# JIT is kafka-local.sh's TRIAD_KAFKA_JIT (quick by default; benchmarks pass full, the JVM a
+# production broker runs); a TRIAD_KAFKA_JIT already set wins.
 triad_private_kafka() {
   if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
     BOOTSTRAP="$KAFKA_BOOTSTRAP_SERVERS"
@@ -32,6 +34,7 @@ triad_private_kafka() {
   fi
   export TRIAD_KAFKA_PORT="$1"
   export TRIAD_KAFKA_DIR="$ROOT/.triad/$2"
+  export TRIAD_KAFKA_JIT="${TRIAD_KAFKA_JIT:-${3:-quick}}"
   rm -rf "$TRIAD_KAFKA_DIR"
   trap '"$ROOT/scripts/kafka-local.sh" stop' EXIT
   "$ROOT/scripts/kafka-local.sh" start

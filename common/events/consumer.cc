@@ -85,11 +85,13 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     }();
     if (!identity.ok()) return identity.status();
     identity_ = *identity;
-    std::map<std::string, std::string> defaults = {{"auto.offset.reset", "earliest"},
-                                                   {"session.timeout.ms", "10000"},
-                                                   {"heartbeat.interval.ms", "1000"},
-                                                   {"fetch.wait.max.ms", "20"},
-                                                   {"log_level", "3"}};
+    std::map<std::string, std::string> defaults = {
+        {"auto.offset.reset", "earliest"},
+        {"session.timeout.ms", "10000"},
+        {"heartbeat.interval.ms", "1000"},
+        {"fetch.wait.max.ms", absl::StrCat(absl::ToInt64Milliseconds(options_.fetch_wait))},
+        {"fetch.min.bytes", absl::StrCat(options_.fetch_min_bytes)},
+        {"log_level", "3"}};
     if (!options_.group_instance_id.empty()) {
       defaults["group.instance.id"] = options_.group_instance_id;
     }

@@ -70,7 +70,14 @@ struct ConsumerOptions {
   absl::Duration commit_interval = absl::Milliseconds(500);
   // Static group membership (group.instance.id), optional.
   std::string group_instance_id;
-  // Extra librdkafka properties.
+  // A fetch is answered when it has fetch_min_bytes of events or has waited fetch_wait
+  // (librdkafka's fetch.min.bytes and fetch.wait.max.ms): under load, fewer and larger fetches
+  // (less broker CPU per event); when events are sparse, up to fetch_wait more latency, and
+  // an idle consumer asks the broker once per fetch_wait. ServiceRuntime::AddConsumer sets
+  // both from its flags.
+  absl::Duration fetch_wait = absl::Milliseconds(10);
+  int32_t fetch_min_bytes = 64 << 10;
+  // Extra librdkafka properties (they win over the settings above).
   std::map<std::string, std::string> properties;
   // When set, held across each handler call and the commit of its transaction, so a service
   // serialises consumed events with its RPCs' read-modify-write (the handlers must not lock it

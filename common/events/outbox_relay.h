@@ -200,7 +200,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
         {// Retry through broker outages inside librdkafka: it keeps each partition's
          // order; a partition that cannot take events holds back only itself.
          {"message.timeout.ms", "0"},
-         {"linger.ms", "2"},
+         {"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(options().linger))},
          {"batch.num.messages", "10000"},
          {"queue.buffering.max.messages", "200000"},
          {"reconnect.backoff.max.ms", "1000"},

@@ -32,6 +32,9 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::CreateFromFlags(
   options.dedupe_compaction_interval = absl::GetFlag(FLAGS_dedupe_compaction_interval);
   options.block_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
+  options.outbox_linger = absl::GetFlag(FLAGS_outbox_linger);
+  options.consumer_fetch_wait = absl::GetFlag(FLAGS_consumer_fetch_wait);
+  options.consumer_fetch_min_bytes = absl::GetFlag(FLAGS_consumer_fetch_min_bytes);
   options.consumer_group = absl::GetFlag(FLAGS_consumer_group);
   return Create(std::move(options));
 }
@@ -44,6 +47,16 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   if (options.topic_min_insync_replicas > options.topic_replication) {
     return absl::InvalidArgumentError(
         "--topic_min_insync_replicas must not exceed --topic_replication");
+  }
+  if (options.outbox_linger < absl::ZeroDuration() || options.outbox_linger > absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--outbox_linger must be in [0, 1s]");
+  }
+  if (options.consumer_fetch_wait < absl::Milliseconds(1) ||
+      options.consumer_fetch_wait > absl::Seconds(5)) {
+    return absl::InvalidArgumentError("--consumer_fetch_wait must be in [1ms, 5s]");
+  }
+  if (options.consumer_fetch_min_bytes < 1 || options.consumer_fetch_min_bytes > (64 << 20)) {
+    return absl::InvalidArgumentError("--consumer_fetch_min_bytes must be in [1, 67108864]");
   }
   if (options.dedupe_retention <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--dedupe_retention must be positive");
@@ -83,6 +96,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   events::OutboxOptions oo;
   oo.source = absl::StrCat("triad/", rt->options_.service);
   oo.kafka = rt->options_.kafka;
+  oo.linger = rt->options_.outbox_linger;
   // Always: with sync_writes the fsync is shared with the RPCs' group commit (usually done).
   oo.sync_before_publish = true;
   absl::StatusOr<std::unique_ptr<events::Outbox>> outbox =
@@ -248,6 +262,8 @@ events::IdempotentConsumer& ServiceRuntime::AddConsumer(events::ConsumerOptions 
   if (options.group_id.empty()) options.group_id = options_.consumer_group;
   // A service applies only events whose origin its contracts declare.
   options.require_contracts = true;
+  options.fetch_wait = options_.consumer_fetch_wait;
+  options.fetch_min_bytes = options_.consumer_fetch_min_bytes;
   for (const std::string& t : options.topics) consumed_topics_.push_back(t);
   consumers_.push_back(std::make_unique<events::IdempotentConsumer>(
       store_.get(), outbox_.get(), options_.kafka, std::move(options)));

@@ -57,6 +57,10 @@ struct RuntimeOptions {
   int topic_min_insync_replicas = 0;
   size_t block_cache_bytes = 64 << 20;
   bool sync_writes = false;
+  // Event batching (see OutboxOptions::linger and ConsumerOptions::fetch_wait).
+  absl::Duration outbox_linger = absl::Milliseconds(5);
+  absl::Duration consumer_fetch_wait = absl::Milliseconds(10);
+  int32_t consumer_fetch_min_bytes = 64 << 10;
   // Retention of the dedupe records (consumed events, request ids) and how often they are
   // compacted away (0 disables the periodic compaction).
   absl::Duration dedupe_retention = absl::Hours(24 * 7);
