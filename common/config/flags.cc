@@ -70,16 +70,16 @@ ABSL_FLAG(std::string, kafka_ssl_key_password_file, "",
 ABSL_FLAG(bool, sync_writes, false,
           "Acknowledge a write only once the RocksDB WAL holding it is fsynced (survives power "
           "loss); concurrent writes share each fsync (group commit).");
-ABSL_FLAG(absl::Duration, outbox_linger, absl::Milliseconds(5),
+ABSL_FLAG(absl::Duration, outbox_linger, absl::Milliseconds(2),
           "How long the outbox relay holds an event to send it with others in one Kafka request "
           "(linger.ms; 0 to 1s): fewer requests under load, that much more event latency.");
-ABSL_FLAG(absl::Duration, consumer_fetch_wait, absl::Milliseconds(10),
+ABSL_FLAG(absl::Duration, consumer_fetch_wait, absl::Milliseconds(20),
           "Longest a consumer's fetch waits for --consumer_fetch_min_bytes of events "
-          "(fetch.wait.max.ms; 1ms to 5s): adds up to this much latency when events are sparse; "
-          "an idle consumer asks the broker once per wait.");
-ABSL_FLAG(int32_t, consumer_fetch_min_bytes, 64 << 10,
-          "Bytes of events a consumer's fetch waits for before it is answered "
-          "(fetch.min.bytes; 1 answers at once).");
+          "(fetch.wait.max.ms; 1ms to 5s); an idle consumer asks the broker once per wait.");
+ABSL_FLAG(int32_t, consumer_fetch_min_bytes, 1,
+          "Bytes of events a consumer's fetch waits for before it is answered (fetch.min.bytes; "
+          "1, the default, answers as soon as there is one event; e.g. 65536 with "
+          "--consumer_fetch_wait=10ms batches events under load at up to 10 ms more latency).");
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain of the gRPC server (with --tls_key_file; neither: plaintext, "
           "only with --auth_mode=disabled or --allow_plaintext).");

@@ -71,12 +71,12 @@ struct ConsumerOptions {
   // Static group membership (group.instance.id), optional.
   std::string group_instance_id;
   // A fetch is answered when it has fetch_min_bytes of events or has waited fetch_wait
-  // (librdkafka's fetch.min.bytes and fetch.wait.max.ms): under load, fewer and larger fetches
-  // (less broker CPU per event); when events are sparse, up to fetch_wait more latency, and
-  // an idle consumer asks the broker once per fetch_wait. ServiceRuntime::AddConsumer sets
-  // both from its flags.
-  absl::Duration fetch_wait = absl::Milliseconds(10);
-  int32_t fetch_min_bytes = 64 << 10;
+  // (librdkafka's fetch.min.bytes and fetch.wait.max.ms); an idle consumer asks the broker once
+  // per fetch_wait. The defaults answer every event at once; a larger fetch_min_bytes gives
+  // fewer, larger fetches under load (less broker CPU per event) at up to fetch_wait more
+  // latency when events are sparse. ServiceRuntime::AddConsumer sets both from its flags.
+  absl::Duration fetch_wait = absl::Milliseconds(20);
+  int32_t fetch_min_bytes = 1;
   // Extra librdkafka properties (they win over the settings above).
   std::map<std::string, std::string> properties;
   // When set, held across each handler call and the commit of its transaction, so a service

@@ -48,7 +48,8 @@ TEST(RuntimeOptionsTest, RefusesEventBatchingOutOfRange) {
 
 TEST(RuntimeOptionsTest, AcceptsTheDefaultsAndTheEdgesOfTheRanges) {
   for (auto [linger, wait, min_bytes] :
-       {std::tuple{absl::Milliseconds(5), absl::Milliseconds(10), 64 << 10},
+       {std::tuple{absl::Milliseconds(2), absl::Milliseconds(20), 1},
+        std::tuple{absl::Milliseconds(5), absl::Milliseconds(10), 64 << 10},
         std::tuple{absl::ZeroDuration(), absl::Milliseconds(1), 1},
         std::tuple{absl::Seconds(1), absl::Seconds(5), 64 << 20}}) {
     testing::TempDir dir;

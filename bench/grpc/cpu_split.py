@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Where the machine's CPU goes per call: each service, the Kafka broker, and the rest of the
+box (mostly the load generator, ghz).
+
+Starts the hello baseline and the four services as bench_grpc.py does (real binaries, JWT,
+fresh data, seeded through their APIs), then for each chosen call runs ghz (16 callers, one
+connection) for --duration seconds after a 1 s warm-up, --rounds times, and reads the CPU time
+of each service's process and the broker's process (/proc/<pid>/stat) and of the whole machine
+(/proc/stat) around the measured run. Prints, per call and round: QPS, and microseconds of CPU
+per call of each service (the one answering and the ones consuming its events), of the broker,
+of the hello server (sync API), of everything else (mostly ghz), and how busy the cores were.
+
+The services take their flags from the environment (TRIAD_<FLAG>, e.g.
+TRIAD_CONSUMER_FETCH_MIN_BYTES=65536), so one setting can be compared with another by running this twice.
+
+Usage (a broker of its own, the JIT a production broker runs):
+  TRIAD_KAFKA_JIT=full TRIAD_KAFKA_PORT=19592 TRIAD_KAFKA_DIR=.triad/kafka-split \\
+      scripts/kafka-local.sh start
+  python3 bench/grpc/cpu_split.py --bootstrap 127.0.0.1:19592 \\
+      --broker-pid-file .triad/kafka-split/broker.pid --calls CreateClient,GetClient --rounds 2
+  TRIAD_KAFKA_PORT=19592 TRIAD_KAFKA_DIR=.triad/kafka-split scripts/kafka-local.sh stop
+
+Asserts nothing (it is not a test).
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import types
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_grpc as bg  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid):
+    """Seconds of user + system CPU of process `pid` so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def machine_cpu():
+    """Seconds of non-idle CPU of the whole machine (all cores) so far."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICK
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--build-dir", default=os.path.join(bg.REPO, "build"))
+    p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
+    p.add_argument("--broker-pid-file", required=True, help="the broker's pid file")
+    p.add_argument("--ghz", default=os.path.join(bg.REPO, ".cache", "ghz", "bin", "ghz"))
+    p.add_argument("--calls", default="GetClient,CreateClient",
+                   help="comma-separated names of bench_grpc.py's calls, or hello")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--duration", type=float, default=4.0)
+    p.add_argument("--clients", type=int, default=10000)
+    p.add_argument("--concurrency", type=int, default=16)
+    a = p.parse_args()
+    with open(a.broker_pid_file) as f:
+        broker = int(f.read().split()[0])
+    work = tempfile.mkdtemp(prefix="triad-cpu-split.")
+    args = types.SimpleNamespace(build_dir=a.build_dir, bootstrap=a.bootstrap, ghz=a.ghz,
+                                 work_dir=work, concurrency=a.concurrency,
+                                 warmup_verdicts=0)
+    b = bg.Bench(args)
+    try:
+        b.start_hello()
+        b.start_services("false")
+        seeder = bg.seeding.Seeder({k: b.addrs[k] for k in bg.SERVICES}, b.token, bg.log)
+        ids = seeder.run(clients=a.clients, opportunities=600, reviews=200, projects=20)
+        seeder.close()
+        ids["review_ids"] = [ids["review_ids"]]
+        hello = ("hello", "read", b.addrs["hello-sync"],
+                 "triad.bench.hello.v1.Greeter/SayHello", {"name": "triad"}, None)
+        by_name = {c[0]: c for c in [hello] + b.calls(ids, 0)}
+        wanted = [n.strip() for n in a.calls.split(",") if n.strip()]
+        for n in wanted:
+            if n not in by_name or by_name[n][5] is not None:
+                sys.exit("unknown or fixed-count call %r; choose from %s" % (
+                    n, ", ".join(k for k, c in by_name.items() if c[5] is None)))
+        procs = [n for n in bg.SERVICES + ("hello-sync",) if n in b.procs]
+        print("| call | round | QPS | " + " | ".join("%s µs/call" % n for n in procs) +
+              " | broker µs/call | rest µs/call | machine µs/call | cores busy |")
+        print("| --- | ---: | ---: | " + " | ".join("---:" for _ in procs) +
+              " | ---: | ---: | ---: | ---: |")
+        pids = [b.procs[n].pid for n in procs] + [broker]
+        for rnd in range(1, a.rounds + 1):
+            for n in wanted:
+                name, _, target, method, data, _ = by_name[n]
+                proto = bg.HEALTH_PROTO if method.startswith("grpc.health") else None
+                md = not method.startswith("grpc.health") and name != "hello"
+                warm, run = data if isinstance(data, tuple) else (data, data)
+                b.ghz(target, method, warm, duration=1, metadata=md, proto=proto)
+                c0, m0, t0 = [process_cpu(p) for p in pids], machine_cpu(), time.monotonic()
+                r = b.ghz(target, method, run, duration=a.duration, metadata=md, proto=proto)
+                c1, m1, t1 = [process_cpu(p) for p in pids], machine_cpu(), time.monotonic()
+                calls = max(1, r["total"])
+                used = [y - x for x, y in zip(c0, c1)]
+                box = m1 - m0
+                print("| %s | %d | %.0f | %s | %.0f | %.0f | %.0f%% |" % (
+                    name, rnd, r["qps"], " | ".join("%.0f" % (u / calls * 1e6) for u in used),
+                    (box - sum(used)) / calls * 1e6, box / calls * 1e6,
+                    box / (t1 - t0) / os.cpu_count() * 100), flush=True)
+    finally:
+        b.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
