@@ -17,6 +17,19 @@
 #include "prometheus/gauge.h"
 
 namespace triad::events {
+
+std::map<std::string, std::string> ConsumerKafkaDefaults(const ConsumerOptions& options) {
+  std::map<std::string, std::string> defaults = {
+      {"auto.offset.reset", "earliest"},
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "1000"},
+      {"fetch.wait.max.ms", absl::StrCat(absl::ToInt64Milliseconds(options.fetch_wait))},
+      {"fetch.min.bytes", absl::StrCat(options.fetch_min_bytes)},
+      {"log_level", "3"}};
+  if (!options.group_instance_id.empty()) defaults["group.instance.id"] = options.group_instance_id;
+  for (const auto& [k, v] : options.properties) defaults[k] = v;
+  return defaults;
+}
 namespace {
 
 prometheus::Family<prometheus::Counter>& ConsumedFamily() {
@@ -85,17 +98,7 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     }();
     if (!identity.ok()) return identity.status();
     identity_ = *identity;
-    std::map<std::string, std::string> defaults = {
-        {"auto.offset.reset", "earliest"},
-        {"session.timeout.ms", "10000"},
-        {"heartbeat.interval.ms", "1000"},
-        {"fetch.wait.max.ms", absl::StrCat(absl::ToInt64Milliseconds(options_.fetch_wait))},
-        {"fetch.min.bytes", absl::StrCat(options_.fetch_min_bytes)},
-        {"log_level", "3"}};
-    if (!options_.group_instance_id.empty()) {
-      defaults["group.instance.id"] = options_.group_instance_id;
-    }
-    for (const auto& [k, v] : options_.properties) defaults[k] = v;
+    std::map<std::string, std::string> defaults = ConsumerKafkaDefaults(options_);
     const std::string reset = defaults["auto.offset.reset"];
     reset_to_end_ = reset == "latest" || reset == "largest" || reset == "end";
     // Offsets are committed by hand after the effects are durable; only committed

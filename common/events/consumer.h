@@ -90,6 +90,11 @@ struct ConsumerOptions {
   bool require_contracts = false;
 };
 
+// ConsumerKafkaDefaults returns the librdkafka properties a consumer with `options` starts from
+// (offset reset, session, fetch batching from fetch_wait and fetch_min_bytes, static membership,
+// then options.properties over them); the properties its guarantees need are set over these.
+std::map<std::string, std::string> ConsumerKafkaDefaults(const ConsumerOptions& options);
+
 struct ConsumerStats {
   int64_t applied = 0;
   int64_t duplicates = 0;

@@ -16,6 +16,17 @@
 
 namespace triad::events {
 
+std::map<std::string, std::string> RelayProducerDefaults(const OutboxOptions& options) {
+  // Retry through broker outages inside librdkafka (no message timeout): it keeps each
+  // partition's order; a partition that cannot take events holds back only itself.
+  return {{"message.timeout.ms", "0"},
+          {"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(options.linger))},
+          {"batch.num.messages", "10000"},
+          {"queue.buffering.max.messages", "200000"},
+          {"reconnect.backoff.max.ms", "1000"},
+          {"log_level", "3"}};
+}
+
 void Transaction::Emit(std::string_view topic, std::string_view key, std::string_view type,
                        const google::protobuf::MessageLite& payload, std::string_view subject) {
   EmitRaw(topic, key, type, payload.SerializeAsString(), subject,

@@ -101,6 +101,11 @@ struct OutboxOptions {
   bool sync_before_publish = true;
 };
 
+// RelayProducerDefaults returns the librdkafka properties the outbox relay's producer starts
+// from (retries inside librdkafka, linger from options.linger, batch and queue sizes); the
+// delivery guarantees (idempotence, acks=all) and options.kafka are set over them.
+std::map<std::string, std::string> RelayProducerDefaults(const OutboxOptions& options);
+
 // QuarantinedEvent is an event Kafka refused permanently, with the reason.
 struct QuarantinedEvent {
   uint64_t seq = 0;

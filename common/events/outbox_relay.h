@@ -196,15 +196,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
 
   absl::Status CreateProducer() {
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeConf(
-        options().kafka,
-        {// Retry through broker outages inside librdkafka: it keeps each partition's
-         // order; a partition that cannot take events holds back only itself.
-         {"message.timeout.ms", "0"},
-         {"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(options().linger))},
-         {"batch.num.messages", "10000"},
-         {"queue.buffering.max.messages", "200000"},
-         {"reconnect.backoff.max.ms", "1000"},
-         {"log_level", "3"}},
+        options().kafka, RelayProducerDefaults(options()),
         {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});
     if (!conf.ok()) return conf.status();
     std::string err;
