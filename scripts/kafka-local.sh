@@ -259,10 +259,7 @@ YAML
 
 java_args() {
   JAVA_ARGS=(-Xms128m "-Xmx$HEAP" -XX:+UseG1GC)
-  case "$JIT" in
-    quick) JAVA_ARGS+=(-XX:TieredStopAtLevel=1) ;;
-    full) ;;
-  esac
+  if [[ "$JIT" == quick ]]; then JAVA_ARGS+=(-XX:TieredStopAtLevel=1); fi
   JAVA_ARGS+=(-Djava.awt.headless=true "-Dlog4j2.configurationFile=$KDIR/log4j2.yaml" -cp "$JARS/*")
 }
 

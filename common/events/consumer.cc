@@ -30,6 +30,7 @@ std::map<std::string, std::string> ConsumerKafkaDefaults(const ConsumerOptions& 
   for (const auto& [k, v] : options.properties) defaults[k] = v;
   return defaults;
 }
+
 namespace {
 
 prometheus::Family<prometheus::Counter>& ConsumedFamily() {

@@ -103,7 +103,7 @@ class ServiceHostTest : public ::testing::Test {
  protected:
   void StartHost(absl::Duration default_deadline = absl::Seconds(30),
                  absl::Duration not_serving_grace = absl::ZeroDuration()) {
-    ServerOptions o = options_;
+    ServerOptions o;
     o.service_name = "echo";
     o.default_deadline = default_deadline;
     o.not_serving_grace = not_serving_grace;
@@ -154,7 +154,6 @@ class ServiceHostTest : public ::testing::Test {
     for (auto& c : calls) EXPECT_TRUE(c.get().ok());
   }
 
-  ServerOptions options_;
   EchoImpl impl_;
   std::vector<std::string> steps_;
   std::unique_ptr<ServiceHost> host_;
