@@ -53,6 +53,25 @@ def log(msg):
     sys.stderr.flush()
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid` so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid, cores=0.05, window=0.5, timeout=60.0):
+    """Polls until process `pid` uses under `cores` of CPU over a `window`-second span (its
+    start-up work done: recovery, first scans); returns the seconds waited."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before < cores * window:
+            break
+    return time.monotonic() - start
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -408,6 +427,9 @@ class Bench:
         self.start_services("false")
         call = [c for c in self.calls(ids, 0) if c[0] == worst["name"]][0]
         svc = [s for s in SERVICES if self.addrs[s] == call[2]][0]
+        # The profile is of the call, not of the restart: its start-up work finishes first.
+        waited = wait_idle(self.procs[svc].pid)
+        log("perf: %s idle %.1fs after its restart" % (svc, waited))
         out = os.path.join(self.work, "perf.data")
         # perf stops by itself after the run's duration (-- sleep), so its file is complete.
         perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", out, "-p",

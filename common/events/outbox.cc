@@ -65,16 +65,34 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
   absl::Status ensured = store->EnsureColumnFamily(kQuarantineColumnFamily);
   if (!ensured.ok()) return ensured;
   outbox->quarantine_cf_ = store->Cf(kQuarantineColumnFamily);
+  ensured = store->EnsureColumnFamily(kStateColumnFamily);
+  if (!ensured.ok()) return ensured;
+  outbox->state_cf_ = store->Cf(kStateColumnFamily);
+  uint64_t last = 0;
+  absl::StatusOr<std::string> deleted_below = store->Get(kStateColumnFamily, kDeletedBelowKey);
+  if (deleted_below.ok()) {
+    storage::KeyReader reader(*deleted_below);
+    absl::StatusOr<uint64_t> seq = reader.U64();
+    if (!seq.ok()) {
+      return absl::DataLossError("outbox: the stored high-water sequence does not decode");
+    }
+    outbox->deleted_below_ = *seq;
+    last = *seq > 0 ? *seq - 1 : 0;
+  } else if (!absl::IsNotFound(deleted_below.status())) {
+    return deleted_below.status();
+  }
   int64_t quarantined = 0;
   absl::Status counted =
-      store->ScanPrefix(kQuarantineColumnFamily, "", [&](std::string_view, std::string_view) {
+      store->ScanPrefix(kQuarantineColumnFamily, "", [&](std::string_view key, std::string_view) {
+        storage::KeyReader reader(key);
+        absl::StatusOr<uint64_t> seq = reader.U64();
+        if (seq.ok()) last = std::max(last, *seq);
         ++quarantined;
         return true;
       });
   if (!counted.ok()) return counted;
   outbox->quarantined_ = quarantined;
   int64_t depth = 0;
-  uint64_t last = 0;
   absl::Status s =
       store->ScanPrefix(kColumnFamily, "", [&](std::string_view key, std::string_view) {
         storage::KeyReader reader(key);
@@ -95,7 +113,7 @@ absl::Status Outbox::Commit(Transaction& txn) {
   {
     std::lock_guard<std::mutex> lock(commit_mu_);
     const absl::Time now = absl::Now();
-    uint64_t seq = next_seq_;
+    uint64_t seq = next_seq_.load(std::memory_order_relaxed);
     uint64_t index = 0;
     for (Event& e : txn.events_) {
       e.id = txn.id_seed_.empty() ? NewEventId() : DerivedEventId(txn.id_seed_, index);
@@ -125,7 +143,7 @@ absl::Status Outbox::Commit(Transaction& txn) {
     absl::Status s = store_->Write(txn.batch_);
     if (!s.ok()) return s;
     if (!txn.events_.empty()) {
-      next_seq_ = seq;
+      next_seq_.store(seq, std::memory_order_release);
       depth_.fetch_add(static_cast<int64_t>(txn.events_.size()));
       if (relay_) {
         relay_->UpdateGauges();
@@ -187,10 +205,11 @@ absl::Status Outbox::Requeue(uint64_t seq) {
   }
   rocksdb::WriteBatch batch;
   batch.Delete(quarantine_cf_, SeqKey(seq));
-  batch.Put(cf_, SeqKey(next_seq_), q.record().SerializeAsString());
+  const uint64_t new_seq = next_seq_.load(std::memory_order_relaxed);
+  batch.Put(cf_, SeqKey(new_seq), q.record().SerializeAsString());
   absl::Status s = store_->Write(batch);
   if (!s.ok()) return s;
-  ++next_seq_;
+  next_seq_.store(new_seq + 1, std::memory_order_release);
   depth_.fetch_add(1);
   quarantined_.fetch_sub(1);
   if (relay_) {
@@ -216,6 +235,8 @@ void Outbox::Stop(absl::Duration flush_timeout) {
   relay_.reset();
   logging::Info("outbox relay stopped", {{"source", options_.source}, {"depth", Depth()}});
 }
+
+uint64_t Outbox::RelayScanStartForTesting() const { return relay_ ? relay_->scan_start() : 0; }
 
 bool Outbox::WaitUntilEmpty(absl::Duration timeout) {
   if (Depth() == 0) return true;

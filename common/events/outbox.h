@@ -119,9 +119,12 @@ class Outbox {
  public:
   static constexpr char kColumnFamily[] = "outbox";
   static constexpr char kQuarantineColumnFamily[] = "outbox_quarantine";
+  // One record: the sequence above every row the relay has deleted, so sequences never go
+  // back after a restart (below them lie deleted rows, which every scan would walk again).
+  static constexpr char kStateColumnFamily[] = "outbox_state";
 
   // Create binds an outbox to a store opened with the "outbox" column family (the quarantine
-  // column family is created when missing).
+  // and state column families are created when missing).
   static absl::StatusOr<std::unique_ptr<Outbox>> Create(storage::Store* store,
                                                         OutboxOptions options);
   ~Outbox();
@@ -149,6 +152,10 @@ class Outbox {
   // WaitUntilEmpty blocks until the outbox is empty or `timeout` passes; true when empty.
   bool WaitUntilEmpty(absl::Duration timeout);
 
+  // RelayScanStartForTesting is the sequence the relay's last scan of the outbox began at
+  // (0 when the relay is not running).
+  uint64_t RelayScanStartForTesting() const;
+
   // ListQuarantined returns up to `limit` quarantined events, oldest first, starting after
   // sequence `after_seq` (for paging; 0 starts at the oldest).
   absl::StatusOr<std::vector<QuarantinedEvent>> ListQuarantined(size_t limit,
@@ -166,8 +173,13 @@ class Outbox {
   OutboxOptions options_;
   rocksdb::ColumnFamilyHandle* cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* quarantine_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* state_cf_ = nullptr;
+  // The sequence above every deleted row when the outbox was created (the relay raises it).
+  uint64_t deleted_below_ = 0;
   std::mutex commit_mu_;
-  uint64_t next_seq_ = 1;
+  // The sequence of the next row; changed under commit_mu_ only after the rows below it are
+  // written, so every row under a value read from it is in the store (the relay relies on it).
+  std::atomic<uint64_t> next_seq_{1};
   std::atomic<int64_t> depth_{0};
   std::atomic<int64_t> published_{0};
   std::atomic<int64_t> quarantined_{0};

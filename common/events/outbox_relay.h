@@ -36,6 +36,10 @@ namespace outbox_internal {
 // SeqKey is the outbox (and quarantine) key of sequence number `seq`.
 inline std::string SeqKey(uint64_t seq) { return storage::KeyBuilder().U64(seq).Build(); }
 
+// kDeletedBelowKey is the key, in the state column family, of the sequence above every row the
+// relay has deleted (encoded as SeqKey).
+inline constexpr char kDeletedBelowKey[] = "deleted_below";
+
 struct OutboxMetrics {
   prometheus::Gauge& depth;
   prometheus::Counter& published;
@@ -95,6 +99,7 @@ inline bool IsPermanent(RdKafka::ErrorCode err) {
 }  // namespace outbox_internal
 
 using outbox_internal::IsPermanent;
+using outbox_internal::kDeletedBelowKey;
 using outbox_internal::MakeMetrics;
 using outbox_internal::OutboxMetrics;
 using outbox_internal::SeqKey;
@@ -118,6 +123,9 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   void Start() {
     thread_ = std::thread([this] { Loop(); });
   }
+
+  // scan_start is the sequence the last scan of the outbox began at.
+  uint64_t scan_start() const { return scan_start_.load(std::memory_order_relaxed); }
 
   void Wake() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -307,9 +315,16 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     int sent = 0;
     bool synced = !options().sync_before_publish;
     storage::Store* store = outbox_->store_;
+    // Every row below `written` is in the store now: when the scan meets no row at all, the
+    // cursor moves up to it, so later scans do not walk again over the deleted rows (RocksDB
+    // tombstones, until compaction) between the old cursor and the end.
+    const uint64_t written = outbox_->next_seq_.load(std::memory_order_acquire);
+    scan_start_.store(cursor_, std::memory_order_relaxed);
+    bool met_a_row = false;
     absl::Status s = store->ScanRange(
         Outbox::kColumnFamily, SeqKey(cursor_), "",
         [&](std::string_view key, std::string_view value) {
+          met_a_row = true;
           storage::KeyReader reader(key);
           absl::StatusOr<uint64_t> seq = reader.U64();
           if (!seq.ok()) return true;  // not an outbox key; skip
@@ -394,6 +409,8 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     if (!s.ok()) {
       logging::Error("outbox relay: scan failed", {{"source", options().source}, {"error", s}});
       backoff_ = true;
+    } else if (!met_a_row) {
+      cursor_ = std::max(cursor_, written);
     }
     return sent;
   }
@@ -466,6 +483,9 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     if (confirmed_.empty()) return;
     rocksdb::WriteBatch batch;
     for (uint64_t seq : confirmed_) batch.Delete(outbox_->cf_, SeqKey(seq));
+    // With the deletes, the sequence above them: the next outbox continues above it.
+    const uint64_t deleted_below = std::max(deleted_below_, *confirmed_.rbegin() + 1);
+    batch.Put(outbox_->state_cf_, kDeletedBelowKey, SeqKey(deleted_below));
     absl::Status s = outbox_->store_->Write(batch);
     if (!s.ok()) {
       logging::Error("outbox relay: cannot delete confirmed entries; will retry",
@@ -477,6 +497,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     outbox_->published_.fetch_add(n);
     metrics_.published.Increment(static_cast<double>(n));
     confirmed_.clear();
+    deleted_below_ = deleted_below;
   }
 
   absl::Duration NextWait() const {
@@ -557,6 +578,8 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   bool stopping_ = false;
   absl::Duration flush_timeout_ = absl::ZeroDuration();
   uint64_t cursor_ = 0;
+  uint64_t deleted_below_ = outbox_->deleted_below_;  // as stored under kDeletedBelowKey
+  std::atomic<uint64_t> scan_start_{0};  // cursor_ when the last scan began (for tests)
   std::map<LaneId, Lane> lanes_;
   std::unordered_map<uint64_t, LaneId> in_flight_;
   std::set<uint64_t> confirmed_;

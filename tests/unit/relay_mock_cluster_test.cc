@@ -1,14 +1,16 @@
-// Unit test of the outbox relay against librdkafka's MOCK cluster (in-process, not a real
+// Unit tests of the outbox relay against librdkafka's MOCK cluster (in-process, not a real
 // broker; allowed here because the relay's lanes need a partition without a leader, which a
 // one-broker real cluster cannot produce): a partition Kafka cannot take holds back only its
 // own events — never the other partitions', even past the relay's global in-flight limit —
-// and once it has a leader again its events arrive in commit order.
+// and once it has a leader again its events arrive in commit order; a restarted relay does
+// not scan again over the rows it deleted.
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/events/outbox.h"
+#include "common/storage/key_codec.h"
 #include "gtest/gtest.h"
 #include "librdkafka/rdkafka.h"
 #include "librdkafka/rdkafka_mock.h"
@@ -116,6 +118,72 @@ TEST(RelayMockClusterTest, ALeaderlessPartitionHoldsBackOnlyItselfThenDeliversIn
   }
   ASSERT_EQ(first.size(), static_cast<size_t>(kStuck));
   for (int i = 0; i < kStuck; ++i) ASSERT_EQ(first[i], i + 1) << "out of order at " << i;
+  outbox->Stop();
+}
+
+// A relay started on an outbox whose rows were all published and deleted begins its scans
+// after them, and new rows are numbered above them: the deleted rows (tombstones until
+// compaction) are not walked again by every scan.
+TEST(RelayMockClusterTest, ARestartedRelayScansFromTheEndOfAnEmptyOutbox) {
+  MockCluster mock;
+  rd_kafka_mock_topic_create(mock.get(), "triad.test.flowing", 1, 1);
+  TempDir dir;
+  storage::StoreOptions so;
+  so.path = dir.path();
+  so.column_families = {Outbox::kColumnFamily};
+  auto store = std::move(*storage::Store::Open(so));
+  OutboxOptions options;
+  options.source = "triad/test";
+  options.kafka.bootstrap_servers = mock.bootstrap();
+  options.idle_poll = absl::Milliseconds(20);
+  constexpr int kRows = 300;
+  {
+    auto outbox = std::move(*Outbox::Create(store.get(), options));
+    ASSERT_TRUE(outbox->Start().ok());
+    for (int i = 1; i <= kRows; ++i) {
+      Transaction txn;
+      Ticked t;
+      t.set_key("k");
+      t.set_seq(i);
+      txn.Emit("triad.test.flowing", "k", "triad.test.tick.ticked.v1", t);
+      ASSERT_TRUE(outbox->Commit(txn).ok());
+    }
+    ASSERT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(30))) << "depth " << outbox->Depth();
+    outbox->Stop();
+  }
+  {
+    auto outbox = std::move(*Outbox::Create(store.get(), options));
+    EXPECT_EQ(outbox->Depth(), 0);
+    ASSERT_TRUE(outbox->Start().ok());
+    EXPECT_TRUE(
+        PollUntil([&] { return outbox->RelayScanStartForTesting() > kRows; }, absl::Seconds(10)))
+        << "the relay still scans from " << outbox->RelayScanStartForTesting();
+    outbox->Stop();
+  }
+  // Sequences continue above the deleted rows, and a row committed now is still published.
+  auto outbox = std::move(*Outbox::Create(store.get(), options));
+  Transaction txn;
+  Ticked t;
+  t.set_key("k");
+  t.set_seq(kRows + 1);
+  txn.Emit("triad.test.flowing", "k", "triad.test.tick.ticked.v1", t);
+  ASSERT_TRUE(outbox->Commit(txn).ok());
+  std::vector<uint64_t> keys;
+  ASSERT_TRUE(store
+                  ->ScanPrefix(Outbox::kColumnFamily, "",
+                               [&](std::string_view k, std::string_view) {
+                                 storage::KeyReader r(k);
+                                 keys.push_back(*r.U64());
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(keys, std::vector<uint64_t>{kRows + 1});
+  ASSERT_TRUE(outbox->Start().ok());
+  EXPECT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(30))) << "depth " << outbox->Depth();
+  std::vector<int64_t> seqs =
+      ReadSeqs(mock.bootstrap(), "triad.test.flowing", kRows + 1, absl::Seconds(30));
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_EQ(seqs.back(), kRows + 1);
   outbox->Stop();
 }
 
