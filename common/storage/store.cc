@@ -254,6 +254,24 @@ absl::StatusOr<std::string> Store::Get(std::string_view cf, std::string_view key
   return value;
 }
 
+absl::StatusOr<std::vector<std::optional<std::string>>> Store::MultiGet(
+    std::string_view cf, const std::vector<std::string>& keys) const {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> h = Handle(cf);
+  if (!h.ok()) return h.status();
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), *h, keys.size(), slices.data(), values.data(),
+                statuses.data());
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return ToStatus(statuses[i]);
+    out[i].emplace(values[i].data(), values[i].size());
+  }
+  return out;
+}
+
 absl::StatusOr<bool> Store::Exists(std::string_view cf, std::string_view key) const {
   absl::StatusOr<std::string> v = Get(cf, key);
   if (v.ok()) return true;

@@ -97,6 +97,12 @@ class Store {
   // Get reads one value; NotFound when the key is absent.
   absl::StatusOr<std::string> Get(std::string_view cf, std::string_view key) const;
 
+  // MultiGet reads many keys of one column family in one batched lookup (cheaper than a Get
+  // each: RocksDB shares the filter and block lookups); the answer holds one entry per key,
+  // in order, nullopt where a key is absent.
+  absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      std::string_view cf, const std::vector<std::string>& keys) const;
+
   // Exists is true when the key is present.
   absl::StatusOr<bool> Exists(std::string_view cf, std::string_view key) const;
 

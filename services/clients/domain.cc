@@ -86,30 +86,47 @@ absl::StatusOr<Client> ClientsDomain::LoadLiveClient(std::string_view client_id)
 }
 
 absl::Status ClientsDomain::WithRepeatBusiness(Client& client) const {
-  std::vector<std::string> ids = {client.client_id()};
-  ids.insert(ids.end(), client.merged_client_ids().begin(), client.merged_client_ids().end());
-  v1::RepeatBusiness total;
-  for (const std::string& id : ids) {
-    v1::RepeatBusiness rb;
-    absl::Status s = repo_->GetRecord(RepeatBusinessKey(id), &rb);
-    if (absl::IsNotFound(s)) continue;
-    RETURN_IF_ERROR(s);
-    total.set_deals_won(total.deals_won() + rb.deals_won());
-    total.set_deals_lost(total.deals_lost() + rb.deals_lost());
-    for (const auto& m : rb.lifetime_value()) {
-      AddMoneySaturating(*total.mutable_lifetime_value(), m);
-    }
-    if (util::FromProto(rb.last_won_time()) > util::FromProto(total.last_won_time())) {
-      *total.mutable_last_won_time() = rb.last_won_time();
-    }
-    if (util::FromProto(rb.last_delivery_time()) > util::FromProto(total.last_delivery_time())) {
-      *total.mutable_last_delivery_time() = rb.last_delivery_time();
-      total.set_last_delivered_project_id(rb.last_delivered_project_id());
-    }
-    total.set_repeat_client(total.repeat_client() || rb.repeat_client());
+  return WithRepeatBusiness(std::vector<Client*>{&client});
+}
+
+absl::Status ClientsDomain::WithRepeatBusiness(const std::vector<Client*>& clients) const {
+  // One batched read of every record: each client's own and those of the clients merged
+  // into it.
+  std::vector<std::string> keys;
+  for (const Client* c : clients) {
+    keys.push_back(RepeatBusinessKey(c->client_id()));
+    for (const std::string& id : c->merged_client_ids()) keys.push_back(RepeatBusinessKey(id));
   }
-  if (total.deals_won() > 1) total.set_repeat_client(true);
-  *client.mutable_repeat_business() = std::move(total);
+  std::vector<v1::RepeatBusiness> records(keys.size());
+  std::vector<google::protobuf::Message*> msgs;
+  msgs.reserve(records.size());
+  for (v1::RepeatBusiness& rb : records) msgs.push_back(&rb);
+  ASSIGN_OR_RETURN(std::vector<bool> found, repo_->GetRecords(keys, msgs));
+  size_t next = 0;
+  for (Client* client : clients) {
+    v1::RepeatBusiness total;
+    size_t own = 1 + static_cast<size_t>(client->merged_client_ids_size());
+    for (size_t i = next; i < next + own; ++i) {
+      if (!found[i]) continue;
+      const v1::RepeatBusiness& rb = records[i];
+      total.set_deals_won(total.deals_won() + rb.deals_won());
+      total.set_deals_lost(total.deals_lost() + rb.deals_lost());
+      for (const auto& m : rb.lifetime_value()) {
+        AddMoneySaturating(*total.mutable_lifetime_value(), m);
+      }
+      if (util::FromProto(rb.last_won_time()) > util::FromProto(total.last_won_time())) {
+        *total.mutable_last_won_time() = rb.last_won_time();
+      }
+      if (util::FromProto(rb.last_delivery_time()) > util::FromProto(total.last_delivery_time())) {
+        *total.mutable_last_delivery_time() = rb.last_delivery_time();
+        total.set_last_delivered_project_id(rb.last_delivered_project_id());
+      }
+      total.set_repeat_client(total.repeat_client() || rb.repeat_client());
+    }
+    next += own;
+    if (total.deals_won() > 1) total.set_repeat_client(true);
+    *client->mutable_repeat_business() = std::move(total);
+  }
   return absl::OkStatus();
 }
 

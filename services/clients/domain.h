@@ -247,7 +247,10 @@ class ClientsDomain {
   absl::Time Now() const { return options_.clock(); }
   absl::StatusOr<v1::Client> LoadClient(std::string_view client_id, bool follow_merge) const;
   absl::StatusOr<v1::Client> LoadLiveClient(std::string_view client_id) const;
+  // WithRepeatBusiness sets each client's repeat_business from its own record and those of
+  // the clients merged into it (one batched read for all of them).
   absl::Status WithRepeatBusiness(v1::Client& client) const;
+  absl::Status WithRepeatBusiness(const std::vector<v1::Client*>& clients) const;
   absl::StatusOr<std::vector<v1::DuplicateCandidate>> Duplicates(const v1::Client& probe,
                                                                  std::string_view self_id) const;
   // CreateLocked creates a client unless it has duplicates (and !force), recording the response

@@ -198,6 +198,23 @@ absl::StatusOr<v1::Client> RocksClientsRepository::GetClient(std::string_view cl
   return client;
 }
 
+absl::StatusOr<std::vector<std::optional<v1::Client>>> RocksClientsRepository::GetClients(
+    const std::vector<std::string>& client_ids) const {
+  std::vector<std::string> keys;
+  keys.reserve(client_ids.size());
+  for (const std::string& id : client_ids) keys.push_back(KeyBuilder().Str(id).Build());
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
+                   store_->MultiGet(kCfClients, keys));
+  std::vector<std::optional<v1::Client>> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i].has_value()) continue;
+    if (!out[i].emplace().ParseFromString(*values[i])) {
+      return absl::DataLossError(absl::StrCat("client ", client_ids[i], " does not decode"));
+    }
+  }
+  return out;
+}
+
 absl::Status RocksClientsRepository::PutClient(rocksdb::WriteBatch& batch, const v1::Client* before,
                                                const v1::Client& after) {
   ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * clients, Cf(kCfClients));
@@ -382,6 +399,25 @@ absl::Status RocksClientsRepository::GetRecord(std::string_view key,
     return absl::DataLossError(absl::StrCat(msg->GetTypeName(), " record does not decode"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<bool>> RocksClientsRepository::GetRecords(
+    const std::vector<std::string>& keys,
+    const std::vector<google::protobuf::Message*>& msgs) const {
+  if (keys.size() != msgs.size()) {
+    return absl::InternalError("GetRecords: one message per key is required");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
+                   store_->MultiGet(kCfRecords, keys));
+  std::vector<bool> found(values.size(), false);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i].has_value()) continue;
+    if (!msgs[i]->ParseFromString(*values[i])) {
+      return absl::DataLossError(absl::StrCat(msgs[i]->GetTypeName(), " record does not decode"));
+    }
+    found[i] = true;
+  }
+  return found;
 }
 
 absl::Status RocksClientsRepository::PutRecord(rocksdb::WriteBatch& batch, std::string_view key,

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,9 +58,10 @@ enum class ClientIndex {
 };
 
 // IndexScanFn receives an index key (in order) and the client id it points to; ClientScanFn
-// and HistoryScanFn receive a key and its decoded value. Returning false stops a scan.
+// and HistoryScanFn receive a key and its decoded value (a ClientScanFn may move the client
+// away). Returning false stops a scan.
 using IndexScanFn = std::function<bool(std::string_view key, std::string_view client_id)>;
-using ClientScanFn = std::function<bool(std::string_view key, const v1::Client& client)>;
+using ClientScanFn = std::function<bool(std::string_view key, v1::Client& client)>;
 using HistoryScanFn = std::function<bool(std::string_view key, const v1::HistoryEntry& entry)>;
 
 class ClientsRepository {
@@ -68,6 +70,11 @@ class ClientsRepository {
 
   // GetClient reads one client; NotFound when there is none.
   virtual absl::StatusOr<v1::Client> GetClient(std::string_view client_id) const = 0;
+
+  // GetClients reads many clients in one batched lookup: one entry per id, in order, nullopt
+  // where there is none.
+  virtual absl::StatusOr<std::vector<std::optional<v1::Client>>> GetClients(
+      const std::vector<std::string>& client_ids) const = 0;
 
   // PutClient writes `after` into `batch` and moves its index entries from those of `before`
   // (nullptr for a new record) to those of `after`.
@@ -98,6 +105,12 @@ class ClientsRepository {
 
   // GetRecord parses the record at `key` into `msg`; NotFound when absent.
   virtual absl::Status GetRecord(std::string_view key, google::protobuf::Message* msg) const = 0;
+
+  // GetRecords parses the records at `keys` into `msgs` (one each, same order) in one batched
+  // lookup; the answer tells which keys were present (the others' messages are untouched).
+  virtual absl::StatusOr<std::vector<bool>> GetRecords(
+      const std::vector<std::string>& keys,
+      const std::vector<google::protobuf::Message*>& msgs) const = 0;
 
   // PutRecord writes a record (an empty message serialises to an index marker).
   virtual absl::Status PutRecord(rocksdb::WriteBatch& batch, std::string_view key,
@@ -174,6 +187,8 @@ class RocksClientsRepository : public ClientsRepository {
   explicit RocksClientsRepository(storage::Store* store);
 
   absl::StatusOr<v1::Client> GetClient(std::string_view client_id) const override;
+  absl::StatusOr<std::vector<std::optional<v1::Client>>> GetClients(
+      const std::vector<std::string>& client_ids) const override;
   absl::Status PutClient(rocksdb::WriteBatch& batch, const v1::Client* before,
                          const v1::Client& after) override;
   absl::Status ScanClients(std::string_view after_key, const ClientScanFn& fn) const override;
@@ -185,6 +200,9 @@ class RocksClientsRepository : public ClientsRepository {
   absl::Status ScanHistory(bool by_actor, std::string_view id, std::string_view after_key,
                            const HistoryScanFn& fn) const override;
   absl::Status GetRecord(std::string_view key, google::protobuf::Message* msg) const override;
+  absl::StatusOr<std::vector<bool>> GetRecords(
+      const std::vector<std::string>& keys,
+      const std::vector<google::protobuf::Message*>& msgs) const override;
   absl::Status PutRecord(rocksdb::WriteBatch& batch, std::string_view key,
                          const google::protobuf::Message& msg) override;
   absl::Status PutMarker(rocksdb::WriteBatch& batch, std::string_view key) override;

@@ -1,6 +1,7 @@
 // Tests of the RocksDB Store wrapper on a real database on disk.
 #include "common/storage/store.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,29 @@ TEST(StoreTest, BulkLoadSkipsTheLogAndIsKeptByFlush) {
     ASSERT_TRUE(reopened.ok()) << reopened.status();
     EXPECT_EQ(*(*reopened)->Get("items", "k99"), std::string(100, 'v')) << "bulk " << bulk;
   }
+}
+
+TEST(StoreTest, MultiGetAnswersEachKeyInOrderFromMemtableAndFiles) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  rocksdb::WriteBatch flushed;
+  flushed.Put(store->Cf("items"), "k1", "on disk");
+  flushed.Put(store->Cf("items"), "k3", "replaced");
+  ASSERT_TRUE(store->Write(flushed).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  rocksdb::WriteBatch fresh;
+  fresh.Put(store->Cf("items"), "k3", "in memtable");
+  fresh.Put(store->Cf("items"), "k4", "");
+  fresh.Put(store->Cf("index"), "k2", "another family");
+  ASSERT_TRUE(store->Write(fresh).ok());
+  // Unsorted, repeated and absent keys; a key present only in another column family.
+  auto got = store->MultiGet("items", {"k4", "k1", "k2", "k3", "k1", "missing"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::optional<std::string>> want = {
+      "", "on disk", std::nullopt, "in memtable", "on disk", std::nullopt};
+  EXPECT_EQ(*got, want);
+  EXPECT_TRUE(store->MultiGet("items", {})->empty());
+  EXPECT_TRUE(absl::IsInvalidArgument(store->MultiGet("unknown_cf", {"k1"}).status()));
 }
 
 TEST(StoreTest, PrefixScanIsOrderedBoundedAndResumable) {

@@ -125,6 +125,28 @@ TEST_F(DomainTest, MergeRemapsCasesFollowUpsAndRepeatBusinessToTheSurvivor) {
   EXPECT_EQ(merged->repeat_business().deals_won(), 2);
   EXPECT_TRUE(merged->repeat_business().repeat_client());
   EXPECT_EQ(merged->repeat_business().lifetime_value(0).amount_minor(), 2000);
+  // A list answers the same repeat business as a get, through the index and without a filter,
+  // beside clients with none of their own.
+  Create("Bystander Without Deals", merged->owner_id());
+  for (bool by_owner : {true, false}) {
+    v1::ListClientsRequest lr;
+    if (by_owner) lr.set_owner_id(merged->owner_id());
+    auto listed = d().ListClients(lr);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    int checked = 0;
+    for (const v1::Client& c : listed->clients()) {
+      auto got = d().GetClient(c.client_id());
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(c.repeat_business().SerializeAsString(), got->repeat_business().SerializeAsString())
+          << c.name();
+      if (c.client_id() == survivor.client_id()) {
+        EXPECT_EQ(c.repeat_business().deals_won(), 2);
+        ++checked;
+      }
+    }
+    EXPECT_EQ(checked, 1) << "by_owner=" << by_owner;
+    EXPECT_GE(listed->clients_size(), 2);
+  }
   // The case moved to the survivor, under either id.
   auto moved_case = d().GetCase(opened->case_id());
   ASSERT_TRUE(moved_case.ok());
