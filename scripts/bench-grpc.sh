@@ -40,6 +40,7 @@ if [[ "${TRIAD_BENCH_GRPC_SMOKE:-}" == 1 ]]; then
 fi
 # shellcheck disable=SC2086
 python3 bench/grpc/bench_grpc.py --build-dir "$BUILD" --bootstrap "$BOOTSTRAP" --ghz "$GHZ" \
+  --broker-pid-file "${TRIAD_KAFKA_DIR:-/nonexistent}/broker.pid" \
   --json "$OUT/grpc.json" "${ARGS[@]}" ${TRIAD_BENCH_GRPC_ARGS:-} | tee "$OUT/grpc.md"
 
 if [[ "${TRIAD_BENCH_POSTGRES:-1}" != 0 ]]; then

@@ -334,6 +334,7 @@ class Bench:
                 ids = raw
                 self.seed_seconds = time.monotonic() - ts
                 log("seeding took %.1fs" % self.seed_seconds)
+            self.settle()
             # Interleaved: the baseline before every call, so load from outside hits both.
             base = {}
             for call in self.calls(ids, phase):
@@ -355,6 +356,19 @@ class Bench:
         self.total_seconds = time.monotonic() - t0
         perf = self.profile(ids) if self.a.perf else None
         return rate_rows, auth_rows, perf
+
+    def settle(self):
+        """Waits until the broker (its JIT compiling the hot paths during the first minutes)
+        and the services (start-up, seeding's events) are quiet, so the measured runs do not
+        share the cores with them."""
+        pids = {n: p.pid for n, p in self.procs.items() if n in SERVICES}
+        if self.a.broker_pid_file and os.path.exists(self.a.broker_pid_file):
+            with open(self.a.broker_pid_file) as f:
+                pids["broker"] = int(f.read().strip())
+        start = time.monotonic()
+        for name, pid in pids.items():
+            wait_idle(pid, cores=0.25 if name == "broker" else 0.1, window=1.0, timeout=60)
+        log("settled in %.1fs (%s quiet)" % (time.monotonic() - start, ", ".join(pids)))
 
     def thread_model(self):
         """The hello server's sync API against its callback API, alternating, --thread-rounds
@@ -480,6 +494,8 @@ def main():
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
     p.add_argument("--ghz", required=True, help="the ghz binary")
+    p.add_argument("--broker-pid-file", default="",
+                   help="the broker's pid file: measuring waits until the broker is quiet")
     p.add_argument("--work-dir", default=None, help="data, logs (default: a temporary dir)")
     p.add_argument("--duration", type=float, default=4.0, help="seconds per measured run")
     p.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up per call")
