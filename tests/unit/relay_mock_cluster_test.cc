@@ -72,6 +72,32 @@ std::vector<int64_t> ReadSeqs(const std::string& bootstrap, const std::string& t
   return out;
 }
 
+// OpenOutboxStore opens a store with the outbox column family in `dir`.
+std::unique_ptr<storage::Store> OpenOutboxStore(const TempDir& dir) {
+  storage::StoreOptions so;
+  so.path = dir.path();
+  so.column_families = {Outbox::kColumnFamily};
+  return std::move(*storage::Store::Open(so));
+}
+
+// MockOptions are the options of an outbox publishing to `mock`.
+OutboxOptions MockOptions(MockCluster& mock) {
+  OutboxOptions options;
+  options.source = "triad/test";
+  options.kafka.bootstrap_servers = mock.bootstrap();
+  return options;
+}
+
+// CommitTick commits one Ticked event numbered `seq` under key `key` to `topic`.
+absl::Status CommitTick(Outbox& outbox, const std::string& topic, const std::string& key, int seq) {
+  Transaction txn;
+  Ticked t;
+  t.set_key(key);
+  t.set_seq(seq);
+  txn.Emit(topic, key, "triad.test.tick.ticked.v1", t);
+  return outbox.Commit(txn);
+}
+
 TEST(RelayMockClusterTest, ALeaderlessPartitionHoldsBackOnlyItselfThenDeliversInOrder) {
   MockCluster mock;
   rd_kafka_mock_topic_create(mock.get(), "triad.test.stuck", 1, 1);
@@ -79,24 +105,14 @@ TEST(RelayMockClusterTest, ALeaderlessPartitionHoldsBackOnlyItselfThenDeliversIn
   rd_kafka_mock_partition_set_leader(mock.get(), "triad.test.stuck", 0, -1);
 
   TempDir dir;
-  storage::StoreOptions so;
-  so.path = dir.path();
-  so.column_families = {Outbox::kColumnFamily};
-  auto store = std::move(*storage::Store::Open(so));
-  OutboxOptions options;
-  options.source = "triad/test";
-  options.kafka.bootstrap_servers = mock.bootstrap();
+  auto store = OpenOutboxStore(dir);
+  OutboxOptions options = MockOptions(mock);
   options.max_in_flight = 100;
   options.max_in_flight_per_partition = 20;
   auto outbox = std::move(*Outbox::Create(store.get(), options));
   ASSERT_TRUE(outbox->Start().ok());
   auto emit = [&](const std::string& topic, const std::string& key, int seq) {
-    Transaction txn;
-    Ticked t;
-    t.set_key(key);
-    t.set_seq(seq);
-    txn.Emit(topic, key, "triad.test.tick.ticked.v1", t);
-    ASSERT_TRUE(outbox->Commit(txn).ok());
+    ASSERT_TRUE(CommitTick(*outbox, topic, key, seq).ok());
   };
   constexpr int kStuck = 150;  // more than max_in_flight
   for (int i = 1; i <= kStuck; ++i) emit("triad.test.stuck", "k", i);
@@ -128,25 +144,15 @@ TEST(RelayMockClusterTest, ARestartedRelayScansFromTheEndOfAnEmptyOutbox) {
   MockCluster mock;
   rd_kafka_mock_topic_create(mock.get(), "triad.test.flowing", 1, 1);
   TempDir dir;
-  storage::StoreOptions so;
-  so.path = dir.path();
-  so.column_families = {Outbox::kColumnFamily};
-  auto store = std::move(*storage::Store::Open(so));
-  OutboxOptions options;
-  options.source = "triad/test";
-  options.kafka.bootstrap_servers = mock.bootstrap();
+  auto store = OpenOutboxStore(dir);
+  OutboxOptions options = MockOptions(mock);
   options.idle_poll = absl::Milliseconds(20);
   constexpr int kRows = 300;
   {
     auto outbox = std::move(*Outbox::Create(store.get(), options));
     ASSERT_TRUE(outbox->Start().ok());
     for (int i = 1; i <= kRows; ++i) {
-      Transaction txn;
-      Ticked t;
-      t.set_key("k");
-      t.set_seq(i);
-      txn.Emit("triad.test.flowing", "k", "triad.test.tick.ticked.v1", t);
-      ASSERT_TRUE(outbox->Commit(txn).ok());
+      ASSERT_TRUE(CommitTick(*outbox, "triad.test.flowing", "k", i).ok());
     }
     ASSERT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(30))) << "depth " << outbox->Depth();
     outbox->Stop();
@@ -162,12 +168,7 @@ TEST(RelayMockClusterTest, ARestartedRelayScansFromTheEndOfAnEmptyOutbox) {
   }
   // Sequences continue above the deleted rows, and a row committed now is still published.
   auto outbox = std::move(*Outbox::Create(store.get(), options));
-  Transaction txn;
-  Ticked t;
-  t.set_key("k");
-  t.set_seq(kRows + 1);
-  txn.Emit("triad.test.flowing", "k", "triad.test.tick.ticked.v1", t);
-  ASSERT_TRUE(outbox->Commit(txn).ok());
+  ASSERT_TRUE(CommitTick(*outbox, "triad.test.flowing", "k", kRows + 1).ok());
   std::vector<uint64_t> keys;
   ASSERT_TRUE(store
                   ->ScanPrefix(Outbox::kColumnFamily, "",
