@@ -174,7 +174,8 @@ class Outbox {
   rocksdb::ColumnFamilyHandle* cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* quarantine_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* state_cf_ = nullptr;
-  // The sequence above every deleted row when the outbox was created (the relay raises it).
+  // The sequence above every deleted row, as stored under the state column family: read by
+  // Create, raised by the relay's thread (a later relay of this outbox goes on from it).
   uint64_t deleted_below_ = 0;
   std::mutex commit_mu_;
   // The sequence of the next row; changed under commit_mu_ only after the rows below it are

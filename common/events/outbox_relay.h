@@ -484,7 +484,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     rocksdb::WriteBatch batch;
     for (uint64_t seq : confirmed_) batch.Delete(outbox_->cf_, SeqKey(seq));
     // With the deletes, the sequence above them: the next outbox continues above it.
-    const uint64_t deleted_below = std::max(deleted_below_, *confirmed_.rbegin() + 1);
+    const uint64_t deleted_below = std::max(outbox_->deleted_below_, *confirmed_.rbegin() + 1);
     batch.Put(outbox_->state_cf_, kDeletedBelowKey, SeqKey(deleted_below));
     absl::Status s = outbox_->store_->Write(batch);
     if (!s.ok()) {
@@ -497,7 +497,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     outbox_->published_.fetch_add(n);
     metrics_.published.Increment(static_cast<double>(n));
     confirmed_.clear();
-    deleted_below_ = deleted_below;
+    outbox_->deleted_below_ = deleted_below;
   }
 
   absl::Duration NextWait() const {
@@ -578,7 +578,6 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   bool stopping_ = false;
   absl::Duration flush_timeout_ = absl::ZeroDuration();
   uint64_t cursor_ = 0;
-  uint64_t deleted_below_ = outbox_->deleted_below_;  // as stored under kDeletedBelowKey
   std::atomic<uint64_t> scan_start_{0};  // cursor_ when the last scan began (for tests)
   std::map<LaneId, Lane> lanes_;
   std::unordered_map<uint64_t, LaneId> in_flight_;
