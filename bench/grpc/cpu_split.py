@@ -38,13 +38,6 @@ import bench_grpc as bg  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu(pid):
-    """Seconds of user + system CPU of process `pid` so far."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 def machine_cpu():
     """Seconds of non-idle CPU of the whole machine (all cores) so far."""
     with open("/proc/stat") as f:
@@ -100,9 +93,9 @@ def main():
                 md = not method.startswith("grpc.health") and name != "hello"
                 warm, run = data if isinstance(data, tuple) else (data, data)
                 b.ghz(target, method, warm, duration=1, metadata=md, proto=proto)
-                c0, m0, t0 = [process_cpu(p) for p in pids], machine_cpu(), time.monotonic()
+                c0, m0, t0 = [bg.cpu_seconds(p) for p in pids], machine_cpu(), time.monotonic()
                 r = b.ghz(target, method, run, duration=a.duration, metadata=md, proto=proto)
-                c1, m1, t1 = [process_cpu(p) for p in pids], machine_cpu(), time.monotonic()
+                c1, m1, t1 = [bg.cpu_seconds(p) for p in pids], machine_cpu(), time.monotonic()
                 calls = max(1, r["total"])
                 used = [y - x for x, y in zip(c0, c1)]
                 box = m1 - m0
