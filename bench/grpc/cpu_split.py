@@ -20,12 +20,18 @@ Usage (a broker of its own, the JIT a production broker runs):
       --broker-pid-file .triad/kafka-split/broker.pid --calls CreateClient,GetClient --rounds 2
   TRIAD_KAFKA_PORT=19592 TRIAD_KAFKA_DIR=.triad/kafka-split scripts/kafka-local.sh stop
 
+With --perf-dir DIR it also records a perf profile of the answering process during each
+measured run (DIR/<call>_<round>.data; read with `perf report -i`); that run's figures then
+include perf's own overhead.
+
 Asserts nothing (it is not a test).
 """
 
 import argparse
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +51,28 @@ def machine_cpu():
     return (sum(values) - values[3] - values[4]) / TICK
 
 
+def start_perf(perf_dir, bench, target, label):
+    """Starts perf record on the process listening at `target`; None without --perf-dir."""
+    if not perf_dir:
+        return None
+    owner = [n for n, addr in bench.addrs.items() if addr == target and n in bench.procs]
+    if not owner:
+        return None
+    os.makedirs(perf_dir, exist_ok=True)
+    out = os.path.join(perf_dir, "".join(ch if ch.isalnum() else "_" for ch in label) + ".data")
+    return subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384",
+                             "-o", out, "-p", str(bench.procs[owner[0]].pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_perf(perf):
+    """Stops a perf record started by start_perf and waits for its file to be complete."""
+    if perf is None:
+        return
+    perf.send_signal(signal.SIGINT)
+    perf.wait(120)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build-dir", default=os.path.join(bg.REPO, "build"))
@@ -57,6 +85,9 @@ def main():
     p.add_argument("--duration", type=float, default=4.0)
     p.add_argument("--clients", type=int, default=10000)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--perf-dir", default="",
+                   help="also record a perf profile (call graphs from DWARF) of the process "
+                        "answering each measured run into this directory")
     a = p.parse_args()
     with open(a.broker_pid_file) as f:
         broker = int(f.read().split()[0])
@@ -93,9 +124,11 @@ def main():
                 md = not method.startswith("grpc.health") and name != "hello"
                 warm, run = data if isinstance(data, tuple) else (data, data)
                 b.ghz(target, method, warm, duration=1, metadata=md, proto=proto)
+                perf = start_perf(a.perf_dir, b, target, "%s-%d" % (name, rnd))
                 c0, m0, t0 = [bg.cpu_seconds(p) for p in pids], machine_cpu(), time.monotonic()
                 r = b.ghz(target, method, run, duration=a.duration, metadata=md, proto=proto)
                 c1, m1, t1 = [bg.cpu_seconds(p) for p in pids], machine_cpu(), time.monotonic()
+                stop_perf(perf)
                 calls = max(1, r["total"])
                 used = [y - x for x, y in zip(c0, c1)]
                 box = m1 - m0

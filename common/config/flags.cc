@@ -73,7 +73,7 @@ ABSL_FLAG(bool, sync_writes, false,
 ABSL_FLAG(absl::Duration, outbox_linger, absl::Milliseconds(2),
           "How long the outbox relay holds an event to send it with others in one Kafka request "
           "(linger.ms; 0 to 1s): fewer requests under load, that much more event latency.");
-ABSL_FLAG(absl::Duration, consumer_fetch_wait, absl::Milliseconds(20),
+ABSL_FLAG(absl::Duration, consumer_fetch_wait, absl::Milliseconds(500),
           "Longest a consumer's fetch waits for --consumer_fetch_min_bytes of events "
           "(fetch.wait.max.ms; 1ms to 5s); an idle consumer asks the broker once per wait.");
 ABSL_FLAG(int32_t, consumer_fetch_min_bytes, 1,

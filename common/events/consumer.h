@@ -75,7 +75,7 @@ struct ConsumerOptions {
   // per fetch_wait. The defaults answer every event at once; a larger fetch_min_bytes gives
   // fewer, larger fetches under load (less broker CPU per event) at up to fetch_wait more
   // latency when events are sparse. ServiceRuntime::AddConsumer sets both from its flags.
-  absl::Duration fetch_wait = absl::Milliseconds(20);
+  absl::Duration fetch_wait = absl::Milliseconds(500);
   int32_t fetch_min_bytes = 1;
   // Extra librdkafka properties (they win over the settings above).
   std::map<std::string, std::string> properties;

@@ -59,7 +59,7 @@ struct RuntimeOptions {
   bool sync_writes = false;
   // Event batching (see OutboxOptions::linger and ConsumerOptions::fetch_wait).
   absl::Duration outbox_linger = absl::Milliseconds(2);
-  absl::Duration consumer_fetch_wait = absl::Milliseconds(20);
+  absl::Duration consumer_fetch_wait = absl::Milliseconds(500);
   int32_t consumer_fetch_min_bytes = 1;
   // Retention of the dedupe records (consumed events, request ids) and how often they are
   // compacted away (0 disables the periodic compaction).

@@ -21,7 +21,7 @@ void ExpectLibrdkafkaAccepts(const std::map<std::string, std::string>& propertie
 
 TEST(KafkaDefaultsTest, ConsumerAnswersEveryEventAtOnceByDefault) {
   std::map<std::string, std::string> p = ConsumerKafkaDefaults(ConsumerOptions{});
-  EXPECT_EQ(p["fetch.wait.max.ms"], "20");
+  EXPECT_EQ(p["fetch.wait.max.ms"], "500");
   EXPECT_EQ(p["fetch.min.bytes"], "1");
   EXPECT_EQ(p.count("group.instance.id"), 0u);
   ExpectLibrdkafkaAccepts(p);
