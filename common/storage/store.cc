@@ -97,6 +97,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = 16 << 20;
+  // A Bloom filter over each memtable's whole keys (2 % of the write buffer): a point lookup of
+  // a key the memtable does not hold (an absent repeat-business record, a new request id or
+  // event id) skips the skiplist walk, which perf showed as the largest cost of a page of
+  // ListClients.
+  cf_options.memtable_prefix_bloom_size_ratio = 0.02;
+  cf_options.memtable_whole_key_filtering = true;
   cf_options.disable_auto_compactions = options.frozen_copy;
   std::unique_ptr<Store> store(new Store(options));
   auto options_for = [&](const std::string& name) {

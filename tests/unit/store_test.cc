@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/storage/key_codec.h"
 #include "gtest/gtest.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 #include "tests/testing/test_env.h"
 
 namespace triad::storage {
@@ -98,6 +101,28 @@ TEST(StoreTest, MultiGetAnswersEachKeyInOrderFromMemtableAndFiles) {
   EXPECT_EQ(*got, want);
   EXPECT_TRUE(store->MultiGet("items", {})->empty());
   EXPECT_TRUE(absl::IsInvalidArgument(store->MultiGet("unknown_cf", {"k1"}).status()));
+}
+
+TEST(StoreTest, AbsentKeysSkipTheMemtableThroughItsBloomFilter) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  rocksdb::WriteBatch batch;
+  for (int i = 0; i < 1000; ++i) {
+    batch.Put(store->Cf("items"), absl::StrCat("present-", i), "v");
+  }
+  ASSERT_TRUE(store->Write(batch).ok());
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  auto got = store->MultiGet("items", {"absent-1", "absent-2", "absent-3", "present-7"});
+  const uint64_t skipped = rocksdb::get_perf_context()->bloom_memtable_miss_count;
+  const uint64_t searched = rocksdb::get_perf_context()->bloom_memtable_hit_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::optional<std::string>> want = {std::nullopt, std::nullopt, std::nullopt, "v"};
+  EXPECT_EQ(*got, want);
+  // The filter may let an absent key through (a false positive), never turn a present one away.
+  EXPECT_GE(skipped, 2u);
+  EXPECT_GE(searched, 1u);
 }
 
 TEST(StoreTest, PrefixScanIsOrderedBoundedAndResumable) {
