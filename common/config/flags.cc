@@ -70,7 +70,7 @@ ABSL_FLAG(std::string, kafka_ssl_key_password_file, "",
 ABSL_FLAG(bool, sync_writes, false,
           "Acknowledge a write only once the RocksDB WAL holding it is fsynced (survives power "
           "loss); concurrent writes share each fsync (group commit).");
-ABSL_FLAG(absl::Duration, outbox_linger, absl::Milliseconds(2),
+ABSL_FLAG(absl::Duration, outbox_linger, absl::Milliseconds(5),
           "How long the outbox relay holds an event to send it with others in one Kafka request "
           "(linger.ms; 0 to 1s): fewer requests under load, that much more event latency.");
 ABSL_FLAG(absl::Duration, consumer_fetch_wait, absl::Milliseconds(500),

@@ -45,11 +45,11 @@ TEST(KafkaDefaultsTest, ConsumerBatchingAndOverrides) {
 TEST(KafkaDefaultsTest, RelayLingerFollowsTheOption) {
   OutboxOptions o;
   std::map<std::string, std::string> p = RelayProducerDefaults(o);
-  EXPECT_EQ(p["linger.ms"], "2");
+  EXPECT_EQ(p["linger.ms"], "5");
   EXPECT_EQ(p["message.timeout.ms"], "0");  // retried inside librdkafka, never dropped
   ExpectLibrdkafkaAccepts(p);
-  o.linger = absl::Milliseconds(5);
-  EXPECT_EQ(RelayProducerDefaults(o)["linger.ms"], "5");
+  o.linger = absl::Milliseconds(2);
+  EXPECT_EQ(RelayProducerDefaults(o)["linger.ms"], "2");
   o.linger = absl::ZeroDuration();
   p = RelayProducerDefaults(o);
   EXPECT_EQ(p["linger.ms"], "0");
