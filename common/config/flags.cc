@@ -9,6 +9,8 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "common/events/consumer.h"
+#include "common/events/outbox.h"
 
 ABSL_FLAG(std::string, kafka_bootstrap_servers, "127.0.0.1:19092",
           "Kafka bootstrap servers, host:port[,host:port]. Env: KAFKA_BOOTSTRAP_SERVERS too.");
@@ -70,13 +72,13 @@ ABSL_FLAG(std::string, kafka_ssl_key_password_file, "",
 ABSL_FLAG(bool, sync_writes, false,
           "Acknowledge a write only once the RocksDB WAL holding it is fsynced (survives power "
           "loss); concurrent writes share each fsync (group commit).");
-ABSL_FLAG(absl::Duration, outbox_linger, absl::Milliseconds(5),
+ABSL_FLAG(absl::Duration, outbox_linger, triad::events::kDefaultOutboxLinger,
           "How long the outbox relay holds an event to send it with others in one Kafka request "
           "(linger.ms; 0 to 1s): fewer requests under load, that much more event latency.");
-ABSL_FLAG(absl::Duration, consumer_fetch_wait, absl::Milliseconds(500),
+ABSL_FLAG(absl::Duration, consumer_fetch_wait, triad::events::kDefaultFetchWait,
           "Longest a consumer's fetch waits for --consumer_fetch_min_bytes of events "
           "(fetch.wait.max.ms; 1ms to 5s); an idle consumer asks the broker once per wait.");
-ABSL_FLAG(int32_t, consumer_fetch_min_bytes, 1,
+ABSL_FLAG(int32_t, consumer_fetch_min_bytes, triad::events::kDefaultFetchMinBytes,
           "Bytes of events a consumer's fetch waits for before it is answered (fetch.min.bytes; "
           "1, the default, answers as soon as there is one event; e.g. 65536 with "
           "--consumer_fetch_wait=10ms batches events under load at up to 10 ms more latency).");

@@ -59,6 +59,11 @@ absl::Status PermanentError(absl::Status status);
 // DATA_LOSS, ABORTED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED and the rest are transient.
 bool IsPermanentError(const absl::Status& status);
 
+// A consumer's default fetch wait (Kafka's and librdkafka's own) and fetch size; the service
+// flags and RuntimeOptions take their defaults from here.
+inline constexpr absl::Duration kDefaultFetchWait = absl::Milliseconds(500);
+inline constexpr int32_t kDefaultFetchMinBytes = 1;
+
 struct ConsumerOptions {
   // Consumer group; also namespaces the dedupe records.
   std::string group_id;
@@ -75,8 +80,8 @@ struct ConsumerOptions {
   // per fetch_wait. The defaults answer every event at once; a larger fetch_min_bytes gives
   // fewer, larger fetches under load (less broker CPU per event) at up to fetch_wait more
   // latency when events are sparse. ServiceRuntime::AddConsumer sets both from its flags.
-  absl::Duration fetch_wait = absl::Milliseconds(500);
-  int32_t fetch_min_bytes = 1;
+  absl::Duration fetch_wait = kDefaultFetchWait;
+  int32_t fetch_min_bytes = kDefaultFetchMinBytes;
   // Extra librdkafka properties (they win over the settings above).
   std::map<std::string, std::string> properties;
   // When set, held across each handler call and the commit of its transaction, so a service

@@ -74,15 +74,18 @@ class Transaction {
   std::vector<std::function<void()>> after_commit_;
 };
 
+// The relay producer's default linger (librdkafka's and, since 4.0, Kafka's own producer
+// default); --outbox_linger and RuntimeOptions take their defaults from here.
+inline constexpr absl::Duration kDefaultOutboxLinger = absl::Milliseconds(5);
+
 struct OutboxOptions {
   // ce_source of every event, e.g. "triad/clients".
   std::string source;
   KafkaConfig kafka;
   // How long the producer holds an event to send it with others in one request (librdkafka's
   // linger.ms): a longer wait means fewer, larger produce requests under load (less broker CPU
-  // per event) and that much more latency per event. 5 ms is librdkafka's and (since 4.0)
-  // Kafka's own producer default.
-  absl::Duration linger = absl::Milliseconds(5);
+  // per event) and that much more latency per event.
+  absl::Duration linger = kDefaultOutboxLinger;
   // How often the relay looks at the outbox when nothing wakes it.
   absl::Duration idle_poll = absl::Milliseconds(200);
   // Delay before a partition whose delivery failed is tried again.

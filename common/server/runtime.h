@@ -58,9 +58,9 @@ struct RuntimeOptions {
   size_t block_cache_bytes = 64 << 20;
   bool sync_writes = false;
   // Event batching (see OutboxOptions::linger and ConsumerOptions::fetch_wait).
-  absl::Duration outbox_linger = absl::Milliseconds(5);
-  absl::Duration consumer_fetch_wait = absl::Milliseconds(500);
-  int32_t consumer_fetch_min_bytes = 1;
+  absl::Duration outbox_linger = events::kDefaultOutboxLinger;
+  absl::Duration consumer_fetch_wait = events::kDefaultFetchWait;
+  int32_t consumer_fetch_min_bytes = events::kDefaultFetchMinBytes;
   // Retention of the dedupe records (consumed events, request ids) and how often they are
   // compacted away (0 disables the periodic compaction).
   absl::Duration dedupe_retention = absl::Hours(24 * 7);
