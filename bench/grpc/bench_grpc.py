@@ -72,6 +72,18 @@ def wait_idle(pid, cores=0.05, window=0.5, timeout=60.0):
     return time.monotonic() - start
 
 
+def wait_all_idle(limits, window=0.5, timeout=15.0):
+    """Polls until every process of `limits` ({pid: cores}) uses under its cores of CPU over
+    the same `window`-second span; returns (seconds waited, whether they all went quiet)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = {pid: cpu_seconds(pid) for pid in limits}
+        time.sleep(window)
+        if all(cpu_seconds(pid) - before[pid] < cores * window for pid, cores in limits.items()):
+            return time.monotonic() - start, True
+    return time.monotonic() - start, False
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -124,6 +136,8 @@ class Bench:
         self.results = []
         self.runs = 0
         self.run_seconds = 0.0
+        self.quiet_seconds = 0.0
+        self.quiet_misses = 0
         self.run_id = os.getpid()
 
     # ------------------------------------------------------------------ processes
@@ -283,7 +297,9 @@ class Bench:
         ]
 
     def measure(self, name, kind, target, method, data, mode, sync, label):
-        """Warm-up then the measured run of one call; returns the measured summary."""
+        """Warm-up then the measured run of one call, on a quiet box; returns the measured
+        summary."""
+        self.quiet()
         proto = HEALTH_PROTO if method.startswith("grpc.health") else None
         md = not method.startswith("grpc.health")
         warm_data, run_data = (data if isinstance(data, tuple) else (data, data))
@@ -305,6 +321,7 @@ class Bench:
         return r
 
     def baseline(self, api, sync, rps=None, duration=None):
+        self.quiet()
         r = self.ghz(self.addrs["hello-" + api], "triad.bench.hello.v1.Greeter/SayHello",
                      {"name": "triad"}, duration=duration or self.a.duration, rps=rps,
                      metadata=False, label="baseline")
@@ -370,6 +387,21 @@ class Bench:
             wait_idle(pid, cores=0.25 if name == "broker" else 0.1, window=1.0, timeout=60)
         log("settled in %.1fs (%s quiet)" % (time.monotonic() - start, ", ".join(pids)))
 
+    def quiet(self):
+        """Waits (up to 15 s) until the services and the broker are idle again before a measured
+        run: the previous run's events being relayed, consumed and flushed would otherwise
+        share the cores with this one (a write's own events, consumed during its run, still
+        count). Counts the waits that timed out; report.py prints both."""
+        limits = {p.pid: 0.1 for n, p in self.procs.items() if n in SERVICES}
+        if self.a.broker_pid_file and os.path.exists(self.a.broker_pid_file):
+            with open(self.a.broker_pid_file) as f:
+                limits[int(f.read().strip())] = 0.25
+        waited, ok = wait_all_idle(limits)
+        self.quiet_seconds += waited
+        if not ok:
+            self.quiet_misses += 1
+            log("not quiet after %.0fs; measuring anyway" % waited)
+
     def thread_model(self):
         """The hello server's sync API against its callback API, alternating, --thread-rounds
         rounds of --duration each."""
@@ -398,6 +430,7 @@ class Bench:
             if name == "CreateClient":
                 data = (data[0] if isinstance(data, tuple) else data).copy()
                 data["client"] = dict(data["client"], phone="0800000-{{.RequestNumber}}")
+            self.quiet()
             if mode == "cycles":  # whole cycles: every deal ends where it started
                 cycles = max(1, int(round(rps * self.a.rate_duration / len(data))))
                 r = self.ghz(target, method, data, count=cycles * len(data), rps=rps,

@@ -23,10 +23,12 @@ def report(bench, rate_rows, auth_rows, perf, args):
     print("setup: ghz %d concurrent callers on 1 connection, %gs per run after a %gs warm-up; "
           "AdvanceStage and RecordVerdict run a fixed count (their targets are finite); "
           "services plaintext + JWT (RS256 dev key), seeded with %d clients, %d opportunities, "
-          "%d projects; seeding %.0fs; %d ghz runs, %.0fs of ghz, whole run %.0fs" % (
+          "%d projects; seeding %.0fs; each measured run starts once the services and the broker "
+          "are idle (%.0fs of waiting, %d waits timed out after 15s); %d ghz runs, %.0fs of ghz, "
+          "whole run %.0fs" % (
               args.concurrency, args.duration, args.warmup, args.clients, args.opportunities,
-              args.projects, getattr(bench, "seed_seconds", 0), bench.runs, bench.run_seconds,
-              bench.total_seconds))
+              args.projects, getattr(bench, "seed_seconds", 0), bench.quiet_seconds,
+              bench.quiet_misses, bench.runs, bench.run_seconds, bench.total_seconds))
     print()
     print("| call | sync | QPS | p50 ms | p99 ms | ratio to baseline QPS | goal | met? | non-OK |")
     print("| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |")

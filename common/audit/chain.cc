@@ -28,16 +28,30 @@ void AppendPart(std::string& out, std::string_view part) {
 
 }  // namespace
 
-std::string NewSalt() {
-  unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) {
-    // The CSPRNG failed (it does not on Linux): fall back to a digest of the time and address,
-    // still unique per call; the salt only has to be unguessable after the value is erased.
-    std::string seed =
-        absl::StrCat(reinterpret_cast<uintptr_t>(raw), "|", absl::ToUnixNanos(absl::Now()));
-    return Sha256Hex(seed).substr(0, 32);
+std::string NewSalt() { return NewSalts(1).front(); }
+
+std::vector<std::string> NewSalts(size_t n) {
+  constexpr size_t kSaltBytes = 16;
+  std::vector<std::string> salts;
+  if (n == 0) return salts;
+  salts.reserve(n);
+  std::string raw(n * kSaltBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
+    // The CSPRNG failed (it does not on Linux): fall back to digests of the time, the address
+    // and the index, still unique per salt; a salt only has to be unguessable after the value
+    // is erased.
+    for (size_t i = 0; i < n; ++i) {
+      std::string seed = absl::StrCat(reinterpret_cast<uintptr_t>(raw.data()), "|",
+                                      absl::ToUnixNanos(absl::Now()), "|", i);
+      salts.push_back(Sha256Hex(seed).substr(0, 2 * kSaltBytes));
+    }
+    return salts;
   }
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
+  for (size_t i = 0; i < n; ++i) {
+    salts.push_back(
+        absl::BytesToHexString(absl::string_view(raw.data() + i * kSaltBytes, kSaltBytes)));
+  }
+  return salts;
 }
 
 std::string ValueDigest(std::string_view salt, std::string_view value) {

@@ -22,6 +22,10 @@ namespace triad::audit {
 // NewSalt returns a fresh random salt (16 bytes from the system's CSPRNG, hex encoded).
 std::string NewSalt();
 
+// NewSalts returns `n` fresh salts like NewSalt's, drawn from the CSPRNG in one call (a history
+// entry salts every value it records; one draw per entry instead of one per value).
+std::vector<std::string> NewSalts(size_t n);
+
 // ValueDigest returns the hex SHA-256 of the salt and the value (length-prefixed, so no two
 // (salt, value) pairs share their bytes). An empty value with an empty salt digests to "":
 // nothing was recorded, so nothing needs to be erasable.

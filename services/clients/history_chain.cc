@@ -34,11 +34,16 @@ std::string Canonical(const v1::HistoryEntry& e) {
   return c.bytes();
 }
 
-// Digest fills a value's salt and digest unless the digest is already set.
-void Digest(const std::string& value, std::string* salt, std::string* digest) {
-  if (!digest->empty()) return;
-  if (value.empty()) return;  // nothing recorded: "" digests to ""
-  *salt = audit::NewSalt();
+// NeedsDigest says whether a recorded value still lacks its salt and digest ("" has none).
+bool NeedsDigest(const std::string& value, const std::string& digest) {
+  return digest.empty() && !value.empty();
+}
+
+// Digest fills a value's salt (the next of `salts`) and digest unless it needs none.
+void Digest(const std::string& value, std::string* salt, std::string* digest,
+            std::vector<std::string>::iterator& salts) {
+  if (!NeedsDigest(value, *digest)) return;
+  *salt = std::move(*salts++);
   *digest = audit::ValueDigest(*salt, value);
 }
 
@@ -74,9 +79,16 @@ absl::StatusOr<ChainHead> DecodeChainHead(std::string_view value) {
 }
 
 void SealHistoryEntry(v1::HistoryEntry& entry, int64_t seq, std::string_view prev_hash) {
+  size_t wanted = 0;
+  for (const v1::FieldChange& ch : entry.changes()) {
+    wanted += NeedsDigest(ch.old_value(), ch.old_value_digest()) +
+              NeedsDigest(ch.new_value(), ch.new_value_digest());
+  }
+  std::vector<std::string> salts = audit::NewSalts(wanted);
+  auto next = salts.begin();
   for (v1::FieldChange& ch : *entry.mutable_changes()) {
-    Digest(ch.old_value(), ch.mutable_old_value_salt(), ch.mutable_old_value_digest());
-    Digest(ch.new_value(), ch.mutable_new_value_salt(), ch.mutable_new_value_digest());
+    Digest(ch.old_value(), ch.mutable_old_value_salt(), ch.mutable_old_value_digest(), next);
+    Digest(ch.new_value(), ch.mutable_new_value_salt(), ch.mutable_new_value_digest(), next);
   }
   entry.set_chain_seq(seq);
   entry.set_entry_hash(audit::EntryHash(prev_hash, Canonical(entry)));

@@ -316,7 +316,8 @@ std::string ChainHeadKey(std::string_view client_id) {
 }
 
 absl::StatusOr<ChainHead> RocksClientsRepository::HistoryHead(rocksdb::WriteBatch& batch,
-                                                              std::string_view client_id) const {
+                                                              std::string_view client_id,
+                                                              bool first_version) const {
   ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfHistory));
   const std::string key = ChainHeadKey(client_id);
   // An entry of the same client earlier in this batch is the head.
@@ -326,8 +327,12 @@ absl::StatusOr<ChainHead> RocksClientsRepository::HistoryHead(rocksdb::WriteBatc
   absl::StatusOr<std::string> stored = store_->Get(kCfHistory, key);
   if (stored.ok()) return DecodeChainHead(*stored);
   if (!absl::IsNotFound(stored.status())) return stored.status();
-  // No chain yet: entries written before chaining (if any) come first, unchained.
   ChainHead head;
+  // A new client's first entry starts its chain: only a client written before chaining existed
+  // (so at a later version now) can have unchained entries, and a scan for them costs an
+  // iterator per create.
+  if (first_version) return head;
+  // No chain yet: entries written before chaining (if any) come first, unchained.
   RETURN_IF_ERROR(store_->ScanPrefix(kCfHistory, KeyBuilder().Str("c").Str(client_id).Build(),
                                      [&](std::string_view, std::string_view) {
                                        ++head.seq;
@@ -339,7 +344,7 @@ absl::StatusOr<ChainHead> RocksClientsRepository::HistoryHead(rocksdb::WriteBatc
 absl::Status RocksClientsRepository::AddHistory(rocksdb::WriteBatch& batch,
                                                 const v1::HistoryEntry& entry) {
   ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Cf(kCfHistory));
-  ASSIGN_OR_RETURN(ChainHead head, HistoryHead(batch, entry.client_id()));
+  ASSIGN_OR_RETURN(ChainHead head, HistoryHead(batch, entry.client_id(), entry.version() == 1));
   v1::HistoryEntry sealed = entry;
   SealHistoryEntry(sealed, head.seq + 1, head.hash);
   int64_t micros = absl::ToUnixMicros(util::FromProto(entry.time()));

@@ -216,9 +216,10 @@ class RocksClientsRepository : public ClientsRepository {
 
  private:
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> Cf(const char* name) const;
-  // HistoryHead is the head of a client's chain, counting an earlier put in `batch`.
-  absl::StatusOr<ChainHead> HistoryHead(rocksdb::WriteBatch& batch,
-                                        std::string_view client_id) const;
+  // HistoryHead is the head of a client's chain, counting an earlier put in `batch`. A client
+  // at its first version (`first_version`) has no entries from before chaining to count.
+  absl::StatusOr<ChainHead> HistoryHead(rocksdb::WriteBatch& batch, std::string_view client_id,
+                                        bool first_version) const;
 
   storage::Store* store_;
   std::atomic<uint64_t> history_seq_;

@@ -1,5 +1,6 @@
 // Tests of common/audit/chain: value digests, canonical bytes, entry hashes and VerifyChain's
 // verdicts (intact, changed, missing, reordered, truncated, legacy prefix).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,18 @@ TEST(AuditChainTest, DigestsDependOnSaltAndValue) {
   EXPECT_EQ(ValueDigest("", ""), "");
   // Length-prefixed: moving bytes between salt and value changes the digest.
   EXPECT_NE(ValueDigest("ab", "c"), ValueDigest("a", "bc"));
+}
+
+TEST(AuditChainTest, SaltsDrawnTogetherAreDistinctHex) {
+  EXPECT_TRUE(NewSalts(0).empty());
+  std::vector<std::string> salts = NewSalts(8);
+  ASSERT_EQ(salts.size(), 8u);
+  for (const std::string& s : salts) {
+    EXPECT_EQ(s.size(), 32u);
+    EXPECT_EQ(s.find_first_not_of("0123456789abcdef"), std::string::npos) << s;
+  }
+  std::sort(salts.begin(), salts.end());
+  EXPECT_EQ(std::adjacent_find(salts.begin(), salts.end()), salts.end()) << "a salt repeats";
 }
 
 TEST(AuditChainTest, CanonicalBytesAreUnambiguous) {

@@ -2,6 +2,7 @@
 // the domain verify, and each kind of tampering with the stored entries is found at its seq.
 #include "services/clients/history_chain.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "common/storage/key_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 #include "services/clients/tests/test_support.h"
 
 namespace triad::clients {
@@ -223,6 +226,7 @@ TEST_F(HistoryChainTest, EntriesWrittenBeforeChainingComeFirstUnchained) {
   h.set_action("updated");
   h.mutable_actor()->set_id("u:new");
   h.mutable_time()->set_seconds(10);  // after the legacy entries
+  h.set_version(3);
   rocksdb::WriteBatch batch;
   ASSERT_TRUE(env_.repo->AddHistory(batch, h).ok());
   ASSERT_TRUE(env_.store->Write(batch).ok());
@@ -233,6 +237,62 @@ TEST_F(HistoryChainTest, EntriesWrittenBeforeChainingComeFirstUnchained) {
   EXPECT_THAT(absl::StrJoin(Verify(&broken), "\n"),
               HasSubstr("client cl-legacy: ok (1 entries, unchained before seq 3)"));
   EXPECT_EQ(broken, 0);
+}
+
+TEST_F(HistoryChainTest, AFirstVersionStartsItsChainWithoutLookingForOlderEntries) {
+  const std::string id = "cl-new";
+  v1::HistoryEntry h;
+  h.set_client_id(id);
+  h.set_action("registered");
+  h.mutable_actor()->set_id("u:zhang");
+  h.set_version(1);
+  rocksdb::WriteBatch batch;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  absl::Status added = env_.repo->AddHistory(batch, h);
+  const uint64_t seeks = rocksdb::get_perf_context()->seek_on_memtable_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  ASSERT_TRUE(added.ok()) << added;
+  // No iterator looked for entries from before chaining: a new client has none.
+  EXPECT_EQ(seeks, 0u);
+  ASSERT_TRUE(env_.store->Write(batch).ok());
+  auto entries = StoredEntries(id);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].second.chain_seq(), 1);
+  int broken = 0;
+  EXPECT_THAT(absl::StrJoin(Verify(&broken), "\n"), HasSubstr("client cl-new: ok (1 entries)"));
+  EXPECT_EQ(broken, 0);
+}
+
+TEST_F(HistoryChainTest, EveryRecordedValueGetsASaltOfItsOwn) {
+  const std::string id = "cl-salts";
+  v1::HistoryEntry h;
+  h.set_client_id(id);
+  h.set_action("updated");
+  h.set_version(2);
+  for (int i = 0; i < 3; ++i) {
+    v1::FieldChange* ch = h.add_changes();
+    ch->set_field(absl::StrCat("field", i));
+    ch->set_old_value(absl::StrCat("old ", i));
+    ch->set_new_value(i == 1 ? "" : absl::StrCat("new ", i));  // "" records nothing
+  }
+  SealHistoryEntry(h, 1, "");
+  std::vector<std::string> salts;
+  for (const v1::FieldChange& ch : h.changes()) {
+    EXPECT_EQ(ch.old_value_digest(), audit::ValueDigest(ch.old_value_salt(), ch.old_value()));
+    salts.push_back(ch.old_value_salt());
+    if (ch.new_value().empty()) {
+      EXPECT_THAT(ch.new_value_salt(), IsEmpty());
+      EXPECT_THAT(ch.new_value_digest(), IsEmpty());
+    } else {
+      EXPECT_EQ(ch.new_value_digest(), audit::ValueDigest(ch.new_value_salt(), ch.new_value()));
+      salts.push_back(ch.new_value_salt());
+    }
+  }
+  ASSERT_EQ(salts.size(), 5u);
+  std::sort(salts.begin(), salts.end());
+  EXPECT_EQ(std::adjacent_find(salts.begin(), salts.end()), salts.end()) << "a salt repeats";
+  for (const std::string& salt : salts) EXPECT_EQ(salt.size(), 32u) << salt;
 }
 
 }  // namespace
