@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
+#include "common/util/thread.h"
 
 ABSL_FLAG(std::string, kafka_bootstrap_servers, "127.0.0.1:19092",
           "Kafka bootstrap servers, host:port[,host:port]. Env: KAFKA_BOOTSTRAP_SERVERS too.");
@@ -82,6 +83,10 @@ ABSL_FLAG(int32_t, consumer_fetch_min_bytes, triad::events::kDefaultFetchMinByte
           "Bytes of events a consumer's fetch waits for before it is answered (fetch.min.bytes; "
           "1, the default, answers as soon as there is one event; e.g. 65536 with "
           "--consumer_fetch_wait=10ms batches events under load at up to 10 ms more latency).");
+ABSL_FLAG(int32_t, background_nice, triad::util::kDefaultBackgroundNice,
+          "How many nice values below the request handlers the background threads run (the "
+          "outbox relay, event consumers, periodic tasks; 0 to 19, 0: the same priority), so "
+          "under CPU contention requests are answered first and events follow.");
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain of the gRPC server (with --tls_key_file; neither: plaintext, "
           "only with --auth_mode=disabled or --allow_plaintext).");

@@ -31,6 +31,7 @@ ABSL_DECLARE_FLAG(bool, sync_writes);
 ABSL_DECLARE_FLAG(absl::Duration, outbox_linger);
 ABSL_DECLARE_FLAG(absl::Duration, consumer_fetch_wait);
 ABSL_DECLARE_FLAG(int32_t, consumer_fetch_min_bytes);
+ABSL_DECLARE_FLAG(int32_t, background_nice);
 ABSL_DECLARE_FLAG(std::string, consumer_group);
 ABSL_DECLARE_FLAG(int32_t, topic_replication);
 ABSL_DECLARE_FLAG(int32_t, topic_min_insync_replicas);

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/config/logging.h"
 #include "common/server/metrics.h"
+#include "common/util/thread.h"
 #include "librdkafka/rdkafkacpp.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -118,7 +119,10 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
             RdKafka::Conf::CONF_OK) {
       return absl::InternalError("consumer: " + err);
     }
-    consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+    // librdkafka's threads (created with the client) run as low as the consumer's own.
+    util::RunOnLoweredThread(options_.thread_nice, [&] {
+      consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+    });
     if (!consumer_) return absl::InternalError("consumer: cannot create: " + err);
 
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> pconf = MakeConf(
@@ -129,7 +133,9 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
         RdKafka::Conf::CONF_OK) {
       return absl::InternalError("consumer dlq producer: " + err);
     }
-    dlq_producer_.reset(RdKafka::Producer::create(pconf->get(), err));
+    util::RunOnLoweredThread(options_.thread_nice, [&] {
+      dlq_producer_.reset(RdKafka::Producer::create(pconf->get(), err));
+    });
     if (!dlq_producer_) return absl::InternalError("consumer: cannot create DLQ producer: " + err);
 
     RdKafka::ErrorCode code = consumer_->subscribe(options_.topics);
@@ -138,7 +144,10 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
     }
     running_ = true;
     last_commit_ = absl::Now();
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      util::RunAsBackgroundThread("triad-consumer", options_.thread_nice);
+      Loop();
+    });
     logging::Info("consumer started",
                   {{"group", options_.group_id}, {"topics", absl::StrJoin(options_.topics, ",")}});
     return absl::OkStatus();

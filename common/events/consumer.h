@@ -93,6 +93,9 @@ struct ConsumerOptions {
   // checked (service processes: ServiceRuntime::AddConsumer sets it). Otherwise such a type
   // (tests, tools) is applied from any topic and source, with a warning at start.
   bool require_contracts = false;
+  // How many nice values below the thread that starts it the consumer's thread runs
+  // (util::LowerThisThreadPriority; 0: the same priority).
+  int thread_nice = 0;
 };
 
 // ConsumerKafkaDefaults returns the librdkafka properties a consumer with `options` starts from

@@ -103,6 +103,9 @@ struct OutboxOptions {
   // With StoreOptions::sync_writes this fsync is shared with the writers' (group commit) and
   // is usually already done.
   bool sync_before_publish = true;
+  // How many nice values below the thread that creates the outbox its relay thread runs
+  // (util::LowerThisThreadPriority; 0: the same priority).
+  int relay_nice = 0;
 };
 
 // RelayProducerDefaults returns the librdkafka properties the outbox relay's producer starts

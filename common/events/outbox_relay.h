@@ -25,6 +25,7 @@
 #include "common/server/metrics.h"
 #include "common/storage/key_codec.h"
 #include "common/util/proto_time.h"
+#include "common/util/thread.h"
 #include "librdkafka/rdkafkacpp.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -121,7 +122,10 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   ~Relay() override { StopAndJoin(absl::ZeroDuration()); }
 
   void Start() {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      util::RunAsBackgroundThread("triad-relay", options().relay_nice);
+      Loop();
+    });
   }
 
   // scan_start is the sequence the last scan of the outbox began at.

@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::CreateFromFlags(
   options.outbox_linger = absl::GetFlag(FLAGS_outbox_linger);
   options.consumer_fetch_wait = absl::GetFlag(FLAGS_consumer_fetch_wait);
   options.consumer_fetch_min_bytes = absl::GetFlag(FLAGS_consumer_fetch_min_bytes);
+  options.background_nice = absl::GetFlag(FLAGS_background_nice);
   options.consumer_group = absl::GetFlag(FLAGS_consumer_group);
   return Create(std::move(options));
 }
@@ -57,6 +58,10 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   }
   if (options.consumer_fetch_min_bytes < 1 || options.consumer_fetch_min_bytes > (64 << 20)) {
     return absl::InvalidArgumentError("--consumer_fetch_min_bytes must be in [1, 67108864]");
+  }
+  if (options.background_nice < 0 || options.background_nice > util::kMaxNiceSteps) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--background_nice must be in [0, ", util::kMaxNiceSteps, "]"));
   }
   if (options.dedupe_retention <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--dedupe_retention must be positive");
@@ -97,6 +102,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   oo.source = absl::StrCat("triad/", rt->options_.service);
   oo.kafka = rt->options_.kafka;
   oo.linger = rt->options_.outbox_linger;
+  oo.relay_nice = rt->options_.background_nice;
   // Always: with sync_writes the fsync is shared with the RPCs' group commit (usually done).
   oo.sync_before_publish = true;
   absl::StatusOr<std::unique_ptr<events::Outbox>> outbox =
@@ -264,6 +270,7 @@ events::IdempotentConsumer& ServiceRuntime::AddConsumer(events::ConsumerOptions 
   options.require_contracts = true;
   options.fetch_wait = options_.consumer_fetch_wait;
   options.fetch_min_bytes = options_.consumer_fetch_min_bytes;
+  options.thread_nice = options_.background_nice;
   for (const std::string& t : options.topics) consumed_topics_.push_back(t);
   consumers_.push_back(std::make_unique<events::IdempotentConsumer>(
       store_.get(), outbox_.get(), options_.kafka, std::move(options)));
@@ -289,6 +296,7 @@ void ServiceRuntime::StartPeriodicTasks() {
   for (auto& t : periodic_tasks_) {
     PeriodicTask* task = t.get();
     task->thread = std::thread([this, task] {
+      util::RunAsBackgroundThread("triad-task", options_.background_nice);
       while (true) {
         {
           std::unique_lock<std::mutex> lock(tasks_mu_);

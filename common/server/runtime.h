@@ -31,6 +31,7 @@
 #include "common/server/denial_log.h"
 #include "common/server/service_host.h"
 #include "common/storage/store.h"
+#include "common/util/thread.h"
 
 namespace triad::server {
 
@@ -61,6 +62,9 @@ struct RuntimeOptions {
   absl::Duration outbox_linger = events::kDefaultOutboxLinger;
   absl::Duration consumer_fetch_wait = events::kDefaultFetchWait;
   int32_t consumer_fetch_min_bytes = events::kDefaultFetchMinBytes;
+  // How many nice values below the request handlers the background threads run: the outbox
+  // relay, the event consumers and the periodic tasks (0 to 19; 0: the same priority).
+  int background_nice = util::kDefaultBackgroundNice;
   // Retention of the dedupe records (consumed events, request ids) and how often they are
   // compacted away (0 disables the periodic compaction).
   absl::Duration dedupe_retention = absl::Hours(24 * 7);

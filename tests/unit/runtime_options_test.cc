@@ -46,6 +46,23 @@ TEST(RuntimeOptionsTest, RefusesEventBatchingOutOfRange) {
   ExpectRefused(o, "--consumer_fetch_min_bytes");
 }
 
+TEST(RuntimeOptionsTest, RefusesABackgroundNiceOutOfRange) {
+  testing::TempDir dir;
+  RuntimeOptions o = Options(dir);
+  o.background_nice = -1;
+  ExpectRefused(o, "--background_nice");
+  o = Options(dir);
+  o.background_nice = 20;
+  ExpectRefused(o, "--background_nice");
+  for (int edge : {0, 19}) {
+    testing::TempDir d;
+    RuntimeOptions ok = Options(d);
+    ok.background_nice = edge;
+    absl::StatusOr<std::unique_ptr<ServiceRuntime>> rt = ServiceRuntime::Create(ok);
+    EXPECT_TRUE(rt.ok()) << edge << ": " << rt.status();
+  }
+}
+
 TEST(RuntimeOptionsTest, AcceptsTheDefaultsAndTheEdgesOfTheRanges) {
   for (auto [linger, wait, min_bytes] :
        {std::tuple{absl::Milliseconds(2), absl::Milliseconds(20), 1},
