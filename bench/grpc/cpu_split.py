@@ -8,7 +8,8 @@ connection) for --duration seconds after a 1 s warm-up, --rounds times, and read
 of each service's process and the broker's process (/proc/<pid>/stat) and of the whole machine
 (/proc/stat) around the measured run. Prints, per call and round: QPS, and microseconds of CPU
 per call of each service (the one answering and the ones consuming its events), of the broker,
-of the hello server (sync API), of everything else (mostly ghz), and how busy the cores were.
+of the hello server (sync API), of everything else (mostly ghz), how busy the cores were, and
+the non-OK answers (every round creates clients under new names, so none is a duplicate).
 
 The services take their flags from the environment (TRIAD_<FLAG>, e.g.
 TRIAD_CONSUMER_FETCH_MIN_BYTES=65536), so one setting can be compared with another by running this twice.
@@ -102,10 +103,16 @@ def main():
         seeder = bg.seeding.Seeder({k: b.addrs[k] for k in bg.SERVICES}, b.token, bg.log)
         ids = seeder.run(clients=a.clients, opportunities=600, reviews=200, projects=20)
         seeder.close()
-        ids["review_ids"] = [ids["review_ids"]]
+        ids["review_ids"] = [ids["review_ids"]] * (a.rounds + 1)
         hello = ("hello", "read", b.addrs["hello-sync"],
                  "triad.bench.hello.v1.Greeter/SayHello", {"name": "triad"}, None)
-        by_name = {c[0]: c for c in [hello] + b.calls(ids, 0)}
+
+        def calls_of_round(rnd):
+            # Each round its own phase: CreateClient's names are new in every round (a name
+            # sent again would be refused as a duplicate, which measures the refusal).
+            return {c[0]: c for c in [hello] + b.calls(ids, rnd)}
+
+        by_name = calls_of_round(0)
         wanted = [n.strip() for n in a.calls.split(",") if n.strip()]
         for n in wanted:
             if n not in by_name or by_name[n][5] is not None:
@@ -113,11 +120,12 @@ def main():
                     n, ", ".join(k for k, c in by_name.items() if c[5] is None)))
         procs = [n for n in bg.SERVICES + ("hello-sync",) if n in b.procs]
         print("| call | round | QPS | " + " | ".join("%s µs/call" % n for n in procs) +
-              " | broker µs/call | rest µs/call | machine µs/call | cores busy |")
+              " | broker µs/call | rest µs/call | machine µs/call | cores busy | non-OK |")
         print("| --- | ---: | ---: | " + " | ".join("---:" for _ in procs) +
-              " | ---: | ---: | ---: | ---: |")
+              " | ---: | ---: | ---: | ---: | ---: |")
         pids = [b.procs[n].pid for n in procs] + [broker]
         for rnd in range(1, a.rounds + 1):
+            by_name = calls_of_round(rnd)
             for n in wanted:
                 name, _, target, method, data, _ = by_name[n]
                 proto = bg.HEALTH_PROTO if method.startswith("grpc.health") else None
@@ -132,10 +140,10 @@ def main():
                 calls = max(1, r["total"])
                 used = [y - x for x, y in zip(c0, c1)]
                 box = m1 - m0
-                print("| %s | %d | %.0f | %s | %.0f | %.0f | %.0f%% |" % (
+                print("| %s | %d | %.0f | %s | %.0f | %.0f | %.0f%% | %d |" % (
                     name, rnd, r["qps"], " | ".join("%.0f" % (u / calls * 1e6) for u in used),
                     (box - sum(used)) / calls * 1e6, box / calls * 1e6,
-                    box / (t1 - t0) / os.cpu_count() * 100), flush=True)
+                    box / (t1 - t0) / os.cpu_count() * 100, r["total"] - r["ok"]), flush=True)
     finally:
         b.stop_all()
         shutil.rmtree(work, ignore_errors=True)
