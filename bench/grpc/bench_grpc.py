@@ -374,29 +374,31 @@ class Bench:
         perf = self.profile(ids) if self.a.perf else None
         return rate_rows, auth_rows, perf
 
+    def idle_limits(self):
+        """{name: (pid, cores)}: the services and the broker, each with the CPU (in cores)
+        under which it counts as idle (the broker polled by four consumers: a quarter)."""
+        limits = {n: (p.pid, 0.1) for n, p in self.procs.items() if n in SERVICES}
+        if self.a.broker_pid_file and os.path.exists(self.a.broker_pid_file):
+            with open(self.a.broker_pid_file) as f:
+                limits["broker"] = (int(f.read().strip()), 0.25)
+        return limits
+
     def settle(self):
         """Waits until the broker (its JIT compiling the hot paths during the first minutes)
         and the services (start-up, seeding's events) are quiet, so the measured runs do not
         share the cores with them."""
-        pids = {n: p.pid for n, p in self.procs.items() if n in SERVICES}
-        if self.a.broker_pid_file and os.path.exists(self.a.broker_pid_file):
-            with open(self.a.broker_pid_file) as f:
-                pids["broker"] = int(f.read().strip())
+        limits = self.idle_limits()
         start = time.monotonic()
-        for name, pid in pids.items():
-            wait_idle(pid, cores=0.25 if name == "broker" else 0.1, window=1.0, timeout=60)
-        log("settled in %.1fs (%s quiet)" % (time.monotonic() - start, ", ".join(pids)))
+        for pid, cores in limits.values():
+            wait_idle(pid, cores=cores, window=1.0, timeout=60)
+        log("settled in %.1fs (%s quiet)" % (time.monotonic() - start, ", ".join(limits)))
 
     def quiet(self):
         """Waits (up to 15 s) until the services and the broker are idle again before a measured
         run: the previous run's events being relayed, consumed and flushed would otherwise
         share the cores with this one (a write's own events, consumed during its run, still
         count). Counts the waits that timed out; report.py prints both."""
-        limits = {p.pid: 0.1 for n, p in self.procs.items() if n in SERVICES}
-        if self.a.broker_pid_file and os.path.exists(self.a.broker_pid_file):
-            with open(self.a.broker_pid_file) as f:
-                limits[int(f.read().strip())] = 0.25
-        waited, ok = wait_all_idle(limits)
+        waited, ok = wait_all_idle(dict(self.idle_limits().values()))
         self.quiet_seconds += waited
         if not ok:
             self.quiet_misses += 1
