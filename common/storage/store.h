@@ -165,6 +165,11 @@ class Store {
   std::vector<std::function<void()>> listeners_;
 };
 
+// BlockCacheShardBits is log2 of the number of shards of a block cache of `capacity` bytes:
+// each shard holds at least 16 MB, so the index and filter blocks of a large SST file stay
+// cached beside the data blocks (at most 64 shards).
+int BlockCacheShardBits(size_t capacity);
+
 // ToStatus converts a RocksDB status to an absl::Status.
 absl::Status ToStatus(const rocksdb::Status& s);
 

@@ -125,6 +125,63 @@ TEST(StoreTest, AbsentKeysSkipTheMemtableThroughItsBloomFilter) {
   EXPECT_GE(searched, 1u);
 }
 
+TEST(StoreTest, BlockCacheShardsHoldAtLeastSixteenMegabytes) {
+  EXPECT_EQ(BlockCacheShardBits(1 << 20), 0);
+  EXPECT_EQ(BlockCacheShardBits(size_t{16} << 20), 0);
+  EXPECT_EQ(BlockCacheShardBits(size_t{32} << 20), 1);
+  EXPECT_EQ(BlockCacheShardBits(size_t{64} << 20), 2);
+  EXPECT_EQ(BlockCacheShardBits(size_t{100} << 20), 2);
+  EXPECT_EQ(BlockCacheShardBits(size_t{1} << 30), 6);
+  EXPECT_EQ(BlockCacheShardBits(size_t{64} << 30), 6);
+}
+
+// One file whose filter block (10 bits per key: 1 MB for 800,000 keys) is larger than a shard
+// of the 512 KB RocksDB would choose for a 16 MB cache: repeated point reads must find its
+// index, filter and data blocks in the cache instead of reading them from the file each time.
+TEST(StoreTest, RepeatedPointReadsOfALargeFileReadNothingFromIt) {
+  testing::TempDir dir;
+  StoreOptions o;
+  o.path = dir.path();
+  o.column_families = {"items"};
+  o.block_cache_bytes = size_t{16} << 20;
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Store> store = std::move(*opened);
+  constexpr int kKeys = 800000;
+  auto key = [](int i) { return absl::StrCat("item-", 1000000 + i); };
+  for (int start = 0; start < kKeys; start += 40000) {
+    rocksdb::WriteBatch batch;
+    for (int i = start; i < start + 40000; ++i) batch.Put(store->Cf("items"), key(i), "v");
+    ASSERT_TRUE(store->Write(batch).ok());
+  }
+  ASSERT_TRUE(store->Flush().ok());
+  rocksdb::CompactRangeOptions whole;
+  whole.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  ASSERT_TRUE(store->db()->CompactRange(whole, store->Cf("items"), nullptr, nullptr).ok());
+  std::string files;
+  ASSERT_TRUE(store->db()->GetProperty(store->Cf("items"), "rocksdb.num-files-at-level1", &files));
+  ASSERT_EQ(files, "1");
+  std::vector<std::string> wanted;
+  for (int i = 0; i < kKeys; i += kKeys / 500) wanted.push_back(key(i));
+  for (const std::string& k : wanted) ASSERT_TRUE(store->Get("items", k).ok()) << k;
+
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& k : wanted) ASSERT_TRUE(store->Get("items", k).ok()) << k;
+  }
+  const rocksdb::PerfContext& perf = *rocksdb::get_perf_context();
+  const uint64_t index_reads = perf.index_block_read_count;
+  const uint64_t filter_reads = perf.filter_block_read_count;
+  const uint64_t block_reads = perf.block_read_count;
+  const uint64_t cache_hits = perf.block_cache_hit_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(index_reads, 0u);
+  EXPECT_EQ(filter_reads, 0u);
+  EXPECT_EQ(block_reads, 0u);
+  EXPECT_GE(cache_hits, 3 * wanted.size());
+}
+
 TEST(StoreTest, PrefixScanIsOrderedBoundedAndResumable) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
