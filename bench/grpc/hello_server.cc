@@ -22,6 +22,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "bench/grpc/hello.grpc.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -66,6 +67,8 @@ class CallbackGreeter final : public Greeter::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the services do (common/server/service_main.cc): no debug-only mutex deadlock detection.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::ParseCommandLine(argc, argv);
   // SIGTERM and SIGINT are blocked in every thread (gRPC's inherit the mask) and taken by
   // sigwait below, which shuts the server down outside any signal handler.

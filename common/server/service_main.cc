@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
+#include "absl/synchronization/mutex.h"
 #include "common/config/flags.h"
 #include "common/config/logging.h"
 #include "common/server/admin_service.h"
@@ -13,6 +14,11 @@ namespace triad::server {
 
 int RunService(int argc, char** argv, const ServiceSpec& spec) {
   BlockTerminationSignals();
+  // Debian builds Abseil without NDEBUG, so every absl::Mutex acquisition (gRPC's own locks
+  // included) would run Abseil's debug-only deadlock detection: a process-wide lock-order graph
+  // updated under a global lock, with a stack trace, on each nested acquisition. A serving
+  // process turns it off, as an NDEBUG build of Abseil would; the unit tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   config::ParseFlags(argc, argv, spec.usage);
   logging::Init(spec.name, absl::GetFlag(FLAGS_log_level));
 
