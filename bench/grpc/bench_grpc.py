@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The gRPC-limit benchmark (scripts/bench-grpc.sh runs it): Triad's calls against a bare gRPC
-hello-world server (bench/grpc/hello_server.cc), one load tool (ghz) for both, same concurrency,
+hello-world server (bench/grpc/hello_server.cc), one load tool for both (grpc_load, bench/grpc/grpc_load.cc; or ghz), same concurrency,
 interleaved in one run.
 
 It starts the hello server (sync and callback API) and the four service binaries on free
 loopback ports with fresh data directories and real authentication (--auth_mode=jwt, plaintext
 with --allow_plaintext so the baseline is comparable; one dev token for every call), seeds them
-through their gRPC APIs (bench/grpc/seed.py), and runs with ghz, for --sync_writes=false and then
+through their gRPC APIs (bench/grpc/seed.py), and runs with that tool, for --sync_writes=false and then
 =true (the services restarted on the same data): reads (Health/Check, GetClient, ListClients by
 owner, GetFunnelReport, GetLoadView, GetUtilisation) and writes (CreateClient, AdvanceStage,
 RecordVerdict, ReportPhaseProgress), each after a warm-up run. Then, for --sync_writes=false,
@@ -187,41 +187,53 @@ class Bench:
     def stop_all(self):
         self.stop(list(self.procs))
 
-    # ------------------------------------------------------------------ ghz
+    # ------------------------------------------------------------------ load tool
 
-    def ghz(self, target, call, data=None, duration=None, count=None, rps=None,
-            metadata=True, proto=None, label=""):
-        """One ghz run; returns its summary (qps, p50/p99 ms, ok/total, error codes)."""
-        # --duration-stop=wait: calls in flight when the duration ends finish and count (ghz's
-        # default cancels them and reports them as errors).
-        argv = [self.a.ghz, "--insecure", "--call", call, "-c", str(self.a.concurrency),
-                "--connections", "1", "--timeout", "30s", "--duration-stop", "wait",
-                "-O", "json"]
-        if proto:
-            argv += ["--proto", os.path.join(REPO, "proto", proto),
-                     "--import-paths", os.path.join(REPO, "proto")]
-        if count:
-            argv += ["-n", str(count)]
-        else:
-            argv += ["-z", "%gs" % duration]
-        if rps:
-            argv += ["--rps", str(int(rps))]
+    def load(self, target, call, data=None, duration=None, count=None, rps=None,
+             metadata=True, proto=None, label=""):
+        """One run of the load tool (grpc_load, or ghz with --tool=ghz); returns its summary
+        (qps, p50/p99 ms, ok/total, error codes). Both print the same JSON report."""
+        data_file = None
         if data is not None:
             # Through a file: a data array of thousands of requests exceeds an argument's limit.
-            data_file = os.path.join(self.work, "ghz-data.json")
+            data_file = os.path.join(self.work, "load-data.json")
             with open(data_file, "w") as f:
                 json.dump(data, f)
-            argv += ["-D", data_file]
-        if metadata:
-            argv += ["-m", self.md]
-        argv.append(target)
+        if self.a.tool == "ghz":
+            # --duration-stop=wait: calls in flight when the duration ends finish and count
+            # (ghz's default cancels them and reports them as errors).
+            argv = [self.a.ghz, "--insecure", "--call", call, "-c", str(self.a.concurrency),
+                    "--connections", "1", "--timeout", "30s", "--duration-stop", "wait",
+                    "-O", "json"]
+            if proto:
+                argv += ["--proto", os.path.join(REPO, "proto", proto),
+                         "--import-paths", os.path.join(REPO, "proto")]
+            argv += ["-n", str(count)] if count else ["-z", "%gs" % duration]
+            if rps:
+                argv += ["--rps", str(int(rps))]
+            if data_file:
+                argv += ["-D", data_file]
+            if metadata:
+                argv += ["-m", self.md]
+            argv.append(target)
+        else:
+            # grpc_load waits for the calls in flight when the duration ends, as ghz above.
+            argv = [self.a.grpc_load, "--call=" + call, "--target=" + target,
+                    "--concurrency=%d" % self.a.concurrency, "--timeout=30s"]
+            argv += ["--count=%d" % count] if count else ["--duration=%gs" % duration]
+            if rps:
+                argv.append("--rps=%d" % int(rps))
+            if data_file:
+                argv.append("--data_file=" + data_file)
+            if metadata:
+                argv.append("--metadata=" + self.md)
         start = time.monotonic()
         r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         took = time.monotonic() - start
         self.runs += 1
         self.run_seconds += took
         if r.returncode != 0 and not r.stdout.strip():
-            raise RuntimeError("ghz %s failed: %s" % (call, r.stderr.decode(errors="replace")))
+            raise RuntimeError("%s %s failed: %s" % (self.a.tool, call, r.stderr.decode(errors="replace")))
         rep = json.loads(r.stdout)
         lat = {int(d["percentage"]): d["latency"] / 1e6 for d in rep.get("latencyDistribution")
                or []}
@@ -306,23 +318,23 @@ class Bench:
         if mode == "cycles":
             # AdvanceStage moves every deal forward then back: whole cycles leave them where
             # they started. The warm-up cycle gives the rate that sizes the measured run.
-            w = self.ghz(target, method, run_data, count=len(run_data), label=label + " warm-up")
+            w = self.load(target, method, run_data, count=len(run_data), label=label + " warm-up")
             cycles = max(1, int(round(w["qps"] * self.a.duration / len(run_data))))
-            r = self.ghz(target, method, run_data, count=cycles * len(run_data), label=label)
+            r = self.load(target, method, run_data, count=cycles * len(run_data), label=label)
         elif mode == "all":
-            self.ghz(target, method, warm_data, count=len(warm_data), label=label + " warm-up")
-            r = self.ghz(target, method, run_data, count=len(run_data), label=label)
+            self.load(target, method, warm_data, count=len(warm_data), label=label + " warm-up")
+            r = self.load(target, method, run_data, count=len(run_data), label=label)
         else:
-            self.ghz(target, method, warm_data, duration=self.a.warmup, metadata=md, proto=proto,
+            self.load(target, method, warm_data, duration=self.a.warmup, metadata=md, proto=proto,
                      label=label + " warm-up")
-            r = self.ghz(target, method, run_data, duration=self.a.duration, metadata=md,
+            r = self.load(target, method, run_data, duration=self.a.duration, metadata=md,
                          proto=proto, label=label)
         r.update(name=name, kind=kind, sync=sync)
         return r
 
     def baseline(self, api, sync, rps=None, duration=None):
         self.quiet()
-        r = self.ghz(self.addrs["hello-" + api], "triad.bench.hello.v1.Greeter/SayHello",
+        r = self.load(self.addrs["hello-" + api], "triad.bench.hello.v1.Greeter/SayHello",
                      {"name": "triad"}, duration=duration or self.a.duration, rps=rps,
                      metadata=False, label="baseline")
         r.update(name="baseline hello (%s API)" % api, kind="baseline", sync=sync)
@@ -410,7 +422,7 @@ class Bench:
         rows = []
         for i in range(self.a.thread_rounds):
             for api in ("sync", "callback"):
-                r = self.ghz(self.addrs["hello-" + api], "triad.bench.hello.v1.Greeter/SayHello",
+                r = self.load(self.addrs["hello-" + api], "triad.bench.hello.v1.Greeter/SayHello",
                              {"name": "triad"}, duration=self.a.duration, metadata=False,
                              label="thread model %s" % api)
                 rows.append(dict(r, api=api, round=i + 1))
@@ -435,10 +447,10 @@ class Bench:
             self.quiet()
             if mode == "cycles":  # whole cycles: every deal ends where it started
                 cycles = max(1, int(round(rps * self.a.rate_duration / len(data))))
-                r = self.ghz(target, method, data, count=cycles * len(data), rps=rps,
+                r = self.load(target, method, data, count=cycles * len(data), rps=rps,
                              label="%s at %d rps" % (name, rps))
             else:
-                r = self.ghz(target, method, data, duration=self.a.rate_duration, rps=rps,
+                r = self.load(target, method, data, duration=self.a.rate_duration, rps=rps,
                              metadata=md, proto=proto, label="%s at %d rps" % (name, rps))
             b = self.baseline("sync", "false", rps=rps, duration=self.a.rate_duration)
             rows.append({"name": name, "rps": int(rps), "p99": r["p99"], "baseline_p99": b["p99"],
@@ -454,16 +466,16 @@ class Bench:
             if mode == "disabled":
                 self.stop(["clients"])
                 self.start_services(sync, auth_mode="disabled", only=("clients",))
-            self.ghz(self.addrs["clients"], method, data, duration=self.a.warmup,
+            self.load(self.addrs["clients"], method, data, duration=self.a.warmup,
                      label="GetClient auth=%s warm-up" % mode)
-            r = self.ghz(self.addrs["clients"], method, data, duration=self.a.duration,
+            r = self.load(self.addrs["clients"], method, data, duration=self.a.duration,
                          label="GetClient auth=%s" % mode)
             rows.append(dict(r, auth=mode))
         return rows
 
     def profile(self, ids):
         """perf record -g of the service behind the call with the worst ratio to the
-        baseline, during a ghz run of that call (--sync_writes=false)."""
+        baseline, during a load-tool run of that call (--sync_writes=false)."""
         if not shutil.which("perf"):
             return {"error": "perf not installed"}
         # RecordVerdict's targets are spent by then: it is not profiled.
@@ -492,12 +504,12 @@ class Bench:
             data = dict(data, client=dict(data["client"], phone="0700000-{{.RequestNumber}}"))
         try:
             if mode is None:
-                self.ghz(target, method, data, duration=self.a.rate_duration,
+                self.load(target, method, data, duration=self.a.rate_duration,
                          metadata=not method.startswith("grpc.health"),
                          proto=HEALTH_PROTO if method.startswith("grpc.health") else None,
                          label="perf " + name)
             elif mode == "cycles":
-                self.ghz(target, method, data, count=2 * len(data), label="perf " + name)
+                self.load(target, method, data, count=2 * len(data), label="perf " + name)
             perf.wait(120)
         finally:
             if perf.poll() is None:
@@ -528,7 +540,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
-    p.add_argument("--ghz", required=True, help="the ghz binary")
+    p.add_argument("--tool", choices=["grpc_load", "ghz"], default="grpc_load",
+                   help="the load tool for both sides: grpc_load (bench/grpc/grpc_load.cc, "
+                        "answers kept undecoded) or ghz (decodes every answer)")
+    p.add_argument("--grpc-load", default="", help="the grpc_load binary (default: in the build)")
+    p.add_argument("--ghz", default="", help="the ghz binary (with --tool=ghz)")
     p.add_argument("--broker-pid-file", default="",
                    help="the broker's pid file: measuring waits until the broker is quiet")
     p.add_argument("--work-dir", default=None, help="data, logs (default: a temporary dir)")
@@ -553,6 +569,10 @@ def main():
     p.add_argument("--json", help="write every number here")
     args = p.parse_args()
     args.sync_modes = args.sync_modes.split(",")
+    args.grpc_load = args.grpc_load or os.path.join(args.build_dir, "bench", "grpc",
+                                                    "bench_grpc_load")
+    if args.tool == "ghz" and not args.ghz:
+        p.error("--tool=ghz needs --ghz")
     tmp = None
     if args.work_dir is None:
         tmp = tempfile.mkdtemp(prefix="triad-bench-grpc-")

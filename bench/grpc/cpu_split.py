@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Where the machine's CPU goes per call: each service, the Kafka broker, and the rest of the
-box (mostly the load generator, ghz).
+box (mostly the load generator).
 
 Starts the hello baseline and the four services as bench_grpc.py does (real binaries, JWT,
-fresh data, seeded through their APIs), then for each chosen call runs ghz (16 callers, one
-connection) for --duration seconds after a 1 s warm-up, --rounds times, and reads the CPU time
+fresh data, seeded through their APIs), then for each chosen call runs the load tool (--tool: grpc_load or
+ghz; 16 callers, one connection) for --duration seconds after a 1 s warm-up, --rounds times, and reads the CPU time
 of each service's process and the broker's process (/proc/<pid>/stat) and of the whole machine
 (/proc/stat) around the measured run. Prints, per call and round: QPS, and microseconds of CPU
 per call of each service (the one answering and the ones consuming its events), of the broker,
-of the hello server (sync API), of everything else (mostly ghz), how busy the cores were, and
+of the hello server (sync API), of everything else (mostly the load tool), how busy the cores were, and
 the non-OK answers (every round creates clients under new names, so none is a duplicate).
 
 The services take their flags from the environment (TRIAD_<FLAG>, e.g.
@@ -79,6 +79,8 @@ def main():
     p.add_argument("--build-dir", default=os.path.join(bg.REPO, "build"))
     p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
     p.add_argument("--broker-pid-file", required=True, help="the broker's pid file")
+    p.add_argument("--tool", choices=["grpc_load", "ghz"], default="grpc_load",
+                   help="the load tool (as bench_grpc.py's --tool)")
     p.add_argument("--ghz", default=os.path.join(bg.REPO, ".cache", "ghz", "bin", "ghz"))
     p.add_argument("--calls", default="GetClient,CreateClient",
                    help="comma-separated names of bench_grpc.py's calls, or hello")
@@ -94,6 +96,9 @@ def main():
         broker = int(f.read().split()[0])
     work = tempfile.mkdtemp(prefix="triad-cpu-split.")
     args = types.SimpleNamespace(build_dir=a.build_dir, bootstrap=a.bootstrap, ghz=a.ghz,
+                                 tool=a.tool,
+                                 grpc_load=os.path.join(a.build_dir, "bench", "grpc",
+                                                        "bench_grpc_load"),
                                  work_dir=work, concurrency=a.concurrency,
                                  warmup_verdicts=0)
     b = bg.Bench(args)
@@ -131,10 +136,10 @@ def main():
                 proto = bg.HEALTH_PROTO if method.startswith("grpc.health") else None
                 md = not method.startswith("grpc.health") and name != "hello"
                 warm, run = data if isinstance(data, tuple) else (data, data)
-                b.ghz(target, method, warm, duration=1, metadata=md, proto=proto)
+                b.load(target, method, warm, duration=1, metadata=md, proto=proto)
                 perf = start_perf(a.perf_dir, b, target, "%s-%d" % (name, rnd))
                 c0, m0, t0 = [bg.cpu_seconds(p) for p in pids], machine_cpu(), time.monotonic()
-                r = b.ghz(target, method, run, duration=a.duration, metadata=md, proto=proto)
+                r = b.load(target, method, run, duration=a.duration, metadata=md, proto=proto)
                 c1, m1, t1 = [bg.cpu_seconds(p) for p in pids], machine_cpu(), time.monotonic()
                 stop_perf(perf)
                 calls = max(1, r["total"])

@@ -20,13 +20,13 @@ def report(bench, rate_rows, auth_rows, perf, args):
     print("machine: %s, %d cores, %s; load average at the end %s" % (
         platform.node(), os.cpu_count(), platform.platform(),
         " ".join("%.2f" % x for x in os.getloadavg())))
-    print("setup: ghz %d concurrent callers on 1 connection, %gs per run after a %gs warm-up; "
+    print("setup: %s, %d concurrent callers on 1 connection, %gs per run after a %gs warm-up; "
           "AdvanceStage and RecordVerdict run a fixed count (their targets are finite); "
           "services plaintext + JWT (RS256 dev key), seeded with %d clients, %d opportunities, "
           "%d projects; seeding %.0fs; each measured run starts once the services and the broker "
-          "are idle (%.0fs of waiting, %d waits timed out after 15s); %d ghz runs, %.0fs of ghz, "
+          "are idle (%.0fs of waiting, %d waits timed out after 15s); %d runs of it, %.0fs of it, "
           "whole run %.0fs" % (
-              args.concurrency, args.duration, args.warmup, args.clients, args.opportunities,
+              args.tool, args.concurrency, args.duration, args.warmup, args.clients, args.opportunities,
               args.projects, getattr(bench, "seed_seconds", 0), bench.quiet_seconds,
               bench.quiet_misses, bench.runs, bench.run_seconds, bench.total_seconds))
     print()
@@ -48,8 +48,8 @@ def report(bench, rate_rows, auth_rows, perf, args):
             ("%d of %d %s" % (bad, r["total"], r["codes"])) if bad else "0"))
     if rate_rows:
         print()
-        print("p99 at half of our own peak (sync=false; %gs per run, rate-limited ghz; goal: "
-              "p99 <= 2x the baseline's p99 at the same rate):" % args.rate_duration)
+        print("p99 at half of our own peak (sync=false; %gs per run, rate-limited %s; goal: "
+              "p99 <= 2x the baseline's p99 at the same rate):" % (args.rate_duration, args.tool))
         print()
         print("| call | rps | p99 ms | baseline p99 ms | ratio | met? | non-OK |")
         print("| --- | ---: | ---: | ---: | ---: | --- | --- |")
