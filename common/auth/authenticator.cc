@@ -10,7 +10,7 @@
 
 namespace triad::auth {
 
-Credentials CredentialsOf(const grpc::ServerContext* ctx) {
+Credentials CredentialsOf(const grpc::ServerContextBase* ctx) {
   Credentials c;
   if (ctx == nullptr) return c;
   const auto& metadata = ctx->client_metadata();
@@ -73,7 +73,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(const Credentials& credent
   return Unauthenticated("no_token", "no bearer token (authorization: Bearer <JWT>)");
 }
 
-absl::StatusOr<Principal> Authenticator::AuthenticateCall(const grpc::ServerContext* ctx) const {
+absl::StatusOr<Principal> Authenticator::AuthenticateCall(const grpc::ServerContextBase* ctx) const {
   if (disabled()) return Principal{.method = AuthMethod::kNone};
   return Authenticate(CredentialsOf(ctx));
 }

@@ -18,7 +18,7 @@
 #include "common/auth/principal.h"
 
 namespace grpc {
-class ServerContext;
+class ServerContextBase;
 }  // namespace grpc
 
 namespace triad::auth {
@@ -33,7 +33,7 @@ struct Credentials {
 };
 
 // CredentialsOf reads the credentials of a server call (`ctx` may be null: none).
-Credentials CredentialsOf(const grpc::ServerContext* ctx);
+Credentials CredentialsOf(const grpc::ServerContextBase* ctx);
 
 class Authenticator {
  public:
@@ -56,7 +56,7 @@ class Authenticator {
   absl::StatusOr<Principal> Authenticate(const Credentials& credentials) const;
 
   // AuthenticateCall is Authenticate on the credentials of a server call.
-  absl::StatusOr<Principal> AuthenticateCall(const grpc::ServerContext* ctx) const;
+  absl::StatusOr<Principal> AuthenticateCall(const grpc::ServerContextBase* ctx) const;
 
  private:
   Authenticator(std::unique_ptr<JwtVerifier> verifier, std::function<absl::Time()> clock);

@@ -66,7 +66,7 @@ bool StampActor(std::string_view subject, google::protobuf::Message* request) {
 Guard::Guard(std::string service, const Policy& policy, CallSecurity security)
     : service_(std::move(service)), policy_(&policy), security_(std::move(security)) {}
 
-absl::StatusOr<Principal> Guard::Admit(const grpc::ServerContext* ctx, std::string_view method,
+absl::StatusOr<Principal> Guard::Admit(const grpc::ServerContextBase* ctx, std::string_view method,
                                        const google::protobuf::Message& request) const {
   Principal principal{.method = AuthMethod::kNone};
   if (security_.authenticator != nullptr && !security_.authenticator->disabled()) {
@@ -101,7 +101,7 @@ void Guard::Filter(const Principal& principal, std::string_view method,
   if (security_.access != nullptr) security_.access->FilterResponse(principal, method, response);
 }
 
-absl::Status Guard::Deny(const grpc::ServerContext* ctx, std::string_view method,
+absl::Status Guard::Deny(const grpc::ServerContextBase* ctx, std::string_view method,
                          std::string_view subject, absl::Status status) const {
   Denial denial;
   denial.service = service_;

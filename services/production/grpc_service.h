@@ -14,28 +14,45 @@ namespace triad::production {
 inline constexpr char kServiceFullName[] = "triad.production.v1.ProductionService";
 
 // The RPCs as (method, request, response).
-#define TRIAD_PRODUCTION_RPCS(X)                                                              \
+// Writes are answered on the sync API (they may wait for the writer lock and for group
+// commit); reads inline on the callback API (auth::FinishInline), and their domain calls
+// go through a const domain, so a read that would write does not compile.
+#define TRIAD_PRODUCTION_WRITES(X)                                                            \
   X(CreateResource, CreateResourceRequest, Resource)                                          \
-  X(GetResource, GetResourceRequest, Resource)                                                \
-  X(ListResources, ListResourcesRequest, ListResourcesResponse)                               \
   X(UpdateResource, UpdateResourceRequest, Resource)                                          \
   X(DeactivateResource, DeactivateResourceRequest, DeactivateResourceResponse)                \
-  X(GetPhaseTemplate, GetPhaseTemplateRequest, PhaseTemplateSet)                              \
-  X(ListPhaseTemplates, ListPhaseTemplatesRequest, ListPhaseTemplatesResponse)                \
   X(CreatePhaseTemplateVersion, CreatePhaseTemplateVersionRequest, PhaseTemplateSet)          \
   X(CreateProject, CreateProjectRequest, CreateProjectResponse)                               \
-  X(GetProject, GetProjectRequest, Project)                                                   \
-  X(ListProjects, ListProjectsRequest, ListProjectsResponse)                                  \
   X(PinPhase, PinPhaseRequest, Project)                                                       \
   X(ReportPhaseProgress, ReportPhaseProgressRequest, ReportPhaseProgressResponse)             \
   X(ReleaseTentativeProject, ReleaseTentativeProjectRequest, ReleaseTentativeProjectResponse) \
   X(Reschedule, RescheduleRequest, ScheduleReport)                                            \
-  X(CheckFeasibility, CheckFeasibilityRequest, CheckFeasibilityResponse)                      \
-  X(GetUtilisation, GetUtilisationRequest, GetUtilisationResponse)                            \
-  X(RequestSignOff, RequestSignOffRequest, Project)                                           \
+  X(RequestSignOff, RequestSignOffRequest, Project)
+
+#define TRIAD_PRODUCTION_READS(X)                                              \
+  X(GetResource, GetResourceRequest, Resource)                                 \
+  X(ListResources, ListResourcesRequest, ListResourcesResponse)                \
+  X(GetPhaseTemplate, GetPhaseTemplateRequest, PhaseTemplateSet)               \
+  X(ListPhaseTemplates, ListPhaseTemplatesRequest, ListPhaseTemplatesResponse) \
+  X(GetProject, GetProjectRequest, Project)                                    \
+  X(ListProjects, ListProjectsRequest, ListProjectsResponse)                   \
+  X(CheckFeasibility, CheckFeasibilityRequest, CheckFeasibilityResponse)       \
+  X(GetUtilisation, GetUtilisationRequest, GetUtilisationResponse)             \
   X(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
 
-class ProductionGrpcService final : public v1::ProductionService::Service {
+#define TRIAD_PRODUCTION_RPCS(X) TRIAD_PRODUCTION_WRITES(X) TRIAD_PRODUCTION_READS(X)
+
+// The base class: the generated service with every read switched to the callback API.
+#define TRIAD_PRODUCTION_READ_BASE_OPEN(Method, ...) \
+  v1::ProductionService::WithCallbackMethod_##Method <
+#define TRIAD_PRODUCTION_READ_BASE_CLOSE(...) >
+using ProductionGrpcServiceBase =
+    TRIAD_PRODUCTION_READS(TRIAD_PRODUCTION_READ_BASE_OPEN) v1::ProductionService::Service
+    TRIAD_PRODUCTION_READS(TRIAD_PRODUCTION_READ_BASE_CLOSE);
+#undef TRIAD_PRODUCTION_READ_BASE_OPEN
+#undef TRIAD_PRODUCTION_READ_BASE_CLOSE
+
+class ProductionGrpcService final : public ProductionGrpcServiceBase {
  public:
   // The domain is not owned and must outlive the service. `security` defaults to
   // authentication disabled (in-process tests).
@@ -44,8 +61,13 @@ class ProductionGrpcService final : public v1::ProductionService::Service {
 #define TRIAD_PRODUCTION_DECLARE(Method, Request, Response)                                 \
   grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
       override;
-  TRIAD_PRODUCTION_RPCS(TRIAD_PRODUCTION_DECLARE)
+  TRIAD_PRODUCTION_WRITES(TRIAD_PRODUCTION_DECLARE)
 #undef TRIAD_PRODUCTION_DECLARE
+#define TRIAD_PRODUCTION_DECLARE_READ(Method, Request, Response)                             \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Request* req, \
+                                   v1::Response* resp) override;
+  TRIAD_PRODUCTION_READS(TRIAD_PRODUCTION_DECLARE_READ)
+#undef TRIAD_PRODUCTION_DECLARE_READ
 
  private:
   Production* p_;

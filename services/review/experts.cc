@@ -102,7 +102,7 @@ absl::StatusOr<v1::Expert> Reviews::CreateExpert(const v1::CreateExpertRequest& 
   return result;
 }
 
-absl::StatusOr<v1::Expert> Reviews::GetExpert(const v1::GetExpertRequest& req) {
+absl::StatusOr<v1::Expert> Reviews::GetExpert(const v1::GetExpertRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("expert_id", req.expert_id()));
   std::shared_lock lock(mu_);
   auto it = experts_.find(req.expert_id());
@@ -110,7 +110,7 @@ absl::StatusOr<v1::Expert> Reviews::GetExpert(const v1::GetExpertRequest& req) {
   return it->second;
 }
 
-absl::StatusOr<v1::ListExpertsResponse> Reviews::ListExperts(const v1::ListExpertsRequest& req) {
+absl::StatusOr<v1::ListExpertsResponse> Reviews::ListExperts(const v1::ListExpertsRequest& req) const {
   RETURN_IF_ERROR(api::CheckText("domain", req.domain(), kMaxDomainLength));
   ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(),
                                                        api::FilterFingerprint({req.domain()})));

@@ -14,31 +14,47 @@ namespace triad::review {
 inline constexpr char kServiceFullName[] = "triad.review.v1.ReviewService";
 
 // The RPCs of triad.review.v1.ReviewService: (method, request, response).
-#define TRIAD_REVIEW_RPCS(X)                                                   \
-  X(CreateExpert, CreateExpertRequest, Expert)                                 \
+// Writes are answered on the sync API (they may wait for the writer lock and for group
+// commit); reads inline on the callback API (auth::FinishInline), and their domain calls
+// go through a const domain, so a read that would write does not compile.
+#define TRIAD_REVIEW_WRITES(X)                                      \
+  X(CreateExpert, CreateExpertRequest, Expert)                      \
+  X(UpdateExpert, UpdateExpertRequest, Expert)                      \
+  X(SetExpertActive, SetExpertActiveRequest, Expert)                \
+  X(CreateReviewRequest, CreateReviewRequestRequest, ReviewRequest) \
+  X(AcceptReview, AcceptReviewRequest, ReviewRequest)               \
+  X(DeclineReview, DeclineReviewRequest, ReviewRequest)             \
+  X(StartReview, StartReviewRequest, ReviewRequest)                 \
+  X(AssignReview, AssignReviewRequest, ReviewRequest)               \
+  X(RecordVerdict, RecordVerdictRequest, ReviewRequest)             \
+  X(CreateSolution, CreateSolutionRequest, Solution)                \
+  X(UpdateSolution, UpdateSolutionRequest, Solution)                \
+  X(PublishSolution, PublishSolutionRequest, Solution)              \
+  X(CreateSolutionVersion, CreateSolutionVersionRequest, Solution)
+
+#define TRIAD_REVIEW_READS(X)                                                  \
   X(GetExpert, GetExpertRequest, Expert)                                       \
   X(ListExperts, ListExpertsRequest, ListExpertsResponse)                      \
-  X(UpdateExpert, UpdateExpertRequest, Expert)                                 \
-  X(SetExpertActive, SetExpertActiveRequest, Expert)                           \
-  X(CreateReviewRequest, CreateReviewRequestRequest, ReviewRequest)            \
   X(GetReviewRequest, GetReviewRequestRequest, ReviewRequest)                  \
   X(ListReviewRequests, ListReviewRequestsRequest, ListReviewRequestsResponse) \
-  X(AcceptReview, AcceptReviewRequest, ReviewRequest)                          \
-  X(DeclineReview, DeclineReviewRequest, ReviewRequest)                        \
-  X(StartReview, StartReviewRequest, ReviewRequest)                            \
-  X(AssignReview, AssignReviewRequest, ReviewRequest)                          \
-  X(RecordVerdict, RecordVerdictRequest, ReviewRequest)                        \
   X(GetLoadView, GetLoadViewRequest, GetLoadViewResponse)                      \
-  X(CreateSolution, CreateSolutionRequest, Solution)                           \
   X(GetSolution, GetSolutionRequest, Solution)                                 \
-  X(UpdateSolution, UpdateSolutionRequest, Solution)                           \
-  X(PublishSolution, PublishSolutionRequest, Solution)                         \
-  X(CreateSolutionVersion, CreateSolutionVersionRequest, Solution)             \
   X(SearchSolutions, SearchSolutionsRequest, SearchSolutionsResponse)          \
   X(SimilarSolutions, SimilarSolutionsRequest, SimilarSolutionsResponse)       \
   X(ListInactiveHoldings, ListInactiveHoldingsRequest, ListInactiveHoldingsResponse)
 
-class ReviewGrpcService final : public v1::ReviewService::Service {
+#define TRIAD_REVIEW_RPCS(X) TRIAD_REVIEW_WRITES(X) TRIAD_REVIEW_READS(X)
+
+// The base class: the generated service with every read switched to the callback API.
+#define TRIAD_REVIEW_READ_BASE_OPEN(Method, ...) v1::ReviewService::WithCallbackMethod_##Method <
+#define TRIAD_REVIEW_READ_BASE_CLOSE(...) >
+using ReviewGrpcServiceBase =
+    TRIAD_REVIEW_READS(TRIAD_REVIEW_READ_BASE_OPEN) v1::ReviewService::Service
+    TRIAD_REVIEW_READS(TRIAD_REVIEW_READ_BASE_CLOSE);
+#undef TRIAD_REVIEW_READ_BASE_OPEN
+#undef TRIAD_REVIEW_READ_BASE_CLOSE
+
+class ReviewGrpcService final : public ReviewGrpcServiceBase {
  public:
   // The domain is not owned and must outlive the service. `security` defaults to
   // authentication disabled (in-process tests).
@@ -47,8 +63,13 @@ class ReviewGrpcService final : public v1::ReviewService::Service {
 #define TRIAD_REVIEW_DECLARE(Method, Request, Response)                                     \
   grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
       override;
-  TRIAD_REVIEW_RPCS(TRIAD_REVIEW_DECLARE)
+  TRIAD_REVIEW_WRITES(TRIAD_REVIEW_DECLARE)
 #undef TRIAD_REVIEW_DECLARE
+#define TRIAD_REVIEW_DECLARE_READ(Method, Request, Response)                                 \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Request* req, \
+                                   v1::Response* resp) override;
+  TRIAD_REVIEW_READS(TRIAD_REVIEW_DECLARE_READ)
+#undef TRIAD_REVIEW_DECLARE_READ
 
  private:
   Reviews* r_;

@@ -188,7 +188,7 @@ absl::StatusOr<v1::Solution> Reviews::CreateSolution(const v1::CreateSolutionReq
   return s;
 }
 
-absl::StatusOr<v1::Solution> Reviews::GetSolution(const v1::GetSolutionRequest& req) {
+absl::StatusOr<v1::Solution> Reviews::GetSolution(const v1::GetSolutionRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("solution_id", req.solution_id()));
   if (req.version() < 0) return InvalidField("version", "must be >= 0");
   return LatestSolution(req.solution_id(), req.version());
@@ -303,7 +303,7 @@ absl::StatusOr<v1::Solution> Reviews::CreateSolutionVersion(
 }
 
 absl::StatusOr<v1::SearchSolutionsResponse> Reviews::SearchSolutions(
-    const v1::SearchSolutionsRequest& req) {
+    const v1::SearchSolutionsRequest& req) const {
   RETURN_IF_ERROR(api::CheckText("domain", req.domain(), kMaxDomainLength));
   RETURN_IF_ERROR(api::CheckText("tag", req.tag(), kMaxTagLength));
   RETURN_IF_ERROR(api::CheckText("words", req.words(), kMaxTitleLength));
@@ -390,7 +390,7 @@ absl::StatusOr<v1::SearchSolutionsResponse> Reviews::SearchSolutions(
 }
 
 absl::StatusOr<v1::SimilarSolutionsResponse> Reviews::SimilarSolutions(
-    const v1::SimilarSolutionsRequest& req) {
+    const v1::SimilarSolutionsRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("review_id", req.review_id()));
   if (req.limit() < 0) return InvalidField("limit", "must be >= 0");
   int limit = req.limit() == 0 ? 10 : std::min(req.limit(), 100);

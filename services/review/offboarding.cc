@@ -102,7 +102,7 @@ absl::Status Reviews::OnPersonOffboarded(const events::Event& e,
 }
 
 absl::StatusOr<v1::ListInactiveHoldingsResponse> Reviews::ListInactiveHoldings(
-    const v1::ListInactiveHoldingsRequest& req) {
+    const v1::ListInactiveHoldingsRequest& req) const {
   ASSIGN_OR_RETURN(api::Pager pager,
                    api::Pager::Start(req.page_size(), req.page_token(),
                                      api::FilterFingerprint({"inactive-holdings"})));

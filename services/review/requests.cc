@@ -109,14 +109,14 @@ absl::StatusOr<v1::ReviewRequest> Reviews::CreateReviewRequest(
 }
 
 absl::StatusOr<v1::ReviewRequest> Reviews::GetReviewRequest(
-    const v1::GetReviewRequestRequest& req) {
+    const v1::GetReviewRequestRequest& req) const {
   RETURN_IF_ERROR(api::CheckId("review_id", req.review_id()));
   std::shared_lock lock(mu_);
   return ReviewByIdLocked(req.review_id());
 }
 
 absl::StatusOr<v1::ListReviewRequestsResponse> Reviews::ListReviewRequests(
-    const v1::ListReviewRequestsRequest& req) {
+    const v1::ListReviewRequestsRequest& req) const {
   RETURN_IF_ERROR(api::CheckOptionalId("expert_id", req.expert_id()));
   RETURN_IF_ERROR(api::CheckText("domain", req.domain(), kMaxDomainLength));
   if (!v1::ReviewState_IsValid(req.state())) return InvalidField("state", "unknown state");

@@ -69,9 +69,9 @@ class Reviews {
   // new experts are active) and serves the queue with the new capacity.
   absl::StatusOr<v1::Expert> CreateExpert(const v1::CreateExpertRequest& req);
   // GetExpert returns an expert.
-  absl::StatusOr<v1::Expert> GetExpert(const v1::GetExpertRequest& req);
+  absl::StatusOr<v1::Expert> GetExpert(const v1::GetExpertRequest& req) const;
   // ListExperts lists experts by id, optionally of one domain.
-  absl::StatusOr<v1::ListExpertsResponse> ListExperts(const v1::ListExpertsRequest& req);
+  absl::StatusOr<v1::ListExpertsResponse> ListExperts(const v1::ListExpertsRequest& req) const;
   // UpdateExpert applies the masked fields; work that no longer fits (leave now, a new
   // conflict, a removed domain, less capacity) is re-assigned; freed capacity serves the queue.
   absl::StatusOr<v1::Expert> UpdateExpert(const v1::UpdateExpertRequest& req);
@@ -81,10 +81,10 @@ class Reviews {
   // CreateReviewRequest enters a request and assigns it (or queues and escalates it).
   absl::StatusOr<v1::ReviewRequest> CreateReviewRequest(const v1::CreateReviewRequestRequest& req);
   // GetReviewRequest returns a request.
-  absl::StatusOr<v1::ReviewRequest> GetReviewRequest(const v1::GetReviewRequestRequest& req);
+  absl::StatusOr<v1::ReviewRequest> GetReviewRequest(const v1::GetReviewRequestRequest& req) const;
   // ListReviewRequests lists requests by id (creation order) with optional filters.
   absl::StatusOr<v1::ListReviewRequestsResponse> ListReviewRequests(
-      const v1::ListReviewRequestsRequest& req);
+      const v1::ListReviewRequestsRequest& req) const;
   // AcceptReview: the assigned expert accepts.
   absl::StatusOr<v1::ReviewRequest> AcceptReview(const v1::AcceptReviewRequest& req);
   // DeclineReview: the assigned expert declines; the policy re-assigns without them.
@@ -97,13 +97,13 @@ class Reviews {
   // a sign-off), frees the expert's capacity and serves the queue.
   absl::StatusOr<v1::ReviewRequest> RecordVerdict(const v1::RecordVerdictRequest& req);
   // GetLoadView reports load against capacity per expert (by week) and domain, and the queue.
-  absl::StatusOr<v1::GetLoadViewResponse> GetLoadView(const v1::GetLoadViewRequest& req);
+  absl::StatusOr<v1::GetLoadViewResponse> GetLoadView(const v1::GetLoadViewRequest& req) const;
 
   // CreateSolution enters a solution or standard (version 1, a draft or published at once);
   // from an approved review it takes the review's domain, deal and solution summary.
   absl::StatusOr<v1::Solution> CreateSolution(const v1::CreateSolutionRequest& req);
   // GetSolution returns a version of a solution (0: the latest).
-  absl::StatusOr<v1::Solution> GetSolution(const v1::GetSolutionRequest& req);
+  absl::StatusOr<v1::Solution> GetSolution(const v1::GetSolutionRequest& req) const;
   // UpdateSolution changes the latest version while it is a draft.
   absl::StatusOr<v1::Solution> UpdateSolution(const v1::UpdateSolutionRequest& req);
   // PublishSolution publishes the draft and supersedes the previous version.
@@ -112,10 +112,10 @@ class Reviews {
   absl::StatusOr<v1::Solution> CreateSolutionVersion(const v1::CreateSolutionVersionRequest& req);
   // SearchSolutions finds solutions by domain, tag and words through the index.
   absl::StatusOr<v1::SearchSolutionsResponse> SearchSolutions(
-      const v1::SearchSolutionsRequest& req);
+      const v1::SearchSolutionsRequest& req) const;
   // SimilarSolutions lists published solutions of the request's domain sharing its tags.
   absl::StatusOr<v1::SimilarSolutionsResponse> SimilarSolutions(
-      const v1::SimilarSolutionsRequest& req);
+      const v1::SimilarSolutionsRequest& req) const;
 
   // ScanEscalations escalates every undecided request whose SLA (next_escalation_time: the due
   // time, then escalation_sla after each escalation) has passed: one level up each time, and an
@@ -126,7 +126,7 @@ class Reviews {
   // ListInactiveHoldings pages through the open reviews and sign-offs assigned to inactive
   // (offboarded or deactivated) experts.
   absl::StatusOr<v1::ListInactiveHoldingsResponse> ListInactiveHoldings(
-      const v1::ListInactiveHoldingsRequest& req);
+      const v1::ListInactiveHoldingsRequest& req) const;
 
   // ScanLeave re-assigns the open work of experts whose leave has started and serves the queue
   // (run periodically); returns the number of requests moved.
@@ -243,7 +243,7 @@ class Reviews {
   events::Outbox* outbox_;
   ReviewOptions options_;
   std::unique_ptr<ReviewRepository> repo_;
-  std::shared_mutex mu_;
+  mutable std::shared_mutex mu_;
   // Committed state (guarded by mu_).
   std::map<std::string, v1::Expert> experts_;
   // The undecided requests (queued or with an expert): the policy's working set. Decided
