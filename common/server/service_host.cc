@@ -6,12 +6,14 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -121,6 +123,44 @@ RpcMetrics& Metrics() {
   return m;
 }
 
+// MethodMetrics holds one method's series: its latency histogram and its handled counter per
+// status code, each found in its family once and then kept.
+struct MethodMetrics {
+  std::string grpc_service = "unknown";
+  std::string short_method;
+  prometheus::Histogram* latency = nullptr;
+  std::array<prometheus::Counter*, 17> handled{};
+
+  prometheus::Counter& Handled(grpc::StatusCode code, const char* name) {
+    const size_t i = static_cast<size_t>(code) < handled.size() ? static_cast<size_t>(code) : 2;
+    if (handled[i] == nullptr) {
+      handled[i] = &Metrics().handled.Add(
+          {{"grpc_service", grpc_service}, {"grpc_method", short_method}, {"grpc_code", name}});
+    }
+    return *handled[i];
+  }
+};
+
+// MetricsOf returns the series of `method` ("/package.Service/Method") from a per-thread
+// cache: a call's metrics cost a hash lookup, not a label-set lookup under the family's lock
+// (prometheus-cpp's Family::Add) for each of its two series.
+MethodMetrics& MetricsOf(std::string_view method) {
+  thread_local absl::flat_hash_map<std::string, MethodMetrics> cache;
+  auto it = cache.find(absl::string_view(method.data(), method.size()));
+  if (it != cache.end()) return it->second;
+  MethodMetrics m;
+  m.short_method = std::string(method);
+  if (size_t slash = method.rfind('/'); slash != std::string_view::npos && slash > 0) {
+    m.grpc_service = std::string(method.substr(1, slash - 1));
+    m.short_method = std::string(method.substr(slash + 1));
+  }
+  m.latency = &Metrics().latency.Add(
+      {{"grpc_service", m.grpc_service}, {"grpc_method", m.short_method}},
+      prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                              0.25, 0.5, 1, 2.5, 5, 10});
+  return cache.emplace(std::string(method), std::move(m)).first->second;
+}
+
 // CallInterceptor logs and measures one call and applies the default deadline.
 class CallInterceptor : public grpc::experimental::Interceptor {
  public:
@@ -154,24 +194,12 @@ class CallInterceptor : public grpc::experimental::Interceptor {
         watch_id_ = 0;
       }
       grpc::Status status = methods->GetSendStatus();
-      std::string method = info_->method();
-      std::string grpc_service = "unknown", short_method = method;
-      if (size_t slash = method.rfind('/'); slash != std::string::npos && slash > 0) {
-        grpc_service = method.substr(1, slash - 1);
-        short_method = method.substr(slash + 1);
-      }
+      const char* method = info_->method();
       double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
       const char* code = CodeName(status.error_code());
-      Metrics()
-          .handled
-          .Add({{"grpc_service", grpc_service}, {"grpc_method", short_method}, {"grpc_code", code}})
-          .Increment();
-      Metrics()
-          .latency
-          .Add({{"grpc_service", grpc_service}, {"grpc_method", short_method}},
-               prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
-          .Observe(seconds);
+      MethodMetrics& series = MetricsOf(method);
+      series.Handled(status.error_code(), code).Increment();
+      series.latency->Observe(seconds);
       logging::Level level = status.ok() ? logging::Level::kDebug
                              : (status.error_code() == grpc::StatusCode::INTERNAL ||
                                 status.error_code() == grpc::StatusCode::UNKNOWN ||
