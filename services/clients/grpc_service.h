@@ -6,6 +6,7 @@
 #define TRIAD_SERVICES_CLIENTS_GRPC_SERVICE_H_
 
 #include "common/auth/call_security.h"
+#include "common/auth/grpc_methods.h"
 #include "common/auth/guard.h"
 #include "services/clients/domain.h"
 #include "triad/clients/v1/clients_service.grpc.pb.h"
@@ -59,13 +60,11 @@ inline constexpr char kServiceFullName[] = "triad.clients.v1.ClientsService";
 #define TRIAD_CLIENTS_RPCS(X) TRIAD_CLIENTS_WRITES(X) TRIAD_CLIENTS_READS(X)
 
 // The base class: the generated service with every read switched to the callback API.
-#define TRIAD_CLIENTS_READ_BASE_OPEN(Method, ...) v1::ClientsService::WithCallbackMethod_##Method <
-#define TRIAD_CLIENTS_READ_BASE_CLOSE(...) >
+#define TRIAD_GRPC_SERVICE v1::ClientsService
 using ClientsGrpcServiceBase =
-    TRIAD_CLIENTS_READS(TRIAD_CLIENTS_READ_BASE_OPEN) v1::ClientsService::Service
-    TRIAD_CLIENTS_READS(TRIAD_CLIENTS_READ_BASE_CLOSE);
-#undef TRIAD_CLIENTS_READ_BASE_OPEN
-#undef TRIAD_CLIENTS_READ_BASE_CLOSE
+    TRIAD_CLIENTS_READS(TRIAD_INLINE_READ_BASE_OPEN) v1::ClientsService::Service
+    TRIAD_CLIENTS_READS(TRIAD_INLINE_READ_BASE_CLOSE);
+#undef TRIAD_GRPC_SERVICE
 
 class ClientsGrpcService final : public ClientsGrpcServiceBase {
  public:
@@ -73,16 +72,8 @@ class ClientsGrpcService final : public ClientsGrpcServiceBase {
   // tests).
   explicit ClientsGrpcService(ClientsDomain* domain, auth::CallSecurity security = {});
 
-#define TRIAD_CLIENTS_DECLARE(Method, Request, Response, DomainCall)                        \
-  grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
-      override;
-  TRIAD_CLIENTS_WRITES(TRIAD_CLIENTS_DECLARE)
-#undef TRIAD_CLIENTS_DECLARE
-#define TRIAD_CLIENTS_DECLARE_READ(Method, Request, Response, DomainCall)                    \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Request* req, \
-                                   v1::Response* resp) override;
-  TRIAD_CLIENTS_READS(TRIAD_CLIENTS_DECLARE_READ)
-#undef TRIAD_CLIENTS_DECLARE_READ
+  TRIAD_CLIENTS_WRITES(TRIAD_SYNC_WRITE_DECLARE)
+  TRIAD_CLIENTS_READS(TRIAD_INLINE_READ_DECLARE)
 
  private:
   ClientsDomain* domain_;

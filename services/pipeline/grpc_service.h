@@ -6,6 +6,7 @@
 #define TRIAD_SERVICES_PIPELINE_GRPC_SERVICE_H_
 
 #include "common/auth/call_security.h"
+#include "common/auth/grpc_methods.h"
 #include "common/auth/guard.h"
 #include "services/pipeline/pipeline.h"
 #include "triad/pipeline/v1/pipeline_service.grpc.pb.h"
@@ -50,14 +51,11 @@ inline constexpr char kServiceFullName[] = "triad.pipeline.v1.PipelineService";
 #define TRIAD_PIPELINE_RPCS(X) TRIAD_PIPELINE_WRITES(X) TRIAD_PIPELINE_READS(X)
 
 // The base class: the generated service with every read switched to the callback API.
-#define TRIAD_PIPELINE_READ_BASE_OPEN(Method, ...) \
-  v1::PipelineService::WithCallbackMethod_##Method <
-#define TRIAD_PIPELINE_READ_BASE_CLOSE(...) >
+#define TRIAD_GRPC_SERVICE v1::PipelineService
 using PipelineGrpcServiceBase =
-    TRIAD_PIPELINE_READS(TRIAD_PIPELINE_READ_BASE_OPEN) v1::PipelineService::Service
-    TRIAD_PIPELINE_READS(TRIAD_PIPELINE_READ_BASE_CLOSE);
-#undef TRIAD_PIPELINE_READ_BASE_OPEN
-#undef TRIAD_PIPELINE_READ_BASE_CLOSE
+    TRIAD_PIPELINE_READS(TRIAD_INLINE_READ_BASE_OPEN) v1::PipelineService::Service
+    TRIAD_PIPELINE_READS(TRIAD_INLINE_READ_BASE_CLOSE);
+#undef TRIAD_GRPC_SERVICE
 
 class PipelineGrpcService final : public PipelineGrpcServiceBase {
  public:
@@ -65,16 +63,8 @@ class PipelineGrpcService final : public PipelineGrpcServiceBase {
   // authentication disabled (in-process tests).
   explicit PipelineGrpcService(Pipeline* pipeline, auth::CallSecurity security = {});
 
-#define TRIAD_PIPELINE_DECLARE(Method, Request, Response)                                   \
-  grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
-      override;
-  TRIAD_PIPELINE_WRITES(TRIAD_PIPELINE_DECLARE)
-#undef TRIAD_PIPELINE_DECLARE
-#define TRIAD_PIPELINE_DECLARE_READ(Method, Request, Response)                               \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Request* req, \
-                                   v1::Response* resp) override;
-  TRIAD_PIPELINE_READS(TRIAD_PIPELINE_DECLARE_READ)
-#undef TRIAD_PIPELINE_DECLARE_READ
+  TRIAD_PIPELINE_WRITES(TRIAD_SYNC_WRITE_DECLARE)
+  TRIAD_PIPELINE_READS(TRIAD_INLINE_READ_DECLARE)
 
  private:
   Pipeline* p_;

@@ -5,6 +5,7 @@
 #define TRIAD_SERVICES_PRODUCTION_GRPC_SERVICE_H_
 
 #include "common/auth/call_security.h"
+#include "common/auth/grpc_methods.h"
 #include "common/auth/guard.h"
 #include "services/production/production.h"
 #include "triad/production/v1/production_service.grpc.pb.h"
@@ -43,14 +44,11 @@ inline constexpr char kServiceFullName[] = "triad.production.v1.ProductionServic
 #define TRIAD_PRODUCTION_RPCS(X) TRIAD_PRODUCTION_WRITES(X) TRIAD_PRODUCTION_READS(X)
 
 // The base class: the generated service with every read switched to the callback API.
-#define TRIAD_PRODUCTION_READ_BASE_OPEN(Method, ...) \
-  v1::ProductionService::WithCallbackMethod_##Method <
-#define TRIAD_PRODUCTION_READ_BASE_CLOSE(...) >
+#define TRIAD_GRPC_SERVICE v1::ProductionService
 using ProductionGrpcServiceBase =
-    TRIAD_PRODUCTION_READS(TRIAD_PRODUCTION_READ_BASE_OPEN) v1::ProductionService::Service
-    TRIAD_PRODUCTION_READS(TRIAD_PRODUCTION_READ_BASE_CLOSE);
-#undef TRIAD_PRODUCTION_READ_BASE_OPEN
-#undef TRIAD_PRODUCTION_READ_BASE_CLOSE
+    TRIAD_PRODUCTION_READS(TRIAD_INLINE_READ_BASE_OPEN) v1::ProductionService::Service
+    TRIAD_PRODUCTION_READS(TRIAD_INLINE_READ_BASE_CLOSE);
+#undef TRIAD_GRPC_SERVICE
 
 class ProductionGrpcService final : public ProductionGrpcServiceBase {
  public:
@@ -58,16 +56,8 @@ class ProductionGrpcService final : public ProductionGrpcServiceBase {
   // authentication disabled (in-process tests).
   explicit ProductionGrpcService(Production* domain, auth::CallSecurity security = {});
 
-#define TRIAD_PRODUCTION_DECLARE(Method, Request, Response)                                 \
-  grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
-      override;
-  TRIAD_PRODUCTION_WRITES(TRIAD_PRODUCTION_DECLARE)
-#undef TRIAD_PRODUCTION_DECLARE
-#define TRIAD_PRODUCTION_DECLARE_READ(Method, Request, Response)                             \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Request* req, \
-                                   v1::Response* resp) override;
-  TRIAD_PRODUCTION_READS(TRIAD_PRODUCTION_DECLARE_READ)
-#undef TRIAD_PRODUCTION_DECLARE_READ
+  TRIAD_PRODUCTION_WRITES(TRIAD_SYNC_WRITE_DECLARE)
+  TRIAD_PRODUCTION_READS(TRIAD_INLINE_READ_DECLARE)
 
  private:
   Production* p_;

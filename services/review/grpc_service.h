@@ -5,6 +5,7 @@
 #define TRIAD_SERVICES_REVIEW_GRPC_SERVICE_H_
 
 #include "common/auth/call_security.h"
+#include "common/auth/grpc_methods.h"
 #include "common/auth/guard.h"
 #include "services/review/review.h"
 #include "triad/review/v1/review_service.grpc.pb.h"
@@ -46,13 +47,11 @@ inline constexpr char kServiceFullName[] = "triad.review.v1.ReviewService";
 #define TRIAD_REVIEW_RPCS(X) TRIAD_REVIEW_WRITES(X) TRIAD_REVIEW_READS(X)
 
 // The base class: the generated service with every read switched to the callback API.
-#define TRIAD_REVIEW_READ_BASE_OPEN(Method, ...) v1::ReviewService::WithCallbackMethod_##Method <
-#define TRIAD_REVIEW_READ_BASE_CLOSE(...) >
+#define TRIAD_GRPC_SERVICE v1::ReviewService
 using ReviewGrpcServiceBase =
-    TRIAD_REVIEW_READS(TRIAD_REVIEW_READ_BASE_OPEN) v1::ReviewService::Service
-    TRIAD_REVIEW_READS(TRIAD_REVIEW_READ_BASE_CLOSE);
-#undef TRIAD_REVIEW_READ_BASE_OPEN
-#undef TRIAD_REVIEW_READ_BASE_CLOSE
+    TRIAD_REVIEW_READS(TRIAD_INLINE_READ_BASE_OPEN) v1::ReviewService::Service
+    TRIAD_REVIEW_READS(TRIAD_INLINE_READ_BASE_CLOSE);
+#undef TRIAD_GRPC_SERVICE
 
 class ReviewGrpcService final : public ReviewGrpcServiceBase {
  public:
@@ -60,16 +59,8 @@ class ReviewGrpcService final : public ReviewGrpcServiceBase {
   // authentication disabled (in-process tests).
   explicit ReviewGrpcService(Reviews* domain, auth::CallSecurity security = {});
 
-#define TRIAD_REVIEW_DECLARE(Method, Request, Response)                                     \
-  grpc::Status Method(grpc::ServerContext* ctx, const v1::Request* req, v1::Response* resp) \
-      override;
-  TRIAD_REVIEW_WRITES(TRIAD_REVIEW_DECLARE)
-#undef TRIAD_REVIEW_DECLARE
-#define TRIAD_REVIEW_DECLARE_READ(Method, Request, Response)                                 \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Request* req, \
-                                   v1::Response* resp) override;
-  TRIAD_REVIEW_READS(TRIAD_REVIEW_DECLARE_READ)
-#undef TRIAD_REVIEW_DECLARE_READ
+  TRIAD_REVIEW_WRITES(TRIAD_SYNC_WRITE_DECLARE)
+  TRIAD_REVIEW_READS(TRIAD_INLINE_READ_DECLARE)
 
  private:
   Reviews* r_;
