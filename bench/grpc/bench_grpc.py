@@ -2,8 +2,8 @@
 """The gRPC-limit benchmark (scripts/bench-grpc.sh runs it): Triad's calls against a bare gRPC
 hello-world server (bench/grpc/hello_server.cc), one load tool for both (grpc_load,
 bench/grpc/grpc_load.cc; or ghz), same concurrency, interleaved in one run. Each call is compared
-with the hello server on the gRPC API that call is served with: reads on the callback API,
-writes on the sync API.
+with the hello server on the gRPC API that call is served with (the sync API); the callback
+API's hello server is measured beside it (the thread-model rounds).
 
 It starts the hello server (sync and callback API) and the four service binaries on free
 loopback ports with fresh data directories and real authentication (--auth_mode=jwt, plaintext
@@ -127,10 +127,11 @@ class Proc:
 
 
 def api_of(kind):
-    """The gRPC API a call of this kind is served with, hence its baseline: the services answer
-    reads inline on the callback API (common/auth/guard.h, FinishInline) and writes on the sync
-    API."""
-    return "callback" if kind == "read" else "sync"
+    """The gRPC API a call of this kind is served with, hence its baseline. The services answer
+    every call on the sync API (answering reads inline on the callback API was measured and not
+    kept: docs/performance-grpc.md, "Thread model"); the argument keeps the choice per call."""
+    del kind
+    return "sync"
 
 
 class Bench:
@@ -374,8 +375,7 @@ class Bench:
                 log("seeding took %.1fs" % self.seed_seconds)
             self.settle()
             # Interleaved: the baseline before every call, so load from outside hits both. Each
-            # call is compared with the hello server on the API it is served with: the reads
-            # (and gRPC's health service) on the callback API, the writes on the sync API.
+            # call is compared with the hello server on the API it is served with (api_of).
             base = {}
             for call in self.calls(ids, phase):
                 name = call[0]

@@ -28,7 +28,6 @@
 #include "common/storage/durability.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/server_context.h"
-#include "grpcpp/support/server_callback.h"
 
 namespace triad::auth {
 
@@ -42,18 +41,6 @@ bool HasActorField(const google::protobuf::Descriptor* descriptor);
 // NotDurable is the error answered when a call's writes could not be made durable (`cause`):
 // UNAVAILABLE, so the caller retries with the same request id.
 absl::Status NotDurable(const absl::Status& cause);
-
-// FinishInline ends a call answered on gRPC's callback API with `status` and returns the
-// call's reactor. The services answer their reads this way, inline on the gRPC thread that
-// received the call (no hand-off to the sync API's handler pool, which perf showed as most of
-// the kernel's time per call); a read takes no domain lock and never waits for an fsync.
-// Writes stay on the sync API: they may wait for the writer lock and for group commit.
-inline grpc::ServerUnaryReactor* FinishInline(grpc::CallbackServerContext* ctx,
-                                              grpc::Status status) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(std::move(status));
-  return reactor;
-}
 
 class Guard {
  public:

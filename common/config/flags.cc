@@ -115,9 +115,9 @@ ABSL_FLAG(bool, grpc_reflection, true, "Serve gRPC server reflection (the prod o
 ABSL_FLAG(int32_t, grpc_max_message_bytes, 4 << 20,
           "Largest gRPC request message accepted, in bytes (larger: RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int32_t, grpc_max_pollers, 32,
-          "Most idle gRPC handler threads kept waiting for writes (reads are answered on gRPC's "
-          "own threads); beyond it an idle thread exits. Set it to at least the concurrent "
-          "writes expected: below that, threads are created and destroyed for every burst.");
+          "Most idle gRPC handler threads kept waiting for calls; beyond it an idle thread exits. "
+          "Set it to at least the concurrent calls expected: below that, threads are created "
+          "and destroyed for every burst of calls.");
 
 namespace triad::config {
 

@@ -17,19 +17,7 @@ ClientsGrpcService::ClientsGrpcService(ClientsDomain* domain, auth::CallSecurity
       return DomainCall;                                                                    \
     });                                                                                     \
   }
-TRIAD_CLIENTS_WRITES(TRIAD_CLIENTS_DEFINE)
+TRIAD_CLIENTS_RPCS(TRIAD_CLIENTS_DEFINE)
 #undef TRIAD_CLIENTS_DEFINE
-
-#define TRIAD_CLIENTS_DEFINE_READ(Method, Request, Response, DomainCall)                           \
-  grpc::ServerUnaryReactor* ClientsGrpcService::Method(                                            \
-      grpc::CallbackServerContext* ctx, const v1::Request* req, v1::Response* resp) {              \
-    return auth::FinishInline(ctx,                                                                 \
-                              guard_.Call(ctx, #Method, *req, resp, [this](const v1::Request& r) { \
-                                const ClientsDomain& d = *domain_;                                 \
-                                return DomainCall;                                                 \
-                              }));                                                                 \
-  }
-TRIAD_CLIENTS_READS(TRIAD_CLIENTS_DEFINE_READ)
-#undef TRIAD_CLIENTS_DEFINE_READ
 
 }  // namespace triad::clients

@@ -2,8 +2,6 @@
 // (one line each, from TRIAD_PIPELINE_RPCS) and presents the answer for the API.
 #include "services/pipeline/grpc_service.h"
 
-#include <utility>
-
 #include "services/pipeline/access_policy.h"
 #include "services/pipeline/opportunity_history.h"
 
@@ -20,19 +18,7 @@ PipelineGrpcService::PipelineGrpcService(Pipeline* pipeline, auth::CallSecurity 
     if (status.ok()) PresentForApi(resp);                                                      \
     return status;                                                                             \
   }
-TRIAD_PIPELINE_WRITES(TRIAD_PIPELINE_DEFINE)
+TRIAD_PIPELINE_RPCS(TRIAD_PIPELINE_DEFINE)
 #undef TRIAD_PIPELINE_DEFINE
-
-#define TRIAD_PIPELINE_DEFINE_READ(Method, Request, Response)                                  \
-  grpc::ServerUnaryReactor* PipelineGrpcService::Method(                                       \
-      grpc::CallbackServerContext* ctx, const v1::Request* req, v1::Response* resp) {          \
-    grpc::Status status = guard_.Call(ctx, #Method, *req, resp, [this](const v1::Request& r) { \
-      return std::as_const(*p_).Method(r);                                                     \
-    });                                                                                        \
-    if (status.ok()) PresentForApi(resp);                                                      \
-    return auth::FinishInline(ctx, std::move(status));                                         \
-  }
-TRIAD_PIPELINE_READS(TRIAD_PIPELINE_DEFINE_READ)
-#undef TRIAD_PIPELINE_DEFINE_READ
 
 }  // namespace triad::pipeline

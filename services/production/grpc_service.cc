@@ -2,8 +2,6 @@
 // (one line each, from TRIAD_PRODUCTION_RPCS).
 #include "services/production/grpc_service.h"
 
-#include <utility>
-
 #include "services/production/access_policy.h"
 
 namespace triad::production {
@@ -17,17 +15,7 @@ ProductionGrpcService::ProductionGrpcService(Production* domain, auth::CallSecur
     return guard_.Call(ctx, #Method, *req, resp,                                               \
                        [this](const v1::Request& r) { return p_->Method(r); });                \
   }
-TRIAD_PRODUCTION_WRITES(TRIAD_PRODUCTION_DEFINE)
+TRIAD_PRODUCTION_RPCS(TRIAD_PRODUCTION_DEFINE)
 #undef TRIAD_PRODUCTION_DEFINE
-
-#define TRIAD_PRODUCTION_DEFINE_READ(Method, Request, Response)                                   \
-  grpc::ServerUnaryReactor* ProductionGrpcService::Method(                                        \
-      grpc::CallbackServerContext* ctx, const v1::Request* req, v1::Response* resp) {             \
-    return auth::FinishInline(                                                                    \
-        ctx, guard_.Call(ctx, #Method, *req, resp,                                                \
-                         [this](const v1::Request& r) { return std::as_const(*p_).Method(r); })); \
-  }
-TRIAD_PRODUCTION_READS(TRIAD_PRODUCTION_DEFINE_READ)
-#undef TRIAD_PRODUCTION_DEFINE_READ
 
 }  // namespace triad::production
