@@ -126,12 +126,15 @@ class Proc:
             return ""
 
 
-def api_of(kind):
-    """The gRPC API a call of this kind is served with, hence its baseline. The services answer
-    every call on the sync API (answering reads inline on the callback API was measured and not
-    kept: docs/performance-grpc.md, "Thread model"); the argument keeps the choice per call."""
-    del kind
-    return "sync"
+# Every call is compared with the hello server on the API the services answer it with: the
+# sync API (reads answered inline on the callback API were measured and not kept:
+# docs/performance-grpc.md, "Thread model").
+BASELINE_API = "sync"
+
+
+def default_grpc_load(build_dir):
+    """Path of the grpc_load binary in a build tree."""
+    return os.path.join(build_dir, "bench", "grpc", "bench_grpc_load")
 
 
 class Bench:
@@ -374,18 +377,17 @@ class Bench:
                 self.seed_seconds = time.monotonic() - ts
                 log("seeding took %.1fs" % self.seed_seconds)
             self.settle()
-            # Interleaved: the baseline before every call, so load from outside hits both. Each
-            # call is compared with the hello server on the API it is served with (api_of).
+            # Interleaved: the baseline before every call, so load from outside hits both.
             base = {}
             for call in self.calls(ids, phase):
                 name = call[0]
-                b = self.baseline(api_of(call[1]), sync)
+                b = self.baseline(BASELINE_API, sync)
                 self.results.append(b)
                 base[name] = b
                 r = self.measure(*call[:5], call[5], sync, "%s sync=%s" % (name, sync))
                 r["baseline_qps"] = b["qps"]
                 r["baseline_p99"] = b["p99"]
-                r["baseline_api"] = api_of(call[1])
+                r["baseline_api"] = BASELINE_API
                 self.results.append(r)
                 log("%-28s sync=%-5s %8.0f qps  p50 %.2f ms  p99 %.2f ms  (baseline %.0f qps)"
                     % (name, sync, r["qps"], r["p50"] or 0, r["p99"] or 0, b["qps"]))
@@ -463,9 +465,9 @@ class Bench:
             else:
                 r = self.load(target, method, data, duration=self.a.rate_duration, rps=rps,
                              metadata=md, proto=proto, label="%s at %d rps" % (name, rps))
-            b = self.baseline(api_of(kind), "false", rps=rps, duration=self.a.rate_duration)
+            b = self.baseline(BASELINE_API, "false", rps=rps, duration=self.a.rate_duration)
             rows.append({"name": name, "rps": int(rps), "p99": r["p99"], "baseline_p99": b["p99"],
-                         "baseline_api": api_of(kind),
+                         "baseline_api": BASELINE_API,
                          "ok": r["ok"], "total": r["total"], "codes": r["codes"]})
         return rows
 
@@ -581,8 +583,7 @@ def main():
     p.add_argument("--json", help="write every number here")
     args = p.parse_args()
     args.sync_modes = args.sync_modes.split(",")
-    args.grpc_load = args.grpc_load or os.path.join(args.build_dir, "bench", "grpc",
-                                                    "bench_grpc_load")
+    args.grpc_load = args.grpc_load or default_grpc_load(args.build_dir)
     if args.tool == "ghz" and not args.ghz:
         p.error("--tool=ghz needs --ghz")
     tmp = None

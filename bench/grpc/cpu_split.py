@@ -97,8 +97,7 @@ def main():
     work = tempfile.mkdtemp(prefix="triad-cpu-split.")
     args = types.SimpleNamespace(build_dir=a.build_dir, bootstrap=a.bootstrap, ghz=a.ghz,
                                  tool=a.tool,
-                                 grpc_load=os.path.join(a.build_dir, "bench", "grpc",
-                                                        "bench_grpc_load"),
+                                 grpc_load=bg.default_grpc_load(a.build_dir),
                                  work_dir=work, concurrency=a.concurrency,
                                  warmup_verdicts=0)
     b = bg.Bench(args)

@@ -73,7 +73,8 @@ absl::StatusOr<Principal> Authenticator::Authenticate(const Credentials& credent
   return Unauthenticated("no_token", "no bearer token (authorization: Bearer <JWT>)");
 }
 
-absl::StatusOr<Principal> Authenticator::AuthenticateCall(const grpc::ServerContextBase* ctx) const {
+absl::StatusOr<Principal> Authenticator::AuthenticateCall(
+    const grpc::ServerContextBase* ctx) const {
   if (disabled()) return Principal{.method = AuthMethod::kNone};
   return Authenticate(CredentialsOf(ctx));
 }

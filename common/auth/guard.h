@@ -27,7 +27,10 @@
 #include "common/status/grpc_status.h"
 #include "common/storage/durability.h"
 #include "google/protobuf/message.h"
-#include "grpcpp/server_context.h"
+
+namespace grpc {
+class ServerContextBase;
+}  // namespace grpc
 
 namespace triad::auth {
 

@@ -110,7 +110,8 @@ absl::StatusOr<v1::Expert> Reviews::GetExpert(const v1::GetExpertRequest& req) c
   return it->second;
 }
 
-absl::StatusOr<v1::ListExpertsResponse> Reviews::ListExperts(const v1::ListExpertsRequest& req) const {
+absl::StatusOr<v1::ListExpertsResponse> Reviews::ListExperts(
+    const v1::ListExpertsRequest& req) const {
   RETURN_IF_ERROR(api::CheckText("domain", req.domain(), kMaxDomainLength));
   ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(),
                                                        api::FilterFingerprint({req.domain()})));

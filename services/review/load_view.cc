@@ -15,7 +15,8 @@ namespace triad::review {
 
 using util::FromProto;
 
-absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(const v1::GetLoadViewRequest& req) const {
+absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(
+    const v1::GetLoadViewRequest& req) const {
   if (req.weeks() < 0 || req.weeks() > 26) {
     return api::InvalidField("weeks", "must be between 0 and 26");
   }
