@@ -10,8 +10,9 @@
 // Why not only ghz: ghz decodes every answer into a dynamic message, and on a two-core box that
 // decoding competes with the server measured; a call whose answer is large (a page of 50
 // clients, a funnel report) then measures the load tool's decoder as much as the server. This
-// tool sends requests encoded once (or once per call when they hold a template) through gRPC's
-// generic API and keeps each answer's bytes undecoded: it checks the status, not the content.
+// tool sends requests encoded once through gRPC's generic API (a request holding a template is
+// parsed once too: each call copies that message and fills in its placeholders, no JSON per
+// call) and keeps each answer's bytes undecoded: it checks the status, not the content.
 //
 // Requests come from JSON (protobuf's JSON mapping) of the method's input type, found in the
 // descriptors linked into this binary (every proto of proto/ and the hello baseline's). A data
@@ -64,11 +65,26 @@ namespace pb = google::protobuf;
 constexpr char kUuid[] = "{{newUUID}}";
 constexpr char kNumber[] = "{{.RequestNumber}}";
 
-// Request is one element of the data: its bytes when fixed, its JSON when it holds a template.
+// TemplateField is a string field of a templated request whose value holds a placeholder: the
+// path of singular message fields down to it, the field itself and, when it is repeated, the
+// element's index.
+struct TemplateField {
+  std::vector<const pb::FieldDescriptor*> path;
+  const pb::FieldDescriptor* field = nullptr;
+  int index = -1;
+  std::string value;
+};
+
+// Request is one element of the data: its bytes when fixed; when it holds a template, the
+// message parsed once with the placeholders left in its strings and the fields that hold them
+// (filled in per call), or its JSON when a placeholder is outside a string field of a message
+// reachable through singular fields (then it is parsed per call).
 struct Request {
   std::string bytes;
-  std::string json_template;
   bool templated = false;
+  std::unique_ptr<pb::Message> prototype;
+  std::vector<TemplateField> fields;
+  std::string json_template;
 };
 
 std::string NewUuid(absl::BitGen& gen) {
@@ -91,6 +107,58 @@ bool Encode(const pb::Descriptor* input, const std::string& json, std::string* o
     return false;
   }
   return msg->SerializeToString(out);
+}
+
+bool HasPlaceholder(std::string_view s) {
+  return s.find(kUuid) != std::string_view::npos || s.find(kNumber) != std::string_view::npos;
+}
+
+// FindTemplateFields adds the string fields of `msg` (and of the messages under it) whose value
+// holds a placeholder to `out`. Returns false when a placeholder sits where a per-call copy of
+// the message cannot reach it by path (inside a repeated or map message field).
+bool FindTemplateFields(const pb::Message& msg, std::vector<const pb::FieldDescriptor*>& path,
+                        std::vector<TemplateField>& out) {
+  const pb::Reflection* refl = msg.GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  refl->ListFields(msg, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
+      const int n = f->is_repeated() ? refl->FieldSize(msg, f) : 1;
+      for (int i = 0; i < n; ++i) {
+        std::string v = f->is_repeated() ? refl->GetRepeatedString(msg, f, i)
+                                         : refl->GetString(msg, f);
+        if (HasPlaceholder(v)) {
+          out.push_back({path, f, f->is_repeated() ? i : -1, std::move(v)});
+        }
+      }
+    } else if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < refl->FieldSize(msg, f); ++i) {
+          std::vector<TemplateField> inner;
+          std::vector<const pb::FieldDescriptor*> none;
+          if (!FindTemplateFields(refl->GetRepeatedMessage(msg, f, i), none, inner) ||
+              !inner.empty()) {
+            return false;
+          }
+        }
+      } else {
+        path.push_back(f);
+        const bool ok = FindTemplateFields(refl->GetMessage(msg, f), path, out);
+        path.pop_back();
+        if (!ok) return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Render fills a template value: the call's number and a new UUID per `{{newUUID}}`.
+std::string Render(std::string_view value, int64_t number, absl::BitGen& gen) {
+  std::string out = absl::StrReplaceAll(std::string(value), {{kNumber, absl::StrCat(number)}});
+  for (size_t at = out.find(kUuid); at != std::string::npos; at = out.find(kUuid, at)) {
+    out.replace(at, sizeof(kUuid) - 1, NewUuid(gen));
+  }
+  return out;
 }
 
 const char* CodeName(grpc::StatusCode code) {
@@ -163,7 +231,19 @@ int main(int argc, char** argv) {
     if (!Encode(method->input_type(), r.templated ? probe : json, &r.bytes, &error)) {
       return Fail(error);
     }
-    if (r.templated) r.json_template = json;
+    if (r.templated) {
+      // Parsed once with the placeholders in its strings; a call copies it and fills them in.
+      std::unique_ptr<pb::Message> msg(
+          pb::MessageFactory::generated_factory()->GetPrototype(method->input_type())->New());
+      std::vector<const pb::FieldDescriptor*> path;
+      if (pb::util::JsonStringToMessage(json, msg.get()).ok() &&
+          FindTemplateFields(*msg, path, r.fields) && !r.fields.empty()) {
+        r.prototype = std::move(msg);
+      } else {
+        r.fields.clear();
+        r.json_template = json;
+      }
+    }
     requests.push_back(std::move(r));
   }
   if (requests.empty()) return Fail("the data array is empty");
@@ -198,11 +278,22 @@ int main(int argc, char** argv) {
   auto start_one = [&](absl::Time now) {
     const Request& r = requests[static_cast<size_t>(started % requests.size())];
     std::string bytes;
-    if (r.templated) {
-      std::string json = absl::StrReplaceAll(r.json_template, {{kNumber, absl::StrCat(started)}});
-      for (size_t at = json.find(kUuid); at != std::string::npos; at = json.find(kUuid, at)) {
-        json.replace(at, sizeof(kUuid) - 1, NewUuid(gen));
+    if (r.prototype != nullptr) {
+      std::unique_ptr<pb::Message> msg(r.prototype->New());
+      msg->CopyFrom(*r.prototype);
+      for (const TemplateField& t : r.fields) {
+        pb::Message* m = msg.get();
+        for (const pb::FieldDescriptor* f : t.path) m = m->GetReflection()->MutableMessage(m, f);
+        std::string v = Render(t.value, started, gen);
+        if (t.index >= 0) {
+          m->GetReflection()->SetRepeatedString(m, t.field, t.index, std::move(v));
+        } else {
+          m->GetReflection()->SetString(m, t.field, std::move(v));
+        }
       }
+      msg->SerializeToString(&bytes);
+    } else if (r.templated) {
+      const std::string json = Render(r.json_template, started, gen);
       if (!Encode(method->input_type(), json, &bytes, &encode_error)) return false;
     }
     auto* f = new InFlight;
