@@ -95,7 +95,7 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
           "consumer: the store has no \"consumer_offsets\" column family");
     }
     absl::StatusOr<std::string> identity = [&] {
-      std::unique_lock<std::shared_mutex> lock = LockApply();
+      std::unique_lock<util::SharedMutex> lock = LockApply();
       return StoreIdentity(*store_);
     }();
     if (!identity.ok()) return identity.status();
@@ -296,13 +296,13 @@ class IdempotentConsumer::Impl : public RdKafka::RebalanceCb,
 
   // LockApply locks the apply mutex (when there is one): every write of the consumer happens
   // under it, its bookkeeping (identity, offsets) as well as the effects.
-  std::unique_lock<std::shared_mutex> LockApply() {
-    if (options_.apply_mutex == nullptr) return std::unique_lock<std::shared_mutex>();
-    return std::unique_lock<std::shared_mutex>(*options_.apply_mutex);
+  std::unique_lock<util::SharedMutex> LockApply() {
+    if (options_.apply_mutex == nullptr) return std::unique_lock<util::SharedMutex>();
+    return std::unique_lock<util::SharedMutex>(*options_.apply_mutex);
   }
 
   absl::Status WriteLocked(rocksdb::WriteBatch& batch) {
-    std::unique_lock<std::shared_mutex> lock = LockApply();
+    std::unique_lock<util::SharedMutex> lock = LockApply();
     return store_->Write(batch);
   }
 

@@ -40,6 +40,7 @@
 #include "common/events/origin.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
+#include "common/util/locks.h"
 
 namespace triad::events {
 
@@ -87,7 +88,7 @@ struct ConsumerOptions {
   // When set, held across each handler call and the commit of its transaction, so a service
   // serialises consumed events with its RPCs' read-modify-write (the handlers must not lock it
   // themselves).
-  std::shared_mutex* apply_mutex = nullptr;
+  util::SharedMutex* apply_mutex = nullptr;
   // When set, Start refuses a handler of a ce_type that no contract declares and that was
   // registered without an explicit origin, so every event the consumer applies has its origin
   // checked (service processes: ServiceRuntime::AddConsumer sets it). Otherwise such a type
@@ -190,7 +191,7 @@ struct ConsumedPosition {
 // nothing was emitted). A duplicate writes nothing.
 absl::StatusOr<ApplyOutcome> ApplyOnce(storage::Store& store, Outbox* outbox,
                                        std::string_view group_id, const Event& event,
-                                       const Handler& handler, std::shared_mutex* apply_mutex,
+                                       const Handler& handler, util::SharedMutex* apply_mutex,
                                        const ConsumedPosition* position = nullptr);
 
 // DerivedIdSeed is the seed of the ids of events emitted while `group_id` applies `event`

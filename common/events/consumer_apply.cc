@@ -49,11 +49,11 @@ std::string DerivedIdSeed(std::string_view group_id, const Event& event) {
 
 absl::StatusOr<ApplyOutcome> ApplyOnce(storage::Store& store, Outbox* outbox,
                                        std::string_view group_id, const Event& event,
-                                       const Handler& handler, std::shared_mutex* apply_mutex,
+                                       const Handler& handler, util::SharedMutex* apply_mutex,
                                        const ConsumedPosition* position) {
   const std::string inbox_key = InboxKey(group_id, event.source, event.id);
-  std::unique_lock<std::shared_mutex> lock;
-  if (apply_mutex != nullptr) lock = std::unique_lock<std::shared_mutex>(*apply_mutex);
+  std::unique_lock<util::SharedMutex> lock;
+  if (apply_mutex != nullptr) lock = std::unique_lock<util::SharedMutex>(*apply_mutex);
   absl::StatusOr<bool> seen = store.Exists(IdempotentConsumer::kInboxColumnFamily, inbox_key);
   if (!seen.ok()) return seen.status();
   if (*seen) return ApplyOutcome::kDuplicate;

@@ -24,6 +24,7 @@
 #include "common/events/consumer.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
+#include "common/util/locks.h"
 #include "services/clients/repository.h"
 #include "triad/clients/v1/clients_admin_service.pb.h"
 #include "triad/clients/v1/clients_service.pb.h"
@@ -226,7 +227,7 @@ class ClientsDomain {
   // effect is read, written and committed under the lock the RPCs use.
   void RegisterHandlers(events::IdempotentConsumer& consumer);
   // mutex is the lock that serialises every read-modify-write of this domain.
-  std::shared_mutex& mutex() const { return mu_; }
+  util::SharedMutex& mutex() const { return mu_; }
   // EventHandlers lists each consumed ce_type with the handler the consumer runs for it
   // (payload decoding included: a payload that does not decode is INVALID_ARGUMENT).
   std::vector<std::pair<std::string, events::Handler>> EventHandlers();
@@ -296,8 +297,12 @@ class ClientsDomain {
   events::Outbox* outbox_;
   ClientsRepository* repo_;
   DomainOptions options_;
-  // Serialises every read-modify-write (etag checks, duplicate checks, idempotency).
-  mutable std::shared_mutex mu_;
+  // Serialises every read-modify-write (etag checks, duplicate checks, idempotency). Creates
+  // hold it shared, side by side, and take create_locks_ on their duplicate keys and request
+  // id; every other write and consumed event holds it alone. Writers go first: a waiting one
+  // stops new creates, so a stream of creates cannot keep it out.
+  mutable util::SharedMutex mu_{util::SharedMutex::Preference::kWriters};
+  util::KeyLocks create_locks_;
 };
 
 }  // namespace triad::clients

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <shared_mutex>
+#include <string>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -16,6 +18,7 @@
 #include "common/contracts/emit.h"
 #include "common/status/status_macros.h"
 #include "common/util/ids.h"
+#include "common/util/locks.h"
 #include "common/util/proto_time.h"
 #include "services/clients/domain.h"
 #include "services/clients/domain_internal.h"
@@ -83,11 +86,37 @@ absl::StatusOr<ClientsDomain::CreateOutcome> ClientsDomain::CreateLocked(
   return out;
 }
 
+namespace {
+
+// CreateLockKeys are the keys a create must not race another create on: the normalised values
+// the duplicate check looks up (ClientsDomain::Duplicates) and the request id its answer is
+// recorded under.
+std::vector<std::string> CreateLockKeys(const v1::CreateClientRequest& req) {
+  const Client& c = req.client();
+  std::vector<std::string> keys;
+  auto add = [&](const char* kind, const std::string& value) {
+    if (!value.empty()) keys.push_back(absl::StrCat(kind, ":", value));
+  };
+  add("name", NormalizeName(c.name()));
+  add("tax_id", NormalizeTaxId(c.tax_id()));
+  add("phone", NormalizePhone(c.phone()));
+  add("email_domain", EmailDomain(c.email()));
+  add("request", req.request_id());
+  return keys;
+}
+
+}  // namespace
+
 absl::StatusOr<Client> ClientsDomain::CreateClient(const v1::CreateClientRequest& req) {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckActor(req.actor()));
   RETURN_IF_ERROR(ValidateClient(req.client(), "client."));
-  std::lock_guard lock(mu_);
+  // Creates run side by side: each holds the domain lock shared (every other write holds it
+  // alone, and a waiting one goes first) and the key locks of what it must not race on, its
+  // duplicate keys and its request id. Two creates that share one take turns, so the second
+  // sees the first's index entries (or recorded answer); the rest of a create is its own.
+  std::shared_lock domain_lock(mu_);
+  const util::KeyLocks::Guard key_lock = create_locks_.Lock(CreateLockKeys(req));
   const api::Replay<Client> replay(*store_, "CreateClient", req.request_id(), req);
   ASSIGN_OR_RETURN(std::optional<Client> prior, replay.Prior());
   if (prior.has_value()) return *std::move(prior);

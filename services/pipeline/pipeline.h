@@ -27,6 +27,7 @@
 #include "common/events/envelope.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
+#include "common/util/locks.h"
 #include "services/pipeline/funnel.h"
 #include "services/pipeline/playbook.h"
 #include "services/pipeline/repository.h"
@@ -186,7 +187,7 @@ class Pipeline {
   void RegisterHandlers(events::IdempotentConsumer& consumer);
 
   // mutex is the domain lock that serialises RPCs and consumed events.
-  std::shared_mutex& mutex() const { return mu_; }
+  util::SharedMutex& mutex() const { return mu_; }
 
   // FunnelRows is the number of aggregate rows held (benchmarks).
   size_t FunnelRows() const { return funnel_.RowCount(); }
@@ -310,7 +311,7 @@ class Pipeline {
   std::unique_ptr<Repository> repo_;
   FunnelIndex funnel_;
   // Serialises every read-modify-write (RPCs and consumed events).
-  mutable std::shared_mutex mu_;
+  mutable util::SharedMutex mu_;
   // Guards playbooks_ and open_deals_ for readers that do not take mu_.
   mutable std::shared_mutex read_mu_;
   std::map<std::string, std::map<int, v1::Playbook>> playbooks_;

@@ -24,6 +24,7 @@
 #include "common/events/envelope.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
+#include "common/util/locks.h"
 #include "services/production/repository.h"
 #include "services/production/scheduler.h"
 #include "triad/clients/v1/events.pb.h"
@@ -146,7 +147,7 @@ class Production {
   void RegisterHandlers(events::IdempotentConsumer& consumer);
 
   // mutex is the domain lock that serialises RPCs and consumed events.
-  std::shared_mutex& mutex() const { return mu_; }
+  util::SharedMutex& mutex() const { return mu_; }
 
   // ProjectsInMemory is the number of projects held in memory: the active ones (tests and the
   // scale benchmark prove with it that completed history stays on disk).
@@ -268,7 +269,7 @@ class Production {
   events::Outbox* outbox_;
   ProductionOptions options_;
   std::unique_ptr<Repository> repo_;
-  mutable std::shared_mutex mu_;
+  mutable util::SharedMutex mu_;
   std::map<std::string, v1::Resource> resources_;
   std::map<std::string, std::map<int, v1::PhaseTemplateSet>> templates_;
   // The active projects: what the scheduler plans. Completed projects, the bulk of the

@@ -23,6 +23,7 @@
 #include "common/events/envelope.h"
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
+#include "common/util/locks.h"
 #include "services/review/policy.h"
 #include "services/review/repository.h"
 #include "triad/clients/v1/events.pb.h"
@@ -139,7 +140,7 @@ class Reviews {
   absl::Status HandleEvent(const events::Event& e);
 
   // mutex serialises RPCs with consumed events.
-  std::shared_mutex& mutex() { return mu_; }
+  util::SharedMutex& mutex() { return mu_; }
 
   // ReviewsInMemory is the number of review requests held in memory: the undecided ones (tests
   // and the scale benchmark prove with it that decided history stays on disk).
@@ -243,7 +244,7 @@ class Reviews {
   events::Outbox* outbox_;
   ReviewOptions options_;
   std::unique_ptr<ReviewRepository> repo_;
-  mutable std::shared_mutex mu_;
+  mutable util::SharedMutex mu_;
   // Committed state (guarded by mu_).
   std::map<std::string, v1::Expert> experts_;
   // The undecided requests (queued or with an expert): the policy's working set. Decided

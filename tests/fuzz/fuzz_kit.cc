@@ -307,7 +307,7 @@ std::string EventFuzzer::Seed(std::string_view type,
 }
 
 EventFuzzer::Apply ApplyWith(storage::Store* store, events::Outbox* outbox,
-                             std::shared_mutex* mutex, events::Handler handler) {
+                             util::SharedMutex* mutex, events::Handler handler) {
   return [=](const events::Event& e) {
     return events::ApplyOnce(*store, outbox, "triad-fuzz", e, handler, mutex, nullptr).status();
   };

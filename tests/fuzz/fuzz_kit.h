@@ -35,6 +35,7 @@
 #include "common/contracts/contract.h"
 #include "common/events/consumer.h"
 #include "common/events/envelope.h"
+#include "common/util/locks.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
@@ -118,7 +119,7 @@ class EventFuzzer {
 // ApplyWith returns an EventFuzzer::Apply running `handler` through events::ApplyOnce on
 // `store`/`outbox` under `mutex` (what the service's consumer does).
 EventFuzzer::Apply ApplyWith(storage::Store* store, events::Outbox* outbox,
-                             std::shared_mutex* mutex, events::Handler handler);
+                             util::SharedMutex* mutex, events::Handler handler);
 
 // MaybeWriteSeeds writes `seeds` (file name -> input) into $TRIAD_FUZZ_WRITE_SEEDS and exits,
 // when that variable is set.

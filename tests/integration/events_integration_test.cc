@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/util/locks.h"
 #include "tests/integration/event_test_util.h"
 
 namespace triad::events {
@@ -268,7 +269,7 @@ TEST(EventsIntegrationTest, ApplyMutexIsHeldAcrossHandlerAndCommit) {
   ASSERT_TRUE(EnsureTopics(TestKafkaConfig(), {topic, DlqTopic(topic)}, 1).ok());
   triad::testing::TempDir dir;
   auto store = testutil::OpenEventStore(dir.path());
-  std::shared_mutex domain_mu;
+  triad::util::SharedMutex domain_mu;
   std::atomic<int> handler_unlocked{0}, commit_unlocked{0}, commits{0};
   // Runs right after each successful write, i.e. inside the consumer's commit.
   store->AddWriteListener([&] {

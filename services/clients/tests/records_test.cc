@@ -4,11 +4,15 @@
 #include <atomic>
 #include <functional>
 #include <set>
+#include <shared_mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/events/envelope.h"
 #include "common/util/proto_time.h"
 #include "gmock/gmock.h"
@@ -109,6 +113,73 @@ TEST_F(DomainTest, ConcurrentDuplicateCreatesAdmitExactlyOne) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 1);
   EXPECT_EQ(exists.load(), 7);
+}
+
+// Creates that share no duplicate key run side by side: a create goes ahead while another
+// holder has the domain lock shared (a create in progress), where an update waits for it.
+TEST_F(DomainTest, CreatesDoNotWaitForEachOther) {
+  const v1::Client first = Create("First Ltd.");
+  std::atomic<bool> created{false}, updated{false};
+  std::thread create, update;
+  {
+    std::shared_lock in_progress(d().mutex());
+    create =
+        std::thread([&] { created = d().CreateClient(NewClientRequest("Second", "u:li")).ok(); });
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!created && absl::Now() < deadline) std::this_thread::yield();
+    EXPECT_TRUE(created.load());
+    update = std::thread([&] {
+      v1::UpdateClientRequest req;
+      *req.mutable_client() = first;
+      req.mutable_client()->set_industry("design");
+      req.mutable_update_mask()->add_paths("industry");
+      req.set_etag(first.etag());
+      *req.mutable_actor() = testing::MakeActor("u:steward");
+      updated = d().UpdateClient(req).ok();
+    });
+  }
+  create.join();
+  update.join();
+  EXPECT_TRUE(updated.load());
+}
+
+// Different names that share a phone (written differently) are duplicates: of eight concurrent
+// creates, one gets in.
+TEST_F(DomainTest, ConcurrentCreatesSharingOnlyAPhoneAdmitExactlyOne) {
+  std::atomic<int> ok{0}, exists{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      v1::CreateClientRequest req = NewClientRequest(absl::StrCat("Company ", i), "u:li");
+      req.mutable_client()->set_phone(i % 2 ? "010-6210 0000" : "+86 10 62100000");
+      auto r = d().CreateClient(req);
+      if (r.ok()) ++ok;
+      if (r.status().code() == absl::StatusCode::kAlreadyExists) ++exists;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(exists.load(), 7);
+}
+
+// Concurrent retries of one create (one request id) make one client and all answer it.
+TEST_F(DomainTest, ConcurrentRetriesOfOneCreateMakeOneClient) {
+  v1::CreateClientRequest req = NewClientRequest("Retried Ltd.", "u:li");
+  req.set_request_id("req-create-1");
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = d().CreateClient(req);
+      if (r.ok()) ids[i] = r->client_id();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_FALSE(ids[0].empty());
+  v1::ListClientsRequest lr;
+  lr.set_owner_id("u:li");
+  EXPECT_EQ(d().ListClients(lr)->clients_size(), 1);
 }
 
 TEST_F(DomainTest, NamePrefixSearchIsNormalised) {
