@@ -7,6 +7,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -100,19 +101,29 @@ TEST_F(DomainTest, DuplicatesAreDetectedByNormalisedKeys) {
   EXPECT_EQ(d().FindDuplicates(fd)->candidates_size(), 2);
 }
 
-TEST_F(DomainTest, ConcurrentDuplicateCreatesAdmitExactlyOne) {
+// CreateConcurrently runs the creates `request(0..n-1)` on n threads at once and returns how
+// many succeeded and how many were refused as duplicates.
+std::pair<int, int> CreateConcurrently(ClientsDomain& d, int n,
+                                       const std::function<v1::CreateClientRequest(int)>& request) {
   std::atomic<int> ok{0}, exists{0};
   std::vector<std::thread> threads;
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
-      auto r = d().CreateClient(NewClientRequest(i % 2 ? "Same Name Ltd." : "SAME NAME", "u:li"));
+      auto r = d.CreateClient(request(i));
       if (r.ok()) ++ok;
       if (r.status().code() == absl::StatusCode::kAlreadyExists) ++exists;
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 1);
-  EXPECT_EQ(exists.load(), 7);
+  return {ok.load(), exists.load()};
+}
+
+TEST_F(DomainTest, ConcurrentDuplicateCreatesAdmitExactlyOne) {
+  auto [ok, exists] = CreateConcurrently(d(), 8, [](int i) {
+    return NewClientRequest(i % 2 ? "Same Name Ltd." : "SAME NAME", "u:li");
+  });
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(exists, 7);
 }
 
 // Creates that share no duplicate key run side by side: a create goes ahead while another
@@ -146,20 +157,13 @@ TEST_F(DomainTest, CreatesDoNotWaitForEachOther) {
 // Different names that share a phone (written differently) are duplicates: of eight concurrent
 // creates, one gets in.
 TEST_F(DomainTest, ConcurrentCreatesSharingOnlyAPhoneAdmitExactlyOne) {
-  std::atomic<int> ok{0}, exists{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&, i] {
-      v1::CreateClientRequest req = NewClientRequest(absl::StrCat("Company ", i), "u:li");
-      req.mutable_client()->set_phone(i % 2 ? "010-6210 0000" : "+86 10 62100000");
-      auto r = d().CreateClient(req);
-      if (r.ok()) ++ok;
-      if (r.status().code() == absl::StatusCode::kAlreadyExists) ++exists;
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 1);
-  EXPECT_EQ(exists.load(), 7);
+  auto [ok, exists] = CreateConcurrently(d(), 8, [](int i) {
+    v1::CreateClientRequest req = NewClientRequest(absl::StrCat("Company ", i), "u:li");
+    req.mutable_client()->set_phone(i % 2 ? "010-6210 0000" : "+86 10 62100000");
+    return req;
+  });
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(exists, 7);
 }
 
 // Concurrent retries of one create (one request id) make one client and all answer it.
