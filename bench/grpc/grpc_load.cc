@@ -125,8 +125,8 @@ bool FindTemplateFields(const pb::Message& msg, std::vector<const pb::FieldDescr
     if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
       const int n = f->is_repeated() ? refl->FieldSize(msg, f) : 1;
       for (int i = 0; i < n; ++i) {
-        std::string v = f->is_repeated() ? refl->GetRepeatedString(msg, f, i)
-                                         : refl->GetString(msg, f);
+        std::string v =
+            f->is_repeated() ? refl->GetRepeatedString(msg, f, i) : refl->GetString(msg, f);
         if (HasPlaceholder(v)) {
           out.push_back({path, f, f->is_repeated() ? i : -1, std::move(v)});
         }

@@ -26,21 +26,39 @@
 
 namespace triad::clients {
 
+namespace {
+
+// DuplicateKey is one normalised value the duplicate check looks a client up by.
+struct DuplicateKey {
+  ClientIndex index;
+  const char* label;  // the DuplicateCandidate.matched_on name
+  std::string value;  // empty when the client has none
+};
+
+// DuplicateKeys lists the duplicate check's keys of `c`: what Duplicates scans and what
+// concurrent creates lock (CreateLockKeys), from one list.
+std::vector<DuplicateKey> DuplicateKeys(const Client& c) {
+  return {{ClientIndex::kDupName, "name", NormalizeName(c.name())},
+          {ClientIndex::kDupTaxId, "tax_id", NormalizeTaxId(c.tax_id())},
+          {ClientIndex::kDupPhone, "phone", NormalizePhone(c.phone())},
+          {ClientIndex::kDupEmailDomain, "email_domain", EmailDomain(c.email())}};
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<v1::DuplicateCandidate>> ClientsDomain::Duplicates(
     const Client& probe, std::string_view self_id) const {
   std::map<std::string, std::vector<std::string>> found;
-  auto scan = [&](ClientIndex index, const std::string& value, const char* label) {
-    if (value.empty()) return absl::OkStatus();
-    return repo_->ScanIndex(index, value, /*prefix=*/false, "",
-                            [&](std::string_view, std::string_view id) {
-                              if (id != self_id) found[std::string(id)].push_back(label);
-                              return found.size() < 100;
-                            });
-  };
-  RETURN_IF_ERROR(scan(ClientIndex::kDupName, NormalizeName(probe.name()), "name"));
-  RETURN_IF_ERROR(scan(ClientIndex::kDupTaxId, NormalizeTaxId(probe.tax_id()), "tax_id"));
-  RETURN_IF_ERROR(scan(ClientIndex::kDupPhone, NormalizePhone(probe.phone()), "phone"));
-  RETURN_IF_ERROR(scan(ClientIndex::kDupEmailDomain, EmailDomain(probe.email()), "email_domain"));
+  for (const DuplicateKey& key : DuplicateKeys(probe)) {
+    if (key.value.empty()) continue;
+    RETURN_IF_ERROR(repo_->ScanIndex(key.index, key.value, /*prefix=*/false, "",
+                                     [&](std::string_view, std::string_view id) {
+                                       if (id != self_id) {
+                                         found[std::string(id)].push_back(key.label);
+                                       }
+                                       return found.size() < 100;
+                                     }));
+  }
   std::vector<v1::DuplicateCandidate> out;
   for (auto& [id, labels] : found) {
     v1::DuplicateCandidate c;
@@ -92,16 +110,11 @@ namespace {
 // the duplicate check looks up (ClientsDomain::Duplicates) and the request id its answer is
 // recorded under.
 std::vector<std::string> CreateLockKeys(const v1::CreateClientRequest& req) {
-  const Client& c = req.client();
   std::vector<std::string> keys;
-  auto add = [&](const char* kind, const std::string& value) {
-    if (!value.empty()) keys.push_back(absl::StrCat(kind, ":", value));
-  };
-  add("name", NormalizeName(c.name()));
-  add("tax_id", NormalizeTaxId(c.tax_id()));
-  add("phone", NormalizePhone(c.phone()));
-  add("email_domain", EmailDomain(c.email()));
-  add("request", req.request_id());
+  for (const DuplicateKey& key : DuplicateKeys(req.client())) {
+    if (!key.value.empty()) keys.push_back(absl::StrCat(key.label, ":", key.value));
+  }
+  if (!req.request_id().empty()) keys.push_back(absl::StrCat("request:", req.request_id()));
   return keys;
 }
 
