@@ -103,17 +103,34 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
       });
   if (!s.ok()) return s;
   outbox->next_seq_ = last + 1;
+  outbox->written_below_ = last + 1;
   outbox->depth_ = depth;
   return outbox;
 }
 
 Outbox::~Outbox() { Stop(absl::ZeroDuration()); }
 
+uint64_t Outbox::TakeSequences(uint64_t n) {
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  const uint64_t first = next_seq_;
+  next_seq_ += n;
+  writing_.insert(first);
+  return first;
+}
+
+void Outbox::Written(uint64_t first) {
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  writing_.erase(first);
+  written_below_.store(writing_.empty() ? next_seq_ : *writing_.begin(), std::memory_order_release);
+}
+
 absl::Status Outbox::Commit(Transaction& txn) {
-  {
-    std::lock_guard<std::mutex> lock(commit_mu_);
+  if (!txn.events_.empty()) {
+    // Everything but the sequences is made before taking them, so the short lock covers only
+    // the allocation and a refused event leaves no gap.
     const absl::Time now = absl::Now();
-    uint64_t seq = next_seq_.load(std::memory_order_relaxed);
+    std::vector<std::string> rows;
+    rows.reserve(txn.events_.size());
     uint64_t index = 0;
     for (Event& e : txn.events_) {
       e.id = txn.id_seed_.empty() ? NewEventId() : DerivedEventId(txn.id_seed_, index);
@@ -137,19 +154,27 @@ absl::Status Outbox::Commit(Transaction& txn) {
                          options_.max_event_bytes,
                          "-byte event limit: a text field of the request is too long"));
       }
-      rocksdb::Status put = txn.batch_.Put(cf_, SeqKey(seq++), record.SerializeAsString());
-      if (!put.ok()) return storage::ToStatus(put);
+      rows.push_back(record.SerializeAsString());
     }
+    const uint64_t first = TakeSequences(rows.size());
+    if (options_.before_write_for_testing) options_.before_write_for_testing(first);
+    absl::Status s;
+    for (size_t i = 0; i < rows.size() && s.ok(); ++i) {
+      s = storage::ToStatus(txn.batch_.Put(cf_, SeqKey(first + i), rows[i]));
+    }
+    if (s.ok()) s = store_->Write(txn.batch_);
+    // Counted before the relay may see the rows, so it never confirms more than are counted.
+    if (s.ok()) depth_.fetch_add(static_cast<int64_t>(rows.size()));
+    // A failed write leaves its sequences unused: a gap the relay passes over.
+    Written(first);
+    if (!s.ok()) return s;
+    if (relay_) {
+      relay_->UpdateGauges();
+      relay_->Wake();
+    }
+  } else {
     absl::Status s = store_->Write(txn.batch_);
     if (!s.ok()) return s;
-    if (!txn.events_.empty()) {
-      next_seq_.store(seq, std::memory_order_release);
-      depth_.fetch_add(static_cast<int64_t>(txn.events_.size()));
-      if (relay_) {
-        relay_->UpdateGauges();
-        relay_->Wake();
-      }
-    }
   }
   for (auto& fn : txn.after_commit_) fn();
   txn.after_commit_.clear();
@@ -192,7 +217,7 @@ absl::StatusOr<std::vector<QuarantinedEvent>> Outbox::ListQuarantined(size_t lim
 }
 
 absl::Status Outbox::Requeue(uint64_t seq) {
-  std::lock_guard<std::mutex> lock(commit_mu_);
+  std::lock_guard<std::mutex> lock(requeue_mu_);
   absl::StatusOr<std::string> raw = store_->Get(kQuarantineColumnFamily, SeqKey(seq));
   if (absl::IsNotFound(raw.status())) {
     return absl::NotFoundError(absl::StrCat("no quarantined event with sequence ", seq));
@@ -205,12 +230,12 @@ absl::Status Outbox::Requeue(uint64_t seq) {
   }
   rocksdb::WriteBatch batch;
   batch.Delete(quarantine_cf_, SeqKey(seq));
-  const uint64_t new_seq = next_seq_.load(std::memory_order_relaxed);
+  const uint64_t new_seq = TakeSequences(1);
   batch.Put(cf_, SeqKey(new_seq), q.record().SerializeAsString());
   absl::Status s = store_->Write(batch);
+  if (s.ok()) depth_.fetch_add(1);
+  Written(new_seq);
   if (!s.ok()) return s;
-  next_seq_.store(new_seq + 1, std::memory_order_release);
-  depth_.fetch_add(1);
   quarantined_.fetch_sub(1);
   if (relay_) {
     relay_->UpdateGauges();
@@ -237,6 +262,8 @@ void Outbox::Stop(absl::Duration flush_timeout) {
 }
 
 uint64_t Outbox::RelayScanStartForTesting() const { return relay_ ? relay_->scan_start() : 0; }
+
+uint64_t Outbox::RelayScansForTesting() const { return relay_ ? relay_->scans() : 0; }
 
 bool Outbox::WaitUntilEmpty(absl::Duration timeout) {
   if (Depth() == 0) return true;

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -106,6 +107,9 @@ struct OutboxOptions {
   // How many nice values below the thread that creates the outbox its relay thread runs
   // (util::LowerThisThreadPriority; 0: the same priority).
   int relay_nice = 0;
+  // For tests: called by Commit with the first sequence it was given, after taking its
+  // sequences and before writing them (lets a test hold one commit while others pass it).
+  std::function<void(uint64_t first_seq)> before_write_for_testing;
 };
 
 // RelayProducerDefaults returns the librdkafka properties the outbox relay's producer starts
@@ -138,7 +142,14 @@ class Outbox {
 
   // Commit stamps the queued events (ce_id, ce_source, ce_time), checks their size, writes
   // them and the batch in one atomic write, runs the AfterCommit hooks and wakes the relay.
+  // Commits from many threads write side by side (RocksDB groups their writes): each takes
+  // its run of sequences under a short lock, and the relay publishes only below the lowest
+  // sequence not yet written, so a slow commit is never passed by a faster one after it.
   absl::Status Commit(Transaction& txn);
+
+  // PublishableBelow is the relay's bound: every outbox row below it that will ever be
+  // written is written (rows of commits still writing lie at or above it).
+  uint64_t PublishableBelow() const { return written_below_.load(std::memory_order_acquire); }
 
   // Start launches the relay thread (producer connects lazily; broker outages are retried).
   absl::Status Start();
@@ -163,6 +174,9 @@ class Outbox {
   // (0 when the relay is not running).
   uint64_t RelayScanStartForTesting() const;
 
+  // RelayScansForTesting is how many scans of the outbox the relay has made since Start.
+  uint64_t RelayScansForTesting() const;
+
   // ListQuarantined returns up to `limit` quarantined events, oldest first, starting after
   // sequence `after_seq` (for paging; 0 starts at the oldest).
   absl::StatusOr<std::vector<QuarantinedEvent>> ListQuarantined(size_t limit,
@@ -176,6 +190,13 @@ class Outbox {
   class Relay;
   Outbox(storage::Store* store, OutboxOptions options);
 
+  // TakeSequences reserves `n` consecutive sequences and returns the first; the caller must
+  // call Written with it once its write has succeeded or failed.
+  uint64_t TakeSequences(uint64_t n);
+  // Written ends the write of the sequences TakeSequences returned from `first`, raising the
+  // relay's bound past them once no earlier commit is still writing.
+  void Written(uint64_t first);
+
   storage::Store* store_;
   OutboxOptions options_;
   rocksdb::ColumnFamilyHandle* cf_ = nullptr;
@@ -184,10 +205,17 @@ class Outbox {
   // The sequence above every deleted row, as stored under the state column family: read by
   // Create, raised by the relay's thread (a later relay of this outbox goes on from it).
   uint64_t deleted_below_ = 0;
-  std::mutex commit_mu_;
-  // The sequence of the next row; changed under commit_mu_ only after the rows below it are
-  // written, so every row under a value read from it is in the store (the relay relies on it).
-  std::atomic<uint64_t> next_seq_{1};
+  // Guards the sequence allocation: next_seq_ and writing_.
+  std::mutex seq_mu_;
+  // The sequence the next commit's first row gets.
+  uint64_t next_seq_ = 1;
+  // The first sequences of the commits that took sequences and have not finished writing.
+  std::set<uint64_t> writing_;
+  // The lowest sequence not yet written (the lowest in writing_, else next_seq_): every row
+  // below it is in the store, so the relay reads no further (PublishableBelow).
+  std::atomic<uint64_t> written_below_{1};
+  // Serialises Requeue, so one quarantined event is never requeued twice.
+  std::mutex requeue_mu_;
   std::atomic<int64_t> depth_{0};
   std::atomic<int64_t> published_{0};
   std::atomic<int64_t> quarantined_{0};

@@ -131,6 +131,9 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   // scan_start is the sequence the last scan of the outbox began at.
   uint64_t scan_start() const { return scan_start_.load(std::memory_order_relaxed); }
 
+  // scans is how many scans of the outbox this relay has made.
+  uint64_t scans() const { return scans_.load(std::memory_order_relaxed); }
+
   void Wake() {
     std::lock_guard<std::mutex> lock(mu_);
     wake_ = true;
@@ -319,14 +322,18 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
     int sent = 0;
     bool synced = !options().sync_before_publish;
     storage::Store* store = outbox_->store_;
-    // Every row below `written` is in the store now: when the scan meets no row at all, the
-    // cursor moves up to it, so later scans do not walk again over the deleted rows (RocksDB
-    // tombstones, until compaction) between the old cursor and the end.
-    const uint64_t written = outbox_->next_seq_.load(std::memory_order_acquire);
+    // Every row below `written` is in the store now, and the scan stops there: rows above it
+    // may be of commits that passed a slower one still writing below them, and the cursor
+    // must not pass that one. When the scan meets no row at all, the cursor moves up to
+    // `written`, so later scans do not walk again over the deleted rows (RocksDB tombstones,
+    // until compaction) between the old cursor and the end.
+    const uint64_t written = outbox_->PublishableBelow();
     scan_start_.store(cursor_, std::memory_order_relaxed);
+    scans_.fetch_add(1, std::memory_order_relaxed);
+    if (cursor_ >= written) return 0;
     bool met_a_row = false;
     absl::Status s = store->ScanRange(
-        Outbox::kColumnFamily, SeqKey(cursor_), "",
+        Outbox::kColumnFamily, SeqKey(cursor_), SeqKey(written),
         [&](std::string_view key, std::string_view value) {
           met_a_row = true;
           storage::KeyReader reader(key);
@@ -583,6 +590,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
   absl::Duration flush_timeout_ = absl::ZeroDuration();
   uint64_t cursor_ = 0;
   std::atomic<uint64_t> scan_start_{0};  // cursor_ when the last scan began (for tests)
+  std::atomic<uint64_t> scans_{0};       // scans made (for tests)
   std::map<LaneId, Lane> lanes_;
   std::unordered_map<uint64_t, LaneId> in_flight_;
   std::set<uint64_t> confirmed_;

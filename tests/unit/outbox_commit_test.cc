@@ -1,6 +1,12 @@
-// Tests of the outbox's writer side: state and events are committed atomically and stamped.
+// Tests of the outbox's writer side: state and events are committed atomically and stamped,
+// and commits from many threads write side by side without the relay's bound passing a
+// commit still writing.
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "common/events/outbox.h"
 #include "common/storage/key_codec.h"
 #include "gtest/gtest.h"
@@ -94,6 +100,104 @@ TEST(OutboxCommitTest, RequiresTheOutboxColumnFamily) {
   auto store = storage::Store::Open(o);
   auto outbox = Outbox::Create(store->get(), {.source = "triad/test"});
   EXPECT_TRUE(absl::IsFailedPrecondition(outbox.status()));
+}
+
+// A commit that took its sequence first and writes last holds the relay's bound below its
+// row: the faster commit after it is written, but not yet publishable.
+TEST(OutboxCommitTest, ASlowCommitHoldsTheBoundBelowItUntilWritten) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  absl::Notification slow_took_its_sequence;
+  absl::Notification release_slow;
+  OutboxOptions options;
+  options.source = "triad/test";
+  options.before_write_for_testing = [&](uint64_t first) {
+    if (first != 1) return;
+    slow_took_its_sequence.Notify();
+    release_slow.WaitForNotification();
+  };
+  auto outbox = std::move(*Outbox::Create(store.get(), options));
+  EXPECT_EQ(outbox->PublishableBelow(), 1u);
+
+  absl::Status slow_status;
+  std::thread slow([&] {
+    Transaction txn;
+    txn.EmitRaw("triad.test.tick", "slow", "t.v1", "slow");
+    slow_status = outbox->Commit(txn);
+  });
+  slow_took_its_sequence.WaitForNotification();
+  Transaction fast;
+  fast.batch().Put(store->Cf("state"), "fast", "1");
+  fast.EmitRaw("triad.test.tick", "fast", "t.v1", "fast");
+  ASSERT_TRUE(outbox->Commit(fast).ok());
+  EXPECT_EQ(*store->Get("state", "fast"), "1") << "the fast commit waited for the slow one";
+  EXPECT_EQ(outbox->PublishableBelow(), 1u) << "the bound passed a commit still writing";
+
+  release_slow.Notify();
+  slow.join();
+  ASSERT_TRUE(slow_status.ok()) << slow_status;
+  EXPECT_EQ(outbox->PublishableBelow(), 3u);
+  EXPECT_EQ(outbox->Depth(), 2);
+}
+
+// An event over the size limit is refused before it takes a sequence: nothing is written and
+// the next commit's row follows the last written one, leaving no gap.
+TEST(OutboxCommitTest, ARefusedEventTakesNoSequence) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto outbox =
+      std::move(*Outbox::Create(store.get(), {.source = "triad/test", .max_event_bytes = 200}));
+  Transaction big;
+  big.batch().Put(store->Cf("state"), "big", "1");
+  big.EmitRaw("triad.test.tick", "k", "t.v1", std::string(500, 'x'));
+  EXPECT_TRUE(absl::IsInvalidArgument(outbox->Commit(big)));
+  EXPECT_TRUE(absl::IsNotFound(store->Get("state", "big").status()));
+  EXPECT_EQ(outbox->PublishableBelow(), 1u);
+
+  Transaction small;
+  small.EmitRaw("triad.test.tick", "k", "t.v1", "y");
+  ASSERT_TRUE(outbox->Commit(small).ok());
+  EXPECT_EQ(outbox->PublishableBelow(), 2u);
+  EXPECT_EQ(outbox->Depth(), 1);
+}
+
+// Commits from many threads at once each get their own run of sequences: every event is
+// written under a distinct sequence, with none missing, and the bound ends above them all.
+TEST(OutboxCommitTest, ConcurrentCommitsGetDistinctSequencesWithoutGaps) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto outbox = std::move(*Outbox::Create(store.get(), {.source = "triad/test"}));
+  constexpr int kThreads = 8;
+  constexpr int kCommits = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCommits; ++i) {
+        Transaction txn;
+        const std::string key = absl::StrCat(t, "-", i);
+        txn.batch().Put(store->Cf("state"), key, "v");
+        txn.EmitRaw("triad.test.tick", key, "t.v1", "a");
+        txn.EmitRaw("triad.test.tick", key, "t.v1", "b");
+        ASSERT_TRUE(outbox->Commit(txn).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  constexpr uint64_t kEvents = 2 * kThreads * kCommits;
+  std::set<uint64_t> seqs;
+  ASSERT_TRUE(store
+                  ->ScanPrefix(Outbox::kColumnFamily, "",
+                               [&](std::string_view key, std::string_view) {
+                                 storage::KeyReader r(key);
+                                 seqs.insert(*r.U64());
+                                 return true;
+                               })
+                  .ok());
+  ASSERT_EQ(seqs.size(), kEvents);
+  EXPECT_EQ(*seqs.begin(), 1u);
+  EXPECT_EQ(*seqs.rbegin(), kEvents);
+  EXPECT_EQ(outbox->PublishableBelow(), kEvents + 1);
+  EXPECT_EQ(outbox->Depth(), static_cast<int64_t>(kEvents));
 }
 
 }  // namespace

@@ -3,12 +3,15 @@
 // one-broker real cluster cannot produce): a partition Kafka cannot take holds back only its
 // own events — never the other partitions', even past the relay's global in-flight limit —
 // and once it has a leader again its events arrive in commit order; a restarted relay does
-// not scan again over the rows it deleted.
+// not scan again over the rows it deleted; a commit passed by a faster one is still published,
+// before it.
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "common/events/outbox.h"
 #include "common/storage/key_codec.h"
 #include "gtest/gtest.h"
@@ -185,6 +188,42 @@ TEST(RelayMockClusterTest, ARestartedRelayScansFromTheEndOfAnEmptyOutbox) {
       ReadSeqs(mock.bootstrap(), "triad.test.flowing", kRows + 1, absl::Seconds(30));
   ASSERT_FALSE(seqs.empty());
   EXPECT_EQ(seqs.back(), kRows + 1);
+  outbox->Stop();
+}
+
+// A commit that took its sequence first but writes after a faster commit is published, and
+// before it, even though the relay scanned the outbox while only the faster row was there.
+TEST(RelayMockClusterTest, ACommitPassedByAFasterOneIsPublishedBeforeIt) {
+  MockCluster mock;
+  rd_kafka_mock_topic_create(mock.get(), "triad.test.flowing", 1, 1);
+  TempDir dir;
+  auto store = OpenOutboxStore(dir);
+  absl::Notification slow_took_its_sequence;
+  absl::Notification release_slow;
+  OutboxOptions options = MockOptions(mock);
+  options.idle_poll = absl::Milliseconds(10);
+  options.before_write_for_testing = [&](uint64_t first) {
+    if (first != 1) return;
+    slow_took_its_sequence.Notify();
+    release_slow.WaitForNotification();
+  };
+  auto outbox = std::move(*Outbox::Create(store.get(), options));
+  ASSERT_TRUE(outbox->Start().ok());
+  absl::Status slow_status;
+  std::thread slow([&] { slow_status = CommitTick(*outbox, "triad.test.flowing", "k", 1); });
+  slow_took_its_sequence.WaitForNotification();
+  ASSERT_TRUE(CommitTick(*outbox, "triad.test.flowing", "k", 2).ok());
+  // Let the relay scan (twice, so at least one scan began after the fast row was written).
+  const uint64_t scans = outbox->RelayScansForTesting();
+  ASSERT_TRUE(
+      PollUntil([&] { return outbox->RelayScansForTesting() >= scans + 2; }, absl::Seconds(10)));
+  EXPECT_EQ(outbox->Depth(), 1) << "the fast row was published ahead of the slow one";
+  release_slow.Notify();
+  slow.join();
+  ASSERT_TRUE(slow_status.ok()) << slow_status;
+  ASSERT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(30))) << "depth " << outbox->Depth();
+  EXPECT_EQ(ReadSeqs(mock.bootstrap(), "triad.test.flowing", 2, absl::Seconds(30)),
+            (std::vector<int64_t>{1, 2}));
   outbox->Stop();
 }
 
