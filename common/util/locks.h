@@ -45,10 +45,12 @@ class SharedMutex {
 
 // KeyLocks serialises work per key without a mutex per key: a key maps to one of a fixed set of
 // stripes, and Lock takes the stripes of all its keys in one order (so two callers locking
-// overlapping sets cannot deadlock). Keys that share a stripe by chance only take turns.
+// overlapping sets cannot deadlock). Keys that share a stripe by chance only take turns: with
+// 16 callers of 3 keys each, 64 stripes made most callers wait on an unrelated one, 4,096 make
+// about one in thirty (the stripes are 160 KiB).
 class KeyLocks {
  public:
-  static constexpr size_t kStripes = 64;
+  static constexpr size_t kStripes = 4096;
 
   // Guard holds the stripes of one Lock call until it is destroyed.
   class Guard {
