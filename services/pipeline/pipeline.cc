@@ -130,6 +130,7 @@ absl::Status Pipeline::BackfillListIndexes() {
 }
 
 absl::Status Pipeline::CommitLocked(Work& work) {
+  std::lock_guard commit(commit_mu_);
   RETURN_IF_ERROR(StageLocked(work));
   return outbox_->Commit(work.txn);
 }

@@ -310,8 +310,17 @@ class Pipeline {
   PipelineOptions options_;
   std::unique_ptr<Repository> repo_;
   FunnelIndex funnel_;
-  // Serialises every read-modify-write (RPCs and consumed events).
-  mutable util::SharedMutex mu_;
+  // Serialises the read-modify-writes (RPCs and consumed events): each holds it alone, except
+  // AdvanceStage, which holds it shared plus its deal's key lock (opportunity_locks_), so moves
+  // of different deals run side by side. A waiting writer goes first, so a stream of moves
+  // cannot starve the other writes.
+  mutable util::SharedMutex mu_{util::SharedMutex::Preference::kWriters};
+  // Serialises the writes of one deal among the writers that hold mu_ shared.
+  util::KeyLocks opportunity_locks_;
+  // Held by CommitLocked from staging the funnel's totals to applying them in memory: the
+  // staged totals are the current ones plus the change, so two commits must not stage from
+  // the same current ones (writers holding mu_ shared commit side by side).
+  std::mutex commit_mu_;
   // Guards playbooks_ and open_deals_ for readers that do not take mu_.
   mutable std::shared_mutex read_mu_;
   std::map<std::string, std::map<int, v1::Playbook>> playbooks_;

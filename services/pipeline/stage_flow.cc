@@ -1,6 +1,9 @@
 // Implements Pipeline's stage flow: entering and leaving stages, AdvanceStage, and closing a
 // deal as won or lost.
 
+#include <mutex>
+#include <shared_mutex>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/api/etag.h"
@@ -52,7 +55,9 @@ absl::StatusOr<v1::Opportunity> Pipeline::AdvanceStage(const v1::AdvanceStageReq
   RETURN_IF_ERROR(api::CheckUtf8(req));
   RETURN_IF_ERROR(api::CheckId("opportunity_id", req.opportunity_id()));
   RETURN_IF_ERROR(api::CheckId("target_stage", req.target_stage()));
-  std::lock_guard lock(mu_);
+  // Moves of different deals run side by side (see mu_); two moves of one deal take turns.
+  std::shared_lock lock(mu_);
+  util::KeyLocks::Guard deal = opportunity_locks_.Lock({req.opportunity_id()});
   ASSIGN_OR_RETURN(v1::Opportunity opp, LoadOpportunity(req.opportunity_id()));
   RETURN_IF_ERROR(api::CheckEtag(api::StoredEtag(opp.etag()), api::GivenEtag(req.etag()),
                                  "opportunity " + opp.id()));

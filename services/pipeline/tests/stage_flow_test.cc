@@ -1,6 +1,7 @@
 // Tests of the stage flow: refused moves list the open checkpoints, skip and backward rules,
 // winning and losing.
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -72,6 +73,86 @@ TEST_F(PipelineTest, SkipAndBackwardRules) {
   EXPECT_EQ(r->stage(), "qualification");
   r = Advance(eq.id(), "no_such_stage");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Moves of different deals run side by side (AdvanceStage holds the domain lock shared); the
+// funnel's totals, in memory and as stored (read back after a reopen), still count every move.
+TEST_F(PipelineTest, ConcurrentMovesOfDifferentDealsKeepTheFunnelExact) {
+  RegisterClient("c1");
+  constexpr int kThreads = 4;
+  constexpr int kDealsPerThread = 5;
+  constexpr int kRounds = 10;
+  std::vector<std::vector<std::string>> deals(kThreads);
+  for (auto& mine : deals) {
+    for (int d = 0; d < kDealsPerThread; ++d) {
+      v1::Opportunity opp = CreateOpp("c1", kArchitecturalDesign, 1000);
+      Tick(opp.id(), "qualification.decision_maker");
+      mine.push_back(opp.id());
+    }
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (const auto& mine : deals) {
+    threads.emplace_back([&, mine] {
+      for (int r = 0; r < kRounds; ++r) {
+        for (const std::string& id : mine) {
+          if (!Advance(id, "needs_analysis").ok()) ++failures;
+          if (!Advance(id, "qualification", "benchmark moves it back").ok()) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  constexpr int kDeals = kThreads * kDealsPerThread;
+  v1::GetFunnelReportRequest req;
+  *req.mutable_start_time() = util::ToProto(Day(0) - absl::Hours(1));
+  *req.mutable_end_time() = util::ToProto(Day(1));
+  req.mutable_filter()->set_product_line(kArchitecturalDesign);
+  auto check = [&](const char* when) {
+    auto report = p_->GetFunnelReport(req);
+    ASSERT_TRUE(report.ok()) << report.status();
+    std::map<std::string, int64_t> exits;
+    for (const auto& t : report->stage_times()) exits[t.stage()] = t.exits();
+    EXPECT_EQ(exits["qualification"], kDeals * kRounds) << when;
+    EXPECT_EQ(exits["needs_analysis"], kDeals * kRounds) << when;
+    std::map<std::string, int64_t> open;
+    for (const auto& w : report->weighted()) open[w.stage()] = w.open_count();
+    EXPECT_EQ(open["qualification"], kDeals) << when;
+    EXPECT_EQ(open["needs_analysis"], 0) << when;
+    int64_t reached = 0;
+    for (const auto& st : report->steps()) {
+      if (st.step() == "stage:needs_analysis") reached = st.count();
+    }
+    EXPECT_EQ(reached, kDeals) << when;
+  };
+  check("in memory");
+  Open();
+  check("as stored");
+}
+
+// Two moves of one deal take turns: each sees the other's result, so none is lost (every
+// successful move adds one stage entry to the deal's history).
+TEST_F(PipelineTest, ConcurrentMovesOfOneDealAreNeverLost) {
+  RegisterClient("c1");
+  v1::Opportunity opp = CreateOpp("c1", kArchitecturalDesign);
+  Tick(opp.id(), "qualification.decision_maker");
+  std::atomic<int> moved{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (Advance(opp.id(), "needs_analysis").ok()) ++moved;
+        if (Advance(opp.id(), "qualification", "moved back").ok()) ++moved;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto after = p_->GetOpportunity(Get(opp.id()));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GT(moved.load(), 0);
+  EXPECT_EQ(after->stage_history_size(), 1 + moved.load());
 }
 
 TEST_F(PipelineTest, WinAndLoseFillTheirEvents) {
