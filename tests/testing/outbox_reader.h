@@ -3,6 +3,7 @@
 #ifndef TRIAD_TESTS_TESTING_OUTBOX_READER_H_
 #define TRIAD_TESTS_TESTING_OUTBOX_READER_H_
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -14,6 +15,10 @@ namespace triad::testing {
 // ReadOutbox lists the outbox records in commit order. A record that does not decode (or a
 // failing scan) fails the current test.
 std::vector<common::v1::OutboxRecord> ReadOutbox(const storage::Store& store);
+
+// OutboxSequences lists the sequence numbers of the outbox rows, ascending. A key that does not
+// decode (or a failing scan) fails the current test.
+std::vector<uint64_t> OutboxSequences(const storage::Store& store);
 
 // ReadOutboxOfType lists the outbox records of one ce_type, in commit order.
 std::vector<common::v1::OutboxRecord> ReadOutboxOfType(const storage::Store& store,

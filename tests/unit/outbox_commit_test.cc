@@ -10,6 +10,7 @@
 #include "common/events/outbox.h"
 #include "common/storage/key_codec.h"
 #include "gtest/gtest.h"
+#include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
 #include "triad/common/v1/outbox.pb.h"
 #include "triad/testing/v1/test_events.pb.h"
@@ -81,16 +82,7 @@ TEST(OutboxCommitTest, SequenceAndDepthContinueAfterReopen) {
   Transaction txn;
   txn.EmitRaw("triad.test.tick", "a", "t.v1", "y");
   ASSERT_TRUE((*outbox)->Commit(txn).ok());
-  std::string last;
-  ASSERT_TRUE(store
-                  ->ScanPrefixReverse(Outbox::kColumnFamily, "",
-                                      [&](std::string_view k, std::string_view) {
-                                        last = std::string(k);
-                                        return false;
-                                      })
-                  .ok());
-  storage::KeyReader r(last);
-  EXPECT_EQ(*r.U64(), 2u);
+  EXPECT_EQ(testing::OutboxSequences(*store), (std::vector<uint64_t>{1, 2}));
 }
 
 TEST(OutboxCommitTest, RequiresTheOutboxColumnFamily) {
@@ -184,18 +176,11 @@ TEST(OutboxCommitTest, ConcurrentCommitsGetDistinctSequencesWithoutGaps) {
   }
   for (auto& t : threads) t.join();
   constexpr uint64_t kEvents = 2 * kThreads * kCommits;
-  std::set<uint64_t> seqs;
-  ASSERT_TRUE(store
-                  ->ScanPrefix(Outbox::kColumnFamily, "",
-                               [&](std::string_view key, std::string_view) {
-                                 storage::KeyReader r(key);
-                                 seqs.insert(*r.U64());
-                                 return true;
-                               })
-                  .ok());
-  ASSERT_EQ(seqs.size(), kEvents);
-  EXPECT_EQ(*seqs.begin(), 1u);
-  EXPECT_EQ(*seqs.rbegin(), kEvents);
+  const std::vector<uint64_t> seqs = testing::OutboxSequences(*store);
+  const std::set<uint64_t> distinct(seqs.begin(), seqs.end());
+  ASSERT_EQ(distinct.size(), kEvents);
+  EXPECT_EQ(*distinct.begin(), 1u);
+  EXPECT_EQ(*distinct.rbegin(), kEvents);
   EXPECT_EQ(outbox->PublishableBelow(), kEvents + 1);
   EXPECT_EQ(outbox->Depth(), static_cast<int64_t>(kEvents));
 }

@@ -13,11 +13,11 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/events/outbox.h"
-#include "common/storage/key_codec.h"
 #include "gtest/gtest.h"
 #include "librdkafka/rdkafka.h"
 #include "librdkafka/rdkafka_mock.h"
 #include "librdkafka/rdkafkacpp.h"
+#include "tests/testing/outbox_reader.h"
 #include "tests/testing/test_env.h"
 #include "triad/testing/v1/test_events.pb.h"
 
@@ -172,16 +172,7 @@ TEST(RelayMockClusterTest, ARestartedRelayScansFromTheEndOfAnEmptyOutbox) {
   // Sequences continue above the deleted rows, and a row committed now is still published.
   auto outbox = std::move(*Outbox::Create(store.get(), options));
   ASSERT_TRUE(CommitTick(*outbox, "triad.test.flowing", "k", kRows + 1).ok());
-  std::vector<uint64_t> keys;
-  ASSERT_TRUE(store
-                  ->ScanPrefix(Outbox::kColumnFamily, "",
-                               [&](std::string_view k, std::string_view) {
-                                 storage::KeyReader r(k);
-                                 keys.push_back(*r.U64());
-                                 return true;
-                               })
-                  .ok());
-  EXPECT_EQ(keys, std::vector<uint64_t>{kRows + 1});
+  EXPECT_EQ(triad::testing::OutboxSequences(*store), std::vector<uint64_t>{kRows + 1});
   ASSERT_TRUE(outbox->Start().ok());
   EXPECT_TRUE(outbox->WaitUntilEmpty(absl::Seconds(30))) << "depth " << outbox->Depth();
   std::vector<int64_t> seqs =
