@@ -15,6 +15,12 @@ namespace triad::review {
 
 using util::FromProto;
 
+namespace {
+
+constexpr absl::Duration kWeek = absl::Hours(24 * 7);
+
+}  // namespace
+
 absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(
     const v1::GetLoadViewRequest& req) const {
   if (req.weeks() < 0 || req.weeks() > 26) {
@@ -66,9 +72,18 @@ absl::StatusOr<v1::GetLoadViewResponse> Reviews::GetLoadView(
     l->set_on_leave(OnLeave(e, now, now));
     l->mutable_weekly_load_hours()->Resize(weeks, 0.0);
     if (auto it = open_work_.find(id); it != open_work_.end()) {
+      // The work is sorted by due time: one walk, moving on a week at each week's end (the
+      // first week also holds overdue work, the last all work due after the view). Times are
+      // compared instead of dividing each one's distance from now by a week, which perf showed
+      // as a third of the domain work of a load view with 200 open reviews.
       double* weekly = l->mutable_weekly_load_hours()->mutable_data();
+      int week = 0;
+      absl::Time week_end = now + kWeek;
       for (const auto& [due, hours] : it->second) {
-        const int64_t week = std::clamp<int64_t>((due - now) / absl::Hours(24 * 7), 0, weeks - 1);
+        while (week < weeks - 1 && due >= week_end) {
+          ++week;
+          week_end += kWeek;
+        }
         weekly[week] += hours;
       }
     }

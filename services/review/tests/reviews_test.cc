@@ -16,6 +16,7 @@ namespace triad::review {
 namespace {
 
 namespace rc = contracts::review;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST_F(ReviewsTest, AssignsLowestLoadAndRecordsWhy) {
@@ -109,6 +110,35 @@ TEST_F(ReviewsTest, LoadViewSumsOpenWorkByTheWeekItIsDue) {
   ASSERT_TRUE(Accept(soon.review_id()).ok());
   ASSERT_TRUE(Verdict(soon.review_id(), v1::VERDICT_APPROVED, 60).ok());
   EXPECT_EQ(weekly(), (std::vector<double>{12, 0, 0, 11}));
+}
+
+// A week runs from its start up to, not including, its end: work due at the exact end of the
+// first week is in the second, a microsecond before it in the first; work due far after the
+// view and long overdue stays in the last and the first.
+TEST_F(ReviewsTest, LoadViewPutsWorkDueAtAWeeksEndInTheNextWeek) {
+  AddExpert("a", 100);
+  const absl::Duration week = absl::Hours(24 * 7);
+  for (const auto& [hours, due_in] :
+       std::vector<std::pair<double, absl::Duration>>{{1, week - absl::Microseconds(1)},
+                                                      {2, week},
+                                                      {4, 2 * week},
+                                                      {8, 3 * week - absl::Microseconds(1)},
+                                                      {16, 3 * week},
+                                                      {32, 500 * week}}) {
+    v1::CreateReviewRequestRequest req = NewRequest(hours);
+    *req.mutable_review()->mutable_due_time() = util::ToProto(clock_.Now() + due_in);
+    ASSERT_TRUE(r_->CreateReviewRequest(req).ok());
+  }
+  v1::GetLoadViewRequest req;
+  req.set_weeks(3);
+  absl::StatusOr<v1::GetLoadViewResponse> view = r_->GetLoadView(req);
+  ASSERT_TRUE(view.ok()) << view.status();
+  ASSERT_EQ(view->experts_size(), 1);
+  EXPECT_THAT(view->experts(0).weekly_load_hours(), ElementsAre(1, 2, 4 + 8 + 16 + 32));
+  clock_.Advance(100 * week);  // all but the last overdue
+  view = r_->GetLoadView(req);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_THAT(view->experts(0).weekly_load_hours(), ElementsAre(1 + 2 + 4 + 8 + 16, 0, 32));
 }
 
 TEST_F(ReviewsTest, QueuesEscalatesAndDrainsWhenAVerdictFreesCapacity) {
