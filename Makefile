@@ -35,7 +35,7 @@ bench:
 	scripts/bench.sh
 
 # The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/), then the event
-# runtime's tests under ThreadSanitizer (build-tsan/).
+# runtime's and the services' tests under ThreadSanitizer (build-tsan/).
 sanitize:
 	scripts/sanitize.sh all
 

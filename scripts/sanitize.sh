@@ -9,7 +9,8 @@
 #         (build-asan/, or TRIAD_ASAN_BUILD_DIR).
 #   tsan  the concurrent parts (outbox relay, idempotent consumer, service host, runtime) and
 #         their tests, common_unit_test and events_integration_test (with the outbox_crash_tool
-#         it spawns), built with ThreadSanitizer (build-tsan/, or TRIAD_TSAN_BUILD_DIR).
+#         it spawns), and the four services' unit, gRPC and integration tests, built with
+#         ThreadSanitizer (build-tsan/, or TRIAD_TSAN_BUILD_DIR).
 #         librdkafka, gRPC, RocksDB and protobuf are Debian's uninstrumented libraries: races
 #         TSan reports inside them are suppressed by scripts/tsan.supp (each entry says why);
 #         nothing of Triad's own code is suppressed. Any report fails the run.
@@ -29,9 +30,14 @@ esac
 JOBS="${TRIAD_JOBS:-2}"
 ASAN_BUILD="${TRIAD_ASAN_BUILD_DIR:-build-asan}"
 TSAN_BUILD="${TRIAD_TSAN_BUILD_DIR:-build-tsan}"
-# The targets of the TSan build: the test binaries of the concurrent runtime.
-TSAN_TARGETS=(common_unit_test events_integration_test outbox_crash_tool)
-TSAN_TESTS='^(common_unit_test|events_integration_test)$'
+# The targets of the TSan build: the test binaries of the concurrent runtime, and each service's
+# unit, gRPC and integration tests (creates and stage moves run side by side under shared locks).
+TSAN_SERVICE_TESTS=(clients_unit_test clients_grpc_test clients_integration_test
+  pipeline_unit_test pipeline_grpc_test pipeline_integration_test
+  review_unit_test review_grpc_test review_integration_test review_pipeline_integration_test
+  production_unit_test production_grpc_test production_integration_test)
+TSAN_TARGETS=(common_unit_test events_integration_test outbox_crash_tool "${TSAN_SERVICE_TESTS[@]}")
+TSAN_TESTS="^(common_unit_test|events_integration_test|$(IFS='|'; echo "${TSAN_SERVICE_TESTS[*]}"))\$"
 
 scripts/setup.sh
 if [[ "$MODE" != tsan ]]; then
