@@ -1,30 +1,41 @@
 // Implements the order-preserving key encoding.
 #include "common/storage/key_codec.h"
 
+#include <cstring>
+
 #include "absl/status/status.h"
 
 namespace triad::storage {
 namespace {
 
 void AppendBigEndian(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+  char bytes[8];
+  for (int i = 7; i >= 0; --i, v >>= 8) bytes[i] = static_cast<char>(v & 0xFF);
+  out.append(bytes, sizeof(bytes));
 }
 
 }  // namespace
 
 KeyBuilder& KeyBuilder::StrPrefix(std::string_view s) {
-  for (char c : s) {
-    key_.push_back(c);
-    if (c == '\0') key_.push_back('\xFF');
+  // The runs between NUL bytes are copied whole; each NUL becomes NUL 0xFF.
+  key_.reserve(key_.size() + s.size() + 2);
+  while (!s.empty()) {
+    const void* nul = std::memchr(s.data(), '\0', s.size());
+    if (nul == nullptr) {
+      key_.append(s.data(), s.size());
+      break;
+    }
+    const size_t run = static_cast<size_t>(static_cast<const char*>(nul) - s.data());
+    key_.append(s.data(), run);
+    key_.append("\0\xFF", 2);
+    s.remove_prefix(run + 1);
   }
   return *this;
 }
 
 KeyBuilder& KeyBuilder::Str(std::string_view s) {
   StrPrefix(s);
-  key_.push_back('\0');
-  key_.push_back('\x01');
+  key_.append("\0\x01", 2);
   return *this;
 }
 
@@ -39,26 +50,24 @@ KeyBuilder& KeyBuilder::I64(int64_t v) {
 }
 
 absl::StatusOr<std::string> KeyReader::Str() {
+  // The runs between NUL bytes are copied whole; NUL 0x01 ends the component, NUL 0xFF is a
+  // NUL of the string, anything else is malformed.
   std::string out;
-  size_t i = 0;
-  while (i < rest_.size()) {
-    char c = rest_[i];
-    if (c != '\0') {
-      out.push_back(c);
-      ++i;
-      continue;
-    }
-    if (i + 1 >= rest_.size()) break;
-    if (rest_[i + 1] == '\x01') {
-      rest_.remove_prefix(i + 2);
+  std::string_view rest = rest_;
+  while (!rest.empty()) {
+    const void* nul = std::memchr(rest.data(), '\0', rest.size());
+    if (nul == nullptr) break;
+    const size_t run = static_cast<size_t>(static_cast<const char*>(nul) - rest.data());
+    if (run + 1 >= rest.size()) break;
+    out.append(rest.data(), run);
+    const char marker = rest[run + 1];
+    rest.remove_prefix(run + 2);
+    if (marker == '\x01') {
+      rest_ = rest;
       return out;
     }
-    if (rest_[i + 1] == '\xFF') {
-      out.push_back('\0');
-      i += 2;
-      continue;
-    }
-    break;
+    if (marker != '\xFF') break;
+    out.push_back('\0');
   }
   return absl::DataLossError("key: malformed string component");
 }

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_env.h"
 
@@ -56,6 +57,39 @@ TEST(KeyCodecTest, RejectsTruncatedKeys) {
   EXPECT_FALSE(r.U64().ok());
   KeyReader s("abc");
   EXPECT_FALSE(s.Str().ok());
+}
+
+// The encoding is what RocksDB holds on disk: a NUL is NUL 0xFF, a string ends with NUL 0x01.
+TEST(KeyCodecTest, EncodesStringsAsStoredOnDisk) {
+  EXPECT_EQ(KeyBuilder().Str("ab").Build(), std::string("ab\0\x01", 4));
+  const std::string nul_a_nul_nul("\0a\0\0", 4);
+  const std::string encoded = std::string("\0\xFF", 2) + "a" + std::string("\0\xFF\0\xFF\0\x01", 6);
+  EXPECT_EQ(KeyBuilder().Str(nul_a_nul_nul).Build(), encoded);
+  EXPECT_EQ(KeyBuilder().StrPrefix(std::string("a\0", 2)).Build(), std::string("a\0\xFF", 3));
+  EXPECT_EQ(KeyBuilder().Str("").U64(1).Build(), std::string("\0\x01\0\0\0\0\0\0\0\x01", 10));
+}
+
+TEST(KeyCodecTest, RoundTripsRandomStringsAndRejectsBadMarkers) {
+  std::mt19937 rng(static_cast<uint32_t>(triad::testing::TestSeed(11)));
+  for (int i = 0; i < 2000; ++i) {
+    std::string a(rng() % 40, '\0'), b(rng() % 5, '\0');
+    for (char& c : a) c = (rng() % 3 == 0) ? '\0' : static_cast<char>(rng());
+    for (char& c : b) c = static_cast<char>(rng() % 2 == 0 ? 0 : 0xFF);
+    const std::string key = KeyBuilder().Str(a).Str(b).I64(i).Build();
+    KeyReader r(key);
+    absl::StatusOr<std::string> ra = r.Str();
+    absl::StatusOr<std::string> rb = r.Str();
+    ASSERT_TRUE(ra.ok() && rb.ok()) << i;
+    EXPECT_EQ(*ra, a);
+    EXPECT_EQ(*rb, b);
+    EXPECT_EQ(*r.I64(), i);
+    EXPECT_TRUE(r.done());
+  }
+  for (const std::string bad : {std::string("a\0", 2), std::string("a\0\x02", 3),
+                                std::string("\0\xFF", 2), std::string("", 0)}) {
+    KeyReader r(bad);
+    EXPECT_FALSE(r.Str().ok()) << absl::CEscape(bad);
+  }
 }
 
 TEST(KeyCodecTest, PrefixSuccessor) {
