@@ -1,7 +1,6 @@
 // Implements the audit chain: salts, value digests, canonical bytes, entry hashes, verification.
 #include "common/audit/chain.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdint>
@@ -9,17 +8,12 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/util/digest.h"
 
 namespace triad::audit {
 namespace {
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), static_cast<size_t>(len)));
-}
+std::string Sha256Hex(std::string_view data) { return absl::BytesToHexString(util::Sha256(data)); }
 
 void AppendPart(std::string& out, std::string_view part) {
   absl::StrAppend(&out, part.size(), ":");

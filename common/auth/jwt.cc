@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/util/digest.h"
 #include "nlohmann/json.hpp"
 
 namespace triad::auth {
@@ -100,20 +101,7 @@ VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
     : shard_capacity_(std::max<size_t>(1, (capacity + kShards - 1) / kShards)) {}
 
 std::string VerifiedTokenCache::KeyOf(std::string_view token) {
-  // SHA-256 is fetched from OpenSSL's provider once and each thread reuses one digest context:
-  // EVP_Digest with EVP_sha256() allocates a context and looks the implementation up in the
-  // provider store on every call, which cost more than hashing a token (perf under GetClient).
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                                 &EVP_MD_CTX_free);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), token.data(), token.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
-    return std::string();  // No digest: not cached.
-  }
-  return std::string(reinterpret_cast<const char*>(digest), len);
+  return util::Sha256(token);  // Empty (not cached) if OpenSSL fails.
 }
 
 VerifiedTokenCache::Shard& VerifiedTokenCache::ShardOf(const std::string& key) const {

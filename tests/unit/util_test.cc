@@ -1,12 +1,17 @@
 // Tests of status helpers and mapping, ids, idempotency records, flags.
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/escaping.h"
 #include "common/config/flags.h"
 #include "common/events/kafka.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "common/util/digest.h"
 #include "common/util/idempotency.h"
 #include "common/util/ids.h"
 #include "common/util/proto_time.h"
@@ -58,6 +63,25 @@ TEST(IdsTest, IdsAreUniqueAndSortByCreation) {
   EXPECT_EQ(a.rfind("cli_", 0), 0u);
   EXPECT_EQ(a.size(), 4u + 28u);
   EXPECT_LE(a.substr(0, 16), b.substr(0, 16));
+}
+
+// The digest is SHA-256's (FIPS 180-2 test vectors), the same from every thread and call.
+TEST(DigestTest, Sha256MatchesTheStandardVectorsOnEveryThread) {
+  auto hex = [](std::string_view data) { return absl::BytesToHexString(util::Sha256(data)); };
+  EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string million_a(1000000, 'a');
+  EXPECT_EQ(hex(million_a), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  std::vector<std::string> seen(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < seen.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) seen[t] = hex(i % 2 == 0 ? "abc" : "");
+      seen[t] = hex("abc");
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& s : seen) EXPECT_EQ(s, hex("abc"));
 }
 
 TEST(ProtoTimeTest, RoundTripsIncludingBeforeEpoch) {
