@@ -9,7 +9,6 @@
 #include "absl/time/clock.h"
 #include "common/config/logging.h"
 #include "common/events/outbox_relay.h"
-#include "common/storage/key_codec.h"
 #include "common/util/proto_time.h"
 #include "google/protobuf/message_lite.h"
 #include "triad/common/v1/outbox.pb.h"
@@ -71,8 +70,7 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
   uint64_t last = 0;
   absl::StatusOr<std::string> deleted_below = store->Get(kStateColumnFamily, kDeletedBelowKey);
   if (deleted_below.ok()) {
-    storage::KeyReader reader(*deleted_below);
-    absl::StatusOr<uint64_t> seq = reader.U64();
+    absl::StatusOr<uint64_t> seq = SeqOfKey(*deleted_below);
     if (!seq.ok()) {
       return absl::DataLossError("outbox: the stored high-water sequence does not decode");
     }
@@ -84,8 +82,7 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
   int64_t quarantined = 0;
   absl::Status counted =
       store->ScanPrefix(kQuarantineColumnFamily, "", [&](std::string_view key, std::string_view) {
-        storage::KeyReader reader(key);
-        absl::StatusOr<uint64_t> seq = reader.U64();
+        absl::StatusOr<uint64_t> seq = SeqOfKey(key);
         if (seq.ok()) last = std::max(last, *seq);
         ++quarantined;
         return true;
@@ -95,8 +92,7 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Create(storage::Store* store,
   int64_t depth = 0;
   absl::Status s =
       store->ScanPrefix(kColumnFamily, "", [&](std::string_view key, std::string_view) {
-        storage::KeyReader reader(key);
-        absl::StatusOr<uint64_t> seq = reader.U64();
+        absl::StatusOr<uint64_t> seq = SeqOfKey(key);
         if (seq.ok()) last = std::max(last, *seq);
         ++depth;
         return true;
@@ -189,8 +185,7 @@ absl::StatusOr<std::vector<QuarantinedEvent>> Outbox::ListQuarantined(size_t lim
       kQuarantineColumnFamily, "",
       [&](std::string_view key, std::string_view value) {
         if (out.size() >= limit) return false;
-        storage::KeyReader reader(key);
-        absl::StatusOr<uint64_t> seq = reader.U64();
+        absl::StatusOr<uint64_t> seq = SeqOfKey(key);
         common::v1::QuarantinedRecord q;
         if (!seq.ok() || !q.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           return true;

@@ -37,6 +37,11 @@ namespace outbox_internal {
 // SeqKey is the outbox (and quarantine) key of sequence number `seq`.
 inline std::string SeqKey(uint64_t seq) { return storage::KeyBuilder().U64(seq).Build(); }
 
+// SeqOfKey reads the sequence number back from a SeqKey (DataLoss if `key` is not one).
+inline absl::StatusOr<uint64_t> SeqOfKey(std::string_view key) {
+  return storage::KeyReader(key).U64();
+}
+
 // kDeletedBelowKey is the key, in the state column family, of the sequence above every row the
 // relay has deleted (encoded as SeqKey).
 inline constexpr char kDeletedBelowKey[] = "deleted_below";
@@ -104,6 +109,7 @@ using outbox_internal::kDeletedBelowKey;
 using outbox_internal::MakeMetrics;
 using outbox_internal::OutboxMetrics;
 using outbox_internal::SeqKey;
+using outbox_internal::SeqOfKey;
 
 // Relay publishes outbox rows and deletes them once Kafka has confirmed them. Each row goes to
 // the partition Kafka's Java clients would choose for its key, and rows are handed to the
@@ -336,8 +342,7 @@ class Outbox::Relay : public RdKafka::DeliveryReportCb, public RdKafka::EventCb 
         Outbox::kColumnFamily, SeqKey(cursor_), SeqKey(written),
         [&](std::string_view key, std::string_view value) {
           met_a_row = true;
-          storage::KeyReader reader(key);
-          absl::StatusOr<uint64_t> seq = reader.U64();
+          absl::StatusOr<uint64_t> seq = SeqOfKey(key);
           if (!seq.ok()) return true;  // not an outbox key; skip
           if (in_flight_.count(*seq) != 0 || confirmed_.count(*seq) != 0) {
             cursor_ = *seq + 1;

@@ -2,7 +2,7 @@
 #include "tests/testing/outbox_reader.h"
 
 #include "common/events/outbox.h"
-#include "common/storage/key_codec.h"
+#include "common/events/outbox_relay.h"
 #include "gtest/gtest.h"
 
 namespace triad::testing {
@@ -25,17 +25,16 @@ std::vector<common::v1::OutboxRecord> ReadOutbox(const storage::Store& store) {
 
 std::vector<uint64_t> OutboxSequences(const storage::Store& store) {
   std::vector<uint64_t> out;
-  absl::Status s = store.ScanPrefix(events::Outbox::kColumnFamily, "",
-                                    [&](std::string_view k, std::string_view) {
-                                      storage::KeyReader reader(k);
-                                      absl::StatusOr<uint64_t> seq = reader.U64();
-                                      if (!seq.ok()) {
-                                        ADD_FAILURE() << "an outbox key does not decode";
-                                        return false;
-                                      }
-                                      out.push_back(*seq);
-                                      return true;
-                                    });
+  absl::Status s = store.ScanPrefix(
+      events::Outbox::kColumnFamily, "", [&](std::string_view k, std::string_view) {
+        absl::StatusOr<uint64_t> seq = events::outbox_internal::SeqOfKey(k);
+        if (!seq.ok()) {
+          ADD_FAILURE() << "an outbox key does not decode";
+          return false;
+        }
+        out.push_back(*seq);
+        return true;
+      });
   EXPECT_TRUE(s.ok()) << s;
   return out;
 }
