@@ -209,31 +209,11 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
   if (!index.has_value()) {
     RETURN_IF_ERROR(repo_->ScanClients(pager.after_key(), visit));
   } else {
-    // The index is read a chunk of entries at a time and each chunk's clients in one batched
-    // read: a page plus the entry that tells whether another page follows, more chunks only
-    // when the other filters reject clients.
-    const size_t chunk = static_cast<size_t>(pager.page_size()) + 1;
-    std::vector<std::string> keys;
-    std::vector<std::string> ids;
-    std::string after = pager.after_key();
-    for (bool full = false; !full;) {
-      keys.clear();
-      ids.clear();
-      RETURN_IF_ERROR(repo_->ScanIndex(index->first, index->second, prefix, after,
-                                       [&](std::string_view key, std::string_view id) {
-                                         keys.emplace_back(key);
-                                         ids.emplace_back(id);
-                                         return ids.size() < chunk;
-                                       }));
-      if (ids.empty()) break;
-      ASSIGN_OR_RETURN(std::vector<std::optional<Client>> clients, repo_->GetClients(ids));
-      for (size_t i = 0; i < clients.size() && !full; ++i) {
-        // An index entry whose record is gone (deleted between the two reads) is skipped.
-        if (clients[i].has_value()) full = !visit(keys[i], *clients[i]);
-      }
-      if (ids.size() < chunk) break;
-      after = keys.back();
-    }
+    // A page plus the entry that tells whether another page follows, more only when the
+    // other filters reject clients.
+    RETURN_IF_ERROR(repo_->ScanIndexedClients(index->first, index->second, prefix,
+                                              pager.after_key(),
+                                              static_cast<size_t>(pager.page_size()) + 1, visit));
   }
   std::vector<Client*> page;
   page.reserve(resp.clients_size());

@@ -1,6 +1,7 @@
 // Implements the RocksDB repository of the clients service and its key layout.
 #include "services/clients/repository.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <utility>
@@ -226,17 +227,25 @@ absl::Status RocksClientsRepository::PutClient(rocksdb::WriteBatch& batch, const
     }
   }
   std::set<std::string> new_keys;
+  std::string owner_key;  // The entry that carries a copy of the client.
   for (const auto& [kind, value] : IndexEntries(after)) {
-    new_keys.insert(IndexKey(kind, value, after.client_id()));
+    std::string key = IndexKey(kind, value, after.client_id());
+    if (kind == ClientIndex::kOwner) owner_key = key;
+    new_keys.insert(std::move(key));
   }
+  const std::string record = after.SerializeAsString();
   for (const std::string& k : old_keys) {
     if (!new_keys.count(k)) RETURN_IF_ERROR(storage::ToStatus(batch.Delete(index, k)));
   }
   for (const std::string& k : new_keys) {
-    if (!old_keys.count(k)) RETURN_IF_ERROR(storage::ToStatus(batch.Put(index, k, "")));
+    if (k == owner_key) {
+      // Rewritten with every change, in the same batch as the record, so it never differs.
+      RETURN_IF_ERROR(storage::ToStatus(batch.Put(index, k, record)));
+    } else if (!old_keys.count(k)) {
+      RETURN_IF_ERROR(storage::ToStatus(batch.Put(index, k, "")));
+    }
   }
-  return storage::ToStatus(
-      batch.Put(clients, KeyBuilder().Str(after.client_id()).Build(), after.SerializeAsString()));
+  return storage::ToStatus(batch.Put(clients, KeyBuilder().Str(after.client_id()).Build(), record));
 }
 
 absl::Status RocksClientsRepository::ScanClients(std::string_view after_key,
@@ -256,9 +265,9 @@ absl::Status RocksClientsRepository::ScanClients(std::string_view after_key,
   return inner;
 }
 
-absl::Status RocksClientsRepository::ScanIndex(ClientIndex index, std::string_view value,
-                                               bool prefix, std::string_view after_key,
-                                               const IndexScanFn& fn) const {
+absl::Status RocksClientsRepository::ScanIndexValues(ClientIndex index, std::string_view value,
+                                                     bool prefix, std::string_view after_key,
+                                                     const storage::ScanFn& fn) const {
   KeyBuilder kb;
   kb.Str(IndexTag(index));
   if (prefix) {
@@ -266,10 +275,60 @@ absl::Status RocksClientsRepository::ScanIndex(ClientIndex index, std::string_vi
   } else {
     kb.Str(value);
   }
-  return store_->ScanPrefix(
-      kCfClientIndex, kb.Build(),
-      [&](std::string_view key, std::string_view) { return fn(key, LastComponent(key)); },
-      after_key);
+  return store_->ScanPrefix(kCfClientIndex, kb.Build(), fn, after_key);
+}
+
+absl::Status RocksClientsRepository::ScanIndex(ClientIndex index, std::string_view value,
+                                               bool prefix, std::string_view after_key,
+                                               const IndexScanFn& fn) const {
+  return ScanIndexValues(
+      index, value, prefix, after_key,
+      [&](std::string_view key, std::string_view) { return fn(key, LastComponent(key)); });
+}
+
+absl::Status RocksClientsRepository::ScanIndexedClients(ClientIndex index, std::string_view value,
+                                                        bool prefix, std::string_view after_key,
+                                                        size_t chunk,
+                                                        const ClientScanFn& fn) const {
+  chunk = std::max<size_t>(chunk, 1);
+  std::vector<std::string> keys;
+  std::vector<std::optional<v1::Client>> clients;
+  std::vector<std::string> missing;  // Ids of entries without a copy (written before copies).
+  std::vector<size_t> missing_at;
+  std::string after(after_key);
+  absl::Status decode;
+  while (true) {
+    keys.clear();
+    clients.clear();
+    missing.clear();
+    missing_at.clear();
+    RETURN_IF_ERROR(ScanIndexValues(
+        index, value, prefix, after, [&](std::string_view key, std::string_view copy) {
+          keys.emplace_back(key);
+          std::optional<v1::Client>& c = clients.emplace_back();
+          if (copy.empty()) {
+            missing.push_back(LastComponent(key));
+            missing_at.push_back(clients.size() - 1);
+          } else if (!c.emplace().ParseFromArray(copy.data(), static_cast<int>(copy.size()))) {
+            decode = absl::DataLossError(absl::StrCat("the client copy of index entry for ",
+                                                      LastComponent(key), " does not decode"));
+            return false;
+          }
+          return keys.size() < chunk;
+        }));
+    RETURN_IF_ERROR(decode);
+    if (keys.empty()) return absl::OkStatus();
+    if (!missing.empty()) {
+      ASSIGN_OR_RETURN(std::vector<std::optional<v1::Client>> read, GetClients(missing));
+      for (size_t i = 0; i < read.size(); ++i) clients[missing_at[i]] = std::move(read[i]);
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      // An entry whose record is gone (deleted between the two reads) is skipped.
+      if (clients[i].has_value() && !fn(keys[i], *clients[i])) return absl::OkStatus();
+    }
+    if (keys.size() < chunk) return absl::OkStatus();
+    after = keys.back();
+  }
 }
 
 namespace {

@@ -5,7 +5,10 @@
 //   clients       client id -> Client
 //   client_index  (kind, value, client id) -> "" : owner, team, status, industry, region, tier,
 //                 tag, search name, and the duplicate keys (normalised name, tax id, phone,
-//                 e-mail domain). Merged records have no index entries.
+//                 e-mail domain). Merged records have no index entries. An owner entry holds
+//                 a copy of its client instead of "" (rewritten with the client in the same
+//                 batch), so an owner's list reads the index alone; entries written before
+//                 the copies existed are "" and read through the clients family.
 //   history       ("c", client, time, seq) and ("a", actor, time, seq) -> HistoryEntry (sealed
 //                 into the client's audit chain, see history_chain.h); ("h", client) -> the
 //                 chain's head
@@ -88,6 +91,15 @@ class ClientsRepository {
   // with it), in key order after `after_key`.
   virtual absl::Status ScanIndex(ClientIndex index, std::string_view value, bool prefix,
                                  std::string_view after_key, const IndexScanFn& fn) const = 0;
+
+  // ScanIndexedClients visits the clients that `index` names for `value` (or, with `prefix`,
+  // for values starting with it) in index-key order after `after_key`, each with its index
+  // key. The index is read `chunk` entries at a time; an owner entry's copy of its client is
+  // used as is, the other entries' clients are read in one batched lookup per chunk. An entry
+  // whose client is gone is skipped.
+  virtual absl::Status ScanIndexedClients(ClientIndex index, std::string_view value, bool prefix,
+                                          std::string_view after_key, size_t chunk,
+                                          const ClientScanFn& fn) const = 0;
 
   // AddHistory seals a history entry into its client's audit chain (after the client's last
   // entry, also one earlier in `batch`) and writes it, findable by client and by actor.
@@ -194,6 +206,9 @@ class RocksClientsRepository : public ClientsRepository {
   absl::Status ScanClients(std::string_view after_key, const ClientScanFn& fn) const override;
   absl::Status ScanIndex(ClientIndex index, std::string_view value, bool prefix,
                          std::string_view after_key, const IndexScanFn& fn) const override;
+  absl::Status ScanIndexedClients(ClientIndex index, std::string_view value, bool prefix,
+                                  std::string_view after_key, size_t chunk,
+                                  const ClientScanFn& fn) const override;
   absl::Status AddHistory(rocksdb::WriteBatch& batch, const v1::HistoryEntry& entry) override;
   absl::Status RewriteHistory(rocksdb::WriteBatch& batch, std::string_view key,
                               const v1::HistoryEntry& entry) override;
@@ -220,6 +235,9 @@ class RocksClientsRepository : public ClientsRepository {
   // at its first version (`first_version`) has no entries from before chaining to count.
   absl::StatusOr<ChainHead> HistoryHead(rocksdb::WriteBatch& batch, std::string_view client_id,
                                         bool first_version) const;
+  // ScanIndexValues visits the entries of ScanIndex with their stored values.
+  absl::Status ScanIndexValues(ClientIndex index, std::string_view value, bool prefix,
+                               std::string_view after_key, const storage::ScanFn& fn) const;
 
   storage::Store* store_;
   std::atomic<uint64_t> history_seq_;
