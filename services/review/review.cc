@@ -146,19 +146,13 @@ v1::Expert* Reviews::MutableExpertLocked(Work& w, const std::string& id) {
 }
 
 void Reviews::AddOpenWork(const v1::ReviewRequest& r) {
-  open_work_[r.expert_id()].emplace(util::FromProto(r.due_time()), r.estimated_hours());
+  open_work_[r.expert_id()].Add(util::FromProto(r.due_time()), r.estimated_hours());
 }
 
 void Reviews::RemoveOpenWork(const v1::ReviewRequest& r) {
   auto e = open_work_.find(r.expert_id());
   if (e == open_work_.end()) return;
-  auto [lo, hi] = e->second.equal_range(util::FromProto(r.due_time()));
-  for (auto it = lo; it != hi; ++it) {
-    if (it->second == r.estimated_hours()) {
-      e->second.erase(it);
-      break;
-    }
-  }
+  e->second.Remove(util::FromProto(r.due_time()), r.estimated_hours());
   if (e->second.empty()) open_work_.erase(e);
 }
 

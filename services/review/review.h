@@ -24,6 +24,7 @@
 #include "common/events/outbox.h"
 #include "common/storage/store.h"
 #include "common/util/locks.h"
+#include "services/review/open_work.h"
 #include "services/review/policy.h"
 #include "services/review/repository.h"
 #include "triad/clients/v1/events.pb.h"
@@ -257,8 +258,9 @@ class Reviews {
   std::map<std::string, std::set<std::string>> open_by_expert_;
   // The same open work by its due time (-> estimated hours) per expert, kept with
   // open_by_expert_ (AddOpenWork / RemoveOpenWork): the load view sums it by week without
-  // looking each request up.
-  std::map<std::string, std::multimap<absl::Time, double>> open_work_;
+  // looking each request up, and repeats the sums until the work changes or an item crosses a
+  // week's boundary.
+  std::map<std::string, OpenWork> open_work_;
   void AddOpenWork(const v1::ReviewRequest& r);
   void RemoveOpenWork(const v1::ReviewRequest& r);
   // The continuity (client -> experts who decided its reviews), the approver of each deal's
