@@ -353,12 +353,13 @@ class Bench:
         r.update(name="baseline hello (%s API)" % api, kind="baseline", sync=sync)
         return r
 
-    def seed_small(self, clients, rounds):
+    def seed_small(self, clients, rounds, reviews=200):
         """Seeds the started services for the side-by-side tools (cpu_split.py,
-        calls_on_build.py): `clients` clients, 600 deals, 200 review requests (the same ones
-        offered to RecordVerdict in each of `rounds` rounds) and 20 projects; returns the ids."""
+        calls_on_build.py): `clients` clients, 600 deals, `reviews` review requests (the same
+        ones offered to RecordVerdict in each of `rounds` rounds) and 20 projects; returns the
+        ids."""
         seeder = seeding.Seeder({k: self.addrs[k] for k in SERVICES}, self.token, log)
-        ids = seeder.run(clients=clients, opportunities=600, reviews=200, projects=20)
+        ids = seeder.run(clients=clients, opportunities=600, reviews=reviews, projects=20)
         seeder.close()
         ids["review_ids"] = [ids["review_ids"]] * (rounds + 1)
         return ids

@@ -2,8 +2,8 @@
 """QPS and latency of chosen benchmark calls on one build, for comparing two builds side by side.
 
 Starts the four services of --build-dir as bench_grpc.py does (real binaries, JWT, fresh data,
-seeded through their APIs: 10,000 clients, 600 deals, 200 reviews, 20 projects), then runs each
-chosen call (bench_grpc.py's names) --rounds times with grpc_load (16 calls in flight, one
+seeded through their APIs: 10,000 clients, 600 deals, 200 reviews or --reviews, 20 projects),
+then runs each chosen call (bench_grpc.py's names) --rounds times with grpc_load (16 calls in flight, one
 connection): a call with a fixed set of targets (AdvanceStage: every seeded deal moved forward and
 back) runs its whole set six times over; any other runs for 4 s after a 1 s warm-up, at
 --rps calls per second when given (0: as fast as answers come back). Prints one line per run:
@@ -47,6 +47,9 @@ def main():
     p.add_argument("--rps", type=int, default=0,
                    help="calls started per second (0: as fast as answers come back)")
     p.add_argument("--sync-writes", default="false", choices=["false", "true"])
+    p.add_argument("--reviews", type=int, default=200,
+                   help="review requests seeded, assigned to one expert and accepted "
+                        "(make bench seeds 4,000)")
     a = p.parse_args()
     work = tempfile.mkdtemp(prefix="triad-calls.")
     args = types.SimpleNamespace(build_dir=a.build_dir, bootstrap=a.bootstrap, ghz="",
@@ -55,7 +58,7 @@ def main():
     b = bg.Bench(args)
     try:
         b.start_services(a.sync_writes)
-        ids = b.seed_small(10000, a.rounds)
+        ids = b.seed_small(10000, a.rounds, a.reviews)
         wanted = [n.strip() for n in a.calls.split(",") if n.strip()]
         for rnd in range(1, a.rounds + 1):
             # Each round its own phase: CreateClient's names are new in every round.
