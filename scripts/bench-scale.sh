@@ -23,8 +23,8 @@ fi
 GHZ="$(bench/grpc/install_ghz.sh)"
 
 # The seeds are keyed by the last commit of the seeder and the services' code (a dirty tree
-# reseeds: its key is that of its diff).
-SEED_PATHS=(bench/scale services common/storage)
+# reseeds: its key is that of its diff); the driver, run_scale.py, makes no seed.
+SEED_PATHS=(bench/scale services common/storage ':(exclude)bench/scale/run_scale.py')
 SEED_KEY="$(git log -1 --format=%h -- "${SEED_PATHS[@]}")"
 if [[ -n "$(git status --porcelain -- "${SEED_PATHS[@]}")" ]]; then
   SEED_KEY="dirty$(git diff HEAD -- "${SEED_PATHS[@]}" | sha256sum | cut -c1-10)"
