@@ -40,6 +40,7 @@ import triad_py  # noqa: E402
 triad_py.ensure_python()
 
 from triad_py import auth, rpc  # noqa: E402
+from triad_py.procs import cpu_seconds, wait_idle  # noqa: E402 (cpu_split.py reads cpu_seconds here)
 
 import seed as seeding  # noqa: E402
 from report import READ_GOAL, WRITE_GOAL, report  # noqa: E402
@@ -53,25 +54,6 @@ HEALTH_PROTO = "triad/testing/v1/health_service.proto"
 def log(msg):
     sys.stderr.write("[bench-grpc %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
     sys.stderr.flush()
-
-
-def cpu_seconds(pid):
-    """User + system CPU time of process `pid` so far, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_idle(pid, cores=0.05, window=0.5, timeout=60.0):
-    """Polls until process `pid` uses under `cores` of CPU over a `window`-second span (its
-    start-up work done: recovery, first scans); returns the seconds waited."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        before = cpu_seconds(pid)
-        time.sleep(window)
-        if cpu_seconds(pid) - before < cores * window:
-            break
-    return time.monotonic() - start
 
 
 def wait_all_idle(limits, window=0.5, timeout=15.0):

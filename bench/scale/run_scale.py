@@ -29,7 +29,7 @@ import triad_py  # noqa: E402
 
 triad_py.ensure_python()
 
-from triad_py import rpc  # noqa: E402
+from triad_py import procs, rpc  # noqa: E402
 
 SERVICES = {
     "clients": "triad.clients.v1.ClientsService",
@@ -141,25 +141,6 @@ def start(args, service, data_dir, log_path):
     return proc, address, time.monotonic() - t0
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of process `pid` so far, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_idle(pid, cores=0.1, window=1.0, timeout=120.0):
-    """Polls until process `pid` uses under `cores` of CPU over a `window`-second span;
-    returns the seconds waited."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        before = cpu_seconds(pid)
-        time.sleep(window)
-        if cpu_seconds(pid) - before < cores * window:
-            break
-    return time.monotonic() - start
-
-
 def stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -215,7 +196,7 @@ def measure(args, service, n, key, now):
     # The reads measure the store as it runs day to day: RocksDB first compacts what the bulk
     # seeding left (about 10 s of a core for the clients at 1,000,000), which would share the
     # cores with whichever read ran first.
-    settle_s = wait_idle(proc.pid, timeout=args.settle_timeout)
+    settle_s = procs.wait_idle(proc.pid, cores=0.1, window=1.0, timeout=args.settle_timeout)
     row = {"n": n, "seed_s": rep["seconds"], "startup_s": startup, "settle_s": settle_s,
            "reads": {},
            "seed_note": rep.get("note", ""), "open": rep.get("open", 0),

@@ -12,6 +12,9 @@ test process (pki(), scripts/dev-pki.sh into a temporary directory); a binary wi
 authentication flags runs plaintext, with a warning (supports_auth()). actor_channel(address)
 calls as the people the requests name: each call carries a token whose subject is the request's
 actor.id (else OPERATOR), role operator, for tests that are not about access.
+
+cpu_seconds(pid) and wait_idle(pid) read a process's CPU time from /proc, for the benchmarks
+that wait until a service is idle before measuring.
 """
 import atexit
 import os
@@ -20,6 +23,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 
 from triad_py import auth, rpc
@@ -72,6 +76,25 @@ def actor_channel(address):
     if _ACTOR_TOKENS is None:
         _ACTOR_TOKENS = auth.ActorTokens(pki(), operator_directory, OPERATOR)
     return _ACTOR_TOKENS.channel(address)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid` so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid, cores=0.05, window=0.5, timeout=60.0):
+    """Polls until process `pid` uses under `cores` of CPU over a `window`-second span (its
+    start-up work done: recovery, compactions, first scans); returns the seconds waited."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before < cores * window:
+            break
+    return time.monotonic() - start
 
 
 def free_port():
