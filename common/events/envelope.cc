@@ -11,8 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/util/digest.h"
 #include "librdkafka/rdkafkacpp.h"
-#include "openssl/evp.h"
 
 namespace triad::events {
 
@@ -119,11 +119,10 @@ std::string DerivedEventId(std::string_view seed, uint64_t index) {
   input.append(reinterpret_cast<const char*>(&len), sizeof(len));
   input.append(seed);
   input.append(reinterpret_cast<const char*>(&index), sizeof(index));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha256(), nullptr);
+  std::string digest = util::Sha256(input);
+  digest.resize(32, '\0');  // Empty only if OpenSSL fails: the id stays well-formed.
   unsigned char b[16];
-  std::memcpy(b, digest, 16);
+  std::memcpy(b, digest.data(), 16);
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x80);  // version 8 (custom)
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // variant 10
   return FormatUuid(b);
