@@ -160,10 +160,7 @@ def rpc_error(fn):
     raise AssertionError("the call succeeded; an error was expected")
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = procs.free_port  # never the same port twice in one test process
 
 
 def binary(name, rel=None):

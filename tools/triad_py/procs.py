@@ -97,11 +97,22 @@ def wait_idle(pid, cores=0.05, window=0.5, timeout=60.0):
     return time.monotonic() - start
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port():
-    """A TCP port free on 127.0.0.1 now (the process started next binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on 127.0.0.1 now (the process started next binds it), never one this
+    process was given before: the kernel may hand a closed port out again, and gRPC servers
+    bind with SO_REUSEPORT, so two services given the same port would both listen on it and
+    split its connections between them."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+    raise RuntimeError("no loopback port left that was not given out before")
 
 
 def service_binary(build_dir, service):
