@@ -372,6 +372,9 @@ absl::Status ServiceHost::Start() {
   if (!options_.reflection) builder.SetOption(std::make_unique<NoReflection>());
   builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.grpc_port), *credentials,
                            &grpc_port_);
+  // One process per port: without this gRPC sets SO_REUSEPORT, and a second server started on
+  // a port already in use would share its connections instead of failing to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

@@ -183,6 +183,26 @@ TEST_F(ServiceHostTest, RefusesANonPositivePollerCount) {
   EXPECT_NE(s.message().find("--grpc_max_pollers"), std::string_view::npos) << s;
 }
 
+// gRPC's default SO_REUSEPORT would let a second server start on a port in use and take a share
+// of its connections; the host refuses to start there instead.
+TEST_F(ServiceHostTest, RefusesAPortAnotherServerListensOn) {
+  StartHost();
+  ServerOptions o;
+  o.service_name = "echo";
+  o.grpc_port = host_->grpc_port();
+  o.admin_port = -1;
+  ServiceHost second(o);
+  EchoImpl impl;
+  second.AddService(&impl, "triad.testing.v1.EchoService");
+  absl::Status s = second.Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find(absl::StrCat(":", host_->grpc_port())), std::string_view::npos) << s;
+  EchoRequest req;
+  req.set_text("still here");
+  EchoResponse resp;
+  EXPECT_TRUE(Call(req, &resp).ok());  // the first server still answers
+}
+
 // With gRPC's default of two idle pollers, the threads a burst of calls needed exit when it is
 // over and the next burst creates new ones; the host keeps up to --grpc_max_pollers of them.
 TEST_F(ServiceHostTest, KeepsHandlerThreadsBetweenBurstsOfCalls) {
