@@ -1,8 +1,12 @@
-// Implements the incremental placement of a new project: when the committed plans are a fixed
-// point of the full reschedule (PlanStable), a new firm project that is on time on the capacity
-// they leave gets exactly that placement from the full reschedule too (the kept schedule keeps
-// every plan and dispatches only it; with no late firm project re-dispatching cannot win), so it
-// is placed alone on the kept grid instead of rescheduling every project.
+// Implements the incremental paths past the full reschedule. When the committed plans are a
+// fixed point of the full reschedule (PlanStable):
+// - a new firm project that is on time on the capacity they leave gets exactly that placement
+//   from the full reschedule too (the kept schedule keeps every plan and dispatches only it;
+//   with no late firm project re-dispatching cannot win), so it is placed alone on the kept
+//   grid instead of rescheduling every project (PlaceAddedLocked);
+// - a change that leaves the scheduler's input as it was (progress on a started phase whose
+//   plan is fixed) gets the committed plans back from the full reschedule, so they are kept as
+//   they are (KeepPlansLocked).
 #include <cmath>
 #include <map>
 #include <optional>
@@ -35,6 +39,44 @@ bool HasOwnPlan(const sched::PhaseIn& ph, const sched::PhaseOut& out) {
   for (size_t j = 0; j < ph.parts.size(); ++j) {
     if (!std::isfinite(ph.parts[j].effort_hours)) return false;
     if (ph.parts[j].effort_hours > sched::kEps && out.parts[j].allocation.empty()) return false;
+  }
+  return true;
+}
+
+// SameForScheduler is true when the scheduler sees `a` and `b` alike: everything it reads is
+// equal, but a fixed phase's effort, which only the ATC rule's priorities read (PlanStable holds
+// only under the service's rule), and of which only "is there any" matters for its parts.
+bool SameForScheduler(const sched::ProjectIn& a, const sched::ProjectIn& b) {
+  auto some = [](double hours) { return std::isfinite(hours) && hours > sched::kEps; };
+  if (a.id != b.id || a.due != b.due || a.value != b.value || a.tentative != b.tentative ||
+      a.release != b.release || a.phases.size() != b.phases.size()) {
+    return false;
+  }
+  for (size_t k = 0; k < a.phases.size(); ++k) {
+    const sched::PhaseIn& x = a.phases[k];
+    const sched::PhaseIn& y = b.phases[k];
+    if (x.id != y.id || x.skill != y.skill || x.fixed != y.fixed ||
+        x.fixed_resource != y.fixed_resource || x.fixed_allocation != y.fixed_allocation ||
+        x.previous_resource != y.previous_resource || x.previous_start != y.previous_start ||
+        x.previous_allocation != y.previous_allocation || x.parts.size() != y.parts.size()) {
+      return false;
+    }
+    if (x.fixed ? some(x.effort_hours) != some(y.effort_hours) : x.effort_hours != y.effort_hours) {
+      return false;
+    }
+    for (size_t j = 0; j < x.parts.size(); ++j) {
+      const sched::PartIn& u = x.parts[j];
+      const sched::PartIn& v = y.parts[j];
+      if (u.skill != v.skill || u.fixed_resource != v.fixed_resource ||
+          u.fixed_allocation != v.fixed_allocation || u.previous_resource != v.previous_resource ||
+          u.previous_allocation != v.previous_allocation) {
+        return false;
+      }
+      if (x.fixed ? some(u.effort_hours) != some(v.effort_hours)
+                  : u.effort_hours != v.effort_hours) {
+        return false;
+      }
+    }
   }
   return true;
 }
@@ -123,6 +165,49 @@ std::optional<v1::ScheduleReport> Production::PlaceAddedLocked(Work& work, const
   SaveOutcomeLocked(work, id, phase_index, in, out, no_moves, now, reason, actor, report);
   work.plan_stable = true;
   work.placed = std::move(out);
+  return report;
+}
+
+std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const std::string& id,
+                                                              std::string_view reason) {
+  if (!options_.incremental_placement || !plan_stable_ || scheduler_ == nullptr) {
+    return std::nullopt;
+  }
+  // Nothing else changes in this work.
+  if (!work.resources.empty() || !work.removed_projects.empty() || work.scheduler != nullptr ||
+      work.placed.has_value() || work.projects.size() != 1) {
+    return std::nullopt;
+  }
+  auto changed = work.projects.find(id);
+  auto committed = projects_.find(id);
+  if (changed == work.projects.end() || committed == projects_.end()) return std::nullopt;
+  const v1::Project& after = changed->second;
+  const v1::Project& before = committed->second;
+  if (after.state() != v1::PROJECT_STATE_ACTIVE || after.tentative() || before.tentative()) {
+    return std::nullopt;
+  }
+  const sched::Day today = Today();
+  if (scheduler_->Today() != today) return std::nullopt;  // a new day: plans may not hold
+  if (!SameForScheduler(ToSchedulerProject(before, today), ToSchedulerProject(after, today))) {
+    return std::nullopt;
+  }
+  v1::ScheduleReport report;
+  report.set_reason(std::string(reason));
+  report.set_phases_moved(0);
+  report.set_total_shift_days(0);
+  *report.mutable_schedule_time() = util::ToProto(Now());
+  // The full reschedule counts every active project's open phases (and, its plans being a
+  // fixed point, reports no move and no project at risk).
+  int open = 0;
+  for (const auto& [other_id, other] : projects_) {
+    const v1::Project& p = other_id == id ? after : other;
+    for (const v1::Phase& ph : p.phases()) {
+      if (ph.state() != v1::PHASE_STATE_COMPLETED) ++open;
+    }
+  }
+  report.set_phases_scheduled(open);
+  work.plan_stable = true;
+  work.plans_kept = true;
   return report;
 }
 

@@ -175,30 +175,34 @@ void Production::Stage(Work& work) {
   std::shared_ptr<sched::Scheduler> scheduler(std::move(work.scheduler));
   auto placed = std::make_shared<std::optional<sched::ProjectOut>>(std::move(work.placed));
   const bool stable = work.plan_stable;
+  const bool kept = work.plans_kept;
   const bool changed = !resources->empty() || !projects->empty() || !removed->empty();
   work.placed.reset();
   work.opportunity_index.clear();
-  work.txn.AfterCommit([this, resources, projects, removed, scheduler, placed, stable, changed] {
-    ++generation_;
-    for (auto& [id, r] : *resources) resources_[id] = std::move(r);
-    for (auto& [id, p] : *projects) {
-      if (p.state() == v1::PROJECT_STATE_ACTIVE) {
-        projects_[id] = std::move(p);
-      } else {
-        projects_.erase(id);  // completed: read from the repository from now on
-      }
-    }
-    for (const std::string& id : *removed) projects_.erase(id);
-    if (scheduler != nullptr) {
-      scheduler_ = std::make_unique<sched::Scheduler>(std::move(*scheduler));
-      plan_stable_ = stable;
-    } else if (placed->has_value() && scheduler_ != nullptr && plan_stable_ && stable) {
-      scheduler_->Commit(**placed);  // the grid now holds the new project too
-      ++incremental_placements_;
-    } else if (changed) {
-      plan_stable_ = false;  // changed without a reschedule: the next one is a full one
-    }
-  });
+  work.txn.AfterCommit(
+      [this, resources, projects, removed, scheduler, placed, stable, kept, changed] {
+        ++generation_;
+        for (auto& [id, r] : *resources) resources_[id] = std::move(r);
+        for (auto& [id, p] : *projects) {
+          if (p.state() == v1::PROJECT_STATE_ACTIVE) {
+            projects_[id] = std::move(p);
+          } else {
+            projects_.erase(id);  // completed: read from the repository from now on
+          }
+        }
+        for (const std::string& id : *removed) projects_.erase(id);
+        if (scheduler != nullptr) {
+          scheduler_ = std::make_unique<sched::Scheduler>(std::move(*scheduler));
+          plan_stable_ = stable;
+        } else if (placed->has_value() && scheduler_ != nullptr && plan_stable_ && stable) {
+          scheduler_->Commit(**placed);  // the grid now holds the new project too
+          ++incremental_placements_;
+        } else if (kept && scheduler_ != nullptr && plan_stable_) {
+          ++progress_without_reschedule_;  // the plans and the grid stay as they are
+        } else if (changed) {
+          plan_stable_ = false;  // changed without a reschedule: the next one is a full one
+        }
+      });
 }
 
 absl::Status Production::CommitLocked(Work& work) {

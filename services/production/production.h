@@ -61,7 +61,9 @@ struct ProductionOptions {
   // Nothing is planned further ahead than this many days.
   int horizon_days = 1100;
   // A new firm project is placed on the capacity the others leave (their plans kept) when that
-  // is what the full reschedule would do (see PlaceAddedLocked); false always reschedules all.
+  // is what the full reschedule would do (see PlaceAddedLocked), and a progress report that
+  // leaves the scheduler's view unchanged keeps every plan (see KeepPlansLocked); false always
+  // reschedules all.
   bool incremental_placement = true;
 };
 
@@ -161,6 +163,12 @@ class Production {
     std::shared_lock lock(mu_);
     return incremental_placements_;
   }
+  // ProgressWithoutReschedule counts the progress reports answered by KeepPlansLocked (not a
+  // full reschedule): tests prove with it that that path ran.
+  int64_t ProgressWithoutReschedule() const {
+    std::shared_lock lock(mu_);
+    return progress_without_reschedule_;
+  }
 
  private:
   // Work is one unit of change: the transaction and the records it changes (applied to the
@@ -181,6 +189,9 @@ class Production {
     // PlanStable); `placed` is a new project placed on scheduler_'s grid (booked on commit).
     bool plan_stable = false;
     std::optional<sched::ProjectOut> placed;
+    // True when KeepPlansLocked kept every committed plan: the changed project looks the same to
+    // the scheduler, so the plans stay a fixed point and scheduler_'s grid stays as it is.
+    bool plans_kept = false;
   };
 
   Production(storage::Store* store, events::Outbox* outbox, ProductionOptions options);
@@ -205,6 +216,13 @@ class Production {
   std::optional<v1::ScheduleReport> PlaceAddedLocked(Work& work, const std::string& id,
                                                      std::string_view reason,
                                                      const common::v1::Actor& actor);
+  // KeepPlansLocked answers a change of the active project `id` in `work` (its only change)
+  // without rescheduling when the full reschedule would return the committed plans: they are a
+  // fixed point of it, the day is the same, and the project's scheduler input is unchanged (a
+  // started phase's progress changes only the effort of a phase whose plan is fixed). Returns
+  // the report the full reschedule would give (nothing moved), or nullopt when it is needed.
+  std::optional<v1::ScheduleReport> KeepPlansLocked(Work& work, const std::string& id,
+                                                    std::string_view reason);
   // SaveOutcomeLocked applies one project's scheduling outcome (`in` and `out`; its open
   // phases are `phase_index`) into `work` when its plan or risk changed, with its events, and
   // adds it to `report`.
@@ -283,6 +301,7 @@ class Production {
   // change to projects or resources).
   bool plan_stable_ = false;
   int64_t incremental_placements_ = 0;
+  int64_t progress_without_reschedule_ = 0;
   // Bumped by every commit that reaches the in-memory state (resources_, projects_,
   // scheduler_): what is computed from that state is valid for one generation.
   uint64_t generation_ = 0;

@@ -336,8 +336,9 @@ absl::StatusOr<v1::ReportPhaseProgressResponse> Production::ReportPhaseProgress(
   const std::string id = p.project_id();
   work.projects[id] = std::move(p);
   v1::ReportPhaseProgressResponse resp;
-  *resp.mutable_report() =
-      RescheduleLocked(work, absl::StrCat("progress on project ", id), req.actor());
+  const std::string reason = absl::StrCat("progress on project ", id);
+  std::optional<v1::ScheduleReport> kept = KeepPlansLocked(work, id, reason);
+  *resp.mutable_report() = kept ? *std::move(kept) : RescheduleLocked(work, reason, req.actor());
   *resp.mutable_project() = work.projects[id];
   RETURN_IF_ERROR(replay.Record(work.txn.batch(), resp));
   RETURN_IF_ERROR(CommitLocked(work));

@@ -1,8 +1,10 @@
-// Tests of the incremental placement of new projects: over random sequences of project
+// Tests of the incremental paths past the full reschedule: over random sequences of project
 // creations, a domain that places each new project on the remaining capacity (when its plans
 // are a fixed point of the full reschedule) ends every step with exactly the plans, risks and
-// reports of a domain that reschedules every project each time, and a full reschedule
-// afterwards moves nothing.
+// reports of a domain that reschedules every project each time; over random progress reports
+// (phases started, advanced, completed, days passing), a domain that keeps every plan when the
+// scheduler's view is unchanged does the same; and a full reschedule afterwards moves nothing.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -79,15 +81,107 @@ struct Domain {
 
 class IncrementalTest : public ::testing::TestWithParam<int> {
  protected:
+  // Populate creates the same random resources and 60 projects in both domains, checking after
+  // each creation that they report and plan alike; `titles` gets the projects' titles.
+  // With `tight`, some due dates are tight (projects late on what is left); without, every
+  // project has years.
+  void Populate(int seed, bool tight, Domain& inc, Domain& full,
+                std::vector<std::string>* titles);
+  // ExpectFullRescheduleMovesNothing reschedules `inc` in full and checks that every plan stays.
+  void ExpectFullRescheduleMovesNothing(Domain& inc, const std::vector<std::string>& titles);
+
   ::triad::testing::FakeClock clock_{absl::FromUnixSeconds(int64_t{20600} * 86400 + 3600)};
 };
 
 TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomCreations) {
   const int seed = GetParam();
-  std::mt19937_64 rng(seed);
-  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   Domain inc(clock_, true);
   Domain full(clock_, false);
+  std::vector<std::string> titles;
+  Populate(seed, /*tight=*/true, inc, full, &titles);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(full.p->IncrementalPlacements(), 0);
+  EXPECT_GT(inc.p->IncrementalPlacements(), 0) << "the incremental path never ran";
+  std::printf("seed %d: %lld of %zu projects placed incrementally\n", seed,
+              static_cast<long long>(inc.p->IncrementalPlacements()), titles.size());
+  ExpectFullRescheduleMovesNothing(inc, titles);
+}
+
+TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomProgressReports) {
+  const int seed = GetParam();
+  Domain inc(clock_, true);
+  Domain full(clock_, false);
+  std::vector<std::string> titles;
+  // Even seeds have tight due dates: late projects keep the plans from being a fixed point, so
+  // every report reschedules in full, as does every report with seed 3's tentative bookings.
+  const bool tight = seed % 2 == 0;
+  Populate(seed, tight, inc, full, &titles);
+  if (HasFatalFailure()) return;
+  std::mt19937_64 rng(seed + 1000);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  constexpr int kReports = 150;
+  int ok = 0;
+  for (int step = 0; step < kReports; ++step) {
+    // Days pass now and then, weeks at times: a started phase whose plan has run out is
+    // planned again for what is left of it, which its progress changes.
+    if (uni(0, 24) == 0) clock_.Advance(absl::Hours(24) * (uni(0, 2) == 0 ? uni(10, 40) : 1));
+    const std::string& title =
+        titles[static_cast<size_t>(uni(0, static_cast<int>(titles.size()) - 1))];
+    v1::GetProjectRequest get;
+    get.set_project_id(inc.id_of[title]);
+    absl::StatusOr<v1::Project> project = inc.p->GetProject(get);
+    ASSERT_TRUE(project.ok()) << project.status();
+    // The first open phase: started now and then, advanced mostly, completed at times.
+    const v1::Phase* open = nullptr;
+    for (const v1::Phase& ph : project->phases()) {
+      if (ph.state() != v1::PHASE_STATE_COMPLETED) {
+        open = &ph;
+        break;
+      }
+    }
+    if (open == nullptr) continue;
+    const double progress =
+        uni(0, 9) == 0 ? 100.0 : std::min(99.0, open->progress_percent() + uni(0, 15));
+    v1::ReportPhaseProgressRequest req;
+    req.set_phase_id(open->phase_id());
+    req.set_progress_percent(progress);
+    req.set_actual_effort_hours(uni(0, 200));
+    req.set_request_id(absl::StrCat("progress-", seed, "-", step));
+    *req.mutable_actor() = Planner();
+    req.set_project_id(inc.id_of[title]);
+    auto a = inc.p->ReportPhaseProgress(req);
+    req.set_project_id(full.id_of[title]);
+    auto b = full.p->ReportPhaseProgress(req);
+    ASSERT_EQ(a.status().code(), b.status().code())
+        << title << " step " << step << ": " << a.status() << " / " << b.status();
+    if (!a.ok()) continue;
+    ++ok;
+    EXPECT_EQ(a->report().phases_scheduled(), b->report().phases_scheduled()) << step;
+    EXPECT_EQ(a->report().phases_moved(), b->report().phases_moved()) << step;
+    EXPECT_EQ(a->report().total_shift_days(), b->report().total_shift_days()) << step;
+    EXPECT_EQ(a->report().moves_size(), b->report().moves_size()) << step;
+    EXPECT_EQ(a->report().projects_at_risk_size(), b->report().projects_at_risk_size()) << step;
+    for (const std::string& t : titles) {
+      ASSERT_EQ(inc.Plan(t), full.Plan(t))
+          << "after progress step " << step << " on " << title << ", project " << t;
+    }
+  }
+  EXPECT_GT(ok, kReports / 2);
+  EXPECT_EQ(full.p->ProgressWithoutReschedule(), 0);
+  if (!tight && seed != 3) {
+    EXPECT_GT(inc.p->ProgressWithoutReschedule(), 0) << "the plans were never kept";
+  }
+  std::printf("seed %d: %lld of %d progress reports kept every plan\n", seed,
+              static_cast<long long>(inc.p->ProgressWithoutReschedule()), ok);
+  ExpectFullRescheduleMovesNothing(inc, titles);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, IncrementalTest, ::testing::Values(1, 2, 3, 4, 5));
+
+void IncrementalTest::Populate(int seed, bool tight, Domain& inc, Domain& full,
+                               std::vector<std::string>* titles) {
+  std::mt19937_64 rng(seed);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   const std::vector<std::string> skills = {"architectural-design", "drafting", "equipment-design",
                                            "manufacturing",        "testing",  "installation"};
   for (size_t s = 0; s < skills.size(); ++s) {
@@ -108,7 +202,6 @@ TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomCreations) {
   }
   const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());
   constexpr int kProjects = 60;
-  std::vector<std::string> titles;
   for (int i = 0; i < kProjects; ++i) {
     v1::CreateProjectRequest req;
     const std::string title = absl::StrCat("p", seed, "-", i);
@@ -117,7 +210,8 @@ TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomCreations) {
                                                       : kSpecialisedEquipment);
     req.mutable_project()->set_title(title);
     // Some due dates are tight (late on what is left: the full reschedule decides), most not.
-    req.mutable_project()->set_due_date(absl::FormatCivilTime(today + uni(45, 900)));
+    req.mutable_project()->set_due_date(
+        absl::FormatCivilTime(today + (tight ? uni(45, 900) : uni(1500, 2500))));
     req.mutable_project()->set_effort_hours(uni(40, 600));
     req.mutable_project()->mutable_value()->set_currency("EUR");
     req.mutable_project()->mutable_value()->set_amount_minor(int64_t{100} * uni(1, 100000));
@@ -130,19 +224,19 @@ TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomCreations) {
     ASSERT_TRUE(b.ok()) << b.status();
     inc.id_of[title] = a->project().project_id();
     full.id_of[title] = b->project().project_id();
-    titles.push_back(title);
+    titles->push_back(title);
     EXPECT_EQ(a->report().phases_scheduled(), b->report().phases_scheduled()) << title;
     EXPECT_EQ(a->report().phases_moved(), b->report().phases_moved()) << title;
     EXPECT_EQ(a->report().total_shift_days(), b->report().total_shift_days()) << title;
     EXPECT_EQ(a->report().projects_at_risk_size(), b->report().projects_at_risk_size()) << title;
-    for (const std::string& t : titles) {
+    for (const std::string& t : *titles) {
       ASSERT_EQ(inc.Plan(t), full.Plan(t)) << "after creating " << title << ", project " << t;
     }
   }
-  EXPECT_EQ(full.p->IncrementalPlacements(), 0);
-  EXPECT_GT(inc.p->IncrementalPlacements(), 0) << "the incremental path never ran";
-  std::printf("seed %d: %lld of %d projects placed incrementally\n", seed,
-              static_cast<long long>(inc.p->IncrementalPlacements()), kProjects);
+}
+
+void IncrementalTest::ExpectFullRescheduleMovesNothing(Domain& inc,
+                                                       const std::vector<std::string>& titles) {
   // A full reschedule of the incremental domain agrees with every plan it made.
   std::map<std::string, std::string> before;
   for (const std::string& t : titles) before[t] = inc.Plan(t);
@@ -154,8 +248,6 @@ TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomCreations) {
   EXPECT_EQ(report->phases_moved(), 0);
   for (const std::string& t : titles) EXPECT_EQ(inc.Plan(t), before[t]) << t;
 }
-
-INSTANTIATE_TEST_SUITE_P(Seeds, IncrementalTest, ::testing::Values(1, 2, 3, 4, 5));
 
 }  // namespace
 }  // namespace triad::production
