@@ -2,8 +2,9 @@
 // projects x 5 phases on 300 resources; a feasibility probe under that load; the phases moved
 // when one project is added to that schedule; and total (value-weighted) tardiness of the
 // service's rule against earliest-due-date and ATC list scheduling on the same instances;
-// won deals applied one by one (OpportunityWon events, each committed) with 100, 1,000 and
-// 2,000 active projects, with the incremental placement and with a full reschedule per deal.
+// won deals applied one by one (OpportunityWon events, each committed) and progress reports on
+// started phases, with 100, 1,000 and 2,000 active projects, with the incremental paths and with
+// a full reschedule per change.
 // TRIAD_BENCH_SEED changes the instances.
 #include <chrono>
 #include <cstdio>
@@ -220,16 +221,27 @@ void DomainBench(const Problem& big) {
               Ms(std::chrono::steady_clock::now() - t0) / answers, date.c_str());
 }
 
-// WonDealsBench applies `deals` won deals one by one (each an OpportunityWon event applied and
-// committed as the consumer does) to a domain with `active` active projects (stored, planned
-// at start) on 300 resources, and prints events/s and how many were placed incrementally.
-void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
-  Problem inst = Instance(seed, active, 5, 300, 0.5);
+// StoredDomain is a production domain on its own store with `active` active projects (stored,
+// planned at start) on 300 resources with the service's lines' skills, on 2026-03-02.
+struct StoredDomain {
   ::triad::testing::TempDir dir;
+  ::triad::testing::ServiceStorage storage;
+  std::unique_ptr<Production> prod;
+};
+
+const absl::Time kBenchNow = absl::FromCivil(absl::CivilDay(2026, 3, 2), absl::UTCTimeZone());
+
+std::unique_ptr<StoredDomain> OpenStoredDomain(uint64_t seed, int active, bool incremental) {
+  Problem inst = Instance(seed, active, 5, 300, 0.5);
+  auto d = std::make_unique<StoredDomain>();
   auto storage =
-      ::triad::testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/production");
-  if (!storage.ok()) return;
-  auto repo = NewRocksRepository(storage->store.get());
+      ::triad::testing::OpenServiceStorage(d->dir.Sub("db"), ColumnFamilies(), "triad/production");
+  if (!storage.ok()) {
+    std::printf("stored domain: %s\n", storage.status().ToString().c_str());
+    return nullptr;
+  }
+  d->storage = *std::move(storage);
+  auto repo = NewRocksRepository(d->storage.store.get());
   rocksdb::WriteBatch batch;
   // The service's lines' skills, so won deals (default templates) find resources.
   static const std::vector<std::string> kLineSkills = {
@@ -244,17 +256,26 @@ void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
     PutProject(*repo, batch, StoredProject(pr, pr.due + 365));
   }
   MarkActiveIndexBuilt(*repo, batch);
-  if (!storage->store->Write(batch).ok()) return;
+  if (!d->storage.store->Write(batch).ok()) return nullptr;
   ProductionOptions o;
-  const absl::Time now = absl::FromCivil(absl::CivilDay(2026, 3, 2), absl::UTCTimeZone());
-  o.clock = [now] { return now; };
+  o.clock = [] { return kBenchNow; };
   o.incremental_placement = incremental;
-  auto created = Production::Create(storage->store.get(), storage->outbox.get(), o);
+  auto created = Production::Create(d->storage.store.get(), d->storage.outbox.get(), o);
   if (!created.ok()) {
-    std::printf("won deals bench: %s\n", created.status().ToString().c_str());
-    return;
+    std::printf("stored domain: %s\n", created.status().ToString().c_str());
+    return nullptr;
   }
-  Production& prod = **created;
+  d->prod = *std::move(created);
+  return d;
+}
+
+// WonDealsBench applies `deals` won deals one by one (each an OpportunityWon event applied and
+// committed as the consumer does) to a domain with `active` active projects (stored, planned
+// at start) on 300 resources, and prints events/s and how many were placed incrementally.
+void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
+  std::unique_ptr<StoredDomain> d = OpenStoredDomain(seed, active, incremental);
+  if (d == nullptr) return;
+  Production& prod = *d->prod;
   std::mt19937_64 rng(seed + 3);
   auto t0 = std::chrono::steady_clock::now();
   int failed = 0;
@@ -267,7 +288,7 @@ void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
     won.mutable_value()->set_amount_minor(5'000'000);
     won.mutable_value()->set_currency("CNY");
     const int days = std::uniform_int_distribution<int>(400, 1000)(rng);
-    *won.mutable_due_time() = util::ToProto(now + absl::Hours(24 * days));
+    *won.mutable_due_time() = util::ToProto(kBenchNow + absl::Hours(24 * days));
     won.set_estimated_effort_hours(std::uniform_int_distribution<int>(100, 600)(rng));
     events::Event e;
     e.id = events::NewEventId();
@@ -280,6 +301,50 @@ void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
   std::printf("| %d | %s | %d | %.0f | %.2f | %lld | %d |\n", active,
               incremental ? "incremental" : "full reschedule", deals, deals / (ms / 1000),
               ms / deals, static_cast<long long>(prod.IncrementalPlacements()), failed);
+}
+
+// ProgressBench starts the first phase of 10 of `active` stored projects (one progress report
+// each, not timed: a start reschedules in full), then times `reports` further progress reports
+// on those started phases (each an RPC of the domain, committed), round robin with rising
+// progress, and prints reports/s and how many kept every plan instead of rescheduling.
+void ProgressBench(uint64_t seed, int active, int reports, bool incremental) {
+  std::unique_ptr<StoredDomain> d = OpenStoredDomain(seed, active, incremental);
+  if (d == nullptr) return;
+  Production& prod = *d->prod;
+  constexpr int kStarted = 10;
+  std::vector<std::pair<std::string, std::string>> phases;  // project id, phase id
+  int failed = 0;
+  auto report = [&](const std::pair<std::string, std::string>& at, double percent, int n) {
+    v1::ReportPhaseProgressRequest req;
+    req.set_project_id(at.first);
+    req.set_phase_id(at.second);
+    req.set_progress_percent(percent);
+    req.set_request_id("progress-" + std::to_string(n));
+    req.mutable_actor()->set_id("u:bench");
+    if (!prod.ReportPhaseProgress(req).ok()) ++failed;
+  };
+  v1::ListProjectsRequest list;
+  list.set_page_size(kStarted);
+  auto page = prod.ListProjects(list);
+  if (!page.ok()) {
+    std::printf("progress bench: %s\n", page.status().ToString().c_str());
+    return;
+  }
+  for (const v1::Project& p : page->projects()) {
+    if (p.phases_size() > 0) phases.emplace_back(p.project_id(), p.phases(0).phase_id());
+  }
+  for (size_t i = 0; i < phases.size(); ++i) report(phases[i], 1, -1 - static_cast<int>(i));
+  const int64_t kept_before = prod.ProgressWithoutReschedule();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int n = 0; n < reports && !phases.empty(); ++n) {
+    const size_t i = static_cast<size_t>(n) % phases.size();
+    report(phases[i], std::min(99.0, 2.0 + static_cast<double>(n / phases.size())), n);
+  }
+  const double ms = Ms(std::chrono::steady_clock::now() - t0);
+  std::printf("| %d | %s | %d | %.0f | %.2f | %lld | %d |\n", active,
+              incremental ? "incremental" : "full reschedule", reports, reports / (ms / 1000),
+              ms / reports, static_cast<long long>(prod.ProgressWithoutReschedule() - kept_before),
+              failed);
 }
 
 int Main() {
@@ -390,6 +455,16 @@ int Main() {
     // deals measure that rate as well as 500 and keep `make bench` short.
     WonDealsBench(seed, active, active >= 2000 ? 100 : 500, true);
     WonDealsBench(seed, active, active >= 1000 ? 10 : 50, false);
+  }
+
+  // 6. Progress reports on started phases (each committed): reports/s.
+  std::printf(
+      "\nprogress reports on 10 started phases (300 resources, 5 phases per stored project):\n"
+      "| active projects | path | reports | reports/s | ms/report | plans kept | failed "
+      "|\n|---|---|---|---|---|---|---|\n");
+  for (int active : {100, 1000, 2000}) {
+    ProgressBench(seed, active, 500, true);
+    ProgressBench(seed, active, active >= 1000 ? 10 : 50, false);
   }
   return 0;
 }
