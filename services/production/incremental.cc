@@ -5,8 +5,9 @@
 //   with no late firm project re-dispatching cannot win), so it is placed alone on the kept
 //   grid instead of rescheduling every project (PlaceAddedLocked);
 // - a change that leaves the scheduler's input as it was (progress on a started phase whose
-//   plan is fixed) gets the committed plans back from the full reschedule, so they are kept as
-//   they are (KeepPlansLocked).
+//   plan is fixed), or only fixes a phase on the plan it has (a phase started), gets the
+//   committed plans back from the full reschedule, so they are kept as they are
+//   (KeepPlansLocked).
 #include <cmath>
 #include <map>
 #include <optional>
@@ -43,9 +44,36 @@ bool HasOwnPlan(const sched::PhaseIn& ph, const sched::PhaseOut& out) {
   return true;
 }
 
-// SameForScheduler is true when the scheduler sees `a` and `b` alike: everything it reads is
-// equal, but a fixed phase's effort, which only the ATC rule's priorities read (PlanStable holds
-// only under the service's rule), and of which only "is there any" matters for its parts.
+// StartsAsKept is true when phase `y` is phase `x` started: `x` is planned (not fixed) with a
+// plan of its own, and `y` is fixed on exactly that plan, main work and parts. When the plans
+// are a fixed point, the full reschedule kept `x`'s plan; booking it as fixed instead takes the
+// same capacity (the committed plans fit together, so the others still hold whatever is booked
+// first), so every plan and the grid come out the same.
+bool StartsAsKept(const sched::PhaseIn& x, const sched::PhaseIn& y) {
+  auto some = [](double hours) { return std::isfinite(hours) && hours > sched::kEps; };
+  if (x.fixed || !y.fixed || x.previous_allocation.empty() || x.id != y.id || x.skill != y.skill ||
+      x.previous_resource != y.previous_resource || x.previous_start != y.previous_start ||
+      y.fixed_resource != x.previous_resource || y.fixed_allocation != x.previous_allocation ||
+      x.parts.size() != y.parts.size()) {
+    return false;
+  }
+  for (size_t j = 0; j < x.parts.size(); ++j) {
+    const sched::PartIn& u = x.parts[j];
+    const sched::PartIn& v = y.parts[j];
+    if (u.skill != v.skill || some(u.effort_hours) != some(v.effort_hours) ||
+        v.fixed_resource != u.previous_resource || v.fixed_allocation != u.previous_allocation ||
+        (some(u.effort_hours) && u.previous_allocation.empty())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// SameForScheduler is true when the full reschedule gives `a` and `b` the same plans: the
+// scheduler sees them alike (everything it reads is equal, but a fixed phase's effort, which
+// only the ATC rule's priorities read, PlanStable holding only under the service's rule, and of
+// which only "is there any" matters for its parts), or `b` only starts a phase of `a` on the plan
+// it has (StartsAsKept).
 bool SameForScheduler(const sched::ProjectIn& a, const sched::ProjectIn& b) {
   auto some = [](double hours) { return std::isfinite(hours) && hours > sched::kEps; };
   if (a.id != b.id || a.due != b.due || a.value != b.value || a.tentative != b.tentative ||
@@ -55,6 +83,7 @@ bool SameForScheduler(const sched::ProjectIn& a, const sched::ProjectIn& b) {
   for (size_t k = 0; k < a.phases.size(); ++k) {
     const sched::PhaseIn& x = a.phases[k];
     const sched::PhaseIn& y = b.phases[k];
+    if (StartsAsKept(x, y)) continue;
     if (x.id != y.id || x.skill != y.skill || x.fixed != y.fixed ||
         x.fixed_resource != y.fixed_resource || x.fixed_allocation != y.fixed_allocation ||
         x.previous_resource != y.previous_resource || x.previous_start != y.previous_start ||

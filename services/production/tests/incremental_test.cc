@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,9 @@
 
 namespace triad::production {
 namespace {
+
+// A product line of the tests whose phases need a second resource beside the main one.
+constexpr char kCheckedLine[] = "checked-line";
 
 common::v1::Actor Planner() {
   common::v1::Actor a;
@@ -85,8 +89,11 @@ class IncrementalTest : public ::testing::TestWithParam<int> {
   // each creation that they report and plan alike; `titles` gets the projects' titles.
   // With `tight`, some due dates are tight (projects late on what is left); without, every
   // project has years.
-  void Populate(int seed, bool tight, Domain& inc, Domain& full,
-                std::vector<std::string>* titles);
+  void Populate(int seed, bool tight, Domain& inc, Domain& full, std::vector<std::string>* titles);
+  // AddProject creates the same random project (the `i`th) in both domains and checks that
+  // they report and plan alike after it.
+  void AddProject(int seed, bool tight, int i, std::mt19937_64& rng, Domain& inc, Domain& full,
+                  std::vector<std::string>* titles);
   // ExpectFullRescheduleMovesNothing reschedules `inc` in full and checks that every plan stays.
   void ExpectFullRescheduleMovesNothing(Domain& inc, const std::vector<std::string>& titles);
 
@@ -125,6 +132,19 @@ TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomProgressReports) {
     // Days pass now and then, weeks at times: a started phase whose plan has run out is
     // planned again for what is left of it, which its progress changes.
     if (uni(0, 24) == 0) clock_.Advance(absl::Hours(24) * (uni(0, 2) == 0 ? uni(10, 40) : 1));
+    // New projects now and then: placed on the grid the kept plans leave, as the full
+    // reschedule places them; and a feasibility answer, which reads that grid too.
+    if (uni(0, 7) == 0) {
+      AddProject(seed, tight, 1000 + step, rng, inc, full, &titles);
+      if (HasFatalFailure()) return;
+    }
+    v1::CheckFeasibilityRequest feasible;
+    feasible.set_product_line(uni(0, 1) ? kArchitecturalDesign : kSpecialisedEquipment);
+    feasible.set_effort_hours(uni(40, 600));
+    auto fa = inc.p->CheckFeasibility(feasible);
+    auto fb = full.p->CheckFeasibility(feasible);
+    ASSERT_TRUE(fa.ok() && fb.ok()) << fa.status() << " / " << fb.status();
+    EXPECT_EQ(fa->earliest_completion_date(), fb->earliest_completion_date()) << "step " << step;
     const std::string& title =
         titles[static_cast<size_t>(uni(0, static_cast<int>(titles.size()) - 1))];
     v1::GetProjectRequest get;
@@ -200,38 +220,64 @@ void IncrementalTest::Populate(int seed, bool tight, Domain& inc, Domain& full,
       ASSERT_TRUE(b.ok()) << b.status();
     }
   }
-  const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());
-  constexpr int kProjects = 60;
-  for (int i = 0; i < kProjects; ++i) {
-    v1::CreateProjectRequest req;
-    const std::string title = absl::StrCat("p", seed, "-", i);
-    req.mutable_project()->set_client_id(absl::StrCat("client-", uni(1, 9)));
-    req.mutable_project()->set_product_line(uni(0, 1) ? kArchitecturalDesign
-                                                      : kSpecialisedEquipment);
-    req.mutable_project()->set_title(title);
-    // Some due dates are tight (late on what is left: the full reschedule decides), most not.
-    req.mutable_project()->set_due_date(
-        absl::FormatCivilTime(today + (tight ? uni(45, 900) : uni(1500, 2500))));
-    req.mutable_project()->set_effort_hours(uni(40, 600));
-    req.mutable_project()->mutable_value()->set_currency("EUR");
-    req.mutable_project()->mutable_value()->set_amount_minor(int64_t{100} * uni(1, 100000));
-    // Seed 3 has tentative bookings now and then (never placed incrementally).
-    req.mutable_project()->set_tentative(seed == 3 && uni(0, 19) == 0);
-    *req.mutable_actor() = Planner();
-    auto a = inc.p->CreateProject(req);
-    auto b = full.p->CreateProject(req);
-    ASSERT_TRUE(a.ok()) << a.status();
-    ASSERT_TRUE(b.ok()) << b.status();
-    inc.id_of[title] = a->project().project_id();
-    full.id_of[title] = b->project().project_id();
-    titles->push_back(title);
-    EXPECT_EQ(a->report().phases_scheduled(), b->report().phases_scheduled()) << title;
-    EXPECT_EQ(a->report().phases_moved(), b->report().phases_moved()) << title;
-    EXPECT_EQ(a->report().total_shift_days(), b->report().total_shift_days()) << title;
-    EXPECT_EQ(a->report().projects_at_risk_size(), b->report().projects_at_risk_size()) << title;
-    for (const std::string& t : *titles) {
-      ASSERT_EQ(inc.Plan(t), full.Plan(t)) << "after creating " << title << ", project " << t;
+  // A line whose phases need a second resource beside the main one (parts).
+  v1::CreatePhaseTemplateVersionRequest tpl;
+  tpl.mutable_template_()->set_product_line(kCheckedLine);
+  tpl.mutable_template_()->set_default_effort_hours(200);
+  for (const char* skill : {"architectural-design", "drafting", "installation"}) {
+    v1::PhaseTemplate* ph = tpl.mutable_template_()->add_phases();
+    ph->set_name(skill);
+    ph->set_effort_share(1.0 / 3);
+    ph->set_required_skill(skill);
+    if (std::string_view(skill) != "drafting") {
+      v1::PhaseRequirement* check = ph->add_additional_requirements();
+      check->set_skill("testing");
+      check->set_effort_share(0.5);
     }
+  }
+  *tpl.mutable_actor() = Planner();
+  ASSERT_TRUE(inc.p->CreatePhaseTemplateVersion(tpl).ok());
+  ASSERT_TRUE(full.p->CreatePhaseTemplateVersion(tpl).ok());
+  for (int i = 0; i < 60; ++i) {
+    AddProject(seed, tight, i, rng, inc, full, titles);
+    if (HasFatalFailure()) return;
+  }
+}
+
+void IncrementalTest::AddProject(int seed, bool tight, int i, std::mt19937_64& rng, Domain& inc,
+                                 Domain& full, std::vector<std::string>* titles) {
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());
+  v1::CreateProjectRequest req;
+  const std::string title = absl::StrCat("p", seed, "-", i);
+  req.mutable_project()->set_client_id(absl::StrCat("client-", uni(1, 9)));
+  const int line = uni(0, 2);
+  req.mutable_project()->set_product_line(line == 0   ? kArchitecturalDesign
+                                          : line == 1 ? kSpecialisedEquipment
+                                                      : kCheckedLine);
+  req.mutable_project()->set_title(title);
+  // Some due dates are tight (late on what is left: the full reschedule decides), most not.
+  req.mutable_project()->set_due_date(
+      absl::FormatCivilTime(today + (tight ? uni(45, 900) : uni(1500, 2500))));
+  req.mutable_project()->set_effort_hours(uni(40, 600));
+  req.mutable_project()->mutable_value()->set_currency("EUR");
+  req.mutable_project()->mutable_value()->set_amount_minor(int64_t{100} * uni(1, 100000));
+  // Seed 3 has tentative bookings now and then (never placed incrementally).
+  req.mutable_project()->set_tentative(seed == 3 && uni(0, 19) == 0);
+  *req.mutable_actor() = Planner();
+  auto a = inc.p->CreateProject(req);
+  auto b = full.p->CreateProject(req);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  inc.id_of[title] = a->project().project_id();
+  full.id_of[title] = b->project().project_id();
+  titles->push_back(title);
+  EXPECT_EQ(a->report().phases_scheduled(), b->report().phases_scheduled()) << title;
+  EXPECT_EQ(a->report().phases_moved(), b->report().phases_moved()) << title;
+  EXPECT_EQ(a->report().total_shift_days(), b->report().total_shift_days()) << title;
+  EXPECT_EQ(a->report().projects_at_risk_size(), b->report().projects_at_risk_size()) << title;
+  for (const std::string& t : *titles) {
+    ASSERT_EQ(inc.Plan(t), full.Plan(t)) << "after creating " << title << ", project " << t;
   }
 }
 
