@@ -5,9 +5,10 @@
 //   with no late firm project re-dispatching cannot win), so it is placed alone on the kept
 //   grid instead of rescheduling every project (PlaceAddedLocked);
 // - a change that leaves the scheduler's input as it was (progress on a started phase whose
-//   plan is fixed), or only fixes a phase on the plan it has (a phase started), gets the
-//   committed plans back from the full reschedule, so they are kept as they are
-//   (KeepPlansLocked).
+//   plan is fixed), or only fixes a phase on the plan it has (a phase started), or completes a
+//   phase that the next one follows as planned, gets the committed plans back from the full
+//   reschedule, so they are kept as they are and the grid only loses the completed phase's
+//   bookings (KeepPlansLocked).
 #include <cmath>
 #include <map>
 #include <optional>
@@ -69,43 +70,99 @@ bool StartsAsKept(const sched::PhaseIn& x, const sched::PhaseIn& y) {
   return true;
 }
 
-// SameForScheduler is true when the full reschedule gives `a` and `b` the same plans: the
-// scheduler sees them alike (everything it reads is equal, but a fixed phase's effort, which
-// only the ATC rule's priorities read, PlanStable holding only under the service's rule, and of
-// which only "is there any" matters for its parts), or `b` only starts a phase of `a` on the plan
-// it has (StartsAsKept).
+bool SomeHours(double hours) { return std::isfinite(hours) && hours > sched::kEps; }
+
+// SamePhase is true when the scheduler sees phases `x` and `y` alike: everything it reads is
+// equal, but a fixed phase's effort, which only the ATC rule's priorities read (PlanStable holds
+// only under the service's rule), and of which only "is there any" matters for its parts.
+bool SamePhase(const sched::PhaseIn& x, const sched::PhaseIn& y) {
+  if (x.id != y.id || x.skill != y.skill || x.fixed != y.fixed ||
+      x.fixed_resource != y.fixed_resource || x.fixed_allocation != y.fixed_allocation ||
+      x.previous_resource != y.previous_resource || x.previous_start != y.previous_start ||
+      x.previous_allocation != y.previous_allocation || x.parts.size() != y.parts.size()) {
+    return false;
+  }
+  if (x.fixed ? SomeHours(x.effort_hours) != SomeHours(y.effort_hours)
+              : x.effort_hours != y.effort_hours) {
+    return false;
+  }
+  for (size_t j = 0; j < x.parts.size(); ++j) {
+    const sched::PartIn& u = x.parts[j];
+    const sched::PartIn& v = y.parts[j];
+    if (u.skill != v.skill || u.fixed_resource != v.fixed_resource ||
+        u.fixed_allocation != v.fixed_allocation || u.previous_resource != v.previous_resource ||
+        u.previous_allocation != v.previous_allocation) {
+      return false;
+    }
+    if (x.fixed ? SomeHours(u.effort_hours) != SomeHours(v.effort_hours)
+                : u.effort_hours != v.effort_hours) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool SameProject(const sched::ProjectIn& a, const sched::ProjectIn& b) {
+  return a.id == b.id && a.due == b.due && a.value == b.value && a.tentative == b.tentative;
+}
+
+// SameForScheduler is true when the full reschedule gives `a` and `b` the same plans: every
+// phase is the same to it (SamePhase), or `b` only starts a phase of `a` on the plan it has
+// (StartsAsKept).
 bool SameForScheduler(const sched::ProjectIn& a, const sched::ProjectIn& b) {
-  auto some = [](double hours) { return std::isfinite(hours) && hours > sched::kEps; };
-  if (a.id != b.id || a.due != b.due || a.value != b.value || a.tentative != b.tentative ||
-      a.release != b.release || a.phases.size() != b.phases.size()) {
+  if (!SameProject(a, b) || a.release != b.release || a.phases.size() != b.phases.size()) {
     return false;
   }
   for (size_t k = 0; k < a.phases.size(); ++k) {
-    const sched::PhaseIn& x = a.phases[k];
-    const sched::PhaseIn& y = b.phases[k];
-    if (StartsAsKept(x, y)) continue;
-    if (x.id != y.id || x.skill != y.skill || x.fixed != y.fixed ||
-        x.fixed_resource != y.fixed_resource || x.fixed_allocation != y.fixed_allocation ||
-        x.previous_resource != y.previous_resource || x.previous_start != y.previous_start ||
-        x.previous_allocation != y.previous_allocation || x.parts.size() != y.parts.size()) {
+    if (!StartsAsKept(a.phases[k], b.phases[k]) && !SamePhase(a.phases[k], b.phases[k])) {
       return false;
     }
-    if (x.fixed ? some(x.effort_hours) != some(y.effort_hours) : x.effort_hours != y.effort_hours) {
+  }
+  return true;
+}
+
+// Booking is one piece of a plan on the grid: its resource and days.
+using Booking = std::pair<std::string, sched::Allocation>;
+
+// CompletesAsKept is true when `b` is `a` with its first open phase completed today and nothing
+// else changed (every later phase the same, SamePhase), and the phase after it, if any, starts
+// from `b`'s release on (the day after today) with all of its plan. When the plans are a fixed
+// point, the full reschedule then keeps every other plan (the capacity the completed phase
+// leaves is only freed: with no late project nothing is re-dispatched into it), so the plans
+// stay and the grid loses the completed phase's bookings, which `freed` gets.
+bool CompletesAsKept(const sched::ProjectIn& a, const sched::ProjectIn& b, sched::Day today,
+                     std::vector<Booking>* freed) {
+  if (!SameProject(a, b) || a.phases.empty() || b.phases.size() + 1 != a.phases.size()) {
+    return false;
+  }
+  for (size_t k = 0; k < b.phases.size(); ++k) {
+    if (!SamePhase(a.phases[k + 1], b.phases[k])) return false;
+  }
+  if (!b.phases.empty()) {
+    const sched::Day from = std::max(b.release, today);
+    auto starts_on_time = [&](const sched::Allocation& alloc) {
+      return std::all_of(alloc.begin(), alloc.end(),
+                         [&](const auto& d) { return d.first >= from; });
+    };
+    const sched::PhaseIn& next = b.phases.front();
+    if (!starts_on_time(next.fixed ? next.fixed_allocation : next.previous_allocation)) {
       return false;
     }
-    for (size_t j = 0; j < x.parts.size(); ++j) {
-      const sched::PartIn& u = x.parts[j];
-      const sched::PartIn& v = y.parts[j];
-      if (u.skill != v.skill || u.fixed_resource != v.fixed_resource ||
-          u.fixed_allocation != v.fixed_allocation || u.previous_resource != v.previous_resource ||
-          u.previous_allocation != v.previous_allocation) {
-        return false;
-      }
-      if (x.fixed ? some(u.effort_hours) != some(v.effort_hours)
-                  : u.effort_hours != v.effort_hours) {
+    for (const sched::PartIn& part : next.parts) {
+      if (!starts_on_time(next.fixed ? part.fixed_allocation : part.previous_allocation)) {
         return false;
       }
     }
+  }
+  // What the completed phase had booked (a fixed phase as fixed, any other as kept).
+  const sched::PhaseIn& done = a.phases.front();
+  freed->clear();
+  freed->emplace_back(done.fixed ? done.fixed_resource : done.previous_resource,
+                      done.fixed ? done.fixed_allocation : done.previous_allocation);
+  for (const sched::PartIn& part : done.parts) {
+    if (!SomeHours(part.effort_hours)) continue;
+    freed->emplace_back(done.fixed ? part.fixed_resource : part.previous_resource,
+                        done.fixed ? part.fixed_allocation : part.previous_allocation);
   }
   return true;
 }
@@ -212,14 +269,18 @@ std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const 
   if (changed == work.projects.end() || committed == projects_.end()) return std::nullopt;
   const v1::Project& after = changed->second;
   const v1::Project& before = committed->second;
-  if (after.state() != v1::PROJECT_STATE_ACTIVE || after.tentative() || before.tentative()) {
+  // A completed project (its last phase completed) leaves the schedule, as it does the full one.
+  if ((after.state() != v1::PROJECT_STATE_ACTIVE && after.state() != v1::PROJECT_STATE_COMPLETED) ||
+      after.tentative() || before.tentative()) {
     return std::nullopt;
   }
   const sched::Day today = Today();
   if (scheduler_->Today() != today) return std::nullopt;  // a new day: plans may not hold
-  if (!SameForScheduler(ToSchedulerProject(before, today), ToSchedulerProject(after, today))) {
-    return std::nullopt;
-  }
+  const sched::ProjectIn was = ToSchedulerProject(before, today);
+  const sched::ProjectIn is = ToSchedulerProject(after, today);
+  std::vector<Booking> freed;
+  const bool same = after.state() == v1::PROJECT_STATE_ACTIVE && SameForScheduler(was, is);
+  if (!same && !CompletesAsKept(was, is, today, &freed)) return std::nullopt;
   v1::ScheduleReport report;
   report.set_reason(std::string(reason));
   report.set_phases_moved(0);
@@ -237,6 +298,7 @@ std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const 
   report.set_phases_scheduled(open);
   work.plan_stable = true;
   work.plans_kept = true;
+  work.freed = std::move(freed);
   return report;
 }
 

@@ -176,11 +176,13 @@ void Production::Stage(Work& work) {
   auto placed = std::make_shared<std::optional<sched::ProjectOut>>(std::move(work.placed));
   const bool stable = work.plan_stable;
   const bool kept = work.plans_kept;
+  auto freed = std::make_shared<std::vector<std::pair<std::string, sched::Allocation>>>(
+      std::move(work.freed));
   const bool changed = !resources->empty() || !projects->empty() || !removed->empty();
   work.placed.reset();
   work.opportunity_index.clear();
   work.txn.AfterCommit(
-      [this, resources, projects, removed, scheduler, placed, stable, kept, changed] {
+      [this, resources, projects, removed, scheduler, placed, stable, kept, freed, changed] {
         ++generation_;
         for (auto& [id, r] : *resources) resources_[id] = std::move(r);
         for (auto& [id, p] : *projects) {
@@ -198,7 +200,9 @@ void Production::Stage(Work& work) {
           scheduler_->Commit(**placed);  // the grid now holds the new project too
           ++incremental_placements_;
         } else if (kept && scheduler_ != nullptr && plan_stable_) {
-          ++progress_without_reschedule_;  // the plans and the grid stay as they are
+          // The plans stay as they are; a completed phase's bookings leave the grid.
+          for (const auto& [resource, allocation] : *freed) scheduler_->Free(resource, allocation);
+          ++progress_without_reschedule_;
         } else if (changed) {
           plan_stable_ = false;  // changed without a reschedule: the next one is a full one
         }
@@ -305,9 +309,12 @@ void Production::SaveOutcomeLocked(Work& work, const std::string& id,
   if (out.late && !next.tentative() && report.projects_at_risk_size() < kMaxReportedMoves) {
     report.add_projects_at_risk(next.project_id());
   }
+  // A plan on the same days and resources is no news for the events, but hours spread
+  // differently are stored: the next reschedule keeps, and the utilisation view shows, what
+  // the grid holds.
   const bool plan_changed = !SamePlan(before, next);
-  if (!plan_changed && next.scheduled() && was_at_risk == next.at_risk() &&
-      before.risk_reason() == next.risk_reason()) {
+  if (!plan_changed && SameAllocations(before, next) && next.scheduled() &&
+      was_at_risk == next.at_risk() && before.risk_reason() == next.risk_reason()) {
     return;
   }
   const bool first = !next.scheduled();

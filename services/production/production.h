@@ -192,6 +192,8 @@ class Production {
     // True when KeepPlansLocked kept every committed plan: the changed project looks the same to
     // the scheduler, so the plans stay a fixed point and scheduler_'s grid stays as it is.
     bool plans_kept = false;
+    // The bookings of a phase completed with the plans kept, freed on scheduler_'s grid on commit.
+    std::vector<std::pair<std::string, sched::Allocation>> freed;
   };
 
   Production(storage::Store* store, events::Outbox* outbox, ProductionOptions options);
@@ -219,8 +221,10 @@ class Production {
   // KeepPlansLocked answers a change of the active project `id` in `work` (its only change)
   // without rescheduling when the full reschedule would return the committed plans: they are a
   // fixed point of it, the day is the same, and the project's scheduler input is unchanged (a
-  // started phase's progress changes only the effort of a phase whose plan is fixed). Returns
-  // the report the full reschedule would give (nothing moved), or nullopt when it is needed.
+  // started phase's progress changes only the effort of a phase whose plan is fixed), or a
+  // phase is started on the plan it has, or the first open phase is completed with the next one
+  // still following it as planned (its bookings are then freed on commit). Returns the report
+  // the full reschedule would give (nothing moved), or nullopt when it is needed.
   std::optional<v1::ScheduleReport> KeepPlansLocked(Work& work, const std::string& id,
                                                     std::string_view reason);
   // SaveOutcomeLocked applies one project's scheduling outcome (`in` and `out`; its open

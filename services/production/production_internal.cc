@@ -189,11 +189,51 @@ bool SamePlan(const v1::Project& a, const v1::Project& b) {
   return true;
 }
 
+bool SameAllocations(const v1::Project& a, const v1::Project& b) {
+  using Days = google::protobuf::RepeatedPtrField<v1::DayAllocation>;
+  auto same = [](const Days& x, const Days& y) {
+    if (x.size() != y.size()) return false;
+    for (int i = 0; i < x.size(); ++i) {
+      if (x[i].date() != y[i].date() || x[i].hours() != y[i].hours()) return false;
+    }
+    return true;
+  };
+  if (a.phases_size() != b.phases_size()) return false;
+  for (int k = 0; k < a.phases_size(); ++k) {
+    const v1::Phase& x = a.phases(k);
+    const v1::Phase& y = b.phases(k);
+    if (!same(x.allocations(), y.allocations()) ||
+        x.additional_assignments_size() != y.additional_assignments_size()) {
+      return false;
+    }
+    for (int j = 0; j < x.additional_assignments_size(); ++j) {
+      if (!same(x.additional_assignments(j).allocations(),
+                y.additional_assignments(j).allocations())) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 namespace {
 
 // SameDay is true when `stored` is what ApplyPlan stores for `day`.
 bool SameDay(const std::string& stored, sched::Day day) {
   return day >= 0 ? stored == sched::FormatDay(day) : stored.empty();
+}
+
+// SameHours is true when `stored` is what ApplyPlan stores for `allocation`.
+bool SameHours(const google::protobuf::RepeatedPtrField<v1::DayAllocation>& stored,
+               const sched::Allocation& allocation) {
+  if (static_cast<size_t>(stored.size()) != allocation.size()) return false;
+  for (size_t i = 0; i < allocation.size(); ++i) {
+    const v1::DayAllocation& a = stored[static_cast<int>(i)];
+    if (a.hours() != allocation[i].second || sched::ParseDay(a.date()) != allocation[i].first) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -208,14 +248,15 @@ bool PlanUnchanged(const v1::Project& p, const std::vector<int>& phase_index,
     const v1::Phase& ph = p.phases(phase_index[k]);
     const sched::PhaseOut& po = out.phases[k];
     if (ph.resource_id() != po.resource || !SameDay(ph.planned_start_date(), po.start) ||
-        !SameDay(ph.planned_end_date(), po.end) || ph.unschedulable_reason() != po.unschedulable) {
+        !SameDay(ph.planned_end_date(), po.end) || ph.unschedulable_reason() != po.unschedulable ||
+        !SameHours(ph.allocations(), po.allocation)) {
       return false;
     }
     for (int j = 0; j < ph.additional_assignments_size(); ++j) {
       const v1::PhaseAssignment& extra = ph.additional_assignments(j);
       if (static_cast<size_t>(j) >= po.parts.size() || !po.unschedulable.empty()) {
         if (!extra.resource_id().empty() || !extra.planned_start_date().empty() ||
-            !extra.planned_end_date().empty()) {
+            !extra.planned_end_date().empty() || !extra.allocations().empty()) {
           return false;
         }
         continue;
@@ -223,7 +264,8 @@ bool PlanUnchanged(const v1::Project& p, const std::vector<int>& phase_index,
       const sched::PartOut& part = po.parts[j];
       if (extra.resource_id() != part.resource ||
           !SameDay(extra.planned_start_date(), part.start) ||
-          !SameDay(extra.planned_end_date(), part.end)) {
+          !SameDay(extra.planned_end_date(), part.end) ||
+          !SameHours(extra.allocations(), part.allocation)) {
         return false;
       }
     }

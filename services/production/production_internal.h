@@ -56,12 +56,20 @@ sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today);
 // ApplyPlan writes a scheduled phase's plan into the phase.
 void ApplyPlan(const sched::PhaseOut& out, v1::Phase& phase);
 
-// SamePlan is true when both versions plan every phase identically and end on the same day.
+// SamePlan is true when both versions plan every phase (main work and parts) on the same
+// resources from the same start to the same end day, and end on the same day: what the
+// plan's events carry.
 bool SamePlan(const v1::Project& a, const v1::Project& b);
+
+// SameAllocations is true when both versions book the same hours on the same days for every
+// phase's main work and parts (a plan can keep its days and resources and still spread its
+// hours differently).
+bool SameAllocations(const v1::Project& a, const v1::Project& b);
 
 // PlanUnchanged is true when applying `out` to `p` (ApplyPlan on the phases `phase_index`,
 // out.phases[k] to p.phases(phase_index[k]), and out.end as the planned end) would leave it
-// SamePlan with `p`: the comparison a reschedule makes for every project, without the copy.
+// SamePlan and SameAllocations with `p`: the comparison a reschedule makes for every project,
+// without the copy.
 bool PlanUnchanged(const v1::Project& p, const std::vector<int>& phase_index,
                    const sched::ProjectOut& out);
 

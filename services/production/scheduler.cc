@@ -391,6 +391,13 @@ void Scheduler::Commit(const ProjectOut& placed) {
   }
 }
 
+void Scheduler::Free(const std::string& resource, const Allocation& allocation) {
+  if (grid_ == nullptr) return;
+  const int r = grid_->Index(resource);
+  if (r < 0) return;
+  for (const auto& [d, h] : allocation) grid_->Free(r, d, h);
+}
+
 double Scheduler::RemainingHours(int index, Day day) const {
   return grid_ ? grid_->Remaining(index, day) : 0;
 }

@@ -183,6 +183,10 @@ class Scheduler {
   // had placed it: the next Probe sees its capacity taken.
   void Commit(const ProjectOut& placed);
 
+  // Free returns `allocation` on `resource` to the kept grid, as if the last Run had not booked
+  // it (a phase completed before its plan ran out): the next Probe sees the capacity free.
+  void Free(const std::string& resource, const Allocation& allocation);
+
   // RemainingHours is the capacity left for resource `index` (in the last problem) on `day`.
   double RemainingHours(int index, Day day) const;
   // CapacityHours is the capacity of resource `index` on `day` (0 on days off or inactive).

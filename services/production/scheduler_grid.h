@@ -69,6 +69,13 @@ class Grid {
     x.owner[d - today_] = owner;  // the last phase booked on the day
     while (x.first_free < horizon_ && Remaining(r, today_ + x.first_free) <= kEps) ++x.first_free;
   }
+  // Free returns `hours` of day `d` to resource `r` (a booking that is no longer needed).
+  void Free(int r, Day d, double hours) {
+    if (d < today_ || d >= end()) return;
+    Res& x = res_[r];
+    x.used[d - today_] = std::max(0.0, x.used[d - today_] - hours);
+    if (Remaining(r, d) > kEps) x.first_free = std::min(x.first_free, d - today_);
+  }
   Day FirstFree(int r) const { return today_ + res_[r].first_free; }
   int32_t Owner(int r, Day d) const {
     if (d < today_ || d >= end()) return -1;

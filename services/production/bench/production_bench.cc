@@ -2,10 +2,9 @@
 // projects x 5 phases on 300 resources; a feasibility probe under that load; the phases moved
 // when one project is added to that schedule; and total (value-weighted) tardiness of the
 // service's rule against earliest-due-date and ATC list scheduling on the same instances;
-// won deals applied one by one (OpportunityWon events, each committed) and progress reports on
-// started phases, with 100, 1,000 and 2,000 active projects, with the incremental paths and with
-// a full reschedule per change.
-// TRIAD_BENCH_SEED changes the instances.
+// won deals applied one by one (OpportunityWon events, each committed) and progress reports
+// (phases started, advanced, completed), with 100, 1,000 and 2,000 active projects, with the
+// incremental paths and with a full reschedule per change. TRIAD_BENCH_SEED changes the instances.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -304,9 +303,10 @@ void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
 }
 
 // ProgressBench starts the first phase of 10 of `active` stored projects (one progress report
-// each), then sends `reports` further progress reports on those started phases, round robin
-// with rising progress (each an RPC of the domain, committed), and prints the time per start,
-// the advances' reports/s and how many reports of each kept every plan instead of rescheduling.
+// each), sends `reports` further progress reports on those started phases, round robin with
+// rising progress, then completes them (each report an RPC of the domain, committed), and prints
+// the time per start and per completion, the advances' reports/s and how many reports of each
+// kind kept every plan instead of rescheduling.
 void ProgressBench(uint64_t seed, int active, int reports, bool incremental) {
   std::unique_ptr<StoredDomain> d = OpenStoredDomain(seed, active, incremental);
   if (d == nullptr) return;
@@ -344,10 +344,17 @@ void ProgressBench(uint64_t seed, int active, int reports, bool incremental) {
     report(phases[i], std::min(99.0, 2.0 + static_cast<double>(n / phases.size())), n);
   }
   const double ms = Ms(std::chrono::steady_clock::now() - t0);
-  std::printf("| %d | %s | %zu | %.2f | %lld | %d | %.0f | %.2f | %lld | %d |\n", active,
-              incremental ? "incremental" : "full reschedule", phases.size(), start_ms,
+  const int64_t kept_advances = prod.ProgressWithoutReschedule() - kept_starts;
+  t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < phases.size(); ++i) report(phases[i], 100, reports + static_cast<int>(i));
+  const double complete_ms =
+      Ms(std::chrono::steady_clock::now() - t0) / std::max<size_t>(1, phases.size());
+  const int64_t kept_completions = prod.ProgressWithoutReschedule() - kept_starts - kept_advances;
+  std::printf("| %d | %s | %zu | %.2f | %lld | %d | %.0f | %.2f | %lld | %.2f | %lld | %d |\n",
+              active, incremental ? "incremental" : "full reschedule", phases.size(), start_ms,
               static_cast<long long>(kept_starts), reports, reports / (ms / 1000), ms / reports,
-              static_cast<long long>(prod.ProgressWithoutReschedule() - kept_starts), failed);
+              static_cast<long long>(kept_advances), complete_ms,
+              static_cast<long long>(kept_completions), failed);
 }
 
 int Main() {
@@ -462,10 +469,11 @@ int Main() {
 
   // 6. Progress reports on started phases (each committed): reports/s.
   std::printf(
-      "\nprogress reports: 10 phases started, then advanced (300 resources, 5 phases per stored "
-      "project):\n"
+      "\nprogress reports: 10 phases started, advanced, then completed (300 resources, 5 phases "
+      "per stored project):\n"
       "| active projects | path | starts | ms/start | starts kept | advances | advances/s | "
-      "ms/advance | advances kept | failed |\n|---|---|---|---|---|---|---|---|---|---|\n");
+      "ms/advance | advances kept | ms/completion | completions kept | failed |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int active : {100, 1000, 2000}) {
     ProgressBench(seed, active, 500, true);
     ProgressBench(seed, active, active >= 1000 ? 10 : 50, false);

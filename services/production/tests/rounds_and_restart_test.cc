@@ -256,8 +256,8 @@ TEST_F(RoundsAndRestartTest, RejectedSignOffIsRequestedAgainInANewRound) {
 }
 
 // A reschedule skips the projects whose plan did not change without copying them:
-// PlanUnchanged must answer exactly what ApplyPlan followed by SamePlan answers, over random
-// plans that differ from the stored one in any field (or not at all).
+// PlanUnchanged must answer exactly what ApplyPlan followed by SamePlan and SameAllocations
+// answers, over random plans that differ from the stored one in any field (or not at all).
 TEST(PlanUnchangedTest, AgreesWithApplyingThePlanAndComparing) {
   std::mt19937_64 rng(7);
   auto pick = [&](int n) { return static_cast<int>(rng() % n); };
@@ -267,6 +267,7 @@ TEST(PlanUnchangedTest, AgreesWithApplyingThePlanAndComparing) {
     part.resource = resources[pick(3)];
     part.start = pick(3) == 0 ? -1 : 20000 + pick(3);
     part.end = pick(3) == 0 ? -1 : 20005 + pick(3);
+    if (pick(2) == 0) part.allocation.push_back({20000 + pick(3), 1.0 + pick(4)});
     return part;
   };
   int unchanged = 0, changed = 0;
@@ -291,7 +292,7 @@ TEST(PlanUnchangedTest, AgreesWithApplyingThePlanAndComparing) {
       ApplyPlan(po, *ph);
       if (pick(3) == 0) {
         sched::PhaseOut other = po;
-        switch (pick(5)) {
+        switch (pick(7)) {
           case 0:
             other.resource = resources[pick(3)];
             break;
@@ -303,6 +304,12 @@ TEST(PlanUnchangedTest, AgreesWithApplyingThePlanAndComparing) {
             break;
           case 3:
             other.unschedulable = pick(2) == 0 ? "" : "resource on leave";
+            break;
+          case 4:  // the same days, the hours spread differently
+            other.allocation.back().second += 0.5 * (1 + pick(2));
+            break;
+          case 5:  // one more day
+            other.allocation.push_back({20004, 2.0});
             break;
           default:
             if (!other.parts.empty()) other.parts[pick(other.parts.size())] = random_part();
@@ -320,7 +327,7 @@ TEST(PlanUnchangedTest, AgreesWithApplyingThePlanAndComparing) {
       ApplyPlan(out.phases[k], *applied.mutable_phases(index[k]));
     }
     applied.set_planned_end_date(out.end >= 0 ? sched::FormatDay(out.end) : "");
-    const bool expected = SamePlan(stored, applied);
+    const bool expected = SamePlan(stored, applied) && SameAllocations(stored, applied);
     ASSERT_EQ(PlanUnchanged(stored, index, out), expected)
         << "round " << round << "\nstored: " << stored.ShortDebugString()
         << "\napplied: " << applied.ShortDebugString();
