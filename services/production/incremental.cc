@@ -167,6 +167,28 @@ bool CompletesAsKept(const sched::ProjectIn& a, const sched::ProjectIn& b, sched
   return true;
 }
 
+// NothingMovedReport is the report of a reschedule that moved nothing: it counts the open
+// phases of every project in `projects`, `id`'s as in `as` when given, as the full reschedule
+// counts the active projects' phases.
+v1::ScheduleReport NothingMovedReport(const std::map<std::string, v1::Project>& projects,
+                                      std::string_view reason, absl::Time now,
+                                      const std::string& id, const v1::Project* as) {
+  v1::ScheduleReport report;
+  report.set_reason(std::string(reason));
+  report.set_phases_moved(0);
+  report.set_total_shift_days(0);
+  *report.mutable_schedule_time() = util::ToProto(now);
+  int open = 0;
+  for (const auto& [project_id, project] : projects) {
+    const v1::Project& p = as != nullptr && project_id == id ? *as : project;
+    for (const v1::Phase& ph : p.phases()) {
+      if (ph.state() != v1::PHASE_STATE_COMPLETED) ++open;
+    }
+  }
+  report.set_phases_scheduled(open);
+  return report;
+}
+
 }  // namespace
 
 bool PlanStable(const sched::Problem& problem, const sched::Result& result,
@@ -229,20 +251,9 @@ std::optional<v1::ScheduleReport> Production::PlaceAddedLocked(Work& work, const
   }
 
   const absl::Time now = Now();
-  v1::ScheduleReport report;
-  report.set_reason(std::string(reason));
-  report.set_phases_moved(0);
-  report.set_total_shift_days(0);
-  *report.mutable_schedule_time() = util::ToProto(now);
   // The other projects keep their plans; the report counts their open phases as the full
-  // reschedule does.
-  int others = 0;
-  for (const auto& [other_id, other] : projects_) {
-    for (const v1::Phase& ph : other.phases()) {
-      if (ph.state() != v1::PHASE_STATE_COMPLETED) ++others;
-    }
-  }
-  report.set_phases_scheduled(others);
+  // reschedule does (SaveOutcomeLocked adds the new project's).
+  v1::ScheduleReport report = NothingMovedReport(projects_, reason, now, "", nullptr);
   std::vector<int> phase_index;
   for (int k = 0; k < p.phases_size(); ++k) {
     if (p.phases(k).state() != v1::PHASE_STATE_COMPLETED) phase_index.push_back(k);
@@ -281,21 +292,8 @@ std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const 
   std::vector<Booking> freed;
   const bool same = after.state() == v1::PROJECT_STATE_ACTIVE && SameForScheduler(was, is);
   if (!same && !CompletesAsKept(was, is, today, &freed)) return std::nullopt;
-  v1::ScheduleReport report;
-  report.set_reason(std::string(reason));
-  report.set_phases_moved(0);
-  report.set_total_shift_days(0);
-  *report.mutable_schedule_time() = util::ToProto(Now());
-  // The full reschedule counts every active project's open phases (and, its plans being a
-  // fixed point, reports no move and no project at risk).
-  int open = 0;
-  for (const auto& [other_id, other] : projects_) {
-    const v1::Project& p = other_id == id ? after : other;
-    for (const v1::Phase& ph : p.phases()) {
-      if (ph.state() != v1::PHASE_STATE_COMPLETED) ++open;
-    }
-  }
-  report.set_phases_scheduled(open);
+  // The full reschedule, its plans being a fixed point, reports no move and no project at risk.
+  v1::ScheduleReport report = NothingMovedReport(projects_, reason, Now(), id, &after);
   work.plan_stable = true;
   work.plans_kept = true;
   work.freed = std::move(freed);
