@@ -9,6 +9,9 @@
 //   phase that the next one follows as planned, gets the committed plans back from the full
 //   reschedule, so they are kept as they are and the grid only loses the completed phase's
 //   bookings (KeepPlansLocked).
+// And when the last full reschedule gave every committed plan back unchanged (late projects or
+// not), the same problem gives them back again: a change that leaves the scheduler's input as
+// it was keeps them too (KeepPlansLocked).
 #include <cmath>
 #include <map>
 #include <optional>
@@ -104,6 +107,18 @@ bool SamePhase(const sched::PhaseIn& x, const sched::PhaseIn& y) {
 
 bool SameProject(const sched::ProjectIn& a, const sched::ProjectIn& b) {
   return a.id == b.id && a.due == b.due && a.value == b.value && a.tentative == b.tentative;
+}
+
+// SameInput is true when the scheduler sees `a` and `b` alike: the same project, release and
+// phases (SamePhase).
+bool SameInput(const sched::ProjectIn& a, const sched::ProjectIn& b) {
+  if (!SameProject(a, b) || a.release != b.release || a.phases.size() != b.phases.size()) {
+    return false;
+  }
+  for (size_t k = 0; k < a.phases.size(); ++k) {
+    if (!SamePhase(a.phases[k], b.phases[k])) return false;
+  }
+  return true;
 }
 
 // SameForScheduler is true when the full reschedule gives `a` and `b` the same plans: every
@@ -267,7 +282,8 @@ std::optional<v1::ScheduleReport> Production::PlaceAddedLocked(Work& work, const
 
 std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const std::string& id,
                                                               std::string_view reason) {
-  if (!options_.incremental_placement || !plan_stable_ || scheduler_ == nullptr) {
+  if (!options_.incremental_placement || !(plan_stable_ || plan_reproduces_) ||
+      scheduler_ == nullptr) {
     return std::nullopt;
   }
   // Nothing else changes in this work.
@@ -290,11 +306,16 @@ std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const 
   const sched::ProjectIn was = ToSchedulerProject(before, today);
   const sched::ProjectIn is = ToSchedulerProject(after, today);
   std::vector<Booking> freed;
-  const bool same = after.state() == v1::PROJECT_STATE_ACTIVE && SameForScheduler(was, is);
-  if (!same && !CompletesAsKept(was, is, today, &freed)) return std::nullopt;
+  if (plan_stable_) {
+    const bool same = after.state() == v1::PROJECT_STATE_ACTIVE && SameForScheduler(was, is);
+    if (!same && !CompletesAsKept(was, is, today, &freed)) return std::nullopt;
+  } else if (after.state() != v1::PROJECT_STATE_ACTIVE || !SameInput(was, is)) {
+    // Not a fixed point (late projects): only the very same problem gives the plans back.
+    return std::nullopt;
+  }
   // The full reschedule, its plans being a fixed point, reports no move and no project at risk.
   v1::ScheduleReport report = NothingMovedReport(projects_, reason, Now(), id, &after);
-  work.plan_stable = true;
+  work.plan_stable = plan_stable_;
   work.plans_kept = true;
   work.freed = std::move(freed);
   return report;

@@ -176,37 +176,41 @@ void Production::Stage(Work& work) {
   auto placed = std::make_shared<std::optional<sched::ProjectOut>>(std::move(work.placed));
   const bool stable = work.plan_stable;
   const bool kept = work.plans_kept;
+  const bool reproduces = work.plan_reproduces;
   auto freed = std::make_shared<std::vector<std::pair<std::string, sched::Allocation>>>(
       std::move(work.freed));
   const bool changed = !resources->empty() || !projects->empty() || !removed->empty();
   work.placed.reset();
   work.opportunity_index.clear();
-  work.txn.AfterCommit(
-      [this, resources, projects, removed, scheduler, placed, stable, kept, freed, changed] {
-        ++generation_;
-        for (auto& [id, r] : *resources) resources_[id] = std::move(r);
-        for (auto& [id, p] : *projects) {
-          if (p.state() == v1::PROJECT_STATE_ACTIVE) {
-            projects_[id] = std::move(p);
-          } else {
-            projects_.erase(id);  // completed: read from the repository from now on
-          }
-        }
-        for (const std::string& id : *removed) projects_.erase(id);
-        if (scheduler != nullptr) {
-          scheduler_ = std::make_unique<sched::Scheduler>(std::move(*scheduler));
-          plan_stable_ = stable;
-        } else if (placed->has_value() && scheduler_ != nullptr && plan_stable_ && stable) {
-          scheduler_->Commit(**placed);  // the grid now holds the new project too
-          ++incremental_placements_;
-        } else if (kept && scheduler_ != nullptr && plan_stable_) {
-          // The plans stay as they are; a completed phase's bookings leave the grid.
-          for (const auto& [resource, allocation] : *freed) scheduler_->Free(resource, allocation);
-          ++progress_without_reschedule_;
-        } else if (changed) {
-          plan_stable_ = false;  // changed without a reschedule: the next one is a full one
-        }
-      });
+  work.txn.AfterCommit([this, resources, projects, removed, scheduler, placed, stable, kept,
+                        reproduces, freed, changed] {
+    ++generation_;
+    for (auto& [id, r] : *resources) resources_[id] = std::move(r);
+    for (auto& [id, p] : *projects) {
+      if (p.state() == v1::PROJECT_STATE_ACTIVE) {
+        projects_[id] = std::move(p);
+      } else {
+        projects_.erase(id);  // completed: read from the repository from now on
+      }
+    }
+    for (const std::string& id : *removed) projects_.erase(id);
+    if (scheduler != nullptr) {
+      scheduler_ = std::make_unique<sched::Scheduler>(std::move(*scheduler));
+      plan_stable_ = stable;
+      plan_reproduces_ = reproduces;
+    } else if (placed->has_value() && scheduler_ != nullptr && plan_stable_ && stable) {
+      scheduler_->Commit(**placed);  // the grid now holds the new project too
+      plan_reproduces_ = false;      // the problem has a new project
+      ++incremental_placements_;
+    } else if (kept && scheduler_ != nullptr && (plan_stable_ || plan_reproduces_)) {
+      // The plans stay as they are; a completed phase's bookings leave the grid.
+      for (const auto& [resource, allocation] : *freed) scheduler_->Free(resource, allocation);
+      ++progress_without_reschedule_;
+    } else if (changed) {
+      plan_stable_ = false;  // changed without a reschedule: the next one is a full one
+      plan_reproduces_ = false;
+    }
+  });
 }
 
 absl::Status Production::CommitLocked(Work& work) {
@@ -261,7 +265,7 @@ std::string Explain(const sched::PhaseOut& out, const sched::PhaseIn& in,
 
 }  // namespace
 
-void Production::SaveOutcomeLocked(Work& work, const std::string& id,
+bool Production::SaveOutcomeLocked(Work& work, const std::string& id,
                                    const std::vector<int>& phase_index, const sched::ProjectIn& in,
                                    const sched::ProjectOut& out,
                                    const std::map<std::string, bool>& active, absl::Time now,
@@ -276,7 +280,7 @@ void Production::SaveOutcomeLocked(Work& work, const std::string& id,
       PlanUnchanged(current, phase_index, out) &&
       current.risk_reason() == (out.late ? RiskReason(current, out) : "")) {
     report.set_phases_scheduled(report.phases_scheduled() + static_cast<int>(phase_index.size()));
-    return;
+    return false;
   }
   v1::Project next = current;
   const v1::Project before = next;
@@ -315,7 +319,7 @@ void Production::SaveOutcomeLocked(Work& work, const std::string& id,
   const bool plan_changed = !SamePlan(before, next);
   if (!plan_changed && SameAllocations(before, next) && next.scheduled() &&
       was_at_risk == next.at_risk() && before.risk_reason() == next.risk_reason()) {
-    return;
+    return false;
   }
   const bool first = !next.scheduled();
   next.set_scheduled(true);
@@ -367,6 +371,7 @@ void Production::SaveOutcomeLocked(Work& work, const std::string& id,
     }
   }
   work.projects[next.project_id()] = std::move(next);
+  return true;
 }
 
 v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view reason,
@@ -409,11 +414,13 @@ v1::ScheduleReport Production::RescheduleLocked(Work& work, std::string_view rea
   report.set_phases_moved(result.phases_moved);
   report.set_total_shift_days(result.total_shift_days);
   *report.mutable_schedule_time() = util::ToProto(now);
+  bool any_changed = false;
   for (size_t i = 0; i < refs.size(); ++i) {
-    SaveOutcomeLocked(work, refs[i].id, refs[i].phase_index, problem.projects[i],
-                      result.projects[i], active, now, reason, actor, report);
+    any_changed |= SaveOutcomeLocked(work, refs[i].id, refs[i].phase_index, problem.projects[i],
+                                     result.projects[i], active, now, reason, actor, report);
   }
   work.plan_stable = PlanStable(problem, result, active);
+  work.plan_reproduces = !any_changed;
   return report;
 }
 

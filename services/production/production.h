@@ -192,6 +192,9 @@ class Production {
     // True when KeepPlansLocked kept every committed plan: the changed project looks the same to
     // the scheduler, so the plans stay a fixed point and scheduler_'s grid stays as it is.
     bool plans_kept = false;
+    // True when this work's full reschedule left every project's plan and risk as they were:
+    // the same problem gives the committed plans back (see plan_reproduces_).
+    bool plan_reproduces = false;
     // The bookings of a phase completed with the plans kept, freed on scheduler_'s grid on commit.
     std::vector<std::pair<std::string, sched::Allocation>> freed;
   };
@@ -219,18 +222,20 @@ class Production {
                                                      std::string_view reason,
                                                      const common::v1::Actor& actor);
   // KeepPlansLocked answers a change of the active project `id` in `work` (its only change)
-  // without rescheduling when the full reschedule would return the committed plans: they are a
-  // fixed point of it, the day is the same, and the project's scheduler input is unchanged (a
-  // started phase's progress changes only the effort of a phase whose plan is fixed), or a
-  // phase is started on the plan it has, or the first open phase is completed with the next one
-  // still following it as planned (its bookings are then freed on commit). Returns the report
-  // the full reschedule would give (nothing moved), or nullopt when it is needed.
+  // without rescheduling when the full reschedule would return the committed plans, on the same
+  // day: when they are a fixed point of it (plan_stable_) and the project's scheduler input is
+  // unchanged (a started phase's progress changes only the effort of a phase whose plan is
+  // fixed), or a phase is started on the plan it has, or the first open phase is completed with
+  // the next one still following it as planned (its bookings are then freed on commit); or,
+  // when the last full reschedule gave them back (plan_reproduces_, late projects or not), when
+  // the project's scheduler input is unchanged. Returns the report the full reschedule would
+  // give (nothing moved), or nullopt when it is needed.
   std::optional<v1::ScheduleReport> KeepPlansLocked(Work& work, const std::string& id,
                                                     std::string_view reason);
   // SaveOutcomeLocked applies one project's scheduling outcome (`in` and `out`; its open
   // phases are `phase_index`) into `work` when its plan or risk changed, with its events, and
-  // adds it to `report`.
-  void SaveOutcomeLocked(Work& work, const std::string& id, const std::vector<int>& phase_index,
+  // adds it to `report`. Returns whether it changed the project's plan or risk.
+  bool SaveOutcomeLocked(Work& work, const std::string& id, const std::vector<int>& phase_index,
                          const sched::ProjectIn& in, const sched::ProjectOut& out,
                          const std::map<std::string, bool>& active, absl::Time now,
                          std::string_view reason, const common::v1::Actor& actor,
@@ -304,6 +309,10 @@ class Production {
   // grid (set by a full reschedule, kept by incremental placements, cleared by any other
   // change to projects or resources).
   bool plan_stable_ = false;
+  // True when the last full reschedule returned every plan and risk as they were committed, and
+  // nothing changed since but what KeepPlansLocked kept: a reschedule of the same problem gives
+  // the committed plans back (the scheduler is deterministic), even with late projects.
+  bool plan_reproduces_ = false;
   int64_t incremental_placements_ = 0;
   int64_t progress_without_reschedule_ = 0;
   // Bumped by every commit that reaches the in-memory state (resources_, projects_,

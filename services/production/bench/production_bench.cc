@@ -3,8 +3,9 @@
 // when one project is added to that schedule; and total (value-weighted) tardiness of the
 // service's rule against earliest-due-date and ATC list scheduling on the same instances;
 // won deals applied one by one (OpportunityWon events, each committed) and progress reports
-// (phases started, advanced, completed), with 100, 1,000 and 2,000 active projects, with the
-// incremental paths and with a full reschedule per change. TRIAD_BENCH_SEED changes the instances.
+// (phases started, advanced, completed; also at 2,000 active projects with many late), with
+// 100, 1,000 and 2,000 active projects, with the incremental paths and with a full reschedule
+// per change. TRIAD_BENCH_SEED changes the instances.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -221,7 +222,9 @@ void DomainBench(const Problem& big) {
 }
 
 // StoredDomain is a production domain on its own store with `active` active projects (stored,
-// planned at start) on 300 resources with the service's lines' skills, on 2026-03-02.
+// planned at start) on 300 resources with the service's lines' skills, on 2026-03-02; with
+// `overdue`, due on the instance's due dates (an overloaded schedule with late projects), else
+// a year later.
 struct StoredDomain {
   ::triad::testing::TempDir dir;
   ::triad::testing::ServiceStorage storage;
@@ -230,7 +233,8 @@ struct StoredDomain {
 
 const absl::Time kBenchNow = absl::FromCivil(absl::CivilDay(2026, 3, 2), absl::UTCTimeZone());
 
-std::unique_ptr<StoredDomain> OpenStoredDomain(uint64_t seed, int active, bool incremental) {
+std::unique_ptr<StoredDomain> OpenStoredDomain(uint64_t seed, int active, bool incremental,
+                                               bool overdue = false) {
   Problem inst = Instance(seed, active, 5, 300, 0.5);
   auto d = std::make_unique<StoredDomain>();
   auto storage =
@@ -252,7 +256,7 @@ std::unique_ptr<StoredDomain> OpenStoredDomain(uint64_t seed, int active, bool i
     repo->PutProto(batch, Kind::kResource, r.id, StoredResource(r, line_skill, /*off_days=*/false));
   }
   for (const ProjectIn& pr : inst.projects) {
-    PutProject(*repo, batch, StoredProject(pr, pr.due + 365));
+    PutProject(*repo, batch, StoredProject(pr, overdue ? pr.due : pr.due + 365));
   }
   MarkActiveIndexBuilt(*repo, batch);
   if (!d->storage.store->Write(batch).ok()) return nullptr;
@@ -307,8 +311,8 @@ void WonDealsBench(uint64_t seed, int active, int deals, bool incremental) {
 // rising progress, then completes them (each report an RPC of the domain, committed), and prints
 // the time per start and per completion, the advances' reports/s and how many reports of each
 // kind kept every plan instead of rescheduling.
-void ProgressBench(uint64_t seed, int active, int reports, bool incremental) {
-  std::unique_ptr<StoredDomain> d = OpenStoredDomain(seed, active, incremental);
+void ProgressBench(uint64_t seed, int active, int reports, bool incremental, bool overdue = false) {
+  std::unique_ptr<StoredDomain> d = OpenStoredDomain(seed, active, incremental, overdue);
   if (d == nullptr) return;
   Production& prod = *d->prod;
   constexpr int kStarted = 10;
@@ -351,10 +355,12 @@ void ProgressBench(uint64_t seed, int active, int reports, bool incremental) {
       Ms(std::chrono::steady_clock::now() - t0) / std::max<size_t>(1, phases.size());
   const int64_t kept_completions = prod.ProgressWithoutReschedule() - kept_starts - kept_advances;
   std::printf("| %d | %s | %zu | %.2f | %lld | %d | %.0f | %.2f | %lld | %.2f | %lld | %d |\n",
-              active, incremental ? "incremental" : "full reschedule", phases.size(), start_ms,
-              static_cast<long long>(kept_starts), reports, reports / (ms / 1000), ms / reports,
-              static_cast<long long>(kept_advances), complete_ms,
-              static_cast<long long>(kept_completions), failed);
+              active,
+              incremental ? (overdue ? "incremental, late projects" : "incremental")
+                          : (overdue ? "full reschedule, late projects" : "full reschedule"),
+              phases.size(), start_ms, static_cast<long long>(kept_starts), reports,
+              reports / (ms / 1000), ms / reports, static_cast<long long>(kept_advances),
+              complete_ms, static_cast<long long>(kept_completions), failed);
 }
 
 int Main() {
@@ -478,6 +484,11 @@ int Main() {
     ProgressBench(seed, active, 500, true);
     ProgressBench(seed, active, active >= 1000 ? 10 : 50, false);
   }
+  // The same on an overloaded schedule (the projects due on the instance's dates: many late),
+  // where the plans are no fixed point: a start or completion reschedules in full, an advance
+  // keeps the plans when the reschedule before it gave every plan back.
+  ProgressBench(seed, 2000, 500, true, /*overdue=*/true);
+  ProgressBench(seed, 2000, 10, false, /*overdue=*/true);
   return 0;
 }
 

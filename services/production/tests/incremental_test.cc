@@ -122,7 +122,8 @@ TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomProgressReports) {
   Domain full(clock_, false);
   std::vector<std::string> titles;
   // Even seeds have tight due dates: late projects keep the plans from being a fixed point, so
-  // every report reschedules in full, as does every report with seed 3's tentative bookings.
+  // only advances after a reschedule that gave every plan back keep them (as with seed 3's
+  // tentative bookings).
   const bool tight = seed % 2 == 0;
   Populate(seed, tight, inc, full, &titles);
   if (HasFatalFailure()) return;
@@ -190,15 +191,16 @@ TEST_P(IncrementalTest, SamePlansAsFullRescheduleOverRandomProgressReports) {
   }
   EXPECT_GT(ok, kReports / 2);
   EXPECT_EQ(full.p->ProgressWithoutReschedule(), 0);
-  if (!tight && seed != 3) {
-    EXPECT_GT(inc.p->ProgressWithoutReschedule(), 0) << "the plans were never kept";
-  }
+  EXPECT_GT(inc.p->ProgressWithoutReschedule(), 0) << "the plans were never kept";
   std::printf("seed %d: %lld of %d progress reports kept every plan\n", seed,
               static_cast<long long>(inc.p->ProgressWithoutReschedule()), ok);
   ExpectFullReschedulesAgree(inc, full, titles);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, IncrementalTest, ::testing::Values(1, 2, 3, 4, 5));
+// Seed 42 has a full reschedule (late projects) whose plans the next one moves: a report right
+// after it must reschedule in full, which only the check that the plans came back unchanged
+// ensures.
+INSTANTIATE_TEST_SUITE_P(Seeds, IncrementalTest, ::testing::Values(1, 2, 3, 4, 5, 42));
 
 void IncrementalTest::Populate(int seed, bool tight, Domain& inc, Domain& full,
                                std::vector<std::string>* titles) {
