@@ -313,7 +313,8 @@ std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const 
     // Not a fixed point (late projects): only the very same problem gives the plans back.
     return std::nullopt;
   }
-  // The full reschedule, its plans being a fixed point, reports no move and no project at risk.
+  // The full reschedule would give every plan and risk back: it reports no move, and no project
+  // at risk (it lists only the projects whose outcome it changes).
   v1::ScheduleReport report = NothingMovedReport(projects_, reason, Now(), id, &after);
   work.plan_stable = plan_stable_;
   work.plans_kept = true;
