@@ -48,13 +48,15 @@ bool HasOwnPlan(const sched::PhaseIn& ph, const sched::PhaseOut& out) {
   return true;
 }
 
+// SomeHours is true when `hours` is work to plan (finite and above the scheduler's epsilon).
+bool SomeHours(double hours) { return std::isfinite(hours) && hours > sched::kEps; }
+
 // StartsAsKept is true when phase `y` is phase `x` started: `x` is planned (not fixed) with a
 // plan of its own, and `y` is fixed on exactly that plan, main work and parts. When the plans
 // are a fixed point, the full reschedule kept `x`'s plan; booking it as fixed instead takes the
 // same capacity (the committed plans fit together, so the others still hold whatever is booked
 // first), so every plan and the grid come out the same.
 bool StartsAsKept(const sched::PhaseIn& x, const sched::PhaseIn& y) {
-  auto some = [](double hours) { return std::isfinite(hours) && hours > sched::kEps; };
   if (x.fixed || !y.fixed || x.previous_allocation.empty() || x.id != y.id || x.skill != y.skill ||
       x.previous_resource != y.previous_resource || x.previous_start != y.previous_start ||
       y.fixed_resource != x.previous_resource || y.fixed_allocation != x.previous_allocation ||
@@ -64,16 +66,14 @@ bool StartsAsKept(const sched::PhaseIn& x, const sched::PhaseIn& y) {
   for (size_t j = 0; j < x.parts.size(); ++j) {
     const sched::PartIn& u = x.parts[j];
     const sched::PartIn& v = y.parts[j];
-    if (u.skill != v.skill || some(u.effort_hours) != some(v.effort_hours) ||
+    if (u.skill != v.skill || SomeHours(u.effort_hours) != SomeHours(v.effort_hours) ||
         v.fixed_resource != u.previous_resource || v.fixed_allocation != u.previous_allocation ||
-        (some(u.effort_hours) && u.previous_allocation.empty())) {
+        (SomeHours(u.effort_hours) && u.previous_allocation.empty())) {
       return false;
     }
   }
   return true;
 }
-
-bool SomeHours(double hours) { return std::isfinite(hours) && hours > sched::kEps; }
 
 // SamePhase is true when the scheduler sees phases `x` and `y` alike: everything it reads is
 // equal, but a fixed phase's effort, which only the ATC rule's priorities read (PlanStable holds
@@ -109,27 +109,16 @@ bool SameProject(const sched::ProjectIn& a, const sched::ProjectIn& b) {
   return a.id == b.id && a.due == b.due && a.value == b.value && a.tentative == b.tentative;
 }
 
-// SameInput is true when the scheduler sees `a` and `b` alike: the same project, release and
-// phases (SamePhase).
-bool SameInput(const sched::ProjectIn& a, const sched::ProjectIn& b) {
-  if (!SameProject(a, b) || a.release != b.release || a.phases.size() != b.phases.size()) {
-    return false;
-  }
-  for (size_t k = 0; k < a.phases.size(); ++k) {
-    if (!SamePhase(a.phases[k], b.phases[k])) return false;
-  }
-  return true;
-}
-
 // SameForScheduler is true when the full reschedule gives `a` and `b` the same plans: every
-// phase is the same to it (SamePhase), or `b` only starts a phase of `a` on the plan it has
-// (StartsAsKept).
-bool SameForScheduler(const sched::ProjectIn& a, const sched::ProjectIn& b) {
+// phase is the same to it (SamePhase), or, with `starts`, `b` only starts a phase of `a` on the
+// plan it has (StartsAsKept, which needs the plans to be a fixed point).
+bool SameForScheduler(const sched::ProjectIn& a, const sched::ProjectIn& b, bool starts) {
   if (!SameProject(a, b) || a.release != b.release || a.phases.size() != b.phases.size()) {
     return false;
   }
   for (size_t k = 0; k < a.phases.size(); ++k) {
-    if (!StartsAsKept(a.phases[k], b.phases[k]) && !SamePhase(a.phases[k], b.phases[k])) {
+    if (!(starts && StartsAsKept(a.phases[k], b.phases[k])) &&
+        !SamePhase(a.phases[k], b.phases[k])) {
       return false;
     }
   }
@@ -307,9 +296,11 @@ std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const 
   const sched::ProjectIn is = ToSchedulerProject(after, today);
   std::vector<Booking> freed;
   if (plan_stable_) {
-    const bool same = after.state() == v1::PROJECT_STATE_ACTIVE && SameForScheduler(was, is);
+    const bool same =
+        after.state() == v1::PROJECT_STATE_ACTIVE && SameForScheduler(was, is, /*starts=*/true);
     if (!same && !CompletesAsKept(was, is, today, &freed)) return std::nullopt;
-  } else if (after.state() != v1::PROJECT_STATE_ACTIVE || !SameInput(was, is)) {
+  } else if (after.state() != v1::PROJECT_STATE_ACTIVE ||
+             !SameForScheduler(was, is, /*starts=*/false)) {
     // Not a fixed point (late projects): only the very same problem gives the plans back.
     return std::nullopt;
   }

@@ -102,9 +102,8 @@ _GIVEN_PORTS = set()
 
 def free_port():
     """A TCP port free on 127.0.0.1 now (the process started next binds it), never one this
-    process was given before: the kernel may hand a closed port out again, and gRPC servers
-    bind with SO_REUSEPORT, so two services given the same port would both listen on it and
-    split its connections between them."""
+    process was given before: the kernel may hand a closed port out again before the service
+    given it first has bound it, and the second service would then fail to start."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
