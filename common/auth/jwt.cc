@@ -16,12 +16,12 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/util/digest.h"
 #include "nlohmann/json.hpp"
 
 namespace triad::auth {
@@ -78,6 +78,10 @@ bool HasControlCharacter(std::string_view s) {
   return false;
 }
 
+// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil), the
+// key type the token cache's map looks up without copying.
+absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
 }  // namespace
 
 std::string DenialReason(const absl::Status& status) {
@@ -100,21 +104,14 @@ absl::Status PermissionDenied(std::string_view reason, std::string_view message)
 VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
     : shard_capacity_(std::max<size_t>(1, (capacity + kShards - 1) / kShards)) {}
 
-std::string VerifiedTokenCache::KeyOf(std::string_view token) {
-  return util::Sha256(token);  // Empty (not cached) if OpenSSL fails.
-}
-
-VerifiedTokenCache::Shard& VerifiedTokenCache::ShardOf(const std::string& key) const {
-  size_t index = key.empty() ? 0 : static_cast<unsigned char>(key[0]) % kShards;
-  return shards_[index];
+VerifiedTokenCache::Shard& VerifiedTokenCache::ShardOf(std::string_view token) const {
+  return shards_[absl::Hash<absl::string_view>{}(Sv(token)) % kShards];
 }
 
 std::optional<Principal> VerifiedTokenCache::Lookup(std::string_view token, absl::Time now) const {
-  std::string key = KeyOf(token);
-  if (key.empty()) return std::nullopt;
-  Shard& shard = ShardOf(key);
+  Shard& shard = ShardOf(token);
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.entries.find(key);
+  auto it = shard.entries.find(Sv(token));
   if (it == shard.entries.end()) return std::nullopt;
   if (now >= it->second.valid_until) {
     shard.entries.erase(it);
@@ -126,15 +123,13 @@ std::optional<Principal> VerifiedTokenCache::Lookup(std::string_view token, absl
 
 void VerifiedTokenCache::Insert(std::string_view token, const Principal& principal,
                                 absl::Time valid_from, absl::Time valid_until) {
-  if (valid_until <= valid_from) return;
-  std::string key = KeyOf(token);
-  if (key.empty()) return;
-  Shard& shard = ShardOf(key);
+  if (valid_until <= valid_from || token.empty() || token.size() > kMaxTokenBytes) return;
+  Shard& shard = ShardOf(token);
   absl::MutexLock lock(&shard.mu);
-  if (shard.entries.size() >= shard_capacity_ && !shard.entries.contains(key)) {
+  if (shard.entries.size() >= shard_capacity_ && !shard.entries.contains(Sv(token))) {
     shard.entries.clear();
   }
-  shard.entries.insert_or_assign(std::move(key), Entry{principal, valid_from, valid_until});
+  shard.entries.insert_or_assign(std::string(token), Entry{principal, valid_from, valid_until});
 }
 
 void VerifiedTokenCache::Clear() {

@@ -8,9 +8,9 @@
 // (60 s leeway), a wrong `iss`, an `aud` without the audience, and a missing `sub`. Messages say
 // why, never echo the token.
 //
-// Verified tokens are remembered (VerifiedTokenCache, keyed by the SHA-256 of the exact token):
-// the same token presented again within its validity is answered without parsing and checking
-// the signature again. A different or tampered token has a different key and is verified in full.
+// Verified tokens are remembered (VerifiedTokenCache, keyed by the exact token): the same token
+// presented again within its validity is answered without parsing and checking the signature
+// again. A different or tampered token is another key and is verified in full.
 #ifndef TRIAD_COMMON_AUTH_JWT_H_
 #define TRIAD_COMMON_AUTH_JWT_H_
 
@@ -61,10 +61,11 @@ struct JwtOptions {
   size_t token_cache_capacity = 4096;
 };
 
-// VerifiedTokenCache remembers the principals of tokens that verified, keyed by the SHA-256 of
-// the exact token, each only for the window it was valid in (never past its `exp`). It holds at
-// most `capacity` entries: sixteen shards, each with its own mutex (little contention), each
-// emptied when full. Thread-safe.
+// VerifiedTokenCache remembers the principals of tokens that verified, keyed by the exact token
+// bytes (compared in full: a lookup never trusts a hash alone), each only for the window it was
+// valid in (never past its `exp`). It holds at most `capacity` entries of at most
+// kMaxTokenBytes each: sixteen shards chosen by the token's hash, each with its own mutex
+// (little contention), each emptied when full. Thread-safe.
 class VerifiedTokenCache {
  public:
   explicit VerifiedTokenCache(size_t capacity);
@@ -87,7 +88,6 @@ class VerifiedTokenCache {
 
  private:
   static constexpr size_t kShards = 16;
-  using Key = std::array<unsigned char, 32>;
   struct Entry {
     Principal principal;
     absl::Time valid_from;
@@ -97,8 +97,7 @@ class VerifiedTokenCache {
     mutable absl::Mutex mu;
     absl::flat_hash_map<std::string, Entry> entries ABSL_GUARDED_BY(mu);
   };
-  static std::string KeyOf(std::string_view token);
-  Shard& ShardOf(const std::string& key) const;
+  Shard& ShardOf(std::string_view token) const;
 
   size_t shard_capacity_;
   mutable std::array<Shard, kShards> shards_;
