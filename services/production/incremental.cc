@@ -171,24 +171,14 @@ bool CompletesAsKept(const sched::ProjectIn& a, const sched::ProjectIn& b, sched
   return true;
 }
 
-// NothingMovedReport is the report of a reschedule that moved nothing: it counts the open
-// phases of every project in `projects`, `id`'s as in `as` when given, as the full reschedule
-// counts the active projects' phases.
-v1::ScheduleReport NothingMovedReport(const std::map<std::string, v1::Project>& projects,
-                                      std::string_view reason, absl::Time now,
-                                      const std::string& id, const v1::Project* as) {
+// NothingMovedReport is the report of a reschedule that moved nothing, with `open` phases
+// scheduled (as the full reschedule counts the active projects' open phases).
+v1::ScheduleReport NothingMovedReport(int open, std::string_view reason, absl::Time now) {
   v1::ScheduleReport report;
   report.set_reason(std::string(reason));
   report.set_phases_moved(0);
   report.set_total_shift_days(0);
   *report.mutable_schedule_time() = util::ToProto(now);
-  int open = 0;
-  for (const auto& [project_id, project] : projects) {
-    const v1::Project& p = as != nullptr && project_id == id ? *as : project;
-    for (const v1::Phase& ph : p.phases()) {
-      if (ph.state() != v1::PHASE_STATE_COMPLETED) ++open;
-    }
-  }
   report.set_phases_scheduled(open);
   return report;
 }
@@ -257,7 +247,7 @@ std::optional<v1::ScheduleReport> Production::PlaceAddedLocked(Work& work, const
   const absl::Time now = Now();
   // The other projects keep their plans; the report counts their open phases as the full
   // reschedule does (SaveOutcomeLocked adds the new project's).
-  v1::ScheduleReport report = NothingMovedReport(projects_, reason, now, "", nullptr);
+  v1::ScheduleReport report = NothingMovedReport(open_phases_, reason, now);
   std::vector<int> phase_index;
   for (int k = 0; k < p.phases_size(); ++k) {
     if (p.phases(k).state() != v1::PHASE_STATE_COMPLETED) phase_index.push_back(k);
@@ -306,7 +296,8 @@ std::optional<v1::ScheduleReport> Production::KeepPlansLocked(Work& work, const 
   }
   // The full reschedule would give every plan and risk back: it reports no move, and no project
   // at risk (it lists only the projects whose outcome it changes).
-  v1::ScheduleReport report = NothingMovedReport(projects_, reason, Now(), id, &after);
+  v1::ScheduleReport report =
+      NothingMovedReport(open_phases_ - OpenPhases(before) + OpenPhases(after), reason, Now());
   work.plan_stable = plan_stable_;
   work.plans_kept = true;
   work.freed = std::move(freed);

@@ -68,7 +68,9 @@ absl::Status Production::LoadActiveProjectsLocked() {
       RETURN_IF_ERROR(raw.status());
       v1::Project p;
       if (!p.ParseFromString(*raw)) return absl::DataLossError("corrupt project record");
-      if (p.state() == v1::PROJECT_STATE_ACTIVE) projects_[p.project_id()] = std::move(p);
+      if (p.state() != v1::PROJECT_STATE_ACTIVE) continue;
+      const std::string project_id = p.project_id();  // before p is moved
+      PutActiveLocked(project_id, std::move(p));
     }
     return absl::OkStatus();
   }
@@ -81,7 +83,8 @@ absl::Status Production::LoadActiveProjectsLocked() {
     }
     if (p.state() == v1::PROJECT_STATE_ACTIVE) {
       repo_->PutRaw(backfill, Kind::kIndex, ActiveKey(p.project_id()), "");
-      projects_[p.project_id()] = std::move(p);
+      const std::string id = p.project_id();  // before p is moved
+      PutActiveLocked(id, std::move(p));
     }
     return true;
   }));
@@ -146,6 +149,20 @@ const v1::Resource* Production::FindResource(const Work* work, const std::string
   return it == resources_.end() ? nullptr : &it->second;
 }
 
+void Production::PutActiveLocked(const std::string& id, v1::Project project) {
+  open_phases_ += OpenPhases(project);
+  auto [it, added] = projects_.try_emplace(id);
+  if (!added) open_phases_ -= OpenPhases(it->second);
+  it->second = std::move(project);
+}
+
+void Production::EraseActiveLocked(const std::string& id) {
+  auto it = projects_.find(id);
+  if (it == projects_.end()) return;
+  open_phases_ -= OpenPhases(it->second);
+  projects_.erase(it);
+}
+
 const v1::Project* Production::FindProject(const Work* work, const std::string& id) const {
   if (work != nullptr) {
     if (std::count(work->removed_projects.begin(), work->removed_projects.end(), id)) {
@@ -188,12 +205,12 @@ void Production::Stage(Work& work) {
     for (auto& [id, r] : *resources) resources_[id] = std::move(r);
     for (auto& [id, p] : *projects) {
       if (p.state() == v1::PROJECT_STATE_ACTIVE) {
-        projects_[id] = std::move(p);
+        PutActiveLocked(id, std::move(p));
       } else {
-        projects_.erase(id);  // completed: read from the repository from now on
+        EraseActiveLocked(id);  // completed: read from the repository from now on
       }
     }
-    for (const std::string& id : *removed) projects_.erase(id);
+    for (const std::string& id : *removed) EraseActiveLocked(id);
     if (scheduler != nullptr) {
       scheduler_ = std::make_unique<sched::Scheduler>(std::move(*scheduler));
       plan_stable_ = stable;

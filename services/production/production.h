@@ -287,6 +287,11 @@ class Production {
                                      events::Transaction& txn);
   // LoadActiveProjectsLocked reads the active projects into projects_ (start-up).
   absl::Status LoadActiveProjectsLocked();
+  // PutActiveLocked makes `project` the active project `id` of projects_ (keeping
+  // open_phases_ in step); EraseActiveLocked removes `id` from them, if there.
+  void PutActiveLocked(const std::string& id, v1::Project project);
+  void EraseActiveLocked(const std::string& id);
+
   // CheckPersonActiveLocked is FAILED_PRECONDITION naming `field` for an offboarded person.
   absl::Status CheckPersonActiveLocked(std::string_view field, std::string_view person) const;
   absl::Status ApplySignOff(const events::Event& e, const review::v1::SignOffCompleted& done,
@@ -303,6 +308,9 @@ class Production {
   // history, stay in the repository and are read when asked for (ProjectByIdLocked); the
   // opportunity index is read from the repository too (ProjectOfOpportunityLocked).
   std::map<std::string, v1::Project> projects_;
+  // The open (not completed) phases of projects_, kept in step by PutActiveLocked and
+  // EraseActiveLocked: the count a report of a reschedule that moved nothing gives.
+  int open_phases_ = 0;
   // The schedule of the last reschedule (its remaining capacity answers feasibility).
   std::unique_ptr<sched::Scheduler> scheduler_;
   // True when the committed plans are a fixed point of the full reschedule on scheduler_'s

@@ -132,6 +132,14 @@ sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today) {
   return in;
 }
 
+int OpenPhases(const v1::Project& p) {
+  int open = 0;
+  for (const v1::Phase& ph : p.phases()) {
+    if (ph.state() != v1::PHASE_STATE_COMPLETED) ++open;
+  }
+  return open;
+}
+
 void ApplyPlan(const sched::PhaseOut& out, v1::Phase& phase) {
   phase.set_resource_id(out.resource);
   phase.set_planned_start_date(out.start >= 0 ? sched::FormatDay(out.start) : "");

@@ -53,6 +53,9 @@ bool PlanStable(const sched::Problem& problem, const sched::Result& result,
 // ToSchedulerProject converts an open project (its phases not completed) for the scheduler.
 sched::ProjectIn ToSchedulerProject(const v1::Project& p, sched::Day today);
 
+// OpenPhases is the number of `p`'s phases not completed.
+int OpenPhases(const v1::Project& p);
+
 // ApplyPlan writes a scheduled phase's plan into the phase.
 void ApplyPlan(const sched::PhaseOut& out, v1::Phase& phase);
 
