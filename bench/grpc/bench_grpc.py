@@ -2,8 +2,9 @@
 """The gRPC-limit benchmark (scripts/bench-grpc.sh runs it): Triad's calls against a bare gRPC
 hello-world server (bench/grpc/hello_server.cc), one load tool for both (grpc_load,
 bench/grpc/grpc_load.cc; or ghz), same concurrency, interleaved in one run. Each call is compared
-with the hello server on the gRPC API that call is served with (the sync API); the callback
-API's hello server is measured beside it (the thread-model rounds).
+with the hello server on the gRPC API that call is served with (the sync API), run right before
+and right after it: the mean of those two baseline runs; the callback API's hello server is
+measured beside it (the thread-model rounds).
 
 It starts the hello server (sync and callback API) and the four service binaries on free
 loopback ports with fresh data directories and real authentication (--auth_mode=jwt, plaintext
@@ -370,20 +371,32 @@ class Bench:
                 self.seed_seconds = time.monotonic() - ts
                 log("seeding took %.1fs" % self.seed_seconds)
             self.settle()
-            # Interleaved: the baseline before every call, so load from outside hits both.
-            base = {}
+            # Interleaved: a baseline run before every call and one after the last, so load
+            # from outside hits both; a call is compared with the mean of the baseline runs
+            # right before and right after it (one 4 s baseline run alone swings by a tenth).
+            measured = []
             for call in self.calls(ids, phase):
                 name = call[0]
                 b = self.baseline(BASELINE_API, sync)
                 self.results.append(b)
-                base[name] = b
                 r = self.measure(*call[:5], call[5], sync, "%s sync=%s" % (name, sync))
-                r["baseline_qps"] = b["qps"]
                 r["baseline_p99"] = b["p99"]
                 r["baseline_api"] = BASELINE_API
                 self.results.append(r)
-                log("%-28s sync=%-5s %8.0f qps  p50 %.2f ms  p99 %.2f ms  (baseline %.0f qps)"
-                    % (name, sync, r["qps"], r["p50"] or 0, r["p99"] or 0, b["qps"]))
+                measured.append((r, b))
+                log("%-28s sync=%-5s %8.0f qps  (baseline before it %.0f qps)"
+                    % (name, sync, r["qps"], b["qps"]))
+            last = self.baseline(BASELINE_API, sync)
+            self.results.append(last)
+            for i, (r, before) in enumerate(measured):
+                after = measured[i + 1][1] if i + 1 < len(measured) else last
+                r["baseline_qps_before"] = before["qps"]
+                r["baseline_qps_after"] = after["qps"]
+                r["baseline_qps"] = (before["qps"] + after["qps"]) / 2
+                log("%-28s sync=%-5s %8.0f qps  p50 %.2f ms  p99 %.2f ms  (baseline %.0f qps: "
+                    "%.0f before, %.0f after)"
+                    % (r["name"], sync, r["qps"], r["p50"] or 0, r["p99"] or 0, r["baseline_qps"],
+                       before["qps"], after["qps"]))
             if sync == "false":
                 rate_rows = self.half_peak(ids, phase)
                 auth_rows = self.auth_cost(ids, sync)

@@ -30,7 +30,7 @@ def report(bench, rate_rows, auth_rows, perf, args):
               args.projects, getattr(bench, "seed_seconds", 0), bench.quiet_seconds,
               bench.quiet_misses, bench.runs, bench.run_seconds, bench.total_seconds))
     print()
-    print("| call | sync | QPS | p50 ms | p99 ms | ratio to baseline QPS (of its QPS, API) | goal | met? | non-OK |")
+    print("| call | sync | QPS | p50 ms | p99 ms | ratio to baseline QPS (of the mean of its runs before / after, API) | goal | met? | non-OK |")
     print("| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |")
     for r in bench.results:
         if r["kind"] == "baseline":
@@ -38,9 +38,10 @@ def report(bench, rate_rows, auth_rows, perf, args):
         ratio = r["qps"] / max(r["baseline_qps"], 1)
         goal = READ_GOAL if r["kind"] == "read" else WRITE_GOAL[r["sync"]]
         bad = r["total"] - r["ok"]
-        print("| %s | %s | %.0f | %s | %s | %.2f (of %.0f, %s) | >= %.2fx | %s | %s |" % (
+        print("| %s | %s | %.0f | %s | %s | %.2f (of %.0f: %.0f / %.0f, %s) | >= %.2fx | %s | %s |" % (
             r["name"], r["sync"], r["qps"], fmt(r["p50"]), fmt(r["p99"]), ratio,
-            r["baseline_qps"], r.get("baseline_api", "sync"), goal, "yes" if ratio >= goal and bad == 0 else "no",
+            r["baseline_qps"], r["baseline_qps_before"], r["baseline_qps_after"],
+            r.get("baseline_api", "sync"), goal, "yes" if ratio >= goal and bad == 0 else "no",
             ("%d of %d %s" % (bad, r["total"], r["codes"])) if bad else "0"))
     if rate_rows:
         print()
