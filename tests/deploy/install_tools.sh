@@ -143,11 +143,15 @@ if ! promtool_ok; then
   fi
 fi
 
-cat > "$TOOLS/env.sh.tmp" <<EOF
+# A temporary file of this run's own, renamed into place: runs side by side (the two deploy
+# tests under ctest -j2) each replace env.sh whole, never a half-written or moved-away one.
+ENV_TMP="$(mktemp "$TOOLS/env.sh.XXXXXX")"
+cat > "$ENV_TMP" <<EOF
 # Written by tests/deploy/install_tools.sh; sourced by tests/deploy/validate_manifests.sh.
 TRIAD_KUSTOMIZE="$KUSTOMIZE_CMD"
 TRIAD_DEPLOY_PYTHON="$VENV/bin/python"
 TRIAD_PROMTOOL="$TOOLS/bin/promtool"
 EOF
-mv "$TOOLS/env.sh.tmp" "$TOOLS/env.sh"
+chmod 644 "$ENV_TMP"
+mv "$ENV_TMP" "$TOOLS/env.sh"
 log "ok (kustomize: $KUSTOMIZE_CMD; python: $VENV/bin/python; promtool: $TOOLS/bin/promtool)"
