@@ -6,14 +6,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/api/validation.h"
+#include "common/util/strings.h"
 
 namespace triad::api {
-namespace {
-
-// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil).
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status CheckEtag(StoredEtag stored, GivenEtag given, std::string_view resource,
                        EtagPolicy policy) {
@@ -22,16 +18,16 @@ absl::Status CheckEtag(StoredEtag stored, GivenEtag given, std::string_view reso
     return absl::OkStatus();
   }
   if (given.value != stored.value) {
-    return absl::AbortedError(absl::StrCat("etag: stale; ", Sv(resource), " is at etag ",
-                                           Sv(stored.value), ", the request had ",
-                                           Sv(given.value)));
+    return absl::AbortedError(absl::StrCat("etag: stale; ", util::AsAbsl(resource), " is at etag ",
+                                           util::AsAbsl(stored.value), ", the request had ",
+                                           util::AsAbsl(given.value)));
   }
   return absl::OkStatus();
 }
 
 std::string NextEtag(std::string_view etag) {
   int64_t v = 0;
-  if (!absl::SimpleAtoi(Sv(etag), &v)) v = 0;
+  if (!absl::SimpleAtoi(util::AsAbsl(etag), &v)) v = 0;
   return absl::StrCat(v + 1);
 }
 

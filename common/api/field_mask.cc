@@ -12,12 +12,6 @@
 #include "google/protobuf/descriptor.h"
 
 namespace triad::api {
-namespace {
-
-// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil).
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-}  // namespace
 
 absl::Status CheckUpdateMask(const google::protobuf::FieldMask& mask,
                              absl::Span<const std::string_view> allowed) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/api/pager.h"
 #include "common/api/validation.h"
+#include "common/util/strings.h"
 
 namespace triad::api {
 namespace {
@@ -16,9 +17,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil).
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // The per-field overrides; keep docs/security.md's limits table in sync.
 constexpr FieldLimit kOverrides[] = {
@@ -56,7 +54,8 @@ const FieldLimit* FindOverride(const FieldDescriptor& f) {
 }
 
 absl::Status AtMost(std::string_view path, size_t max, std::string_view unit, size_t got) {
-  return InvalidField(path, absl::StrCat("at most ", max, " ", Sv(unit), " (got ", got, ")"));
+  return InvalidField(path,
+                      absl::StrCat("at most ", max, " ", util::AsAbsl(unit), " (got ", got, ")"));
 }
 
 absl::Status CheckMessage(const Message& m, const std::string& prefix, int depth);

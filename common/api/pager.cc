@@ -7,12 +7,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/api/validation.h"
+#include "common/util/strings.h"
 
 namespace triad::api {
 namespace {
-
-// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil).
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 constexpr size_t kHashBytes = 8;
 
@@ -83,7 +81,7 @@ std::string Pager::NextPageToken() const {
 
 std::string FilterFingerprint(std::initializer_list<std::string_view> parts) {
   std::string out;
-  for (std::string_view p : parts) absl::StrAppend(&out, p.size(), ":", Sv(p), "|");
+  for (std::string_view p : parts) absl::StrAppend(&out, p.size(), ":", util::AsAbsl(p), "|");
   return out;
 }
 

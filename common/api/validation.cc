@@ -8,14 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/api/limits.h"
 #include "common/status/status_macros.h"
+#include "common/util/strings.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/stubs/common.h"
 
 namespace triad::api {
 namespace {
-
-// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil).
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
 constexpr int64_t kMinTimestampSeconds = -62135596800;
@@ -24,7 +22,7 @@ constexpr int64_t kMaxTimestampSeconds = 253402300799;
 }  // namespace
 
 absl::Status InvalidField(std::string_view path, std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(Sv(path), ": ", Sv(why)));
+  return absl::InvalidArgumentError(absl::StrCat(util::AsAbsl(path), ": ", util::AsAbsl(why)));
 }
 
 bool IsValidUtf8(std::string_view s) {
@@ -41,8 +39,8 @@ absl::Status CheckUtf8(const google::protobuf::Message& m, std::string_view pref
   std::vector<const FieldDescriptor*> fields;
   r->ListFields(m, &fields);
   for (const FieldDescriptor* f : fields) {
-    const std::string path =
-        prefix.empty() ? std::string(f->name()) : absl::StrCat(Sv(prefix), ".", f->name());
+    const std::string path = prefix.empty() ? std::string(f->name())
+                                            : absl::StrCat(util::AsAbsl(prefix), ".", f->name());
     const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
     if (f->type() == FieldDescriptor::TYPE_STRING) {
       for (int i = 0; i < n; ++i) {
@@ -124,8 +122,8 @@ absl::Status CheckIdFields(const google::protobuf::Message& m, std::string_view 
   std::vector<const FieldDescriptor*> fields;
   r->ListFields(m, &fields);
   for (const FieldDescriptor* f : fields) {
-    const std::string path =
-        prefix.empty() ? std::string(f->name()) : absl::StrCat(Sv(prefix), ".", f->name());
+    const std::string path = prefix.empty() ? std::string(f->name())
+                                            : absl::StrCat(util::AsAbsl(prefix), ".", f->name());
     const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
     auto item_path = [&](int i) {
       return f->is_repeated() ? absl::StrCat(path, "[", i, "]") : path;
@@ -186,17 +184,18 @@ absl::Status CheckMoney(std::string_view path, const common::v1::Money& m, Money
     return absl::OkStatus();
   }
   if (m.amount_minor() < 0) {
-    return InvalidField(absl::StrCat(Sv(path), ".amount_minor"), "must not be negative");
+    return InvalidField(absl::StrCat(util::AsAbsl(path), ".amount_minor"), "must not be negative");
   }
   if (m.amount_minor() > kMaxAmountMinor) {
-    return InvalidField(absl::StrCat(Sv(path), ".amount_minor"),
+    return InvalidField(absl::StrCat(util::AsAbsl(path), ".amount_minor"),
                         absl::StrCat("must be at most ", kMaxAmountMinor));
   }
   const std::string& c = m.currency();
   if (c.size() != 3 || !absl::ascii_isupper(static_cast<unsigned char>(c[0])) ||
       !absl::ascii_isupper(static_cast<unsigned char>(c[1])) ||
       !absl::ascii_isupper(static_cast<unsigned char>(c[2]))) {
-    return InvalidField(absl::StrCat(Sv(path), ".currency"), "must be a 3-letter ISO 4217 code");
+    return InvalidField(absl::StrCat(util::AsAbsl(path), ".currency"),
+                        "must be a 3-letter ISO 4217 code");
   }
   return absl::OkStatus();
 }

@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/util/strings.h"
 #include "nlohmann/json.hpp"
 
 namespace triad::auth {
@@ -78,10 +79,6 @@ bool HasControlCharacter(std::string_view s) {
   return false;
 }
 
-// Sv converts to absl::string_view (a distinct type from std::string_view in this Abseil), the
-// key type the token cache's map looks up without copying.
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
 }  // namespace
 
 std::string DenialReason(const absl::Status& status) {
@@ -105,13 +102,13 @@ VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
     : shard_capacity_(std::max<size_t>(1, (capacity + kShards - 1) / kShards)) {}
 
 VerifiedTokenCache::Shard& VerifiedTokenCache::ShardOf(std::string_view token) const {
-  return shards_[absl::Hash<absl::string_view>{}(Sv(token)) % kShards];
+  return shards_[absl::Hash<absl::string_view>{}(util::AsAbsl(token)) % kShards];
 }
 
 std::optional<Principal> VerifiedTokenCache::Lookup(std::string_view token, absl::Time now) const {
   Shard& shard = ShardOf(token);
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.entries.find(Sv(token));
+  auto it = shard.entries.find(util::AsAbsl(token));
   if (it == shard.entries.end()) return std::nullopt;
   if (now >= it->second.valid_until) {
     shard.entries.erase(it);
@@ -126,7 +123,7 @@ void VerifiedTokenCache::Insert(std::string_view token, const Principal& princip
   if (valid_until <= valid_from || token.empty() || token.size() > kMaxTokenBytes) return;
   Shard& shard = ShardOf(token);
   absl::MutexLock lock(&shard.mu);
-  if (shard.entries.size() >= shard_capacity_ && !shard.entries.contains(Sv(token))) {
+  if (shard.entries.size() >= shard_capacity_ && !shard.entries.contains(util::AsAbsl(token))) {
     shard.entries.clear();
   }
   shard.entries.insert_or_assign(std::string(token), Entry{principal, valid_from, valid_until});
