@@ -81,6 +81,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(RuntimeOp
   std::unique_ptr<ServiceRuntime> rt(new ServiceRuntime(std::move(options)));
   storage::StoreOptions so;
   so.path = rt->options_.data_dir;
+  so.name = rt->options_.service;  // the `store` label of its metrics
   so.column_families = rt->options_.column_families;
   for (const char* cf :
        {events::Outbox::kColumnFamily, events::IdempotentConsumer::kInboxColumnFamily,

@@ -2,8 +2,13 @@
 #include "common/storage/durability.h"
 
 #include <algorithm>
+#include <chrono>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "common/server/metrics.h"
+#include "prometheus/family.h"
 
 namespace triad::storage {
 namespace {
@@ -23,6 +28,34 @@ std::vector<Pending>& ThreadPending() {
 
 }  // namespace
 
+GroupCommitMetrics GroupCommitMetricsFor(std::string_view store) {
+  auto& reg = metrics::Registry();
+  static auto& syncs = prometheus::BuildCounter()
+                           .Name("triad_store_log_syncs_total")
+                           .Help("Syncs of the write-ahead log run by group commit.")
+                           .Register(reg);
+  static auto& waits =
+      prometheus::BuildCounter()
+          .Name("triad_store_durable_waits_total")
+          .Help(
+              "AwaitDurable calls with writes of the store to make durable (divided by the "
+              "log syncs: the writes acknowledged per sync).")
+          .Register(reg);
+  static auto& seconds = prometheus::BuildHistogram()
+                             .Name("triad_store_log_sync_seconds")
+                             .Help("Duration of each sync of the write-ahead log.")
+                             .Register(reg);
+  const prometheus::Labels labels{{"store", std::string(store)}};
+  return GroupCommitMetrics{
+      .syncs = &syncs.Add(labels),
+      .durable_waits = &waits.Add(labels),
+      .sync_seconds = &seconds.Add(
+          labels,
+          prometheus::Histogram::BucketBoundaries{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}),
+  };
+}
+
 absl::Status GroupCommit::SyncTo(uint64_t seq) {
   std::unique_lock<std::mutex> lock(mu_);
   while (!closed_ && durable_ < seq) {
@@ -35,7 +68,13 @@ absl::Status GroupCommit::SyncTo(uint64_t seq) {
     // so one sync started now covers all of them.
     const uint64_t target = latest_();
     lock.unlock();
+    const auto start = std::chrono::steady_clock::now();
     absl::Status s = sync_();
+    if (metrics_.sync_seconds != nullptr) {
+      metrics_.sync_seconds->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    if (metrics_.syncs != nullptr) metrics_.syncs->Increment();
     lock.lock();
     syncing_ = false;
     ++syncs_;
@@ -44,6 +83,11 @@ absl::Status GroupCommit::SyncTo(uint64_t seq) {
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status GroupCommit::AwaitWrites(uint64_t seq) {
+  if (metrics_.durable_waits != nullptr) metrics_.durable_waits->Increment();
+  return SyncTo(seq);
 }
 
 void GroupCommit::Close() {
@@ -81,7 +125,7 @@ absl::Status AwaitDurable() {
   for (Pending& p : pending) {
     std::shared_ptr<GroupCommit> group = p.group.lock();
     if (!group) continue;
-    absl::Status s = group->SyncTo(p.seq);
+    absl::Status s = group->AwaitWrites(p.seq);
     if (first.ok() && !s.ok()) first = s;
   }
   pending.clear();

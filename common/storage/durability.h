@@ -14,6 +14,11 @@
 // of the process loses nothing written (the log is in the operating system's page cache); a
 // power loss may lose writes not yet acknowledged — never an acknowledged one. Anything that
 // depends on a write is later in the log, so it is never durable without it.
+//
+// Metrics (labelled by store): triad_store_log_syncs_total counts the log syncs,
+// triad_store_durable_waits_total the AwaitDurable calls that had writes of the store to make
+// durable (so waits / syncs is the writes acknowledged per sync), and the histogram
+// triad_store_log_sync_seconds the duration of each sync.
 #ifndef TRIAD_COMMON_STORAGE_DURABILITY_H_
 #define TRIAD_COMMON_STORAGE_DURABILITY_H_
 
@@ -22,18 +27,39 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "absl/status/status.h"
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
 
 namespace triad::storage {
+
+// GroupCommitMetrics are the Prometheus series a GroupCommit updates (a null one is skipped).
+struct GroupCommitMetrics {
+  // The log syncs run (triad_store_log_syncs_total).
+  prometheus::Counter* syncs = nullptr;
+  // The AwaitDurable calls that had writes of the database to make durable
+  // (triad_store_durable_waits_total).
+  prometheus::Counter* durable_waits = nullptr;
+  // The duration of each log sync, in seconds (triad_store_log_sync_seconds).
+  prometheus::Histogram* sync_seconds = nullptr;
+};
+
+// GroupCommitMetricsFor returns the series labelled store=`store` in the process-wide registry
+// (metrics::Registry()), registering them on first use; later calls with the same name return
+// the same series.
+GroupCommitMetrics GroupCommitMetricsFor(std::string_view store);
 
 // GroupCommit serialises log syncs of one database and lets many waiters share each one.
 class GroupCommit : public std::enable_shared_from_this<GroupCommit> {
  public:
   // Create a GroupCommit with std::make_shared (threads hold it weakly while they wait).
-  // `latest` returns the database's newest sequence number; `sync` fsyncs its log.
-  GroupCommit(std::function<uint64_t()> latest, std::function<absl::Status()> sync)
-      : latest_(std::move(latest)), sync_(std::move(sync)) {}
+  // `latest` returns the database's newest sequence number; `sync` fsyncs its log; `metrics`
+  // are updated once per sync and once per AwaitDurable call with writes of this database.
+  GroupCommit(std::function<uint64_t()> latest, std::function<absl::Status()> sync,
+              GroupCommitMetrics metrics = {})
+      : latest_(std::move(latest)), sync_(std::move(sync)), metrics_(metrics) {}
 
   // SyncTo returns once every write up to sequence `seq` is durable: it waits for a sync in
   // progress, or runs one itself covering every write made so far.
@@ -58,8 +84,14 @@ class GroupCommit : public std::enable_shared_from_this<GroupCommit> {
   void NoteDependency() { NoteWrite(latest_()); }
 
  private:
+  friend absl::Status AwaitDurable();
+
+  // AwaitWrites is SyncTo(seq) for AwaitDurable, counted as a durable wait.
+  absl::Status AwaitWrites(uint64_t seq);
+
   std::function<uint64_t()> latest_;
   std::function<absl::Status()> sync_;
+  const GroupCommitMetrics metrics_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool syncing_ = false;

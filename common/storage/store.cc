@@ -2,6 +2,8 @@
 #include "common/storage/store.h"
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/storage/key_codec.h"
@@ -65,6 +67,17 @@ class ExpiryFilter : public rocksdb::CompactionFilter {
   absl::Duration retention_;
   std::function<absl::Time()> clock_;
 };
+
+// StoreName is the `store` label of the store's metrics: options.name, or else the last
+// component of its path ("/var/lib/triad/clients/" is "clients").
+std::string StoreName(const StoreOptions& options) {
+  if (!options.name.empty()) return options.name;
+  std::string_view path = options.path;
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const size_t slash = path.rfind('/');
+  if (slash != std::string_view::npos && slash + 1 < path.size()) path.remove_prefix(slash + 1);
+  return std::string(path);
+}
 
 }  // namespace
 
@@ -178,8 +191,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->write_options_.disableWAL = options.bulk_load;
   rocksdb::DB* db = raw;
   Store* self = store.get();
+  // A frozen copy never syncs through group commit: it exports no series.
+  GroupCommitMetrics metrics;
+  if (!options.frozen_copy) metrics = GroupCommitMetricsFor(StoreName(options));
   store->group_ = std::make_shared<GroupCommit>([db] { return db->GetLatestSequenceNumber(); },
-                                                [self] { return self->SyncWalNow(); });
+                                                [self] { return self->SyncWalNow(); }, metrics);
   store->cf_options_ = cf_options;
   return store;
 }

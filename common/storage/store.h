@@ -28,6 +28,10 @@ namespace triad::storage {
 struct StoreOptions {
   // Directory of the database; created when missing.
   std::string path;
+  // Name of the store in its metrics (label `store`); empty means the last component of path.
+  // Keep it stable and one per database, since every name is a set of series kept until the
+  // process exits.
+  std::string name;
   // Column families besides "default". Keep the list append-only across releases.
   std::vector<std::string> column_families;
   // Size of the shared LRU block cache, in bytes.
