@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -67,6 +68,20 @@ def wait_all_idle(limits, window=0.5, timeout=15.0):
         if all(cpu_seconds(pid) - before[pid] < cores * window for pid, cores in limits.items()):
             return time.monotonic() - start, True
     return time.monotonic() - start, False
+
+
+def scrape_group_commit(admin_port, store):
+    """The group-commit series of `store` on a service's admin port: {"syncs", "waits",
+    "sync_seconds"} (the log syncs, the durable waits and the syncs' summed duration)."""
+    names = {"triad_store_log_syncs_total": "syncs", "triad_store_durable_waits_total": "waits",
+             "triad_store_log_sync_seconds_sum": "sync_seconds"}
+    out = {v: 0.0 for v in names.values()}
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin_port, timeout=10) as resp:
+        for line in resp.read().decode().splitlines():
+            name, _, rest = line.partition("{")
+            if name in names and 'store="%s"' % store in rest:
+                out[names[name]] = float(line.rsplit(" ", 1)[1])
+    return out
 
 
 def free_port():
@@ -129,6 +144,7 @@ class Bench:
         self.md = json.dumps({"authorization": "Bearer " + self.token})
         self.procs = {}
         self.addrs = {}
+        self.admin_ports = {}
         self.results = []
         self.runs = 0
         self.run_seconds = 0.0
@@ -152,9 +168,11 @@ class Bench:
     def start_services(self, sync, auth_mode="jwt", only=SERVICES):
         for svc in only:
             port = free_port()
+            self.admin_ports[svc] = free_port()
             data = os.path.join(self.work, "data", svc)
             os.makedirs(data, exist_ok=True)
-            flags = ["--data_dir=" + data, "--grpc_port=%d" % port, "--admin_port=-1",
+            flags = ["--data_dir=" + data, "--grpc_port=%d" % port,
+                     "--admin_port=%d" % self.admin_ports[svc],
                      "--topic_replication=1", "--topic_min_insync_replicas=1",
                      "--sync_writes=" + sync, "--allow_plaintext", "--log_level=warn",
                      "--auth_mode=" + auth_mode,
@@ -311,6 +329,12 @@ class Bench:
         proto = HEALTH_PROTO if method.startswith("grpc.health") else None
         md = not method.startswith("grpc.health")
         warm_data, run_data = (data if isinstance(data, tuple) else (data, data))
+        # A write's service: its group commit over the measured run (the log syncs, and with
+        # --sync_writes=true the writes each sync covered).
+        svc = next((n for n, addr in self.addrs.items() if addr == target), None)
+        gc_before = None
+        if kind == "write" and svc in self.admin_ports:
+            gc_before = scrape_group_commit(self.admin_ports[svc], svc)
         if mode == "cycles":
             # AdvanceStage moves every deal forward then back: whole cycles leave them where
             # they started. The warm-up cycle gives the rate that sizes the measured run.
@@ -326,6 +350,9 @@ class Bench:
             r = self.load(target, method, run_data, duration=self.a.duration, metadata=md,
                          proto=proto, label=label)
         r.update(name=name, kind=kind, sync=sync)
+        if gc_before is not None:
+            gc_after = scrape_group_commit(self.admin_ports[svc], svc)
+            r["group_commit"] = {k: gc_after[k] - gc_before[k] for k in gc_after}
         return r
 
     def baseline(self, api, sync, rps=None, duration=None):

@@ -43,6 +43,22 @@ def report(bench, rate_rows, auth_rows, perf, args):
             r["baseline_qps"], r["baseline_qps_before"], r["baseline_qps_after"],
             r.get("baseline_api", "sync"), goal, "yes" if ratio >= goal and bad == 0 else "no",
             ("%d of %d %s" % (bad, r["total"], r["codes"])) if bad else "0"))
+    commits = [r for r in bench.results if r.get("group_commit")]
+    if commits:
+        print()
+        print("group commit over each write's measured run (the service's own metrics: "
+              "triad_store_log_syncs_total, triad_store_durable_waits_total and "
+              "triad_store_log_sync_seconds; with sync=false only the relay's syncs before it "
+              "publishes):")
+        print()
+        print("| call | sync | calls | log syncs | durable waits | waits per sync | mean sync ms |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        for r in commits:
+            g = r["group_commit"]
+            print("| %s | %s | %d | %.0f | %.0f | %s | %s |" % (
+                r["name"], r["sync"], r["total"], g["syncs"], g["waits"],
+                fmt(g["waits"] / g["syncs"]) if g["syncs"] else "-",
+                fmt(1000 * g["sync_seconds"] / g["syncs"], 3) if g["syncs"] else "-"))
     if rate_rows:
         print()
         print("p99 at half of our own peak (sync=false; %gs per run, rate-limited %s; goal: "
