@@ -333,20 +333,27 @@ class Bench:
         # --sync_writes=true the writes each sync covered).
         svc = next((n for n, addr in self.addrs.items() if addr == target), None)
         gc_before = None
-        if kind == "write" and svc in self.admin_ports:
-            gc_before = scrape_group_commit(self.admin_ports[svc], svc)
+
+        def note_group_commit():  # right before the measured run (after its warm-up)
+            nonlocal gc_before
+            if kind == "write" and svc in self.admin_ports:
+                gc_before = scrape_group_commit(self.admin_ports[svc], svc)
+
         if mode == "cycles":
             # AdvanceStage moves every deal forward then back: whole cycles leave them where
             # they started. The warm-up cycle gives the rate that sizes the measured run.
             w = self.load(target, method, run_data, count=len(run_data), label=label + " warm-up")
             cycles = max(1, int(round(w["qps"] * self.a.duration / len(run_data))))
+            note_group_commit()
             r = self.load(target, method, run_data, count=cycles * len(run_data), label=label)
         elif mode == "all":
             self.load(target, method, warm_data, count=len(warm_data), label=label + " warm-up")
+            note_group_commit()
             r = self.load(target, method, run_data, count=len(run_data), label=label)
         else:
             self.load(target, method, warm_data, duration=self.a.warmup, metadata=md, proto=proto,
                      label=label + " warm-up")
+            note_group_commit()
             r = self.load(target, method, run_data, duration=self.a.duration, metadata=md,
                          proto=proto, label=label)
         r.update(name=name, kind=kind, sync=sync)
