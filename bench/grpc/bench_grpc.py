@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -42,7 +41,7 @@ import triad_py  # noqa: E402
 triad_py.ensure_python()
 
 from triad_py import auth, rpc  # noqa: E402
-from triad_py.procs import cpu_seconds, wait_idle  # noqa: E402 (cpu_split.py reads cpu_seconds here)
+from triad_py.procs import cpu_seconds, metric_sum, wait_idle  # noqa: E402 (cpu_split.py reads cpu_seconds here)
 
 import seed as seeding  # noqa: E402
 from report import READ_GOAL, WRITE_GOAL, report  # noqa: E402
@@ -73,15 +72,9 @@ def wait_all_idle(limits, window=0.5, timeout=15.0):
 def scrape_group_commit(admin_port, store):
     """The group-commit series of `store` on a service's admin port: {"syncs", "waits",
     "sync_seconds"} (the log syncs, the durable waits and the syncs' summed duration)."""
-    names = {"triad_store_log_syncs_total": "syncs", "triad_store_durable_waits_total": "waits",
-             "triad_store_log_sync_seconds_sum": "sync_seconds"}
-    out = {v: 0.0 for v in names.values()}
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin_port, timeout=10) as resp:
-        for line in resp.read().decode().splitlines():
-            name, _, rest = line.partition("{")
-            if name in names and 'store="%s"' % store in rest:
-                out[names[name]] = float(line.rsplit(" ", 1)[1])
-    return out
+    names = {"syncs": "triad_store_log_syncs_total", "waits": "triad_store_durable_waits_total",
+             "sync_seconds": "triad_store_log_sync_seconds_sum"}
+    return {k: metric_sum(admin_port, n, {"store": store}, timeout=10) for k, n in names.items()}
 
 
 def free_port():

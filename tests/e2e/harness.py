@@ -84,7 +84,6 @@ import subprocess
 import sys
 import tempfile
 import unittest
-import urllib.request
 import uuid
 
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -278,16 +277,7 @@ class Service:
     def metric(self, name, labels=None, contains=""):
         """The sum of the samples of metric `name` on the service's /metrics whose labels
         include every label of `labels` (a dict) and whose line contains `contains`."""
-        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin_port,
-                                      timeout=5).read().decode()
-        total = 0.0
-        for line in body.splitlines():
-            if not (line.startswith(name + "{") or line.startswith(name + " ")):
-                continue
-            if contains in line and all('%s="%s"' % (k, v) in line
-                                        for k, v in (labels or {}).items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return procs.metric_sum(self.admin_port, name, labels, contains)
 
     def log_tail(self, lines=40):
         try:

@@ -14,7 +14,8 @@ calls as the people the requests name: each call carries a token whose subject i
 actor.id (else OPERATOR), role operator, for tests that are not about access.
 
 cpu_seconds(pid) and wait_idle(pid) read a process's CPU time from /proc, for the benchmarks
-that wait until a service is idle before measuring.
+that wait until a service is idle before measuring; metric_sum(admin_port, name, labels) reads
+a Prometheus metric from a service's admin port (tests and benchmarks).
 """
 import atexit
 import os
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 
 from triad_py import auth, rpc
@@ -206,3 +208,18 @@ class ServiceProcess:
                                                         "\n".join(data[-lines:]))
         except OSError:
             return "(no log at %s)" % self.log_path
+
+
+def metric_sum(admin_port, name, labels=None, contains="", timeout=5):
+    """The sum of the samples of metric `name` on http://127.0.0.1:<admin_port>/metrics whose
+    labels include every label of `labels` (a dict) and whose line contains `contains`."""
+    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin_port,
+                                  timeout=timeout).read().decode()
+    total = 0.0
+    for line in body.splitlines():
+        if not (line.startswith(name + "{") or line.startswith(name + " ")):
+            continue
+        if contains in line and all('%s="%s"' % (k, v) in line
+                                    for k, v in (labels or {}).items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
