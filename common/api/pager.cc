@@ -67,7 +67,7 @@ bool Pager::Accept(std::string_view key, int items) {
     return false;
   }
   count_ += items;
-  last_key_ = std::string(key);
+  last_key_.assign(key);  // Reuses the buffer: one allocation a page, not one a key.
   return true;
 }
 

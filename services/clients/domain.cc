@@ -90,23 +90,38 @@ absl::Status ClientsDomain::WithRepeatBusiness(Client& client) const {
 }
 
 absl::Status ClientsDomain::WithRepeatBusiness(const std::vector<Client*>& clients) const {
+  std::vector<std::vector<std::string_view>> ids;
+  ids.reserve(clients.size());
+  for (const Client* c : clients) {
+    std::vector<std::string_view>& own = ids.emplace_back();
+    own.push_back(c->client_id());
+    for (const std::string& id : c->merged_client_ids()) own.push_back(id);
+  }
+  ASSIGN_OR_RETURN(std::vector<v1::RepeatBusiness> totals, RepeatBusinessOf(ids));
+  for (size_t i = 0; i < clients.size(); ++i) {
+    *clients[i]->mutable_repeat_business() = std::move(totals[i]);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::RepeatBusiness>> ClientsDomain::RepeatBusinessOf(
+    const std::vector<std::vector<std::string_view>>& ids) const {
   // One batched read of every record: each client's own and those of the clients merged
   // into it.
   std::vector<std::string> keys;
-  for (const Client* c : clients) {
-    keys.push_back(RepeatBusinessKey(c->client_id()));
-    for (const std::string& id : c->merged_client_ids()) keys.push_back(RepeatBusinessKey(id));
+  for (const std::vector<std::string_view>& own : ids) {
+    for (std::string_view id : own) keys.push_back(RepeatBusinessKey(id));
   }
   std::vector<v1::RepeatBusiness> records(keys.size());
   std::vector<google::protobuf::Message*> msgs;
   msgs.reserve(records.size());
   for (v1::RepeatBusiness& rb : records) msgs.push_back(&rb);
   ASSIGN_OR_RETURN(std::vector<bool> found, repo_->GetRecords(keys, msgs));
+  std::vector<v1::RepeatBusiness> totals(ids.size());
   size_t next = 0;
-  for (Client* client : clients) {
-    v1::RepeatBusiness total;
-    size_t own = 1 + static_cast<size_t>(client->merged_client_ids_size());
-    for (size_t i = next; i < next + own; ++i) {
+  for (size_t c = 0; c < ids.size(); ++c) {
+    v1::RepeatBusiness& total = totals[c];
+    for (size_t i = next; i < next + ids[c].size(); ++i) {
       if (!found[i]) continue;
       const v1::RepeatBusiness& rb = records[i];
       total.set_deals_won(total.deals_won() + rb.deals_won());
@@ -123,11 +138,10 @@ absl::Status ClientsDomain::WithRepeatBusiness(const std::vector<Client*>& clien
       }
       total.set_repeat_client(total.repeat_client() || rb.repeat_client());
     }
-    next += own;
+    next += ids[c].size();
     if (total.deals_won() > 1) total.set_repeat_client(true);
-    *client->mutable_repeat_business() = std::move(total);
   }
-  return absl::OkStatus();
+  return totals;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -118,6 +118,12 @@ class ClientsDomain {
   absl::StatusOr<v1::Client> GetClient(std::string_view client_id) const;
   // ListClients filters through an index when a filter is given.
   absl::StatusOr<v1::ListClientsResponse> ListClients(const v1::ListClientsRequest& req) const;
+  // ListClientsEncoded answers as ListClients does, its page of clients built from their
+  // stored encodings without decoding them: each client is an encoded field of the response
+  // (api::AddEncodedField), so the response's `clients` is empty until it is serialised and
+  // read back. The gRPC service answers with it; ListClients reads it back.
+  absl::StatusOr<v1::ListClientsResponse> ListClientsEncoded(
+      const v1::ListClientsRequest& req) const;
   // UpdateClient applies the masked fields when the etag matches.
   absl::StatusOr<v1::Client> UpdateClient(const v1::UpdateClientRequest& req);
   // VerifyClient moves COLLECTED -> VERIFIED recording the completeness score.
@@ -252,6 +258,10 @@ class ClientsDomain {
   // the clients merged into it (one batched read for all of them).
   absl::Status WithRepeatBusiness(v1::Client& client) const;
   absl::Status WithRepeatBusiness(const std::vector<v1::Client*>& clients) const;
+  // RepeatBusinessOf sums, for each client, the repeat-business records of the ids in
+  // `ids[i]` (the client's own id, then those of the clients merged into it).
+  absl::StatusOr<std::vector<v1::RepeatBusiness>> RepeatBusinessOf(
+      const std::vector<std::vector<std::string_view>>& ids) const;
   absl::StatusOr<std::vector<v1::DuplicateCandidate>> Duplicates(const v1::Client& probe,
                                                                  std::string_view self_id) const;
   // CreateLocked creates a client unless it has duplicates (and !force), recording the response

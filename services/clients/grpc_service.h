@@ -19,7 +19,7 @@ inline constexpr char kServiceFullName[] = "triad.clients.v1.ClientsService";
 #define TRIAD_CLIENTS_RPCS(X)                                                                   \
   X(CreateClient, CreateClientRequest, Client, d.CreateClient(r))                               \
   X(GetClient, GetClientRequest, Client, d.GetClient(r.client_id()))                            \
-  X(ListClients, ListClientsRequest, ListClientsResponse, d.ListClients(r))                     \
+  X(ListClients, ListClientsRequest, ListClientsResponse, d.ListClientsEncoded(r))              \
   X(UpdateClient, UpdateClientRequest, Client, d.UpdateClient(r))                               \
   X(VerifyClient, VerifyClientRequest, Client, d.VerifyClient(r))                               \
   X(ArchiveClient, ArchiveClientRequest, Client, d.ArchiveClient(r))                            \

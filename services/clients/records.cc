@@ -2,11 +2,14 @@
 // through the indexes, masked update, lifecycle transitions and duplicate search.
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <shared_mutex>
 #include <string>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/api/etag.h"
@@ -14,6 +17,7 @@
 #include "common/api/pager.h"
 #include "common/api/replay.h"
 #include "common/api/validation.h"
+#include "common/api/wire.h"
 #include "common/contracts/clients.h"
 #include "common/contracts/emit.h"
 #include "common/status/status_macros.h"
@@ -27,6 +31,110 @@
 namespace triad::clients {
 
 namespace {
+
+// ClientFields are the fields of a stored client that ListClients filters on and reads its
+// repeat business by, as views into the encoding.
+struct ClientFields {
+  std::string_view client_id;
+  std::string_view name;
+  std::string_view owner_id;
+  std::string_view team_id;
+  std::string_view industry;
+  std::string_view region;
+  int status = 0;
+  int tier = 0;
+  absl::InlinedVector<std::string_view, 4> tags;
+  absl::InlinedVector<std::string_view, 2> merged_client_ids;
+  bool has_repeat_business = false;  // The encoding holds a repeat_business field.
+};
+
+// DecodeClientFields reads ClientFields from an encoded client into `c` (default-constructed),
+// as parsing would (the last occurrence of a singular field wins; a field of an unexpected wire
+// type is not the field). False when `record` is not well-formed.
+bool DecodeClientFields(std::string_view record, ClientFields& c) {
+  return api::ForEachWireField(record, [&c](const api::WireField& f) {
+    if (f.number == Client::kRepeatBusinessFieldNumber) c.has_repeat_business = true;
+    if (f.wire_type == 0) {
+      if (f.number == Client::kStatusFieldNumber) c.status = static_cast<int32_t>(f.value);
+      if (f.number == Client::kTierFieldNumber) c.tier = static_cast<int32_t>(f.value);
+      return true;
+    }
+    if (f.wire_type != 2) return true;
+    switch (f.number) {
+      case Client::kClientIdFieldNumber:
+        c.client_id = f.payload;
+        break;
+      case Client::kNameFieldNumber:
+        c.name = f.payload;
+        break;
+      case Client::kOwnerIdFieldNumber:
+        c.owner_id = f.payload;
+        break;
+      case Client::kTeamIdFieldNumber:
+        c.team_id = f.payload;
+        break;
+      case Client::kIndustryFieldNumber:
+        c.industry = f.payload;
+        break;
+      case Client::kRegionFieldNumber:
+        c.region = f.payload;
+        break;
+      case Client::kTagsFieldNumber:
+        c.tags.push_back(f.payload);
+        break;
+      case Client::kMergedClientIdsFieldNumber:
+        c.merged_client_ids.push_back(f.payload);
+        break;
+      default:
+        break;
+    }
+    return true;
+  });
+}
+
+// ListedClient is a client on a page of ListClients: its stored encoding, the ids its repeat
+// business is read by (its own, then those of the clients merged into it; views into
+// `record`), and whether the encoding holds a repeat business already.
+struct ListedClient {
+  std::string record;
+  std::vector<std::string_view> ids;
+  bool has_repeat_business = false;
+};
+
+// Listed copies the encoded client `record`, whose fields `c` were decoded from it.
+std::unique_ptr<ListedClient> Listed(std::string_view record, const ClientFields& c) {
+  auto l = std::make_unique<ListedClient>();
+  l->record.assign(record);
+  // at is the view of `v` (a view into `record`) in the copy.
+  auto at = [&](std::string_view v) {
+    if (v.empty()) return std::string_view();
+    return std::string_view(l->record).substr(static_cast<size_t>(v.data() - record.data()),
+                                              v.size());
+  };
+  l->ids.reserve(1 + c.merged_client_ids.size());
+  l->ids.push_back(at(c.client_id));
+  for (std::string_view id : c.merged_client_ids) l->ids.push_back(at(id));
+  l->has_repeat_business = c.has_repeat_business;
+  return l;
+}
+
+// WithRepeatBusinessField returns the encoded client of `l` (moved from it) with its
+// repeat_business field replaced by `business` (always present, as WithRepeatBusiness sets it).
+std::string WithRepeatBusinessField(ListedClient& l, const v1::RepeatBusiness& business) {
+  std::string out;
+  if (l.has_repeat_business) {
+    out.reserve(l.record.size() + 32);
+    api::ForEachWireField(l.record, [&out](const api::WireField& f) {
+      if (f.number != Client::kRepeatBusinessFieldNumber) out.append(f.raw);
+      return true;
+    });
+  } else {
+    out = std::move(l.record);
+  }
+  api::AppendLengthDelimitedField(Client::kRepeatBusinessFieldNumber, business.SerializeAsString(),
+                                  out);
+  return out;
+}
 
 // DuplicateKey is one normalised value the duplicate check looks a client up by.
 struct DuplicateKey {
@@ -148,6 +256,16 @@ absl::StatusOr<Client> ClientsDomain::GetClient(std::string_view client_id) cons
 
 absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
     const v1::ListClientsRequest& req) const {
+  ASSIGN_OR_RETURN(v1::ListClientsResponse encoded, ListClientsEncoded(req));
+  v1::ListClientsResponse resp;
+  if (!resp.ParseFromString(encoded.SerializeAsString())) {
+    return absl::DataLossError("a listed client record does not decode");
+  }
+  return resp;
+}
+
+absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClientsEncoded(
+    const v1::ListClientsRequest& req) const {
   RETURN_IF_ERROR(api::CheckUtf8(req));
   if (!v1::ClientStatus_IsValid(req.status())) return InvalidField("status", "unknown value");
   if (!v1::ClientTier_IsValid(req.tier())) return InvalidField("tier", "unknown value");
@@ -161,28 +279,35 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
                                            req.region(), tier, req.tag(), search});
   ASSIGN_OR_RETURN(api::Pager pager, api::Pager::Start(req.page_size(), req.page_token(), fp));
 
-  auto matches = [&](const Client& c) {
-    if (c.status() == v1::CLIENT_STATUS_MERGED) return false;
-    if (!req.owner_id().empty() && c.owner_id() != req.owner_id()) return false;
-    if (!req.team_id().empty() && c.team_id() != req.team_id()) return false;
-    if (req.status() && c.status() != req.status()) return false;
-    if (!req.industry().empty() && c.industry() != req.industry()) return false;
-    if (!req.region().empty() && c.region() != req.region()) return false;
-    if (req.tier() && c.tier() != req.tier()) return false;
-    if (!req.tag().empty() &&
-        std::find(c.tags().begin(), c.tags().end(), req.tag()) == c.tags().end()) {
+  auto matches = [&](const ClientFields& c) {
+    if (c.status == v1::CLIENT_STATUS_MERGED) return false;
+    if (!req.owner_id().empty() && c.owner_id != req.owner_id()) return false;
+    if (!req.team_id().empty() && c.team_id != req.team_id()) return false;
+    if (req.status() && c.status != req.status()) return false;
+    if (!req.industry().empty() && c.industry != req.industry()) return false;
+    if (!req.region().empty() && c.region != req.region()) return false;
+    if (req.tier() && c.tier != req.tier()) return false;
+    if (!req.tag().empty() && std::find(c.tags.begin(), c.tags.end(), req.tag()) == c.tags.end()) {
       return false;
     }
-    if (!search.empty() && !absl::StartsWith(NormalizeSearch(c.name()), search)) return false;
+    if (!search.empty() && !absl::StartsWith(NormalizeSearch(c.name), search)) return false;
     return true;
   };
 
-  v1::ListClientsResponse resp;
+  std::vector<std::unique_ptr<ListedClient>> page;
+  absl::Status decode;
   // visit adds a matching client to the page; false when the page is full.
-  auto visit = [&](std::string_view key, Client& c) {
+  auto visit = [&](std::string_view key, std::string_view record) {
+    ClientFields c;
+    if (!DecodeClientFields(record, c)) {
+      decode = absl::DataLossError(absl::StrCat(
+          "the client record at ", absl::CHexEscape(absl::string_view(key.data(), key.size())),
+          " does not decode"));
+      return false;
+    }
     if (!matches(c)) return true;
     if (!pager.Accept(key)) return false;
-    *resp.add_clients() = std::move(c);
+    page.push_back(Listed(record, c));
     return true;
   };
   // Pick the most selective index given; the other filters are checked on the records.
@@ -215,10 +340,17 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClients(
                                               pager.after_key(),
                                               static_cast<size_t>(pager.page_size()) + 1, visit));
   }
-  std::vector<Client*> page;
-  page.reserve(resp.clients_size());
-  for (Client& c : *resp.mutable_clients()) page.push_back(&c);
-  RETURN_IF_ERROR(WithRepeatBusiness(page));
+  RETURN_IF_ERROR(decode);
+  // Each client's repeat business replaces whatever its stored encoding holds.
+  std::vector<std::vector<std::string_view>> ids;
+  ids.reserve(page.size());
+  for (const auto& l : page) ids.push_back(l->ids);
+  ASSIGN_OR_RETURN(std::vector<v1::RepeatBusiness> business, RepeatBusinessOf(ids));
+  v1::ListClientsResponse resp;
+  for (size_t i = 0; i < page.size(); ++i) {
+    api::AddEncodedField(resp, v1::ListClientsResponse::kClientsFieldNumber,
+                         WithRepeatBusinessField(*page[i], business[i]));
+  }
   resp.set_next_page_token(pager.NextPageToken());
   return resp;
 }

@@ -250,19 +250,7 @@ absl::Status RocksClientsRepository::PutClient(rocksdb::WriteBatch& batch, const
 
 absl::Status RocksClientsRepository::ScanClients(std::string_view after_key,
                                                  const ClientScanFn& fn) const {
-  absl::Status inner;
-  RETURN_IF_ERROR(store_->ScanPrefix(
-      kCfClients, "",
-      [&](std::string_view key, std::string_view value) {
-        v1::Client c;
-        if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          inner = absl::DataLossError("client record does not decode");
-          return false;
-        }
-        return fn(key, c);
-      },
-      after_key));
-  return inner;
+  return store_->ScanPrefix(kCfClients, "", fn, after_key);
 }
 
 absl::Status RocksClientsRepository::ScanIndexValues(ClientIndex index, std::string_view value,
@@ -291,43 +279,54 @@ absl::Status RocksClientsRepository::ScanIndexedClients(ClientIndex index, std::
                                                         size_t chunk,
                                                         const ClientScanFn& fn) const {
   chunk = std::max<size_t>(chunk, 1);
+  // Entries with a copy are visited as the index is read, until the first entry without one;
+  // from there on the chunk's entries wait for its batched lookup, to keep the order.
   std::vector<std::string> keys;
-  std::vector<std::optional<v1::Client>> clients;
-  std::vector<std::string> missing;  // Ids of entries without a copy (written before copies).
+  std::vector<std::optional<std::string>> records;
+  std::vector<std::string> missing;  // Record keys of entries without a copy.
   std::vector<size_t> missing_at;
   std::string after(after_key);
-  absl::Status decode;
+  std::string last;  // The last entry visited as read.
   while (true) {
     keys.clear();
-    clients.clear();
+    records.clear();
     missing.clear();
     missing_at.clear();
+    size_t seen = 0;
+    bool stopped = false;
     RETURN_IF_ERROR(ScanIndexValues(
         index, value, prefix, after, [&](std::string_view key, std::string_view copy) {
-          keys.emplace_back(key);
-          std::optional<v1::Client>& c = clients.emplace_back();
-          if (copy.empty()) {
-            missing.push_back(LastComponent(key));
-            missing_at.push_back(clients.size() - 1);
-          } else if (!c.emplace().ParseFromArray(copy.data(), static_cast<int>(copy.size()))) {
-            decode = absl::DataLossError(absl::StrCat("the client copy of index entry for ",
-                                                      LastComponent(key), " does not decode"));
-            return false;
+          ++seen;
+          if (missing.empty() && !copy.empty()) {
+            if (!fn(key, copy)) {
+              stopped = true;
+              return false;
+            }
+            last.assign(key);
+            return seen < chunk;
           }
-          return keys.size() < chunk;
+          keys.emplace_back(key);
+          if (copy.empty()) {
+            missing.push_back(KeyBuilder().Str(LastComponent(key)).Build());
+            missing_at.push_back(records.size());
+            records.emplace_back();
+          } else {
+            records.emplace_back(std::in_place, copy);
+          }
+          return seen < chunk;
         }));
-    RETURN_IF_ERROR(decode);
-    if (keys.empty()) return absl::OkStatus();
+    if (stopped || seen == 0) return absl::OkStatus();
     if (!missing.empty()) {
-      ASSIGN_OR_RETURN(std::vector<std::optional<v1::Client>> read, GetClients(missing));
-      for (size_t i = 0; i < read.size(); ++i) clients[missing_at[i]] = std::move(read[i]);
+      ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> read,
+                       store_->MultiGet(kCfClients, missing));
+      for (size_t i = 0; i < read.size(); ++i) records[missing_at[i]] = std::move(read[i]);
     }
     for (size_t i = 0; i < keys.size(); ++i) {
       // An entry whose record is gone (deleted between the two reads) is skipped.
-      if (clients[i].has_value() && !fn(keys[i], *clients[i])) return absl::OkStatus();
+      if (records[i].has_value() && !fn(keys[i], *records[i])) return absl::OkStatus();
     }
-    if (keys.size() < chunk) return absl::OkStatus();
-    after = keys.back();
+    if (seen < chunk) return absl::OkStatus();
+    after = keys.empty() ? last : keys.back();
   }
 }
 

@@ -61,10 +61,10 @@ enum class ClientIndex {
 };
 
 // IndexScanFn receives an index key (in order) and the client id it points to; ClientScanFn
-// and HistoryScanFn receive a key and its decoded value (a ClientScanFn may move the client
-// away). Returning false stops a scan.
+// receives a key and the client's stored encoding (a v1::Client, valid during the call);
+// HistoryScanFn receives a key and its decoded value. Returning false stops a scan.
 using IndexScanFn = std::function<bool(std::string_view key, std::string_view client_id)>;
-using ClientScanFn = std::function<bool(std::string_view key, v1::Client& client)>;
+using ClientScanFn = std::function<bool(std::string_view key, std::string_view record)>;
 using HistoryScanFn = std::function<bool(std::string_view key, const v1::HistoryEntry& entry)>;
 
 class ClientsRepository {
@@ -95,8 +95,8 @@ class ClientsRepository {
   // ScanIndexedClients visits the clients that `index` names for `value` (or, with `prefix`,
   // for values starting with it) in index-key order after `after_key`, each with its index
   // key. The index is read `chunk` entries at a time; an owner entry's copy of its client is
-  // used as is, the other entries' clients are read in one batched lookup per chunk. An entry
-  // whose client is gone is skipped.
+  // used as is (visited while the index is read), the other entries' clients are read in one
+  // batched lookup per chunk. An entry whose client is gone is skipped.
   virtual absl::Status ScanIndexedClients(ClientIndex index, std::string_view value, bool prefix,
                                           std::string_view after_key, size_t chunk,
                                           const ClientScanFn& fn) const = 0;

@@ -129,7 +129,15 @@ TEST_F(GrpcTest, ListPaginatesThroughTheChannel) {
     ASSERT_TRUE(Call(&v1::ClientsService::Stub::ListClients, lr, &resp).ok());
     ++pages;
     EXPECT_LE(resp.clients_size(), 5);
-    for (const auto& c : resp.clients()) ids.insert(c.client_id());
+    for (const auto& c : resp.clients()) {
+      ids.insert(c.client_id());
+      // The list answers from stored encodings; each client reads as GetClient answers it.
+      v1::GetClientRequest gr;
+      gr.set_client_id(c.client_id());
+      v1::Client got;
+      ASSERT_TRUE(Call(&v1::ClientsService::Stub::GetClient, gr, &got).ok());
+      EXPECT_EQ(c.SerializeAsString(), got.SerializeAsString()) << c.client_id();
+    }
     if (resp.next_page_token().empty()) break;
     lr.set_page_token(resp.next_page_token());
   }

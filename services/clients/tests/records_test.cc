@@ -371,6 +371,44 @@ TEST_F(DomainTest, ListUsesFiltersAndPaginates) {
 
 // Lists by owner read the owner index's copy of each client: the copy follows every change of
 // the record, and entries written before the copies existed (value "") still list their client.
+// ScanIndexedClients visits the entries in key order whichever of them hold a copy of their
+// client and whichever wait for the batched lookup, for every chunk size, each with its
+// client's stored record, and stops at the entry whose visit says so.
+TEST_F(DomainTest, IndexedScanVisitsEntriesInOrderWhateverHoldsACopy) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(Create(absl::StrCat("Mixed ", i), "u:mix").client_id());
+  std::sort(ids.begin(), ids.end());
+  // Entries 1, 2 and 4 lose their copies, as entries written before the copies existed.
+  rocksdb::WriteBatch batch;
+  for (int i : {1, 2, 4}) {
+    std::string key = storage::KeyBuilder().Str("owner").Str("u:mix").Str(ids[i]).Build();
+    ASSERT_TRUE(batch.Put(env_.store->Cf(kCfClientIndex), key, "").ok());
+  }
+  ASSERT_TRUE(env_.store->Write(batch).ok());
+  for (size_t chunk = 1; chunk <= ids.size() + 1; ++chunk) {
+    for (size_t stop_after = 1; stop_after <= ids.size() + 1; ++stop_after) {
+      SCOPED_TRACE(absl::StrCat("chunk ", chunk, ", stop after ", stop_after));
+      std::vector<std::string> visited;
+      ASSERT_TRUE(env_.repo
+                      ->ScanIndexedClients(
+                          ClientIndex::kOwner, "u:mix", /*prefix=*/false, "", chunk,
+                          [&](std::string_view key, std::string_view record) {
+                            const std::string id = LastComponent(key);
+                            auto stored =
+                                env_.store->Get(kCfClients, storage::KeyBuilder().Str(id).Build());
+                            EXPECT_TRUE(stored.ok());
+                            EXPECT_EQ(record, stored.value_or("")) << id;
+                            visited.push_back(id);
+                            return visited.size() < stop_after;
+                          })
+                      .ok());
+      std::vector<std::string> expected(ids.begin(),
+                                        ids.begin() + std::min(stop_after, ids.size()));
+      EXPECT_EQ(visited, expected);
+    }
+  }
+}
+
 TEST_F(DomainTest, ListByOwnerShowsEachClientAsStoredAfterEveryChange) {
   v1::Client a = Create("Copy Alpha", "u:li");
   v1::Client b = Create("Copy Beta", "u:li");

@@ -139,7 +139,9 @@ void CheckStoreConsistency(DomainEnv& env) {
   std::map<std::string, v1::Client> clients;
   ASSERT_TRUE(env.repo
                   ->ScanClients("",
-                                [&](std::string_view, const v1::Client& c) {
+                                [&](std::string_view, std::string_view record) {
+                                  v1::Client c;
+                                  EXPECT_TRUE(c.ParseFromString(std::string(record)));
                                   clients[c.client_id()] = c;
                                   return true;
                                 })
