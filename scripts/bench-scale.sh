@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-scale.sh — the scale benchmark: for N in 10k, 100k, 1M records and each service, seed N
-# records (bench/scale, cached in .cache/bench-scale/<svc>-<N>-<seeder version>), start the real
+# records (bench/scale, cached in .cache/bench-scale/<svc>-<N>-<seeder version>, per service), start the real
 # service binary on them (private Kafka broker, --auth_mode=disabled on loopback), and print
 # start-up time, p50/p99 of its main reads (ghz, 8 concurrent, 5 s each), peak RSS and disk size
 # as one markdown table per service (docs/performance-scale.md). Prints numbers, asserts nothing.
@@ -22,17 +22,25 @@ fi
 # ghz: the one pinned build (bench/grpc/ghz), installed once into .cache/ghz.
 GHZ="$(bench/grpc/install_ghz.sh)"
 
-# The seeds are keyed by the last commit of the seeder and the services' code (a dirty tree
-# reseeds: its key is that of its diff); the driver, run_scale.py, makes no seed.
-SEED_PATHS=(bench/scale services common/storage ':(exclude)bench/scale/run_scale.py')
-SEED_KEY="$(git log -1 --format=%h -- "${SEED_PATHS[@]}")"
-if [[ -n "$(git status --porcelain -- "${SEED_PATHS[@]}")" ]]; then
-  SEED_KEY="dirty$(git diff HEAD -- "${SEED_PATHS[@]}" | sha256sum | cut -c1-10)"
-fi
+# Each service's seeds are keyed by the last commit of what its seeder runs: the seeder's shared
+# files and its own, the service's code and common/storage (a dirty tree reseeds: its key is that
+# of its diff). A change to one service reseeds that service alone; the driver, run_scale.py,
+# makes no seed.
+SEED_KEYS=()
+for svc in clients pipeline review production; do
+  paths=(bench/scale/seed.h bench/scale/seed_main.cc "bench/scale/${svc}_seed.cc" "services/$svc"
+         common/storage)
+  key="$(git log -1 --format=%h -- "${paths[@]}")"
+  if [[ -n "$(git status --porcelain -- "${paths[@]}")" ]]; then
+    key="dirty$(git diff HEAD -- "${paths[@]}" | sha256sum | cut -c1-10)"
+  fi
+  SEED_KEYS+=("$svc=$key")
+done
+SEED_KEY="$(IFS=,; echo "${SEED_KEYS[*]}")"
 
 triad_private_kafka "${TRIAD_SCALE_KAFKA_PORT:-19306}" kafka-scale full
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); Kafka at $BOOTSTRAP; seeder $SEED_KEY"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); Kafka at $BOOTSTRAP; seeders $SEED_KEY"
 python3 bench/scale/run_scale.py --build "$BUILD" --ghz "$GHZ" --bootstrap "$BOOTSTRAP" \
   --sizes "${TRIAD_SCALE_SIZES:-10000,100000,1000000}" \
   --services "${TRIAD_SCALE_SERVICES:-clients,pipeline,review,production}" \

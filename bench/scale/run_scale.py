@@ -88,6 +88,18 @@ def vm_hwm_kb(pid):
     return 0
 
 
+def seed_keys(spec, services):
+    """The seed cache key of each service from --seed-key: "key" (every service) or
+    "svc=key,svc=key" (a service without a pair is an error)."""
+    if "=" not in spec:
+        return {s: spec for s in services}
+    keys = dict(pair.split("=", 1) for pair in spec.split(",") if pair)
+    missing = [s for s in services if s not in keys]
+    if missing:
+        raise SystemExit("--seed-key has no key for %s" % ", ".join(missing))
+    return keys
+
+
 def seed(args, service, n, key):
     """The cached seed directory of (service, n) for seeder `key`, seeding it when missing.
     Returns (dir, seed report)."""
@@ -267,7 +279,9 @@ def main():
     p.add_argument("--duration", default="5s")
     p.add_argument("--settle-timeout", type=float, default=120.0,
                    help="most seconds to wait for the service to go idle before the reads")
-    p.add_argument("--seed-key", required=True, help="the seeder's version (cache key)")
+    p.add_argument("--seed-key", required=True,
+                   help="the seeders' versions (cache keys): one for every service, or "
+                        "service=key pairs, comma-separated")
     p.add_argument("--start-timeout", type=float, default=300)
     p.add_argument("--keep", action="store_true", help="keep .triad/bench-scale/ run dirs")
     p.add_argument("--seed-jobs", type=int, default=2,
@@ -275,6 +289,7 @@ def main():
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     services = [s for s in args.services.split(",") if s]
+    keys = seed_keys(args.seed_key, services)
     now = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
     # Seed everything first, --seed-jobs at a time, largest first: seeding is most of a cold run
@@ -282,7 +297,7 @@ def main():
     # seed that failed here is tried again, and reported, by its measurement).
     combos = sorted(((s, n) for s in services for n in sizes), key=lambda c: -c[1])
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.seed_jobs)) as ex:
-        jobs = {ex.submit(seed, args, s, n, args.seed_key): (s, n) for s, n in combos}
+        jobs = {ex.submit(seed, args, s, n, keys[s]): (s, n) for s, n in combos}
         for job in concurrent.futures.as_completed(jobs):
             s, n = jobs[job]
             try:
@@ -299,7 +314,7 @@ def main():
         for n in sizes:
             ts = time.monotonic()
             try:
-                rows.append(measure(args, service, n, args.seed_key, now))
+                rows.append(measure(args, service, n, keys[service], now))
             except Exception as e:  # noqa: BLE001 -- reported in the table, the run goes on
                 print("%s N=%d failed: %s" % (service, n, e), file=sys.stderr, flush=True)
                 continue
