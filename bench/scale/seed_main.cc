@@ -15,6 +15,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "bench/scale/seed.h"
 #include "common/events/consumer.h"
 #include "common/events/consumer_offsets.h"
@@ -26,6 +27,9 @@ ABSL_FLAG(std::string, service, "", "clients, pipeline, review or production.");
 ABSL_FLAG(int64_t, n, 10000, "Number of records to seed.");
 ABSL_FLAG(std::string, out, "", "Output directory (<out>/data, <out>/ids.txt).");
 ABSL_FLAG(uint64_t, seed, 42, "Seed of the generator (the same seed writes the same spread).");
+ABSL_FLAG(std::string, now, "",
+          "The time the seeded data ends at, RFC 3339 (default: the current time); with the "
+          "same --seed, the same records.");
 
 namespace triad::bench {
 
@@ -93,6 +97,13 @@ int main(int argc, char** argv) {
   spec.n = absl::GetFlag(FLAGS_n);
   spec.seed = absl::GetFlag(FLAGS_seed);
   spec.now = absl::Now();
+  if (const std::string now = absl::GetFlag(FLAGS_now); !now.empty()) {
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, now, &spec.now, &error)) {
+      std::fprintf(stderr, "triad-scale-seed: --now: %s\n", error.c_str());
+      return 2;
+    }
+  }
   if (out.empty() || spec.n <= 0) {
     std::fprintf(stderr, "usage: triad-scale-seed --service=S --n=N --out=DIR\n");
     return 2;
