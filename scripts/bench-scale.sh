@@ -23,13 +23,13 @@ fi
 GHZ="$(bench/grpc/install_ghz.sh)"
 
 # Each service's seeds are keyed by the last commit of what its seeder runs: the seeder's shared
-# files and its own, the service's code and common/storage (a dirty tree reseeds: its key is that
-# of its diff). A change to one service reseeds that service alone; the driver, run_scale.py,
+# files and its own, the service's code (not its docs, tests or benchmarks) and common/storage
+# (a dirty tree reseeds: its key is that of its diff). A change to one service reseeds that service alone; the driver, run_scale.py,
 # makes no seed.
 SEED_KEYS=()
 for svc in clients pipeline review production; do
   paths=(bench/scale/seed.h bench/scale/seed_main.cc "bench/scale/${svc}_seed.cc" "services/$svc"
-         common/storage)
+         common/storage ':(exclude)*.md' ':(exclude)services/*/tests' ':(exclude)services/*/bench')
   key="$(git log -1 --format=%h -- "${paths[@]}")"
   if [[ -n "$(git status --porcelain -- "${paths[@]}")" ]]; then
     key="dirty$(git diff HEAD -- "${paths[@]}" | sha256sum | cut -c1-10)"
