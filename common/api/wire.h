@@ -29,8 +29,9 @@ struct WireField {
 
 // ForEachWireField calls `fn` with each top-level field of the encoded `message`, in order, and
 // stops early when `fn` returns false. Returns false, having called `fn` only for the fields
-// before it, when `message` is not well-formed wire format: a truncated field, a field number
-// of 0, a length past the end, or a group (never written by proto3).
+// before it, when `message` is not well-formed wire format: a truncated field, a varint longer
+// than ten bytes, a tag above 32 bits, a field number of 0, a length past the end, a group
+// (never written by proto3) or wire type 6 or 7.
 bool ForEachWireField(std::string_view message, absl::FunctionRef<bool(const WireField&)> fn);
 
 // AppendLengthDelimitedField appends field `number` with `payload` (a string or an encoded
