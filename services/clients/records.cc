@@ -344,7 +344,7 @@ absl::StatusOr<v1::ListClientsResponse> ClientsDomain::ListClientsEncoded(
   // Each client's repeat business replaces whatever its stored encoding holds.
   std::vector<std::vector<std::string_view>> ids;
   ids.reserve(page.size());
-  for (const auto& l : page) ids.push_back(l->ids);
+  for (const auto& l : page) ids.push_back(std::move(l->ids));  // Read once, below.
   ASSIGN_OR_RETURN(std::vector<v1::RepeatBusiness> business, RepeatBusinessOf(ids));
   v1::ListClientsResponse resp;
   for (size_t i = 0; i < page.size(); ++i) {

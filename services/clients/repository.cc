@@ -47,6 +47,11 @@ const char* IndexTag(ClientIndex index) {
   return "unknown";
 }
 
+// ClientRecordKey is the key of a client's record in the clients family.
+std::string ClientRecordKey(std::string_view client_id) {
+  return KeyBuilder().Str(client_id).Build();
+}
+
 std::string IndexKey(ClientIndex index, std::string_view value, std::string_view client_id) {
   return KeyBuilder().Str(IndexTag(index)).Str(value).Str(client_id).Build();
 }
@@ -191,7 +196,7 @@ absl::StatusOr<rocksdb::ColumnFamilyHandle*> RocksClientsRepository::Cf(const ch
 }
 
 absl::StatusOr<v1::Client> RocksClientsRepository::GetClient(std::string_view client_id) const {
-  ASSIGN_OR_RETURN(std::string value, store_->Get(kCfClients, KeyBuilder().Str(client_id).Build()));
+  ASSIGN_OR_RETURN(std::string value, store_->Get(kCfClients, ClientRecordKey(client_id)));
   v1::Client client;
   if (!client.ParseFromString(value)) {
     return absl::DataLossError(absl::StrCat("client ", std::string(client_id), " does not decode"));
@@ -203,7 +208,7 @@ absl::StatusOr<std::vector<std::optional<v1::Client>>> RocksClientsRepository::G
     const std::vector<std::string>& client_ids) const {
   std::vector<std::string> keys;
   keys.reserve(client_ids.size());
-  for (const std::string& id : client_ids) keys.push_back(KeyBuilder().Str(id).Build());
+  for (const std::string& id : client_ids) keys.push_back(ClientRecordKey(id));
   ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
                    store_->MultiGet(kCfClients, keys));
   std::vector<std::optional<v1::Client>> out(values.size());
@@ -245,7 +250,7 @@ absl::Status RocksClientsRepository::PutClient(rocksdb::WriteBatch& batch, const
       RETURN_IF_ERROR(storage::ToStatus(batch.Put(index, k, "")));
     }
   }
-  return storage::ToStatus(batch.Put(clients, KeyBuilder().Str(after.client_id()).Build(), record));
+  return storage::ToStatus(batch.Put(clients, ClientRecordKey(after.client_id()), record));
 }
 
 absl::Status RocksClientsRepository::ScanClients(std::string_view after_key,
@@ -294,27 +299,29 @@ absl::Status RocksClientsRepository::ScanIndexedClients(ClientIndex index, std::
     missing_at.clear();
     size_t seen = 0;
     bool stopped = false;
-    RETURN_IF_ERROR(ScanIndexValues(
-        index, value, prefix, after, [&](std::string_view key, std::string_view copy) {
-          ++seen;
-          if (missing.empty() && !copy.empty()) {
-            if (!fn(key, copy)) {
-              stopped = true;
-              return false;
-            }
-            last.assign(key);
-            return seen < chunk;
-          }
-          keys.emplace_back(key);
-          if (copy.empty()) {
-            missing.push_back(KeyBuilder().Str(LastComponent(key)).Build());
-            missing_at.push_back(records.size());
-            records.emplace_back();
-          } else {
-            records.emplace_back(std::in_place, copy);
-          }
-          return seen < chunk;
-        }));
+    // take visits an entry with a copy at once, or keeps it for the batched lookup.
+    auto take = [&](std::string_view key, std::string_view copy) {
+      ++seen;
+      if (missing.empty() && !copy.empty()) {
+        if (!fn(key, copy)) {
+          stopped = true;
+          return false;
+        }
+        last.assign(key);
+        return seen < chunk;
+      }
+      keys.emplace_back(key);
+      if (copy.empty()) {
+        missing.push_back(ClientRecordKey(LastComponent(key)));
+        missing_at.push_back(records.size());
+        records.emplace_back();
+      } else {
+        records.emplace_back(std::in_place, copy);
+      }
+      return seen < chunk;
+    };
+    RETURN_IF_ERROR(ScanIndexValues(index, value, prefix, after, take));
+
     if (stopped || seen == 0) return absl::OkStatus();
     if (!missing.empty()) {
       ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> read,
