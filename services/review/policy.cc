@@ -2,6 +2,8 @@
 #include "services/review/policy.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -86,7 +88,7 @@ namespace {
 
 struct Scored {
   const v1::Expert* e;
-  std::string passed;  // "" when eligible under the rule
+  const std::string* passed;  // "" when eligible under the rule
 };
 
 // RuleFits says whether the expert's domain skills match `rule` for the request.
@@ -132,6 +134,13 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
                                                   v1::ASSIGNMENT_RULE_LOWER_PROFICIENCY,
                                                   v1::ASSIGNMENT_RULE_NEIGHBOUR_DOMAIN};
   std::vector<std::string> relaxed_notes;
+  // Each expert's reason to be passed over depends on the expert and the request alone: it is
+  // formatted once, whichever rules consider the expert and whether nobody fits.
+  std::vector<std::optional<std::string>> reasons(experts.size());
+  auto reason_of = [&](size_t i) -> const std::string& {
+    if (!reasons[i].has_value()) reasons[i] = PassOverReason(*experts[i], r);
+    return *reasons[i];
+  };
   for (v1::AssignmentRule rule : kRules) {
     if (rule == v1::ASSIGNMENT_RULE_LOWER_PROFICIENCY &&
         r.min_proficiency <= v1::PROFICIENCY_JUNIOR) {
@@ -141,7 +150,8 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
     std::vector<Scored> considered;
     const v1::Expert* best = nullptr;
     const v1::Expert* best_continuity = nullptr;
-    for (const v1::Expert* e : experts) {
+    for (size_t i = 0; i < experts.size(); ++i) {
+      const v1::Expert* e = experts[i];
       if (!RuleFits(rule, *e, r)) continue;
       // Experts already considered by a stricter rule were passed over there.
       if (rule == v1::ASSIGNMENT_RULE_LOWER_PROFICIENCY &&
@@ -152,8 +162,8 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
           ProficiencyIn(*e, r.domain) != v1::PROFICIENCY_UNSPECIFIED) {
         continue;
       }
-      std::string passed = PassOverReason(*e, r);
-      considered.push_back({e, passed});
+      const std::string& passed = reason_of(i);
+      considered.push_back({e, &passed});
       if (!passed.empty()) continue;
       if (best == nullptr || Better(e, best, r.now)) best = e;
       if (r.continuity.count(e->expert_id()) > 0 &&
@@ -167,7 +177,7 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
       // The first few reasons say why (all of them are in the candidates).
       for (size_t i = 0; i < considered.size() && i < 3; ++i) {
         absl::StrAppend(&note, i == 0 ? " (" : ", ", considered[i].e->expert_id(), ": ",
-                        considered[i].passed);
+                        *considered[i].passed);
       }
       if (!considered.empty()) absl::StrAppend(&note, considered.size() > 3 ? ", ...)" : ")");
       relaxed_notes.push_back(note);
@@ -182,7 +192,7 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
     Record(out, *chosen, true, "", r.now);
     for (const Scored& s : considered) {
       if (s.e == chosen) continue;
-      std::string why = s.passed;
+      std::string why = *s.passed;
       if (why.empty()) {
         why = best_continuity != nullptr ? "no continuity with the client" : "higher load ratio";
       }
@@ -205,9 +215,10 @@ v1::Assignment Decide(const PolicyRequest& r, const std::vector<const v1::Expert
   std::string why = "nobody fits:";
   for (const std::string& n : relaxed_notes) absl::StrAppend(&why, " ", n, ";");
   none.set_reason(why);
-  for (const v1::Expert* e : experts) {
+  for (size_t i = 0; i < experts.size(); ++i) {
+    const v1::Expert* e = experts[i];
     if (ProficiencyIn(*e, r.domain) == v1::PROFICIENCY_UNSPECIFIED) continue;
-    std::string passed = PassOverReason(*e, r);
+    const std::string& passed = reason_of(i);
     Record(none, *e, false, passed.empty() ? "below the required proficiency" : passed, r.now);
   }
   return none;

@@ -343,12 +343,15 @@ absl::StatusOr<bool> Reviews::AssignLocked(Work& w, const std::string& review_id
   r->set_state(v1::REVIEW_STATE_QUEUED);
   r->clear_expert_id();
   *r->mutable_update_time() = ToProto(now);
+  // The assignment (every candidate and why it was passed over) moves into the record; its
+  // reason is kept for the events.
+  const std::string reason = a.reason();
   if (!was_queued) {
     r->set_etag(api::NextEtag(r->etag()));
     *r->mutable_queued_time() = ToProto(now);
     *a.mutable_time() = ToProto(now);
-    AddAudit(r->mutable_history(), now, actor, "queued", a.reason());
-    *r->add_assignments() = a;
+    AddAudit(r->mutable_history(), now, actor, "queued", reason);
+    *r->add_assignments() = std::move(a);
     if (r->assignments_size() > kMaxAssignments) {
       r->mutable_assignments()->DeleteSubrange(0, r->assignments_size() - kMaxAssignments);
     }
@@ -357,12 +360,12 @@ absl::StatusOr<bool> Reviews::AssignLocked(Work& w, const std::string& review_id
     v1::ReviewRequestReassigned re;
     re.set_review_id(r->review_id());
     re.set_previous_expert_id(previous);
-    re.set_reason(a.reason());
+    re.set_reason(reason);
     *re.mutable_reassign_time() = ToProto(now);
     w.txn.Emit(rc::ReviewRequestReassigned::kTopic, r->review_id(),
                rc::ReviewRequestReassigned::kType, re);
   }
-  if (escalate && !was_queued) EscalateLocked(w, *r, a.reason(), previous, "");
+  if (escalate && !was_queued) EscalateLocked(w, *r, reason, previous, "");
   return false;
 }
 

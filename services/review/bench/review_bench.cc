@@ -2,7 +2,8 @@
 // 10,000 open reviews — the pure policy (Decide) and the whole CreateReviewRequest (validation,
 // policy, audit, events, RocksDB commit); knowledge-base search over 100,000 documents by
 // domain, tag and words, and similar past solutions; review requests consumed one by one while
-// 1,000 experts are full and the queue is long (every new request queues and escalates).
+// 1,000 experts are full and the queue is long (every new request queues and escalates), and
+// the event-flow benchmark's review case in one process (20 experts, a growing queue).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -185,6 +186,90 @@ void BM_ApplyReviewRequestedWithLongQueue(benchmark::State& state) {
   state.counters["queue_length"] = view.ok() ? view->queue().length() : -1;
 }
 BENCHMARK(BM_ApplyReviewRequestedWithLongQueue)->Unit(benchmark::kMicrosecond)->Iterations(2000);
+
+// FlowEnv is the event-flow benchmark's review case in one process: 20 experts of one domain
+// with 40 h a week each, review requests of 4 h (the service's default for a consumed request)
+// for 100 clients; the first 200 are assigned, every later one queues and escalates.
+struct FlowEnv {
+  testing::TempDir dir;
+  testing::ServiceStorage storage;
+  std::unique_ptr<Reviews> reviews;
+  int seq = 0;
+
+  FlowEnv() {
+    storage =
+        std::move(*testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/review"));
+    ReviewOptions o;
+    o.clock = [] { return kNow; };
+    reviews = std::move(*Reviews::Create(storage.store.get(), storage.outbox.get(), o));
+    for (int i = 0; i < 20; ++i) {
+      v1::CreateExpertRequest req;
+      v1::Expert* e = req.mutable_expert();
+      e->set_expert_id(absl::StrCat("u:flow.expert.", i));
+      e->set_display_name(absl::StrCat("Flow expert ", i));
+      e->set_weekly_capacity_hours(40);
+      v1::DomainSkill* d = e->add_domains();
+      d->set_domain("structural");
+      d->set_level(v1::PROFICIENCY_SENIOR);
+      req.mutable_actor()->set_id("u:bench");
+      if (!reviews->CreateExpert(req).ok()) std::abort();
+    }
+  }
+
+  // Apply consumes one ReviewRequested event of a new opportunity.
+  absl::Status Apply() {
+    pipeline::v1::ReviewRequested m;
+    m.set_opportunity_id(absl::StrCat("opp-flow-rv-", ++seq));
+    m.set_client_id(absl::StrCat("cl-flow-", seq % 100));
+    m.set_domain("structural");
+    m.set_requirements("hospital design concept");
+    m.mutable_value()->set_amount_minor(100000000);
+    m.mutable_value()->set_currency("CNY");
+    *m.mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * 60));
+    m.set_product_line("architectural-design");
+    m.set_stage("concept");
+    m.set_gate_id("concept.expert_review");
+    m.set_owner_id("u:flow.bench");
+    events::Event e;
+    e.id = events::NewEventId();
+    e.type = std::string(contracts::pipeline::ReviewRequested::kType);
+    e.source = "triad/bench";
+    e.topic = std::string(contracts::pipeline::ReviewRequested::kTopic);
+    e.payload = m.SerializeAsString();
+    return reviews->HandleEvent(e);
+  }
+};
+
+// BM_ApplyReviewRequestedTwentyExperts applies requests past the 200 the experts can take, as
+// the event-flow benchmark's backlog does; counters: the RocksDB entries written and the bytes
+// of the stored request per applied event.
+void BM_ApplyReviewRequestedTwentyExperts(benchmark::State& state) {
+  static FlowEnv* env = new FlowEnv();
+  while (env->seq < 1000) {
+    if (!env->Apply().ok()) std::abort();
+  }
+  const uint64_t seq_before = env->storage.store->db()->GetLatestSequenceNumber();
+  for (auto _ : state) {
+    if (!env->Apply().ok()) state.SkipWithError("apply failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+  const uint64_t seq_after = env->storage.store->db()->GetLatestSequenceNumber();
+  state.counters["entries_per_event"] =
+      static_cast<double>(seq_after - seq_before) / static_cast<double>(state.iterations());
+  int64_t reviews = 0;
+  int64_t bytes = 0;
+  absl::Status scanned =
+      env->storage.store->ScanPrefix("reviews", "", [&](std::string_view, std::string_view v) {
+        ++reviews;
+        bytes += static_cast<int64_t>(v.size());
+        return true;
+      });
+  state.counters["stored_request_bytes"] =
+      scanned.ok() && reviews > 0 ? static_cast<double>(bytes) / static_cast<double>(reviews) : -1;
+  auto view = env->reviews->GetLoadView(v1::GetLoadViewRequest());
+  state.counters["queue_length"] = view.ok() ? view->queue().length() : -1;
+}
+BENCHMARK(BM_ApplyReviewRequestedTwentyExperts)->Unit(benchmark::kMicrosecond)->Iterations(5000);
 
 constexpr int kDocuments = 100'000;
 constexpr int kVocabulary = 5'000;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/util/proto_time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace triad::review {
@@ -259,6 +260,45 @@ TEST(PolicyReasonTest, RecordsAtMostTheCapButCountsAll) {
   EXPECT_EQ(a.candidates_size(), kMaxRecordedCandidates);
   EXPECT_TRUE(a.candidates(0).chosen());
   EXPECT_EQ(a.candidates(0).load_hours(), 0);
+}
+
+TEST(PolicyReasonTest, NobodyFitsRecordsEveryExpertsOwnReason) {
+  std::vector<v1::Expert> experts = {
+      Build({.id = "full", .capacity = 40, .load = 38}),
+      Build({.id = "inactive", .active = false}),
+      Build({.id = "away", .leave_from_day = 1, .leave_to_day = 3}),
+      Build({.id = "conflicted", .conflict_client = "client-1"}),
+      Build({.id = "junior-full", .level = v1::PROFICIENCY_JUNIOR, .capacity = 10, .load = 9}),
+      Build({.id = "other-domain", .domain = "geotechnical"}),
+  };
+  std::vector<const v1::Expert*> ptrs;
+  for (const v1::Expert& e : experts) ptrs.push_back(&e);
+  PolicyRequest r;
+  r.domain = "structural";
+  r.min_proficiency = v1::PROFICIENCY_SENIOR;
+  r.client_id = "client-1";
+  r.hours = 4;
+  r.now = kNow;
+  r.due = kNow + absl::Hours(24 * 5);
+  v1::Assignment a = Decide(r, ptrs);
+  ASSERT_TRUE(a.expert_id().empty()) << a.reason();
+  // Every expert of the domain, in order, with the reason of its own; none of another domain.
+  ASSERT_EQ(a.candidates_size(), 5) << a.DebugString();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(a.candidates(i).expert_id(), experts[i].expert_id());
+    EXPECT_EQ(a.candidates(i).passed_over(), PassOverReason(experts[i], r)) << i;
+    EXPECT_FALSE(a.candidates(i).chosen());
+  }
+  EXPECT_THAT(a.candidates(0).passed_over(), ::testing::HasSubstr("over capacity (38 + 4 > 40"));
+  EXPECT_EQ(a.candidates(1).passed_over(), "inactive");
+  EXPECT_EQ(a.candidates(2).passed_over(), "on leave before the due time");
+  EXPECT_EQ(a.candidates(3).passed_over(), "conflict of interest");
+  EXPECT_THAT(a.candidates(4).passed_over(), ::testing::HasSubstr("over capacity (9 + 4 > 10"));
+  // The reason names the rules tried and the first passed-over experts of each.
+  EXPECT_THAT(a.reason(), ::testing::HasSubstr("ASSIGNMENT_RULE_STRICT: 4 considered, none fits "
+                                               "(full: over capacity"));
+  EXPECT_THAT(a.reason(), ::testing::HasSubstr("ASSIGNMENT_RULE_LOWER_PROFICIENCY: 1 considered, "
+                                               "none fits (junior-full: over capacity"));
 }
 
 }  // namespace
