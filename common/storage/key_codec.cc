@@ -86,6 +86,25 @@ absl::StatusOr<int64_t> KeyReader::I64() {
   return static_cast<int64_t>(*v ^ (uint64_t{1} << 63));
 }
 
+size_t StringComponentsLength(std::string_view key, int n) {
+  size_t pos = 0;
+  for (int i = 0; i < n; ++i) {
+    // A component ends at NUL 0x01; NUL 0xFF is a NUL of the string; anything else after a
+    // NUL, or no end, is not a whole string component.
+    while (true) {
+      const void* nul = std::memchr(key.data() + pos, '\0', key.size() - pos);
+      if (nul == nullptr) return std::string_view::npos;
+      pos = static_cast<size_t>(static_cast<const char*>(nul) - key.data());
+      if (pos + 1 >= key.size()) return std::string_view::npos;
+      const char marker = key[pos + 1];
+      pos += 2;
+      if (marker == '\x01') break;
+      if (marker != '\xFF') return std::string_view::npos;
+    }
+  }
+  return pos;
+}
+
 std::string PrefixSuccessor(std::string_view prefix) {
   std::string out(prefix);
   while (!out.empty()) {

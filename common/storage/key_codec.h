@@ -55,6 +55,11 @@ class KeyReader {
   std::string_view rest_;
 };
 
+// StringComponentsLength is the length in bytes of the first `n` components of `key` read as
+// whole string components (Str), or std::string_view::npos when the key does not begin with
+// `n` of them. Every key that begins with those bytes gives the same length.
+size_t StringComponentsLength(std::string_view key, int n);
+
 // PrefixSuccessor returns the smallest key greater than every key with `prefix` ("" if none).
 std::string PrefixSuccessor(std::string_view prefix);
 

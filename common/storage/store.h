@@ -55,6 +55,11 @@ struct StoreOptions {
   bool bulk_load = false;
 };
 
+// ScanReadOptions are the read options of an iterator that sees every key in order. Each column
+// family also filters by a key prefix (below); an iterator that reads across prefixes must use
+// these (rocksdb::ReadOptions() alone would let RocksDB skip files by the seek key's prefix).
+rocksdb::ReadOptions ScanReadOptions();
+
 // ScanFn receives each key/value in order; returning false stops the scan.
 using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
 
@@ -111,7 +116,10 @@ class Store {
   absl::StatusOr<bool> Exists(std::string_view cf, std::string_view key) const;
 
   // ScanPrefix visits the keys starting with `prefix` in order, beginning after `start_after`
-  // when it is non-empty (for pagination).
+  // when it is non-empty (for pagination). A prefix of exactly two whole string components
+  // (KeyBuilder().Str(a).Str(b)) is looked up in the Bloom filters first: the memtables and
+  // files that hold no key with it are not read (a duplicate check that finds nothing, a
+  // client with no earlier reviewer).
   absl::Status ScanPrefix(std::string_view cf, std::string_view prefix, const ScanFn& fn,
                           std::string_view start_after = {}) const;
 
@@ -153,6 +161,10 @@ class Store {
  private:
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> Handle(std::string_view cf) const;
+  // Scan visits keys in [begin, end); `prefix_filtered` when they all share begin's
+  // two-component prefix, so the Bloom filters may skip memtables and files.
+  absl::Status Scan(std::string_view cf, std::string_view begin, std::string_view end,
+                    bool prefix_filtered, const ScanFn& fn) const;
   // SyncWalNow runs one fsync of the log (GroupCommit calls it; one at a time).
   absl::Status SyncWalNow();
 

@@ -74,7 +74,7 @@ class RocksRepository : public Repository {
     // Blocks are not added to the block cache: a start-up load would fill it to its full
     // size and evict the working set.
     std::string end = storage::PrefixSuccessor(prefix);
-    rocksdb::ReadOptions ro;
+    rocksdb::ReadOptions ro = storage::ScanReadOptions();
     ro.fill_cache = false;
     rocksdb::Slice upper(end.data(), end.size());
     if (!end.empty()) ro.iterate_upper_bound = &upper;

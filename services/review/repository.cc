@@ -206,7 +206,7 @@ class RocksReviewRepository final : public ReviewRepository {
   }
   std::unique_ptr<rocksdb::Iterator> NewIndexIterator() const override {
     return std::unique_ptr<rocksdb::Iterator>(
-        store_->db()->NewIterator(rocksdb::ReadOptions(), store_->Cf(kKbIndexCf)));
+        store_->db()->NewIterator(storage::ScanReadOptions(), store_->Cf(kKbIndexCf)));
   }
   absl::Status ScanIndexReverse(std::string_view prefix, const storage::ScanFn& fn) const override {
     return store_->ScanPrefixReverse(kKbIndexCf, prefix, fn);

@@ -98,5 +98,38 @@ TEST(KeyCodecTest, PrefixSuccessor) {
   EXPECT_EQ(PrefixSuccessor("\xff\xff"), "");
 }
 
+TEST(KeyCodecTest, StringComponentsLengthCoversWholeStringComponentsOnly) {
+  const std::string ab = KeyBuilder().Str("a").Str(std::string("b\0c", 3)).Build();
+  const std::string abc = KeyBuilder().Str("a").Str(std::string("b\0c", 3)).Str("id").Build();
+  EXPECT_EQ(StringComponentsLength(abc, 0), 0u);
+  EXPECT_EQ(StringComponentsLength(abc, 1), KeyBuilder().Str("a").Build().size());
+  EXPECT_EQ(StringComponentsLength(abc, 2), ab.size());
+  EXPECT_EQ(StringComponentsLength(abc, 3), abc.size());
+  EXPECT_EQ(StringComponentsLength(ab, 2), ab.size());
+  EXPECT_EQ(StringComponentsLength(ab, 3), std::string_view::npos);
+  // A component cut short, a value's beginning (StrPrefix), a bad marker, a trailing NUL.
+  EXPECT_EQ(StringComponentsLength(KeyBuilder().Str("a").StrPrefix("b").Build(), 2),
+            std::string_view::npos);
+  EXPECT_EQ(StringComponentsLength(std::string("a\0\x02b\0\x01", 6), 1), std::string_view::npos);
+  EXPECT_EQ(StringComponentsLength(std::string("a\0", 2), 1), std::string_view::npos);
+  EXPECT_EQ(StringComponentsLength("", 1), std::string_view::npos);
+  // Every key that begins with the first two components gives the same length, whatever
+  // follows (another string, an integer, nothing), and so does the prefix itself.
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 500; ++i) {
+    std::string parts[2];
+    for (std::string& p : parts) {
+      for (size_t n = rng() % 6; n > 0; --n)
+        p.push_back(static_cast<char>(rng() % 4 == 0 ? 0 : rng()));
+    }
+    const std::string prefix = KeyBuilder().Str(parts[0]).Str(parts[1]).Build();
+    const std::string with_int = KeyBuilder().Str(parts[0]).Str(parts[1]).U64(rng()).Build();
+    const std::string with_str = KeyBuilder().Str(parts[0]).Str(parts[1]).Str(parts[0]).Build();
+    EXPECT_EQ(StringComponentsLength(prefix, 2), prefix.size());
+    EXPECT_EQ(StringComponentsLength(with_int, 2), prefix.size());
+    EXPECT_EQ(StringComponentsLength(with_str, 2), prefix.size());
+  }
+}
+
 }  // namespace
 }  // namespace triad::storage

@@ -226,6 +226,131 @@ TEST(StoreTest, PrefixScanIsOrderedBoundedAndResumable) {
   EXPECT_EQ(reversed, (std::vector<std::string>{"9", "8"}));
 }
 
+// Keys of an index, KeyBuilder().Str(tag).Str(value).Str(id), spread over files written by a
+// database without the two-component prefix filter (as before it existed), flushed files and
+// the memtable: a scan of a (tag, value) prefix finds exactly its keys wherever they are, in
+// order and resumable, and a scan of a prefix nobody has reads no file or memtable it can skip.
+TEST(StoreTest, TwoComponentPrefixScansFindEveryKeyAndSkipWhatHoldsNone) {
+  testing::TempDir dir;
+  auto key = [](int tag, int value, int id) {
+    return KeyBuilder()
+        .Str(absl::StrCat("tag", tag))
+        .Str(absl::StrCat("v", value, std::string("\0x", 2)))
+        .Str(absl::StrCat("id", id))
+        .Build();
+  };
+  auto prefix = [](int tag, int value) {
+    return KeyBuilder()
+        .Str(absl::StrCat("tag", tag))
+        .Str(absl::StrCat("v", value, std::string("\0x", 2)))
+        .Build();
+  };
+  // ids 0-2 of every (tag, value) by a plain RocksDB (no prefix extractor), flushed.
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, o}, {"items", o}, {"index", o}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &raw).ok());
+    rocksdb::WriteBatch batch;
+    for (int t = 0; t < 3; ++t) {
+      for (int v = 0; v < 50; ++v) {
+        for (int id = 0; id < 3; ++id) batch.Put(handles[2], key(t, v, id), "old");
+      }
+    }
+    ASSERT_TRUE(raw->Write(rocksdb::WriteOptions(), &batch).ok());
+    ASSERT_TRUE(raw->Flush(rocksdb::FlushOptions(), handles[2]).ok());
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  auto store = OpenStore(dir.path());
+  ASSERT_NE(store, nullptr);
+  // ids 3-5 flushed by the store, ids 6-7 in its memtable.
+  for (int round = 0; round < 2; ++round) {
+    rocksdb::WriteBatch batch;
+    for (int t = 0; t < 3; ++t) {
+      for (int v = 0; v < 50; ++v) {
+        for (int id = round == 0 ? 3 : 6; id < (round == 0 ? 6 : 8); ++id) {
+          batch.Put(store->Cf("index"), key(t, v, id), round == 0 ? "flushed" : "memtable");
+        }
+      }
+    }
+    ASSERT_TRUE(store->Write(batch).ok());
+    if (round == 0) ASSERT_TRUE(store->Flush().ok());
+  }
+  for (int t = 0; t < 3; ++t) {
+    for (int v = 0; v < 50; v += 7) {
+      std::vector<std::string> keys;
+      std::vector<std::string> values;
+      ASSERT_TRUE(store
+                      ->ScanPrefix("index", prefix(t, v),
+                                   [&](std::string_view k, std::string_view val) {
+                                     keys.emplace_back(k);
+                                     values.emplace_back(val);
+                                     return true;
+                                   })
+                      .ok());
+      ASSERT_EQ(keys.size(), 8u) << t << " " << v;
+      for (int id = 0; id < 8; ++id) EXPECT_EQ(keys[id], key(t, v, id));
+      EXPECT_EQ(values[0], "old");
+      EXPECT_EQ(values[3], "flushed");
+      EXPECT_EQ(values[7], "memtable");
+      // Resumed after the fourth key: the other four.
+      std::vector<std::string> rest;
+      ASSERT_TRUE(store
+                      ->ScanPrefix(
+                          "index", prefix(t, v),
+                          [&](std::string_view k, std::string_view) {
+                            rest.emplace_back(k);
+                            return true;
+                          },
+                          keys[3])
+                      .ok());
+      EXPECT_EQ(rest, std::vector<std::string>(keys.begin() + 4, keys.end()));
+    }
+  }
+  // Scans of a shorter prefix and of a range read across the (tag, value) prefixes.
+  int tag1 = 0;
+  ASSERT_TRUE(store
+                  ->ScanPrefix("index", KeyBuilder().Str("tag1").Build(),
+                               [&](std::string_view, std::string_view) {
+                                 ++tag1;
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(tag1, 50 * 8);
+  int all = 0;
+  ASSERT_TRUE(store
+                  ->ScanRange("index", "", "",
+                              [&](std::string_view, std::string_view) {
+                                ++all;
+                                return true;
+                              })
+                  .ok());
+  EXPECT_EQ(all, 3 * 50 * 8);
+  // A value nobody has: the store's own file and its memtable are skipped by their filters
+  // (the plain database's file has no prefix in its filter and is read).
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  int none = 0;
+  ASSERT_TRUE(store
+                  ->ScanPrefix("index", prefix(1, 999),
+                               [&](std::string_view, std::string_view) {
+                                 ++none;
+                                 return true;
+                               })
+                  .ok());
+  const uint64_t sst_skipped = rocksdb::get_perf_context()->bloom_sst_miss_count;
+  const uint64_t memtable_skipped = rocksdb::get_perf_context()->bloom_memtable_miss_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(none, 0);
+  EXPECT_GE(sst_skipped, 1u);
+  EXPECT_GE(memtable_skipped, 1u);
+}
+
 TEST(StoreTest, WriteListenersRunAfterSuccessfulWrites) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
