@@ -120,38 +120,44 @@ BENCHMARK(BM_CreateReviewRequestWithTenThousandOpen)
     ->Unit(benchmark::kMicrosecond)
     ->Iterations(2000);
 
-// QueueEnv is a Reviews domain whose 1,000 experts cannot take the 8 h a consumed review
-// request asks for (3 h a week each), so every request queues and escalates; kQueued requests
-// wait already.
-constexpr int kQueued = 5'000;
-
-struct QueueEnv {
+// ConsumeEnv is a Reviews domain that consumes ReviewRequested events of new opportunities:
+// `experts` experts of one domain with `capacity` hours a week each at `level`, every consumed
+// request asking for `hours` hours.
+struct ConsumeEnv {
+  struct Shape {
+    int experts;
+    double capacity;
+    v1::Proficiency level;
+    double hours;
+    int clients;
+    std::string expert_prefix;
+    std::string requirements;
+    int due_days;
+  };
+  Shape shape;
   testing::TempDir dir;
   testing::ServiceStorage storage;
   std::unique_ptr<Reviews> reviews;
   int seq = 0;
 
-  QueueEnv() {
+  explicit ConsumeEnv(Shape s) : shape(std::move(s)) {
     storage =
         std::move(*testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/review"));
     ReviewOptions o;
     o.clock = [] { return kNow; };
-    o.event_review_hours = 8;
+    o.event_review_hours = shape.hours;
     reviews = std::move(*Reviews::Create(storage.store.get(), storage.outbox.get(), o));
-    for (int i = 0; i < kExperts; ++i) {
+    for (int i = 0; i < shape.experts; ++i) {
       v1::CreateExpertRequest req;
       v1::Expert* e = req.mutable_expert();
-      e->set_expert_id(absl::StrCat("x", 10000 + i));
-      e->set_display_name("Expert");
-      e->set_weekly_capacity_hours(3);
+      e->set_expert_id(absl::StrCat(shape.expert_prefix, i));
+      e->set_display_name(absl::StrCat("Expert ", i));
+      e->set_weekly_capacity_hours(shape.capacity);
       v1::DomainSkill* d = e->add_domains();
       d->set_domain("structural");
-      d->set_level(v1::PROFICIENCY_PRINCIPAL);
+      d->set_level(shape.level);
       req.mutable_actor()->set_id("u:bench");
       if (!reviews->CreateExpert(req).ok()) std::abort();
-    }
-    for (int i = 0; i < kQueued; ++i) {
-      if (!Apply().ok()) std::abort();
     }
   }
 
@@ -159,12 +165,16 @@ struct QueueEnv {
   absl::Status Apply() {
     pipeline::v1::ReviewRequested m;
     m.set_opportunity_id(absl::StrCat("opp-", ++seq));
-    m.set_client_id(absl::StrCat("c", seq % 500));
+    m.set_client_id(absl::StrCat("c", seq % shape.clients));
     m.set_domain("structural");
-    m.set_requirements("Check the long-span roof");
+    m.set_requirements(shape.requirements);
+    m.mutable_value()->set_amount_minor(100000000);
+    m.mutable_value()->set_currency("CNY");
     m.set_gate_id("concept.expert_review");
     m.set_stage("concept");
-    *m.mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * 14));
+    m.set_product_line("architectural-design");
+    m.set_owner_id("u:bench");
+    *m.mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * shape.due_days));
     events::Event e;
     e.id = events::NewEventId();
     e.type = std::string(contracts::pipeline::ReviewRequested::kType);
@@ -175,8 +185,25 @@ struct QueueEnv {
   }
 };
 
+// QueueEnv: 1,000 experts cannot take the 8 h a consumed review request asks for (3 h a week
+// each), so every request queues and escalates; kQueued requests wait already.
+constexpr int kQueued = 5'000;
+
 void BM_ApplyReviewRequestedWithLongQueue(benchmark::State& state) {
-  static QueueEnv* env = new QueueEnv();
+  static ConsumeEnv* env = [] {
+    auto* e = new ConsumeEnv({.experts = kExperts,
+                              .capacity = 3,
+                              .level = v1::PROFICIENCY_PRINCIPAL,
+                              .hours = 8,
+                              .clients = 500,
+                              .expert_prefix = "x",
+                              .requirements = "Check the long-span roof",
+                              .due_days = 14});
+    for (int i = 0; i < kQueued; ++i) {
+      if (!e->Apply().ok()) std::abort();
+    }
+    return e;
+  }();
   for (auto _ : state) {
     if (!env->Apply().ok()) state.SkipWithError("apply failed");
   }
@@ -187,64 +214,20 @@ void BM_ApplyReviewRequestedWithLongQueue(benchmark::State& state) {
 }
 BENCHMARK(BM_ApplyReviewRequestedWithLongQueue)->Unit(benchmark::kMicrosecond)->Iterations(2000);
 
-// FlowEnv is the event-flow benchmark's review case in one process: 20 experts of one domain
-// with 40 h a week each, review requests of 4 h (the service's default for a consumed request)
-// for 100 clients; the first 200 are assigned, every later one queues and escalates.
-struct FlowEnv {
-  testing::TempDir dir;
-  testing::ServiceStorage storage;
-  std::unique_ptr<Reviews> reviews;
-  int seq = 0;
-
-  FlowEnv() {
-    storage =
-        std::move(*testing::OpenServiceStorage(dir.Sub("db"), ColumnFamilies(), "triad/review"));
-    ReviewOptions o;
-    o.clock = [] { return kNow; };
-    reviews = std::move(*Reviews::Create(storage.store.get(), storage.outbox.get(), o));
-    for (int i = 0; i < 20; ++i) {
-      v1::CreateExpertRequest req;
-      v1::Expert* e = req.mutable_expert();
-      e->set_expert_id(absl::StrCat("u:flow.expert.", i));
-      e->set_display_name(absl::StrCat("Flow expert ", i));
-      e->set_weekly_capacity_hours(40);
-      v1::DomainSkill* d = e->add_domains();
-      d->set_domain("structural");
-      d->set_level(v1::PROFICIENCY_SENIOR);
-      req.mutable_actor()->set_id("u:bench");
-      if (!reviews->CreateExpert(req).ok()) std::abort();
-    }
-  }
-
-  // Apply consumes one ReviewRequested event of a new opportunity.
-  absl::Status Apply() {
-    pipeline::v1::ReviewRequested m;
-    m.set_opportunity_id(absl::StrCat("opp-flow-rv-", ++seq));
-    m.set_client_id(absl::StrCat("cl-flow-", seq % 100));
-    m.set_domain("structural");
-    m.set_requirements("hospital design concept");
-    m.mutable_value()->set_amount_minor(100000000);
-    m.mutable_value()->set_currency("CNY");
-    *m.mutable_due_time() = util::ToProto(kNow + absl::Hours(24 * 60));
-    m.set_product_line("architectural-design");
-    m.set_stage("concept");
-    m.set_gate_id("concept.expert_review");
-    m.set_owner_id("u:flow.bench");
-    events::Event e;
-    e.id = events::NewEventId();
-    e.type = std::string(contracts::pipeline::ReviewRequested::kType);
-    e.source = "triad/bench";
-    e.topic = std::string(contracts::pipeline::ReviewRequested::kTopic);
-    e.payload = m.SerializeAsString();
-    return reviews->HandleEvent(e);
-  }
-};
-
-// BM_ApplyReviewRequestedTwentyExperts applies requests past the 200 the experts can take, as
-// the event-flow benchmark's backlog does; counters: the RocksDB entries written and the bytes
-// of the stored request per applied event.
+// BM_ApplyReviewRequestedTwentyExperts is the event-flow benchmark's review case in one
+// process: 20 experts of one domain with 40 h a week each, requests of 4 h (the service's
+// default for a consumed request) for 100 clients; after the first 1,000 (200 assigned, the
+// rest queued) every request queues and escalates. Counters: the RocksDB entries written and
+// the mean bytes of a stored request per applied event.
 void BM_ApplyReviewRequestedTwentyExperts(benchmark::State& state) {
-  static FlowEnv* env = new FlowEnv();
+  static ConsumeEnv* env = new ConsumeEnv({.experts = 20,
+                                           .capacity = 40,
+                                           .level = v1::PROFICIENCY_SENIOR,
+                                           .hours = 4,
+                                           .clients = 100,
+                                           .expert_prefix = "u:flow.expert.",
+                                           .requirements = "hospital design concept",
+                                           .due_days = 60});
   while (env->seq < 1000) {
     if (!env->Apply().ok()) std::abort();
   }
