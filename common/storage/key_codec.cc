@@ -14,6 +14,23 @@ void AppendBigEndian(std::string& out, uint64_t v) {
   out.append(bytes, sizeof(bytes));
 }
 
+// StringComponentEnd is the number of bytes of the string component `s` begins with, its
+// terminator included, or npos when `s` does not begin with a whole one: NUL 0x01 ends the
+// component, NUL 0xFF is a NUL of the string, anything else after a NUL is malformed.
+size_t StringComponentEnd(std::string_view s) {
+  size_t pos = 0;
+  while (true) {
+    const void* nul = std::memchr(s.data() + pos, '\0', s.size() - pos);
+    if (nul == nullptr) return std::string_view::npos;
+    pos = static_cast<size_t>(static_cast<const char*>(nul) - s.data());
+    if (pos + 1 >= s.size()) return std::string_view::npos;
+    const char marker = s[pos + 1];
+    pos += 2;
+    if (marker == '\x01') return pos;
+    if (marker != '\xFF') return std::string_view::npos;
+  }
+}
+
 }  // namespace
 
 KeyBuilder& KeyBuilder::StrPrefix(std::string_view s) {
@@ -50,26 +67,26 @@ KeyBuilder& KeyBuilder::I64(int64_t v) {
 }
 
 absl::StatusOr<std::string> KeyReader::Str() {
-  // The runs between NUL bytes are copied whole; NUL 0x01 ends the component, NUL 0xFF is a
-  // NUL of the string, anything else is malformed.
-  std::string out;
-  std::string_view rest = rest_;
-  while (!rest.empty()) {
-    const void* nul = std::memchr(rest.data(), '\0', rest.size());
-    if (nul == nullptr) break;
-    const size_t run = static_cast<size_t>(static_cast<const char*>(nul) - rest.data());
-    if (run + 1 >= rest.size()) break;
-    out.append(rest.data(), run);
-    const char marker = rest[run + 1];
-    rest.remove_prefix(run + 2);
-    if (marker == '\x01') {
-      rest_ = rest;
-      return out;
-    }
-    if (marker != '\xFF') break;
-    out.push_back('\0');
+  const size_t end = StringComponentEnd(rest_);
+  if (end == std::string_view::npos) {
+    return absl::DataLossError("key: malformed string component");
   }
-  return absl::DataLossError("key: malformed string component");
+  // The runs between NUL bytes are copied whole; each NUL 0xFF is a NUL of the string.
+  std::string out;
+  std::string_view body = rest_.substr(0, end - 2);
+  while (!body.empty()) {
+    const void* nul = std::memchr(body.data(), '\0', body.size());
+    if (nul == nullptr) {
+      out.append(body.data(), body.size());
+      break;
+    }
+    const size_t run = static_cast<size_t>(static_cast<const char*>(nul) - body.data());
+    out.append(body.data(), run);
+    out.push_back('\0');
+    body.remove_prefix(run + 2);
+  }
+  rest_.remove_prefix(end);
+  return out;
 }
 
 absl::StatusOr<uint64_t> KeyReader::U64() {
@@ -89,18 +106,9 @@ absl::StatusOr<int64_t> KeyReader::I64() {
 size_t StringComponentsLength(std::string_view key, int n) {
   size_t pos = 0;
   for (int i = 0; i < n; ++i) {
-    // A component ends at NUL 0x01; NUL 0xFF is a NUL of the string; anything else after a
-    // NUL, or no end, is not a whole string component.
-    while (true) {
-      const void* nul = std::memchr(key.data() + pos, '\0', key.size() - pos);
-      if (nul == nullptr) return std::string_view::npos;
-      pos = static_cast<size_t>(static_cast<const char*>(nul) - key.data());
-      if (pos + 1 >= key.size()) return std::string_view::npos;
-      const char marker = key[pos + 1];
-      pos += 2;
-      if (marker == '\x01') break;
-      if (marker != '\xFF') return std::string_view::npos;
-    }
+    const size_t end = StringComponentEnd(key.substr(pos));
+    if (end == std::string_view::npos) return std::string_view::npos;
+    pos += end;
   }
   return pos;
 }
